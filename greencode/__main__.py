@@ -1,0 +1,3 @@
+from greencode.cli import run
+
+run()

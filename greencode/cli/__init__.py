@@ -1,0 +1,69 @@
+"""The ``greencode`` command line.
+
+Each sub-command lives in its own module in this package (``greencode/cli/<name>.py``) and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a handler ``(args) -> int``.
+Commands are found by listing this package, so adding one is adding a file. Modules keep their heavy imports
+inside the handler so that ``greencode --help`` stays fast.
+
+Exit codes, the same for every command: 0 success; 1 the check failed (a gate, a budget, scanner findings);
+2 a usage or input error, printed as one line; ``greencode run`` passes on the command's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from greencode import __version__
+from greencode.errors import GreencodeError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greencode",
+        description="Make the energy use of Python code visible, comparable and enforceable.",
+        epilog="Run 'greencode COMMAND --help' for a command's options. Docs: docs/ in the source tree.",
+    )
+    parser.add_argument("--version", action="version", version=f"greencode {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    modules = sorted(
+        (
+            importlib.import_module(f"{__name__}.{info.name}")
+            for info in pkgutil.iter_modules(__path__)
+            if not info.name.startswith("_")
+        ),
+        key=lambda module: (getattr(module, "ORDER", 50), module.__name__),
+    )
+    for module in modules:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except GreencodeError as exc:
+        print(f"greencode: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("greencode: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

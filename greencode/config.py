@@ -1,0 +1,457 @@
+"""Configuration, read once into one typed, frozen object.
+
+Sources, later ones winning:
+
+1. built-in defaults;
+2. ``[tool.greencode]`` in ``pyproject.toml``, or the top level of ``greencode.toml`` (a file named by
+   ``GREENCODE_CONFIG`` replaces the search);
+3. environment variables (``GREENCODE_METER``, ``GREENCODE_POWERCAP_ROOT``, ``GREENCODE_OUTPUT``);
+4. explicit overrides from the command line or the pytest options (:func:`load_config`'s ``overrides``).
+
+Every value is validated here; a bad one raises :class:`~greencode.errors.ConfigError` naming the file, the
+key, the value and the accepted forms. ``docs/configuration.md`` lists every key.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from greencode.errors import ConfigError
+
+ON_MISSING_BASELINE = ("warn", "fail", "ignore")
+INTENSITY_BASES = ("location", "market")
+SCAN_FORMATS = ("text", "json", "sarif")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A relative change such as ``10%``; ``fraction`` is 0.10 for that."""
+
+    fraction: float
+
+    def __str__(self) -> str:
+        return f"{self.fraction * 100:g}%"
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Overrides for the estimator's CPU power model (see ``docs/estimator.md``)."""
+
+    cpu_model: str | None = None
+    watts_per_thread: float | None = None
+    tdp_w: float | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class CarbonConfig:
+    """Grid intensity, PUE and embodied emissions for CO2e and SCI."""
+
+    grid: str | None = None
+    grid_intensity: float | None = None
+    market_intensity: float | None = None
+    basis: str = "location"
+    hourly_profile: Path | None = None
+    pue: float = 1.0
+    embodied_kgco2e: float | None = None
+    lifetime_years: float = 4.0
+    resource_share: float = 1.0
+    functional_unit: str = "call"
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """``[tool.greencode.scan]``: which rules run and which paths are skipped."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything greencode can be configured with. Build it with :func:`load_config`."""
+
+    # where the values came from, for messages
+    source: str = "defaults"
+    root: Path = field(default_factory=Path.cwd)
+    # meters
+    meter: str = "auto"
+    powercap_root: Path = Path("/sys/class/powercap")
+    gpus: tuple[int, ...] | None = None
+    power_bound_w: float = 1000.0
+    estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    # measurement
+    output: str = ""
+    rounds: int = 5
+    min_round_s: float | None = None
+    subtract_idle: bool = False
+    # pytest gate
+    enabled: bool = False
+    baseline: Path = Path(".greencode/baseline.json")
+    history: Path = Path(".greencode/history.sqlite")
+    fail_on: Threshold = Threshold(0.10)
+    min_effect_j: float = 0.0
+    alpha: float = 0.05
+    on_missing_baseline: str = "warn"
+    budgets: Mapping[str, float] = field(default_factory=dict)
+    include_setup: bool = False
+    allow_other_machine: bool = False
+    # carbon and scan
+    carbon: CarbonConfig = field(default_factory=CarbonConfig)
+    scan: ScanConfig = field(default_factory=ScanConfig)
+
+    def resolve(self, path: Path) -> Path:
+        """A configured relative path is relative to the project root (where the config file is)."""
+        return path if path.is_absolute() else self.root / path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# value parsers: each returns the typed value or raises ValueError saying what is accepted
+
+
+_NUMBER = r"[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PERCENT = re.compile(rf"^\s*({_NUMBER})\s*%\s*$")
+_ENERGY = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Zµ]*)\s*$")
+_ENERGY_UNITS = {"": 1.0, "j": 1.0, "mj": 1e-3, "uj": 1e-6, "µj": 1e-6, "kj": 1e3, "wh": 3600.0, "kwh": 3.6e6}
+
+
+def parse_threshold(value: object) -> Threshold:
+    """``"10%"`` or a number of percent (``10``) → ``Threshold(0.10)``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a percentage such as '10%'")
+    if isinstance(value, (int, float)):
+        percent = float(value)
+    elif isinstance(value, str) and (match := _PERCENT.match(value)):
+        percent = float(match.group(1))
+    else:
+        raise ValueError("expected a percentage such as '10%' or '2.5%'")
+    if not math.isfinite(percent) or percent < 0 or percent > 10_000:
+        raise ValueError("expected a percentage between 0% and 10000%")
+    return Threshold(percent / 100.0)
+
+
+def parse_energy(value: object) -> float:
+    """Joules from a number or a string with a unit: ``5``, ``"5 J"``, ``"200 mJ"``, ``"0.1 Wh"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected an energy such as 5, '5 J', '200 mJ' or '0.1 Wh'")
+    if isinstance(value, (int, float)):
+        joules = float(value)
+    elif isinstance(value, str) and (match := _ENERGY.match(value)):
+        unit = match.group(2).lower()
+        if unit not in _ENERGY_UNITS:
+            raise ValueError(f"unknown unit {match.group(2)!r}; use J, mJ, uJ, kJ, Wh or kWh")
+        joules = float(match.group(1)) * _ENERGY_UNITS[unit]
+    else:
+        raise ValueError("expected an energy such as 5, '5 J', '200 mJ' or '0.1 Wh'")
+    if not math.isfinite(joules) or joules < 0:
+        raise ValueError("expected a non-negative, finite energy")
+    return joules
+
+
+def _positive_float(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError("expected a positive number")
+    return float(value)
+
+
+def _non_negative_float(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError("expected a number >= 0")
+    return float(value)
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("expected a whole number >= 1")
+    return value
+
+
+def _alpha(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 0.5:
+        raise ValueError("expected a significance level between 0 and 0.5, such as 0.05")
+    return float(value)
+
+
+def _fraction(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError("expected a fraction in (0, 1]")
+    return float(value)
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def _path(value: object) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise ValueError("expected a path")
+    return Path(value)
+
+
+def _choice(*choices: str) -> Any:
+    def parse(value: object) -> str:
+        if value not in choices:
+            raise ValueError("expected one of " + ", ".join(repr(c) for c in choices))
+        return str(value)
+
+    return parse
+
+
+def _meter(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[\w.:-]+(\s*,\s*[\w.:-]+)*", value.strip()):
+        raise ValueError(
+            "expected 'auto', a meter name such as 'rapl', 'nvml' or 'estimate', 'package.module:factory', "
+            "or a comma-separated list of these"
+        )
+    return ",".join(part.strip() for part in value.split(","))
+
+
+def _gpus(value: object) -> tuple[int, ...] | None:
+    if value in (None, "all", "*"):
+        return None
+    if isinstance(value, str):
+        try:
+            value = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("expected 'all' or GPU indices such as [0, 1] or '0,1'") from None
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise ValueError("expected 'all' or GPU indices such as [0, 1] or '0,1'")
+    return tuple(value)
+
+
+def _str_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("expected a list of strings")
+    return tuple(value)
+
+
+def _budgets(value: object) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            "expected a table of node-id glob = energy, such as { 'tests/test_io.py::*' = '2 J' }"
+        )
+    budgets: dict[str, float] = {}
+    for pattern, energy in value.items():
+        try:
+            budgets[str(pattern)] = parse_energy(energy)
+        except ValueError as exc:
+            raise ValueError(f"budget for {pattern!r}: {exc}") from None
+    return budgets
+
+
+def _grid(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}|world|WORLD", value.strip()):
+        raise ValueError("expected an ISO 3166 country code such as 'NL' or 'NLD', or 'world'")
+    return value.strip().upper()
+
+
+_TOP_KEYS: dict[str, Any] = {
+    "meter": _meter,
+    "powercap_root": _path,
+    "gpus": _gpus,
+    "power_bound_w": _positive_float,
+    "output": _str,
+    "rounds": _positive_int,
+    "min_round_s": _positive_float,
+    "subtract_idle": _bool,
+    "enabled": _bool,
+    "baseline": _path,
+    "history": _path,
+    "fail_on": parse_threshold,
+    "min_effect_j": parse_energy,
+    "alpha": _alpha,
+    "on_missing_baseline": _choice(*ON_MISSING_BASELINE),
+    "budgets": _budgets,
+    "include_setup": _bool,
+    "allow_other_machine": _bool,
+}
+_SECTIONS: dict[str, tuple[type, dict[str, Any]]] = {
+    "estimator": (
+        EstimatorConfig,
+        {
+            "cpu_model": _str,
+            "watts_per_thread": _positive_float,
+            "tdp_w": _positive_float,
+            "threads": _positive_int,
+        },
+    ),
+    "carbon": (
+        CarbonConfig,
+        {
+            "grid": _grid,
+            "grid_intensity": _non_negative_float,
+            "market_intensity": _non_negative_float,
+            "basis": _choice(*INTENSITY_BASES),
+            "hourly_profile": _path,
+            "pue": _positive_float,
+            "embodied_kgco2e": _non_negative_float,
+            "lifetime_years": _positive_float,
+            "resource_share": _fraction,
+            "functional_unit": _str,
+        },
+    ),
+    "scan": (ScanConfig, {"select": _str_list, "ignore": _str_list, "exclude": _str_list}),
+}
+_ENV_KEYS = {
+    "GREENCODE_METER": "meter",
+    "GREENCODE_POWERCAP_ROOT": "powercap_root",
+    "GREENCODE_OUTPUT": "output",
+}
+
+#: Every accepted key, for ``--help`` texts and the docs test.
+KNOWN_KEYS: tuple[str, ...] = tuple(_TOP_KEYS) + tuple(
+    f"{section}.{key}" for section, (_, keys) in _SECTIONS.items() for key in keys
+)
+
+
+def _parse(where: str, key: str, value: object, parser: Any) -> Any:
+    try:
+        return parser(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {key} = {value!r}: {exc}") from None
+
+
+def _close_match(key: str, candidates: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, candidates, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else f"; known keys: {', '.join(sorted(candidates))}"
+
+
+def apply_table(config: Config, table: Mapping[str, Any], where: str) -> Config:
+    """Validate ``table`` (the ``[tool.greencode]`` mapping or overrides) and apply it to ``config``."""
+    updates: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in _SECTIONS:
+            _, parsers = _SECTIONS[key]
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: {key} must be a table such as [tool.greencode.{key}]")
+            current = getattr(config, key)
+            section_updates = {}
+            for sub_key, sub_value in value.items():
+                if sub_key not in parsers:
+                    raise ConfigError(
+                        f"{where}: unknown key {key}.{sub_key}{_close_match(sub_key, list(parsers))}"
+                    )
+                section_updates[sub_key] = _parse(where, f"{key}.{sub_key}", sub_value, parsers[sub_key])
+            updates[key] = replace(current, **section_updates)
+        elif key in _TOP_KEYS:
+            updates[key] = _parse(where, key, value, _TOP_KEYS[key])
+        else:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{_close_match(key, list(_TOP_KEYS) + list(_SECTIONS))}"
+            )
+    return replace(config, **updates)
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
+    """The greencode table of one file and a description of where it is, for messages."""
+    # imported here: reading a file is rare, and ``import greencode`` must stay cheap
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror or exc}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax or remove the file.") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("greencode", {})
+        where = f"{path} [tool.greencode]"
+    else:
+        table, where = data, str(path)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table of settings")
+    return table, where
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ``greencode.toml`` or ``pyproject.toml`` with a ``[tool.greencode]`` table, upwards."""
+    for directory in (start, *start.parents):
+        candidate = directory / "greencode.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                text = candidate.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if "[tool.greencode" in text:
+                return candidate
+        if (directory / ".git").exists():
+            break
+    return None
+
+
+def load_config(
+    path: Path | str | None = None,
+    *,
+    start: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the :class:`Config`: defaults, then the file, then the environment, then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    start = (start or Path.cwd()).resolve()
+    config = Config(root=start)
+    if path is None and environ.get("GREENCODE_CONFIG"):
+        path = environ["GREENCODE_CONFIG"]
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"GREENCODE_CONFIG={path}: no such file; point it at a greencode.toml or unset it."
+            )
+    file = Path(path) if path is not None else find_config_file(start)
+    if file is not None:
+        table, where = read_config_file(file)
+        config = replace(config, source=where, root=file.resolve().parent)
+        config = apply_table(config, table, where)
+    env_table = {key: environ[name] for name, key in _ENV_KEYS.items() if environ.get(name)}
+    if env_table:
+        config = apply_table(
+            config,
+            env_table,
+            "environment (" + ", ".join(name for name in _ENV_KEYS if environ.get(name)) + ")",
+        )
+    if overrides:
+        config = apply_table(config, {k: v for k, v in overrides.items() if v is not None}, "command line")
+    return config

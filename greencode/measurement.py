@@ -1,0 +1,557 @@
+"""Measuring code: ``measure`` (decorator and context manager), ``profile`` (calibrated rounds), results.
+
+A measurement opens one window on every selected meter, runs the code, closes the windows and sums the
+domains into a frozen :class:`Measurement`. Windows are independent objects, so nested and concurrent
+measurements (threads, asyncio tasks) never share state. Results go to a bounded registry of recent results
+and to the configured sinks (see :mod:`greencode.sinks`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from greencode import carbon
+from greencode.config import Config, load_config
+from greencode.meters import Selection, select_meters
+
+if TYPE_CHECKING:
+    from greencode.stats import Summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: How many recent results :func:`results` keeps.
+REGISTRY_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The energy of one measured window. Joules, seconds, watts and grams of CO2e throughout.
+
+    ``domains`` maps each energy domain (``package-0``, ``dram-0``, ``gpu-0``, ``cpu``) to joules and
+    ``provenance`` maps the same names to where the figure came from. ``estimated`` is true when any part is
+    an estimate; reports must say so.
+    """
+
+    label: str
+    wall_s: float
+    cpu_s: float
+    energy_j: float
+    domains: Mapping[str, float]
+    provenance: Mapping[str, str]
+    estimated: bool
+    meter: str
+    started_at: float
+    co2e_g: float
+    intensity: str
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def power_w(self) -> float:
+        """Average power over the window; ``nan`` for a window of zero length."""
+        return self.energy_j / self.wall_s if self.wall_s > 0 else math.nan
+
+    @property
+    def kind(self) -> str:
+        """``"estimated"`` or ``"measured"``, for display."""
+        return "estimated" if self.estimated else "measured"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "energy_j": self.energy_j,
+            "wall_s": self.wall_s,
+            "cpu_s": self.cpu_s,
+            "power_w": None if math.isnan(self.power_w) else self.power_w,
+            "estimated": self.estimated,
+            "meter": self.meter,
+            "domains": dict(self.domains),
+            "provenance": dict(self.provenance),
+            "started_at": self.started_at,
+            "co2e_g": self.co2e_g,
+            "intensity": self.intensity,
+            "warnings": list(self.warnings),
+            "error": self.error,
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# process-wide state: the configuration and meters in use, the registry and the sinks
+
+
+class _State:
+    """Lazily built defaults. ``configure`` replaces them; the lock guards rebuilding, not measuring."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.config: Config | None = None
+        self.selections: dict[str, Selection] = {}
+        self.registry: deque[Measurement] = deque(maxlen=REGISTRY_SIZE)
+
+    def get_config(self) -> Config:
+        config = self.config
+        if config is None:
+            with self.lock:
+                if self.config is None:
+                    self.config = load_config()
+                config = self.config
+        return config
+
+    def selection(self, meter: str | None) -> Selection:
+        config = self.get_config()
+        key = meter or config.meter
+        selection = self.selections.get(key)
+        if selection is None:
+            with self.lock:
+                selection = self.selections.get(key)
+                if selection is None:
+                    selection = select_meters(replace(config, meter=key) if meter else config)
+                    self.selections[key] = selection
+        return selection
+
+    def reset(self, config: Config | None) -> None:
+        with self.lock:
+            for selection in self.selections.values():
+                selection.close()
+            self.selections.clear()
+            self.config = config
+
+
+_state = _State()
+
+
+def configure(config: Config | None = None, **overrides: Any) -> Config:
+    """Set the configuration used by :func:`measure` and :func:`profile`; returns it.
+
+    With no arguments the configuration is read again (pyproject.toml, environment). Keyword arguments are
+    configuration keys, validated as in the file: ``configure(meter="estimate", output="jsonl:out.jsonl")``.
+    """
+    from greencode import sinks
+
+    base = config if config is not None else load_config()
+    if overrides:
+        from greencode.config import apply_table
+
+        base = apply_table(base, overrides, "greencode.configure()")
+    _state.reset(base)
+    sinks.set_output(base.output)
+    return base
+
+
+def current_config() -> Config:
+    """The configuration in use (read on first use)."""
+    return _state.get_config()
+
+
+def meters_in_use(meter: str | None = None) -> Selection:
+    """The meters a measurement with ``meter`` (default: the configured one) uses, with the reasons."""
+    return _state.selection(meter)
+
+
+def results() -> list[Measurement]:
+    """Recent results, oldest first (at most :data:`REGISTRY_SIZE`)."""
+    return list(_state.registry)
+
+
+def clear_results() -> None:
+    _state.registry.clear()
+
+
+def _publish(measurement: Measurement) -> None:
+    from greencode import sinks
+
+    _state.registry.append(measurement)
+    sinks.emit(measurement)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# one window over a selection of meters
+
+
+class Recorder:
+    """One open window over a :class:`Selection`; ``stop()`` returns the :class:`Measurement`.
+
+    This is the building block for the decorator, the context manager, :func:`profile`, the pytest plugin and
+    ``greencode run``. Start it as late and stop it as early as possible around the code of interest.
+    """
+
+    __slots__ = ("_config", "_cpu0", "_label", "_selection", "_started_at", "_wall0", "_windows")
+
+    def __init__(self, label: str, selection: Selection, config: Config) -> None:
+        self._label = label
+        self._selection = selection
+        self._config = config
+        self._started_at = time.time()
+        self._cpu0 = time.process_time()
+        self._wall0 = time.perf_counter()
+        self._windows = [meter.start() for meter in selection.meters]
+
+    def stop(self, error: BaseException | None = None) -> Measurement:
+        readings = [window.stop() for window in reversed(self._windows)]
+        wall = time.perf_counter() - self._wall0
+        cpu = time.process_time() - self._cpu0
+        domains: dict[str, float] = {}
+        provenance: dict[str, str] = {}
+        warnings: list[str] = []
+        estimated = False
+        for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
+            meter_domains = {domain.name: domain for domain in meter.domains()}
+            for name, joules in reading.energy_j.items():
+                domains[name] = domains.get(name, 0.0) + joules
+                domain = meter_domains.get(name)
+                provenance[name] = domain.source if domain else meter.name
+                estimated = estimated or (domain.estimated if domain else True)
+            warnings.extend(reading.warnings)
+        energy = math.fsum(domains.values())
+        intensity = carbon.resolve_intensity(self._config.carbon, self._started_at)
+        return Measurement(
+            label=self._label,
+            wall_s=wall,
+            cpu_s=cpu,
+            energy_j=energy,
+            domains=MappingProxyType(domains),
+            provenance=MappingProxyType(provenance),
+            estimated=estimated,
+            meter=self._selection.name,
+            started_at=self._started_at,
+            co2e_g=carbon.co2e_g(energy, intensity, self._config.carbon.pue),
+            intensity=intensity.label,
+            warnings=tuple(warnings),
+            error=None if error is None else type(error).__name__,
+        )
+
+
+def start(label: str = "", meter: str | None = None) -> Recorder:
+    """Open a window with the configured (or named) meters; call ``.stop()`` on the result."""
+    return Recorder(label, _state.selection(meter), _state.get_config())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the public decorator / context manager
+
+
+class MeasureBlock:
+    """What ``with measure(...) as m`` binds: ``m.result`` is the :class:`Measurement` after the block."""
+
+    __slots__ = ("_meter", "_recorder", "label", "result")
+
+    def __init__(self, label: str, meter: str | None) -> None:
+        self.label = label
+        self._meter = meter
+        self._recorder: Recorder | None = None
+        self.result: Measurement | None = None
+
+    def __enter__(self) -> MeasureBlock:
+        self._recorder = start(self.label, self._meter)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._recorder is not None, "MeasureBlock exited without being entered"
+        recorder, self._recorder = self._recorder, None
+        try:
+            self.result = recorder.stop(exc)
+        except Exception as failure:
+            # The measured code has already run: losing its return value or replacing its exception
+            # would be worse than losing one measurement, so say so and carry on.
+            warnings.warn(
+                f"greencode: measuring {self.label!r} failed: {failure}", RuntimeWarning, stacklevel=3
+            )
+            return
+        _publish(self.result)
+        # returning None lets any exception from the block propagate unchanged
+
+    async def __aenter__(self) -> MeasureBlock:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+_open_blocks: contextvars.ContextVar[tuple[tuple[measure, MeasureBlock], ...]] = contextvars.ContextVar(
+    "greencode_open_blocks", default=()
+)
+
+
+class measure:
+    """Measure a function or a block.
+
+    ``@measure``, ``@measure("label", meter="rapl")``, on ``def`` and ``async def`` functions, or
+    ``with measure("label") as m: ...`` (``m.result`` afterwards). Each call or block opens its own window,
+    so nested and concurrent uses are independent. An exception inside still records the measurement (with
+    ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
+    """
+
+    @overload
+    def __new__(cls, label: F, *, meter: str | None = None) -> F: ...  # type: ignore[misc]
+
+    @overload
+    def __new__(cls, label: str | None = None, *, meter: str | None = None) -> measure: ...
+
+    def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
+        if callable(label):  # bare @measure
+            return cls(None, meter=meter)(label)
+        return super().__new__(cls)
+
+    def __init__(self, label: str | None = None, *, meter: str | None = None) -> None:
+        if label is not None and not isinstance(label, str):
+            raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
+        self.label = label
+        self.meter = meter
+        #: The result of the last block this object measured (in any thread or task).
+        self.result: Measurement | None = None
+
+    def __enter__(self) -> MeasureBlock:
+        block = MeasureBlock(self.label or "block", self.meter)
+        # The open blocks live in a context variable, so threads and asyncio tasks sharing this object
+        # each close their own block.
+        _open_blocks.set((*_open_blocks.get(), (self, block)))
+        return block.__enter__()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack = _open_blocks.get()
+        index = max(i for i, (owner, _) in enumerate(stack) if owner is self)
+        block = stack[index][1]
+        _open_blocks.set(stack[:index] + stack[index + 1 :])
+        block.__exit__(exc_type, exc, tb)
+        self.result = block.result
+
+    async def __aenter__(self) -> MeasureBlock:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, func: F) -> F:
+        if not callable(func):
+            raise TypeError("measure(...) decorates a callable")
+        label = self.label or str(getattr(func, "__qualname__", repr(func)))
+        meter = self.meter
+
+        import inspect  # here, not at import time: inspect is slow to import
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with MeasureBlock(label, meter):
+                    return await func(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with MeasureBlock(label, meter):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# calibrated repetition
+
+#: A round lasts at least this many update intervals of the slowest meter, so quantisation stays small.
+RESOLUTION_FACTOR = 20
+#: ...and at least this long, so the clock reads and the loop itself stay negligible.
+MIN_ROUND_S = 0.005
+MAX_ITERATIONS = 10_000_000
+IDLE_WINDOW_S = 0.25
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-call energy of a callable over several calibrated rounds.
+
+    ``samples_j`` holds one per-call figure per round (attributed energy when idle power was subtracted,
+    else the total); ``total_samples_j`` always holds the totals. ``value`` is the last return value.
+    """
+
+    label: str
+    meter: str
+    estimated: bool
+    provenance: Mapping[str, str]
+    rounds: int
+    iterations: int
+    samples_j: tuple[float, ...]
+    total_samples_j: tuple[float, ...]
+    wall_samples_s: tuple[float, ...]
+    cpu_samples_s: tuple[float, ...]
+    idle_power_w: float | None
+    co2e_g_per_call: float
+    intensity: str
+    warnings: tuple[str, ...] = ()
+    value: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def energy(self) -> Summary:
+        """Summary of per-call energy (J) over the rounds."""
+        from greencode.stats import summarize
+
+        return summarize(self.samples_j)
+
+    @property
+    def wall(self) -> Summary:
+        from greencode.stats import summarize
+
+        return summarize(self.wall_samples_s)
+
+    @property
+    def median_j(self) -> float:
+        return self.energy.median
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "meter": self.meter,
+            "estimated": self.estimated,
+            "provenance": dict(self.provenance),
+            "rounds": self.rounds,
+            "iterations": self.iterations,
+            "samples_j": list(self.samples_j),
+            "total_samples_j": list(self.total_samples_j),
+            "wall_samples_s": list(self.wall_samples_s),
+            "cpu_samples_s": list(self.cpu_samples_s),
+            "idle_power_w": self.idle_power_w,
+            "energy": self.energy.to_dict(),
+            "co2e_g_per_call": self.co2e_g_per_call,
+            "intensity": self.intensity,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Profiler:
+    """Settings for calibrated repetition; ``Profiler(rounds=9).run(fn, *args, **kwargs)``.
+
+    ``None`` means "from the configuration". ``iterations`` fixes the calls per round instead of calibrating.
+    ``setup`` is called before every round (not measured) and its return value, if a tuple, replaces
+    ``args``.
+    """
+
+    rounds: int | None = None
+    iterations: int | None = None
+    warmup: int = 1
+    min_round_s: float | None = None
+    meter: str | None = None
+    subtract_idle: bool | None = None
+    label: str | None = None
+    setup: Callable[[], Any] | None = None
+
+    def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Profile:
+        config = _state.get_config()
+        selection = _state.selection(self.meter)
+        rounds = self.rounds or config.rounds
+        label = self.label or str(getattr(fn, "__qualname__", repr(fn)))
+        target = (
+            self.min_round_s
+            or config.min_round_s
+            or max(MIN_ROUND_S, RESOLUTION_FACTOR * max(meter.resolution_s for meter in selection.meters))
+        )
+
+        def call_round(iterations: int) -> tuple[Measurement, Any]:
+            call_args = args
+            if self.setup is not None:
+                prepared = self.setup()
+                if isinstance(prepared, tuple):
+                    call_args = prepared
+            value = None
+            recorder = Recorder(label, selection, config)
+            for _ in range(iterations):
+                value = fn(*call_args, **kwargs)
+            return recorder.stop(), value
+
+        value = None
+        for _ in range(self.warmup):
+            _, value = call_round(1)
+        iterations = self.iterations or _calibrate(call_round, target)
+        subtract = config.subtract_idle if self.subtract_idle is None else self.subtract_idle
+        idle_w = _idle_power(selection, config) if subtract and _sees_machine(selection) else None
+
+        totals: list[float] = []
+        attributed: list[float] = []
+        walls: list[float] = []
+        cpus: list[float] = []
+        warnings: list[str] = []
+        last: Measurement | None = None
+        for _ in range(rounds):
+            last, value = call_round(iterations)
+            totals.append(last.energy_j / iterations)
+            idle_share = (idle_w or 0.0) * last.wall_s
+            attributed.append(max(last.energy_j - idle_share, 0.0) / iterations)
+            walls.append(last.wall_s / iterations)
+            cpus.append(last.cpu_s / iterations)
+            warnings.extend(last.warnings)
+        assert last is not None  # rounds >= 1 is validated by the configuration
+        samples = attributed if idle_w is not None else totals
+        import statistics  # only profiling needs it; keeps ``import greencode`` cheap
+
+        intensity = carbon.resolve_intensity(config.carbon, last.started_at)
+        return Profile(
+            label=label,
+            meter=selection.name,
+            estimated=last.estimated,
+            provenance=last.provenance,
+            rounds=rounds,
+            iterations=iterations,
+            samples_j=tuple(samples),
+            total_samples_j=tuple(totals),
+            wall_samples_s=tuple(walls),
+            cpu_samples_s=tuple(cpus),
+            idle_power_w=idle_w,
+            co2e_g_per_call=carbon.co2e_g(statistics.median(samples), intensity, config.carbon.pue),
+            intensity=intensity.label,
+            warnings=tuple(dict.fromkeys(warnings)),
+            value=value,
+        )
+
+
+def _calibrate(call_round: Callable[[int], tuple[Measurement, Any]], target_s: float) -> int:
+    """The smallest power-of-two-ish iteration count whose round lasts at least ``target_s``."""
+    iterations = 1
+    while iterations < MAX_ITERATIONS:
+        measured, _ = call_round(iterations)
+        if measured.wall_s >= target_s:
+            return iterations
+        # jump straight near the target when a round is long enough to time, else double
+        if measured.wall_s > target_s / 20:
+            iterations = max(iterations + 1, math.ceil(iterations * target_s * 1.2 / measured.wall_s))
+        else:
+            iterations *= 2
+    return MAX_ITERATIONS
+
+
+def _sees_machine(selection: Selection) -> bool:
+    return any(meter.scope in ("machine", "device") for meter in selection.meters)
+
+
+def _idle_power(selection: Selection, config: Config) -> float:
+    """Average power while this process sleeps: what whole-machine counters charge to doing nothing."""
+    recorder = Recorder("idle", selection, config)
+    time.sleep(IDLE_WINDOW_S)
+    idle = recorder.stop()
+    return idle.energy_j / idle.wall_s if idle.wall_s > 0 else 0.0
+
+
+def profile(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Profile:
+    """Per-call energy of ``fn(*args, **kwargs)`` with calibrated rounds and the configured meters.
+
+    Use :class:`Profiler` for explicit rounds, iterations, warm-up, idle subtraction or setup.
+    """
+    return Profiler().run(fn, *args, **kwargs)

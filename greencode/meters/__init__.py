@@ -1,0 +1,175 @@
+"""Meter discovery and selection.
+
+Meters are found through the ``greencode.meters`` entry-point group (built-ins are registered the same way
+as third-party meters). ``meter = "auto"`` uses every hardware meter that works here and adds the
+estimator when none of them covers the CPU; explicit names (``"rapl"``, ``"nvml,rapl"``, ``"estimate"``, a
+third party's name) are used as given, and one that cannot work is an error that says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from greencode.errors import GreencodeError, MeterUnavailable
+from greencode.meters.base import Domain, Meter, MeterFactory, Reading, Scope, Window
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    from greencode.config import Config
+
+__all__ = [
+    "Domain",
+    "Meter",
+    "MeterStatus",
+    "Reading",
+    "Scope",
+    "Selection",
+    "Window",
+    "meter_status",
+    "select_meters",
+]
+
+ESTIMATOR = "estimate"
+#: Built-in meters whose energy covers the CPU; when ``auto`` finds none, the estimator covers the CPU.
+#: A third-party meter says so with a ``covers_cpu = True`` attribute.
+CPU_METERS = frozenset({"rapl"})
+GROUP = "greencode.meters"
+
+
+@lru_cache(maxsize=1)
+def _entry_points() -> Mapping[str, EntryPoint]:
+    # importlib.metadata is slow to import; only the first measurement pays for it.
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def known_meters() -> tuple[str, ...]:
+    """Names of every registered meter, built-ins first."""
+    builtin = ("rapl", "nvml", ESTIMATOR)
+    names = list(_entry_points())
+    return tuple(n for n in builtin if n in names) + tuple(sorted(n for n in names if n not in builtin))
+
+
+def _factory(name: str) -> MeterFactory:
+    if ":" in name:  # "package.module:factory" needs no packaging: handy for a project's own meters and tests
+        return _import_factory(name)
+    entry_point = _entry_points().get(name)
+    if entry_point is None:
+        known = ", ".join(known_meters()) or "none"
+        raise MeterUnavailable(
+            f"unknown meter {name!r}; known meters: {known} (third-party meters register under the "
+            f"'{GROUP}' entry point group)"
+        )
+    try:
+        factory = entry_point.load()
+    except Exception as exc:  # a broken third-party plugin must not take greencode down
+        raise MeterUnavailable(f"meter {name!r} failed to load: {type(exc).__name__}: {exc}") from None
+    return factory
+
+
+def _import_factory(spec: str) -> MeterFactory:
+    import importlib
+
+    module_name, _, attribute = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise MeterUnavailable(
+            f"meter {spec!r} cannot be imported ({exc}); use 'package.module:factory'"
+        ) from None
+    if not callable(factory):
+        raise MeterUnavailable(f"meter {spec!r} is not a callable factory")
+    return factory
+
+
+def create_meter(name: str, config: Config) -> Meter:
+    """Create one meter by name or raise :class:`MeterUnavailable` saying why it cannot work here."""
+    factory = _factory(name)
+    try:
+        return factory(config)
+    except GreencodeError as exc:
+        if isinstance(exc, MeterUnavailable):
+            raise
+        raise MeterUnavailable(f"{name}: {exc}") from None
+    except Exception as exc:
+        raise MeterUnavailable(f"{name}: unexpected failure ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass(frozen=True)
+class MeterStatus:
+    """Whether one meter works here, and why not."""
+
+    name: str
+    available: bool
+    reason: str
+    domains: tuple[Domain, ...] = ()
+
+
+def meter_status(config: Config) -> list[MeterStatus]:
+    """Every known meter with its availability, for ``greencode meters``."""
+    statuses = []
+    for name in known_meters():
+        try:
+            meter = create_meter(name, config)
+        except MeterUnavailable as exc:
+            statuses.append(MeterStatus(name, False, str(exc)))
+            continue
+        try:
+            statuses.append(MeterStatus(name, True, "available", meter.domains()))
+        finally:
+            meter.close()
+    return statuses
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The meters a measurement uses and the reasons behind the choice (shown to users)."""
+
+    meters: tuple[Meter, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return "+".join(meter.name for meter in self.meters)
+
+    def close(self) -> None:
+        for meter in self.meters:
+            meter.close()
+
+
+def select_meters(config: Config) -> Selection:
+    """The meters named by ``config.meter``; ``auto`` picks hardware first and falls back to the estimator."""
+    if config.meter != "auto":
+        names = [name for name in config.meter.split(",") if name]
+        meters = []
+        try:
+            for name in names:
+                meters.append(create_meter(name, config))
+        except MeterUnavailable as exc:
+            for meter in meters:
+                meter.close()
+            raise MeterUnavailable(f"meter {name!r} was requested but cannot be used: {exc}") from None
+        return Selection(tuple(meters), (f"meter = {config.meter!r} requested in {config.source}",))
+
+    meters, reasons = [], []
+    for name in known_meters():
+        if name == ESTIMATOR:
+            continue
+        try:
+            meter = create_meter(name, config)
+        except MeterUnavailable as exc:
+            reasons.append(f"{name}: not used: {exc}")
+            continue
+        meters.append(meter)
+        reasons.append(f"{name}: in use")
+    if not any(getattr(meter, "covers_cpu", meter.name in CPU_METERS) for meter in meters):
+        meters.append(create_meter(ESTIMATOR, config))
+        reasons.append(
+            f"{ESTIMATOR}: in use, because no hardware meter covers the CPU (figures are estimates)"
+        )
+    return Selection(tuple(meters), tuple(reasons))

@@ -1,0 +1,73 @@
+"""The meter contract: one small protocol that every energy source implements.
+
+Units are fixed at this boundary: joules, seconds, watts. A meter measures *windows*: ``start()`` returns an
+independent :class:`Window` whose ``stop()`` gives the energy used since, per domain. Windows may overlap and
+nest freely (threads, asyncio tasks), so a meter keeps no per-window state of its own.
+
+Third-party meters are registered under the ``greencode.meters`` entry-point group. The entry point names a
+factory ``create(config) -> Meter`` that raises :class:`~greencode.errors.MeterUnavailable` with a reason
+when the meter cannot work on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from greencode.config import Config
+
+#: What a meter's energy covers. Idle subtraction only makes sense for ``machine`` and ``device`` meters,
+#: which see everything running on the hardware, not just this process.
+Scope = Literal["process", "machine", "device"]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One energy domain a meter reports, e.g. ``package-0``, ``dram-0``, ``gpu-0`` or ``cpu``.
+
+    ``source`` is the provenance shown to users: the sysfs zone a counter was read from, the GPU and NVML
+    call, or ``"estimated: <model>"``. ``estimated`` is true when the figure comes from a model.
+    """
+
+    name: str
+    source: str
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Energy used in one window, in joules per domain, with anything odd the meter noticed."""
+
+    energy_j: Mapping[str, float]
+    warnings: tuple[str, ...] = field(default=())
+
+
+@runtime_checkable
+class Window(Protocol):
+    """An open measurement window. ``stop()`` may be called once."""
+
+    def stop(self) -> Reading: ...
+
+
+@runtime_checkable
+class Meter(Protocol):
+    """An energy source.
+
+    ``resolution_s`` is how often the underlying counter updates (RAPL about 1 ms, NVML 10 ms or more, the
+    estimator the CPU clock's resolution); calibrated rounds last a multiple of it.
+    """
+
+    name: str
+    scope: Scope
+    resolution_s: float
+
+    def domains(self) -> tuple[Domain, ...]: ...
+
+    def start(self) -> Window: ...
+
+    def close(self) -> None: ...
+
+
+MeterFactory = Callable[["Config"], Meter]

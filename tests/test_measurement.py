@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import greencode
+from greencode import testing
+
+pytestmark = pytest.mark.usefixtures("scripted")
+
+
+def test_context_manager_gives_the_result_after_the_block() -> None:
+    testing.script([2.5])
+    with greencode.measure("parse") as m:
+        sum(range(100))
+    assert m.result is not None
+    assert m.result.label == "parse"
+    assert m.result.energy_j == 2.5
+    assert m.result.domains == {"scripted": 2.5}
+
+
+def test_result_is_labelled_estimated_when_a_domain_is_estimated() -> None:
+    with greencode.measure() as m:
+        pass
+    assert m.result is not None and m.result.estimated and m.result.kind == "estimated"
+    assert "not a real measurement" in m.result.provenance["scripted"]
+
+
+def test_bare_decorator_keeps_the_return_value_and_labels_with_the_qualname() -> None:
+    @greencode.measure
+    def answer() -> int:
+        return 42
+
+    assert answer() == 42
+    assert greencode.results()[-1].label.endswith("answer")
+
+
+def test_decorator_with_label_and_meter() -> None:
+    @greencode.measure("labelled", meter="greencode.testing:scripted")
+    def work(x: int) -> int:
+        return x * 2
+
+    assert work(4) == 8
+    assert greencode.results()[-1].label == "labelled"
+
+
+def test_decorated_function_keeps_its_name_and_doc() -> None:
+    @greencode.measure
+    def documented() -> None:
+        """Docs."""
+
+    assert documented.__name__ == "documented" and documented.__doc__ == "Docs."
+
+
+def test_async_function_is_measured_and_returns_its_value() -> None:
+    testing.script([0.75])
+
+    @greencode.measure("coro")
+    async def fetch() -> str:
+        await asyncio.sleep(0)
+        return "done"
+
+    assert asyncio.run(fetch()) == "done"
+    assert greencode.results()[-1].label == "coro"
+    assert greencode.results()[-1].energy_j == 0.75
+
+
+def test_exception_in_block_is_recorded_and_propagates_unchanged() -> None:
+    error = ValueError("boom")
+    with pytest.raises(ValueError) as raised, greencode.measure("failing"):
+        raise error
+    assert raised.value is error
+    assert greencode.results()[-1].error == "ValueError"
+
+
+def test_exception_in_decorated_function_is_recorded_and_propagates() -> None:
+    @greencode.measure
+    def fails() -> None:
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        fails()
+    assert greencode.results()[-1].error == "KeyError"
+
+
+def test_nested_windows_are_independent() -> None:
+    testing.script([1.0, 3.0])  # the inner window stops first
+    with greencode.measure("outer") as outer, greencode.measure("inner") as inner:
+        pass
+    assert inner.result is not None and outer.result is not None
+    assert (inner.result.energy_j, outer.result.energy_j) == (1.0, 3.0)
+
+
+def test_one_measure_object_used_in_threads_closes_each_threads_own_block() -> None:
+    shared = greencode.measure("shared")
+    labels: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        with shared as block:
+            barrier.wait()
+        assert block.result is not None
+        labels.append(block.result.label)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert labels == ["shared"] * 4
+    assert shared.result is not None
+
+
+def test_concurrent_asyncio_tasks_keep_their_own_windows() -> None:
+    shared = greencode.measure("task")
+
+    async def task(delay: float) -> float:
+        async with shared as block:
+            await asyncio.sleep(delay)
+        assert block.result is not None
+        return block.result.wall_s
+
+    async def main() -> list[float]:
+        return await asyncio.gather(task(0.02), task(0.0))
+
+    long, short = asyncio.run(main())
+    assert long > short  # each task closed its own window, not the other's
+
+
+def test_measurement_reports_power_and_co2e_with_its_intensity() -> None:
+    testing.script([3.6e6])  # one kWh
+    with greencode.measure() as m:
+        pass
+    assert m.result is not None
+    assert m.result.co2e_g == pytest.approx(475.0)
+    assert "world average, default" in m.result.intensity
+
+
+def test_to_dict_is_json_ready() -> None:
+    import json
+
+    with greencode.measure("x") as m:
+        pass
+    assert m.result is not None
+    record = json.loads(json.dumps(m.result.to_dict()))
+    assert record["label"] == "x" and record["estimated"] is True and "scripted" in record["domains"]
+
+
+def test_registry_keeps_recent_results_in_order() -> None:
+    for label in ("a", "b", "c"):
+        with greencode.measure(label):
+            pass
+    assert [r.label for r in greencode.results()] == ["a", "b", "c"]
+
+
+def test_failing_meter_at_stop_keeps_the_return_value_and_warns() -> None:
+    def broken() -> float:
+        raise OSError("counter vanished")
+
+    testing.script(broken)
+
+    @greencode.measure
+    def work() -> str:
+        return "kept"
+
+    with pytest.warns(RuntimeWarning, match="counter vanished"):
+        assert work() == "kept"
+
+
+def test_measure_rejects_a_non_string_label() -> None:
+    with pytest.raises(TypeError):
+        greencode.measure(3)  # type: ignore[call-overload]
+
+
+def test_profile_reports_per_call_energy_over_rounds() -> None:
+    testing.script([10.0])
+    profile = greencode.Profiler(rounds=4, iterations=5, warmup=0).run(lambda: None)
+    assert profile.rounds == 4 and profile.iterations == 5
+    assert profile.samples_j == (2.0, 2.0, 2.0, 2.0)
+    assert profile.energy.median == 2.0
+    assert profile.estimated
+
+
+def test_profile_returns_the_last_value_and_passes_arguments() -> None:
+    profile = greencode.Profiler(rounds=2, iterations=3).run(pow, 2, 10)
+    assert profile.value == 1024
+
+
+def test_profile_calibrates_until_a_round_is_long_enough() -> None:
+    calls = []
+    profile = greencode.Profiler(rounds=2, min_round_s=0.002, warmup=0).run(lambda: calls.append(1))
+    assert profile.iterations > 1  # an empty call is far shorter than 2 ms
+    assert profile.wall.median * profile.iterations >= 0.002 * 0.5
+
+
+def test_profile_setup_runs_before_each_round_and_can_replace_arguments() -> None:
+    seen = []
+    profile = greencode.Profiler(rounds=3, iterations=1, warmup=0, setup=lambda: ([1, 2, 3],)).run(
+        lambda xs: seen.append(sum(xs)), [9]
+    )
+    assert seen == [6, 6, 6] and profile.rounds == 3
+
+
+def test_profile_default_uses_configured_rounds() -> None:
+    assert greencode.profile(len, "abc").rounds == greencode.current_config().rounds
