@@ -278,7 +278,32 @@ def _budgets(value: object) -> dict[str, float]:
 def _grid(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}|world|WORLD", value.strip()):
         raise ValueError("expected an ISO 3166 country code such as 'NL' or 'NLD', or 'world'")
+    from greencode.carbon import country_table  # here: greencode.carbon imports this module
+
+    if value.strip().upper() not in country_table():
+        raise ValueError(
+            "no grid intensity is known for this code; use a code listed in greencode/data/grid_intensity.csv "
+            "or set carbon.grid_intensity in gCO2e/kWh"
+        )
     return value.strip().upper()
+
+
+def _functional_unit(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][\w -]{0,39}", value.strip()):
+        raise ValueError("expected 'call', 'test', 'run' or a unit name of your own such as 'request'")
+    return value.strip()
+
+
+def _check_carbon(carbon: CarbonConfig, root: Path, where: str) -> CarbonConfig:
+    """Checks across carbon keys; a relative hourly profile is relative to the project root."""
+    if carbon.basis == "market" and carbon.market_intensity is None:
+        raise ConfigError(
+            f"{where}: carbon.basis = 'market' needs carbon.market_intensity (gCO2e/kWh of the contracted "
+            "supply); set it or use basis = 'location'"
+        )
+    if carbon.hourly_profile is not None and not carbon.hourly_profile.is_absolute():
+        carbon = replace(carbon, hourly_profile=root / carbon.hourly_profile)
+    return carbon
 
 
 _TOP_KEYS: dict[str, Any] = {
@@ -323,7 +348,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Any]]] = {
             "embodied_kgco2e": _non_negative_float,
             "lifetime_years": _positive_float,
             "resource_share": _fraction,
-            "functional_unit": _str,
+            "functional_unit": _functional_unit,
         },
     ),
     "scan": (ScanConfig, {"select": _str_list, "ignore": _str_list, "exclude": _str_list}),
@@ -371,6 +396,8 @@ def apply_table(config: Config, table: Mapping[str, Any], where: str) -> Config:
                     )
                 section_updates[sub_key] = _parse(where, f"{key}.{sub_key}", sub_value, parsers[sub_key])
             updates[key] = replace(current, **section_updates)
+            if key == "carbon":
+                updates[key] = _check_carbon(updates[key], config.root, where)
         elif key in _TOP_KEYS:
             updates[key] = _parse(where, key, value, _TOP_KEYS[key])
         else:

@@ -204,11 +204,12 @@ class Recorder:
         provenance: dict[str, str] = {}
         warnings: list[str] = []
         estimated = False
+        known = self._selection.domains
         for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
-            meter_domains = {domain.name: domain for domain in meter.domains()}
             for name, joules in reading.energy_j.items():
                 domains[name] = domains.get(name, 0.0) + joules
-                domain = meter_domains.get(name)
+                domain = known.get(name)
+                # a domain the meter did not declare is labelled estimated: nothing vouches for it
                 provenance[name] = domain.source if domain else meter.name
                 estimated = estimated or (domain.estimated if domain else True)
             warnings.extend(reading.warnings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from greencode.errors import GreencodeError, MeterUnavailable
@@ -136,6 +136,11 @@ class Selection:
     @property
     def name(self) -> str:
         return "+".join(meter.name for meter in self.meters)
+
+    @cached_property
+    def domains(self) -> Mapping[str, Domain]:
+        """Every domain of every meter by name (a meter's domains are fixed once it is created)."""
+        return {domain.name: domain for meter in self.meters for domain in meter.domains()}
 
     def close(self) -> None:
         for meter in self.meters:

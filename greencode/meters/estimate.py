@@ -1,0 +1,446 @@
+"""The estimator: energy from this process's CPU time and a per-thread power figure for the CPU model.
+
+This is the meter that runs where no energy counter is readable: virtual machines, hosted CI runners,
+containers without powercap access. A window's energy is
+
+    (CPU time of this process, user + system, + CPU time of its reaped children) × watts per thread
+
+where watts per thread is the CPU's TDP divided by its logical thread count, looked up by model name in
+``greencode/data/cpu_power.csv`` (then in CodeCarbon's fuller table when the ``carbon`` extra is installed),
+with documented defaults for unknown models and overrides under ``[tool.greencode.estimator]``.
+
+There is deliberately no constant term (no idle baseline, no RAM watts): the result is proportional to the
+CPU time this process used, so a window that used no CPU costs 0 J and two pieces of code compare by their
+CPU time. ``docs/estimator.md`` explains the model, its sources and its expected error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from greencode.errors import ConfigError
+from greencode.meters.base import Domain, Reading, Scope
+
+if TYPE_CHECKING:
+    from greencode.config import Config, EstimatorConfig
+
+__all__ = [
+    "GENERAL_DEFAULT_W",
+    "SERVER_DEFAULT_W",
+    "EstimateMeter",
+    "HostInfo",
+    "PowerModel",
+    "build_power_model",
+    "children_cpu_s",
+    "codecarbon_table_path",
+    "create",
+    "detect_host",
+    "normalise_cpu_name",
+    "parse_cpuinfo",
+]
+
+#: Per-thread power for a server CPU whose model is hidden (a VM's bare "AMD EPYC", an unnamed Xeon):
+#: AMD EPYC 7763 — GitHub's hosted Linux runner — 280 W TDP / 128 threads (AMD product page, 2021).
+#: Eco-CI's SPECpower-derived curve for that runner (8.18 W for 4 vCPUs at full load, 2.05 W/vCPU) agrees
+#: within 7 %.
+SERVER_DEFAULT_W = 280.0 / 128
+#: Per-thread power for any other unknown CPU: Cloud Carbon Footprint's average vCPU at full load.
+GENERAL_DEFAULT_W = 3.5
+
+_CONFIG_SECTION = "[tool.greencode.estimator]"
+_SET_HINT = f"set {_CONFIG_SECTION} cpu_model or watts_per_thread"
+_TABLE = "cpu_power.csv"
+
+Basis = Literal["table", "codecarbon", "default", "config"]
+
+
+@dataclass(frozen=True)
+class PowerModel:
+    """The per-thread power the estimator multiplies CPU time by, and where the figure comes from.
+
+    ``basis`` is ``"table"`` (greencode's own table), ``"codecarbon"`` (CodeCarbon's TDP table), ``"default"``
+    (model unknown) or ``"config"`` (set in ``[tool.greencode.estimator]``). ``source`` says which figures
+    and sources were used, in words, for reports.
+    """
+
+    cpu_model: str
+    watts_per_thread: float
+    tdp_w: float | None
+    threads: int | None
+    basis: Basis
+    source: str
+
+    @property
+    def provenance(self) -> str:
+        """The domain source shown next to every estimated figure."""
+        return f"estimated: CPU time x {self.watts_per_thread:.3g} W/thread ({self.source})"
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """What the estimator needs to know about this machine's CPU.
+
+    ``threads_per_socket`` is the logical CPU count of one physical package as the OS shows it; ``virtual``
+    is true inside a VM, where that count is the guest's vCPUs rather than the host chip's threads.
+    """
+
+    cpu_model: str
+    threads_per_socket: int | None = None
+    virtual: bool = True
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CPU model detection
+
+
+def parse_cpuinfo(cpuinfo: str) -> HostInfo:
+    """Model name, logical CPUs per package (``siblings``) and the ``hypervisor`` flag of Linux's cpuinfo."""
+    model = ""
+    siblings: int | None = None
+    flags = ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not model:
+            model = value.strip()
+        elif key == "siblings" and siblings is None and value.strip().isdigit():
+            siblings = int(value)  # logical CPUs in this physical package
+        elif key == "flags" and not flags:
+            flags = value
+    return HostInfo(model or "unknown", siblings, virtual="hypervisor" in flags.split())
+
+
+def _darwin_host() -> HostInfo:
+    import subprocess
+
+    try:
+        output = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.brand_string", "hw.logicalcpu", "kern.hv_vmm_present"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return HostInfo("unknown")
+    model = output[0].strip() if output else "unknown"
+    threads = int(output[1]) if len(output) > 1 and output[1].strip().isdigit() else None
+    virtual = (len(output) > 2 and output[2].strip() == "1") or "virtual" in model.lower()
+    return HostInfo(model or "unknown", threads, virtual)
+
+
+@cache
+def detect_host() -> HostInfo:
+    """This machine's CPU model, threads per socket and whether it is virtual; read once per process.
+
+    Linux reads ``/proc/cpuinfo``; macOS asks ``sysctl``; Windows reads the processor name from the registry;
+    elsewhere ``platform.processor()`` names the CPU. Where a VM cannot be told from real hardware, the
+    machine is assumed virtual, so this machine's CPU count is never mistaken for the chip's thread count.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            return parse_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return HostInfo("unknown")
+    if sys.platform == "darwin":
+        return _darwin_host()
+    if sys.platform == "win32":  # pragma: no cover - platform.processor() there gives a family, not a model
+        import winreg
+
+        try:
+            with winreg.OpenKey(
+                winreg.HKEY_LOCAL_MACHINE, r"HARDWARE\DESCRIPTION\System\CentralProcessor\0"
+            ) as key:
+                return HostInfo(str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).strip() or "unknown")
+        except OSError:
+            pass
+    import platform
+
+    return HostInfo(platform.processor().strip() or "unknown")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Model tables and matching
+
+# What vendors and operating systems add around a model name; none of it tells two models apart.
+_NOISE = re.compile(
+    r"\((?:r|tm|c)\)|[®™]"  # trademarks
+    r"|\([^)]*\)"  # "(Virtual)", QEMU's "(Icelake)", "(with IBPB)"
+    r"|@\s*[\d.]+\s*[gm]hz"  # "@ 2.60GHz"
+    r"|\b\d+(?:st|nd|rd|th) gen\b"  # "12th Gen"
+    r"|\b\d+-core\b|\bprocessor\b|\bcpu\b"  # "64-Core Processor", "CPU"
+    r"|\bw(?:ith|/) radeon\b.*$"  # "with Radeon Graphics", "w/ Radeon 780M Graphics"
+)
+
+
+def normalise_cpu_name(name: str) -> str:
+    """A CPU model name reduced to what tells it apart, such as ``"amd epyc 7763"`` or ``"apple m1"``."""
+    return " ".join(_NOISE.sub(" ", name.lower()).replace(",", " ").split())
+
+
+@dataclass(frozen=True)
+class _Row:
+    model: str
+    tdp_w: float
+    threads: int | None
+    source: str
+    basis: Basis = "table"
+
+
+@cache
+def _own_table() -> dict[str, _Row]:
+    # A path beside the package rather than importlib.resources, whose import alone costs ~7 ms.
+    path = Path(__file__).resolve().parent.parent / "data" / _TABLE
+    table: dict[str, _Row] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        records = list(csv.DictReader(handle))
+    for record in records:
+        row = _Row(
+            record["model"],
+            float(record["tdp_w"]),
+            int(record["threads"]),
+            f"{record['source']}, {record['year']}",
+        )
+        table.setdefault(normalise_cpu_name(row.model), row)
+    return table
+
+
+@cache
+def _codecarbon_table(path: Path) -> dict[str, _Row]:
+    """CodeCarbon's ``cpu_power.csv`` (columns ``Name,TDP``): TDP per model, no thread counts."""
+    table: dict[str, _Row] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for record in csv.DictReader(handle):
+                try:
+                    tdp = float(record["TDP"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # a row we cannot use must not stop the lookup
+                name = (record.get("Name") or "").strip()
+                if name and tdp > 0:
+                    table.setdefault(
+                        normalise_cpu_name(name),
+                        _Row(name, tdp, None, "CodeCarbon cpu_power.csv", "codecarbon"),
+                    )
+    except OSError:
+        return {}
+    return table
+
+
+def codecarbon_table_path() -> Path | None:
+    """CodeCarbon's packaged ``cpu_power.csv``, found without importing codecarbon (its import is slow)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("codecarbon")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / "data" / "hardware" / _TABLE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _match(name: str, table: Mapping[str, _Row]) -> _Row | None:
+    """The row for a normalised name: exact, else the longest model name the detected one starts with."""
+    if name in table:
+        return table[name]
+    words = name.split()
+    for end in range(len(words) - 1, 0, -1):  # "apple m1 pro" falls back to "apple m1", never to "apple"
+        row = table.get(" ".join(words[:end]))
+        if row is not None and any(ch.isdigit() for ch in words[end - 1]):
+            return row
+    return None
+
+
+def _lookup(name: str, host: HostInfo, codecarbon_csv: Path | None) -> _Row | None:
+    key = normalise_cpu_name(name)
+    row = _match(key, _own_table())
+    if row is None and codecarbon_csv is not None:
+        row = _match(key, _codecarbon_table(codecarbon_csv))
+        if row is not None and host.threads_per_socket and not host.virtual:
+            # CodeCarbon has no thread counts; on real hardware the OS shows the chip's own threads.
+            threads_source = "threads: this machine's logical CPUs per socket"
+            row = _Row(
+                row.model, row.tdp_w, host.threads_per_socket, f"{row.source}; {threads_source}", row.basis
+            )
+    return row
+
+
+def _describe(row: _Row, detected: str) -> str:
+    text = f"{row.model}: {row.tdp_w:g} W TDP / {row.threads} threads, {row.source}"
+    if normalise_cpu_name(detected) != normalise_cpu_name(row.model):
+        text += f"; nearest listed model to {detected!r}"
+    return text
+
+
+def _default(name: str, note: str = "") -> PowerModel:
+    key = normalise_cpu_name(name)
+    if note:
+        label = repr(name)
+    else:
+        label = f"unknown {name!r}" if key and key != "unknown" else "an undetected CPU model"
+    if key.startswith("amd epyc") or "xeon" in key.split():
+        watts, basis_text = SERVER_DEFAULT_W, "from AMD EPYC 7763: 280 W TDP / 128 threads"
+    else:
+        watts, basis_text = GENERAL_DEFAULT_W, "Cloud Carbon Footprint's average vCPU at full load"
+    return PowerModel(
+        name, watts, None, None, "default", f"default for {label}, {basis_text}{note}; {_SET_HINT}"
+    )
+
+
+@cache
+def build_power_model(
+    estimator: EstimatorConfig, host: HostInfo, codecarbon_csv: Path | None = None
+) -> PowerModel:
+    """Resolve the per-thread power: config ``watts_per_thread``, else TDP / threads, else a default.
+
+    ``estimator.cpu_model`` replaces the detected name; ``tdp_w`` and ``threads`` replace the table's
+    figures (either one alone completes a model the tables know only half of). ``codecarbon_csv`` is
+    CodeCarbon's table, consulted after greencode's own.
+    """
+    name = estimator.cpu_model or host.cpu_model
+    if estimator.watts_per_thread is not None:
+        return PowerModel(
+            name,
+            estimator.watts_per_thread,
+            estimator.tdp_w,
+            estimator.threads,
+            "config",
+            f"set in {_CONFIG_SECTION} watts_per_thread",
+        )
+    row = _lookup(name, host, codecarbon_csv)
+    if estimator.tdp_w is not None or estimator.threads is not None:
+        tdp = estimator.tdp_w if estimator.tdp_w is not None else row.tdp_w if row else None
+        threads = estimator.threads if estimator.threads is not None else row.threads if row else None
+        if tdp is None or threads is None:
+            missing = "tdp_w" if tdp is None else "threads"
+            raise ConfigError(
+                f"{_CONFIG_SECTION}: the {missing} of CPU {name!r} is in none of greencode's CPU tables; "
+                f"set {missing} as well (threads = logical CPUs of one CPU package), or set watts_per_thread"
+            )
+        parts = [
+            f"tdp_w {tdp:g} W" + (f" from {_CONFIG_SECTION}" if estimator.tdp_w is not None else ""),
+            f"threads {threads}" + (f" from {_CONFIG_SECTION}" if estimator.threads is not None else ""),
+        ]
+        if row is not None:
+            parts.append(f"table: {row.source}")
+        return PowerModel(name, tdp / threads, tdp, threads, "config", f"{name}: " + ", ".join(parts))
+    if row is None:
+        return _default(name)
+    if row.threads is None:
+        # CodeCarbon knows the TDP, but a VM shows only its own vCPUs, not the host chip's threads.
+        return _default(name, f" (CodeCarbon lists {row.tdp_w:g} W TDP but no thread count: set threads)")
+    return PowerModel(
+        row.model, row.tdp_w / row.threads, row.tdp_w, row.threads, row.basis, _describe(row, name)
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The meter
+
+if sys.platform == "win32":  # pragma: no cover - no resource module on Windows
+
+    def children_cpu_s() -> float:
+        """Windows has no ``getrusage``: children's CPU time is not counted there (see docs/estimator.md)."""
+        return 0.0
+
+else:
+    import resource
+
+    def children_cpu_s() -> float:
+        """User + system CPU seconds of this process's children that have been waited for."""
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+
+Clock = Callable[[], float]
+
+
+class _Window:
+    """One open window: the two CPU clocks at start. Holds no reference to other windows."""
+
+    __slots__ = ("_children0", "_meter", "_self0", "_stopped")
+
+    def __init__(self, meter: EstimateMeter) -> None:
+        self._meter = meter
+        self._stopped = False
+        self._self0 = meter._cpu_clock()
+        self._children0 = meter._children_clock()
+
+    def stop(self) -> Reading:
+        meter = self._meter
+        # Clocks first, so the bookkeeping below is not charged to the window.
+        self_s = meter._cpu_clock() - self._self0
+        children_s = meter._children_clock() - self._children0
+        if self._stopped:
+            raise RuntimeError("this measurement window was already stopped")
+        self._stopped = True
+        cpu_s = self_s + children_s
+        if self_s < 0 or children_s < 0:
+            # Only possible when a window opened in one process is closed in a forked child.
+            return Reading(
+                {"cpu": 0.0},
+                (
+                    f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
+                    "(window closed in another process?); counted as 0 J",
+                ),
+            )
+        return Reading({"cpu": cpu_s * meter.model.watts_per_thread})
+
+
+class EstimateMeter:
+    """Energy attributed to this process's CPU time; see the module docstring and ``docs/estimator.md``."""
+
+    name = "estimate"
+    scope: Scope = "process"
+
+    def __init__(
+        self,
+        model: PowerModel,
+        *,
+        cpu_clock: Clock = time.process_time,
+        children_clock: Clock = children_cpu_s,
+    ) -> None:
+        self.model = model
+        self._cpu_clock = cpu_clock
+        self._children_clock = children_clock
+        # The CPU clock's granularity, but never finer than getrusage's microseconds.
+        self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
+        self._domains = (Domain("cpu", model.provenance, estimated=True),)
+
+    def domains(self) -> tuple[Domain, ...]:
+        return self._domains
+
+    def start(self) -> _Window:
+        return _Window(self)
+
+    def close(self) -> None:
+        """Nothing to release: the estimator holds no files or threads."""
+
+    def __repr__(self) -> str:
+        return f"EstimateMeter({self.model.provenance!r})"
+
+
+_AUTO: Literal["auto"] = "auto"
+
+
+def create(
+    config: Config,
+    *,
+    host: HostInfo | None = None,
+    codecarbon_csv: Path | Literal["auto"] | None = _AUTO,
+) -> EstimateMeter:
+    """The ``estimate`` entry point. ``host`` and ``codecarbon_csv`` are injectable for tests; by default
+    the CPU is detected and CodeCarbon's table is used when the ``carbon`` extra is installed."""
+    table = codecarbon_table_path() if codecarbon_csv == _AUTO else codecarbon_csv
+    return EstimateMeter(build_power_model(config.estimator, host or detect_host(), table))

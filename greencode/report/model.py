@@ -1,0 +1,428 @@
+"""What a report holds, and loading it from any greencode output.
+
+INPUT may be
+
+- a results JSON written by the pytest plugin (``pytest --greencode-json PATH``);
+- a measurement written by ``greencode run --json PATH``;
+- a report JSON written by ``greencode report --format json`` (schema in ``docs/report-schema.md``);
+- the history database, ``.greencode/history.sqlite`` (the newest run, compared with the one before it, and
+  every run for the trend plot).
+
+Whatever the input, each energy figure gets its CO2e and SCI from the carbon configuration in use
+(:mod:`greencode.carbon`, :mod:`greencode.sci`), so they are reported next to energy everywhere.
+A missing, corrupt or foreign file raises :class:`~greencode.errors.StoreError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from greencode.carbon import Intensity, co2e_g, resolve_intensity
+from greencode.config import CarbonConfig
+from greencode.errors import StoreError
+from greencode.sci import SCI, sci
+
+#: The ``schema`` value of a report JSON, and its version (``docs/report-schema.md``).
+SCHEMA = "greencode-report"
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_INPUT_HINT = (
+    "pass a results JSON (pytest --greencode-json), a 'greencode run --json' file, a report JSON or "
+    ".greencode/history.sqlite"
+)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One alternative on a leaderboard: its energy per call (median and interval, J)."""
+
+    label: str
+    median_j: float
+    low_j: float
+    high_j: float
+    estimated: bool
+    tactic: str | None = None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A median energy (J) with the interval around it (``low_j`` <= ``median_j`` <= ``high_j``)."""
+
+    median_j: float
+    low_j: float
+    high_j: float
+
+    @classmethod
+    def exact(cls, joules: float) -> Estimate:
+        return cls(joules, joules, joules)
+
+    @classmethod
+    def of_samples(cls, samples: Sequence[float]) -> Estimate:
+        """Median and inter-quartile range of ``samples``."""
+        from greencode.stats import summarize
+
+        summary = summarize(samples)
+        return cls(summary.median, summary.q1, summary.q3)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"median": self.median_j, "low": self.low_j, "high": self.high_j}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One test's (or function's, or command's) energy with its carbon figures.
+
+    ``per`` says what one figure covers: ``"test"``, ``"call"`` or ``"run"``. ``units`` is how many of the
+    configured functional units (SCI's R) that figure served.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: str
+    energy: Estimate
+    per: str
+    estimated: bool
+    co2e_g: float
+    sci: SCI
+    wall_s: float | None = None
+    meter: str | None = None
+    domains: Mapping[str, float] = field(default_factory=dict)
+    samples_j: tuple[float, ...] = ()
+    baseline: Estimate | None = None
+    status: str | None = None
+    change: float | None = None
+    units: float = 1.0
+    started_at: float | None = None
+
+    @property
+    def intensity(self) -> Intensity:
+        return self.sci.intensity
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One test's energy in one stored run (for the trend plot)."""
+
+    commit: str
+    when: float
+    median_j: float
+    low_j: float
+    high_j: float
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a report shows. Build it with :func:`load_report` or :func:`build_test`."""
+
+    source: str
+    kind: str
+    carbon: CarbonConfig
+    tests: tuple[TestResult, ...]
+    created_at: float | None = None
+    commit: str | None = None
+    meter: str | None = None
+    machine: str | None = None
+    history: Mapping[str, tuple[HistoryPoint, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def estimated(self) -> bool:
+        return any(test.estimated for test in self.tests)
+
+    @property
+    def intensities(self) -> tuple[str, ...]:
+        """The distinct intensity labels used (several when an hourly profile is configured)."""
+        return tuple(dict.fromkeys(test.intensity.label for test in self.tests))
+
+    @property
+    def total_energy_j(self) -> float:
+        return math.fsum(test.energy.median_j for test in self.tests)
+
+    @property
+    def total_co2e_g(self) -> float:
+        return math.fsum(test.co2e_g for test in self.tests)
+
+    @property
+    def run_sci(self) -> SCI | None:
+        """The SCI of the whole run (R = one run): all energy and all reserved time together."""
+        if not self.tests:
+            return None
+        wall = math.fsum(test.wall_s or 0.0 for test in self.tests)
+        operational = self.total_co2e_g
+        # one intensity that reproduces the summed CO2e, so hourly profiles stay exact
+        energy = self.total_energy_j
+        g_per_kwh = operational / (energy * self.carbon.pue / 3.6e6) if energy > 0 else 0.0
+        labels = self.intensities
+        intensity = Intensity(
+            g_per_kwh,
+            labels[0] if len(labels) == 1 else f"{g_per_kwh:.4g} gCO2e/kWh (energy-weighted over hours)",
+            self.tests[0].intensity.basis,
+        )
+        return sci(energy, wall, self.carbon, intensity=intensity, functional_unit="run")
+
+
+def build_test(
+    name: str,
+    energy: Estimate,
+    carbon: CarbonConfig,
+    *,
+    per: str = "test",
+    estimated: bool,
+    wall_s: float | None = None,
+    meter: str | None = None,
+    domains: Mapping[str, float] | None = None,
+    samples_j: Sequence[float] = (),
+    baseline: Estimate | None = None,
+    status: str | None = None,
+    change: float | None = None,
+    units: float = 1.0,
+    started_at: float | None = None,
+) -> TestResult:
+    """A :class:`TestResult` with CO2e and SCI computed from ``carbon`` for the time it ran."""
+    intensity = resolve_intensity(carbon, started_at)
+    if change is None and baseline is not None and baseline.median_j > 0:
+        change = energy.median_j / baseline.median_j - 1.0
+    return TestResult(
+        name=name,
+        energy=energy,
+        per=per,
+        estimated=estimated,
+        co2e_g=co2e_g(energy.median_j, intensity, carbon.pue),
+        sci=sci(energy.median_j, wall_s or 0.0, carbon, units=units, intensity=intensity),
+        wall_s=wall_s,
+        meter=meter,
+        domains=MappingProxyType(dict(domains or {})),
+        samples_j=tuple(samples_j),
+        baseline=baseline,
+        status=status,
+        change=change,
+        units=units,
+        started_at=started_at,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# loading
+
+
+def load_report(path: Path, carbon: CarbonConfig | None = None) -> Report:
+    """Read any greencode output at ``path``; CO2e and SCI use ``carbon`` (default: built-in defaults)."""
+    path = Path(path)
+    carbon = carbon or CarbonConfig()
+    try:
+        head = path.open("rb").read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no such file; {_INPUT_HINT}") from None
+    except IsADirectoryError:
+        raise StoreError(f"{path}: is a directory; {_INPUT_HINT}") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if head == _SQLITE_MAGIC:
+        from greencode.report.history import load_history
+
+        return load_history(path, carbon)
+    data = _read_json(path)
+    schema = data.get("schema")
+    if schema == SCHEMA:
+        _check_version(path, data, SCHEMA_VERSION)
+        return _from_report_json(path, data, carbon)
+    from greencode.report.results import RESULTS_SCHEMA, from_results_json
+
+    if schema == RESULTS_SCHEMA:
+        return from_results_json(path, data, carbon)
+    if schema is None and {"label", "energy_j", "domains"} <= data.keys():
+        return _from_run_json(path, data, carbon)
+    found = f"schema {schema!r}" if schema is not None else "no 'schema' key"
+    raise StoreError(f"{path}: not a greencode results file ({found}); {_INPUT_HINT}")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: not a text file or SQLite database; {_INPUT_HINT}") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(
+            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); the file is damaged or not a greencode "
+            "results file - write it again"
+        ) from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: expected a JSON object at the top level; {_INPUT_HINT}")
+    return data
+
+
+def _check_version(path: Path, data: Mapping[str, Any], supported: int) -> None:
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise StoreError(f"{path}: {data.get('schema')} file without an integer 'version'; write it again")
+    if version > supported:
+        raise StoreError(
+            f"{path}: {data.get('schema')} version {version} is newer than this greencode reads "
+            f"(up to {supported}); upgrade greencode"
+        )
+
+
+class Fields:
+    """Typed access to one JSON object; a wrong type is a :class:`StoreError` naming the file and field."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any], where: str = "") -> None:
+        self.path = path
+        self.data = data
+        self.where = where
+
+    def _fail(self, key: str, expected: str) -> StoreError:
+        return StoreError(
+            f"{self.path}: {self.where}{key} = {self.data.get(key)!r}: expected {expected}; "
+            "the file is damaged or was not written by greencode"
+        )
+
+    def number(self, key: str, default: float | None = None) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self._fail(key, "a number")
+        return float(value)
+
+    def optional_number(self, key: str) -> float | None:
+        return None if self.data.get(key) is None else self.number(key)
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str):
+            raise self._fail(key, "a string")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return None if self.data.get(key) is None else self.text(key)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false")
+        return value
+
+    def numbers(self, key: str) -> tuple[float, ...]:
+        value = self.data.get(key) or []
+        if not isinstance(value, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        ):
+            raise self._fail(key, "a list of numbers")
+        return tuple(float(v) for v in value)
+
+    def mapping(self, key: str) -> Mapping[str, Any]:
+        value = self.data.get(key) or {}
+        if not isinstance(value, Mapping):
+            raise self._fail(key, "an object")
+        return value
+
+    def energies(self, key: str) -> dict[str, float]:
+        value = self.mapping(key)
+        inner = Fields(self.path, value, f"{self.where}{key}.")
+        return {str(name): inner.number(name) for name in value}
+
+    def items(self, key: str) -> Iterable[Fields]:
+        value = self.data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise self._fail(key, "a list of objects")
+        return [Fields(self.path, v, f"{self.where}{key}[{i}].") for i, v in enumerate(value)]
+
+    def estimate(self, key: str) -> Estimate | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self._fail(key, "an object with median, low and high")
+        inner = Fields(self.path, value, f"{self.where}{key}.")
+        median = inner.number("median")
+        return Estimate(median, inner.number("low", median), inner.number("high", median))
+
+
+def _from_run_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
+    """``greencode run --json``: one measurement of one command (R = one run)."""
+    fields = Fields(path, data)
+    test = build_test(
+        fields.text("label"),
+        Estimate.exact(fields.number("energy_j")),
+        carbon,
+        per="run",
+        estimated=fields.flag("estimated"),
+        wall_s=fields.optional_number("wall_s"),
+        meter=fields.optional_text("meter"),
+        domains=fields.energies("domains"),
+        started_at=fields.optional_number("started_at"),
+    )
+    notes = tuple(str(w) for w in data.get("warnings") or [])
+    return Report(
+        source=str(path),
+        kind="run",
+        carbon=carbon,
+        tests=(test,),
+        created_at=test.started_at,
+        meter=test.meter,
+        notes=notes,
+    )
+
+
+def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
+    """A report JSON read back; CO2e and SCI are recomputed with the carbon configuration in use."""
+    fields = Fields(path, data)
+    tests = []
+    for entry in fields.items("tests"):
+        energy = entry.estimate("energy_j")
+        if energy is None:
+            raise StoreError(f"{path}: {entry.where}energy_j is missing; write the report again")
+        tests.append(
+            build_test(
+                entry.text("name"),
+                energy,
+                carbon,
+                per=entry.text("per", "test"),
+                estimated=entry.flag("estimated"),
+                wall_s=entry.optional_number("wall_s"),
+                meter=entry.optional_text("meter"),
+                domains=entry.energies("domains"),
+                samples_j=entry.numbers("samples_j"),
+                baseline=entry.estimate("baseline_j"),
+                status=entry.optional_text("status"),
+                change=entry.optional_number("change"),
+                units=entry.number("units", 1.0),
+                started_at=entry.optional_number("started_at"),
+            )
+        )
+    history: dict[str, tuple[HistoryPoint, ...]] = {}
+    for name, points in fields.mapping("history").items():
+        if not isinstance(points, list):
+            raise StoreError(f"{path}: history[{name!r}] must be a list; write the report again")
+        history[str(name)] = tuple(
+            _history_point(p) for p in Fields(path, {"points": points}, f"history[{name!r}].").items("points")
+        )
+    return Report(
+        source=fields.text("source", str(path)),
+        kind=fields.text("kind", "report"),
+        carbon=carbon,
+        tests=tuple(tests),
+        created_at=fields.optional_number("created_at"),
+        commit=fields.optional_text("commit"),
+        meter=fields.optional_text("meter"),
+        machine=fields.optional_text("machine"),
+        history=history,
+        notes=tuple(str(n) for n in data.get("notes") or []),
+    )
+
+
+def _history_point(point: Fields) -> HistoryPoint:
+    median = point.number("median_j")
+    return HistoryPoint(
+        commit=point.text("commit", ""),
+        when=point.number("when", 0.0),
+        median_j=median,
+        low_j=point.number("low_j", median),
+        high_j=point.number("high_j", median),
+        estimated=point.flag("estimated"),
+    )

@@ -1,0 +1,180 @@
+"""What the scanner knows at a node: enclosing loops and scopes, imports, and what local names hold.
+
+The scanner walks each syntax tree once and keeps this state up to date as it enters and leaves nodes; the
+rules only read it. Everything here is a cheap approximation of Python's semantics, good enough to keep the
+rules' false positives down (e.g. "this name was last bound to a list display") without type inference.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+# What a name was last bound to, as far as a single forward pass can tell.
+LIST = "list"  # a list that may be long: [], a comprehension, list(...), sorted(...), or appended to
+SMALL_LIST = "small-list"  # a short list display such as [1, 2, 3]
+STR = "str"
+NUMBER = "number"
+DEQUE = "deque"
+LOGGER = "logger"
+PARAM = "param"
+OTHER = "other"
+CALL = "call:"  # prefix: the result of calling this qualified name, e.g. "call:numpy.array"
+
+#: List displays up to this length are treated as small: scanning them costs about as much as hashing.
+SMALL_LIST_MAX = 8
+
+LOOPS = (ast.For, ast.AsyncFor, ast.While)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+_CALL_KINDS = {
+    "list": LIST,
+    "sorted": LIST,
+    "str": STR,
+    "repr": STR,
+    "format": STR,
+    "collections.deque": DEQUE,
+    "logging.getLogger": LOGGER,
+}
+
+
+@dataclass
+class Scope:
+    """A module, class, function or lambda body."""
+
+    node: ast.AST
+    name: str | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    loops: list[ast.AST] = field(default_factory=list)
+    # qualified names of the context managers of the enclosing ``with`` statements
+    withs: list[str] = field(default_factory=list)
+    decorators: tuple[str, ...] = ()
+    # calls of this function to itself, for the recursion rule
+    self_calls: list[ast.Call] = field(default_factory=list)
+    # per-scope facts that individual rules record for themselves (keyed by rule ID)
+    notes: dict[str, set[str]] = field(default_factory=dict)
+
+
+class Context:
+    """The walker's state; rules read it through the helpers below."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.imports: dict[str, str] = {}
+        self.scopes: list[Scope] = []
+        # every node from the module down to (excluding) the node being checked
+        self.ancestors: list[ast.AST] = []
+
+    # -- scopes and loops ---------------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        return self.scopes[-1]
+
+    @property
+    def module(self) -> Scope:
+        return self.scopes[0]
+
+    @property
+    def in_loop(self) -> bool:
+        """Inside a loop body (or a comprehension) of the current function: the code runs repeatedly."""
+        return bool(self.scopes[-1].loops)
+
+    def innermost_loop(self) -> ast.AST | None:
+        loops = self.scopes[-1].loops
+        return loops[-1] if loops else None
+
+    def enclosing(self, stop: tuple[type[ast.AST], ...]) -> ast.AST | None:
+        """The nearest ancestor of one of the ``stop`` types within the current scope, or None."""
+        scope_node = self.scopes[-1].node
+        for node in reversed(self.ancestors):
+            if node is scope_node:
+                return None
+            if isinstance(node, stop):
+                return node
+        return None
+
+    # -- names ----------------------------------------------------------------------------------------------
+
+    def kind(self, name: str) -> str | None:
+        """What ``name`` was last bound to in the current function, falling back to module level."""
+        kind = self.scopes[-1].kinds.get(name)
+        if kind is None and len(self.scopes) > 1:
+            kind = self.scopes[0].kinds.get(name)
+        return kind
+
+    def bind(self, target: ast.AST, kind: str) -> None:
+        if isinstance(target, ast.Name):
+            self.scopes[-1].kinds[target.id] = kind
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind(element, OTHER)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, LIST)
+
+    def kind_of(self, value: ast.AST) -> str:
+        """The kind of object an expression evaluates to, when that is obvious from its syntax."""
+        if isinstance(value, ast.List):
+            small = 0 < len(value.elts) <= SMALL_LIST_MAX and not any(
+                isinstance(e, ast.Starred) for e in value.elts)
+            return SMALL_LIST if small else LIST
+        if isinstance(value, ast.ListComp):
+            return LIST
+        if isinstance(value, ast.JoinedStr):
+            return STR
+        if isinstance(value, ast.Constant):
+            if isinstance(value.value, str):
+                return STR
+            if isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+                return NUMBER
+            return OTHER
+        if isinstance(value, ast.Call):
+            qualname = self.qualname(value.func)
+            if qualname is None:
+                return OTHER
+            if qualname in _CALL_KINDS:
+                return _CALL_KINDS[qualname]
+            return LOGGER if qualname.endswith(".getLogger") else CALL + qualname
+        return OTHER
+
+    def qualname(self, expr: ast.AST) -> str | None:
+        """``pd.read_csv`` → ``"pandas.read_csv"`` (imports resolved); None unless a plain dotted name."""
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        parts.append(self.imports.get(expr.id, expr.id))
+        return ".".join(reversed(parts))
+
+    def imports_module(self, module: str) -> bool:
+        """Whether the file imports ``module`` (or a submodule or a name from it) anywhere seen so far."""
+        prefix = module + "."
+        return any(target == module or target.startswith(prefix) for target in self.imports.values())
+
+    def record_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.partition(".")[0]
+                    self.imports[top] = top
+            return
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name != "*":
+                self.imports[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
+
+    # -- with-statements and decorators ---------------------------------------------------------------------
+
+    def guarded_by(self, names: frozenset[str]) -> bool:
+        """Whether an enclosing ``with`` in this scope, or the function's decorator, is one of ``names``."""
+        scope = self.scopes[-1]
+        return any(name in names for name in scope.withs) or any(name in names for name in scope.decorators)
+
+    def callee(self, node: ast.AST) -> str | None:
+        """Qualified name of a decorator or context manager expression (``x`` or ``x(...)``)."""
+        return self.qualname(node.func if isinstance(node, ast.Call) else node)

@@ -1,0 +1,926 @@
+"""The scanner's rules: each finds one wasteful pattern and points at the tactic that fixes it.
+
+A rule is a small function registered with :func:`rule`. It declares the node types it inspects (for calls,
+optionally the callee names), so the scanner can dispatch every node of its single walk to just the rules
+that care. The function gets the node and the :class:`~greencode.tactics.context.Context` and returns
+``False`` (no finding), ``True`` (a finding with the rule's message) or a string (a finding with that more
+specific message).
+
+Rules prefer precision over recall: most only fire inside loops, check what the receiver is when they can,
+and leave idiomatic code alone. Each documents its heuristic and the false positives it is known to have;
+``docs/tactics.md`` is generated from these fields. Rules for ideas that measure as negligible on CPython
+(creedengo's getters/setters, global variables, try/except for control flow, wildcard imports, dataclass
+slots) are deliberately absent.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from greencode.tactics.context import (
+    CALL,
+    COMPREHENSIONS,
+    LIST,
+    LOGGER,
+    NUMBER,
+    OTHER,
+    PARAM,
+    SMALL_LIST,
+    STR,
+    Context,
+)
+
+Check = Callable[[Any, Context], "bool | str"]
+
+_FOR = (ast.For, ast.AsyncFor)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A scanner rule and its documentation."""
+
+    id: str
+    name: str
+    tactic: str
+    title: str
+    message: str
+    heuristic: str
+    false_positives: str
+    nodes: tuple[type[ast.AST], ...]
+    check: Check = field(repr=False, compare=False)
+    # for ast.Call: only calls whose callee's last name (``f`` in ``f()`` or ``x.f()``) is one of these
+    calls: tuple[str, ...] = ()
+    # for function definitions: check after the body was walked (the scope's facts are complete)
+    after_body: bool = False
+
+
+_REGISTRY: list[Rule] = []
+
+
+def rule(
+    id: str,
+    name: str,
+    tactic: str,
+    title: str,
+    message: str,
+    heuristic: str,
+    false_positives: str,
+    nodes: tuple[type[ast.AST], ...],
+    calls: tuple[str, ...] = (),
+    after_body: bool = False,
+) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        _REGISTRY.append(Rule(id, name, tactic, title, message, " ".join(heuristic.split()),
+                              " ".join(false_positives.split()), nodes, check, calls, after_body))
+        return check
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------------------------
+# small syntax helpers
+
+
+def _const(node: ast.AST | None, kind: type | tuple[type, ...]) -> Any:
+    """The value of a constant of the given Python type, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, kind) and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _is_text(node: ast.AST) -> bool:
+    return _const(node, str) is not None or isinstance(node, ast.JoinedStr)
+
+
+def _leading_text(node: ast.AST) -> str | None:
+    """The literal text an expression starts with: a string, an f-string, ``"..." % x``, ``"...".format()``."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr):
+        return _leading_text(node.values[0]) if node.values else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.Add)):
+        return _leading_text(node.left)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _leading_text(node.func.value)
+    return None
+
+
+def _keyword(call: ast.Call, *names: str) -> ast.keyword | None:
+    return next((kw for kw in call.keywords if kw.arg in names), None)
+
+
+def _has_star_kwargs(call: ast.Call) -> bool:
+    return any(kw.arg is None for kw in call.keywords)
+
+
+def _argument(call: ast.Call, position: int, *names: str) -> ast.AST | None:
+    if len(call.args) > position:
+        return call.args[position]
+    keyword = _keyword(call, *names)
+    return keyword.value if keyword else None
+
+
+def _builtin(call: ast.Call, ctx: Context, *names: str) -> bool:
+    """A call of a built-in by its bare name, not shadowed by an import or a local binding."""
+    func = call.func
+    return isinstance(func, ast.Name) and func.id in names and func.id not in ctx.imports and ctx.kind(
+        func.id) is None
+
+
+def _names_used(nodes: list[ast.stmt]) -> set[str]:
+    return {n.id for stmt in nodes for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+
+
+def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
+    """False when the receiver is known to be something other than a list (a deque, a widget, a string)."""
+    if not isinstance(receiver, ast.Name):
+        return isinstance(receiver, ast.Attribute)
+    kind = ctx.kind(receiver.id)
+    return kind in (None, PARAM, LIST, SMALL_LIST, OTHER)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# data structures
+
+
+@rule(
+    id="GRN001",
+    name="list-membership-in-loop",
+    tactic="GT-DS-01",
+    title="Membership test on a list inside a loop",
+    message="`in` scans a list element by element on every iteration; build a set (or dict) once before the "
+    "loop and test against that",
+    heuristic="""A comparison `x in y` or `x not in y` inside a loop, where `y` is a name last bound to a list
+    that can be long (an empty or long list display, a list comprehension, `list(...)`, `sorted(...)`, or a
+    short display that is appended to), or where `y` is itself a list comprehension, `list(...)` or
+    `sorted(...)`. Short list displays (up to 8 items) are left alone: scanning them is as cheap as hashing.""",
+    false_positives="""Lists that stay short at run time; lists of unhashable items, which a set cannot hold;
+    a name re-bound to a set further down the loop body; loops that only run a few times.""",
+    nodes=(ast.Compare,),
+)
+def _list_membership(node: ast.Compare, ctx: Context) -> bool:
+    if not ctx.in_loop:
+        return False
+    for op, right in zip(node.ops, node.comparators):
+        if not isinstance(op, (ast.In, ast.NotIn)):
+            continue
+        if isinstance(right, ast.Name) and ctx.kind(right.id) == LIST:
+            return True
+        if isinstance(right, ast.ListComp) or (
+                isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")):
+            return True
+    return False
+
+
+def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
+    func = node.func
+    return (ctx.in_loop and isinstance(func, ast.Attribute) and len(node.args) == arity and not node.keywords
+            and _const(node.args[0], int) == 0 and _might_be_list(func.value, ctx))
+
+
+@rule(
+    id="GRN002",
+    name="list-insert-front",
+    tactic="GT-DS-02",
+    title="list.insert(0, x) inside a loop",
+    message="`insert(0, x)` moves every element of a list, so a loop of them is quadratic; use a "
+    "collections.deque and appendleft(), or append() and reverse once at the end",
+    heuristic="""A call `y.insert(0, x)` inside a loop, unless `y` is known to be something other than a list
+    (bound to a deque, a string, or the result of calling a class such as a GUI widget).""",
+    false_positives="""Receivers that are not lists but have an `insert(index, value)` method and were not
+    created in view of the scanner (e.g. a widget passed in as a parameter); short lists.""",
+    nodes=(ast.Call,),
+    calls=("insert",),
+)
+def _insert_front(node: ast.Call, ctx: Context) -> bool:
+    return _front_operation(node, ctx, arity=2)
+
+
+@rule(
+    id="GRN003",
+    name="list-pop-front",
+    tactic="GT-DS-02",
+    title="list.pop(0) inside a loop",
+    message="`pop(0)` moves every remaining element of a list; for a queue use collections.deque and "
+    "popleft(), or iterate instead of consuming from the front",
+    heuristic="""A call `y.pop(0)` inside a loop (typically `while queue: item = queue.pop(0)`), with the
+    same receiver check as GRN002.""",
+    false_positives="""Objects other than lists whose `pop` takes an index or key and were not created in
+    view of the scanner (e.g. a dict keyed by integers passed in as a parameter); short lists.""",
+    nodes=(ast.Call,),
+    calls=("pop",),
+)
+def _pop_front(node: ast.Call, ctx: Context) -> bool:
+    return _front_operation(node, ctx, arity=1)
+
+
+@rule(
+    id="GRN004",
+    name="str-concat-in-loop",
+    tactic="GT-DS-03",
+    title="String built with += inside a loop",
+    message="each `+=` on a string copies it; append the pieces to a list and ''.join() them once after "
+    "the loop (or write them to an io.StringIO)",
+    heuristic="""An augmented assignment `s += ...` inside a loop where `s` is a plain name that was last
+    bound to a string (a literal, an f-string, `str(...)`), or where the added value is a string literal
+    or f-string.""",
+    false_positives="""Loops with very few iterations; CPython can sometimes grow a string in place, which
+    makes appending cheaper (the measured cost was still about 7× that of join).""",
+    nodes=(ast.AugAssign,),
+)
+def _str_concat(node: ast.AugAssign, ctx: Context) -> bool:
+    return (ctx.in_loop and isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name)
+            and (ctx.kind(node.target.id) == STR or _is_text(node.value)))
+
+
+@rule(
+    id="GRN005",
+    name="str-prepend-in-loop",
+    tactic="GT-DS-03",
+    title="String prepended to inside a loop",
+    message="`s = x + s` rebuilds the whole string every time; collect the pieces in a list and "
+    "''.join(reversed(pieces)) once after the loop",
+    heuristic="""An assignment `s = <expr> + s` inside a loop where `s` was last bound to a string or the
+    added expression is a string literal or f-string.""",
+    false_positives="""Loops with very few iterations.""",
+    nodes=(ast.Assign,),
+)
+def _str_prepend(node: ast.Assign, ctx: Context) -> bool:
+    if not ctx.in_loop or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+        return False
+    name = node.targets[0].id
+    value = node.value
+    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+            and isinstance(value.right, ast.Name) and value.right.id == name
+            and not (isinstance(value.left, ast.Name) and value.left.id == name)
+            and (ctx.kind(name) == STR or _is_text(value.left)))
+
+
+@rule(
+    id="GRN013",
+    name="dict-items-partly-unused",
+    tactic="GT-DS-04",
+    title="Looping over .items() but using only keys or only values",
+    message="the loop never uses one half of each `.items()` pair; iterate the mapping itself for keys, or "
+    "`.values()` for values",
+    heuristic="""A `for k, v in y.items():` loop where the body and `else` clause never read `k` (suggest
+    `.values()`) or never read `v` (suggest iterating `y`). Loops that use neither are left alone.""",
+    false_positives="""Loop variables read after the loop has ended; objects whose `items()` is not a dict
+    view and is cheaper than iterating them.""",
+    nodes=_FOR,
+)
+def _items_partly_unused(node: ast.For, ctx: Context) -> bool | str:
+    it, target = node.iter, node.target
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items"
+            and not it.args and not it.keywords):
+        return False
+    if not (isinstance(target, ast.Tuple) and len(target.elts) == 2
+            and all(isinstance(e, ast.Name) for e in target.elts)):
+        return False
+    key, value = [e.id for e in target.elts if isinstance(e, ast.Name)]
+    used = _names_used(node.body + node.orelse)
+    if key in used and value not in used:
+        return f"`{value}` is never used; iterate the mapping itself (`for {key} in ...:`) instead of .items()"
+    if value in used and key not in used:
+        return f"`{key}` is never used; iterate `.values()` instead of .items()"
+    return False
+
+
+@rule(
+    id="GRN021",
+    name="unbounded-cache",
+    tactic="GT-DS-05",
+    title="Memoisation cache without a size limit",
+    message="an unbounded cache keeps every result for the life of the process; give it a bound, e.g. "
+    "@functools.lru_cache(maxsize=1024)",
+    heuristic="""A function with at least one parameter decorated with `functools.cache` or
+    `functools.lru_cache(maxsize=None)`. Parameterless functions are skipped: their cache holds one value.""",
+    false_positives="""Functions whose arguments come from a small, fixed set (an enum, a handful of
+    configuration keys), where the cache cannot grow far.""",
+    nodes=_FUNCTIONS,
+)
+def _unbounded_cache(node: ast.FunctionDef, ctx: Context) -> bool:
+    args = node.args
+    if not (args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg):
+        return False
+    for decorator in node.decorator_list:
+        name = ctx.callee(decorator)
+        if name == "functools.cache":
+            return True
+        if name == "functools.lru_cache" and isinstance(decorator, ast.Call):
+            maxsize = _argument(decorator, 0, "maxsize")
+            if isinstance(maxsize, ast.Constant) and maxsize.value is None:
+                return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# loops and computation
+
+
+@rule(
+    id="GRN007",
+    name="regex-in-loop",
+    tactic="GT-LP-01",
+    title="Constant regular expression compiled or looked up inside a loop",
+    message="the pattern is the same on every iteration; compile it once outside the loop (e.g. "
+    "PATTERN = re.compile(...) at module level) and call PATTERN.search() etc. in the loop",
+    heuristic="""A call of `re.compile`, `re.match`, `re.search`, `re.fullmatch`, `re.findall`,
+    `re.finditer`, `re.sub`, `re.subn` or `re.split` inside a loop whose pattern argument is a string
+    literal.""",
+    false_positives="""Loops that run a few times. `re` keeps its own cache of recently used patterns, so the
+    saving is modest (measured about 2.3×) unless many different patterns are in use (about 120× when its
+    cache is defeated).""",
+    nodes=(ast.Call,),
+    calls=("compile", "match", "search", "fullmatch", "findall", "finditer", "sub", "subn", "split"),
+)
+def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
+    if not ctx.in_loop:
+        return False
+    name = ctx.qualname(node.func)
+    return (name is not None and name.startswith("re.") and name.count(".") == 1
+            and _const(_argument(node, 0, "pattern"), (str, bytes)) is not None)
+
+
+@rule(
+    id="GRN010",
+    name="list-into-reducer",
+    tactic="GT-LP-03",
+    title="List comprehension passed to sum/any/all/min/max",
+    message="drop the square brackets: a generator expression feeds the function without building a list "
+    "(and lets any()/all() stop at the first decisive item)",
+    heuristic="""A call of the built-in `sum`, `any`, `all`, `min` or `max` whose first argument is a list
+    comprehension.""",
+    false_positives="""None known; for very small inputs the difference is negligible.""",
+    nodes=(ast.Call,),
+    calls=("sum", "any", "all", "min", "max"),
+)
+def _list_into_reducer(node: ast.Call, ctx: Context) -> bool:
+    return bool(node.args) and isinstance(node.args[0], ast.ListComp) and _builtin(
+        node, ctx, "sum", "any", "all", "min", "max")
+
+
+@rule(
+    id="GRN011",
+    name="loop-over-list-comprehension",
+    tactic="GT-LP-03",
+    title="Loop over a list comprehension",
+    message="the loop builds the whole list before its first iteration; iterate a generator expression "
+    "(parentheses instead of brackets)",
+    heuristic="""A `for` loop or comprehension clause whose iterable is a list comprehension.""",
+    false_positives="""Loops that modify the collection the comprehension reads, which need the snapshot a
+    list provides.""",
+    nodes=(*_FOR, ast.comprehension),
+)
+def _loop_over_listcomp(node: ast.For | ast.comprehension, ctx: Context) -> bool:
+    return isinstance(node.iter, ast.ListComp)
+
+
+@rule(
+    id="GRN028",
+    name="loop-over-readlines",
+    tactic="GT-LP-03",
+    title="Loop over file.readlines()",
+    message="readlines() reads the whole file into a list first; iterate the file object directly "
+    "(`for line in f:`)",
+    heuristic="""A `for` loop or comprehension clause whose iterable is a call `x.readlines()` without
+    arguments.""",
+    false_positives="""Objects other than files with a `readlines()` method that returns a precomputed list.""",
+    nodes=(*_FOR, ast.comprehension),
+)
+def _loop_over_readlines(node: ast.For | ast.comprehension, ctx: Context) -> bool:
+    it = node.iter
+    return (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "readlines"
+            and not it.args and not it.keywords)
+
+
+@rule(
+    id="GRN012",
+    name="manual-sum",
+    tactic="GT-LP-02",
+    title="Hand-written accumulation loop",
+    message="the loop only adds to a number; use the built-in, e.g. total = sum(f(x) for x in xs) "
+    "(math.fsum for floats), which runs the loop in C",
+    heuristic="""A `for` loop without `else` whose body is a single `acc += expr` (or `acc = acc + expr`),
+    where `acc` was last bound to a number literal and `expr` does not read `acc`.""",
+    false_positives="""Accumulators later re-bound to a non-number that the scanner cannot see (e.g. a
+    Decimal or a NumPy array added to the integer 0).""",
+    nodes=_FOR,
+)
+def _manual_sum(node: ast.For, ctx: Context) -> bool:
+    if node.orelse or len(node.body) != 1:
+        return False
+    stmt = node.body[0]
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name):
+        acc, value = stmt.target.id, stmt.value
+    elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+          and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
+          and isinstance(stmt.value.left, ast.Name) and stmt.value.left.id == stmt.targets[0].id):
+        acc, value = stmt.targets[0].id, stmt.value.right
+    else:
+        return False
+    if ctx.kind(acc) != NUMBER:
+        return False
+    return not any(isinstance(n, ast.Name) and n.id == acc for n in ast.walk(value))
+
+
+@rule(
+    id="GRN014",
+    name="square-with-pow",
+    tactic="GT-LP-06",
+    title="Squaring with ** 2 or pow() inside a loop",
+    message="`x * x` is cheaper than the general power routine behind `x ** 2` and pow(x, 2)",
+    heuristic="""Inside a loop, `name ** 2` or `pow(name, 2)` / `math.pow(name, 2)` where the base is a plain
+    name or attribute. Files that import NumPy, pandas, PyTorch or JAX are skipped, because there `**2` is
+    usually array arithmetic that is already specialised.""",
+    false_positives="""Bases that are arrays or other objects with their own fast squaring in files that do
+    not import those libraries directly; loops that run a few times. The saving per operation is small:
+    it matters in hot numeric loops only.""",
+    nodes=(ast.BinOp, ast.Call),
+    calls=("pow",),
+)
+def _square_with_pow(node: ast.BinOp | ast.Call, ctx: Context) -> bool:
+    if not ctx.in_loop or any(ctx.imports_module(m) for m in ("numpy", "pandas", "torch", "jax")):
+        return False
+    if isinstance(node, ast.BinOp):
+        base, exponent = node.left, node.right
+        if not isinstance(node.op, ast.Pow):
+            return False
+    else:
+        if ctx.qualname(node.func) not in ("pow", "math.pow") or len(node.args) != 2 or node.keywords:
+            return False
+        base, exponent = node.args
+    return _const(exponent, int) == 2 and isinstance(base, (ast.Name, ast.Attribute))
+
+
+@rule(
+    id="GRN024",
+    name="uncached-recursion",
+    tactic="GT-LP-05",
+    title="Recursive function with overlapping calls and no cache",
+    message="the function calls itself more than once with smaller arguments, so it recomputes the same "
+    "sub-problems; memoise it with @functools.lru_cache or compute bottom-up",
+    heuristic="""A function, not decorated with anything whose name contains `cache` or `memo`, whose body
+    calls the function itself by name at least twice with an argument of the form `param - constant`
+    (the shape of Fibonacci-like recurrences).""",
+    false_positives="""Functions with side effects or unhashable arguments, which cannot be memoised as they
+    are; recursions whose calls never repeat an argument.""",
+    nodes=_FUNCTIONS,
+    after_body=True,
+)
+def _uncached_recursion(node: ast.FunctionDef, ctx: Context) -> bool:
+    if any(word in (ctx.callee(d) or "").lower() for d in node.decorator_list for word in ("cache", "memo")):
+        return False
+    params = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
+
+    def shrinks(call: ast.Call) -> bool:
+        return any(isinstance(a, ast.BinOp) and isinstance(a.op, ast.Sub) and isinstance(a.left, ast.Name)
+                   and a.left.id in params and _const(a.right, int) is not None for a in call.args)
+
+    return sum(1 for call in ctx.scope.self_calls if shrinks(call)) >= 2
+
+
+@rule(
+    id="GRN025",
+    name="sort-for-extreme",
+    tactic="GT-LP-04",
+    title="Sorting to take the smallest or largest item",
+    message="sorting everything to pick one item is O(n log n); min() and max() find it in one pass",
+    heuristic="""A subscript `sorted(...)[0]` or `sorted(...)[-1]`.""",
+    false_positives="""With ties, `sorted(xs)[-1]` returns the last of the equal largest items while `max`
+    returns the first; it matters only when equal items are distinguishable.""",
+    nodes=(ast.Subscript,),
+)
+def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str:
+    call = node.value
+    if not (isinstance(call, ast.Call) and _builtin(call, ctx, "sorted")):
+        return False
+    index = node.slice
+    if _const(index, int) == 0:
+        first = True
+    elif isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and _const(index.operand, int) == 1:
+        first = False
+    else:
+        return False
+    reverse = _keyword(call, "reverse")
+    if reverse is not None:
+        if not isinstance(reverse.value, ast.Constant):
+            return False
+        first = first != bool(reverse.value.value)
+    function = "min" if first else "max"
+    return f"sorting everything to pick one item is O(n log n); use {function}(...) (same key=), which is O(n)"
+
+
+@rule(
+    id="GRN027",
+    name="dataframe-iterrows",
+    tactic="GT-LP-07",
+    title="Loop over DataFrame.iterrows()",
+    message="iterrows() builds a Series for every row; express the work as column operations "
+    "(df['a'] * df['b'], numpy.where, groupby), or use itertuples() if a loop is unavoidable",
+    heuristic="""A `for` loop or comprehension clause whose iterable is a call `x.iterrows()`.""",
+    false_positives="""Small frames where clarity matters more than speed; row logic that cannot be
+    vectorised.""",
+    nodes=(*_FOR, ast.comprehension),
+)
+def _iterrows(node: ast.For | ast.comprehension, ctx: Context) -> bool:
+    it = node.iter
+    return isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "iterrows"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# waiting
+
+#: Sleeping for at most this long between checks is polling, not a periodic job.
+POLL_MAX_S = 1.0
+_PROBES = frozenset({"is_set", "isSet", "done", "is_alive", "isAlive", "empty", "full", "locked", "poll",
+                     "ready", "running", "cancelled", "qsize", "exists", "is_file", "is_dir", "len"})
+_CLOCKS = frozenset({"time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns",
+                     "time.perf_counter_ns"})
+
+
+@rule(
+    id="GRN008",
+    name="sleep-polling",
+    tactic="GT-WT-01",
+    title="Polling with a short sleep in a while loop",
+    message="a while loop that sleeps briefly and checks again is polling; block on the event instead "
+    "(threading.Event.wait(timeout), Condition.wait, queue.get(timeout=...), Popen.wait, selectors, "
+    "or an asyncio Event/future)",
+    heuristic=f"""A call of `time.sleep` or `asyncio.sleep` with a constant of at most {POLL_MAX_S:g} s whose
+    nearest enclosing loop is a `while` loop. Sleeps in `except` blocks (retry with delay), in `for` loops
+    (a fixed number of attempts), with longer or computed durations (periodic jobs, back-off) are left
+    alone.""",
+    false_positives="""Polling of something that offers no way to wait for it (some hardware, files on
+    network file systems, third-party APIs); rate limiting written as a while loop.""",
+    nodes=(ast.Call,),
+    calls=("sleep",),
+)
+def _sleep_polling(node: ast.Call, ctx: Context) -> bool:
+    if ctx.qualname(node.func) not in ("time.sleep", "asyncio.sleep"):
+        return False
+    seconds = _const(_argument(node, 0, "seconds", "delay"), (int, float))
+    if seconds is None or seconds > POLL_MAX_S:
+        return False
+    nearest = ctx.enclosing((ast.While, *_FOR, ast.ExceptHandler, *COMPREHENSIONS))
+    return isinstance(nearest, ast.While)
+
+
+def _only_probes(test: ast.AST, ctx: Context) -> bool:
+    for node in ast.walk(test):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name not in _PROBES and ctx.qualname(func) not in _CLOCKS:
+                return False
+    return True
+
+
+@rule(
+    id="GRN009",
+    name="busy-wait",
+    tactic="GT-WT-01",
+    title="Empty loop spinning on a condition",
+    message="an empty loop re-checking a condition keeps a core at full power while it waits; wait on a "
+    "threading.Event or Condition, join() the thread, or Popen.wait() instead",
+    heuristic="""A `while` loop whose body is only `pass`, `...` or `continue`, and whose condition calls
+    nothing but status probes (`is_set()`, `done()`, `is_alive()`, `empty()`, `poll()`, `exists()`, ...)
+    or clocks (`time.monotonic()`, ...). A condition that calls anything else may be doing the work
+    itself (`while step(): pass`) and is left alone.""",
+    false_positives="""Very short spins in low-level code that deliberately avoids a context switch.""",
+    nodes=(ast.While,),
+)
+def _busy_wait(node: ast.While, ctx: Context) -> bool:
+    empty = all(isinstance(s, (ast.Pass, ast.Continue)) or (isinstance(s, ast.Expr) and isinstance(
+        s.value, ast.Constant)) for s in node.body)
+    return empty and _only_probes(node.test, ctx)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# logging
+
+_LOGGER_NAME = re.compile(r"^_*(log|logger|\w*_log|\w*_logger)$", re.IGNORECASE)
+_LAZY_LEVELS = frozenset({"DEBUG", "INFO"})
+
+
+def _is_logger(receiver: ast.AST, ctx: Context) -> bool:
+    if isinstance(receiver, ast.Call):
+        return (ctx.qualname(receiver.func) or "").endswith("getLogger")
+    name = ctx.qualname(receiver)
+    if name is None:
+        return False
+    if name == "logging":
+        return True
+    if isinstance(receiver, ast.Name):
+        kind = ctx.kind(receiver.id)
+        if kind == LOGGER:
+            return True
+        if kind not in (None, PARAM):
+            return False
+    return bool(_LOGGER_NAME.match(name.rpartition(".")[2]))
+
+
+def _formats_eagerly(message: ast.AST | None) -> bool:
+    if isinstance(message, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in message.values)
+    if isinstance(message, ast.BinOp):
+        if isinstance(message.op, ast.Mod):
+            return _is_text(message.left)
+        if isinstance(message.op, ast.Add):
+            return _is_text(message.left) != _is_text(message.right) or isinstance(message.left, ast.JoinedStr)
+    return (isinstance(message, ast.Call) and isinstance(message.func, ast.Attribute)
+            and message.func.attr == "format" and _is_text(message.func.value))
+
+
+@rule(
+    id="GRN006",
+    name="eager-log-formatting",
+    tactic="GT-LG-01",
+    title="Log message formatted before the level check",
+    message="the message is formatted even when the level is disabled; pass a %-template and the values "
+    "separately, e.g. log.debug('loaded %s rows from %s', n, path)",
+    heuristic="""A `debug()` or `info()` call (or `log(logging.DEBUG/INFO, ...)`) on a logger - the `logging`
+    module, a name bound to `logging.getLogger(...)`, or a name or attribute called `log`, `logger`,
+    `_log`, `*_logger`, ... - whose message is an f-string with placeholders, a `%` expression, a
+    `.format()` call or a concatenation. Warnings and errors are left alone: those levels are normally
+    enabled, so deferring the formatting saves nothing.""",
+    false_positives="""Objects named like loggers that are not `logging` loggers (loguru and structlog
+    loggers format differently but still pay for an f-string); code where DEBUG/INFO is always enabled.""",
+    nodes=(ast.Call,),
+    calls=("debug", "info", "log"),
+)
+def _eager_log(node: ast.Call, ctx: Context) -> bool:
+    func = node.func
+    if not isinstance(func, ast.Attribute) or not _is_logger(func.value, ctx):
+        return False
+    if func.attr == "log":
+        level = node.args[0] if node.args else None
+        level_name = ctx.qualname(level) if level is not None else None
+        if level_name is None or level_name.rpartition(".")[2] not in _LAZY_LEVELS:
+            return False
+        message = _argument(node, 1, "msg")
+    else:
+        message = _argument(node, 0, "msg")
+    return _formats_eagerly(message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# I/O and network
+
+
+@rule(
+    id="GRN022",
+    name="unbuffered-write-in-loop",
+    tactic="GT-IO-01",
+    title="Unbuffered write or flush inside a loop",
+    message="each os.write()/flush() is a system call; collect the output and write it once after the loop, "
+    "or let a buffered file object batch it",
+    heuristic="""Inside a loop: a call of `os.write`, a `.flush()` call without arguments, or `print(...,
+    flush=True)`.""",
+    false_positives="""Progress output or logs that must appear immediately (an interactive terminal, a
+    file tailed by another process, a pipe protocol).""",
+    nodes=(ast.Call,),
+    calls=("write", "flush", "print"),
+)
+def _unbuffered_write(node: ast.Call, ctx: Context) -> bool | str:
+    if not ctx.in_loop:
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "flush":
+        return not node.args and not node.keywords
+    if _builtin(node, ctx, "print"):
+        flush = _keyword(node, "flush")
+        return flush is not None and isinstance(flush.value, ast.Constant) and flush.value.value is True
+    return ctx.qualname(func) == "os.write"
+
+
+@rule(
+    id="GRN023",
+    name="open-in-loop",
+    tactic="GT-IO-01",
+    title="Same file opened on every iteration",
+    message="the loop opens the same path on every iteration; open it once before the loop and reuse the "
+    "file object",
+    heuristic="""Inside a loop, a call of `open`, `io.open` or `codecs.open` whose path is a string literal.""",
+    false_positives="""Files that other processes replace between iterations, which must be re-opened.""",
+    nodes=(ast.Call,),
+    calls=("open",),
+)
+def _open_in_loop(node: ast.Call, ctx: Context) -> bool:
+    return (ctx.in_loop and ctx.qualname(node.func) in ("open", "io.open", "codecs.open")
+            and ctx.kind("open") is None and _const(_argument(node, 0, "file", "filename"), str) is not None)
+
+
+_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+
+
+@rule(
+    id="GRN026",
+    name="http-without-session",
+    tactic="GT-NW-01",
+    title="Module-level HTTP call inside a loop",
+    message="each requests.get()/httpx.get() opens a new connection (TCP and TLS handshakes); create one "
+    "requests.Session() / httpx.Client() before the loop and reuse it, and batch requests if the API allows",
+    heuristic="""Inside a loop, a call of a module-level helper of `requests` or `httpx` (`get`, `post`,
+    `put`, `patch`, `delete`, `head`, `options`, `request`).""",
+    false_positives="""Loops that contact a different host on every iteration, where a session cannot reuse
+    connections (it still reuses TLS configuration and is rarely slower).""",
+    nodes=(ast.Call,),
+    calls=_HTTP_VERBS,
+)
+def _http_without_session(node: ast.Call, ctx: Context) -> bool:
+    name = ctx.qualname(node.func)
+    return ctx.in_loop and name in {f"{m}.{v}" for m in ("requests", "httpx") for v in _HTTP_VERBS}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# data: queries and files
+
+_SQL_STATEMENT = re.compile(r"^\s*(select|insert|update|delete|replace|upsert)\b", re.IGNORECASE)
+_SELECT_STAR = re.compile(r"^\s*select\s+\*\s+from\b", re.IGNORECASE)
+
+
+@rule(
+    id="GRN015",
+    name="sql-in-loop",
+    tactic="GT-DB-02",
+    title="SQL statement executed once per loop iteration",
+    message="one query per iteration pays a round trip and a parse each time; batch it: executemany() for "
+    "writes, one query with IN (...) or a JOIN for reads",
+    heuristic="""Inside a loop, a call `x.execute(sql, ...)` whose SQL text (a literal, f-string, `%` or
+    `.format()` expression) starts with SELECT, INSERT, UPDATE, DELETE, REPLACE or UPSERT.""",
+    false_positives="""Statements that genuinely differ per iteration, or depend on the previous one's result;
+    loops over a handful of items.""",
+    nodes=(ast.Call,),
+    calls=("execute",),
+)
+def _sql_in_loop(node: ast.Call, ctx: Context) -> bool:
+    if not ctx.in_loop or not node.args or not isinstance(node.func, ast.Attribute):
+        return False
+    text = _leading_text(node.args[0])
+    return text is not None and bool(_SQL_STATEMENT.match(text))
+
+
+@rule(
+    id="GRN016",
+    name="select-star",
+    tactic="GT-DB-01",
+    title="SELECT * query",
+    message="name the columns you need instead of SELECT *: less data is read, transferred and decoded",
+    heuristic="""A call whose first argument is SQL text (literal, f-string, `%` or `.format()`) starting with
+    `SELECT * FROM`.""",
+    false_positives="""Queries that really need every column (a generic export, `SELECT * ... LIMIT 0` to read
+    the schema).""",
+    nodes=(ast.Call,),
+)
+def _select_star(node: ast.Call, ctx: Context) -> bool:
+    if not node.args:
+        return False
+    text = _leading_text(node.args[0])
+    return text is not None and bool(_SELECT_STAR.match(text))
+
+
+_READERS = {
+    "read_csv": ("usecols", "columns"),
+    "read_table": ("usecols",),
+    "read_fwf": ("usecols",),
+    "read_excel": ("usecols",),
+    "read_parquet": ("columns",),
+    "read_feather": ("columns",),
+    "read_orc": ("columns",),
+}
+
+
+@rule(
+    id="GRN017",
+    name="read-all-columns",
+    tactic="GT-IO-02",
+    title="Data file read without choosing columns",
+    message="the reader parses every column; pass usecols= (CSV, Excel) or columns= (Parquet, Feather, ORC, "
+    "polars) with the columns the code uses",
+    heuristic="""A call of `pandas.read_csv`, `read_table`, `read_fwf`, `read_excel`, `read_parquet`,
+    `read_feather`, `read_orc` or the polars equivalents (resolved through imports) without a `usecols=` or
+    `columns=` argument and without `**kwargs`.""",
+    false_positives="""Code that really uses every column, or files with only a few columns.""",
+    nodes=(ast.Call,),
+    calls=tuple(_READERS),
+)
+def _read_all_columns(node: ast.Call, ctx: Context) -> bool:
+    name = ctx.qualname(node.func) or ""
+    module, _, reader = name.rpartition(".")
+    if module not in ("pandas", "polars") or reader not in _READERS or _has_star_kwargs(node):
+        return False
+    return _keyword(node, "usecols", "columns") is None
+
+
+_COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst", ".tar")
+
+
+@rule(
+    id="GRN018",
+    name="uncompressed-csv-output",
+    tactic="GT-DB-03",
+    title="Dataframe written as uncompressed CSV",
+    message="CSV is large and slow to parse back; store data in a columnar format (to_parquet()) or at least "
+    "compressed (to_csv(..., compression='gzip') or a .gz file name)",
+    heuristic="""In a file that imports pandas or polars, a `.to_csv(path)` or `.write_csv(path)` call whose
+    path is a string literal or f-string not ending in a compressed extension (.gz, .bz2, .zip, .xz, .zst,
+    .tar), without a `compression=` argument.""",
+    false_positives="""CSV written for people or spreadsheets, or for a consumer that only reads CSV; small
+    files.""",
+    nodes=(ast.Call,),
+    calls=("to_csv", "write_csv"),
+)
+def _uncompressed_csv(node: ast.Call, ctx: Context) -> bool:
+    if not isinstance(node.func, ast.Attribute) or _keyword(node, "compression") or _has_star_kwargs(node):
+        return False
+    if not (ctx.imports_module("pandas") or ctx.imports_module("polars")):
+        return False
+    path = _argument(node, 0, "path_or_buf", "file")
+    if isinstance(path, ast.JoinedStr):
+        path = path.values[-1] if path.values else None
+        tail = _const(path, str)
+        return tail is None or not tail.endswith(_COMPRESSED)
+    text = _const(path, str)
+    return text is not None and not text.endswith(_COMPRESSED)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# machine learning
+
+_NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled", "torch.autograd.no_grad",
+                      "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
+
+
+@rule(
+    id="GRN019",
+    name="inference-with-autograd",
+    tactic="GT-ML-01",
+    title="Model called after .eval() without disabling autograd",
+    message="autograd still records the graph and keeps activations during inference; wrap it in "
+    "`with torch.inference_mode():` (or torch.no_grad())",
+    heuristic="""In a file that imports torch: `m.eval()` followed, in the same function (or at module level),
+    by a call `m(...)` or `m.forward(...)` that is not inside `with torch.no_grad()`,
+    `torch.inference_mode()` or `torch.set_grad_enabled(...)`, in a function not decorated with one of
+    them.""",
+    false_positives="""Callers that already disable autograd around the whole function; evaluation code that
+    needs gradients on purpose (saliency maps, adversarial examples).""",
+    nodes=(ast.Call,),
+)
+def _inference_with_autograd(node: ast.Call, ctx: Context) -> bool:
+    if not ctx.imports_module("torch"):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "eval" and not node.args and not node.keywords:
+        model = ctx.qualname(func.value)
+        if model is not None:
+            ctx.scope.notes.setdefault("GRN019", set()).add(model)
+        return False
+    target = func.value if isinstance(func, ast.Attribute) and func.attr == "forward" else func
+    model = ctx.qualname(target)
+    if model is None:
+        return False
+    evaluated = ctx.scope.notes.get("GRN019", set()) | ctx.module.notes.get("GRN019", set())
+    return model in evaluated and not ctx.guarded_by(_NO_GRAD)
+
+
+def _is_numpy_value(node: ast.AST, ctx: Context) -> bool:
+    if isinstance(node, ast.Call):
+        name = ctx.qualname(node.func) or ""
+        if name.startswith("numpy."):
+            return True
+        return isinstance(node.func, ast.Attribute) and node.func.attr in ("to_numpy", "numpy")
+    if isinstance(node, ast.Attribute):
+        return node.attr == "values"
+    return isinstance(node, ast.Name) and (ctx.kind(node.id) or "").startswith(CALL + "numpy.")
+
+
+@rule(
+    id="GRN020",
+    name="tensor-copy-from-numpy",
+    tactic="GT-ML-02",
+    title="torch.tensor() copying a NumPy array",
+    message="torch.tensor() always copies; for an existing NumPy array use torch.from_numpy() (shares memory) "
+    "or torch.as_tensor() (copies only when needed)",
+    heuristic="""A call `torch.tensor(x)` where `x` is a NumPy call (`np.array(...)`, ...), a name bound to
+    one, `.to_numpy()`, `.numpy()` or `.values`.""",
+    false_positives="""Code that needs an independent copy so that later changes to the array do not show in
+    the tensor (then say so with .clone() or a comment).""",
+    nodes=(ast.Call,),
+    calls=("tensor",),
+)
+def _tensor_copy(node: ast.Call, ctx: Context) -> bool:
+    return ctx.qualname(node.func) == "torch.tensor" and bool(node.args) and _is_numpy_value(node.args[0], ctx)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+#: Every rule, ordered by ID.
+RULES: tuple[Rule, ...] = tuple(sorted(_REGISTRY, key=lambda r: r.id))
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

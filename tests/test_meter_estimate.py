@@ -1,0 +1,407 @@
+"""The estimator: CPU-model lookup, the power model's provenance, and energy = CPU time × W/thread."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from dataclasses import replace
+from importlib.metadata import entry_points
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from greencode.config import Config, EstimatorConfig, load_config
+from greencode.errors import ConfigError
+from greencode.meters.base import Meter
+from greencode.meters.estimate import (
+    GENERAL_DEFAULT_W,
+    SERVER_DEFAULT_W,
+    EstimateMeter,
+    HostInfo,
+    PowerModel,
+    build_power_model,
+    children_cpu_s,
+    codecarbon_table_path,
+    create,
+    detect_host,
+    normalise_cpu_name,
+    parse_cpuinfo,
+)
+
+TABLE_ROWS = list(csv.DictReader(io.StringIO(files("greencode").joinpath("data/cpu_power.csv").read_text())))
+NO_OVERRIDES = EstimatorConfig()
+SET_HINT = "set [tool.greencode.estimator] cpu_model or watts_per_thread"
+
+
+def model_for(name: str, estimator: EstimatorConfig = NO_OVERRIDES, **host: object) -> PowerModel:
+    return build_power_model(estimator, HostInfo(name, **host))  # type: ignore[arg-type]
+
+
+def figures(model: PowerModel) -> tuple[str, float | None, int | None, str]:
+    return (model.cpu_model, model.tdp_w, model.threads, model.basis)
+
+
+class FakeClock:
+    """A CPU clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fake_meter(watts_per_thread: float = 2.0) -> tuple[EstimateMeter, FakeClock, FakeClock]:
+    own, children = FakeClock(), FakeClock()
+    model = PowerModel("Test CPU", watts_per_thread, None, None, "config", "test")
+    return EstimateMeter(model, cpu_clock=own, children_clock=children), own, children
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the packaged table
+
+
+def test_every_table_row_has_positive_figures_a_source_and_a_year() -> None:
+    for row in TABLE_ROWS:
+        assert float(row["tdp_w"]) > 0, row
+        assert int(row["threads"]) >= 1, row
+        assert row["source"].strip(), row
+        assert 2010 <= int(row["year"]) <= 2030, row
+
+
+def test_table_model_names_stay_distinct_after_normalising() -> None:
+    names = [normalise_cpu_name(row["model"]) for row in TABLE_ROWS]
+    assert len(names) == len(set(names))
+
+
+def test_table_covers_the_hosted_ci_runners() -> None:
+    listed = {normalise_cpu_name(row["model"]) for row in TABLE_ROWS}
+    for runner in (
+        "AMD EPYC 7763",
+        "Intel Xeon Platinum 8272CL",
+        "Intel Xeon Platinum 8370C",
+        "Intel Xeon Platinum 8171M",
+        "Intel Core i7-8700B",
+        "Apple M1",
+    ):
+        assert normalise_cpu_name(runner) in listed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# model lookup
+
+
+def test_github_runner_cpu_is_epyc_7763_at_280_w_over_128_threads() -> None:
+    model = model_for("AMD EPYC 7763 64-Core Processor")
+    assert figures(model) == ("AMD EPYC 7763", 280.0, 128, "table")
+    assert model.watts_per_thread == pytest.approx(2.1875)
+    assert model.provenance == (
+        "estimated: CPU time x 2.19 W/thread (AMD EPYC 7763: 280 W TDP / 128 threads, "
+        "AMD EPYC 7763 product page, 2021)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("detected", "listed"),
+    [
+        ("Intel(R) Xeon(R) Platinum 8272CL CPU @ 2.60GHz", "Intel Xeon Platinum 8272CL"),
+        ("Intel(R) Xeon(R) CPU E5-2673 v4 @ 2.30GHz", "Intel Xeon E5-2673 v4"),
+        ("12th Gen Intel(R) Core(TM) i7-1255U", "Intel Core i7-1255U"),
+        ("11th Gen Intel(R) Core(TM) i7-1165G7 @ 2.80GHz", "Intel Core i7-1165G7"),
+        ("Intel(R) Core(TM) i7-8700B CPU @ 3.20GHz", "Intel Core i7-8700B"),
+        ("Intel(R) Core(TM) Ultra 7 155H", "Intel Core Ultra 7 155H"),
+        ("AMD Ryzen 7 5800U with Radeon Graphics", "AMD Ryzen 7 5800U"),
+        ("AMD Ryzen 9 5900X 12-Core Processor", "AMD Ryzen 9 5900X"),
+        ("AMD Ryzen™ 7 PRO 4750U", "AMD Ryzen 7 PRO 4750U"),
+        ("Apple M1 (Virtual)", "Apple M1"),
+        ("Apple M2", "Apple M2"),
+    ],
+)
+def test_vendor_noise_around_a_model_name_is_ignored(detected: str, listed: str) -> None:
+    model = model_for(detected)
+    assert model.basis == "table"
+    assert model.cpu_model == listed
+    assert "nearest listed model" not in model.source
+
+
+@given(
+    row=st.sampled_from(TABLE_ROWS),
+    trademarks=st.booleans(),
+    clock=st.sampled_from(["", " CPU @ 2.60GHz", " @ 3.2 GHz", " 8-Core Processor", " Processor"]),
+    generation=st.sampled_from(["", "12th Gen ", "11th Gen "]),
+    spacing=st.sampled_from([" ", "  "]),
+)
+def test_any_listed_model_is_found_through_typical_noise(
+    row: dict[str, str], trademarks: bool, clock: str, generation: str, spacing: str
+) -> None:
+    words = row["model"].split()
+    if trademarks:
+        words[0] += "(R)"
+        words[1] += "(TM)"
+    detected = generation + spacing.join(words) + clock
+    assert model_for(detected).cpu_model == row["model"]
+
+
+def test_a_variant_of_a_listed_model_uses_it_and_says_so() -> None:
+    model = model_for("Apple M1 Pro")
+    assert model.cpu_model == "Apple M1"
+    assert "nearest listed model to 'Apple M1 Pro'" in model.source
+
+
+@pytest.mark.parametrize("detected", ["AMD EPYC 7764", "Intel Core i7-1165G", "AMD Ryzen 7"])
+def test_a_different_model_number_is_not_matched(detected: str) -> None:
+    assert model_for(detected).basis == "default"
+
+
+def test_a_vms_bare_amd_epyc_gets_the_server_default_labelled_as_a_default() -> None:
+    model = model_for("AMD EPYC")
+    assert model.basis == "default"
+    assert model.watts_per_thread == SERVER_DEFAULT_W == 280 / 128
+    assert model.tdp_w is None and model.threads is None
+    assert model.provenance.startswith("estimated: CPU time x 2.19 W/thread (default for unknown 'AMD EPYC'")
+    assert model.provenance.endswith(SET_HINT + ")")
+
+
+@pytest.mark.parametrize("detected", ["Intel Xeon Processor (Icelake)", "AMD EPYC-Rome Processor", "Xeon"])
+def test_unnamed_server_cpus_get_the_server_default(detected: str) -> None:
+    model = model_for(detected)
+    assert (model.basis, model.watts_per_thread) == ("default", SERVER_DEFAULT_W)
+    assert f"default for unknown {detected!r}" in model.source
+
+
+@pytest.mark.parametrize("detected", ["QEMU Virtual CPU version 2.5+", "ARMv8 Processor rev 1 (v8l)"])
+def test_other_unknown_cpus_get_cloud_carbon_footprints_average_vcpu(detected: str) -> None:
+    model = model_for(detected)
+    assert (model.basis, model.watts_per_thread) == ("default", GENERAL_DEFAULT_W)
+    assert "Cloud Carbon Footprint's average vCPU at full load" in model.source
+    assert SET_HINT in model.source
+
+
+def test_an_undetected_model_says_so() -> None:
+    model = model_for("unknown")
+    assert model.watts_per_thread == GENERAL_DEFAULT_W
+    assert "default for an undetected CPU model" in model.source
+
+
+# ---------------------------------------------------------------------------------------------------------
+# overrides from [tool.greencode.estimator]
+
+
+def test_configured_watts_per_thread_wins_over_everything() -> None:
+    estimator = EstimatorConfig(cpu_model="AMD EPYC 7763", watts_per_thread=1.5, tdp_w=100.0, threads=10)
+    model = model_for("AMD EPYC", estimator)
+    assert (model.watts_per_thread, model.basis) == (1.5, "config")
+    assert model.provenance == (
+        "estimated: CPU time x 1.5 W/thread (set in [tool.greencode.estimator] watts_per_thread)"
+    )
+
+
+def test_configured_tdp_and_threads_replace_the_tables_figures() -> None:
+    model = model_for("AMD EPYC", EstimatorConfig(tdp_w=240.0, threads=96))
+    assert (model.watts_per_thread, model.tdp_w, model.threads, model.basis) == (2.5, 240.0, 96, "config")
+    assert "tdp_w 240 W from [tool.greencode.estimator]" in model.source
+    assert "threads 96 from [tool.greencode.estimator]" in model.source
+
+
+def test_configured_tdp_alone_keeps_the_tables_thread_count() -> None:
+    model = model_for("AMD EPYC 7763 64-Core Processor", EstimatorConfig(tdp_w=225.0))
+    assert (model.tdp_w, model.threads) == (225.0, 128)
+    assert "AMD EPYC 7763 product page" in model.source
+
+
+def test_configured_threads_for_an_unknown_model_needs_a_tdp_too() -> None:
+    with pytest.raises(ConfigError, match=r"tdp_w of CPU 'AMD EPYC' is in none of greencode's CPU tables"):
+        model_for("AMD EPYC", EstimatorConfig(threads=64))
+
+
+def test_configured_cpu_model_replaces_the_detected_name() -> None:
+    model = model_for("AMD EPYC", EstimatorConfig(cpu_model="AMD EPYC 7R13"))
+    assert figures(model) == ("AMD EPYC 7R13", 225.0, 96, "table")
+
+
+def test_overrides_are_read_from_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.greencode.estimator]\ncpu_model = "Apple M2"\n')
+    meter = create(load_config(start=tmp_path), host=HostInfo("AMD EPYC"), codecarbon_csv=None)
+    assert meter.model.cpu_model == "Apple M2"
+    assert meter.model.watts_per_thread == 2.5
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CodeCarbon's table (the `carbon` extra), through a small fake file
+
+
+@pytest.fixture
+def codecarbon_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "cpu_power.csv"
+    path.write_text("Name,TDP\nIntel Xeon Gold 6248,150\nAMD EPYC 7763,999\nBroken Row,n/a\n")
+    return path
+
+
+def test_codecarbon_tdp_with_this_machines_threads_on_real_hardware(codecarbon_csv: Path) -> None:
+    host = HostInfo("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", threads_per_socket=40, virtual=False)
+    model = build_power_model(NO_OVERRIDES, host, codecarbon_csv)
+    assert figures(model) == ("Intel Xeon Gold 6248", 150.0, 40, "codecarbon")
+    assert model.watts_per_thread == pytest.approx(3.75)
+    assert "CodeCarbon cpu_power.csv" in model.source
+    assert "this machine's logical CPUs per socket" in model.source
+
+
+def test_greencodes_own_table_comes_before_codecarbons(codecarbon_csv: Path) -> None:
+    model = build_power_model(NO_OVERRIDES, HostInfo("AMD EPYC 7763", 128, False), codecarbon_csv)
+    assert (model.tdp_w, model.basis) == (280.0, "table")
+
+
+def test_in_a_vm_codecarbons_tdp_alone_falls_back_to_the_default_and_says_why(codecarbon_csv: Path) -> None:
+    model = build_power_model(NO_OVERRIDES, HostInfo("Intel Xeon Gold 6248", 2, virtual=True), codecarbon_csv)
+    assert (model.basis, model.watts_per_thread) == ("default", SERVER_DEFAULT_W)
+    assert "CodeCarbon lists 150 W TDP but no thread count: set threads" in model.source
+
+
+def test_configured_threads_complete_codecarbons_tdp(codecarbon_csv: Path) -> None:
+    host = HostInfo("Intel Xeon Gold 6248", 2, virtual=True)
+    model = build_power_model(EstimatorConfig(threads=40), host, codecarbon_csv)
+    assert (model.tdp_w, model.threads, model.basis) == (150.0, 40, "config")
+    assert "CodeCarbon cpu_power.csv" in model.source
+
+
+def test_codecarbons_table_is_found_without_importing_codecarbon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "codecarbon"
+    (package / "data" / "hardware").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('codecarbon must not be imported')\n")
+    (package / "data" / "hardware" / "cpu_power.csv").write_text("Name,TDP\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "codecarbon", raising=False)
+    assert codecarbon_table_path() == package / "data" / "hardware" / "cpu_power.csv"
+    assert "codecarbon" not in sys.modules
+
+
+def test_create_uses_an_injected_codecarbon_table(codecarbon_csv: Path) -> None:
+    meter = create(Config(), host=HostInfo("Intel Xeon Gold 6248", 40, False), codecarbon_csv=codecarbon_csv)
+    assert meter.model.basis == "codecarbon"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# detection
+
+
+def test_cpuinfo_gives_model_threads_per_socket_and_virtualisation() -> None:
+    cpuinfo = (
+        "processor\t: 0\nmodel name\t: AMD EPYC 7763 64-Core Processor\nsiblings\t: 4\n"
+        "flags\t\t: fpu vme hypervisor lahf_lm\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC 7763 64-Core Processor\n"
+    )
+    assert parse_cpuinfo(cpuinfo) == HostInfo("AMD EPYC 7763 64-Core Processor", 4, virtual=True)
+
+
+def test_cpuinfo_without_hypervisor_flag_is_real_hardware() -> None:
+    host = parse_cpuinfo("model name : Intel(R) Core(TM) i7-8700 CPU\nsiblings : 12\nflags : fpu vme sse\n")
+    assert (host.threads_per_socket, host.virtual) == (12, False)
+
+
+def test_cpuinfo_without_a_model_name_is_unknown() -> None:
+    assert parse_cpuinfo("processor : 0\nCPU part : 0xd0c\n").cpu_model == "unknown"
+
+
+def test_detection_runs_once_and_names_a_model() -> None:
+    host = detect_host()
+    assert host is detect_host()
+    assert host.cpu_model
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the meter
+
+
+def test_energy_is_cpu_time_times_watts_per_thread() -> None:
+    meter, own, _ = fake_meter(watts_per_thread=2.5)
+    window = meter.start()
+    own.now += 4.0
+    assert window.stop().energy_j == {"cpu": 10.0}
+
+
+def test_a_window_without_cpu_time_costs_zero_joules() -> None:
+    meter, _, _ = fake_meter()
+    assert meter.start().stop().energy_j == {"cpu": 0.0}
+
+
+def test_reaped_childrens_cpu_time_is_counted() -> None:
+    meter, own, children = fake_meter(watts_per_thread=2.0)
+    window = meter.start()
+    own.now += 0.5
+    children.now += 1.5
+    assert window.stop().energy_j == {"cpu": 4.0}
+
+
+def test_a_real_child_process_is_counted_once_waited_for() -> None:
+    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
+    meter = EstimateMeter(model, cpu_clock=lambda: 0.0)  # only the children's clock is real
+    window = meter.start()
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(300_000))"], check=True)
+    assert window.stop().energy_j["cpu"] > 0
+
+
+def test_overlapping_and_nested_windows_are_independent() -> None:
+    meter, own, _ = fake_meter(watts_per_thread=1.0)
+    outer = meter.start()
+    own.now += 1.0
+    inner = meter.start()
+    own.now += 2.0
+    assert inner.stop().energy_j["cpu"] == 2.0
+    late = meter.start()
+    own.now += 4.0
+    assert outer.stop().energy_j["cpu"] == 7.0
+    own.now += 8.0
+    assert late.stop().energy_j["cpu"] == 12.0
+
+
+def test_a_window_stops_once() -> None:
+    meter, _, _ = fake_meter()
+    window = meter.start()
+    window.stop()
+    with pytest.raises(RuntimeError, match="already stopped"):
+        window.stop()
+
+
+def test_a_clock_going_backwards_counts_zero_and_warns() -> None:
+    meter, own, _ = fake_meter()
+    own.now = 5.0
+    window = meter.start()
+    own.now = 1.0
+    reading = window.stop()
+    assert reading.energy_j == {"cpu": 0.0}
+    assert "went backwards" in reading.warnings[0]
+
+
+def test_the_single_cpu_domain_is_estimated_and_says_how() -> None:
+    meter = create(Config(), host=HostInfo("AMD EPYC"), codecarbon_csv=None)
+    (domain,) = meter.domains()
+    assert (domain.name, domain.estimated) == ("cpu", True)
+    assert domain.source == meter.model.provenance
+    assert domain.source.startswith("estimated: CPU time x 2.19 W/thread (default for unknown 'AMD EPYC'")
+
+
+def test_the_meter_is_a_process_scoped_meter_with_microsecond_resolution_or_coarser() -> None:
+    meter = create(Config(), host=HostInfo("AMD EPYC 7763"), codecarbon_csv=None)
+    assert isinstance(meter, Meter)
+    assert (meter.name, meter.scope) == ("estimate", "process")
+    assert meter.resolution_s >= 1e-6
+
+
+def test_the_meter_is_registered_as_an_entry_point() -> None:
+    (entry_point,) = [ep for ep in entry_points(group="greencode.meters") if ep.name == "estimate"]
+    assert entry_point.value == "greencode.meters.estimate:create"
+
+
+def test_the_real_clocks_count_this_processs_work() -> None:
+    meter = create(replace(Config(), estimator=EstimatorConfig(watts_per_thread=1.0)))
+    window = meter.start()
+    sum(i * i for i in range(200_000))
+    assert window.stop().energy_j["cpu"] > 0
+    assert children_cpu_s() >= 0
