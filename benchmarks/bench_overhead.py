@@ -21,10 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from _table import micro_row, print_table, time_calls  # noqa: E402
+from _table import micro_row, print_table, time_calls
 
-import greencode  # noqa: E402
-from greencode.config import Config  # noqa: E402
+import greencode
+from greencode.config import Config
 
 HEAVY = ("pytest", "matplotlib", "codecarbon", "pynvml", "numpy")
 
@@ -45,13 +45,21 @@ def import_time_ms(repeat: int = 7) -> tuple[float, list[str]]:
     totals = []
     for _ in range(repeat):
         result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import greencode, sys; print([m for m in {HEAVY!r} if m in sys.modules])"],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-c",
+                f"import greencode, sys; print([m for m in {HEAVY!r} if m in sys.modules])",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         match = re.search(r"\|\s*(\d+) \| greencode$", result.stderr, re.MULTILINE)
         assert match, result.stderr[-500:]
         totals.append(int(match.group(1)) / 1000)
-    return statistics.median(totals), eval(result.stdout.strip())  # noqa: S307 - our own printed list
+    return statistics.median(totals), eval(result.stdout.strip())
 
 
 def codecarbon_row(ours_median: float) -> list[str] | None:
@@ -69,8 +77,13 @@ def codecarbon_row(ours_median: float) -> list[str] | None:
     first_s = time.perf_counter() - first
     samples = time_calls(tracked, repeat=20, warmup=2)
     median = statistics.median(samples)
-    return ["codecarbon OfflineEmissionsTracker (warm)", f"{median * 1e6:.0f}", f"first call {first_s:.2f} s",
-            "", f"{median / ours_median:.0f}x ours"]
+    return [
+        "codecarbon OfflineEmissionsTracker (warm)",
+        f"{median * 1e6:.0f}",
+        f"first call {first_s:.2f} s",
+        "",
+        f"{median / ours_median:.0f}x ours",
+    ]
 
 
 def main() -> int:
@@ -81,7 +94,11 @@ def main() -> int:
     rows.append(micro_row("with measure(): estimator", estimator, 20))
     with tempfile.TemporaryDirectory() as root:
         make_fake_powercap(Path(root), packages=2, domains=("package", "dram"))
-        rows.append(micro_row("with measure(): rapl, fake 2x2 tree", measure_overhead("rapl", powercap_root=Path(root)), 40))
+        rows.append(
+            micro_row(
+                "with measure(): rapl, fake 2x2 tree", measure_overhead("rapl", powercap_root=Path(root)), 40
+            )
+        )
     cc = codecarbon_row(statistics.median(estimator))
     if cc:
         rows.append(cc)
@@ -93,8 +110,15 @@ def main() -> int:
     print()
     print_table(
         ["import greencode", "median ms", "heavy modules imported", "target", ""],
-        [["python -X importtime (cumulative)", f"{import_ms:.1f}", ", ".join(heavy) or "none", "<= 30",
-          "ok" if import_ms <= 30 and not heavy else "OVER"]],
+        [
+            [
+                "python -X importtime (cumulative)",
+                f"{import_ms:.1f}",
+                ", ".join(heavy) or "none",
+                "<= 30",
+                "ok" if import_ms <= 30 and not heavy else "OVER",
+            ]
+        ],
     )
     print(f"\nmachine: {os.uname().machine}, {os.cpu_count()} logical CPUs, Python {sys.version.split()[0]}")
     return 0

@@ -48,7 +48,26 @@ _LAZY = {
     "set_output": "greencode.sinks",
 }
 
-__all__ = ["GreencodeError", "__version__", *_LAZY]
+__all__ = [
+    "Config",
+    "GreencodeError",
+    "Measurement",
+    "Profile",
+    "Profiler",
+    "Recorder",
+    "__version__",
+    "add_sink",
+    "clear_results",
+    "configure",
+    "current_config",
+    "load_config",
+    "measure",
+    "meters_in_use",
+    "profile",
+    "results",
+    "set_output",
+    "start",
+]
 
 if TYPE_CHECKING:
     from typing import Any

@@ -93,8 +93,14 @@ class FakeClock:
 class FakeNvmlError(Exception):
     """Like ``pynvml.NVMLError``: carries the NVML return code in ``value``."""
 
-    _TEXT: ClassVar[dict[int, str]] = {1: "Uninitialized", 3: "Not Supported", 4: "Insufficient Permissions", 9: "Driver Not Loaded",
-             12: "NVML Shared Library Not Found", 15: "GPU is lost"}  # fmt: skip
+    _TEXT: ClassVar[dict[int, str]] = {
+        1: "Uninitialized",
+        3: "Not Supported",
+        4: "Insufficient Permissions",
+        9: "Driver Not Loaded",
+        12: "NVML Shared Library Not Found",
+        15: "GPU is lost",
+    }
 
     def __init__(self, value: int) -> None:
         super().__init__(value)

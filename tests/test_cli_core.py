@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fakes import make_fake_powercap
 
 
@@ -17,7 +16,11 @@ def greencode(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     environment = {**os.environ, "GREENCODE_POWERCAP_ROOT": str(cwd / "no-powercap"), **(env or {})}
     environment.pop("GREENCODE_METER", None)
     return subprocess.run(
-        [sys.executable, "-m", "greencode", *args], cwd=cwd, env=environment, capture_output=True, text=True,
+        [sys.executable, "-m", "greencode", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -37,7 +40,9 @@ def test_no_command_prints_help_and_exits_2(tmp_path: Path) -> None:
 def test_meters_says_why_rapl_is_missing_and_that_the_estimator_is_used(tmp_path: Path) -> None:
     result = greencode("meters", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line and not line.startswith(" ")}
+    lines = {
+        line.split()[0]: line for line in result.stdout.splitlines() if line and not line.startswith(" ")
+    }
     assert "unavailable" in lines["rapl"] and "no-powercap" in lines["rapl"]
     assert "unavailable" in lines["nvml"]
     assert "available" in lines["estimate"]
@@ -53,7 +58,9 @@ def test_meters_json_reports_every_meter(tmp_path: Path) -> None:
 
 def test_meters_finds_rapl_in_a_fake_powercap_tree(tmp_path: Path) -> None:
     make_fake_powercap(tmp_path / "powercap", packages=2, domains=("package", "dram"))
-    result = greencode("meters", "--json", cwd=tmp_path, env={"GREENCODE_POWERCAP_ROOT": str(tmp_path / "powercap")})
+    result = greencode(
+        "meters", "--json", cwd=tmp_path, env={"GREENCODE_POWERCAP_ROOT": str(tmp_path / "powercap")}
+    )
     data = json.loads(result.stdout)
     rapl = next(m for m in data["meters"] if m["name"] == "rapl")
     assert rapl["available"]
@@ -70,8 +77,14 @@ def test_explicitly_requested_unavailable_meter_is_one_line_error(tmp_path: Path
 
 def test_run_reports_estimated_energy_and_keeps_the_exit_code(tmp_path: Path) -> None:
     result = greencode(
-        "run", "--json", "out.json", "--", sys.executable, "-c",
-        "import sys; sum(i*i for i in range(300000)); sys.exit(3)", cwd=tmp_path,
+        "run",
+        "--json",
+        "out.json",
+        "--",
+        sys.executable,
+        "-c",
+        "import sys; sum(i*i for i in range(300000)); sys.exit(3)",
+        cwd=tmp_path,
     )
     assert result.returncode == 3
     assert "estimated" in result.stderr
@@ -102,7 +115,7 @@ def test_run_without_a_command_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_bad_configuration_is_one_line_naming_the_file(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.greencode]\nmeter = 5\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.greencode]\nmeter = 5\n", encoding="utf-8")
     result = greencode("meters", cwd=tmp_path)
     assert result.returncode == 2
     assert "pyproject.toml [tool.greencode]: meter = 5" in result.stderr and "Traceback" not in result.stderr
@@ -114,3 +127,9 @@ def test_python_dash_m_and_console_script_agree(tmp_path: Path) -> None:
         pytest.skip("console script not installed next to this interpreter")
     version = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True).stdout
     assert version == greencode("--version", cwd=tmp_path).stdout
+
+
+def test_meters_explains_zones_it_does_not_sum(tmp_path: Path) -> None:
+    make_fake_powercap(tmp_path / "powercap", packages=1, domains=("package", "core"))
+    result = greencode("meters", cwd=tmp_path, env={"GREENCODE_POWERCAP_ROOT": str(tmp_path / "powercap")})
+    assert "note: intel-rapl:0:0 (core): part of package-0; not summed" in result.stdout

@@ -8,7 +8,16 @@ import sys
 
 import pytest
 
-HEAVY = ("pytest", "matplotlib", "codecarbon", "pynvml", "numpy", "importlib.metadata", "sqlite3", "statistics")
+HEAVY = (
+    "pytest",
+    "matplotlib",
+    "codecarbon",
+    "pynvml",
+    "numpy",
+    "importlib.metadata",
+    "sqlite3",
+    "statistics",
+)
 
 
 def modules_after(statement: str) -> set[str]:
@@ -25,3 +34,10 @@ def test_import_greencode_does_not_import(heavy: str) -> None:
 @pytest.mark.parametrize("heavy", ["matplotlib", "codecarbon", "pynvml", "numpy", "sqlite3"])
 def test_plugin_module_import_does_not_import(heavy: str) -> None:
     assert heavy not in modules_after("import pytest_greencode.plugin")
+
+
+def test_every_public_name_resolves_on_first_use() -> None:
+    import greencode
+
+    for name in greencode.__all__:
+        assert getattr(greencode, name) is not None, name

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from greencode.config import Config, load_config
 from greencode.errors import CounterError, CounterPermissionError, MeterUnavailable
 from greencode.meters.base import Meter
-from greencode.meters.rapl import RaplMeter, create, judge_step, poll_interval, wrap_delta
+from greencode.meters.rapl import RaplMeter, create, judge_step, poll_interval, wrap_delta, wrap_seconds
 
 #: Deterministic tests use a 1 kJ counter range and a 1 W power bound: a wrap takes 1000 s of the fake clock,
 #: and the real poller thread waits 250 s between reads, so it never interferes with a test.
@@ -453,7 +453,7 @@ def test_poll_interval_keeps_reads_well_within_a_wrap_at_the_power_bound(
 
 
 def test_poll_interval_is_never_shorter_than_the_counter_update() -> None:
-    assert poll_interval([1000], power_bound_w=1000.0) == 0.001
+    assert poll_interval(wrap_seconds(1000, power_bound_w=1000.0)) == 0.001
 
 
 def fast_polling_meter(tmp_path: Path, reader: Reader) -> RaplMeter:

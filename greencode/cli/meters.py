@@ -44,6 +44,7 @@ def handle(args: argparse.Namespace) -> int:
                             "name": status.name,
                             "available": status.available,
                             "reason": status.reason,
+                            "notes": list(status.notes),
                             "domains": [
                                 {"name": d.name, "source": d.source, "estimated": d.estimated}
                                 for d in status.domains
@@ -70,6 +71,8 @@ def handle(args: argparse.Namespace) -> int:
             )
         else:
             print(status.reason)
+        for note in status.notes:
+            print(" " * (width + 15) + f"note: {note}")
     print()
     if in_use:
         print(f"meter = {config.meter!r} ({config.source}) uses: {in_use}")

@@ -108,6 +108,8 @@ class MeterStatus:
     available: bool
     reason: str
     domains: tuple[Domain, ...] = ()
+    #: what the meter saw but does not count, and why (e.g. RAPL zones that would double count)
+    notes: tuple[str, ...] = ()
 
 
 def meter_status(config: Config) -> list[MeterStatus]:
@@ -120,7 +122,8 @@ def meter_status(config: Config) -> list[MeterStatus]:
             statuses.append(MeterStatus(name, False, str(exc)))
             continue
         try:
-            statuses.append(MeterStatus(name, True, "available", meter.domains()))
+            notes = tuple(getattr(meter, "notes", ()))
+            statuses.append(MeterStatus(name, True, "available", meter.domains(), notes))
         finally:
             meter.close()
     return statuses

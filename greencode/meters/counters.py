@@ -14,8 +14,11 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from greencode.meters.base import Domain, Reading, Scope
+
+_Meter = TypeVar("_Meter", bound="CounterMeter")
 
 
 class Poller:
@@ -176,7 +179,7 @@ class CounterMeter(ABC):
         if self._poller is not None:
             self._poller.close()
 
-    def __enter__(self) -> CounterMeter:
+    def __enter__(self: _Meter) -> _Meter:
         return self
 
     def __exit__(

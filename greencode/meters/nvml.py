@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import ConfigError, CounterError, MeterUnavailable
-from greencode.meters.base import Domain
+from greencode.meters.base import Domain, Scope
 from greencode.meters.counters import CounterMeter
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class NvmlMeter(CounterMeter):
     """Energy of NVIDIA GPUs, one domain ``gpu-N`` per selected GPU (``gpus=None``: all of them)."""
 
     name = "nvml"
-    scope = "device"
+    scope: Scope = "device"
     covers_cpu = False
 
     def __init__(
@@ -88,7 +88,7 @@ class NvmlMeter(CounterMeter):
         except BaseException:
             self._shutdown()
             raise
-        #: GPUs left out and why, or how a GPU is read when it has no energy counter.
+        #: GPUs left out and why, or how a GPU without an energy counter is read (for ``greencode meters``).
         self.notes: tuple[str, ...] = tuple(notes)
         self._gpus = tuple(selected)
         self._calls = tuple(getattr(library, gpu.call) for gpu in selected)
@@ -171,7 +171,7 @@ class NvmlMeter(CounterMeter):
                     totals[i] += value
                     self._warn(
                         f"nvml: GPU {gpu.index} ({gpu.label}) energy counter went down from {before} to "
-                        f"{value} mJ (reset, e.g. a driver reload); only the energy since the reset is counted"
+                        f"{value} mJ (reset, e.g. a driver reload); only the energy since then is counted"
                     )
         self._previous = values
         self._read_at = now

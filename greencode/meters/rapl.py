@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from greencode.errors import CounterError, CounterPermissionError, MeterUnavailable
-from greencode.meters.base import Domain
+from greencode.meters.base import Domain, Scope
 from greencode.meters.counters import CounterMeter
 
 if TYPE_CHECKING:
@@ -86,10 +86,13 @@ def judge_step(previous_uj: int, current_uj: int, range_uj: int, max_step_uj: fl
     return delta, "too-fast"
 
 
-def poll_interval(ranges_uj: Iterable[int], power_bound_w: float) -> float:
-    """Seconds between background reads so that counters with these ranges are read several times per wrap
-    even when drawing ``power_bound_w`` each."""
-    shortest_wrap_s = min((range_uj + 1) / 1e6 / power_bound_w for range_uj in ranges_uj)
+def wrap_seconds(range_uj: int, power_bound_w: float) -> float:
+    """The shortest time in which a counter with this range can wrap: when drawing ``power_bound_w``."""
+    return (range_uj + 1) / 1e6 / power_bound_w
+
+
+def poll_interval(shortest_wrap_s: float) -> float:
+    """Seconds between background reads, so that every counter is read several times per wrap."""
     return max(COUNTER_UPDATE_S, shortest_wrap_s / READS_PER_WRAP)
 
 
@@ -112,10 +115,6 @@ class Zone:
     range_uj: int
 
     @property
-    def mmio(self) -> bool:
-        return self.zone_id.startswith("intel-rapl-mmio:")
-
-    @property
     def parent_id(self) -> str | None:
         """``intel-rapl:0`` for ``intel-rapl:0:2``; ``None`` for a top-level zone."""
         head = self.zone_id.rpartition(":")[0]
@@ -130,7 +129,7 @@ class Zone:
 
 
 def _zone_dirs(root: Path) -> dict[str, Path]:
-    """Zone directories by id, laid out flat (/sys/class/powercap) or nested (/sys/devices/virtual/powercap)."""
+    """Zone directories by id, flat (as in /sys/class/powercap) or nested (/sys/devices/virtual/powercap)."""
     found: dict[str, Path] = {}
 
     def visit(directory: Path, top: bool) -> None:
@@ -233,9 +232,10 @@ def plan_domains(zones: Iterable[Zone]) -> tuple[dict[str, list[Zone]], list[str
     return candidates, notes
 
 
-def permission_message(path: Path, root: Path) -> str:
-    """The one-line error for an unreadable counter, with the immediate and the lasting fix."""
-    pattern = f"{root}/{path.parent.name.partition(':')[0]}:*/energy_uj"
+def permission_message(path: Path) -> str:
+    """The one-line error for an unreadable counter file, with the immediate and the lasting fix."""
+    zone = path.parent  # e.g. /sys/class/powercap/intel-rapl:0:2; the pattern covers its siblings too
+    pattern = f"{zone.parent}/{zone.name.partition(':')[0]}:*/energy_uj"
     return (
         f"cannot read {path}: permission denied (since Linux 5.10 only root may read RAPL energy counters). "
         f"Fix until reboot: sudo chmod a+r {pattern}; for good: put the line 'z {pattern} 0444 root root -' "
@@ -263,7 +263,7 @@ class RaplMeter(CounterMeter):
     """
 
     name = "rapl"
-    scope = "machine"
+    scope: Scope = "machine"
     resolution_s = COUNTER_UPDATE_S
     covers_cpu = True
 
@@ -295,15 +295,16 @@ class RaplMeter(CounterMeter):
                 f"no usable RAPL package counter under {self.root}: "
                 + ("; ".join(notes) or "no package zone")
             )
-        #: Zones found but not summed, and why (shown by ``greencode meters``).
+        #: Zones found but not summed, and why (for ``greencode meters`` to show).
         self.notes: tuple[str, ...] = tuple(notes)
         self._paths = tuple(zone.energy_file for _, zone, _ in chosen)
         self._reads = tuple(read for _, _, read in chosen)
         self._ranges = tuple(zone.range_uj for _, zone, _ in chosen)
-        self._wrap_s = tuple((r + 1) / 1e6 / power_bound_w for r in self._ranges)
+        self._wrap_s = tuple(wrap_seconds(r, power_bound_w) for r in self._ranges)
+        self._shortest_wrap_s = min(self._wrap_s)
         self._previous: list[int] = [0] * len(chosen)
         self._read_at = 0.0
-        self.poll_interval_s = poll_interval(self._ranges, power_bound_w)
+        self.poll_interval_s = poll_interval(self._shortest_wrap_s)
         domains = tuple(Domain(domain, f"rapl: {zone.energy_file}") for domain, zone, _ in chosen)
         super().__init__(domains, 1e-6, self.poll_interval_s)
 
@@ -343,7 +344,7 @@ class RaplMeter(CounterMeter):
             else:
                 denied = [zone for zone, exc in failures if isinstance(exc, PermissionError)]
                 if denied:
-                    raise CounterPermissionError(permission_message(denied[0].energy_file, self.root))
+                    raise CounterPermissionError(permission_message(denied[0].energy_file))
                 notes.extend(
                     f"{zone.label()}: {domain} not measured, counter unreadable ({exc})"
                     for zone, exc in failures
@@ -356,7 +357,7 @@ class RaplMeter(CounterMeter):
             try:
                 values.append(int(read()))
             except PermissionError:
-                raise CounterPermissionError(permission_message(path, self.root)) from None
+                raise CounterPermissionError(permission_message(path)) from None
             except (OSError, ValueError) as exc:
                 raise CounterError(f"cannot read the RAPL counter {path}: {exc}") from None
         return values
@@ -375,14 +376,19 @@ class RaplMeter(CounterMeter):
                     totals[i] += delta
                 else:
                     totals[i] += self._unusual_step(i, before, value, max_step, elapsed)
-                if elapsed >= self._wrap_s[i]:
-                    self._warn(
-                        f"rapl: {self._paths[i]} was read {elapsed:.3g} s apart, longer than it takes to wrap "
-                        f"at power_bound_w = {self.power_bound_w:g} W ({self._wrap_s[i]:.3g} s); whole wraps "
-                        "may be missing from this energy"
-                    )
+            if elapsed >= self._shortest_wrap_s:
+                self._warn_gap(elapsed)
         self._previous = values
         self._read_at = now
+
+    def _warn_gap(self, elapsed: float) -> None:
+        for path, wrap_s in zip(self._paths, self._wrap_s, strict=True):
+            if elapsed >= wrap_s:
+                self._warn(
+                    f"rapl: {path} was read {elapsed:.3g} s apart, longer than it takes to wrap at "
+                    f"power_bound_w = {self.power_bound_w:g} W ({wrap_s:.3g} s); whole wraps may be missing "
+                    "from this energy"
+                )
 
     def _unusual_step(self, i: int, before: int, value: int, max_step: float, elapsed: float) -> int:
         counted, step = judge_step(before, value, self._ranges[i], max_step)

@@ -1,0 +1,1 @@
+"""Drop-in APIs of other energy tools on greencode's meters (see ``docs/migrating-from-pyjoules.md``)."""

@@ -1,0 +1,377 @@
+"""Plots: per-test bars against the baseline, the history trend, energy by domain, and a leaderboard.
+
+matplotlib (the ``plot`` extra) is imported inside each function, and figures are built with
+``matplotlib.figure.Figure`` directly, never ``pyplot``: no global state, no GUI backend, safe in threads and
+tests. Every function returns the figure and, given a ``path``, also saves it (``.png`` or ``.svg``,
+atomically). Axes carry units; bars are sorted; long test names are shortened from the left, because the end
+of a node id (the test function and its parameters) tells tests apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from greencode.errors import GreencodeError
+from greencode.files import atomic_write_bytes
+from greencode.report.model import HistoryPoint, LeaderboardRow, TestResult
+from greencode.units import format_energy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from greencode.carbon import Intensity
+
+__all__ = [
+    "figure_base64_png",
+    "figure_svg",
+    "plot_comparison",
+    "plot_domains",
+    "plot_history",
+    "plot_leaderboard",
+    "save_figure",
+    "shorten_names",
+]
+
+#: Longest tick label before a name is shortened.
+NAME_WIDTH = 42
+#: Energies spanning more than this ratio are drawn on a log axis, so the smallest bars stay visible.
+LOG_SPREAD = 30.0
+FORMATS = ("png", "svg")
+_CURRENT = "#2b7bba"
+_BASELINE = "#b0b0b0"
+_WORSE = "#c0392b"
+_BETTER = "#27ae60"
+_ENERGY_UNITS = ((1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"))
+_CO2E_UNITS = ((1e3, "kgCO2e"), (1.0, "gCO2e"), (1e-3, "mgCO2e"), (1e-6, "µgCO2e"), (1e-9, "ngCO2e"))
+
+
+def _figure(rows: int) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise GreencodeError(
+            "plots need matplotlib; install it with: pip install 'greencode[plot]'"
+        ) from None
+    height = min(2.0 + 0.38 * max(rows, 1), 30.0)
+    return Figure(figsize=(9.0, height), layout="constrained")
+
+
+def _scale(largest: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
+    """A factor and unit in which ``largest`` reads as a number between 1 and 1000."""
+    for factor, unit in units:
+        if largest >= factor:
+            return factor, unit
+    return units[-1]
+
+
+def shorten_names(names: Sequence[str], width: int = NAME_WIDTH) -> list[str]:
+    """Readable, still distinct labels for test names.
+
+    Directories are dropped first (``tests/unit/test_io.py::test_read`` → ``test_io.py::test_read``), then the
+    module (``test_read``) unless that would make two labels equal; a label still longer than ``width`` keeps
+    its start and end around an ellipsis.
+    """
+
+    def clip(name: str) -> str:
+        if len(name) <= width:
+            return name
+        head = max(width // 3, 1)
+        return name[:head] + "…" + name[len(name) - (width - head - 1) :]
+
+    def shorter(name: str) -> list[str]:
+        path, sep, rest = name.partition("::")
+        file_only = path.rsplit("/", 1)[-1] + sep + rest
+        return [file_only, rest] if sep else [file_only]
+
+    result = []
+    for name in names:
+        chosen = name
+        for candidate in shorter(name):
+            if len(chosen) <= width:
+                break
+            others = [shorter(other) for other in names if other != name]
+            if candidate and not any(candidate in variants for variants in others):
+                chosen = candidate
+        result.append(clip(chosen))
+    # clipping can still collide; number the duplicates rather than show two identical labels
+    seen: dict[str, int] = {}
+    for index, label in enumerate(result):
+        if result.count(label) > 1:
+            seen[label] = seen.get(label, 0) + 1
+            result[index] = f"{label} #{seen[label]}"
+    return result
+
+
+def _errors(values: Sequence[tuple[float, float, float]], factor: float) -> list[list[float]]:
+    """Asymmetric error bar lengths (below, above) for (median, low, high) triples."""
+    below = [max(median - low, 0.0) / factor for median, low, _ in values]
+    above = [max(high - median, 0.0) / factor for median, _, high in values]
+    return [below, above]
+
+
+def _co2e_axis(axes: Axes, factor: float, intensity: Intensity, pue: float) -> None:
+    """A second x axis in CO2e, so carbon is read off the same bars as energy."""
+    grams_per_unit = factor * pue / 3.6e6 * intensity.g_per_kwh
+    if grams_per_unit <= 0:
+        return
+    low, high = axes.get_xlim()
+    co2_factor, co2_unit = _scale(max(abs(high), abs(low)) * grams_per_unit, _CO2E_UNITS)
+    ratio = grams_per_unit / co2_factor
+    secondary = axes.secondary_xaxis("top", functions=(lambda x: x * ratio, lambda y: y / ratio))
+    secondary.set_xlabel(f"CO2e ({co2_unit}) at {intensity.g_per_kwh:g} gCO2e/kWh, PUE {pue:g}")
+
+
+def _log_scale(axes: Axes, values: Sequence[float], factor: float) -> str:
+    """Switch to a log axis when values span more than :data:`LOG_SPREAD` times; returns the label suffix."""
+    positive = [v for v in values if v > 0]
+    if len(positive) < 2 or max(positive) / min(positive) <= LOG_SPREAD:
+        axes.set_xlim(left=0)
+        return ""
+    axes.set_xscale("log")
+    axes.set_xlim(left=min(positive) / factor / 2)
+    return ", log scale"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
+
+
+def _kind(estimated: bool) -> str:
+    return "estimated" if estimated else "measured"
+
+
+def plot_comparison(
+    tests: Sequence[TestResult],
+    path: Path | None = None,
+    title: str = "Energy per test: current vs baseline",
+    intensity: Intensity | None = None,
+    pue: float = 1.0,
+) -> Figure:
+    """Horizontal bars per test, current next to baseline, with their intervals; most energy on top.
+
+    Current bars are red for a regression and green for an improvement (the report's status). With
+    ``intensity``, a second axis gives CO2e.
+    """
+    ordered = sorted(tests, key=lambda t: t.energy.median_j)
+    figure = _figure(len(ordered) * (2 if any(t.baseline for t in ordered) else 1))
+    axes = figure.add_subplot()
+    largest = max([t.energy.high_j for t in ordered] + [t.baseline.high_j for t in ordered if t.baseline] + [0])
+    factor, unit = _scale(largest, _ENERGY_UNITS)
+    labels = shorten_names([t.name for t in ordered])
+    has_baseline = any(t.baseline for t in ordered)
+    height = 0.4 if has_baseline else 0.7
+    positions = list(range(len(ordered)))
+    colours = [
+        _WORSE if t.status == "regression" else _BETTER if t.status == "improvement" else _CURRENT
+        for t in ordered
+    ]
+    axes.barh(
+        [p + (height / 2 if has_baseline else 0) for p in positions],
+        [t.energy.median_j / factor for t in ordered],
+        height=height,
+        xerr=_errors([(t.energy.median_j, t.energy.low_j, t.energy.high_j) for t in ordered], factor),
+        color=colours,
+        capsize=3,
+        label="current",
+    )
+    with_baseline = [(p, t.baseline) for p, t in zip(positions, ordered) if t.baseline is not None]
+    if with_baseline:
+        axes.barh(
+            [p - height / 2 for p, _ in with_baseline],
+            [b.median_j / factor for _, b in with_baseline],
+            height=height,
+            xerr=_errors([(b.median_j, b.low_j, b.high_j) for _, b in with_baseline], factor),
+            color=_BASELINE,
+            capsize=3,
+            label="baseline",
+        )
+        axes.legend(loc="lower right")
+    axes.set_yticks(positions, labels)
+    kinds = {_kind(t.estimated) for t in ordered}
+    scale = _log_scale(
+        axes, [t.energy.median_j for t in ordered] + [b.median_j for _, b in with_baseline], factor
+    )
+    axes.set_xlabel(
+        f"energy per {_per(ordered)} ({unit}), {' and '.join(sorted(kinds)) or 'measured'}{scale}"
+    )
+    axes.set_title(title)
+    if intensity is not None:
+        _co2e_axis(axes, factor, intensity, pue)
+    return _finish(figure, path)
+
+
+def _per(tests: Sequence[TestResult]) -> str:
+    pers = {t.per for t in tests}
+    return pers.pop() if len(pers) == 1 else "test or call"
+
+
+def plot_domains(
+    tests: Sequence[TestResult],
+    path: Path | None = None,
+    title: str = "Energy by domain",
+    intensity: Intensity | None = None,
+    pue: float = 1.0,
+) -> Figure:
+    """Stacked horizontal bars: each test's energy split by domain (package, DRAM, GPU, estimated CPU)."""
+    ordered = sorted(tests, key=lambda t: math.fsum(t.domains.values()) or t.energy.median_j)
+    figure = _figure(len(ordered))
+    axes = figure.add_subplot()
+    domains = sorted({name for t in ordered for name in t.domains})
+    totals = [math.fsum(t.domains.values()) for t in ordered]
+    factor, unit = _scale(max(totals + [0]), _ENERGY_UNITS)
+    positions = list(range(len(ordered)))
+    left = [0.0] * len(ordered)
+    for domain in domains:
+        widths = [t.domains.get(domain, 0.0) / factor for t in ordered]
+        axes.barh(positions, widths, left=left, height=0.7, label=domain)
+        left = [a + b for a, b in zip(left, widths)]
+    axes.set_yticks(positions, shorten_names([t.name for t in ordered]))
+    axes.set_xlabel(f"energy per {_per(ordered)} ({unit})")
+    axes.set_title(title)
+    if domains:
+        axes.legend(loc="lower right", title="domain")
+    if intensity is not None:
+        _co2e_axis(axes, factor, intensity, pue)
+    return _finish(figure, path)
+
+
+def plot_history(
+    history: Mapping[str, Sequence[HistoryPoint]],
+    path: Path | None = None,
+    title: str = "Energy per test over commits",
+    max_tests: int = 8,
+) -> Figure:
+    """One line per test over the stored runs (oldest left), with its interval shaded.
+
+    Only the ``max_tests`` tests with the most energy in their latest run are drawn, so the plot stays
+    readable; the x axis is labelled with short commit ids.
+    """
+    figure = _figure(6)
+    axes = figure.add_subplot()
+    chosen = sorted(
+        (name for name, points in history.items() if points),
+        key=lambda name: -max(history[name], key=lambda p: p.when).median_j,
+    )[:max_tests]
+    runs = sorted({(p.when, p.commit) for name in chosen for p in history[name]})
+    index = {run: i for i, run in enumerate(runs)}
+    largest = max([p.high_j for name in chosen for p in history[name]] + [0])
+    factor, unit = _scale(largest, _ENERGY_UNITS)
+    for name, label in zip(chosen, shorten_names(chosen)):
+        points = sorted(history[name], key=lambda p: p.when)
+        xs = [index[(p.when, p.commit)] for p in points]
+        (line,) = axes.plot(xs, [p.median_j / factor for p in points], marker="o", label=label)
+        axes.fill_between(
+            xs,
+            [p.low_j / factor for p in points],
+            [p.high_j / factor for p in points],
+            color=line.get_color(),
+            alpha=0.15,
+        )
+    axes.set_xticks(range(len(runs)), [commit[:8] or "?" for _, commit in runs], rotation=45, ha="right")
+    estimated = any(p.estimated for name in chosen for p in history[name])
+    axes.set_ylabel(f"energy ({unit}), {_kind(estimated)}")
+    axes.set_xlabel("commit (oldest left)")
+    axes.set_title(title)
+    axes.set_ylim(bottom=0)
+    if chosen:
+        axes.legend(loc="best", fontsize="small")
+    return _finish(figure, path)
+
+
+def plot_leaderboard(
+    rows: Sequence[LeaderboardRow],
+    path: Path | None = None,
+    title: str = "Leaderboard: energy per call",
+) -> Figure:
+    """Alternatives ranked by median energy per call, lowest (best) on top, with their intervals.
+
+    Estimated rows are hatched and the legend says so; each bar is annotated with its energy and how many
+    times less it uses than the worst alternative.
+    """
+    ordered = sorted(rows, key=lambda r: r.median_j, reverse=True)  # barh draws bottom-up: best on top
+    figure = _figure(len(ordered))
+    axes = figure.add_subplot()
+    factor, unit = _scale(max([r.high_j for r in ordered] + [0]), _ENERGY_UNITS)
+    positions = list(range(len(ordered)))
+    labels = [f"{r.label} ({r.tactic})" if r.tactic else r.label for r in ordered]
+    bars = axes.barh(
+        positions,
+        [r.median_j / factor for r in ordered],
+        height=0.7,
+        xerr=_errors([(r.median_j, r.low_j, r.high_j) for r in ordered], factor),
+        color=[_BETTER if i == len(ordered) - 1 else _CURRENT for i in positions],
+        capsize=3,
+    )
+    for bar, row in zip(bars, ordered):
+        if row.estimated:
+            bar.set_hatch("//")
+    worst = max((r.median_j for r in ordered), default=0.0)
+    for position, row in zip(positions, ordered):
+        note = format_energy(row.median_j)
+        if row.median_j > 0 and worst / row.median_j >= 1.05:
+            note += f"  ({_times(worst / row.median_j)} less)"
+        axes.annotate(
+            note,
+            (row.high_j / factor, position),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+        )
+    axes.set_yticks(positions, shorten_names(labels))
+    kinds = sorted({_kind(r.estimated) for r in ordered})
+    scale = _log_scale(axes, [r.median_j for r in ordered], factor)
+    # room on the right for the annotations
+    right = max((r.high_j for r in ordered), default=0.0) / factor
+    axes.set_xlim(right=right * (8 if scale else 1.4) or 1)
+    axes.set_xlabel(f"energy per call ({unit}), {' and '.join(kinds) or 'measured'}{scale}")
+    axes.set_title(title)
+    if any(r.estimated for r in ordered):
+        from matplotlib.patches import Patch
+
+        axes.legend(
+            handles=[Patch(facecolor="white", edgecolor="black", hatch="//", label="estimated")],
+            loc="upper right",
+        )
+    return _finish(figure, path)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# output
+
+
+def _finish(figure: Figure, path: Path | None) -> Figure:
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def _render(figure: Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=110, metadata={"Software": "greencode"} if fmt == "png" else None)
+    return buffer.getvalue()
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write ``figure`` to ``path`` as PNG or SVG (from the suffix), atomically."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise GreencodeError(f"{path}: cannot tell the image format; name the file .png or .svg")
+    atomic_write_bytes(path, _render(figure, fmt))
+
+
+def figure_svg(figure: Figure) -> str:
+    """The figure as an SVG document (for inlining in HTML)."""
+    return _render(figure, "svg").decode("utf-8")
+
+
+def figure_base64_png(figure: Figure) -> str:
+    """The figure as base64-encoded PNG (for a ``data:`` URI)."""
+    return base64.b64encode(_render(figure, "png")).decode("ascii")

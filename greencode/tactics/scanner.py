@@ -1,0 +1,494 @@
+"""``greencode scan``: find code where a green software tactic applies, with the ``ast`` module.
+
+Each file is parsed once and walked once. The walker keeps the :class:`~greencode.tactics.context.Context`
+up to date and hands every node only to the rules registered for its type (calls: for its callee's name), so
+adding rules does not add walks. A file that does not parse is reported as skipped and the scan goes on.
+
+Findings can be silenced on their line with ``# greencode: ignore[GRN001]`` (several IDs separated by
+commas; a bare ``# greencode: ignore`` silences every rule on the line). Rules are chosen with
+``[tool.greencode.scan]`` ``select``/``ignore`` and files skipped with ``exclude`` (see :func:`scan_paths`).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import io
+import os
+import re
+import tokenize
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from greencode.config import Config
+from greencode.errors import ConfigError
+from greencode.tactics.context import COMPREHENSIONS, OTHER, PARAM, SMALL_LIST, LIST, Context, Scope
+from greencode.tactics.rules import RULES, Rule
+
+#: Directories never entered when a directory is scanned (files named explicitly are still scanned).
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
+
+_SUPPRESSION = re.compile(r"#\s*greencode:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A place where a tactic applies. Lines and columns are 1-based; columns count characters."""
+
+    path: str
+    line: int
+    column: int
+    rule: str
+    tactic: str
+    message: str
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message} [{self.tactic}]"
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that could not be scanned (syntax error, undecodable, unreadable) and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: not scanned: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """The outcome of scanning a set of files."""
+
+    findings: tuple[Finding, ...]
+    skipped: tuple[SkippedFile, ...]
+    files: int
+    suppressed: int
+    rules: tuple[Rule, ...]
+
+    @property
+    def files_with_findings(self) -> int:
+        return len({f.path for f in self.findings})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rule selection
+
+
+def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = (), where: str = "command line") -> tuple[
+        Rule, ...]:
+    """The rules to run. A selector is a rule ID, an ID prefix (``GRN0``), a tactic ID or prefix (``GT-DS``)
+    or ``ALL``; ``select`` empty means all rules, then every rule matching ``ignore`` is dropped."""
+
+    def matching(selector: str, key: str) -> list[Rule]:
+        wanted = selector.strip().upper()
+        found = [r for r in RULES if wanted == "ALL" or r.id.startswith(wanted) or r.tactic.startswith(wanted)]
+        if not wanted or not found:
+            raise ConfigError(f"{where}: {key} = {selector!r} matches no scanner rule; use rule IDs such as "
+                              "'GRN001', a prefix such as 'GRN0', or tactic IDs such as 'GT-DS-02' "
+                              "(list them with 'greencode scan --list-rules')")
+        return found
+
+    chosen = RULES if not select else tuple(r for r in RULES if any(r in matching(s, "select") for s in select))
+    dropped = {r.id for s in ignore for r in matching(s, "ignore")}
+    return tuple(r for r in chosen if r.id not in dropped)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the walk
+
+_Hit = tuple[Rule, ast.AST, str]
+
+
+class _Walker:
+    """One pass over a tree: context upkeep plus dispatch of each node to the rules for its type."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.node_rules: dict[type, list[Rule]] = {}
+        self.after_body_rules: dict[type, list[Rule]] = {}
+        self.call_rules: dict[str, list[Rule]] = {}
+        self.any_call_rules: list[Rule] = []
+        for rule in rules:
+            for node_type in rule.nodes:
+                if node_type is ast.Call and rule.calls:
+                    for name in rule.calls:
+                        self.call_rules.setdefault(name, []).append(rule)
+                elif node_type is ast.Call:
+                    self.any_call_rules.append(rule)
+                elif rule.after_body:
+                    self.after_body_rules.setdefault(node_type, []).append(rule)
+                else:
+                    self.node_rules.setdefault(node_type, []).append(rule)
+        self.handlers: dict[type, Callable[[ast.AST], None]] = {
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.Lambda: self._lambda,
+            ast.ClassDef: self._class,
+            ast.For: self._for,
+            ast.AsyncFor: self._for,
+            ast.While: self._while,
+            ast.ListComp: self._comprehension,
+            ast.SetComp: self._comprehension,
+            ast.GeneratorExp: self._comprehension,
+            ast.DictComp: self._comprehension,
+            ast.With: self._with,
+            ast.AsyncWith: self._with,
+            ast.Assign: self._assign,
+            ast.AnnAssign: self._assign,
+            ast.AugAssign: self._augassign,
+            ast.NamedExpr: self._assign,
+            ast.Import: self._import,
+            ast.ImportFrom: self._import,
+            ast.Call: self._call,
+        }
+        self.ctx = Context("")
+        self.hits: list[_Hit] = []
+
+    def run(self, tree: ast.Module, path: str) -> list[_Hit]:
+        self.ctx = Context(path)
+        self.ctx.scopes.append(Scope(tree))
+        self.hits = []
+        self._visit(tree)
+        return self.hits
+
+    def _check(self, rules: list[Rule] | None, node: ast.AST) -> None:
+        if not rules:
+            return
+        for rule in rules:
+            verdict = rule.check(node, self.ctx)
+            if verdict:
+                self.hits.append((rule, node, verdict if isinstance(verdict, str) else rule.message))
+
+    def _visit(self, node: ast.AST) -> None:
+        node_type = type(node)
+        if node_type is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None
+            self._check(self.call_rules.get(name) if name else None, node)
+            self._check(self.any_call_rules, node)
+        else:
+            self._check(self.node_rules.get(node_type), node)
+        ancestors = self.ctx.ancestors
+        ancestors.append(node)
+        handler = self.handlers.get(node_type)
+        if handler is not None:
+            handler(node)
+        else:
+            for child in ast.iter_child_nodes(node):
+                self._visit(child)
+        ancestors.pop()
+
+    def _visit_all(self, nodes: Iterable[ast.AST | None]) -> None:
+        for node in nodes:
+            if node is not None:
+                self._visit(node)
+
+    # -- scopes ---------------------------------------------------------------------------------------------
+
+    def _arguments(self, args: ast.arguments) -> set[str]:
+        self._visit_all(args.defaults)
+        self._visit_all(args.kw_defaults)
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        self._visit_all(a.annotation for a in every if a is not None)
+        return {a.arg for a in every if a is not None}
+
+    def _function(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ctx = self.ctx
+        self._visit_all(node.decorator_list)
+        params = self._arguments(node.args)
+        self._visit_all([node.returns])
+        ctx.scope.kinds[node.name] = OTHER
+        decorators = tuple(name for d in node.decorator_list if (name := ctx.callee(d)))
+        ctx.scopes.append(Scope(node, node.name, dict.fromkeys(params, PARAM), decorators=decorators))
+        self._visit_all(node.body)
+        self._check(self.after_body_rules.get(type(node)), node)
+        ctx.scopes.pop()
+
+    def _lambda(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Lambda)
+        params = self._arguments(node.args)
+        self.ctx.scopes.append(Scope(node, None, dict.fromkeys(params, PARAM)))
+        self._visit(node.body)
+        self.ctx.scopes.pop()
+
+    def _class(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.ClassDef)
+        self._visit_all(node.decorator_list)
+        self._visit_all(node.bases)
+        self._visit_all(node.keywords)
+        self.ctx.scope.kinds[node.name] = OTHER
+        self.ctx.scopes.append(Scope(node))
+        self._visit_all(node.body)
+        self.ctx.scopes.pop()
+
+    # -- loops ----------------------------------------------------------------------------------------------
+
+    def _for(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.For, ast.AsyncFor))
+        self._visit(node.iter)
+        loops = self.ctx.scope.loops
+        loops.append(node)
+        self._visit(node.target)
+        self.ctx.bind(node.target, OTHER)
+        self._visit_all(node.body)
+        loops.pop()
+        self._visit_all(node.orelse)
+
+    def _while(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.While)
+        loops = self.ctx.scope.loops
+        loops.append(node)
+        self._visit(node.test)
+        self._visit_all(node.body)
+        loops.pop()
+        self._visit_all(node.orelse)
+
+    def _comprehension(self, node: ast.AST) -> None:
+        assert isinstance(node, COMPREHENSIONS)
+        generators = node.generators
+        # the first iterable is evaluated once, outside the comprehension's loop
+        self._visit(generators[0].iter)
+        loops = self.ctx.scope.loops
+        loops.append(node)
+        for index, generator in enumerate(generators):
+            self._check(self.node_rules.get(ast.comprehension), generator)
+            if index:
+                self._visit(generator.iter)
+            self._visit(generator.target)
+            self.ctx.bind(generator.target, OTHER)
+            self._visit_all(generator.ifs)
+        if isinstance(node, ast.DictComp):
+            self._visit(node.key)
+            self._visit(node.value)
+        else:
+            self._visit(node.elt)
+        loops.pop()
+
+    # -- bindings and context managers ----------------------------------------------------------------------
+
+    def _with(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.With, ast.AsyncWith))
+        ctx = self.ctx
+        managers = []
+        for item in node.items:
+            self._visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._visit(item.optional_vars)
+                ctx.bind(item.optional_vars, OTHER)
+            managers.append(ctx.callee(item.context_expr) or "")
+        withs = ctx.scope.withs
+        withs.extend(managers)
+        self._visit_all(node.body)
+        del withs[len(withs) - len(managers):]
+
+    def _assign(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr))
+        for child in ast.iter_child_nodes(node):
+            self._visit(child)
+        if node.value is None:
+            return
+        kind = self.ctx.kind_of(node.value)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            self.ctx.bind(target, kind)
+
+    def _augassign(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.AugAssign)
+        self._visit(node.target)
+        self._visit(node.value)
+        target = node.target
+        if isinstance(target, ast.Name) and self.ctx.kind(target.id) == SMALL_LIST:
+            self.ctx.bind(target, LIST)
+
+    def _import(self, node: ast.AST) -> None:
+        assert isinstance(node, (ast.Import, ast.ImportFrom))
+        self.ctx.record_import(node)
+
+    def _call(self, node: ast.AST) -> None:
+        assert isinstance(node, ast.Call)
+        for child in ast.iter_child_nodes(node):
+            self._visit(child)
+        func = node.func
+        ctx = self.ctx
+        if isinstance(func, ast.Name):
+            if func.id == ctx.scope.name:
+                ctx.scope.self_calls.append(node)
+        elif (isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert")
+              and isinstance(func.value, ast.Name) and ctx.kind(func.value.id) == SMALL_LIST):
+            # a short list display that grows is no longer known to be short
+            ctx.bind(func.value, LIST)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# single sources
+
+
+def _decode(source: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    return source.decode(encoding, errors="replace")
+
+
+def _suppressed(line: str, rule_id: str) -> bool:
+    match = _SUPPRESSION.search(line)
+    if match is None:
+        return False
+    listed = match.group(1)
+    return listed is None or rule_id in {part.strip().upper() for part in listed.split(",")}
+
+
+def _findings(hits: list[_Hit], source: str | bytes, path: str) -> tuple[list[Finding], int]:
+    """Turn hits into findings with character columns, dropping suppressed ones; also count those."""
+    if not hits:
+        return [], 0
+    text = source if isinstance(source, str) else _decode(source)
+    lines = text.splitlines()
+    findings: list[Finding] = []
+    suppressed = 0
+    for rule, node, message in hits:
+        line = getattr(node, "lineno", 1)
+        text_line = lines[line - 1] if line <= len(lines) else ""
+        if _suppressed(text_line, rule.id):
+            suppressed += 1
+            continue
+        # ast columns are UTF-8 byte offsets; report characters
+        column = len(text_line.encode("utf-8")[: getattr(node, "col_offset", 0)].decode("utf-8", "replace")) + 1
+        end_line = getattr(node, "end_lineno", None)
+        end_column = None
+        if hasattr(node, "body") or end_line is None:
+            end_line = None  # a compound statement: report its first line, not its whole body
+        else:
+            end_text = lines[end_line - 1] if end_line <= len(lines) else ""
+            end_offset = getattr(node, "end_col_offset", 0) or 0
+            end_column = len(end_text.encode("utf-8")[:end_offset].decode("utf-8", "replace")) + 1
+        findings.append(Finding(path, line, column, rule.id, rule.tactic, message, end_line, end_column))
+    findings.sort(key=lambda f: (f.line, f.column, f.rule))
+    return findings, suppressed
+
+
+def scan_source(source: str | bytes, path: str = "<string>", rules: Sequence[Rule] | None = None) -> list[
+        Finding]:
+    """Findings in one piece of source code, suppressions applied. Raises SyntaxError if it does not parse."""
+    walker = _Walker(RULES if rules is None else rules)
+    tree = ast.parse(source, filename=path)
+    return _findings(walker.run(tree, path), source, path)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# files
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def is_excluded(path: Path, patterns: Sequence[str], root: Path) -> bool:
+    """Whether an absolute ``path`` matches an ``exclude`` pattern.
+
+    A pattern without ``/`` matches any single path component (``migrations``, ``*_pb2.py``); a pattern
+    with ``/`` is a glob on the path relative to ``root`` and also excludes everything below a match.
+    """
+    if not patterns:
+        return False
+    relative = _relative(path, root)
+    parts = path.parts if relative is None else tuple(relative.split("/"))
+    for pattern in patterns:
+        pattern = pattern.strip().rstrip("/")
+        if not pattern:
+            continue
+        if "/" not in pattern:
+            if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                return True
+        elif relative is not None:
+            pattern = pattern.removeprefix("./")
+            if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, pattern + "/*"):
+                return True
+    return False
+
+
+def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = (), root: Path | None = None) -> Iterator[
+        Path]:
+    """The ``.py`` files under ``paths`` (absolute), in a stable order, minus excluded ones.
+
+    Walking a directory skips hidden directories and :data:`SKIPPED_DIRS`; a file named explicitly is
+    scanned whatever its name, unless ``exclude`` matches it. A missing path raises ConfigError.
+    """
+    root = Path(os.path.abspath(root or Path.cwd()))
+    for given in paths:
+        path = Path(os.path.abspath(given))
+        if path.is_file():
+            if not is_excluded(path, exclude, root):
+                yield path
+            continue
+        if not path.is_dir():
+            raise ConfigError(f"{given}: no such file or directory; give Python files or directories to scan")
+        for directory, dirnames, filenames in os.walk(path):
+            here = Path(directory)
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if not d.startswith(".") and d not in SKIPPED_DIRS and not is_excluded(here / d, exclude, root))
+            for name in sorted(filenames):
+                if name.endswith(".py") and not is_excluded(here / name, exclude, root):
+                    yield here / name
+
+
+def _display(path: Path, cwd: Path) -> str:
+    return _relative(path, cwd) or path.as_posix()
+
+
+def scan_paths(
+    paths: Iterable[Path | str],
+    config: Config | None = None,
+    *,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] = (),
+) -> ScanReport:
+    """Scan files and directories with the rules and exclusions of ``config.scan``.
+
+    ``select`` (from the command line) replaces ``scan.select``; ``ignore`` adds to ``scan.ignore``.
+    Paths in findings are relative to the current directory when they are below it.
+    """
+    config = config or Config()
+    where = config.source if select is None else "command line"
+    rules = select_rules(config.scan.select if select is None else select, (*config.scan.ignore, *ignore), where)
+    walker = _Walker(rules)
+    cwd = Path(os.path.abspath(Path.cwd()))
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    suppressed = files = 0
+    seen: set[Path] = set()
+    for path in iter_python_files([Path(p) for p in paths], config.scan.exclude, config.root):
+        if path in seen:
+            continue
+        seen.add(path)
+        files += 1
+        shown = _display(path, cwd)
+        try:
+            source = path.read_bytes()
+            tree = ast.parse(source, filename=shown)
+            hits = walker.run(tree, shown)
+        except SyntaxError as exc:
+            skipped.append(SkippedFile(shown, f"syntax error: {exc.msg}", exc.lineno))
+            continue
+        except (ValueError, UnicodeDecodeError) as exc:  # null bytes, undecodable source
+            skipped.append(SkippedFile(shown, f"cannot decode: {exc}"))
+            continue
+        except RecursionError:
+            skipped.append(SkippedFile(shown, "nested too deeply to analyse"))
+            continue
+        except OSError as exc:
+            skipped.append(SkippedFile(shown, f"cannot read: {exc.strerror or exc}"))
+            continue
+        file_findings, file_suppressed = _findings(hits, source, shown)
+        findings.extend(file_findings)
+        suppressed += file_suppressed
+    return ScanReport(tuple(findings), tuple(skipped), files, suppressed, rules)
