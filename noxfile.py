@@ -37,3 +37,12 @@ def bench(session: nox.Session) -> None:
     """Overhead and accuracy benchmarks, printed as tables (not part of the tests: timings are noisy)."""
     session.install("-e", ".[all,test]" if "--with-codecarbon" in session.posargs else ".[test]")
     session.run("python", "benchmarks/run_all.py", *[a for a in session.posargs if a != "--with-codecarbon"])
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Every classroom exercise with reduced rounds, and the developer examples (part of .ci/run)."""
+    session.install("-e", ".[plot]")
+    report = f"{session.create_tmp()}/classroom.html"
+    session.run("greencode", "classroom", "run", "examples/classroom", "--quick", "--output", report)
+    session.run("python", "examples/decorator.py")

@@ -235,12 +235,14 @@ def load_hourly_profile(path: Path) -> tuple[float, ...]:
 # resolving the configuration
 
 
-@dataclass(frozen=True)
 class _Resolver:
     """The intensity for any moment: one fixed value, or one per local hour."""
 
-    fixed: Intensity | None
-    hourly: tuple[Intensity, ...] = ()
+    __slots__ = ("fixed", "hourly")
+
+    def __init__(self, fixed: Intensity | None, hourly: tuple[Intensity, ...] = ()) -> None:
+        self.fixed = fixed
+        self.hourly = hourly
 
     def at(self, when: float | None) -> Intensity:
         if self.fixed is not None:

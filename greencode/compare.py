@@ -22,12 +22,14 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greencode.errors import GreencodeError
 from greencode.measurement import Profile, Profiler, current_config, meters_in_use
+from greencode.stats import Interval
 from greencode.units import format_duration, format_energy
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def _is_path(target: str) -> bool:
 
 
 def load_candidate(spec: str, *, label: str | None = None, relative_to: Path | None = None) -> Candidate:
-    """The candidate named by ``module:function`` or ``path/to/file.py:function`` (``function`` may be dotted).
+    """The candidate named by ``module:function`` or ``path/to/file.py:function`` (dotted names work).
 
     A file is imported once per path, with its directory put on ``sys.path`` as ``python file.py`` would, so
     it may import its neighbours. ``relative_to`` resolves a relative file path (exercises use it).
@@ -91,8 +93,8 @@ def load_candidate(spec: str, *, label: str | None = None, relative_to: Path | N
         function = getattr(function, part)
     if not callable(function):
         raise CompareError(
-            f"candidate {spec!r}: {attribute} is a {type(function).__name__}, not a function; "
-            "name a function that takes no arguments"
+            f"candidate {spec!r}: {attribute} is not a function but a value of type "
+            f"{type(function).__name__}; name a function that takes no arguments"
         )
     return Candidate(label or default_label, function, spec)
 
@@ -103,7 +105,11 @@ def _no_such(owner: Any, name: str) -> str:
     where = getattr(owner, "__file__", None) or getattr(owner, "__name__", repr(owner))
     names = [n for n in dir(owner) if not n.startswith("_") and callable(getattr(owner, n, None))]
     close = difflib.get_close_matches(name, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else (f"; it has {', '.join(names[:8])}" if names else "")
+    hint = (
+        f"; did you mean {', '.join(close)}?"
+        if close
+        else (f"; it has {', '.join(names[:8])}" if names else "")
+    )
     return f"no function {name!r} in {where}{hint}"
 
 
@@ -146,7 +152,12 @@ def _import_module(spec: str, name: str) -> ModuleType:
 
 def _describe(exc: BaseException) -> str:
     """``Type: message (at file:line)``, the innermost frame, for a one-line error."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    # greencode's and importlib's frames say nothing to the user; a SyntaxError names its own place
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if f.filename != __file__ and "<frozen" not in f.filename
+    ]
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     message = str(exc)
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
@@ -175,7 +186,8 @@ def check_equal(candidates: Sequence[Candidate]) -> None:
             same = bool(value == expected)
         except Exception as exc:
             raise CompareError(
-                f"cannot compare the results of {first.label} and {candidate.label} with == ({_describe(exc)})"
+                f"cannot compare the results of {first.label} and {candidate.label} "
+                f"with == ({_describe(exc)})"
             ) from None
         if not same:
             differ.append(f"{candidate.label} returned {short.repr(value)}")
@@ -190,17 +202,8 @@ def check_equal(candidates: Sequence[Candidate]) -> None:
 # statistics
 
 
-@dataclass(frozen=True)
-class Interval:
-    """A confidence interval ``[low, high]`` and the coverage it actually has."""
-
-    low: float
-    high: float
-    confidence: float
-
-
 def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
-    """Distribution-free interval for the median from order statistics.
+    """The median with a distribution-free interval from order statistics (the sign test's interval).
 
     ``[x(k+1), x(n-k)]`` covers the median with probability ``1 - 2 P(B <= k)``, B ~ Binomial(n, 1/2); the
     narrowest such interval with at least ``confidence`` is returned. With too few values to reach it the
@@ -217,7 +220,7 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
         if 1 - 2 * cumulative < confidence:
             break
         trim, coverage = trim + 1, 1 - 2 * cumulative
-    return Interval(ordered[trim], ordered[n - 1 - trim], coverage)
+    return Interval(statistics.median(ordered), ordered[trim], ordered[n - 1 - trim], coverage)
 
 
 def balanced_orders(count: int) -> tuple[tuple[int, ...], ...]:
@@ -266,8 +269,9 @@ def format_ratio(ratio: float) -> str:
 class CandidateResult:
     """One candidate's place in a :class:`Comparison`. Energies are joules per call, times seconds per call.
 
-    ``ratio`` is the median over rounds of this candidate's energy divided by the best candidate's energy in
-    the same round; ``ratio_interval`` is its interval.
+    ``energy`` is the median energy per call over the rounds with its interval. ``ratio`` is the median over
+    rounds of this candidate's energy divided by the best candidate's energy in the same round, with its
+    interval (the best candidate's is exactly 1).
     """
 
     rank: int
@@ -277,15 +281,17 @@ class CandidateResult:
     samples_j: tuple[float, ...]
     wall_samples_s: tuple[float, ...]
     cpu_samples_s: tuple[float, ...]
-    median_j: float
-    interval: Interval
-    ratio: float
-    ratio_interval: Interval
+    energy: Interval
+    ratio: Interval
     wall_s: float
     cpu_s: float
     estimated: bool
     provenance: Mapping[str, str]
     warnings: tuple[str, ...] = ()
+
+    @property
+    def median_j(self) -> float:
+        return self.energy.estimate
 
     @property
     def kind(self) -> str:
@@ -300,11 +306,11 @@ class CandidateResult:
             "label": self.label,
             "spec": self.spec,
             "iterations": self.iterations,
-            "energy_j": {"median": self.median_j, "low": self.interval.low, "high": self.interval.high},
+            "energy_j": {"median": self.median_j, "low": self.energy.low, "high": self.energy.high},
             "ratio": {
-                "median": number(self.ratio),
-                "low": number(self.ratio_interval.low),
-                "high": number(self.ratio_interval.high),
+                "median": number(self.ratio.estimate),
+                "low": number(self.ratio.low),
+                "high": number(self.ratio.high),
             },
             "wall_s": self.wall_s,
             "cpu_s": self.cpu_s,
@@ -364,12 +370,12 @@ class Comparison:
             "candidates": [result.to_dict() for result in self.results],
         }
 
-    def leaderboard_rows(self, tactic: str | None = None) -> list[LeaderboardRow]:
+    def leaderboard_rows(self) -> list[LeaderboardRow]:
         """Rows for :func:`greencode.report.plots.plot_leaderboard`."""
         from greencode.report.model import LeaderboardRow
 
         return [
-            LeaderboardRow(r.label, r.median_j, r.interval.low, r.interval.high, r.estimated, tactic=tactic)
+            LeaderboardRow(r.label, r.median_j, r.energy.low, r.energy.high, r.estimated)
             for r in self.results
         ]
 
@@ -403,10 +409,11 @@ def compare(
 
     # Calibrate each on its own: a 1 µs and a 10 ms function both get rounds long enough to measure. The
     # round that calibration ends with is not interleaved, so it only serves as a warm-up.
-    iterations = [
-        _guarded(c, lambda c=c: _profiler(c, meter).run(c.function).iterations) for c in candidates
-    ]
+    calibrations = [_guarded(c, partial(_profiler(c, meter).run, c.function)) for c in candidates]
+    iterations = [profile.iterations for profile in calibrations]
     orders = balanced_orders(len(candidates))
+    if rounds is not None and rounds < 1:
+        raise CompareError(f"rounds must be 1 or more, not {rounds}")
     wanted = rounds or current_config().rounds
     schedule = [orders[i % len(orders)] for i in range(math.ceil(wanted / len(orders)) * len(orders))]
     profiles: list[list[Profile]] = [[] for _ in candidates]
@@ -414,7 +421,7 @@ def compare(
         for index in order:
             candidate = candidates[index]
             runner = _profiler(candidate, meter, iterations[index])
-            profiles[index].append(_guarded(candidate, lambda c=candidate, r=runner: r.run(c.function)))
+            profiles[index].append(_guarded(candidate, partial(runner.run, candidate.function)))
 
     results = _rank(candidates, iterations, profiles)
     return Comparison(
@@ -423,7 +430,7 @@ def compare(
         schedule=tuple(tuple(labels[i] for i in order) for order in schedule),
         meter=selection.name,
         reasons=selection.reasons,
-        confidence=results[0].interval.confidence,
+        confidence=results[0].energy.confidence,
         checked_equal=check_results,
         machine_wide=any(m.scope in ("machine", "device") for m in selection.meters),
     )
@@ -467,10 +474,8 @@ def _rank(
                 samples_j=tuple(samples[index]),
                 wall_samples_s=tuple(walls),
                 cpu_samples_s=tuple(cpus),
-                median_j=medians[index],
-                interval=median_interval(samples[index]),
-                ratio=statistics.median(ratios),
-                ratio_interval=median_interval(ratios),
+                energy=median_interval(samples[index]),
+                ratio=median_interval(ratios),
                 wall_s=statistics.median(walls),
                 cpu_s=statistics.median(cpus),
                 estimated=any(run.estimated for run in runs),
@@ -506,11 +511,9 @@ def table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
                 str(r.rank),
                 r.label,
                 format_energy(r.median_j),
-                f"{format_energy(r.interval.low)} – {format_energy(r.interval.high)}",
-                "best" if best else format_ratio(r.ratio),
-                ""
-                if best
-                else f"{format_ratio(r.ratio_interval.low)} – {format_ratio(r.ratio_interval.high)}",
+                f"{format_energy(r.energy.low)} – {format_energy(r.energy.high)}",
+                "best" if best else format_ratio(r.ratio.estimate),
+                "" if best else f"{format_ratio(r.ratio.low)} – {format_ratio(r.ratio.high)}",
                 format_duration(r.wall_s),
                 r.kind,
             ]
@@ -540,7 +543,7 @@ def basis(comparison: Comparison) -> list[str]:
     )
     if comparison.confidence < CONFIDENCE:
         lines.append(f"  (too few rounds for {CONFIDENCE * 100:.0f}%; use --rounds 6 or more.)")
-    lines.append("Meters: " + "; ".join(comparison.reasons))
+    lines += ["Meters:", *(f"  {reason}" for reason in comparison.reasons)]
     return lines
 
 
@@ -548,8 +551,10 @@ def render_text(comparison: Comparison) -> str:
     """The terminal report: the ranked table, then the basis of the figures."""
     header, rows = table(comparison)
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-             for line in (header, *rows)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in (header, *rows)
+    ]
     if comparison.checked_equal:
         lines.append("All candidates returned equal results.")
     warnings = dict.fromkeys(w for r in comparison.results for w in r.warnings)
@@ -563,9 +568,9 @@ def require_plotting() -> None:
         raise GreencodeError("plots need matplotlib: pip install 'greencode[plot]'")
 
 
-def plot(comparison: Comparison, path: Path, *, title: str, tactic: str | None = None) -> None:
+def plot(comparison: Comparison, path: Path, *, title: str) -> None:
     """Draw the leaderboard of ``comparison`` to ``path`` (PNG or SVG by suffix)."""
     require_plotting()
     from greencode.report.plots import plot_leaderboard
 
-    plot_leaderboard(comparison.leaderboard_rows(tactic), path, title=title)
+    plot_leaderboard(comparison.leaderboard_rows(), path, title=title)

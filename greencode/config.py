@@ -282,8 +282,8 @@ def _grid(value: object) -> str:
 
     if value.strip().upper() not in country_table():
         raise ValueError(
-            "no grid intensity is known for this code; use a code listed in greencode/data/grid_intensity.csv "
-            "or set carbon.grid_intensity in gCO2e/kWh"
+            "no grid intensity is known for this code; use a code listed in "
+            "greencode/data/grid_intensity.csv or set carbon.grid_intensity in gCO2e/kWh"
         )
     return value.strip().upper()
 
@@ -301,8 +301,12 @@ def _check_carbon(carbon: CarbonConfig, root: Path, where: str) -> CarbonConfig:
             f"{where}: carbon.basis = 'market' needs carbon.market_intensity (gCO2e/kWh of the contracted "
             "supply); set it or use basis = 'location'"
         )
-    if carbon.hourly_profile is not None and not carbon.hourly_profile.is_absolute():
-        carbon = replace(carbon, hourly_profile=root / carbon.hourly_profile)
+    if carbon.hourly_profile is not None:
+        from greencode.carbon import load_hourly_profile  # here: greencode.carbon imports this module
+
+        if not carbon.hourly_profile.is_absolute():
+            carbon = replace(carbon, hourly_profile=root / carbon.hourly_profile)
+        load_hourly_profile(carbon.hourly_profile)  # a bad profile is reported now, with its file and line
     return carbon
 
 

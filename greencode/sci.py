@@ -28,7 +28,9 @@ SECONDS_PER_YEAR = 365 * 24 * 3600
 BUILTIN_UNITS = ("call", "test", "run")
 
 
-def embodied_g(embodied_kgco2e: float, reserved_s: float, lifetime_s: float, resource_share: float = 1.0) -> float:
+def embodied_g(
+    embodied_kgco2e: float, reserved_s: float, lifetime_s: float, resource_share: float = 1.0
+) -> float:
     """SCI's M in grams: the device's embodied emissions times the time and resource share reserved."""
     if lifetime_s <= 0:
         raise ValueError("lifetime_s must be positive")
@@ -65,7 +67,9 @@ class SCI:
 
     def describe(self) -> str:
         """``"1.2 mgCO2e per call (E×I 1 mgCO2e + M 0.2 mgCO2e)"``; says when M is not configured."""
-        embodied = format_co2e(self.embodied_g) if self.embodied_known else "0 (carbon.embodied_kgco2e not set)"
+        embodied = (
+            format_co2e(self.embodied_g) if self.embodied_known else "0 (carbon.embodied_kgco2e not set)"
+        )
         return (
             f"{format_co2e(self.per_unit_g)} per {self.functional_unit} "
             f"(E×I {format_co2e(self.operational_g)} + M {embodied}"
@@ -102,7 +106,8 @@ def sci(
 ) -> SCI:
     """The SCI of ``energy_j`` joules used over ``reserved_s`` seconds that served ``units`` functional units.
 
-    ``intensity`` defaults to the configured one at ``when``; ``functional_unit`` to ``config.functional_unit``.
+    ``intensity`` defaults to the configured one at ``when``; ``functional_unit`` to
+    ``config.functional_unit``.
     """
     if units <= 0:
         raise ValueError("units (R) must be positive")

@@ -74,3 +74,376 @@ def summarize(samples: Sequence[float]) -> Summary:
         q3=quantile(values, 0.75),
         mad=statistics.median(abs(v - median) for v in values),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inference: the statistics behind the regression gate and ``greencode ab``.
+#
+# Everything here is seeded or exact, so the same samples always give the same verdict. Ratios are treated
+# on the log scale: energy changes multiply (+10% then +10% is +21%), and a log ratio is symmetric in
+# "faster" and "slower".
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided interval at ``confidence`` (``low`` <= ``estimate`` <= ``high``)."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RankTest:
+    """A Mann–Whitney U test. ``statistic`` is U of the second sample (pairs where it is larger, ties
+    counting one half); ``method`` is ``"exact"`` or ``"normal"`` (tie-corrected, continuity-corrected)."""
+
+    statistic: float
+    p_value: float
+    method: str
+
+
+def normal_cdf(x: float) -> float:
+    """Standard normal distribution function."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def normal_ppf(p: float) -> float:
+    """Standard normal quantile (inverse of :func:`normal_cdf`), for 0 < p < 1."""
+    if not 0 < p < 1:
+        raise ValueError("p must be strictly between 0 and 1")
+    return statistics.NormalDist().inv_cdf(p)
+
+
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
+    # The continued fraction of the incomplete beta function (Abramowitz & Stegun 26.5.8), evaluated with
+    # the modified Lentz method; it converges fast for x < (a + 1) / (a + b + 2).
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return result
+
+
+def incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1."""
+    if not 0 <= x <= 1:
+        raise ValueError("x must be between 0 and 1")
+    if x in (0.0, 1.0):
+        return x
+    log_front = a * math.log(x) + b * math.log1p(-x) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
+
+
+def t_cdf(x: float, df: float) -> float:
+    """Student's t distribution function with ``df`` degrees of freedom (``math.inf`` gives the normal)."""
+    if df <= 0:
+        raise ValueError("df must be positive")
+    if math.isinf(df):
+        return normal_cdf(x)
+    tail = 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + x * x))
+    return 1.0 - tail if x > 0 else tail
+
+
+def t_ppf(p: float, df: float) -> float:
+    """Student's t quantile: the x with ``t_cdf(x, df) == p``, for 0 < p < 1."""
+    if not 0 < p < 1:
+        raise ValueError("p must be strictly between 0 and 1")
+    if math.isinf(df):
+        return normal_ppf(p)
+    if p == 0.5:
+        return 0.0
+    # bracket, then bisect: the distribution function is monotone and cheap, so plain bisection is robust
+    low, high = -1.0, 1.0
+    while t_cdf(low, df) > p:
+        low *= 2.0
+    while t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if t_cdf(middle, df) < p:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * max(1.0, abs(middle)):
+            break
+    return 0.5 * (low + high)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment, in the input's order: reject where the adjusted p is below alpha, and the
+    chance of any false rejection among all the tests stays at most alpha."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def _u_statistic(x: Sequence[float], y: Sequence[float]) -> float:
+    """U of ``y``: the number of pairs with y > x, ties counting one half (via mid-ranks, O(N log N))."""
+    pooled = sorted([(v, 0) for v in x] + [(v, 1) for v in y])
+    rank_sum_y = 0.0
+    i = 0
+    while i < len(pooled):
+        j = i
+        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        mid_rank = (i + j) / 2.0 + 1.0
+        rank_sum_y += mid_rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 1)
+        i = j + 1
+    return rank_sum_y - len(y) * (len(y) + 1) / 2.0
+
+
+def _tie_sizes(values: Sequence[float]) -> list[int]:
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return [c for c in counts.values() if c > 1]
+
+
+#: Largest n * m for which exact Mann–Whitney probabilities are computed (the table has n * m + 1 entries).
+EXACT_LIMIT = 2500
+
+
+def _u_counts(n: int, m: int) -> list[int]:
+    """How many of the C(n+m, n) arrangements give each U = 0 .. n*m (no ties): the coefficients of the
+    Gaussian binomial coefficient [n+m choose n]_q = prod_{i=1..n} (1 - q^(m+i)) / (1 - q^i)."""
+    size = n * m + 1
+    poly = [0] * size
+    poly[0] = 1
+    for i in range(1, n + 1):
+        for k in range(size - 1, m + i - 1, -1):  # multiply by (1 - q^(m+i))
+            poly[k] -= poly[k - m - i]
+        for k in range(i, size):  # divide by (1 - q^i): a running sum with stride i
+            poly[k] += poly[k - i]
+    return poly
+
+
+def mann_whitney(x: Sequence[float], y: Sequence[float], alternative: str = "two-sided") -> RankTest:
+    """Mann–Whitney U test of ``y`` against ``x``.
+
+    ``alternative`` is ``"greater"`` (y tends to be larger), ``"less"`` or ``"two-sided"``. Exact without
+    ties and for n * m up to :data:`EXACT_LIMIT`; otherwise the normal approximation with tie and continuity
+    corrections.
+    """
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError("alternative must be 'two-sided', 'greater' or 'less'")
+    n, m = len(x), len(y)
+    if n == 0 or m == 0:
+        raise ValueError("both samples need at least one value")
+    u = _u_statistic(x, y)
+    ties = _tie_sizes([*x, *y])
+    if not ties and n * m <= EXACT_LIMIT:
+        counts = _u_counts(n, m)
+        total = math.comb(n + m, n)
+        k = round(u)
+        upper = sum(counts[k:]) / total  # P(U >= u)
+        lower = sum(counts[: k + 1]) / total  # P(U <= u)
+        method = "exact"
+    else:
+        big_n = n + m
+        mean = n * m / 2.0
+        tie_term = sum(t**3 - t for t in ties) / (big_n * (big_n - 1))
+        sd = math.sqrt(n * m / 12.0 * ((big_n + 1) - tie_term))
+        if sd == 0:  # every value equal: no evidence either way
+            return RankTest(u, 1.0, "normal")
+        upper = 1.0 - normal_cdf((u - mean - 0.5) / sd)
+        lower = normal_cdf((u - mean + 0.5) / sd)
+        method = "normal"
+    if alternative == "greater":
+        p = upper
+    elif alternative == "less":
+        p = lower
+    else:
+        p = min(1.0, 2.0 * min(upper, lower))
+    return RankTest(u, min(1.0, max(0.0, p)), method)
+
+
+def _rank_interval_depth(n: int, m: int, confidence: float) -> tuple[int, float]:
+    """How many of the n*m sorted pairwise differences to cut from each end for a two-sided interval at
+    ``confidence``, and the confidence actually achieved (exact distribution when small)."""
+    alpha = 1.0 - confidence
+    if n * m <= EXACT_LIMIT:
+        counts = _u_counts(n, m)
+        total = math.comb(n + m, n)
+        cut, cumulative = 0, 0
+        # cut k differences from each end while P(U <= k - 1) stays within alpha / 2
+        while cut < len(counts) and (cumulative + counts[cut]) / total <= alpha / 2:
+            cumulative += counts[cut]
+            cut += 1
+        return cut, 1.0 - 2.0 * cumulative / total
+    z = normal_ppf(1.0 - alpha / 2.0)
+    # the normal approximation of the same cut, with a continuity correction (rounding towards wider)
+    cut = math.floor(n * m / 2.0 - 0.5 - z * math.sqrt(n * m * (n + m + 1) / 12.0))
+    return max(cut, 0), confidence
+
+
+def hodges_lehmann(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Hodges–Lehmann shift of ``y`` relative to ``x`` (the median of all differences y_j - x_i) with the
+    distribution-free interval from the Mann–Whitney distribution.
+
+    With very few values the requested confidence cannot be reached; the interval then spans every
+    difference and ``confidence`` reports what was actually achieved.
+    """
+    if not x or not y:
+        raise ValueError("both samples need at least one value")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    differences = sorted(b - a for a in x for b in y)
+    estimate = statistics.median(differences)
+    cut, achieved = _rank_interval_depth(len(x), len(y), confidence)
+    cut = min(cut, (len(differences) - 1) // 2)
+    if cut == 0:
+        return Interval(estimate, differences[0], differences[-1], achieved)
+    return Interval(estimate, differences[cut], differences[-cut - 1], achieved)
+
+
+def _logs(values: Sequence[float], what: str) -> list[float]:
+    if any(v <= 0 or not math.isfinite(v) for v in values):
+        raise ValueError(f"{what}: ratios need positive, finite values")
+    return [math.log(v) for v in values]
+
+
+def hodges_lehmann_ratio(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Interval:
+    """The ratio y / x as a Hodges–Lehmann shift of logarithms: ``estimate`` 1.12 means y is 12% larger."""
+    shift = hodges_lehmann(_logs(x, "x"), _logs(y, "y"), confidence)
+    return Interval(math.exp(shift.estimate), math.exp(shift.low), math.exp(shift.high), shift.confidence)
+
+
+def bootstrap_ratio(
+    x: Sequence[float],
+    y: Sequence[float],
+    confidence: float = 0.95,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """median(y) / median(x) with a percentile bootstrap interval; the fixed ``seed`` makes it repeatable."""
+    import random
+
+    if not x or not y:
+        raise ValueError("both samples need at least one value")
+    if statistics.median(x) <= 0:
+        raise ValueError("x: the median must be positive for a ratio")
+    rng = random.Random(seed)
+    ratios = []
+    for _ in range(resamples):
+        denominator = statistics.median(rng.choices(x, k=len(x)))
+        if denominator > 0:
+            ratios.append(statistics.median(rng.choices(y, k=len(y))) / denominator)
+    tail = (1.0 - confidence) / 2.0
+    return Interval(
+        statistics.median(y) / statistics.median(x),
+        quantile(ratios, tail),
+        quantile(ratios, 1.0 - tail),
+        confidence,
+    )
+
+
+def log_median_variance(samples: Sequence[float]) -> float:
+    """Approximate variance of log(median) of ``samples``: pi/2 * sigma^2 / n, sigma from the MAD of the
+    logs (robust to the outliers shared machines produce); 0 for fewer than two samples."""
+    if len(samples) < 2:
+        return 0.0
+    logs = _logs(samples, "samples")
+    centre = statistics.median(logs)
+    sigma = 1.4826 * statistics.median(abs(v - centre) for v in logs)
+    if sigma == 0:
+        sigma = statistics.stdev(logs)
+    return math.pi / 2.0 * sigma * sigma / len(logs)
+
+
+def digamma(x: float) -> float:
+    """The digamma function psi(x) for x > 0 (recurrence to x >= 6, then the asymptotic series)."""
+    result = 0.0
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    inverse = 1.0 / (x * x)
+    return result + math.log(x) - 0.5 / x - inverse * (1 / 12 - inverse * (1 / 120 - inverse * (1 / 252)))
+
+
+def trigamma(x: float) -> float:
+    """The trigamma function psi'(x) for x > 0."""
+    result = 0.0
+    while x < 6.0:
+        result += 1.0 / (x * x)
+        x += 1.0
+    inverse = 1.0 / (x * x)
+    return result + 1.0 / x + inverse / 2.0 + inverse / x * (1 / 6 - inverse * (1 / 30 - inverse * (1 / 42)))
+
+
+def _inverse_trigamma(value: float) -> float:
+    # trigamma decreases from +inf to 0 on (0, inf): bisect on the log scale
+    low, high = 1e-8, 1e8
+    for _ in range(200):
+        middle = math.sqrt(low * high)
+        if trigamma(middle) > value:
+            low = middle
+        else:
+            high = middle
+    return math.sqrt(low * high)
+
+
+#: Variances are floored here before taking logarithms, so identical runs do not give log(0).
+_TINY_VARIANCE = 1e-12
+
+
+def moderated_variances(
+    groups: Sequence[tuple[float, int]], prior_df: float | None = None
+) -> list[tuple[float, float]]:
+    """Per-group variances shrunk towards the groups' common variance, with their degrees of freedom.
+
+    ``groups`` holds (sample variance, degrees of freedom) per group — here, per test: the variance of the
+    log run medians. This is the empirical-Bayes "moderated" variance of Smyth's limma (2004): the variances
+    are modelled as scaled chi-square around a prior variance s0² with prior degrees of freedom d0, both
+    estimated from all groups by the method of moments on log variances (``prior_df`` fixes d0 instead).
+    When the groups agree, d0 is large and each group borrows the others' precision; when they differ, d0
+    is small and each keeps most of its own. The prior weight never exceeds the other groups' own degrees
+    of freedom. Returns (variance, df) per group; a group with 0 df gets (s0², weight).
+    """
+    informative = [(max(v, _TINY_VARIANCE), df) for v, df in groups if df > 0]
+    if not informative:
+        return [(0.0, 0.0) for _ in groups]
+    deviations = [math.log(v) - digamma(df / 2.0) + math.log(df / 2.0) for v, df in informative]
+    centre = statistics.fmean(deviations)
+    d0 = prior_df
+    if d0 is None:
+        if len(informative) < 2:
+            d0 = 0.0
+        else:
+            excess = statistics.variance(deviations) - statistics.fmean(trigamma(df / 2.0) for _, df in informative)
+            d0 = 2.0 * _inverse_trigamma(excess) if excess > 0 else math.inf
+    prior = math.exp(centre) if math.isinf(d0) or d0 == 0 else math.exp(centre + digamma(d0 / 2.0) - math.log(d0 / 2.0))
+    total_df = sum(df for _, df in informative)
+    result = []
+    for variance, df in groups:
+        df = max(df, 0)
+        weight = min(d0, total_df - df)
+        if weight + df <= 0:
+            result.append((prior, 0.0))
+        else:
+            result.append(((weight * prior + df * variance) / (weight + df), weight + df))
+    return result

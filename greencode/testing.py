@@ -2,17 +2,34 @@
 
 It returns chosen energies instead of reading hardware, so a test can say "this call costs 1.3 J" and check
 what a gate decides. Select it with ``meter = "greencode.testing:scripted"`` (or ``--greencode-meter``) and
-choose the energies with :func:`script` in code or ``GREENCODE_SCRIPTED_J`` in the environment.
+choose the energies, first match winning:
+
+1. :func:`script` in code;
+2. ``GREENCODE_SCRIPTED`` in the environment: a JSON object for runs in other processes (pytester,
+   xdist workers) — ``{"energy_j": 1.0, "tests": {"test_a.py::test_x": 2.0, "test_b.py::*": 0.5},
+   "scale": {"test_a.py::test_x": 1.3}, "cv": 0.05, "run_cv": 0.03, "seed": 7, "scope": "process"}``.
+   The running test is read from ``PYTEST_CURRENT_TEST``; ``tests`` maps node ids or globs to joules per
+   window (``energy_j`` otherwise), ``scale`` multiplies them (inject "30 % more"); ``cv`` is log-normal
+   noise per window and ``run_cv`` one factor per test and run, both drawn from ``seed``, so a given seed
+   always gives the same energies. ``scope`` ("process", "machine" or "device") is what the meter claims
+   to see;
+3. ``GREENCODE_SCRIPTED_J``: one constant number of joules per window.
+
 It is a real :class:`~greencode.meters.base.Meter`: nothing else in greencode special-cases it.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import random
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from itertools import cycle
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from greencode.errors import ConfigError
 from greencode.meters.base import Domain, Reading
@@ -46,10 +63,83 @@ def script(energies: Iterable[float] | Callable[[], float] | None) -> None:
             _script.source = cycle(values)
 
 
+@dataclass
+class _EnvironmentScript:
+    """``GREENCODE_SCRIPTED`` parsed; counts windows per test so each draw has its own seed."""
+
+    energy_j: float = 1.0
+    tests: Mapping[str, float] = field(default_factory=dict)
+    scale: Mapping[str, float] = field(default_factory=dict)
+    cv: float = 0.0
+    run_cv: float = 0.0
+    seed: int = 0
+    scope: str = "process"
+    windows: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: str) -> _EnvironmentScript:
+        try:
+            data: Any = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            unknown = set(data) - {"energy_j", "tests", "scale", "cv", "run_cv", "seed", "scope"}
+            if unknown:
+                raise ValueError(f"unknown keys {sorted(unknown)}")
+            script = cls(
+                energy_j=float(data.get("energy_j", 1.0)),
+                tests={str(k): float(v) for k, v in dict(data.get("tests", {})).items()},
+                scale={str(k): float(v) for k, v in dict(data.get("scale", {})).items()},
+                cv=float(data.get("cv", 0.0)),
+                run_cv=float(data.get("run_cv", 0.0)),
+                seed=int(data.get("seed", 0)),
+                scope=str(data.get("scope", "process")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"GREENCODE_SCRIPTED: {exc}; see greencode.testing for the format") from None
+        if script.scope not in ("process", "machine", "device"):
+            raise ConfigError("GREENCODE_SCRIPTED: scope must be 'process', 'machine' or 'device'")
+        return script
+
+    @staticmethod
+    def _lookup(table: Mapping[str, float], node_id: str) -> float | None:
+        if node_id in table:
+            return table[node_id]
+        return next((v for k, v in table.items() if fnmatchcase(node_id, k)), None)
+
+    def next_energy(self) -> float:
+        # "tests/test_a.py::test_x (call)": the test pytest is running in this process right now
+        node_id = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        energy = self._lookup(self.tests, node_id)
+        energy = self.energy_j if energy is None else energy
+        energy *= self._lookup(self.scale, node_id) or 1.0
+        index = self.windows.get(node_id, 0)
+        self.windows[node_id] = index + 1
+        if self.run_cv:
+            energy *= math.exp(random.Random(f"{self.seed}:run:{node_id}").gauss(0.0, self.run_cv))
+        if self.cv:
+            energy *= math.exp(random.Random(f"{self.seed}:{node_id}:{index}").gauss(0.0, self.cv))
+        return energy
+
+
+_environment_scripts: dict[str, _EnvironmentScript] = {}
+
+
+def _environment_script() -> _EnvironmentScript | None:
+    raw = os.environ.get("GREENCODE_SCRIPTED")
+    if not raw:
+        return None
+    if raw not in _environment_scripts:
+        _environment_scripts[raw] = _EnvironmentScript.parse(raw)
+    return _environment_scripts[raw]
+
+
 def _next_energy() -> float:
     with _script.lock:
         source = _script.source
         if source is None:
+            environment = _environment_script()
+            if environment is not None:
+                return environment.next_energy()
             raw = os.environ.get("GREENCODE_SCRIPTED_J", "1.0")
             try:
                 return float(raw)
@@ -69,9 +159,11 @@ class ScriptedMeter:
     """Each window reports the next scripted energy in one domain, ``scripted``."""
 
     name = "scripted"
-    scope = "process"
     resolution_s = 1e-6
     covers_cpu = True
+
+    def __init__(self, scope: str = "process") -> None:
+        self.scope = scope
 
     def domains(self) -> tuple[Domain, ...]:
         return (Domain("scripted", "scripted: greencode.testing (not a real measurement)", estimated=True),)
@@ -85,4 +177,5 @@ class ScriptedMeter:
 
 def scripted(config: Config) -> ScriptedMeter:
     """Meter factory for ``meter = "greencode.testing:scripted"``."""
-    return ScriptedMeter()
+    environment = _environment_script()
+    return ScriptedMeter(environment.scope if environment else "process")

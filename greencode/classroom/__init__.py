@@ -60,7 +60,9 @@ def load_exercise(directory: Path) -> Exercise:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; an exercise has {', '.join(_REQUIRED + _OPTIONAL)}")
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}; an exercise has {', '.join(_REQUIRED + _OPTIONAL)}"
+        )
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise ConfigError(f"{path}: missing key {missing[0]!r}; an exercise needs {', '.join(_REQUIRED)}")

@@ -85,7 +85,7 @@ def _draw(lesson: Lesson, directory: Path) -> dict[str, Path]:
         if result.comparison is not None:
             exercise = result.exercise
             target = directory / f"{exercise.name}.png"
-            plot(result.comparison, target, title=f"{exercise.title} ({exercise.tactic})", tactic=exercise.tactic)
+            plot(result.comparison, target, title=f"{exercise.title} ({exercise.tactic})")
             plots[exercise.name] = target
     return plots
 
@@ -113,8 +113,11 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
             )
         )
     if not plotted:
-        blocks.append(Paragraph("Plots are left out: install matplotlib with `pip install 'greencode[plot]'`."))
+        blocks.append(
+            Paragraph("Plots are left out: install matplotlib with `pip install 'greencode[plot]'`.")
+        )
 
+    percent = f"{comparisons[0].confidence * 100:.0f}% " if comparisons else ""
     summary = []
     for index, result in enumerate(lesson.results, start=1):
         exercise = result.exercise
@@ -124,13 +127,13 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
                 str(index),
                 exercise.title,
                 exercise.tactic,
-                "did not run" if saving is None else format_ratio(saving[0]),
-                "" if saving is None else f"{format_ratio(saving[1].low)} – {format_ratio(saving[1].high)}",
+                "did not run" if saving is None else format_ratio(saving.estimate),
+                "" if saving is None else f"{format_ratio(saving.low)} – {format_ratio(saving.high)}",
             ]
         )
     blocks += [
         Heading(2, "Summary"),
-        Table(["#", "exercise", "tactic", "wasteful ÷ green energy", "interval"], summary),
+        Table(["#", "exercise", "tactic", "wasteful ÷ green energy", f"{percent}interval"], summary),
     ]
 
     for index, result in enumerate(lesson.results, start=1):
@@ -138,7 +141,7 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
         tactic = get_tactic(exercise.tactic)
         blocks.append(Heading(2, f"{index}. {exercise.title}"))
         worksheet = exercise.worksheet
-        link = f" Worksheet: [{_relative(worksheet, base)}]({_relative(worksheet, base)})." if worksheet else ""
+        link = f" Worksheet: [{exercise.name}/README.md]({_relative(worksheet, base)})." if worksheet else ""
         blocks.append(Paragraph(f"Tactic **{tactic.id}**: [{tactic.name}]({tactic.url}).{link}"))
         if result.comparison is None:
             blocks.append(Paragraph(f"**Did not run**: {result.error}"))
@@ -177,7 +180,9 @@ def render_markdown(blocks: list[Block]) -> str:
             out.append(block.text)
         elif isinstance(block, Table):
             lines = [block.header, ["---"] * len(block.header), *block.rows]
-            out.append("\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in lines))
+            out.append(
+                "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in lines)
+            )
         elif isinstance(block, Image):
             out.append(f"![{block.alt}]({block.link})")
         else:
@@ -222,7 +227,8 @@ def render_html(blocks: list[Block], title: str) -> str:
         elif isinstance(block, Table):
             head = "".join(f"<th>{html.escape(cell)}</th>" for cell in block.header)
             body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in block.rows
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                for row in block.rows
             )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(block, Image):
@@ -231,6 +237,8 @@ def render_html(blocks: list[Block], title: str) -> str:
         else:
             out.append(f"<pre>{html.escape(block.text)}</pre>")
     return (
-        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-        f"<style>{_STYLE}</style>\n</head>\n<body>\n" + "\n".join(out) + "\n</body>\n</html>\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(out)
+        + "\n</body>\n</html>\n"
     )

@@ -16,12 +16,12 @@ from greencode.classroom import Exercise
 from greencode.compare import (
     Candidate,
     CandidateResult,
-    Comparison,
     CompareError,
-    Interval,
+    Comparison,
     compare,
     load_candidate,
 )
+from greencode.stats import Interval
 
 #: Rounds per implementation with ``--quick``: one balanced cycle (wasteful, green; green, wasteful).
 QUICK_ROUNDS = 2
@@ -40,16 +40,16 @@ class ExerciseResult:
         return next(r for r in self.comparison.results if r.label.startswith(label_prefix))
 
     @property
-    def saving(self) -> tuple[float, Interval] | None:
+    def saving(self) -> Interval | None:
         """Wasteful energy ÷ green energy (paired per round) with its interval; ``None`` if it failed."""
         if self.comparison is None:
             return None
         wasteful, green = self._side("wasteful"), self._side("green")
         if green.rank == 1:
-            return wasteful.ratio, wasteful.ratio_interval
+            return wasteful.ratio
         # the wasteful one won (it happens: see the generators exercise): invert the green one's ratio
-        interval = green.ratio_interval
-        return _inverse(green.ratio), Interval(_inverse(interval.high), _inverse(interval.low), interval.confidence)
+        ratio = green.ratio
+        return Interval(_inverse(ratio.estimate), _inverse(ratio.high), _inverse(ratio.low), ratio.confidence)
 
 
 def _inverse(ratio: float) -> float:

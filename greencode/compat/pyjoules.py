@@ -2,9 +2,10 @@
 
     from greencode.compat.pyjoules import measure_energy, EnergyContext, RaplPackageDomain, CSVHandler
 
-``@measure_energy``, ``@measure_energy(handler=..., domains=[...])``, ``EnergyContext(handler=..., domains=[...],
-start_tag=...)`` with ``ctx.record(tag=...)``, the domain classes and the print, CSV and DataFrame handlers
-behave as pyJoules 0.5.1 documents them, with these differences (``docs/migrating-from-pyjoules.md``):
+``@measure_energy``, ``@measure_energy(handler=..., domains=[...])``,
+``EnergyContext(handler=..., domains=[...], start_tag=...)`` with ``ctx.record(tag=...)``, the domain classes
+and the print, CSV and DataFrame handlers behave as pyJoules 0.5.1 documents them, with these differences
+(``docs/migrating-from-pyjoules.md``):
 
 - energies are in microjoules for every domain, GPUs included (pyJoules gave NVML's millijoules unconverted);
 - RAPL counter wrap-around is handled, so energies are never negative;
@@ -20,7 +21,6 @@ behave as pyJoules 0.5.1 documents them, with these differences (``docs/migratin
 from __future__ import annotations
 
 import functools
-import math
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -205,9 +205,7 @@ class EnergyMeter:
             self._recorder = start(tag, meter=self._meter)
         except GreencodeError as exc:
             # a configured meter that cannot work here must not stop the user's program: estimate instead
-            warnings.warn(
-                f"greencode: {exc}; using the estimator for {tag!r}", RuntimeWarning, stacklevel=4
-            )
+            warnings.warn(f"greencode: {exc}; using the estimator for {tag!r}", RuntimeWarning, stacklevel=4)
             self._meter = "estimate"
             self._recorder = start(tag, meter=self._meter)
 
@@ -235,7 +233,10 @@ class EnergyMeter:
         from greencode.measurement import meters_in_use
 
         estimated_domains = {
-            domain.name for meter in meters_in_use(self._meter).meters for domain in meter.domains() if domain.estimated
+            domain.name
+            for meter in meters_in_use(self._meter).meters
+            for domain in meter.domains()
+            if domain.estimated
         }
 
         def key(name: str) -> str:
@@ -302,8 +303,8 @@ class PrintHandler(EnergyHandler):
             energies = "; ".join(f"{name} : {value:.6g}" for name, value in sample.energy.items())
             kind = " (estimated)" if sample.estimated else ""
             print(
-                f"begin timestamp : {sample.timestamp}; tag : {sample.tag}; duration : {sample.duration:.6g}; "
-                f"{energies or 'no energy measured'} [{UNIT}]{kind}",
+                f"begin timestamp : {sample.timestamp}; tag : {sample.tag}; "
+                f"duration : {sample.duration:.6g}; {energies or 'no energy measured'} [{UNIT}]{kind}",
                 file=sys.stdout,
             )
 
@@ -321,6 +322,7 @@ class CSVHandler(EnergyHandler):
 
     def save_data(self) -> None:
         from greencode.files import atomic_write_text
+        from greencode.report.csvout import csv_cell
 
         records = self.records()
         if not records:
@@ -332,17 +334,9 @@ class CSVHandler(EnergyHandler):
         else:
             columns = list(dict.fromkeys(key for record in records for key in record))
             lines = [";".join(columns)]
-        lines += [";".join(_cell(record.get(column)) for column in columns) for record in records]
+        lines += [";".join(csv_cell(record.get(column)) for column in columns) for record in records]
         atomic_write_text(self.filename, "\n".join(lines) + "\n")
         self.traces.clear()
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    return str(value)
 
 
 class DataFrame:
@@ -393,12 +387,16 @@ def _deliver(handler: EnergyHandler | None, meter: EnergyMeter, label: str) -> N
         (handler if handler is not None else PrintHandler()).process(meter.get_trace())
     except Exception as exc:
         warnings.warn(
-            f"greencode: measuring {label!r} failed: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=3
+            f"greencode: measuring {label!r} failed: {type(exc).__name__}: {exc}",
+            RuntimeWarning,
+            stacklevel=3,
         )
 
 
 @overload
-def measure_energy(func: F, handler: EnergyHandler | None = None, domains: Sequence[Any] | None = None) -> F: ...
+def measure_energy(
+    func: F, handler: EnergyHandler | None = None, domains: Sequence[Any] | None = None
+) -> F: ...
 
 
 @overload

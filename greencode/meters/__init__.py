@@ -51,7 +51,7 @@ def _entry_points() -> Mapping[str, EntryPoint]:
 def known_meters() -> tuple[str, ...]:
     """Names of every registered meter, built-ins first."""
     builtin = ("rapl", "nvml", ESTIMATOR)
-    names = list(_entry_points())
+    names = _entry_points().keys()
     return tuple(n for n in builtin if n in names) + tuple(sorted(n for n in names if n not in builtin))
 
 

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -213,7 +213,7 @@ def _own_table() -> dict[str, _Row]:
     return table
 
 
-@cache
+@lru_cache(maxsize=4)
 def _codecarbon_table(path: Path) -> dict[str, _Row]:
     """CodeCarbon's ``cpu_power.csv`` (columns ``Name,TDP``): TDP per model, no thread counts."""
     table: dict[str, _Row] = {}
@@ -298,7 +298,7 @@ def _default(name: str, note: str = "") -> PowerModel:
     )
 
 
-@cache
+@lru_cache(maxsize=32)
 def build_power_model(
     estimator: EstimatorConfig, host: HostInfo, codecarbon_csv: Path | None = None
 ) -> PowerModel:

@@ -1,25 +1,50 @@
 """Reports: load measured results, render them as text, Markdown, JSON, CSV or HTML, and plot them.
 
-``load_report(path)`` reads a results file (the pytest plugin's ``--greencode-json``, ``greencode run --json``,
-a report JSON written by ``greencode report --format json``) or the history database, and returns a
+``load_report(path)`` reads a results file (the pytest plugin's ``--greencode-json``, ``greencode run
+--json``, a report JSON written by ``greencode report --format json``) or the history database, and returns a
 :class:`~greencode.report.model.Report` with CO2e and SCI next to every energy figure. ``render(report, fmt)``
 turns it into text. Plots live in :mod:`greencode.report.plots` (matplotlib, the ``plot`` extra).
 """
 
 from __future__ import annotations
 
-from greencode.report.model import (
-    SCHEMA,
-    SCHEMA_VERSION,
-    Estimate,
-    HistoryPoint,
-    LeaderboardRow,
-    Report,
-    TestResult,
-    load_report,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greencode.report.model import (
+        SCHEMA,
+        SCHEMA_VERSION,
+        Estimate,
+        HistoryPoint,
+        LeaderboardRow,
+        Report,
+        TestResult,
+        load_report,
+    )
 
 FORMATS = ("text", "md", "json", "csv", "html")
+_MODEL_NAMES = frozenset(
+    (
+        "SCHEMA",
+        "SCHEMA_VERSION",
+        "Estimate",
+        "HistoryPoint",
+        "LeaderboardRow",
+        "Report",
+        "TestResult",
+        "load_report",
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    # the model is loaded on first use, so that `greencode --help` (which lists FORMATS) stays fast
+    if name in _MODEL_NAMES:
+        from greencode.report import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",

@@ -18,15 +18,20 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from greencode.carbon import Intensity, co2e_g, resolve_intensity
+from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
 from greencode.config import CarbonConfig
 from greencode.errors import StoreError
-from greencode.sci import SCI, sci
+from greencode.sci import BUILTIN_UNITS, SCI, sci
+from greencode.store import RESULTS_SCHEMA
+
+if TYPE_CHECKING:
+    from greencode.history import History, HistoryRun
+    from greencode.store import TestRecord
 
 #: The ``schema`` value of a report JSON, and its version (``docs/report-schema.md``).
 SCHEMA = "greencode-report"
@@ -158,7 +163,7 @@ class Report:
         operational = self.total_co2e_g
         # one intensity that reproduces the summed CO2e, so hourly profiles stay exact
         energy = self.total_energy_j
-        g_per_kwh = operational / (energy * self.carbon.pue / 3.6e6) if energy > 0 else 0.0
+        g_per_kwh = operational / (energy * self.carbon.pue / J_PER_KWH) if energy > 0 else 0.0
         labels = self.intensities
         intensity = Intensity(
             g_per_kwh,
@@ -195,7 +200,15 @@ def build_test(
         per=per,
         estimated=estimated,
         co2e_g=co2e_g(energy.median_j, intensity, carbon.pue),
-        sci=sci(energy.median_j, wall_s or 0.0, carbon, units=units, intensity=intensity),
+        # R: what the figure covers (a call, a test, a run), unless the user declared a unit of their own
+        sci=sci(
+            energy.median_j,
+            wall_s or 0.0,
+            carbon,
+            units=units,
+            intensity=intensity,
+            functional_unit=per if carbon.functional_unit in BUILTIN_UNITS else carbon.functional_unit,
+        ),
         wall_s=wall_s,
         meter=meter,
         domains=MappingProxyType(dict(domains or {})),
@@ -216,31 +229,43 @@ def load_report(path: Path, carbon: CarbonConfig | None = None) -> Report:
     """Read any greencode output at ``path``; CO2e and SCI use ``carbon`` (default: built-in defaults)."""
     path = Path(path)
     carbon = carbon or CarbonConfig()
+    if is_history_database(path):
+        return _from_history(path, carbon)
+    data = _read_json(path)
+    schema = data.get("schema")
+    if schema == SCHEMA:
+        _check_version(path, data, SCHEMA_VERSION)
+        return _from_report_json(path, data, carbon)
+    if schema == RESULTS_SCHEMA:
+        return _from_results_json(path, carbon)
+    if schema is None and {"label", "energy_j", "domains"} <= data.keys():
+        return _from_run_json(path, data, carbon)
+    found = f"schema {schema!r}" if schema is not None else "no 'schema' key"
+    raise StoreError(f"{path}: not a greencode results file ({found}); {_INPUT_HINT}")
+
+
+def is_history_database(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file (the history database) rather than JSON; a :class:`StoreError`
+    says what is wrong when it cannot be read at all."""
     try:
-        head = path.open("rb").read(len(_SQLITE_MAGIC))
+        with Path(path).open("rb") as handle:
+            return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
     except FileNotFoundError:
         raise StoreError(f"{path}: no such file; {_INPUT_HINT}") from None
     except IsADirectoryError:
         raise StoreError(f"{path}: is a directory; {_INPUT_HINT}") from None
     except OSError as exc:
         raise StoreError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if head == _SQLITE_MAGIC:
-        from greencode.report.history import load_history
 
-        return load_history(path, carbon)
-    data = _read_json(path)
-    schema = data.get("schema")
-    if schema == SCHEMA:
-        _check_version(path, data, SCHEMA_VERSION)
-        return _from_report_json(path, data, carbon)
-    from greencode.report.results import RESULTS_SCHEMA, from_results_json
 
-    if schema == RESULTS_SCHEMA:
-        return from_results_json(path, data, carbon)
-    if schema is None and {"label", "energy_j", "domains"} <= data.keys():
-        return _from_run_json(path, data, carbon)
-    found = f"schema {schema!r}" if schema is not None else "no 'schema' key"
-    raise StoreError(f"{path}: not a greencode results file ({found}); {_INPUT_HINT}")
+def latest_run(history: History) -> HistoryRun:
+    """The newest run stored in ``history``; a :class:`StoreError` when there is none."""
+    runs = history.runs()
+    if not runs:
+        raise StoreError(
+            f"{history.path}: the history database holds no runs yet; run pytest --greencode first"
+        )
+    return runs[-1]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -425,4 +450,113 @@ def _history_point(point: Fields) -> HistoryPoint:
         low_j=point.number("low_j", median),
         high_j=point.number("high_j", median),
         estimated=point.flag("estimated"),
+    )
+
+
+def _record_test(record: TestRecord, carbon: CarbonConfig, started_at: float | None) -> TestResult:
+    summary = record.summary
+    return build_test(
+        record.node_id,
+        Estimate(summary.median, summary.q1, summary.q3),
+        carbon,
+        per=record.per,
+        estimated=record.estimated,
+        wall_s=record.wall_s,
+        meter=record.meter,
+        samples_j=record.samples_j,
+        started_at=started_at,
+    )
+
+
+def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
+    """The pytest plugin's results (:func:`greencode.store.load_results`): one entry per test."""
+    from greencode.store import load_results
+
+    results = load_results(path)
+    run = Fields(path, results.run, "run.")
+    started = run.optional_number("started_epoch")
+    report = Report(
+        source=str(path),
+        kind="pytest",
+        carbon=carbon,
+        tests=tuple(_record_test(record, carbon, started) for record in results.records),
+        created_at=started,
+        commit=run.optional_text("commit"),
+        meter=run.optional_text("meter"),
+        machine=results.fingerprint.describe(),
+        notes=tuple(str(w) for w in results.raw.get("warnings") or []),
+    )
+    gate = Fields(path, results.gate or {}, "gate.")
+    verdicts = [
+        Verdict(
+            c.text("node_id"), c.text("verdict"), c.optional_number("baseline_j"), c.optional_number("change")
+        )
+        for c in gate.items("comparisons")
+    ]
+    summary = gate.optional_text("summary")
+    return with_verdicts(report, verdicts, (f"gate (as run): {summary}",) if summary else ())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision for one test, as shown in reports."""
+
+    node_id: str
+    verdict: str
+    baseline_j: float | None
+    change: float | None
+
+
+def with_verdicts(report: Report, verdicts: Iterable[Verdict], notes: Sequence[str] = ()) -> Report:
+    """``report`` with each test's baseline, change and status taken from the gate's ``verdicts``."""
+    by_node = {v.node_id: v for v in verdicts}
+    tests = []
+    for test in report.tests:
+        verdict = by_node.get(test.name)
+        if verdict is not None:
+            baseline = Estimate.exact(verdict.baseline_j) if verdict.baseline_j is not None else None
+            test = replace(test, baseline=baseline, status=verdict.verdict, change=verdict.change)
+        tests.append(test)
+    return replace(report, tests=tuple(tests), notes=(*report.notes, *notes))
+
+
+def _from_history(path: Path, carbon: CarbonConfig) -> Report:
+    """The newest stored run with the gate's verdicts as recorded, and every run for the trend plot."""
+    from greencode.history import History
+
+    with History(path) as history:
+        latest = latest_run(history)
+        runs = len(history.runs())
+        tests = []
+        trends: dict[str, tuple[HistoryPoint, ...]] = {}
+        for point in history.run_results(latest.run_id):
+            tests.append(
+                build_test(
+                    point.node_id,
+                    Estimate(point.median_j, point.q1_j, point.q3_j),
+                    carbon,
+                    per=point.per,
+                    estimated=point.estimated,
+                    wall_s=point.wall_s,
+                    meter=point.meter,
+                    status=point.verdict,
+                    change=point.change,
+                    started_at=point.started,
+                )
+            )
+            trends[point.node_id] = tuple(
+                HistoryPoint(p.commit or p.run_id, p.started, p.median_j, p.q1_j, p.q3_j, p.estimated)
+                for p in history.series(point.node_id)
+            )
+    return Report(
+        source=str(path),
+        kind="history",
+        carbon=carbon,
+        tests=tuple(tests),
+        created_at=latest.started,
+        commit=latest.commit,
+        meter=latest.meter,
+        machine=latest.machine,
+        history=trends,
+        notes=(f"latest of {runs} stored run(s): {latest.run_id}",),
     )

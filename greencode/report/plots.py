@@ -14,8 +14,9 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from greencode.carbon import J_PER_KWH
 from greencode.errors import GreencodeError
 from greencode.files import atomic_write_bytes
 from greencode.report.model import HistoryPoint, LeaderboardRow, TestResult
@@ -38,8 +39,10 @@ __all__ = [
     "shorten_names",
 ]
 
-#: Longest tick label before a name is shortened.
+#: Longest tick label before a test name is shortened.
 NAME_WIDTH = 42
+#: ... and before a leaderboard label (written by people, usually short) is.
+LABEL_WIDTH = 60
 #: Energies spanning more than this ratio are drawn on a log axis, so the smallest bars stay visible.
 LOG_SPREAD = 30.0
 FORMATS = ("png", "svg")
@@ -117,13 +120,20 @@ def _errors(values: Sequence[tuple[float, float, float]], factor: float) -> list
 
 def _co2e_axis(axes: Axes, factor: float, intensity: Intensity, pue: float) -> None:
     """A second x axis in CO2e, so carbon is read off the same bars as energy."""
-    grams_per_unit = factor * pue / 3.6e6 * intensity.g_per_kwh
+    grams_per_unit = factor * pue / J_PER_KWH * intensity.g_per_kwh
     if grams_per_unit <= 0:
         return
     low, high = axes.get_xlim()
     co2_factor, co2_unit = _scale(max(abs(high), abs(low)) * grams_per_unit, _CO2E_UNITS)
     ratio = grams_per_unit / co2_factor
-    secondary = axes.secondary_xaxis("top", functions=(lambda x: x * ratio, lambda y: y / ratio))
+
+    def to_co2e(x: Any) -> Any:  # matplotlib passes arrays
+        return x * ratio
+
+    def to_energy(y: Any) -> Any:
+        return y / ratio
+
+    secondary = axes.secondary_xaxis("top", functions=(to_co2e, to_energy))
     secondary.set_xlabel(f"CO2e ({co2_unit}) at {intensity.g_per_kwh:g} gCO2e/kWh, PUE {pue:g}")
 
 
@@ -161,7 +171,9 @@ def plot_comparison(
     ordered = sorted(tests, key=lambda t: t.energy.median_j)
     figure = _figure(len(ordered) * (2 if any(t.baseline for t in ordered) else 1))
     axes = figure.add_subplot()
-    largest = max([t.energy.high_j for t in ordered] + [t.baseline.high_j for t in ordered if t.baseline] + [0])
+    largest = max(
+        [t.energy.high_j for t in ordered] + [t.baseline.high_j for t in ordered if t.baseline] + [0]
+    )
     factor, unit = _scale(largest, _ENERGY_UNITS)
     labels = shorten_names([t.name for t in ordered])
     has_baseline = any(t.baseline for t in ordered)
@@ -180,7 +192,9 @@ def plot_comparison(
         capsize=3,
         label="current",
     )
-    with_baseline = [(p, t.baseline) for p, t in zip(positions, ordered) if t.baseline is not None]
+    with_baseline = [
+        (p, t.baseline) for p, t in zip(positions, ordered, strict=True) if t.baseline is not None
+    ]
     if with_baseline:
         axes.barh(
             [p - height / 2 for p, _ in with_baseline],
@@ -224,13 +238,13 @@ def plot_domains(
     axes = figure.add_subplot()
     domains = sorted({name for t in ordered for name in t.domains})
     totals = [math.fsum(t.domains.values()) for t in ordered]
-    factor, unit = _scale(max(totals + [0]), _ENERGY_UNITS)
+    factor, unit = _scale(max([*totals, 0]), _ENERGY_UNITS)
     positions = list(range(len(ordered)))
     left = [0.0] * len(ordered)
     for domain in domains:
         widths = [t.domains.get(domain, 0.0) / factor for t in ordered]
         axes.barh(positions, widths, left=left, height=0.7, label=domain)
-        left = [a + b for a, b in zip(left, widths)]
+        left = [a + b for a, b in zip(left, widths, strict=True)]
     axes.set_yticks(positions, shorten_names([t.name for t in ordered]))
     axes.set_xlabel(f"energy per {_per(ordered)} ({unit})")
     axes.set_title(title)
@@ -262,7 +276,7 @@ def plot_history(
     index = {run: i for i, run in enumerate(runs)}
     largest = max([p.high_j for name in chosen for p in history[name]] + [0])
     factor, unit = _scale(largest, _ENERGY_UNITS)
-    for name, label in zip(chosen, shorten_names(chosen)):
+    for name, label in zip(chosen, shorten_names(chosen), strict=True):
         points = sorted(history[name], key=lambda p: p.when)
         xs = [index[(p.when, p.commit)] for p in points]
         (line,) = axes.plot(xs, [p.median_j / factor for p in points], marker="o", label=label)
@@ -299,7 +313,10 @@ def plot_leaderboard(
     axes = figure.add_subplot()
     factor, unit = _scale(max([r.high_j for r in ordered] + [0]), _ENERGY_UNITS)
     positions = list(range(len(ordered)))
-    labels = [f"{r.label} ({r.tactic})" if r.tactic else r.label for r in ordered]
+    tactics = {r.tactic for r in ordered}
+    shared = tactics.pop() if len(tactics) == 1 else None
+    # one tactic for all rows goes in the title; several are named on each row
+    labels = [f"{r.label} ({r.tactic})" if r.tactic and not shared else r.label for r in ordered]
     bars = axes.barh(
         positions,
         [r.median_j / factor for r in ordered],
@@ -308,11 +325,11 @@ def plot_leaderboard(
         color=[_BETTER if i == len(ordered) - 1 else _CURRENT for i in positions],
         capsize=3,
     )
-    for bar, row in zip(bars, ordered):
+    for bar, row in zip(bars, ordered, strict=True):
         if row.estimated:
             bar.set_hatch("//")
     worst = max((r.median_j for r in ordered), default=0.0)
-    for position, row in zip(positions, ordered):
+    for position, row in zip(positions, ordered, strict=True):
         note = format_energy(row.median_j)
         if row.median_j > 0 and worst / row.median_j >= 1.05:
             note += f"  ({_times(worst / row.median_j)} less)"
@@ -324,14 +341,14 @@ def plot_leaderboard(
             va="center",
             fontsize="small",
         )
-    axes.set_yticks(positions, shorten_names(labels))
+    axes.set_yticks(positions, shorten_names(labels, width=LABEL_WIDTH))
     kinds = sorted({_kind(r.estimated) for r in ordered})
     scale = _log_scale(axes, [r.median_j for r in ordered], factor)
     # room on the right for the annotations
     right = max((r.high_j for r in ordered), default=0.0) / factor
-    axes.set_xlim(right=right * (8 if scale else 1.4) or 1)
+    axes.set_xlim(right=right * (5 if scale else 1.4) or 1)
     axes.set_xlabel(f"energy per call ({unit}), {' and '.join(kinds) or 'measured'}{scale}")
-    axes.set_title(title)
+    axes.set_title(f"{title}\ntactic: {shared}" if shared else title)
     if any(r.estimated for r in ordered):
         from matplotlib.patches import Patch
 

@@ -12,15 +12,9 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from greencode.errors import GreencodeError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 #: The categories, in the order ``greencode tactics list`` shows them.
 CATEGORIES = ("code", "data", "architecture", "ml", "ci")
@@ -67,10 +61,16 @@ class Tactic:
         return f"{DOCS_URL}#{self.id.lower()}"
 
     def matches(self, word: str) -> bool:
-        """Case-insensitive substring match on the ID, name, summary, category, rules and source references."""
+        """Case-insensitive substring match on ID, name, summary, category, rules and source references."""
         needle = word.casefold()
-        haystack = (self.id, self.name, self.summary, self.category, *self.rules,
-                    *(f"{s.key} {s.ref}" for s in self.sources))
+        haystack = (
+            self.id,
+            self.name,
+            self.summary,
+            self.category,
+            *self.rules,
+            *(f"{s.key} {s.ref}" for s in self.sources),
+        )
         return any(needle in text.casefold() for text in haystack)
 
 
@@ -89,7 +89,7 @@ class Catalogue:
         import difflib
 
         close = difflib.get_close_matches(wanted, [t.id for t in self.tactics], n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; run 'greencode tactics list' to see them"
+        hint = f"; did you mean {', '.join(close)}?" if close else "; 'greencode tactics list' shows them"
         raise CatalogueError(f"unknown tactic {tactic_id!r}{hint}")
 
     def by_category(self, category: str) -> tuple[Tactic, ...]:
@@ -128,9 +128,9 @@ def parse_catalogue(data: Mapping[str, Any], where: str = "catalogue.toml") -> C
     tactics: list[Tactic] = []
     seen_ids: set[str] = set()
     for index, entry in enumerate(entries):
-        label = f"tactic #{index + 1} ({entry.get('id', '?')})" if isinstance(entry, Mapping) else f"#{index + 1}"
         if not isinstance(entry, Mapping):
-            raise fail(f"{label} is not a table")
+            raise fail(f"tactic #{index + 1} is not a table")
+        label = f"tactic #{index + 1} ({entry.get('id', '?')})"
         tactic_id = entry.get("id")
         if not isinstance(tactic_id, str) or not _TACTIC_ID.match(tactic_id):
             raise fail(f"{label}: id must look like GT-DS-01")
@@ -148,7 +148,12 @@ def parse_catalogue(data: Mapping[str, Any], where: str = "catalogue.toml") -> C
         source_refs = []
         for ref in refs:
             key = ref.get("source") if isinstance(ref, Mapping) else None
-            if key not in sources or not isinstance(ref.get("ref"), str) or not ref["ref"].strip():
+            if (
+                not isinstance(key, str)
+                or key not in sources
+                or not isinstance(ref.get("ref"), str)
+                or not ref["ref"].strip()
+            ):
                 raise fail(f"{label}: source {ref!r} must name a [sources.*] key and a ref")
             source_refs.append(SourceRef(key, sources[key]["title"], sources[key]["url"], ref["ref"].strip()))
         rules = entry.get("rules", [])
@@ -157,21 +162,31 @@ def parse_catalogue(data: Mapping[str, Any], where: str = "catalogue.toml") -> C
         evidence = entry.get("evidence")
         if evidence is not None and not isinstance(evidence, str):
             raise fail(f"{label}: evidence must be a string")
-        tactics.append(Tactic(
-            id=tactic_id,
-            name=entry["name"].strip(),
-            category=entry["category"],
-            summary=" ".join(entry["summary"].split()),
-            sources=tuple(source_refs),
-            rules=tuple(rules),
-            evidence=evidence,
-        ))
+        tactics.append(
+            Tactic(
+                id=tactic_id,
+                name=entry["name"].strip(),
+                category=entry["category"],
+                summary=" ".join(entry["summary"].split()),
+                sources=tuple(source_refs),
+                rules=tuple(rules),
+                evidence=evidence,
+            )
+        )
     return Catalogue(tuple(tactics))
 
 
 @functools.lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """The packaged catalogue, parsed once per process."""
+    # imported here: the command line imports this module for --help, which must stay quick
+    from importlib import resources
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     text = resources.files("greencode.tactics").joinpath("catalogue.toml").read_text(encoding="utf-8")
     return parse_catalogue(tomllib.loads(text))
 

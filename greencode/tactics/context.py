@@ -50,7 +50,7 @@ class Scope:
     # qualified names of the context managers of the enclosing ``with`` statements
     withs: list[str] = field(default_factory=list)
     decorators: tuple[str, ...] = ()
-    # calls of this function to itself, for the recursion rule
+    # calls of this function to itself whose result is used, for the recursion rule
     self_calls: list[ast.Call] = field(default_factory=list)
     # per-scope facts that individual rules record for themselves (keyed by rule ID)
     notes: dict[str, set[str]] = field(default_factory=dict)
@@ -117,7 +117,8 @@ class Context:
         """The kind of object an expression evaluates to, when that is obvious from its syntax."""
         if isinstance(value, ast.List):
             small = 0 < len(value.elts) <= SMALL_LIST_MAX and not any(
-                isinstance(e, ast.Starred) for e in value.elts)
+                isinstance(e, ast.Starred) for e in value.elts
+            )
             return SMALL_LIST if small else LIST
         if isinstance(value, ast.ListComp):
             return LIST

@@ -75,8 +75,21 @@ def rule(
     after_body: bool = False,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
-        _REGISTRY.append(Rule(id, name, tactic, title, message, " ".join(heuristic.split()),
-                              " ".join(false_positives.split()), nodes, check, calls, after_body))
+        _REGISTRY.append(
+            Rule(
+                id,
+                name,
+                tactic,
+                title,
+                message,
+                " ".join(heuristic.split()),
+                " ".join(false_positives.split()),
+                nodes,
+                check,
+                calls,
+                after_body,
+            )
+        )
         return check
 
     return register
@@ -98,7 +111,7 @@ def _is_text(node: ast.AST) -> bool:
 
 
 def _leading_text(node: ast.AST) -> str | None:
-    """The literal text an expression starts with: a string, an f-string, ``"..." % x``, ``"...".format()``."""
+    """The literal text an expression starts with: a string, f-string, ``"..." % x`` or ``"...".format()``."""
     if isinstance(node, ast.Constant):
         return node.value if isinstance(node.value, str) else None
     if isinstance(node, ast.JoinedStr):
@@ -128,13 +141,47 @@ def _argument(call: ast.Call, position: int, *names: str) -> ast.AST | None:
 def _builtin(call: ast.Call, ctx: Context, *names: str) -> bool:
     """A call of a built-in by its bare name, not shadowed by an import or a local binding."""
     func = call.func
-    return isinstance(func, ast.Name) and func.id in names and func.id not in ctx.imports and ctx.kind(
-        func.id) is None
+    return (
+        isinstance(func, ast.Name)
+        and func.id in names
+        and func.id not in ctx.imports
+        and ctx.kind(func.id) is None
+    )
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
 
 
 def _names_used(nodes: list[ast.stmt]) -> set[str]:
-    return {n.id for stmt in nodes for n in ast.walk(stmt)
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+    return {name for stmt in nodes for name in _names_in(stmt)}
+
+
+def _bound_each_iteration(name: str, ctx: Context, statement: ast.AST) -> bool:
+    """Whether the innermost loop binds ``name`` afresh (other than by ``statement``) on every iteration.
+
+    Such a name is a per-iteration temporary, not an accumulator that grows across iterations.
+    """
+    loop = ctx.innermost_loop()
+    if not isinstance(loop, (*_FOR, ast.While)):
+        return True
+    if isinstance(loop, _FOR) and name in {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}:
+        return True
+    for stmt in loop.body:
+        for node in ast.walk(stmt):
+            if node is statement:
+                continue
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+                if node.value is None or name in _names_in(node.value):
+                    continue  # `s = f(s)` carries the old value forward: still an accumulator
+                targets: list[ast.expr] = node.targets if isinstance(node, ast.Assign) else [node.target]
+            elif isinstance(node, _FOR):
+                targets = [node.target]
+            else:
+                continue
+            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                return True
+    return False
 
 
 def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
@@ -159,7 +206,8 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     heuristic="""A comparison `x in y` or `x not in y` inside a loop, where `y` is a name last bound to a list
     that can be long (an empty or long list display, a list comprehension, `list(...)`, `sorted(...)`, or a
     short display that is appended to), or where `y` is itself a list comprehension, `list(...)` or
-    `sorted(...)`. Short list displays (up to 8 items) are left alone: scanning them is as cheap as hashing.""",
+    `sorted(...)`. Short list displays (up to 8 items) are left alone: scanning them costs about as much as
+    hashing.""",
     false_positives="""Lists that stay short at run time; lists of unhashable items, which a set cannot hold;
     a name re-bound to a set further down the loop body; loops that only run a few times.""",
     nodes=(ast.Compare,),
@@ -167,21 +215,28 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
 def _list_membership(node: ast.Compare, ctx: Context) -> bool:
     if not ctx.in_loop:
         return False
-    for op, right in zip(node.ops, node.comparators):
+    for op, right in zip(node.ops, node.comparators, strict=True):
         if not isinstance(op, (ast.In, ast.NotIn)):
             continue
         if isinstance(right, ast.Name) and ctx.kind(right.id) == LIST:
             return True
         if isinstance(right, ast.ListComp) or (
-                isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")):
+            isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")
+        ):
             return True
     return False
 
 
 def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
     func = node.func
-    return (ctx.in_loop and isinstance(func, ast.Attribute) and len(node.args) == arity and not node.keywords
-            and _const(node.args[0], int) == 0 and _might_be_list(func.value, ctx))
+    return (
+        ctx.in_loop
+        and isinstance(func, ast.Attribute)
+        and len(node.args) == arity
+        and not node.keywords
+        and _const(node.args[0], int) == 0
+        and _might_be_list(func.value, ctx)
+    )
 
 
 @rule(
@@ -229,14 +284,20 @@ def _pop_front(node: ast.Call, ctx: Context) -> bool:
     "the loop (or write them to an io.StringIO)",
     heuristic="""An augmented assignment `s += ...` inside a loop where `s` is a plain name that was last
     bound to a string (a literal, an f-string, `str(...)`), or where the added value is a string literal
-    or f-string.""",
+    or f-string, and the innermost loop does not otherwise assign `s` (then `s` is a per-iteration
+    temporary, not an accumulator).""",
     false_positives="""Loops with very few iterations; CPython can sometimes grow a string in place, which
     makes appending cheaper (the measured cost was still about 7× that of join).""",
     nodes=(ast.AugAssign,),
 )
 def _str_concat(node: ast.AugAssign, ctx: Context) -> bool:
-    return (ctx.in_loop and isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name)
-            and (ctx.kind(node.target.id) == STR or _is_text(node.value)))
+    return (
+        ctx.in_loop
+        and isinstance(node.op, ast.Add)
+        and isinstance(node.target, ast.Name)
+        and (ctx.kind(node.target.id) == STR or _is_text(node.value))
+        and not _bound_each_iteration(node.target.id, ctx, node)
+    )
 
 
 @rule(
@@ -247,7 +308,8 @@ def _str_concat(node: ast.AugAssign, ctx: Context) -> bool:
     message="`s = x + s` rebuilds the whole string every time; collect the pieces in a list and "
     "''.join(reversed(pieces)) once after the loop",
     heuristic="""An assignment `s = <expr> + s` inside a loop where `s` was last bound to a string or the
-    added expression is a string literal or f-string.""",
+    added expression is a string literal or f-string, and the innermost loop does not otherwise assign `s`
+    (such as `name = prefix + name` on a fresh `name` each iteration).""",
     false_positives="""Loops with very few iterations.""",
     nodes=(ast.Assign,),
 )
@@ -256,10 +318,15 @@ def _str_prepend(node: ast.Assign, ctx: Context) -> bool:
         return False
     name = node.targets[0].id
     value = node.value
-    return (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
-            and isinstance(value.right, ast.Name) and value.right.id == name
-            and not (isinstance(value.left, ast.Name) and value.left.id == name)
-            and (ctx.kind(name) == STR or _is_text(value.left)))
+    return (
+        isinstance(value, ast.BinOp)
+        and isinstance(value.op, ast.Add)
+        and isinstance(value.right, ast.Name)
+        and value.right.id == name
+        and not (isinstance(value.left, ast.Name) and value.left.id == name)
+        and (ctx.kind(name) == STR or _is_text(value.left))
+        and not _bound_each_iteration(name, ctx, node)
+    )
 
 
 @rule(
@@ -277,16 +344,26 @@ def _str_prepend(node: ast.Assign, ctx: Context) -> bool:
 )
 def _items_partly_unused(node: ast.For, ctx: Context) -> bool | str:
     it, target = node.iter, node.target
-    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items"
-            and not it.args and not it.keywords):
+    if not (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr == "items"
+        and not it.args
+        and not it.keywords
+    ):
         return False
-    if not (isinstance(target, ast.Tuple) and len(target.elts) == 2
-            and all(isinstance(e, ast.Name) for e in target.elts)):
+    if not (
+        isinstance(target, ast.Tuple)
+        and len(target.elts) == 2
+        and all(isinstance(e, ast.Name) for e in target.elts)
+    ):
         return False
     key, value = [e.id for e in target.elts if isinstance(e, ast.Name)]
     used = _names_used(node.body + node.orelse)
     if key in used and value not in used:
-        return f"`{value}` is never used; iterate the mapping itself (`for {key} in ...:`) instead of .items()"
+        return (
+            f"`{value}` is never used; iterate the mapping itself (`for {key} in ...:`) instead of .items()"
+        )
     if value in used and key not in used:
         return f"`{key}` is never used; iterate `.values()` instead of .items()"
     return False
@@ -344,8 +421,12 @@ def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
     if not ctx.in_loop:
         return False
     name = ctx.qualname(node.func)
-    return (name is not None and name.startswith("re.") and name.count(".") == 1
-            and _const(_argument(node, 0, "pattern"), (str, bytes)) is not None)
+    return (
+        name is not None
+        and name.startswith("re.")
+        and name.count(".") == 1
+        and _const(_argument(node, 0, "pattern"), (str, bytes)) is not None
+    )
 
 
 @rule(
@@ -362,8 +443,11 @@ def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
     calls=("sum", "any", "all", "min", "max"),
 )
 def _list_into_reducer(node: ast.Call, ctx: Context) -> bool:
-    return bool(node.args) and isinstance(node.args[0], ast.ListComp) and _builtin(
-        node, ctx, "sum", "any", "all", "min", "max")
+    return (
+        bool(node.args)
+        and isinstance(node.args[0], ast.ListComp)
+        and _builtin(node, ctx, "sum", "any", "all", "min", "max")
+    )
 
 
 @rule(
@@ -391,13 +475,18 @@ def _loop_over_listcomp(node: ast.For | ast.comprehension, ctx: Context) -> bool
     "(`for line in f:`)",
     heuristic="""A `for` loop or comprehension clause whose iterable is a call `x.readlines()` without
     arguments.""",
-    false_positives="""Objects other than files with a `readlines()` method that returns a precomputed list.""",
+    false_positives="""Objects other than files whose `readlines()` returns a list they already hold.""",
     nodes=(*_FOR, ast.comprehension),
 )
 def _loop_over_readlines(node: ast.For | ast.comprehension, ctx: Context) -> bool:
     it = node.iter
-    return (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "readlines"
-            and not it.args and not it.keywords)
+    return (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr == "readlines"
+        and not it.args
+        and not it.keywords
+    )
 
 
 @rule(
@@ -419,9 +508,15 @@ def _manual_sum(node: ast.For, ctx: Context) -> bool:
     stmt = node.body[0]
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name):
         acc, value = stmt.target.id, stmt.value
-    elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-          and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
-          and isinstance(stmt.value.left, ast.Name) and stmt.value.left.id == stmt.targets[0].id):
+    elif (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.BinOp)
+        and isinstance(stmt.value.op, ast.Add)
+        and isinstance(stmt.value.left, ast.Name)
+        and stmt.value.left.id == stmt.targets[0].id
+    ):
         acc, value = stmt.targets[0].id, stmt.value.right
     else:
         return False
@@ -467,8 +562,9 @@ def _square_with_pow(node: ast.BinOp | ast.Call, ctx: Context) -> bool:
     message="the function calls itself more than once with smaller arguments, so it recomputes the same "
     "sub-problems; memoise it with @functools.lru_cache or compute bottom-up",
     heuristic="""A function, not decorated with anything whose name contains `cache` or `memo`, whose body
-    calls the function itself by name at least twice with an argument of the form `param - constant`
-    (the shape of Fibonacci-like recurrences).""",
+    calls the function itself by name at least twice with an argument of the form `param - constant` and
+    uses the results (the shape of Fibonacci-like recurrences). Recursive calls made as statements, for
+    their side effects (Towers of Hanoi, drawing), are not counted.""",
     false_positives="""Functions with side effects or unhashable arguments, which cannot be memoised as they
     are; recursions whose calls never repeat an argument.""",
     nodes=_FUNCTIONS,
@@ -480,8 +576,14 @@ def _uncached_recursion(node: ast.FunctionDef, ctx: Context) -> bool:
     params = {a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
 
     def shrinks(call: ast.Call) -> bool:
-        return any(isinstance(a, ast.BinOp) and isinstance(a.op, ast.Sub) and isinstance(a.left, ast.Name)
-                   and a.left.id in params and _const(a.right, int) is not None for a in call.args)
+        return any(
+            isinstance(a, ast.BinOp)
+            and isinstance(a.op, ast.Sub)
+            and isinstance(a.left, ast.Name)
+            and a.left.id in params
+            and _const(a.right, int) is not None
+            for a in call.args
+        )
 
     return sum(1 for call in ctx.scope.self_calls if shrinks(call)) >= 2
 
@@ -504,7 +606,9 @@ def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str:
     index = node.slice
     if _const(index, int) == 0:
         first = True
-    elif isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and _const(index.operand, int) == 1:
+    elif (
+        isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and _const(index.operand, int) == 1
+    ):
         first = False
     else:
         return False
@@ -514,7 +618,9 @@ def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str:
             return False
         first = first != bool(reverse.value.value)
     function = "min" if first else "max"
-    return f"sorting everything to pick one item is O(n log n); use {function}(...) (same key=), which is O(n)"
+    return (
+        f"sorting everything to pick one item is O(n log n); use {function}(...) (same key=), which is O(n)"
+    )
 
 
 @rule(
@@ -539,10 +645,37 @@ def _iterrows(node: ast.For | ast.comprehension, ctx: Context) -> bool:
 
 #: Sleeping for at most this long between checks is polling, not a periodic job.
 POLL_MAX_S = 1.0
-_PROBES = frozenset({"is_set", "isSet", "done", "is_alive", "isAlive", "empty", "full", "locked", "poll",
-                     "ready", "running", "cancelled", "qsize", "exists", "is_file", "is_dir", "len"})
-_CLOCKS = frozenset({"time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns",
-                     "time.perf_counter_ns"})
+_PROBES = frozenset(
+    {
+        "is_set",
+        "isSet",
+        "done",
+        "is_alive",
+        "isAlive",
+        "empty",
+        "full",
+        "locked",
+        "poll",
+        "ready",
+        "running",
+        "cancelled",
+        "qsize",
+        "exists",
+        "is_file",
+        "is_dir",
+        "len",
+    }
+)
+_CLOCKS = frozenset(
+    {
+        "time.time",
+        "time.monotonic",
+        "time.perf_counter",
+        "time.time_ns",
+        "time.monotonic_ns",
+        "time.perf_counter_ns",
+    }
+)
 
 
 @rule(
@@ -576,7 +709,13 @@ def _only_probes(test: ast.AST, ctx: Context) -> bool:
     for node in ast.walk(test):
         if isinstance(node, ast.Call):
             func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else None
+            )
             if name not in _PROBES and ctx.qualname(func) not in _CLOCKS:
                 return False
     return True
@@ -597,8 +736,11 @@ def _only_probes(test: ast.AST, ctx: Context) -> bool:
     nodes=(ast.While,),
 )
 def _busy_wait(node: ast.While, ctx: Context) -> bool:
-    empty = all(isinstance(s, (ast.Pass, ast.Continue)) or (isinstance(s, ast.Expr) and isinstance(
-        s.value, ast.Constant)) for s in node.body)
+    empty = all(
+        isinstance(s, (ast.Pass, ast.Continue))
+        or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        for s in node.body
+    )
     return empty and _only_probes(node.test, ctx)
 
 
@@ -633,9 +775,15 @@ def _formats_eagerly(message: ast.AST | None) -> bool:
         if isinstance(message.op, ast.Mod):
             return _is_text(message.left)
         if isinstance(message.op, ast.Add):
-            return _is_text(message.left) != _is_text(message.right) or isinstance(message.left, ast.JoinedStr)
-    return (isinstance(message, ast.Call) and isinstance(message.func, ast.Attribute)
-            and message.func.attr == "format" and _is_text(message.func.value))
+            return _is_text(message.left) != _is_text(message.right) or isinstance(
+                message.left, ast.JoinedStr
+            )
+    return (
+        isinstance(message, ast.Call)
+        and isinstance(message.func, ast.Attribute)
+        and message.func.attr == "format"
+        and _is_text(message.func.value)
+    )
 
 
 @rule(
@@ -681,23 +829,29 @@ def _eager_log(node: ast.Call, ctx: Context) -> bool:
     title="Unbuffered write or flush inside a loop",
     message="each os.write()/flush() is a system call; collect the output and write it once after the loop, "
     "or let a buffered file object batch it",
-    heuristic="""Inside a loop: a call of `os.write`, a `.flush()` call without arguments, or `print(...,
-    flush=True)`.""",
+    heuristic="""Directly inside a `for` loop (one write per item): a call of `os.write`, a `.flush()` call
+    without arguments, or `print(..., flush=True)`. Writes to a stream or descriptor taken from the loop
+    variable (one per item) are left alone, and so are `while` loops: they are usually event loops or
+    chunked transfers that must write what has arrived.""",
     false_positives="""Progress output or logs that must appear immediately (an interactive terminal, a
-    file tailed by another process, a pipe protocol).""",
+    file tailed by another process, a pipe protocol); a loop that writes once and exits on success.""",
     nodes=(ast.Call,),
     calls=("write", "flush", "print"),
 )
-def _unbuffered_write(node: ast.Call, ctx: Context) -> bool | str:
-    if not ctx.in_loop:
+def _unbuffered_write(node: ast.Call, ctx: Context) -> bool:
+    loop = ctx.innermost_loop()
+    if not isinstance(loop, _FOR):
         return False
+    per_item = {
+        n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)
+    }  # a different stream or descriptor per item cannot be batched
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr == "flush":
-        return not node.args and not node.keywords
+        return not node.args and not node.keywords and not (_names_in(func.value) & per_item)
     if _builtin(node, ctx, "print"):
         flush = _keyword(node, "flush")
         return flush is not None and isinstance(flush.value, ast.Constant) and flush.value.value is True
-    return ctx.qualname(func) == "os.write"
+    return ctx.qualname(func) == "os.write" and bool(node.args) and not (_names_in(node.args[0]) & per_item)
 
 
 @rule(
@@ -707,14 +861,18 @@ def _unbuffered_write(node: ast.Call, ctx: Context) -> bool | str:
     title="Same file opened on every iteration",
     message="the loop opens the same path on every iteration; open it once before the loop and reuse the "
     "file object",
-    heuristic="""Inside a loop, a call of `open`, `io.open` or `codecs.open` whose path is a string literal.""",
+    heuristic="""Inside a loop, a call of `open`, `io.open` or `codecs.open` with a string literal path.""",
     false_positives="""Files that other processes replace between iterations, which must be re-opened.""",
     nodes=(ast.Call,),
     calls=("open",),
 )
 def _open_in_loop(node: ast.Call, ctx: Context) -> bool:
-    return (ctx.in_loop and ctx.qualname(node.func) in ("open", "io.open", "codecs.open")
-            and ctx.kind("open") is None and _const(_argument(node, 0, "file", "filename"), str) is not None)
+    return (
+        ctx.in_loop
+        and ctx.qualname(node.func) in ("open", "io.open", "codecs.open")
+        and ctx.kind("open") is None
+        and _const(_argument(node, 0, "file", "filename"), str) is not None
+    )
 
 
 _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
@@ -854,8 +1012,16 @@ def _uncompressed_csv(node: ast.Call, ctx: Context) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # machine learning
 
-_NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled", "torch.autograd.no_grad",
-                      "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
+_NO_GRAD = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.set_grad_enabled",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
 
 
 @rule(
@@ -906,8 +1072,8 @@ def _is_numpy_value(node: ast.AST, ctx: Context) -> bool:
     name="tensor-copy-from-numpy",
     tactic="GT-ML-02",
     title="torch.tensor() copying a NumPy array",
-    message="torch.tensor() always copies; for an existing NumPy array use torch.from_numpy() (shares memory) "
-    "or torch.as_tensor() (copies only when needed)",
+    message="torch.tensor() always copies; for an existing NumPy array use torch.from_numpy() (shares "
+    "memory) or torch.as_tensor() (copies only when needed)",
     heuristic="""A call `torch.tensor(x)` where `x` is a NumPy call (`np.array(...)`, ...), a name bound to
     one, `.to_numpy()`, `.numpy()` or `.values`.""",
     false_positives="""Code that needs an independent copy so that later changes to the array do not show in
@@ -916,7 +1082,9 @@ def _is_numpy_value(node: ast.AST, ctx: Context) -> bool:
     calls=("tensor",),
 )
 def _tensor_copy(node: ast.Call, ctx: Context) -> bool:
-    return ctx.qualname(node.func) == "torch.tensor" and bool(node.args) and _is_numpy_value(node.args[0], ctx)
+    return (
+        ctx.qualname(node.func) == "torch.tensor" and bool(node.args) and _is_numpy_value(node.args[0], ctx)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -18,13 +18,13 @@ import os
 import re
 import tokenize
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from greencode.config import Config
 from greencode.errors import ConfigError
-from greencode.tactics.context import COMPREHENSIONS, OTHER, PARAM, SMALL_LIST, LIST, Context, Scope
-from greencode.tactics.rules import RULES, Rule
+from greencode.tactics.context import COMPREHENSIONS, LIST, OTHER, PARAM, SMALL_LIST, Context, Scope
+from greencode.tactics.rules import RULES, RULES_BY_ID, Rule
 
 #: Directories never entered when a directory is scanned (files named explicitly are still scanned).
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
@@ -76,26 +76,58 @@ class ScanReport:
     def files_with_findings(self) -> int:
         return len({f.path for f in self.findings})
 
+    def to_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (``greencode scan --format json``)."""
+        return {
+            "version": 1,
+            "files": self.files,
+            "suppressed": self.suppressed,
+            "rules": [rule.id for rule in self.rules],
+            "findings": [asdict(finding) for finding in self.findings],
+            "skipped": [asdict(skipped) for skipped in self.skipped],
+        }
+
+    def summary(self) -> str:
+        """One line: how many findings in how many files, suppressed and skipped counts."""
+        notes = []
+        if self.suppressed:
+            notes.append(f"{self.suppressed} suppressed")
+        if self.skipped:
+            notes.append(f"{len(self.skipped)} file{'s' * (len(self.skipped) != 1)} not scanned")
+        extra = f" ({', '.join(notes)})" if notes else ""
+        files = f"{self.files} file{'s' * (self.files != 1)}"
+        if not self.findings:
+            return f"no findings in {files}{extra}"
+        count = len(self.findings)
+        return f"{count} finding{'s' * (count != 1)} in {self.files_with_findings} of {files}{extra}"
+
 
 # ---------------------------------------------------------------------------------------------------------
 # rule selection
 
 
-def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = (), where: str = "command line") -> tuple[
-        Rule, ...]:
+def select_rules(
+    select: Sequence[str] = (), ignore: Sequence[str] = (), where: str = "command line"
+) -> tuple[Rule, ...]:
     """The rules to run. A selector is a rule ID, an ID prefix (``GRN0``), a tactic ID or prefix (``GT-DS``)
     or ``ALL``; ``select`` empty means all rules, then every rule matching ``ignore`` is dropped."""
 
     def matching(selector: str, key: str) -> list[Rule]:
         wanted = selector.strip().upper()
-        found = [r for r in RULES if wanted == "ALL" or r.id.startswith(wanted) or r.tactic.startswith(wanted)]
+        found = [
+            r for r in RULES if wanted == "ALL" or r.id.startswith(wanted) or r.tactic.startswith(wanted)
+        ]
         if not wanted or not found:
-            raise ConfigError(f"{where}: {key} = {selector!r} matches no scanner rule; use rule IDs such as "
-                              "'GRN001', a prefix such as 'GRN0', or tactic IDs such as 'GT-DS-02' "
-                              "(list them with 'greencode scan --list-rules')")
+            raise ConfigError(
+                f"{where}: {key} = {selector!r} matches no scanner rule; use rule IDs such as "
+                "'GRN001', a prefix such as 'GRN0', or tactic IDs such as 'GT-DS-02' "
+                "(list them with 'greencode scan --list-rules')"
+            )
         return found
 
-    chosen = RULES if not select else tuple(r for r in RULES if any(r in matching(s, "select") for s in select))
+    chosen = (
+        RULES if not select else tuple(r for r in RULES if any(r in matching(s, "select") for s in select))
+    )
     dropped = {r.id for s in ignore for r in matching(s, "ignore")}
     return tuple(r for r in chosen if r.id not in dropped)
 
@@ -286,7 +318,7 @@ class _Walker:
         withs = ctx.scope.withs
         withs.extend(managers)
         self._visit_all(node.body)
-        del withs[len(withs) - len(managers):]
+        del withs[len(withs) - len(managers) :]
 
     def _assign(self, node: ast.AST) -> None:
         assert isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr))
@@ -318,10 +350,15 @@ class _Walker:
         func = node.func
         ctx = self.ctx
         if isinstance(func, ast.Name):
-            if func.id == ctx.scope.name:
+            # a recursive call whose result is used (not a bare statement run for its side effects)
+            if func.id == ctx.scope.name and not isinstance(ctx.ancestors[-2], ast.Expr):
                 ctx.scope.self_calls.append(node)
-        elif (isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert")
-              and isinstance(func.value, ast.Name) and ctx.kind(func.value.id) == SMALL_LIST):
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("append", "extend", "insert")
+            and isinstance(func.value, ast.Name)
+            and ctx.kind(func.value.id) == SMALL_LIST
+        ):
             # a short list display that grows is no longer known to be short
             ctx.bind(func.value, LIST)
 
@@ -343,37 +380,44 @@ def _suppressed(line: str, rule_id: str) -> bool:
     return listed is None or rule_id in {part.strip().upper() for part in listed.split(",")}
 
 
+def _column(line: str, byte_offset: int) -> int:
+    """1-based character column of a UTF-8 byte offset into ``line`` (ast's offsets are in bytes)."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+
 def _findings(hits: list[_Hit], source: str | bytes, path: str) -> tuple[list[Finding], int]:
     """Turn hits into findings with character columns, dropping suppressed ones; also count those."""
     if not hits:
         return [], 0
     text = source if isinstance(source, str) else _decode(source)
-    lines = text.splitlines()
+    # only the line ends Python knows: str.splitlines() would also split at form feeds and shift lines
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     findings: list[Finding] = []
     suppressed = 0
-    for rule, node, message in hits:
+    for rule, hit, message in hits:
+        # a comprehension clause has no position of its own; point at its iterable
+        node = hit.iter if isinstance(hit, ast.comprehension) else hit
         line = getattr(node, "lineno", 1)
         text_line = lines[line - 1] if line <= len(lines) else ""
         if _suppressed(text_line, rule.id):
             suppressed += 1
             continue
-        # ast columns are UTF-8 byte offsets; report characters
-        column = len(text_line.encode("utf-8")[: getattr(node, "col_offset", 0)].decode("utf-8", "replace")) + 1
+        column = _column(text_line, getattr(node, "col_offset", 0))
         end_line = getattr(node, "end_lineno", None)
         end_column = None
         if hasattr(node, "body") or end_line is None:
             end_line = None  # a compound statement: report its first line, not its whole body
         else:
             end_text = lines[end_line - 1] if end_line <= len(lines) else ""
-            end_offset = getattr(node, "end_col_offset", 0) or 0
-            end_column = len(end_text.encode("utf-8")[:end_offset].decode("utf-8", "replace")) + 1
+            end_column = _column(end_text, getattr(node, "end_col_offset", 0) or 0)
         findings.append(Finding(path, line, column, rule.id, rule.tactic, message, end_line, end_column))
     findings.sort(key=lambda f: (f.line, f.column, f.rule))
     return findings, suppressed
 
 
-def scan_source(source: str | bytes, path: str = "<string>", rules: Sequence[Rule] | None = None) -> list[
-        Finding]:
+def scan_source(
+    source: str | bytes, path: str = "<string>", rules: Sequence[Rule] | None = None
+) -> list[Finding]:
     """Findings in one piece of source code, suppressions applied. Raises SyntaxError if it does not parse."""
     walker = _Walker(RULES if rules is None else rules)
     tree = ast.parse(source, filename=path)
@@ -415,8 +459,9 @@ def is_excluded(path: Path, patterns: Sequence[str], root: Path) -> bool:
     return False
 
 
-def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = (), root: Path | None = None) -> Iterator[
-        Path]:
+def iter_python_files(
+    paths: Iterable[Path], exclude: Sequence[str] = (), root: Path | None = None
+) -> Iterator[Path]:
     """The ``.py`` files under ``paths`` (absolute), in a stable order, minus excluded ones.
 
     Walking a directory skips hidden directories and :data:`SKIPPED_DIRS`; a file named explicitly is
@@ -434,8 +479,12 @@ def iter_python_files(paths: Iterable[Path], exclude: Sequence[str] = (), root: 
         for directory, dirnames, filenames in os.walk(path):
             here = Path(directory)
             dirnames[:] = sorted(
-                d for d in dirnames
-                if not d.startswith(".") and d not in SKIPPED_DIRS and not is_excluded(here / d, exclude, root))
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and d not in SKIPPED_DIRS
+                and not is_excluded(here / d, exclude, root)
+            )
             for name in sorted(filenames):
                 if name.endswith(".py") and not is_excluded(here / name, exclude, root):
                     yield here / name
@@ -445,50 +494,84 @@ def _display(path: Path, cwd: Path) -> str:
     return _relative(path, cwd) or path.as_posix()
 
 
+_FileResult = tuple[list[Finding], int, "SkippedFile | None"]
+
+
+def _scan_file(path: Path, shown: str, walker: _Walker) -> _FileResult:
+    """Findings and suppressed count of one file, or the reason it was skipped."""
+    try:
+        source = path.read_bytes()
+        tree = ast.parse(source, filename=shown)
+        hits = walker.run(tree, shown)
+    except SyntaxError as exc:
+        return [], 0, SkippedFile(shown, f"syntax error: {exc.msg}", exc.lineno)
+    except ValueError as exc:  # null bytes, undecodable source (UnicodeDecodeError)
+        return [], 0, SkippedFile(shown, f"cannot decode: {exc}")
+    except RecursionError:
+        return [], 0, SkippedFile(shown, "nested too deeply to analyse")
+    except OSError as exc:
+        return [], 0, SkippedFile(shown, f"cannot read: {exc.strerror or exc}")
+    findings, suppressed = _findings(hits, source, shown)
+    return findings, suppressed, None
+
+
+#: Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 64
+_worker_walker: _Walker | None = None
+
+
+def _start_worker(rule_ids: tuple[str, ...]) -> None:
+    global _worker_walker
+    _worker_walker = _Walker([RULES_BY_ID[rule_id] for rule_id in rule_ids])
+
+
+def _scan_in_worker(item: tuple[Path, str]) -> _FileResult:
+    assert _worker_walker is not None
+    return _scan_file(item[0], item[1], _worker_walker)
+
+
+def _scan_files(items: list[tuple[Path, str]], rules: tuple[Rule, ...], jobs: int) -> Iterator[_FileResult]:
+    if jobs > 1 and len(items) >= PARALLEL_MIN_FILES:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            jobs, initializer=_start_worker, initargs=(tuple(r.id for r in rules),)
+        ) as pool:
+            yield from pool.map(_scan_in_worker, items, chunksize=max(1, len(items) // (jobs * 8)))
+        return
+    walker = _Walker(rules)
+    for path, shown in items:
+        yield _scan_file(path, shown, walker)
+
+
 def scan_paths(
     paths: Iterable[Path | str],
     config: Config | None = None,
     *,
     select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
+    jobs: int = 1,
 ) -> ScanReport:
     """Scan files and directories with the rules and exclusions of ``config.scan``.
 
     ``select`` (from the command line) replaces ``scan.select``; ``ignore`` adds to ``scan.ignore``.
-    Paths in findings are relative to the current directory when they are below it.
+    ``jobs`` > 1 spreads a large scan over that many processes (0: one per CPU). Paths in findings are
+    relative to the current directory when they are below it.
     """
     config = config or Config()
     where = config.source if select is None else "command line"
-    rules = select_rules(config.scan.select if select is None else select, (*config.scan.ignore, *ignore), where)
-    walker = _Walker(rules)
+    rules = select_rules(
+        config.scan.select if select is None else select, (*config.scan.ignore, *ignore), where
+    )
     cwd = Path(os.path.abspath(Path.cwd()))
+    files = list(dict.fromkeys(iter_python_files([Path(p) for p in paths], config.scan.exclude, config.root)))
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
-    suppressed = files = 0
-    seen: set[Path] = set()
-    for path in iter_python_files([Path(p) for p in paths], config.scan.exclude, config.root):
-        if path in seen:
-            continue
-        seen.add(path)
-        files += 1
-        shown = _display(path, cwd)
-        try:
-            source = path.read_bytes()
-            tree = ast.parse(source, filename=shown)
-            hits = walker.run(tree, shown)
-        except SyntaxError as exc:
-            skipped.append(SkippedFile(shown, f"syntax error: {exc.msg}", exc.lineno))
-            continue
-        except (ValueError, UnicodeDecodeError) as exc:  # null bytes, undecodable source
-            skipped.append(SkippedFile(shown, f"cannot decode: {exc}"))
-            continue
-        except RecursionError:
-            skipped.append(SkippedFile(shown, "nested too deeply to analyse"))
-            continue
-        except OSError as exc:
-            skipped.append(SkippedFile(shown, f"cannot read: {exc.strerror or exc}"))
-            continue
-        file_findings, file_suppressed = _findings(hits, source, shown)
+    suppressed = 0
+    items = [(path, _display(path, cwd)) for path in files]
+    for file_findings, file_suppressed, skip in _scan_files(items, rules, jobs or os.cpu_count() or 1):
         findings.extend(file_findings)
         suppressed += file_suppressed
-    return ScanReport(tuple(findings), tuple(skipped), files, suppressed, rules)
+        if skip is not None:
+            skipped.append(skip)
+    return ScanReport(tuple(findings), tuple(skipped), len(files), suppressed, rules)

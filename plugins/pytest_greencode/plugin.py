@@ -1,1 +1,107 @@
-"""pytest plugin entry point (registered through ``pytest11``); kept cheap to import."""
+"""pytest plugin entry point (registered through ``pytest11``).
+
+This module only registers options, ini keys, markers and the ``energy`` fixture, and decides whether
+greencode is switched on. Everything that measures lives in :mod:`pytest_greencode.session`, imported and
+registered only when it is: a session without greencode pays for nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_greencode.fixture import energy
+
+__all__ = ["energy"]
+
+#: Options that ask for something only a measuring run can do, and so switch measuring on by themselves.
+ENABLING_OPTIONS = ("greencode_save", "greencode_compare", "greencode_json", "greencode_fail_on")
+
+MARKERS = (
+    "greencode(rounds=None, skip=False): greencode measurement settings for this test: rounds=N repeats its "
+    "call N times (rounds=1 for a test that must not run twice); skip=True leaves it unmeasured.",
+    "energy_budget(joules, per=None): fail the session when this test's median energy exceeds joules "
+    "(a number or '2 J', '500 mJ'); per='call' for tests using the energy or benchmark fixture, else 'test'.",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("greencode", "greencode: energy per test, baselines, budgets and the regression gate")
+    group.addoption(
+        "--greencode", action="store_true", default=False,
+        help="measure the energy of each test's call phase (also: 'greencode = true' in the pytest ini, or "
+        "'enabled = true' under [tool.greencode])",
+    )
+    group.addoption(
+        "--greencode-rounds", metavar="N", default=None,
+        help="run each test's call N times for a distribution (default: the 'rounds' key, 5)",
+    )
+    group.addoption(
+        "--greencode-save", action="store_true", default=False,
+        help="write this run into the baseline file (the 'baseline' key, default .greencode/baseline.json)",
+    )
+    group.addoption(
+        "--greencode-compare", metavar="PATH", nargs="?", const="", default=None,
+        help="compare with the baseline (the 'baseline' key, or PATH given as --greencode-compare=PATH) and "
+        "fail the session on a regression",
+    )
+    group.addoption("--greencode-baseline", metavar="PATH", default=None, help="the baseline file to use")
+    group.addoption(
+        "--greencode-fail-on", metavar="PERCENT", default=None,
+        help="relative increase that counts as a regression, e.g. 10%% (implies --greencode-compare)",
+    )
+    group.addoption(
+        "--greencode-min-effect", metavar="ENERGY", default=None,
+        help="absolute increase a regression must also exceed, e.g. '5 mJ' (the 'min_effect_j' key)",
+    )
+    group.addoption("--greencode-json", metavar="PATH", default=None, help="write the results as JSON to PATH")
+    group.addoption(
+        "--greencode-meter", metavar="NAME", default=None,
+        help="meter(s): auto, rapl, nvml, estimate, a comma list or package.module:factory",
+    )
+    group.addoption(
+        "--greencode-allow-other-machine", action="store_true", default=None,
+        help="compare with a baseline from another machine, or estimates with measurements",
+    )
+    group.addoption(
+        "--greencode-include-setup", action="store_true", default=None,
+        help="include each test's setup and teardown in its energy",
+    )
+    parser.addini("greencode", type="bool", default=False, help="measure energy per test (as --greencode)")
+
+
+def _config_file_mentions_greencode(start: Path) -> bool:
+    # A cheap look before importing greencode: mirrors the search of greencode.config.find_config_file
+    # (greencode.toml, or a pyproject.toml with a [tool.greencode] table, upwards to the repository root).
+    if os.environ.get("GREENCODE_CONFIG"):
+        return True
+    for directory in (start, *start.parents):
+        if (directory / "greencode.toml").is_file():
+            return True
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                if "[tool.greencode" in pyproject.read_text(encoding="utf-8", errors="replace"):
+                    return True
+            except OSError:
+                pass
+        if (directory / ".git").exists():
+            break
+    return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    requested = (
+        config.getoption("greencode")
+        or any(config.getoption(name) not in (None, False) for name in ENABLING_OPTIONS)
+        or bool(config.getini("greencode"))
+    )
+    if not requested and not _config_file_mentions_greencode(config.invocation_params.dir):
+        return
+    from pytest_greencode.session import start
+
+    start(config, requested)

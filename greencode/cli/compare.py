@@ -1,0 +1,85 @@
+"""``greencode compare A B [C ...]``: rank implementations of one task by energy per call.
+
+With no candidates it runs the built-in demo (membership in a list vs a set), the Quickstart's first command.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 30
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts such as ``--rounds``."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="rank implementations of the same task by energy per call",
+        description="Measure two or more functions that do the same job, in interleaved rounds so that "
+        "drift hits them alike, and rank them by energy per call with the ratio to the best and an "
+        "interval. Each candidate is module:function or path/to/file.py:function and is called with no "
+        "arguments. With no candidates, runs a built-in demo (membership in a list vs a set).",
+        epilog="Example: greencode compare search.py:linear search.py:bisect --check-equal --plot board.png",
+    )
+    parser.add_argument(
+        "candidates", nargs="*", metavar="CANDIDATE", help="module:function or path/to/file.py:function"
+    )
+    parser.add_argument(
+        "--rounds", type=positive_int, metavar="N", help="rounds per candidate (default: configured rounds)"
+    )
+    parser.add_argument(
+        "--check-equal", action="store_true", help="first check that every candidate returns an equal result"
+    )
+    parser.add_argument("--plot", metavar="FILE", help="draw the leaderboard to FILE (.png or .svg)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument(
+        "--meter", help="meter(s) to use: auto (default), rapl, nvml, estimate or a comma list"
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    from greencode.compare import compare, load_candidate, plot, render_text, require_plotting
+    from greencode.errors import GreencodeError
+    from greencode.files import atomic_write_text
+
+    if len(args.candidates) == 1:
+        raise GreencodeError("give two or more candidates to compare, or none for the built-in demo")
+    if args.plot:
+        require_plotting()  # before spending time measuring
+    # like `python -m`: modules in the current directory can be named
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+    title, specs, check = "greencode compare", args.candidates, args.check_equal
+    if not specs:
+        from greencode.classroom import demo
+        from greencode.tactics.catalogue import get_tactic
+
+        title, specs, check = f"{demo.TITLE} ({demo.TACTIC})", list(demo.CANDIDATES), True
+        print(
+            f"No candidates given: running the built-in demo. {demo.TITLE} "
+            f"(tactic {demo.TACTIC}: {get_tactic(demo.TACTIC).name})"
+        )
+    candidates = [load_candidate(spec) for spec in specs]
+    print(f"Measuring {len(candidates)} candidates in interleaved rounds...", file=sys.stderr, flush=True)
+    comparison = compare(candidates, rounds=args.rounds, meter=args.meter, check_results=check)
+    print(render_text(comparison))
+    if not args.candidates:
+        print("\nCompare your own: greencode compare mymodule:slow mymodule:fast --check-equal")
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(comparison.to_dict(), indent=2) + "\n")
+    if args.plot:
+        plot(comparison, Path(args.plot), title=title)
+    return 0

@@ -1,0 +1,123 @@
+"""``greencode report INPUT``: render stored results as text, Markdown, JSON, CSV or HTML, plot them, gate."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from greencode.report import Report
+
+ORDER = 50
+_SUFFIX_FORMATS = {
+    ".txt": "text",
+    ".md": "md",
+    ".json": "json",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+}
+PLOT_KINDS = ("tests", "domains", "history")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from greencode.report import FORMATS
+
+    parser = subparsers.add_parser(
+        "report",
+        help="report stored results with CO2e and SCI, as text, Markdown, JSON, CSV or HTML",
+        description="Read a results file (pytest --greencode-json, greencode run --json, a report JSON) or "
+        "the history database and report energy with CO2e and SCI next to it. With --fail-on, exit 1 when a "
+        "test regressed by more than the threshold against its baseline.",
+        epilog="Examples: greencode report results.json --format md >> $GITHUB_STEP_SUMMARY; "
+        "greencode report .greencode/history.sqlite --format html --output energy.html",
+    )
+    parser.add_argument(
+        "input",
+        nargs="?",
+        metavar="INPUT",
+        help="results JSON or history database (default: the configured history, .greencode/history.sqlite)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: from the --output suffix, else text)",
+    )
+    parser.add_argument("--output", "-o", metavar="PATH", help="write the report to PATH instead of stdout")
+    parser.add_argument("--plot", metavar="PATH", help="also draw a plot to PATH (.png or .svg)")
+    parser.add_argument(
+        "--plot-kind",
+        choices=PLOT_KINDS,
+        default="tests",
+        help="what --plot draws: per-test bars vs baseline (default), energy by domain, or the history trend",
+    )
+    parser.add_argument(
+        "--fail-on",
+        metavar="PCT",
+        help="exit 1 when a result regressed by more than PCT (e.g. 10%%) against its baseline",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import sys
+    from dataclasses import replace
+
+    from greencode.config import load_config, parse_threshold
+    from greencode.errors import GreencodeError
+    from greencode.files import atomic_write_text
+    from greencode.report import load_report, render
+
+    config = load_config(args.config)
+    threshold = None
+    if args.fail_on is not None:
+        try:
+            threshold = parse_threshold(args.fail_on)
+        except ValueError as exc:
+            raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
+    source = Path(args.input) if args.input else config.resolve(config.history)
+    report = load_report(source, config.carbon)
+    gate = None
+    if threshold is not None:
+        from greencode.report.gating import gate_input, with_gate
+
+        gate = gate_input(source, replace(config, fail_on=threshold))
+        report = with_gate(report, gate)
+
+    fmt = args.format or (
+        _SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "text") if args.output else "text"
+    )
+    text = render(report, fmt)
+    if args.output:
+        atomic_write_text(Path(args.output), text)
+        print(f"greencode: wrote {fmt} report to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.plot:
+        _plot(report, args.plot_kind, Path(args.plot))
+        print(f"greencode: wrote {args.plot_kind} plot to {args.plot}", file=sys.stderr)
+    if gate is not None:
+        print(f"greencode: gate ({threshold}): {gate.summary()}", file=sys.stderr)
+        return gate.exit_code
+    return 0
+
+
+def _plot(report: Report, kind: str, path: Path) -> None:
+    from greencode.errors import GreencodeError
+    from greencode.report import plots
+
+    if kind == "history":
+        if not report.history:
+            raise GreencodeError(
+                f"{report.source}: no history to plot; --plot-kind history needs the history database"
+            )
+        plots.plot_history(report.history, path)
+    elif kind == "domains":
+        plots.plot_domains(report.tests, path)
+    else:
+        intensity = report.tests[0].intensity if len(report.intensities) == 1 else None
+        plots.plot_comparison(report.tests, path, intensity=intensity, pue=report.carbon.pue)

@@ -1,0 +1,561 @@
+"""The regression gate: compare a run's per-test energy with a baseline, check budgets, decide pass or fail.
+
+The gate must fail a change that costs more energy and never fail one because the machine was noisy. On a
+shared machine the medians of two runs of the same code differ by several per cent (process CPU time: CV
+about 5-6 % between runs), far more than the rounds *inside* one run suggest — rounds share the run's
+conditions, so a test over them calls identical runs different. So the interval of each test's change is
+built from the **run-to-run** spread:
+
+- the change is ``D = log(current median) - mean(log of the baseline's run medians)``;
+- its standard error is ``sqrt(s²/K + max(s², w))``: ``s`` the run-to-run spread, ``K`` the baseline's runs
+  and ``w`` the current run's own within-run variance of its median (counted when its rounds are unusually
+  spread);
+- ``s`` comes from baselines that pooled several runs of the same commit (``greencode calibrate --save`` or
+  repeated ``--greencode-save`` of a clean commit): per test, shrunk towards the suite's common spread
+  (:func:`greencode.stats.moderated_variances`), with Student-t degrees of freedom; without such runs it
+  is the documented default :data:`DEFAULT_RUN_CV`, and never below :data:`MIN_RUN_CV`;
+- runs pooled on one host say nothing about another host of the same kind (hosted CI runners are a new VM
+  every job), so against a baseline saved on another host the spread is at least
+  :data:`CROSS_HOST_RUN_CV`. Gating on hosted CI therefore measures base and head in the same job.
+
+A test is a **regression** when the one-sided test of "the increase is at most ``fail_on``" rejects at
+``alpha`` after Holm's adjustment over all compared tests — equivalently its interval's lower bound lies
+above the threshold with family-wise error control — **and** the absolute increase exceeds
+``min_effect_j``. An **improvement** is the mirror image (a decrease by the same factor). A test whose
+change looks larger than the threshold but cannot be told from noise is **inconclusive**: a warning, never a
+failure. Tests only in the run are **new**, tests only in the baseline **missing**.
+
+``GateReport.failed`` is true on any regression, any test over its energy budget, or — with
+``on_missing_baseline = "fail"`` — a missing or incomparable baseline; ``GateReport.exit_code`` is then
+:data:`EXIT_FAILED` (1), else :data:`EXIT_OK` (0), the same as every greencode command.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
+from greencode.units import format_energy, format_percent
+
+if TYPE_CHECKING:
+    from greencode.config import Config
+    from greencode.store import Baseline, BaselineEntry, Fingerprint, TestRecord
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+VERDICTS = ("regression", "improvement", "unchanged", "inconclusive", "new", "missing")
+#: Run-to-run spread assumed until a baseline pools several runs: process CPU time of the same work on a
+#: shared 2-core VM varies with a CV of about 5.6 % between processes; 8 % leaves room for noisier machines.
+DEFAULT_RUN_CV = 0.08
+#: Spread assumed at least when the baseline was saved on another host of the same kind (hosted CI runners
+#: are a new VM every job): one report measured 26 % between CI jobs against 0.3 % within one job.
+CROSS_HOST_RUN_CV = 0.25
+#: The spread is never taken to be smaller than this, however quiet a few calibration runs looked.
+MIN_RUN_CV = 0.01
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """What the gate decides with. ``fail_on`` is a fraction (0.10 for 10 %)."""
+
+    fail_on: float = 0.10
+    min_effect_j: float = 0.0
+    alpha: float = 0.05
+    allow_other_machine: bool = False
+    on_missing_baseline: str = "warn"
+    default_run_cv: float = DEFAULT_RUN_CV
+    cross_host_run_cv: float = CROSS_HOST_RUN_CV
+
+    @classmethod
+    def from_config(cls, config: Config) -> GateSettings:
+        return cls(
+            fail_on=config.fail_on.fraction,
+            min_effect_j=config.min_effect_j,
+            alpha=config.alpha,
+            allow_other_machine=config.allow_other_machine,
+            on_missing_baseline=config.on_missing_baseline,
+        )
+
+    @property
+    def confidence(self) -> float:
+        """Two-sided level of the intervals shown: their lower bound is the one-sided bound at ``alpha``."""
+        return 1.0 - 2.0 * self.alpha
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fail_on": self.fail_on,
+            "min_effect_j": self.min_effect_j,
+            "alpha": self.alpha,
+            "allow_other_machine": self.allow_other_machine,
+            "on_missing_baseline": self.on_missing_baseline,
+            "default_run_cv": self.default_run_cv,
+            "cross_host_run_cv": self.cross_host_run_cv,
+        }
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The run-to-run spread used for one test: ``cv`` on the log scale (about the relative spread),
+    ``df`` its degrees of freedom (``inf`` for the default) and where it came from."""
+
+    cv: float
+    df: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One test against the baseline. Changes are relative (0.12 is +12 %); ``ci_low``/``ci_high`` bound the
+    change at the settings' ``confidence``; ``p`` tests "increase at most fail_on", ``p_adjusted`` is Holm's.
+    """
+
+    node_id: str
+    verdict: str
+    reason: str
+    per: str
+    current_j: float | None = None
+    baseline_j: float | None = None
+    change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    delta_j: float | None = None
+    p: float | None = None
+    p_adjusted: float | None = None
+    noise: Noise | None = None
+    baseline_runs: int = 0
+    estimated: bool = False
+    meter: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "per": self.per,
+            "current_j": self.current_j,
+            "baseline_j": self.baseline_j,
+            "change": self.change,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "delta_j": self.delta_j,
+            "p": self.p,
+            "p_adjusted": self.p_adjusted,
+            "noise_cv": self.noise.cv if self.noise else None,
+            "noise_df": None if self.noise is None or math.isinf(self.noise.df) else self.noise.df,
+            "noise_source": self.noise.source if self.noise else None,
+            "baseline_runs": self.baseline_runs,
+            "estimated": self.estimated,
+            "meter": self.meter,
+        }
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An energy limit: ``joules`` per ``per`` (None: in whatever unit the test is measured).
+
+    A marker budget names one test exactly (``pattern`` is its node id); a configured budget's ``pattern`` is
+    a node-id glob (``tests/test_io.py::*``).
+    """
+
+    pattern: str
+    joules: float
+    per: str | None = None
+    source: str = "config"
+
+    def matches(self, node_id: str) -> bool:
+        return node_id == self.pattern if self.source == "marker" else fnmatchcase(node_id, self.pattern)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "joules": self.joules, "per": self.per, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Budget:
+        return cls(str(data["pattern"]), float(data["joules"]), data.get("per"), str(data.get("source", "config")))
+
+
+def config_budgets(config: Config) -> tuple[Budget, ...]:
+    """The ``budgets`` table of the configuration as :class:`Budget` objects."""
+    return tuple(Budget(pattern, joules) for pattern, joules in config.budgets.items())
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    """One test checked against one budget: its median energy against the limit."""
+
+    node_id: str
+    budget_j: float
+    measured_j: float
+    per: str
+    over: bool
+    source: str
+    estimated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "budget_j": self.budget_j,
+            "measured_j": self.measured_j,
+            "per": self.per,
+            "over": self.over,
+            "source": self.source,
+            "estimated": self.estimated,
+        }
+
+
+def check_budgets(records: Iterable[TestRecord], budgets: Iterable[Budget]) -> tuple[BudgetResult, ...]:
+    """Every record against every budget that names it (median energy, in the record's unit)."""
+    budgets = list(budgets)
+    results = []
+    for record in sorted(records, key=lambda r: r.node_id):
+        for budget in budgets:
+            if budget.matches(record.node_id) and budget.per in (None, record.per):
+                measured = record.median_j
+                source = "marker" if budget.source == "marker" else f"budgets[{budget.pattern!r}]"
+                results.append(
+                    BudgetResult(
+                        record.node_id, budget.joules, measured, record.per, measured > budget.joules, source,
+                        record.estimated,
+                    )
+                )
+    return tuple(results)
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """The gate's decision for one run. ``compared`` is false when no comparison was asked for (budgets are
+    still checked); ``refused`` says why the baseline was not used (another machine, estimate against
+    measurement); ``missing_baseline`` is true when there was none to use."""
+
+    settings: GateSettings
+    comparisons: tuple[Comparison, ...] = ()
+    budgets: tuple[BudgetResult, ...] = ()
+    compared: bool = False
+    baseline: str | None = None
+    baseline_commit: str | None = None
+    refused: str | None = None
+    missing_baseline: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    def _with(self, verdict: str) -> tuple[Comparison, ...]:
+        return tuple(c for c in self.comparisons if c.verdict == verdict)
+
+    @property
+    def regressions(self) -> tuple[Comparison, ...]:
+        return self._with("regression")
+
+    @property
+    def improvements(self) -> tuple[Comparison, ...]:
+        return self._with("improvement")
+
+    @property
+    def inconclusive(self) -> tuple[Comparison, ...]:
+        return self._with("inconclusive")
+
+    @property
+    def over_budget(self) -> tuple[BudgetResult, ...]:
+        return tuple(b for b in self.budgets if b.over)
+
+    @property
+    def baseline_failure(self) -> bool:
+        """A missing or refused baseline fails only with ``on_missing_baseline = "fail"``."""
+        return self.compared and self.missing_baseline and self.settings.on_missing_baseline == "fail"
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.regressions or self.over_budget or self.baseline_failure)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        counts = {verdict: 0 for verdict in VERDICTS}
+        for comparison in self.comparisons:
+            counts[comparison.verdict] += 1
+        counts["over_budget"] = len(self.over_budget)
+        return counts
+
+    def summary(self) -> str:
+        """One line: what failed, or that nothing did."""
+        parts = []
+        if self.regressions:
+            parts.append(f"{len(self.regressions)} energy regression{'s' * (len(self.regressions) != 1)}")
+        if self.over_budget:
+            parts.append(f"{len(self.over_budget)} over energy budget")
+        if self.baseline_failure:
+            parts.append("no usable baseline (on_missing_baseline = 'fail')")
+        if parts:
+            return "FAILED: " + ", ".join(parts)
+        if self.inconclusive:
+            return f"passed, {len(self.inconclusive)} inconclusive (warning only)"
+        return "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "compared": self.compared,
+            "baseline": self.baseline,
+            "baseline_commit": self.baseline_commit,
+            "refused": self.refused,
+            "missing_baseline": self.missing_baseline,
+            "settings": self.settings.to_dict(),
+            "confidence": self.settings.confidence,
+            "failed": self.failed,
+            "exit_code": self.exit_code,
+            "summary": self.summary(),
+            "counts": self.counts(),
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "budgets": [b.to_dict() for b in self.budgets],
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# noise
+
+
+def _log_runs(entry: BaselineEntry) -> list[float] | None:
+    return [math.log(v) for v in entry.runs_j] if all(v > 0 for v in entry.runs_j) else None
+
+
+def estimate_noise(baseline: Baseline, default_cv: float = DEFAULT_RUN_CV) -> dict[str, Noise]:
+    """The run-to-run spread to assume for each baseline entry (see the module docstring)."""
+    names, groups = [], []
+    for node_id, entry in baseline.entries.items():
+        logs = _log_runs(entry)
+        names.append(node_id)
+        groups.append((statistics.variance(logs), len(logs) - 1) if logs and len(logs) > 1 else (0.0, 0))
+    default = Noise(default_cv, math.inf, "default")
+    if not any(df > 0 for _, df in groups):
+        return dict.fromkeys(names, default)
+    noise = {}
+    for name, (variance, df) in zip(names, moderated_variances(groups), strict=True):
+        if df <= 0:
+            noise[name] = default
+        else:
+            noise[name] = Noise(max(math.sqrt(variance), MIN_RUN_CV), df, "baseline runs")
+    return noise
+
+
+# ---------------------------------------------------------------------------------------------------------
+# comparing
+
+
+@dataclass(frozen=True)
+class _Tested:
+    """A comparable test before the multiple-comparison adjustment."""
+
+    record: TestRecord
+    entry: BaselineEntry
+    noise: Noise
+    change: float
+    ci_low: float
+    ci_high: float
+    delta_j: float
+    p_increase: float
+    p_decrease: float
+
+
+def _test(record: TestRecord, entry: BaselineEntry, noise: Noise, settings: GateSettings) -> _Tested | None:
+    current = record.median_j
+    logs = _log_runs(entry)
+    if current <= 0 or logs is None:
+        return None
+    difference = math.log(current) - math.fsum(logs) / len(logs)
+    spread = noise.cv * noise.cv
+    error = math.sqrt(spread / len(logs) + max(spread, log_median_variance(record.samples_j)))
+    quantile = t_ppf(1.0 - settings.alpha, noise.df)
+    bound = math.log1p(settings.fail_on)
+    return _Tested(
+        record=record,
+        entry=entry,
+        noise=noise,
+        change=math.expm1(difference),
+        ci_low=math.expm1(difference - quantile * error),
+        ci_high=math.expm1(difference + quantile * error),
+        delta_j=current - entry.centre_j,
+        p_increase=1.0 - t_cdf((difference - bound) / error, noise.df),
+        p_decrease=t_cdf((difference + bound) / error, noise.df),
+    )
+
+
+def _interval(tested: _Tested, settings: GateSettings) -> str:
+    return (
+        f"{format_percent(tested.change)} ({settings.confidence:.0%} CI {format_percent(tested.ci_low)} to "
+        f"{format_percent(tested.ci_high)})"
+    )
+
+
+def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings) -> tuple[str, str]:
+    threshold = format_percent(settings.fail_on, signed=False)
+    interval = _interval(tested, settings)
+    small = abs(tested.delta_j) <= settings.min_effect_j
+    floor = f"{format_energy(settings.min_effect_j)} (min_effect_j)"
+    if p_up < settings.alpha:
+        if small:
+            return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
+        return "regression", f"{interval}: more than {threshold} with adjusted p = {p_up:.2g}"
+    if p_down < settings.alpha:
+        if small:
+            return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
+        return "improvement", f"{interval}: less by more than {threshold} with adjusted p = {p_down:.2g}"
+    if tested.change > settings.fail_on and not small:
+        noise = tested.noise
+        origin = "default" if noise.source == "default" else f"from {len(tested.entry.runs_j)} baseline runs"
+        return "inconclusive", (
+            f"{interval} may exceed {threshold}, but run-to-run noise ({format_percent(noise.cv, signed=False)}, "
+            f"{origin}) is too large to tell"
+        )
+    return "unchanged", interval
+
+
+def _incompatible(record: TestRecord, entry: BaselineEntry, allow_other_machine: bool) -> str | None:
+    if record.per != entry.per:
+        return f"measured per {record.per} now but per {entry.per} in the baseline; save a new baseline"
+    if entry.estimated != record.estimated and not allow_other_machine:
+        kinds = ("a measurement", "an estimate")
+        return f"{kinds[record.estimated]} now but {kinds[entry.estimated]} in the baseline"
+    return None
+
+
+def refusal(baseline: Baseline, fingerprint: Fingerprint | None, records: Sequence[TestRecord]) -> str | None:
+    """Why ``baseline`` must not be compared with these records, in one line; None when it may."""
+    estimated = any(r.estimated for r in records)
+    if records and baseline.entries and baseline.estimated != estimated:
+        kinds = ("measurements", "estimates")
+        return (
+            f"the baseline holds {kinds[baseline.estimated]} ({baseline.meter}) but this run produced "
+            f"{kinds[estimated]}; comparing them would be meaningless (--greencode-allow-other-machine overrides)"
+        )
+    if fingerprint is not None and not fingerprint.matches(baseline.fingerprint):
+        return (
+            "the baseline comes from another machine: " + "; ".join(fingerprint.differences(baseline.fingerprint))
+            + " (--greencode-allow-other-machine overrides)"
+        )
+    return None
+
+
+def compare(
+    records: Iterable[TestRecord],
+    baseline: Baseline | None,
+    settings: GateSettings,
+    *,
+    fingerprint: Fingerprint | None = None,
+    budgets: Iterable[Budget] = (),
+    baseline_name: str | None = None,
+) -> GateReport:
+    """Compare ``records`` with ``baseline`` and check ``budgets``; the decision is ``GateReport.failed``.
+
+    ``fingerprint`` is this machine's; with it, a baseline from another machine is refused unless
+    ``settings.allow_other_machine`` (pass None when the caller knows both sides ran here, as ``greencode
+    ab`` does). ``baseline=None`` means there is none: every test is ``new`` and ``on_missing_baseline``
+    decides. ``baseline_name`` names it in messages (default: its path).
+    """
+    records = sorted(records, key=lambda r: r.node_id)
+    budget_results = check_budgets(records, budgets)
+    name = baseline_name or (str(baseline.path) if baseline is not None and baseline.path else None)
+    if baseline is None:
+        return GateReport(
+            settings,
+            tuple(Comparison(r.node_id, "new", "no baseline", r.per, r.median_j, estimated=r.estimated,
+                             meter=r.meter) for r in records),
+            budget_results, compared=True, baseline=name, missing_baseline=True,
+        )
+    notes = []
+    reason = refusal(baseline, fingerprint, records)
+    if reason is not None:
+        if not settings.allow_other_machine:
+            return GateReport(
+                settings, (), budget_results, compared=True, baseline=name, baseline_commit=baseline.commit,
+                refused=reason, missing_baseline=True,
+            )
+        notes.append("compared although " + reason.split(" (--greencode")[0] + ", as allowed")
+
+    noise = estimate_noise(baseline, settings.default_run_cv)
+    if fingerprint is not None and fingerprint.hostname and baseline.fingerprint.hostname not in ("", fingerprint.hostname):
+        # runs pooled on the baseline's host say nothing about how much another host differs
+        noise = {
+            node: Noise(max(n.cv, settings.cross_host_run_cv), n.df, n.source + ", saved on another host")
+            for node, n in noise.items()
+        }
+        notes.append(
+            f"the baseline was saved on host {baseline.fingerprint.hostname!r}, this is {fingerprint.hostname!r}: "
+            f"run-to-run noise taken as at least {format_percent(settings.cross_host_run_cv, signed=False)}"
+        )
+    current = {r.node_id: r for r in records}
+    verdicts: dict[str, Comparison] = {}
+    tested: list[_Tested] = []
+    for record in records:
+        entry = baseline.entries.get(record.node_id)
+        if entry is None:
+            verdicts[record.node_id] = Comparison(
+                record.node_id, "new", "not in the baseline", record.per, record.median_j,
+                estimated=record.estimated, meter=record.meter,
+            )
+            continue
+        problem = _incompatible(record, entry, settings.allow_other_machine)
+        result = None if problem else _test(record, entry, noise[record.node_id], settings)
+        if result is None:
+            delta = record.median_j - entry.centre_j
+            quiet = abs(delta) <= settings.min_effect_j
+            verdicts[record.node_id] = Comparison(
+                record.node_id, "unchanged" if quiet and not problem else "inconclusive",
+                problem or "zero energy: a relative change is undefined", record.per, record.median_j,
+                entry.centre_j, delta_j=delta, baseline_runs=len(entry.runs_j), estimated=record.estimated,
+                meter=record.meter,
+            )
+            continue
+        tested.append(result)
+    adjusted_up = holm([t.p_increase for t in tested])
+    adjusted_down = holm([t.p_decrease for t in tested])
+    for result, p_up, p_down in zip(tested, adjusted_up, adjusted_down, strict=True):
+        verdict, why = _verdict(result, p_up, p_down, settings)
+        record = result.record
+        verdicts[record.node_id] = Comparison(
+            node_id=record.node_id,
+            verdict=verdict,
+            reason=why,
+            per=record.per,
+            current_j=record.median_j,
+            baseline_j=result.entry.centre_j,
+            change=result.change,
+            ci_low=result.ci_low,
+            ci_high=result.ci_high,
+            delta_j=result.delta_j,
+            p=result.p_increase,
+            p_adjusted=p_up,
+            noise=result.noise,
+            baseline_runs=len(result.entry.runs_j),
+            estimated=record.estimated,
+            meter=record.meter,
+        )
+    for node_id, entry in sorted(baseline.entries.items()):
+        if node_id not in current:
+            verdicts[node_id] = Comparison(
+                node_id, "missing", "in the baseline but not measured in this run", entry.per,
+                baseline_j=entry.centre_j, baseline_runs=len(entry.runs_j), estimated=entry.estimated,
+                meter=entry.meter,
+            )
+    return GateReport(
+        settings,
+        tuple(verdicts[k] for k in sorted(verdicts)),
+        budget_results,
+        compared=True,
+        baseline=name,
+        baseline_commit=baseline.commit,
+        notes=tuple(notes),
+    )
+
+
+def detectable_change(noise_cv: float, settings: GateSettings, *, baseline_runs: int = 1, tests: int = 1,
+                      df: float = math.inf) -> float:
+    """The smallest true relative increase the gate flags with 50 % probability: the threshold plus the
+    margin its interval needs, for a test compared with ``baseline_runs`` runs among ``tests`` tests (Holm's
+    first step, the strictest, divides alpha by the number of tests)."""
+    error = noise_cv * math.sqrt(1.0 / baseline_runs + 1.0)
+    margin = t_ppf(1.0 - settings.alpha / max(tests, 1), df) * error
+    return math.expm1(math.log1p(settings.fail_on) + margin)

@@ -1,0 +1,91 @@
+"""A cross-process lock on a file, for writers of shared stored data and for serialising measurements.
+
+On POSIX the lock is ``fcntl.flock`` on a lock file next to the data: the kernel releases it when the holder
+exits, even after a crash, so a lock can never go stale. Where ``fcntl`` does not exist (Windows) the
+fallback creates the lock file exclusively and removes it on release; a lock file older than
+:data:`STALE_AFTER_S` is taken to be left behind by a crashed process and is broken.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from greencode.errors import StoreError
+
+#: Only the fallback needs this: how old an exclusive lock file must be before it is considered abandoned.
+STALE_AFTER_S = 600.0
+_POLL_S = 0.02
+
+
+def lock_path_for(path: Path) -> Path:
+    """The lock file guarding ``path``: ``baseline.json`` → ``.baseline.json.lock`` in the same directory."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextmanager
+def file_lock(lock_file: Path, timeout_s: float | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` (created if missing) for the ``with`` block.
+
+    Waits for other holders; with ``timeout_s`` raises :class:`StoreError` after that long.
+    """
+    lock_file = Path(lock_file)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{lock_file}: cannot create the lock's directory ({exc.strerror or exc})") from None
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        with _exclusive_file_lock(lock_file, timeout_s):
+            yield
+        return
+    try:
+        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"{lock_file}: cannot open the lock file ({exc.strerror or exc})") from None
+    try:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline is not None else 0))
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise StoreError(
+                        f"{lock_file}: still locked by another process after {timeout_s:g} s"
+                    ) from None
+                time.sleep(_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _exclusive_file_lock(lock_file: Path, timeout_s: float | None) -> Iterator[None]:  # pragma: no cover
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        try:
+            descriptor = os.open(lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(descriptor)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock_file.stat().st_mtime > STALE_AFTER_S:
+                    lock_file.unlink(missing_ok=True)
+                    continue
+            except OSError:
+                pass
+            if deadline is not None and time.monotonic() > deadline:
+                raise StoreError(f"{lock_file}: still locked by another process after {timeout_s:g} s") from None
+            time.sleep(_POLL_S)
+    try:
+        yield
+    finally:
+        lock_file.unlink(missing_ok=True)

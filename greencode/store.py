@@ -1,0 +1,765 @@
+"""Stored measurements: per-test records, the machine's fingerprint, baselines and results files.
+
+- :class:`TestRecord` — one test's energy samples in one run (per call or per test), with how they were taken.
+- :class:`Fingerprint` — which machine and meters produced them; baselines from another machine are not
+  compared without being told to.
+- :class:`Baseline` — what the regression gate compares with: one entry per node id holding the medians of
+  up to :data:`MAX_RUNS` saved runs, the latest run's raw samples (capped) and their summary. JSON, schema
+  ``greencode-baseline`` version :data:`BASELINE_VERSION`, sorted and diff-friendly. :func:`save_baseline`
+  writes it atomically under a cross-process lock; :func:`load_baseline` refuses a damaged or foreign file
+  with a :class:`~greencode.errors.StoreError` that names it, and never modifies it.
+- Results files (``pytest --greencode-json``): :func:`write_results` / :func:`load_results`, schema
+  ``greencode-results`` version :data:`RESULTS_VERSION` (documented in ``docs/pytest.md``).
+
+The history database lives in :mod:`greencode.history`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from greencode.errors import StoreError
+from greencode.files import atomic_write_text
+from greencode.locks import file_lock, lock_path_for
+from greencode.stats import Summary, summarize
+from greencode.vcs import VcsState
+
+BASELINE_SCHEMA = "greencode-baseline"
+BASELINE_VERSION = 1
+RESULTS_SCHEMA = "greencode-results"
+RESULTS_VERSION = 1
+#: Raw samples kept per baseline entry (the summary is computed from all of them before capping).
+MAX_SAMPLES = 200
+#: Saved runs pooled per baseline entry: the gate learns the run-to-run spread from them.
+MAX_RUNS = 10
+PER_VALUES = ("call", "test")
+_DIGITS = 7
+
+
+def _round(value: float) -> float:
+    """Seven significant digits: far finer than any meter resolves, and stable across saves (clean diffs)."""
+    return float(f"{value:.{_DIGITS}g}") if math.isfinite(value) else value
+
+
+def now_iso(epoch: float | None = None) -> str:
+    """UTC time as ``2025-01-31T12:00:00Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if epoch is None else epoch))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# records
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One test's energy in one run.
+
+    ``samples_j`` holds one figure per round: joules per call of the measured function (``per="call"``: the
+    ``energy`` fixture, pytest-benchmark rounds) or per execution of the test's call phase (``per="test"``).
+    ``wall_s``, ``cpu_s`` and ``co2e_g`` are medians in the same unit. ``source`` says what was measured:
+    ``"test"``, ``"energy"`` (the fixture) or ``"benchmark"``. ``iterations`` is calls per round.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    node_id: str
+    per: str
+    samples_j: tuple[float, ...]
+    wall_s: float
+    cpu_s: float
+    meter: str
+    estimated: bool
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    rounds: int = 1
+    iterations: int = 1
+    source: str = "test"
+    co2e_g: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.per not in PER_VALUES:
+            raise ValueError(f"per must be 'call' or 'test', not {self.per!r}")
+        if not self.samples_j:
+            raise ValueError(f"{self.node_id}: a record needs at least one sample")
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.samples_j)
+
+    @property
+    def median_j(self) -> float:
+        return statistics.median(self.samples_j)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "per": self.per,
+            "samples_j": [_round(v) for v in self.samples_j],
+            "summary": {k: _round(v) for k, v in self.summary.to_dict().items()},
+            "wall_s": _round(self.wall_s),
+            "cpu_s": _round(self.cpu_s),
+            "meter": self.meter,
+            "estimated": self.estimated,
+            "provenance": dict(sorted(self.provenance.items())),
+            "rounds": self.rounds,
+            "iterations": self.iterations,
+            "source": self.source,
+            "co2e_g": None if self.co2e_g is None else _round(self.co2e_g),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TestRecord:
+        """The inverse of :meth:`to_dict`; raises ``ValueError`` saying which field is wrong."""
+        return cls(
+            node_id=_get(data, "node_id", str),
+            per=_get(data, "per", str),
+            samples_j=_floats(data, "samples_j"),
+            wall_s=_get(data, "wall_s", float),
+            cpu_s=_get(data, "cpu_s", float),
+            meter=_get(data, "meter", str),
+            estimated=_get(data, "estimated", bool),
+            provenance=MappingProxyType(dict(_get(data, "provenance", dict, {}))),
+            rounds=_get(data, "rounds", int, 1),
+            iterations=_get(data, "iterations", int, 1),
+            source=_get(data, "source", str, "test"),
+            co2e_g=_get(data, "co2e_g", float, None),
+            warnings=tuple(str(w) for w in _get(data, "warnings", list, [])),
+        )
+
+
+_MISSING = object()
+
+
+def _get(data: Mapping[str, Any], key: str, kind: type, default: Any = _MISSING) -> Any:
+    if key not in data or data[key] is None:
+        if default is _MISSING:
+            raise ValueError(f"missing {key!r}")
+        return default
+    value = data[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
+        raise ValueError(f"{key!r} should be {kind.__name__}, found {type(value).__name__}")
+    return value
+
+
+def _floats(data: Mapping[str, Any], key: str) -> tuple[float, ...]:
+    values = _get(data, key, list)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise ValueError(f"{key!r} should be a list of finite numbers")
+    return tuple(float(v) for v in values)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the machine
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The machine and meters that produced a set of measurements.
+
+    The identity — CPU model, logical CPUs, meters, domains and whether the machine is virtual — decides
+    whether two sets are comparable. Python version, CPU frequency, host name and platform are recorded for
+    people reading the file, but a new Python or a different host of the same kind does not make a
+    baseline foreign (CI runners change host names every job).
+    """
+
+    cpu_model: str
+    logical_cpus: int
+    meter: str
+    domains: tuple[str, ...]
+    virtualised: bool
+    python: str = ""
+    frequency_mhz: float | None = None
+    hostname: str = ""
+    platform: str = ""
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        return (self.cpu_model, self.logical_cpus, self.meter, tuple(sorted(self.domains)), self.virtualised)
+
+    def matches(self, other: Fingerprint) -> bool:
+        return self.identity == other.identity
+
+    def differences(self, other: Fingerprint) -> tuple[str, ...]:
+        """What differs between ``other`` (e.g. the baseline's) and this machine, one phrase each."""
+        found = []
+        if self.cpu_model != other.cpu_model:
+            found.append(f"CPU {other.cpu_model!r} vs {self.cpu_model!r}")
+        if self.logical_cpus != other.logical_cpus:
+            found.append(f"{other.logical_cpus} vs {self.logical_cpus} logical CPUs")
+        if self.meter != other.meter:
+            found.append(f"meter {other.meter!r} vs {self.meter!r}")
+        elif sorted(self.domains) != sorted(other.domains):
+            found.append(f"domains {', '.join(other.domains)} vs {', '.join(self.domains)}")
+        if self.virtualised != other.virtualised:
+            kinds = ("physical", "virtual")
+            found.append(f"{kinds[other.virtualised]} vs {kinds[self.virtualised]} machine")
+        return tuple(found)
+
+    def describe(self) -> str:
+        kind = "VM" if self.virtualised else "physical"
+        return f"{self.cpu_model}, {self.logical_cpus} CPUs, {kind}, meter {self.meter}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cpu_model": self.cpu_model,
+            "logical_cpus": self.logical_cpus,
+            "meter": self.meter,
+            "domains": sorted(self.domains),
+            "virtualised": self.virtualised,
+            "python": self.python,
+            "frequency_mhz": self.frequency_mhz,
+            "hostname": self.hostname,
+            "platform": self.platform,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fingerprint:
+        return cls(
+            cpu_model=_get(data, "cpu_model", str),
+            logical_cpus=_get(data, "logical_cpus", int),
+            meter=_get(data, "meter", str),
+            domains=tuple(str(d) for d in _get(data, "domains", list)),
+            virtualised=_get(data, "virtualised", bool),
+            python=_get(data, "python", str, ""),
+            frequency_mhz=_get(data, "frequency_mhz", float, None),
+            hostname=_get(data, "hostname", str, ""),
+            platform=_get(data, "platform", str, ""),
+        )
+
+
+#: DMI vendor and product strings of common hypervisors (what systemd-detect-virt reads, without running it).
+_VM_VENDORS = ("qemu", "kvm", "vmware", "virtualbox", "innotek", "xen", "bochs", "parallels", "amazon ec2",
+               "google compute engine", "microsoft corporation virtual machine", "openstack", "hetzner vserver")
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _virtual_by_firmware() -> bool:
+    if _read("/sys/hypervisor/type").strip():
+        return True
+    dmi = " ".join(_read(f"/sys/class/dmi/id/{name}").strip().lower() for name in ("sys_vendor", "product_name"))
+    return any(vendor in dmi for vendor in _VM_VENDORS)
+
+
+def _frequency_mhz() -> float | None:
+    for line in _read("/proc/cpuinfo").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "cpu MHz":
+            try:
+                return round(float(value), 1)
+            except ValueError:
+                return None
+    return None
+
+
+def detect_fingerprint(meter: str, domains: Iterable[str]) -> Fingerprint:
+    """This machine's fingerprint for measurements taken with ``meter`` over ``domains``.
+
+    The CPU model and the hypervisor flag come from the estimator's host detection (``/proc/cpuinfo`` on
+    Linux); DMI and ``/sys/hypervisor`` files catch hypervisors that hide the flag. Nothing is executed.
+    """
+    import platform
+
+    from greencode.meters.estimate import detect_host
+
+    host = detect_host()
+    return Fingerprint(
+        cpu_model=host.cpu_model,
+        logical_cpus=os.cpu_count() or 1,
+        meter=meter,
+        domains=tuple(sorted(domains)),
+        virtualised=bool(host.virtual) or (sys.platform.startswith("linux") and _virtual_by_firmware()),
+        python=platform.python_version(),
+        frequency_mhz=_frequency_mhz(),
+        hostname=socket.gethostname(),
+        platform=platform.platform(terse=True),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# baselines
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """One test in a baseline.
+
+    ``runs_j`` holds one median per saved run (oldest first, at most :data:`MAX_RUNS`); repeated saves of
+    the same clean commit add runs, and their spread is what the gate learns the machine's run-to-run noise
+    from. ``samples_j`` and ``summary`` describe the latest run. ``commit`` is the clean commit the runs
+    were measured at (None when the tree was dirty or not in git: such runs are never pooled).
+    """
+
+    node_id: str
+    per: str
+    runs_j: tuple[float, ...]
+    samples_j: tuple[float, ...]
+    summary: Summary
+    wall_s: float
+    cpu_s: float
+    meter: str
+    estimated: bool
+    rounds: int = 1
+    iterations: int = 1
+    commit: str | None = None
+
+    @property
+    def centre_j(self) -> float:
+        """The typical run: geometric mean of the run medians (their median if any is zero)."""
+        if all(v > 0 for v in self.runs_j):
+            return math.exp(math.fsum(math.log(v) for v in self.runs_j) / len(self.runs_j))
+        return statistics.median(self.runs_j)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "per": self.per,
+            "runs_j": [_round(v) for v in self.runs_j],
+            "samples_j": [_round(v) for v in self.samples_j],
+            "summary": {k: _round(v) for k, v in self.summary.to_dict().items()},
+            "wall_s": _round(self.wall_s),
+            "cpu_s": _round(self.cpu_s),
+            "meter": self.meter,
+            "estimated": self.estimated,
+            "rounds": self.rounds,
+            "iterations": self.iterations,
+            "commit": self.commit,
+        }
+
+    @classmethod
+    def from_dict(cls, node_id: str, data: Mapping[str, Any]) -> BaselineEntry:
+        per = _get(data, "per", str)
+        if per not in PER_VALUES:
+            raise ValueError(f"'per' should be 'call' or 'test', found {per!r}")
+        runs = _floats(data, "runs_j")
+        samples = _floats(data, "samples_j")
+        if not runs or not samples:
+            raise ValueError("'runs_j' and 'samples_j' need at least one value")
+        summary_data = _get(data, "summary", dict)
+        try:
+            summary = Summary(**{k: summary_data[k] for k in Summary.__dataclass_fields__})
+        except KeyError as exc:
+            raise ValueError(f"'summary' lacks {exc}") from None
+        return cls(
+            node_id=node_id,
+            per=per,
+            runs_j=runs,
+            samples_j=samples,
+            summary=summary,
+            wall_s=_get(data, "wall_s", float),
+            cpu_s=_get(data, "cpu_s", float),
+            meter=_get(data, "meter", str),
+            estimated=_get(data, "estimated", bool),
+            rounds=_get(data, "rounds", int, 1),
+            iterations=_get(data, "iterations", int, 1),
+            commit=_get(data, "commit", str, None),
+        )
+
+
+def entry_from_record(record: TestRecord, commit: str | None, runs: tuple[float, ...] = ()) -> BaselineEntry:
+    """A baseline entry for ``record``, after ``runs`` (earlier run medians of the same commit) if any."""
+    all_runs = (*runs, record.median_j)[-MAX_RUNS:]
+    return BaselineEntry(
+        node_id=record.node_id,
+        per=record.per,
+        runs_j=all_runs,
+        samples_j=record.samples_j[:MAX_SAMPLES],
+        summary=record.summary,
+        wall_s=record.wall_s,
+        cpu_s=record.cpu_s,
+        meter=record.meter,
+        estimated=record.estimated,
+        rounds=record.rounds,
+        iterations=record.iterations,
+        commit=commit,
+    )
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A stored baseline. Build one with :func:`baseline_from_runs` or :func:`save_baseline`; read one with
+    :func:`load_baseline`."""
+
+    fingerprint: Fingerprint
+    entries: Mapping[str, BaselineEntry]
+    created: str
+    updated: str
+    vcs: VcsState | None
+    meter: str
+    estimated: bool
+    greencode_version: str = ""
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def commit(self) -> str | None:
+        return self.vcs.commit if self.vcs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": BASELINE_SCHEMA,
+            "version": BASELINE_VERSION,
+            "greencode_version": self.greencode_version,
+            "created": self.created,
+            "updated": self.updated,
+            "vcs": self.vcs.to_dict() if self.vcs else None,
+            "fingerprint": self.fingerprint.to_dict(),
+            "meter": self.meter,
+            "estimated": self.estimated,
+            "entries": {node: entry.to_dict() for node, entry in sorted(self.entries.items())},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Baseline:
+        """Validate and build; raises :class:`StoreError` naming ``where`` and what is wrong."""
+        if not isinstance(data, dict):
+            raise StoreError(f"{where}: not a greencode baseline (expected a JSON object)")
+        if data.get("schema") != BASELINE_SCHEMA:
+            found = f"schema {data.get('schema')!r}" if "schema" in data else "no 'schema' key"
+            raise StoreError(
+                f"{where}: not a greencode baseline ({found}); point --greencode-compare at a file written by "
+                "--greencode-save, or move this file away"
+            )
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise StoreError(f"{where}: baseline has no valid 'version'; save a new baseline")
+        if version > BASELINE_VERSION:
+            raise StoreError(
+                f"{where}: baseline version {version} was written by a newer greencode (this one reads "
+                f"version {BASELINE_VERSION}); upgrade greencode or save a new baseline elsewhere"
+            )
+        try:
+            fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
+        except ValueError as exc:
+            raise StoreError(f"{where}: baseline fingerprint is malformed ({exc}); save a new baseline") from None
+        entries_data = data.get("entries")
+        if not isinstance(entries_data, dict):
+            raise StoreError(f"{where}: baseline has no 'entries' table; save a new baseline")
+        entries = {}
+        for node_id, entry in entries_data.items():
+            try:
+                if not isinstance(entry, dict):
+                    raise ValueError("expected an object")
+                entries[node_id] = BaselineEntry.from_dict(node_id, entry)
+            except ValueError as exc:
+                raise StoreError(
+                    f"{where}: baseline entry {node_id!r} is malformed ({exc}); save a new baseline"
+                ) from None
+        vcs_data = data.get("vcs")
+        vcs = None
+        if isinstance(vcs_data, dict) and isinstance(vcs_data.get("commit"), str):
+            branch = vcs_data.get("branch")
+            vcs = VcsState(vcs_data["commit"], branch if isinstance(branch, str) else None,
+                           bool(vcs_data.get("dirty")))
+        return cls(
+            fingerprint=fingerprint,
+            entries=MappingProxyType(entries),
+            created=str(data.get("created", "")),
+            updated=str(data.get("updated", "")),
+            vcs=vcs,
+            meter=str(data.get("meter", fingerprint.meter)),
+            estimated=bool(data.get("estimated", any(e.estimated for e in entries.values()))),
+            greencode_version=str(data.get("greencode_version", "")),
+        )
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise StoreError(f"{path}: is a directory, not a {what} file") from None
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: not a text file, so not a greencode {what}; move it away or save anew") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StoreError(
+            f"{path}: the {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the file "
+            f"was left as it is — restore it from version control or delete it and save a new {what}"
+        ) from None
+
+
+def load_baseline(path: Path) -> Baseline | None:
+    """The baseline at ``path``, or None when there is no such file.
+
+    A file that is unreadable, not JSON, of another schema or a newer version raises :class:`StoreError`
+    naming it; the file is never modified.
+    """
+    path = Path(path)
+    try:
+        data = _read_json(path, "baseline")
+    except FileNotFoundError:
+        return None
+    return replace(Baseline.from_dict(data, str(path)), path=path)
+
+
+def baseline_from_runs(
+    runs: Iterable[Iterable[TestRecord]],
+    fingerprint: Fingerprint,
+    vcs: VcsState | None,
+    *,
+    now: float | None = None,
+) -> Baseline:
+    """A baseline pooling several runs of the same code (``greencode calibrate --save``): each test's
+    entry holds one median per run, and the latest run's samples."""
+    from greencode import __version__
+
+    entries: dict[str, BaselineEntry] = {}
+    for run in runs:
+        for record in run:
+            earlier = entries.get(record.node_id)
+            same_unit = earlier is not None and earlier.per == record.per
+            entries[record.node_id] = entry_from_record(
+                record, vcs.commit if vcs else None, earlier.runs_j if earlier and same_unit else ()
+            )
+    stamp = now_iso(now)
+    return Baseline(
+        fingerprint=fingerprint,
+        entries=MappingProxyType(entries),
+        created=stamp,
+        updated=stamp,
+        vcs=vcs,
+        meter=fingerprint.meter,
+        estimated=any(e.estimated for e in entries.values()),
+        greencode_version=__version__,
+    )
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What :func:`save_baseline` did: ``added`` new tests, ``replaced`` entries started afresh, ``pooled``
+    entries that gained a run of the same clean commit, and ``reset`` (why the whole file was replaced)."""
+
+    baseline: Baseline
+    path: Path | None
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    pooled: tuple[str, ...]
+    reset: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"{len(self.baseline.entries)} tests" + (f" in {self.path}" if self.path else "")]
+        if self.added:
+            parts.append(f"{len(self.added)} added")
+        if self.replaced:
+            parts.append(f"{len(self.replaced)} replaced")
+        if self.pooled:
+            runs = max(len(self.baseline.entries[n].runs_j) for n in self.pooled)
+            parts.append(f"{len(self.pooled)} pooled with earlier runs of this commit (up to {runs} runs)")
+        text = "baseline saved: " + ", ".join(parts)
+        return text + (f"; previous baseline replaced: {self.reset}" if self.reset else "")
+
+
+def merge_baseline(
+    existing: Baseline | None,
+    records: Iterable[TestRecord],
+    fingerprint: Fingerprint,
+    vcs: VcsState | None,
+    *,
+    now: float | None = None,
+) -> SaveResult:
+    """The baseline after saving ``records`` over ``existing`` (pure; :func:`save_baseline` writes it).
+
+    Tests that did not run keep their entries. A test measured again at the same clean commit gains a run
+    (up to :data:`MAX_RUNS`); otherwise its entry starts afresh. A baseline from another machine, or an
+    estimate where measurements were stored (or the reverse), is replaced as a whole.
+    """
+    from greencode import __version__
+
+    records = list(records)
+    estimated = any(r.estimated for r in records)
+    reset = None
+    if existing is not None and not existing.fingerprint.matches(fingerprint):
+        reset = "it came from another machine (" + "; ".join(fingerprint.differences(existing.fingerprint)) + ")"
+    elif existing is not None and records and existing.entries and existing.estimated != estimated:
+        reset = "it held " + ("estimates" if existing.estimated else "measurements")
+    keep = existing if existing is not None and reset is None else None
+    entries = dict(keep.entries) if keep else {}
+    clean_commit = vcs.commit if vcs is not None and not vcs.dirty else None
+    added, replaced, pooled = [], [], []
+    for record in records:
+        old = entries.get(record.node_id)
+        if old is None:
+            added.append(record.node_id)
+            entries[record.node_id] = entry_from_record(record, clean_commit)
+        elif clean_commit is not None and old.commit == clean_commit and old.per == record.per:
+            pooled.append(record.node_id)
+            entries[record.node_id] = entry_from_record(record, clean_commit, old.runs_j)
+        else:
+            replaced.append(record.node_id)
+            entries[record.node_id] = entry_from_record(record, clean_commit)
+    stamp = now_iso(now)
+    baseline = Baseline(
+        fingerprint=fingerprint,
+        entries=MappingProxyType(entries),
+        created=keep.created if keep else stamp,
+        updated=stamp,
+        vcs=vcs,
+        meter=fingerprint.meter,
+        estimated=any(e.estimated for e in entries.values()),
+        greencode_version=__version__,
+    )
+    return SaveResult(baseline, None, tuple(added), tuple(replaced), tuple(pooled), reset)
+
+
+def save_baseline(
+    path: Path,
+    records: Iterable[TestRecord],
+    fingerprint: Fingerprint,
+    vcs: VcsState | None,
+    *,
+    now: float | None = None,
+) -> SaveResult:
+    """Merge ``records`` into the baseline at ``path`` (see :func:`merge_baseline`) and write it.
+
+    The read-merge-write happens under an exclusive lock on a lock file beside the baseline, so concurrent
+    writers (parallel CI jobs sharing a workspace, two terminals) each see the other's entries; the write
+    itself is atomic, so a crash leaves the old file. A damaged existing file raises :class:`StoreError`
+    and is left untouched.
+    """
+    path = Path(path)
+    with file_lock(lock_path_for(path)):
+        existing = load_baseline(path)
+        result = merge_baseline(existing, records, fingerprint, vcs, now=now)
+        atomic_write_text(path, result.baseline.to_json())
+    return replace(result, path=path, baseline=replace(result.baseline, path=path))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# results files
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One measured run: when, at which version, with which meters, how many workers."""
+
+    run_id: str
+    started: float
+    finished: float
+    vcs: VcsState | None
+    meter: str
+    estimated: bool
+    reasons: tuple[str, ...] = ()
+    workers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.run_id,
+            "started": now_iso(self.started),
+            "started_epoch": self.started,
+            "finished": now_iso(self.finished),
+            "duration_s": round(self.finished - self.started, 6),
+            "commit": self.vcs.commit if self.vcs else None,
+            "branch": self.vcs.branch if self.vcs else None,
+            "dirty": self.vcs.dirty if self.vcs else None,
+            "meter": self.meter,
+            "estimated": self.estimated,
+            "meter_reasons": list(self.reasons),
+            "xdist_workers": self.workers,
+        }
+
+
+def new_run_id(started: float) -> str:
+    """Sortable and unique: UTC time plus random bits."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + os.urandom(4).hex()
+
+
+@dataclass(frozen=True)
+class Results:
+    """A results file read back: the run, the machine, the records, and the gate's section as written."""
+
+    run: Mapping[str, Any]
+    fingerprint: Fingerprint
+    records: tuple[TestRecord, ...]
+    gate: Mapping[str, Any] | None
+    raw: Mapping[str, Any]
+
+
+def results_document(
+    run: RunInfo,
+    fingerprint: Fingerprint,
+    records: Iterable[TestRecord],
+    *,
+    settings: Mapping[str, Any],
+    gate: Mapping[str, Any] | None = None,
+    budgets: Iterable[Mapping[str, Any]] = (),
+    baseline_saved: Mapping[str, Any] | None = None,
+    advice: Iterable[Mapping[str, Any]] = (),
+    warnings: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The ``greencode-results`` JSON document (schema in ``docs/pytest.md``)."""
+    from greencode import __version__
+
+    return {
+        "schema": RESULTS_SCHEMA,
+        "version": RESULTS_VERSION,
+        "greencode_version": __version__,
+        "run": run.to_dict(),
+        "fingerprint": fingerprint.to_dict(),
+        "settings": dict(settings),
+        "tests": [r.to_dict() for r in sorted(records, key=lambda r: r.node_id)],
+        "budgets": list(budgets),
+        "gate": None if gate is None else dict(gate),
+        "baseline_saved": None if baseline_saved is None else dict(baseline_saved),
+        "advice": list(advice),
+        "warnings": list(warnings),
+    }
+
+
+def write_results(path: Path, document: Mapping[str, Any]) -> None:
+    atomic_write_text(Path(path), json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def load_results(path: Path) -> Results:
+    """Read a results file written by ``pytest --greencode-json``; :class:`StoreError` when it is not one."""
+    path = Path(path)
+    try:
+        data = _read_json(path, "results")
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no such results file; write one with pytest --greencode-json {path}") from None
+    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
+        raise StoreError(f"{path}: not a greencode results file (expected schema {RESULTS_SCHEMA!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or version > RESULTS_VERSION:
+        raise StoreError(
+            f"{path}: results version {version!r} is not one this greencode reads ({RESULTS_VERSION}); "
+            "upgrade greencode or write the file again"
+        )
+    try:
+        fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
+        records = tuple(TestRecord.from_dict(t) for t in _get(data, "tests", list))
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"{path}: results file is malformed ({exc}); write it again") from None
+    gate = data.get("gate")
+    return Results(
+        run=MappingProxyType(dict(data.get("run") or {})),
+        fingerprint=fingerprint,
+        records=records,
+        gate=gate if isinstance(gate, dict) else None,
+        raw=data,
+    )

@@ -1,0 +1,539 @@
+"""The measuring run: everything ``pytest --greencode`` does, registered only when greencode is switched on.
+
+Per test it measures the call phase (optionally setup and teardown too), repeating the call for the
+configured rounds, or takes the ``energy`` fixture's or pytest-benchmark's per-call figures. After the last
+test it checks budgets, compares with the baseline, saves, appends to the history and writes the reports,
+all through the library (:mod:`greencode.gate`, :mod:`greencode.store`, :mod:`greencode.history`). A
+failing gate fails the session the way pytest-cov does: one more failure counted in ``session.testsfailed``
+from a ``pytest_runtestloop`` wrapper, so pytest's own summary and exit code 1 follow; greencode's errors
+become one line each, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greencode.config import Config, load_config, parse_energy
+from greencode.errors import GreencodeError, StoreError
+from greencode.gate import Budget, GateReport, GateSettings, check_budgets, compare, config_budgets
+from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
+from greencode.store import (
+    Baseline,
+    Fingerprint,
+    RunInfo,
+    SaveResult,
+    TestRecord,
+    detect_fingerprint,
+    load_baseline,
+    new_run_id,
+    results_document,
+    save_baseline,
+    write_results,
+)
+from pytest_greencode import xdist
+from pytest_greencode.benchmark import BenchmarkEnergy
+from pytest_greencode.keys import ACTIVE_KEY, PROFILE_KEY, ROUNDS_KEY
+
+PLAN_KEY = pytest.StashKey["Plan"]()
+CALLS_KEY = pytest.StashKey[list[Measurement]]()
+BENCHMARK_KEY = pytest.StashKey[BenchmarkEnergy]()
+EXTRA_KEY = pytest.StashKey[float]()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one test is measured. ``mode`` is ``"test"``, ``"energy"`` (the fixture) or ``"benchmark"``;
+    ``error`` is a bad marker, reported as the test's setup error."""
+
+    measure: bool
+    rounds: int
+    mode: str
+    budget: Budget | None = None
+    error: str | None = None
+
+
+def _option_path(config: pytest.Config, value: str | None) -> str | None:
+    """Paths on the command line are relative to where pytest was started."""
+    return None if not value else str(config.invocation_params.dir / value)
+
+
+def start(config: pytest.Config, requested: bool) -> None:
+    """Read greencode's configuration and, when measuring is switched on, register the measuring run."""
+    option = config.getoption
+    overrides = {
+        "rounds": option("greencode_rounds"),
+        "meter": option("greencode_meter"),
+        "fail_on": option("greencode_fail_on"),
+        "min_effect_j": option("greencode_min_effect"),
+        "baseline": _option_path(config, option("greencode_baseline")),
+        "allow_other_machine": option("greencode_allow_other_machine"),
+        "include_setup": option("greencode_include_setup"),
+    }
+    try:
+        settings = load_config(start=config.invocation_params.dir, overrides=overrides)
+    except GreencodeError as exc:
+        raise pytest.UsageError(f"greencode: {exc}") from None
+    if not requested and not settings.enabled:
+        return
+    run = GreencodeRun(config, settings)
+    config.stash[ACTIVE_KEY] = run
+    config.pluginmanager.register(run, "greencode-run")
+
+
+def _marker_error(item: pytest.Item, marker: str, problem: str) -> str:
+    return f"{item.nodeid}: @pytest.mark.{marker}: {problem}"
+
+
+def _record_from_windows(
+    item: pytest.Item, windows: list[Measurement], extra_j: float, per: str, calls: list[int], source: str
+) -> TestRecord:
+    first = windows[0]
+    return TestRecord(
+        node_id=item.nodeid,
+        per=per,
+        samples_j=tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True)),
+        wall_s=statistics.median(w.wall_s / n for w, n in zip(windows, calls, strict=True)),
+        cpu_s=statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True)),
+        meter=first.meter,
+        estimated=any(w.estimated for w in windows),
+        provenance=first.provenance,
+        rounds=len(windows),
+        iterations=max(calls),
+        source=source,
+        co2e_g=statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True)),
+        warnings=tuple(dict.fromkeys(warning for w in windows for warning in w.warnings)),
+    )
+
+
+def _record_from_profile(item: pytest.Item, profile: Profile) -> TestRecord:
+    return TestRecord(
+        node_id=item.nodeid,
+        per="call",
+        samples_j=profile.samples_j,
+        wall_s=statistics.median(profile.wall_samples_s),
+        cpu_s=statistics.median(profile.cpu_samples_s),
+        meter=profile.meter,
+        estimated=profile.estimated,
+        provenance=profile.provenance,
+        rounds=profile.rounds,
+        iterations=profile.iterations,
+        source="energy",
+        co2e_g=profile.co2e_g_per_call,
+        warnings=profile.warnings,
+    )
+
+
+class GreencodeRun:
+    """The plugin object of a measuring session (one per pytest process; workers have their own)."""
+
+    def __init__(self, config: pytest.Config, settings: Config) -> None:
+        self.config = config
+        self.settings = settings
+        self.gate_settings = GateSettings.from_config(settings)
+        option = config.getoption
+        compare_option = option("greencode_compare")
+        if compare_option and (
+            Path(compare_option).is_dir() or compare_option.endswith(".py") or "::" in compare_option
+        ):
+            raise pytest.UsageError(
+                f"greencode: --greencode-compare {compare_option}: that looks like a test path, not a baseline; "
+                "write --greencode-compare=PATH, or put --greencode-compare after the test paths"
+            )
+        self.compare = compare_option is not None or option("greencode_fail_on") is not None
+        self.save = bool(option("greencode_save"))
+        self.baseline_path = (
+            Path(_option_path(config, compare_option) or "") if compare_option else settings.resolve(settings.baseline)
+        )
+        json_option = _option_path(config, option("greencode_json"))
+        self.json_path = Path(json_option) if json_option else None
+        self.is_worker = xdist.is_worker(config)
+        self._previous = current_config()
+        configure(settings)
+        try:
+            self.selection = meters_in_use()
+        except GreencodeError as exc:
+            configure(self._previous)
+            raise pytest.UsageError(f"greencode: {exc}") from None
+        self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
+        self.estimated = any(d.estimated for m in self.selection.meters for d in m.domains())
+        self.lock_path = xdist.worker_lock_path(config) if self.is_worker else None
+        self._controller_lock: Path | None = None
+        self.started = time.time()
+        self.records: dict[str, TestRecord] = {}
+        self.marker_budgets: dict[str, Budget] = {}
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.workers_reported = 0
+        self.baseline: Baseline | None = None
+        self.fingerprint: Fingerprint | None = None
+        self.report: GateReport | None = None
+        self.saved: SaveResult | None = None
+        self.advice: dict[str, Any] | None = None
+        self.concluded = False
+
+    # ----------------------------------------------------------------------------------------------------
+    # start and end of the session
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        kind = "estimated" if self.estimated else "measured"
+        lines = [f"greencode: meter {self.selection.name} ({kind}), rounds {self.settings.rounds}"]
+        if self.compare:
+            lines.append(
+                f"greencode: comparing with {self.baseline_path} (fail_on {self.settings.fail_on}, "
+                f"alpha {self.settings.alpha})"
+            )
+        if self.save:
+            lines.append(f"greencode: saving the baseline to {self.baseline_path}")
+        if xdist.is_controller(config):
+            if self.machine_wide:
+                lines.append(
+                    f"greencode: meter {', '.join(self.machine_wide)} sees the whole machine, so measured tests "
+                    "run one at a time across xdist workers (a cross-process lock)"
+                )
+            else:
+                lines.append("greencode: each xdist worker measures its own tests (per-process meter)")
+        return lines
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        if self.machine_wide and xdist.is_controller(self.config):
+            self._controller_lock = xdist.new_lock_path()
+        if self.compare or self.save:
+            try:
+                self.baseline = load_baseline(self.baseline_path)
+            except StoreError as exc:
+                raise pytest.UsageError(f"greencode: {exc}") from None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self._controller_lock is not None:
+            node.workerinput[xdist.LOCK_KEY] = str(self._controller_lock)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get(xdist.OUTPUT_KEY)
+        if data is None:
+            self.warnings.append(f"xdist worker {getattr(node, 'gateway', node)} sent no measurements")
+            return
+        records, budgets, warnings = xdist.read_payload(data)
+        self.records.update((r.node_id, r) for r in records)
+        self.marker_budgets.update((b.pattern, b) for b in budgets)
+        self.warnings.extend(warnings)
+        self.workers_reported += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            workeroutput = getattr(self.config, "workeroutput", {})
+            workeroutput[xdist.OUTPUT_KEY] = xdist.payload(
+                self.records.values(), self.marker_budgets.values(), self.warnings
+            )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        configure(self._previous)
+        if self._controller_lock is not None:
+            self._controller_lock.unlink(missing_ok=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        result = yield
+        if self.is_worker or session.config.option.collectonly:
+            return result
+        from pytest_greencode import reporting
+
+        try:
+            self._conclude()
+        except GreencodeError as exc:
+            self.errors.append(str(exc))
+        except Exception as exc:  # never a traceback from greencode at the end of a run
+            self.errors.append(f"internal error ({type(exc).__name__}: {exc}); please report it")
+        self.concluded = True
+        reporting.mark_summary_line(self)
+        if self.errors or (self.report is not None and self.report.failed):
+            session.testsfailed += 1
+        return result
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.concluded:
+            from pytest_greencode import reporting
+
+            reporting.terminal_section(terminalreporter, self)
+
+    # ----------------------------------------------------------------------------------------------------
+    # per test
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            plan = self._plan(item)
+            item.stash[PLAN_KEY] = plan
+            item.stash[ROUNDS_KEY] = plan.rounds
+
+    def _plan(self, item: pytest.Item) -> Plan:
+        rounds, measure, error = self.settings.rounds, True, None
+        fixtures = getattr(item, "fixturenames", ())
+        mode = "energy" if "energy" in fixtures else "benchmark" if "benchmark" in fixtures else "test"
+        marker = item.get_closest_marker("greencode")
+        if marker is not None:
+            unknown = set(marker.kwargs) - {"rounds", "skip"}
+            value = marker.kwargs.get("rounds", rounds)
+            if marker.args or unknown:
+                error = _marker_error(item, "greencode", "takes only the keywords rounds=N and skip=True")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                error = _marker_error(item, "greencode", f"rounds={value!r}: expected a whole number >= 1")
+            else:
+                rounds = value
+            measure = not marker.kwargs.get("skip", False)
+        budget = None
+        marker = item.get_closest_marker("energy_budget")
+        if marker is not None and error is None:
+            budget, error = self._budget(item, marker, mode)
+        return Plan(measure, rounds, mode, budget, error)
+
+    @staticmethod
+    def _budget(item: pytest.Item, marker: pytest.Mark, mode: str) -> tuple[Budget | None, str | None]:
+        expected = "test" if mode == "test" else "call"
+        kwargs = dict(marker.kwargs)
+        if marker.args:
+            kwargs.setdefault("joules", marker.args[0])
+        per = kwargs.get("per", expected)
+        if set(kwargs) - {"joules", "per"} or len(marker.args) > 1 or "joules" not in kwargs:
+            return None, _marker_error(item, "energy_budget", "use energy_budget(joules=..., per='test' or 'call')")
+        try:
+            joules = parse_energy(kwargs["joules"])
+        except ValueError as exc:
+            return None, _marker_error(item, "energy_budget", f"joules={kwargs['joules']!r}: {exc}")
+        if per not in ("call", "test"):
+            return None, _marker_error(item, "energy_budget", f"per={per!r}: expected 'call' or 'test'")
+        if per != expected:
+            why = "the energy or benchmark fixture measures per call" if mode != "test" else (
+                "without the energy or benchmark fixture the whole test is measured")
+            return None, _marker_error(item, "energy_budget", f"per={per!r} does not fit this test: {why}; "
+                                       f"use per={expected!r}")
+        return Budget(item.nodeid, joules, per, "marker"), None
+
+    def _window(self, label: str) -> Recorder:
+        return Recorder(label, self.selection, self.settings)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        if self.lock_path is None or not item.stash.get(PLAN_KEY, Plan(False, 1, "test")).measure:
+            return (yield)
+        from greencode.locks import file_lock
+
+        with file_lock(self.lock_path):
+            return (yield)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is not None and plan.error:
+            pytest.fail(plan.error, pytrace=False)
+
+    @contextlib.contextmanager
+    def _setup_or_teardown(self, item: pytest.Item) -> Iterator[None]:
+        plan = item.stash.get(PLAN_KEY, None)
+        if not self.settings.include_setup or plan is None or not plan.measure:
+            yield
+            return
+        recorder = self._window(item.nodeid)
+        yield
+        item.stash[EXTRA_KEY] = item.stash.get(EXTRA_KEY, 0.0) + recorder.stop().energy_j
+
+    @pytest.hookimpl(wrapper=True, trylast=True, specname="pytest_runtest_setup")
+    def measure_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        with self._setup_or_teardown(item):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is None or not plan.measure or plan.mode == "energy":
+            return (yield)
+        glue = None
+        if plan.mode == "benchmark":
+            glue = BenchmarkEnergy(getattr(item, "funcargs", {}).get("benchmark"), lambda: self._window(item.nodeid))
+            if not glue.install():
+                self.warnings.append(f"{item.nodeid}: this pytest-benchmark version cannot be hooked; measured "
+                                     "the whole test instead of its rounds")
+                glue = None
+        recorder = self._window(item.nodeid)
+        try:
+            result = yield
+        finally:
+            if glue is not None:
+                glue.uninstall()
+        windows = [recorder.stop()]
+        if glue is not None and glue.rounds:
+            item.stash[BENCHMARK_KEY] = glue
+            glue.write_extra_info(self.estimated, self.selection.name)
+            return result
+        if plan.mode == "test":
+            windows.extend(self._repeat(item, plan.rounds))
+        item.stash[CALLS_KEY] = windows
+        return result
+
+    def _repeat(self, item: pytest.Item, rounds: int) -> Iterator[Measurement]:
+        for index in range(1, rounds):
+            recorder = self._window(item.nodeid)
+            try:
+                item.runtest()
+            except (Exception, pytest.fail.Exception, pytest.skip.Exception) as exc:
+                self.warnings.append(
+                    f"{item.nodeid}: round {index + 1} of {rounds} raised {type(exc).__name__}; kept {index} "
+                    "round(s). Mark it @pytest.mark.greencode(rounds=1) if it must not run twice."
+                )
+                return
+            yield recorder.stop()
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        with self._setup_or_teardown(item):
+            result = yield
+        self._finish_item(item)
+        return result
+
+    def _finish_item(self, item: pytest.Item) -> None:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is None or not plan.measure:
+            return
+        profile = item.stash.get(PROFILE_KEY, None)
+        glue = item.stash.get(BENCHMARK_KEY, None)
+        windows = item.stash.get(CALLS_KEY, None)
+        if profile is not None:
+            record = _record_from_profile(item, profile)
+        elif glue is not None:
+            rounds = glue.rounds
+            record = _record_from_windows(
+                item, [w for w, _ in rounds], 0.0, "call", [n for _, n in rounds], "benchmark"
+            )
+        elif windows:
+            record = _record_from_windows(
+                item, windows, item.stash.get(EXTRA_KEY, 0.0), "test", [1] * len(windows), "test"
+            )
+        else:
+            return
+        self.records[item.nodeid] = record
+        if plan.budget is not None:
+            self.marker_budgets[item.nodeid] = plan.budget
+        item.user_properties.extend(
+            [
+                ("greencode_energy_j", f"{record.median_j:.6g}"),
+                ("greencode_per", record.per),
+                ("greencode_estimated", str(record.estimated).lower()),
+                ("greencode_meter", record.meter),
+                ("greencode_rounds", str(record.rounds)),
+            ]
+        )
+
+    # ----------------------------------------------------------------------------------------------------
+    # after the last test
+
+    def _conclude(self) -> None:
+        from pytest_greencode import reporting
+
+        records = list(self.records.values())
+        domains = sorted({d.name for m in self.selection.meters for d in m.domains()})
+        self.fingerprint = fingerprint = detect_fingerprint(self.selection.name, domains)
+        budgets = [*self.marker_budgets.values(), *config_budgets(self.settings)]
+        if self.compare:
+            report = compare(
+                records, self.baseline, self.gate_settings, fingerprint=fingerprint, budgets=budgets,
+                baseline_name=str(self.baseline_path),
+            )
+        else:
+            report = GateReport(self.gate_settings, budgets=check_budgets(records, budgets))
+        self.report = report
+        if report.failed:
+            self.advice = self._advice(report)
+        from greencode.vcs import vcs_state
+
+        vcs = vcs_state(self.settings.root)
+        run = RunInfo(
+            run_id=new_run_id(self.started),
+            started=self.started,
+            finished=time.time(),
+            vcs=vcs,
+            meter=self.selection.name,
+            estimated=self.estimated,
+            reasons=self.selection.reasons,
+            workers=self.workers_reported,
+        )
+        if self.save:
+            if records:
+                try:
+                    self.saved = save_baseline(self.baseline_path, records, fingerprint, vcs)
+                except StoreError as exc:
+                    self.errors.append(f"baseline not saved: {exc}")
+            else:
+                self.warnings.append("baseline not saved: no test was measured")
+        self._append_history(run, fingerprint, records, report)
+        if self.json_path is not None:
+            document = results_document(
+                run, fingerprint, records,
+                settings={**self.gate_settings.to_dict(), "rounds": self.settings.rounds,
+                          "include_setup": self.settings.include_setup},
+                gate=report.to_dict(),
+                baseline_saved=None if self.saved is None else {
+                    "path": str(self.saved.path), "added": list(self.saved.added),
+                    "replaced": list(self.saved.replaced), "pooled": list(self.saved.pooled),
+                    "reset": self.saved.reset,
+                },
+                advice=self.advice,
+                warnings=self.warnings,
+            )
+            try:
+                write_results(self.json_path, document)
+            except StoreError as exc:
+                self.errors.append(f"results not written: {exc}")
+        reporting.publish(self)
+
+    def _append_history(self, run: RunInfo, fingerprint: Fingerprint, records: list[TestRecord],
+                        report: GateReport) -> None:
+        from greencode.history import History
+
+        verdicts = {c.node_id: (c.verdict, c.change) for c in report.comparisons}
+        try:
+            with History(self.settings.resolve(self.settings.history)) as history:
+                history.append(run, fingerprint, records, verdicts, report.failed)
+        except StoreError as exc:
+            self.warnings.append(f"history not updated: {exc}")
+
+    def _advice(self, report: GateReport) -> dict[str, Any] | None:
+        """Tactics for failing tests: scanner findings in the files changed since the baseline's commit, and
+        what the timings themselves suggest. Optional: any problem here only skips the advice."""
+        try:
+            from greencode.tactics.advice import advice_for_changes, energy_hint
+        except ImportError:
+            return None
+        since = self.baseline.commit if self.baseline is not None else None
+        failing = dict.fromkeys([c.node_id for c in report.regressions] + [b.node_id for b in report.over_budget])
+        hints = []
+        for node_id in failing:
+            record = self.records.get(node_id)
+            hint = energy_hint(record.cpu_s * record.rounds, record.wall_s * record.rounds) if record else None
+            if hint:
+                hints.append({"node_id": node_id, "hint": hint})
+        try:
+            findings = advice_for_changes(self.settings.root, since, self.settings)
+        except Exception as exc:  # advice must never hide the verdict
+            self.warnings.append(f"no tactic advice: {type(exc).__name__}: {exc}")
+            findings = []
+        return {
+            "since_commit": since,
+            "failing": list(failing),
+            "hints": hints,
+            "findings": [
+                {"path": f.path, "line": f.line, "rule": f.rule, "tactic": f.tactic, "message": f.message}
+                for f in findings
+            ],
+        }
+

@@ -1,0 +1,71 @@
+"""pytest-xdist support: workers measure, the controller merges and writes once.
+
+Each worker measures its own tests and sends its records, marker budgets and warnings to the controller in
+``workeroutput`` (plain JSON-able data). The controller merges them, runs the gate and writes the baseline,
+history and reports once.
+
+A per-process meter (the estimator) stays valid with several workers: each window counts only its own
+process. A machine- or device-wide meter (RAPL, NVML) would also count the other workers' tests, so then
+each test runs under a cross-process lock held from its setup to its teardown: measured tests run one at a
+time across workers, and the run says so in its header.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greencode.gate import Budget
+from greencode.store import TestRecord
+
+OUTPUT_KEY = "greencode"
+LOCK_KEY = "greencode_lock"
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """True in the process that distributes tests to xdist workers (after all plugins are configured)."""
+    return not is_worker(config) and config.pluginmanager.hasplugin("dsession")
+
+
+def worker_count(config: pytest.Config) -> int:
+    value = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    return value if isinstance(value, int) else 0
+
+
+def new_lock_path() -> Path:
+    """A fresh lock file name for one session's workers (the file appears on first use)."""
+    return Path(tempfile.gettempdir()) / f"greencode-measure-{os.getpid()}-{os.urandom(4).hex()}.lock"
+
+
+def worker_lock_path(config: pytest.Config) -> Path | None:
+    """The lock file the controller handed to this worker, if measurements must be serialised."""
+    workerinput = getattr(config, "workerinput", {})
+    value = workerinput.get(LOCK_KEY)
+    return Path(value) if value else None
+
+
+def payload(records: Iterable[TestRecord], budgets: Iterable[Budget], warnings: Iterable[str]) -> dict[str, Any]:
+    """What a worker sends to the controller."""
+    return {
+        "records": [record.to_dict() for record in records],
+        "budgets": [budget.to_dict() for budget in budgets],
+        "warnings": list(warnings),
+    }
+
+
+def read_payload(data: Mapping[str, Any]) -> tuple[list[TestRecord], list[Budget], list[str]]:
+    """The inverse of :func:`payload`."""
+    return (
+        [TestRecord.from_dict(item) for item in data.get("records", [])],
+        [Budget.from_dict(item) for item in data.get("budgets", [])],
+        [str(item) for item in data.get("warnings", [])],
+    )

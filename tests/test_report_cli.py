@@ -1,0 +1,124 @@
+"""``greencode report``: formats, output files, plots, the --fail-on gate and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from report_inputs import write_baseline, write_history, write_results_file, write_run_file
+
+from greencode.cli import main
+
+
+@pytest.fixture(autouse=True)
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory whose configuration sets the grid and the baseline."""
+    (tmp_path / "greencode.toml").write_text(
+        'baseline = "baseline.json"\n[carbon]\ngrid = "NL"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_text_report_goes_to_stdout(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json"]) == 0
+    out = capsys.readouterr().out
+    assert "python -m build" in out and "Netherlands (NLD) 2023" in out
+
+
+@pytest.mark.parametrize(
+    ("suffix", "marker"), [(".md", "## greencode"), (".html", "<!DOCTYPE html>"), (".csv", "name,")]
+)
+def test_output_format_follows_the_suffix(project: Path, suffix: str, marker: str) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--output", f"out{suffix}"]) == 0
+    assert (project / f"out{suffix}").read_text(encoding="utf-8").startswith(marker)
+
+
+def test_explicit_format_wins_over_the_suffix(project: Path) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--format", "json", "-o", "out.txt"]) == 0
+    assert json.loads((project / "out.txt").read_text())["schema"] == "greencode-report"
+
+
+def test_input_defaults_to_the_history_database(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_history(project / ".greencode" / "history.sqlite", [{"t::x": 1.0}])
+    assert main(["report"]) == 0
+    assert "t::x" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["tests", "domains", "history"])
+def test_plot_is_written(project: Path, kind: str) -> None:
+    pytest.importorskip("matplotlib")
+    write_history(project / "h.sqlite", [{"t::x": 1.0}, {"t::x": 1.2}])
+    assert main(["report", "h.sqlite", "--plot", "plot.png", "--plot-kind", kind]) == 0
+    assert (project / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_history_plot_of_a_run_file_is_an_input_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--plot", "p.svg", "--plot-kind", "history"]) == 2
+    assert "no history to plot" in capsys.readouterr().err
+
+
+def test_fail_on_passes_unchanged_results(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0, "t::y": 2.0})
+    write_results_file(project / "results.json", {"t::x": 1.0, "t::y": 2.0})
+    assert main(["report", "results.json", "--fail-on", "10%"]) == 0
+    captured = capsys.readouterr()
+    assert "gate (10%): passed" in captured.err and "unchanged" in captured.out
+
+
+def test_fail_on_fails_a_clear_regression_with_exit_1(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0, "t::y": 2.0})
+    write_results_file(project / "results.json", {"t::x": 2.0, "t::y": 2.0})
+    assert main(["report", "results.json", "--fail-on", "10%", "--format", "md"]) == 1
+    captured = capsys.readouterr()
+    assert "FAILED: 1 energy regression" in captured.err
+    assert "| regression |" in captured.out and "+100.0%" in captured.out
+    assert "regression: t::x:" in captured.out
+
+
+def test_fail_on_threshold_decides(project: Path) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0})
+    write_results_file(project / "results.json", {"t::x": 2.0})
+    assert main(["report", "results.json", "--fail-on", "500%"]) == 0
+
+
+def test_fail_on_gates_the_latest_history_run(project: Path) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0})
+    write_history(project / "h.sqlite", [{"t::x": 1.0}, {"t::x": 3.0}])
+    assert main(["report", "h.sqlite", "--fail-on", "10%"]) == 1
+
+
+def test_fail_on_a_run_file_is_an_input_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--fail-on", "10%"]) == 2
+    assert "--fail-on needs a pytest results JSON" in capsys.readouterr().err
+
+
+def test_bad_threshold_is_an_input_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--fail-on", "lots"]) == 2
+    assert "--fail-on 'lots'" in capsys.readouterr().err
+
+
+def test_corrupt_input_is_one_line_and_exit_2(project: Path) -> None:
+    (project / "broken.json").write_text("{", encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "greencode", "report", "broken.json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "broken.json: not valid JSON" in completed.stderr
+    assert "Traceback" not in completed.stderr

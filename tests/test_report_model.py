@@ -1,0 +1,167 @@
+"""Loading any greencode output into a report, with CO2e and SCI; clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from report_inputs import STARTED, write_history, write_results_file, write_run_file
+
+from greencode.config import CarbonConfig
+from greencode.errors import StoreError
+from greencode.history import History
+from greencode.report import load_report, render
+from greencode.report.model import Estimate, build_test
+
+NL = CarbonConfig(grid_intensity=267.622, pue=1.5, embodied_kgco2e=1151.7, resource_share=4 / 128)
+
+
+def test_run_file_is_one_entry_per_run_with_co2e_and_sci(tmp_path: Path) -> None:
+    report = load_report(write_run_file(tmp_path / "run.json", joules=3.6e6), NL)
+    (test,) = report.tests
+    assert (report.kind, test.name, test.per, test.estimated) == ("run", "python -m build", "run", True)
+    assert test.energy == Estimate.exact(3.6e6)
+    assert test.co2e_g == pytest.approx(267.622 * 1.5)
+    assert test.sci.functional_unit == "run"
+    assert test.sci.embodied_g == pytest.approx(35_990.625 * 2.0 / 126_144_000)
+    assert dict(test.domains) == {"cpu": 3.6e6}
+    assert report.notes == ("a warning from the meter",)
+
+
+def test_results_file_gives_median_and_quartiles_per_test(tmp_path: Path) -> None:
+    path = write_results_file(tmp_path / "results.json", {"tests/test_a.py::test_x": 0.3, "t::y": 0.1})
+    report = load_report(path, NL)
+    assert report.kind == "pytest" and report.commit == "a" * 40
+    assert report.machine == "AMD EPYC, 2 CPUs, VM, meter estimate"
+    test = {t.name: t for t in report.tests}["tests/test_a.py::test_x"]
+    assert test.energy.median_j == pytest.approx(0.3)
+    assert test.energy.low_j < 0.3 < test.energy.high_j
+    assert len(test.samples_j) == 7 and test.per == "test" and test.started_at == STARTED
+
+
+def test_results_file_shows_the_gate_verdicts_it_recorded(tmp_path: Path) -> None:
+    gate = {
+        "summary": "FAILED: 1 energy regression",
+        "comparisons": [
+            {"node_id": "t::x", "verdict": "regression", "baseline_j": 0.2, "change": 0.5, "reason": "r"},
+        ],
+    }
+    report = load_report(write_results_file(tmp_path / "r.json", {"t::x": 0.3, "t::y": 0.1}, gate), NL)
+    tests = {t.name: t for t in report.tests}
+    assert (tests["t::x"].status, tests["t::x"].change) == ("regression", 0.5)
+    assert tests["t::x"].baseline == Estimate.exact(0.2)
+    assert tests["t::y"].status is None and tests["t::y"].baseline is None
+    assert "gate (as run): FAILED: 1 energy regression" in report.notes
+
+
+def test_history_reports_the_latest_run_and_every_run_for_trends(tmp_path: Path) -> None:
+    path = write_history(
+        tmp_path / "history.sqlite", [{"t::x": 1.0}, {"t::x": 1.1}, {"t::x": 1.2, "t::y": 5.0}]
+    )
+    report = load_report(path, NL)
+    assert report.kind == "history" and report.commit == "2" * 40
+    assert {t.name: round(t.energy.median_j, 6) for t in report.tests} == {"t::x": 1.2, "t::y": 5.0}
+    assert [round(p.median_j, 6) for p in report.history["t::x"]] == [1.0, 1.1, 1.2]
+    assert [p.commit for p in report.history["t::x"]] == ["0" * 40, "1" * 40, "2" * 40]
+    assert {t.status for t in report.tests} == {"unchanged"}
+
+
+def test_report_json_reads_back_into_the_same_report(tmp_path: Path) -> None:
+    original = load_report(write_history(tmp_path / "h.sqlite", [{"t::x": 1.0}, {"t::x": 2.0}]), NL)
+    path = tmp_path / "report.json"
+    path.write_text(render(original, "json"), encoding="utf-8")
+    again = load_report(path, NL)
+    assert again.tests == original.tests
+    assert again.history == original.history
+    assert (again.kind, again.commit, again.machine) == (original.kind, original.commit, original.machine)
+
+
+def test_carbon_figures_follow_the_configuration_of_the_reader(tmp_path: Path) -> None:
+    path = write_run_file(tmp_path / "run.json", joules=3.6e6)
+    assert load_report(path, CarbonConfig(grid_intensity=100)).tests[0].co2e_g == pytest.approx(100)
+    assert load_report(path).tests[0].co2e_g == pytest.approx(475)
+
+
+def test_change_is_computed_from_the_baseline_when_not_given() -> None:
+    test = build_test("t", Estimate.exact(1.2), NL, estimated=False, baseline=Estimate.exact(1.0))
+    assert test.change == pytest.approx(0.2)
+
+
+def test_custom_functional_unit_divides_by_the_declared_units() -> None:
+    carbon = CarbonConfig(grid_intensity=100, functional_unit="request")
+    test = build_test("t", Estimate.exact(3.6e6), carbon, estimated=False, units=50)
+    assert test.sci.functional_unit == "request"
+    assert test.sci.per_unit_g == pytest.approx(2.0)
+
+
+def test_run_sci_sums_energy_and_reserved_time(tmp_path: Path) -> None:
+    report = load_report(write_results_file(tmp_path / "r.json", {"a": 3.6e6, "b": 3.6e6}), NL)
+    run = report.run_sci
+    assert run is not None and run.functional_unit == "run"
+    assert run.operational_g == pytest.approx(2 * 267.622 * 1.5, rel=1e-3)
+    assert run.reserved_s == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", r"not valid JSON \(line 1"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"schema": "something-else"}', r"not a greencode results file \(schema 'something-else'\)"),
+        (b'{"hello": 1}', r"not a greencode results file \(no 'schema' key\)"),
+        (b"\xff\xfe\x00binary", "not a text file or SQLite database"),
+        (b'{"schema": "greencode-report", "version": 99}', "version 99 is newer than this greencode reads"),
+        (b'{"schema": "greencode-results", "version": 1}', "malformed"),
+        (
+            b'{"label": "x", "energy_j": "lots", "domains": {}}',
+            r"energy_j = 'lots': expected a number",
+        ),
+    ],
+)
+def test_bad_input_is_one_clear_store_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "input.json"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=message) as caught:
+        load_report(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_missing_input_says_what_inputs_are_accepted(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"nope\.json: no such file; pass a results JSON"):
+        load_report(tmp_path / "nope.json")
+
+
+def test_directory_input_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        load_report(tmp_path)
+
+
+def test_empty_history_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history._connect(create=True)
+    with pytest.raises(StoreError, match="holds no runs yet"):
+        load_report(path)
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE things (x)")
+    connection.execute("PRAGMA user_version = 7")
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError, match=r"other\.sqlite"):
+        load_report(path)
+
+
+def test_report_json_with_a_wrong_field_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps({"schema": "greencode-report", "version": 1, "tests": [{"name": "t", "energy_j": 3}]}),
+        encoding="utf-8",
+    )
+    with pytest.raises(StoreError, match=r"tests\[0\]\.energy_j = 3: expected an object"):
+        load_report(path)
