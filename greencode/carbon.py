@@ -30,6 +30,7 @@ from pathlib import Path
 
 from greencode.config import CarbonConfig
 from greencode.errors import ConfigError
+from greencode.extras import codecarbon_data_file
 
 #: World average grid intensity used when nothing is configured (IEA 2019, CodeCarbon's world figure).
 WORLD_AVERAGE_G_PER_KWH = 475.0
@@ -100,24 +101,6 @@ def country_table() -> Mapping[str, CountryIntensity]:
             if row.alpha2:
                 table[row.alpha2] = row
     return table
-
-
-def codecarbon_data_file(*parts: str) -> Path | None:
-    """A file packaged with CodeCarbon (e.g. ``"data", "hardware", "cpu_power.csv"``), or ``None``.
-
-    The package is located with ``importlib.util.find_spec``, which does not import it.
-    """
-    from importlib.util import find_spec
-
-    try:
-        spec = find_spec("codecarbon")
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location).joinpath(*parts)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 @lru_cache(maxsize=4)

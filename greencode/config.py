@@ -301,12 +301,14 @@ def _check_carbon(carbon: CarbonConfig, root: Path, where: str) -> CarbonConfig:
             f"{where}: carbon.basis = 'market' needs carbon.market_intensity (gCO2e/kWh of the contracted "
             "supply); set it or use basis = 'location'"
         )
-    if carbon.hourly_profile is not None:
+    profile = carbon.hourly_profile
+    if profile is not None:
         from greencode.carbon import load_hourly_profile  # here: greencode.carbon imports this module
 
-        if not carbon.hourly_profile.is_absolute():
-            carbon = replace(carbon, hourly_profile=root / carbon.hourly_profile)
-        load_hourly_profile(carbon.hourly_profile)  # a bad profile is reported now, with its file and line
+        if not profile.is_absolute():
+            profile = root / profile
+            carbon = replace(carbon, hourly_profile=profile)
+        load_hourly_profile(profile)  # a bad profile is reported now, with its file and line
     return carbon
 
 

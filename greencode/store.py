@@ -707,9 +707,8 @@ def results_document(
     *,
     settings: Mapping[str, Any],
     gate: Mapping[str, Any] | None = None,
-    budgets: Iterable[Mapping[str, Any]] = (),
     baseline_saved: Mapping[str, Any] | None = None,
-    advice: Iterable[Mapping[str, Any]] = (),
+    advice: Mapping[str, Any] | None = None,
     warnings: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The ``greencode-results`` JSON document (schema in ``docs/pytest.md``)."""
@@ -723,10 +722,9 @@ def results_document(
         "fingerprint": fingerprint.to_dict(),
         "settings": dict(settings),
         "tests": [r.to_dict() for r in sorted(records, key=lambda r: r.node_id)],
-        "budgets": list(budgets),
         "gate": None if gate is None else dict(gate),
         "baseline_saved": None if baseline_saved is None else dict(baseline_saved),
-        "advice": list(advice),
+        "advice": None if advice is None else dict(advice),
         "warnings": list(warnings),
     }
 

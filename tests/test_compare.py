@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_cli_core import greencode
 
 from greencode import testing
 from greencode.cli import main
@@ -346,16 +345,7 @@ def test_ratios_are_formatted_for_people(ratio: float, text: str) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "GREENCODE_POWERCAP_ROOT": str(cwd / "no-powercap")}
-    environment.pop("GREENCODE_METER", None)
-    return subprocess.run(
-        [sys.executable, "-m", "greencode", "compare", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return greencode("compare", *args, cwd=cwd)
 
 
 def test_with_no_candidates_the_demo_runs_and_says_its_figures_are_estimates(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from greencode.errors import ConfigError
+from greencode.extras import codecarbon_data_file
 from greencode.meters.base import Domain, Reading, Scope
 
 if TYPE_CHECKING:
@@ -236,18 +237,8 @@ def _codecarbon_table(path: Path) -> dict[str, _Row]:
 
 
 def codecarbon_table_path() -> Path | None:
-    """CodeCarbon's packaged ``cpu_power.csv``, found without importing codecarbon (its import is slow)."""
-    from importlib.util import find_spec
-
-    try:
-        spec = find_spec("codecarbon")
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "data" / "hardware" / _TABLE
-        if candidate.is_file():
-            return candidate
-    return None
+    """CodeCarbon's packaged ``cpu_power.csv``, when the ``carbon`` extra is installed."""
+    return codecarbon_data_file("data", "hardware", _TABLE)
 
 
 def _match(name: str, table: Mapping[str, _Row]) -> _Row | None:

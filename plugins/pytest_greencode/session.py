@@ -519,7 +519,7 @@ class GreencodeRun:
         hints = []
         for node_id in failing:
             record = self.records.get(node_id)
-            hint = energy_hint(record.cpu_s * record.rounds, record.wall_s * record.rounds) if record else None
+            hint = energy_hint(record.cpu_s * record.iterations, record.wall_s * record.iterations) if record else None
             if hint:
                 hints.append({"node_id": node_id, "hint": hint})
         try:

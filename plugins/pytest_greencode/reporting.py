@@ -1,0 +1,221 @@
+"""What a measuring run shows: the terminal section, pytest's summary line, JUnit XML properties and a
+Markdown table for ``$GITHUB_STEP_SUMMARY``. (The JSON results file is written by the library:
+:func:`greencode.store.results_document`.)"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from greencode.units import format_energy, format_percent
+
+if TYPE_CHECKING:
+    from greencode.gate import BudgetResult, Comparison
+    from pytest_greencode.session import GreencodeRun
+
+#: Rows shown without ``-v`` besides the flagged ones: the tests using the most energy.
+TOP_ROWS = 10
+#: Rows in the step summary (GitHub truncates long summaries).
+MARKDOWN_ROWS = 50
+_ORDER = {"regression": 0, "over budget": 1, "inconclusive": 2, "improvement": 3, "new": 4, "unchanged": 5,
+          "missing": 6, "": 7}
+HEADINGS = ("test", "energy", "baseline", "change", "verdict")
+
+
+def _change(comparison: Comparison | None) -> str:
+    if comparison is None or comparison.change is None:
+        return ""
+    if comparison.ci_low is None or comparison.ci_high is None:
+        return format_percent(comparison.change)
+    return (
+        f"{format_percent(comparison.change)} [{format_percent(comparison.ci_low)}, "
+        f"{format_percent(comparison.ci_high)}]"
+    )
+
+
+def rows(run: GreencodeRun, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
+    """Table rows (see :data:`HEADINGS`), flagged tests first, then by energy; and how many were left out."""
+    report = run.report
+    comparisons = {c.node_id: c for c in report.comparisons} if report else {}
+    over = {b.node_id for b in report.over_budget} if report else set()
+    entries = []
+    for record in run.records.values():
+        comparison = comparisons.get(record.node_id)
+        verdict = "over budget" if record.node_id in over and (
+            comparison is None or comparison.verdict != "regression") else comparison.verdict if comparison else ""
+        entries.append((_ORDER.get(verdict, 7), -record.median_j, record, comparison, verdict))
+    entries.sort(key=lambda e: (e[0], e[1], e[2].node_id))
+    flagged = sum(1 for e in entries if e[0] <= _ORDER["improvement"])
+    shown = entries if limit is None else entries[: max(flagged, 0) + limit]
+    table = []
+    for _, _, record, comparison, verdict in shown:
+        baseline = "" if comparison is None or comparison.baseline_j is None else format_energy(comparison.baseline_j)
+        table.append((
+            record.node_id,
+            f"{format_energy(record.median_j)}/{record.per}",
+            baseline,
+            _change(comparison),
+            verdict.upper() if verdict in ("regression", "over budget") else verdict,
+        ))
+    return table, len(entries) - len(shown)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
+    widths = [max(len(row[i]) for row in table) for i in range(len(HEADINGS))]
+    others = sum(widths[1:]) + 2 * (len(widths) - 1)
+    widths[0] = max(20, min(widths[0], width - others))
+    return ["  ".join(_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table]
+
+
+def _budget_line(result: BudgetResult) -> str:
+    relation = ">" if result.over else "<="
+    return (
+        f"{result.node_id}: {format_energy(result.measured_j)} {relation} {format_energy(result.budget_j)} per "
+        f"{result.per} ({result.source}{', estimated' if result.estimated else ''})"
+    )
+
+
+def _header(run: GreencodeRun) -> str:
+    kind = "estimates" if run.estimated else "measurements"
+    parts = [f"{len(run.records)} tests measured with {run.selection.name} ({kind})"]
+    if run.workers_reported:
+        parts.append(f"by {run.workers_reported} xdist workers")
+    report = run.report
+    if report is not None and report.compared and not report.missing_baseline:
+        commit = f", commit {report.baseline_commit[:12]}" if report.baseline_commit else ""
+        parts.append(f"baseline {report.baseline}{commit}")
+    return "; ".join(parts)
+
+
+def _gate_lines(run: GreencodeRun) -> list[str]:
+    report = run.report
+    if report is None:
+        return []
+    settings = report.settings
+    lines = []
+    if report.compared:
+        if report.refused:
+            lines.append(f"baseline not used: {report.refused}")
+        elif report.missing_baseline and settings.on_missing_baseline != "ignore":
+            lines.append(f"no baseline at {report.baseline}; save one with --greencode-save")
+        compared = sum(1 for c in report.comparisons if c.p is not None)
+        noise = sorted({(c.noise.cv, c.noise.source) for c in report.comparisons if c.noise})
+        spread = ""
+        if noise:
+            low, high = noise[0][0], noise[-1][0]
+            sources = ", ".join(sorted({source for _, source in noise}))
+            span = format_percent(low, signed=False) if low == high else (
+                f"{format_percent(low, signed=False)}-{format_percent(high, signed=False)}")
+            spread = f", run-to-run noise {span} ({sources})"
+        lines.append(
+            f"gate: {report.summary()} (fail_on {format_percent(settings.fail_on, signed=False)}, "
+            f"min_effect_j {format_energy(settings.min_effect_j)}, alpha {settings.alpha:g} with Holm over "
+            f"{compared} tests, intervals at {settings.confidence:.0%}{spread})"
+        )
+        lines.extend(f"note: {note}" for note in report.notes)
+        for comparison in report.regressions + report.inconclusive:
+            lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")
+    elif report.budgets:
+        lines.append(f"budgets: {report.summary()}")
+    for result in report.budgets:
+        if result.over:
+            lines.append(f"  over budget: {_budget_line(result)}")
+    return lines
+
+
+def _advice_lines(run: GreencodeRun) -> list[str]:
+    advice = run.advice
+    if not advice:
+        return []
+    lines = [f"  hint for {item['node_id']}: {item['hint']}" for item in advice["hints"]]
+    if advice["findings"]:
+        since = advice["since_commit"]
+        lines.append(f"tactics for the code changed since {since[:12] if since else 'the last commit'}:")
+        lines.extend(
+            f"  {f['path']}:{f['line']}: {f['rule']} {f['message']} [{f['tactic']}]" for f in advice["findings"]
+        )
+    return lines
+
+
+def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
+    """The ``greencode`` section of pytest's terminal summary."""
+    writer = terminalreporter
+    verbose = writer.config.getoption("verbose") > 0
+    writer.write_sep("=", "greencode: energy per test")
+    writer.write_line(_header(run))
+    table, hidden = rows(run, None if verbose else TOP_ROWS)
+    if table:
+        width = getattr(writer, "_tw", None).fullwidth if getattr(writer, "_tw", None) else 100
+        for index, line in enumerate(_aligned([HEADINGS, *table], width)):
+            writer.write_line(line, bold=index == 0)
+    if hidden:
+        writer.write_line(f"... {hidden} more tests (-v shows all)")
+    failed = run.report is not None and run.report.failed
+    for line in _gate_lines(run):
+        writer.write_line(line, red=failed and line.startswith(("gate: FAILED", "  regression", "  over budget")),
+                          yellow=line.startswith(("  inconclusive", "baseline not used", "no baseline")))
+    for line in _advice_lines(run):
+        writer.write_line(line)
+    if run.saved is not None:
+        writer.write_line(run.saved.describe())
+    for warning in run.warnings:
+        writer.write_line(f"warning: {warning}", yellow=True)
+    for error in run.errors:
+        writer.write_line(f"error: {error}", red=True)
+
+
+def mark_summary_line(run: GreencodeRun) -> None:
+    """Count greencode's failures in pytest's last line: "12 passed, 1 energy regression in 3.1s"."""
+    reporter = run.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or run.report is None:
+        return
+    additions: dict[str, Sequence[object]] = {
+        "energy regression": run.report.regressions,
+        "over energy budget": run.report.over_budget,
+        "greencode error": run.errors,
+    }
+    for key, items in additions.items():
+        if items:
+            reporter.stats.setdefault(key, []).extend(items)
+
+
+def markdown(run: GreencodeRun) -> str:
+    """A Markdown summary: the gate's line and a table (for ``$GITHUB_STEP_SUMMARY``)."""
+    report = run.report
+    status = report.summary() if report is not None else "measured"
+    lines = [f"### greencode: {status}", "", _header(run) + "  "]
+    lines.extend(f"{line.strip()}  " for line in _gate_lines(run)[:1])
+    table, hidden = rows(run, MARKDOWN_ROWS)
+    if table:
+        escape = str.maketrans({"|": "\\|"})
+        lines += ["", "| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
+        lines += ["| " + " | ".join(f"`{r[0]}`".translate(escape) if i == 0 else r[i].translate(escape)
+                                    for i in range(len(r))) + " |" for r in table]
+    if hidden:
+        lines.append(f"\n{hidden} more tests not shown.")
+    return "\n".join(lines) + "\n"
+
+
+def publish(run: GreencodeRun) -> None:
+    """Step summary and JUnit suite properties, when those are in use."""
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(markdown(run) + "\n")
+        except OSError as exc:
+            run.warnings.append(f"GITHUB_STEP_SUMMARY not written ({exc.strerror or exc})")
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - a pytest without junitxml
+        return
+    xml = run.config.stash.get(xml_key, None)
+    if xml is not None and run.report is not None:
+        xml.add_global_property("greencode_gate", run.report.summary())
+        xml.add_global_property("greencode_meter", run.selection.name)
+        xml.add_global_property("greencode_estimated", str(run.estimated).lower())
