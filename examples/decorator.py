@@ -25,7 +25,10 @@ def main() -> None:
         text = json.dumps(records)
     result = block.result
     assert result is not None
-    print(f"serialise: {format_energy(result.energy_j)} {result.kind}, {format_duration(result.wall_s)}")
+    print(
+        f"serialise: {len(text):,} characters, {format_energy(result.energy_j)} {result.kind}, "
+        f"{format_duration(result.wall_s)}"
+    )
     for domain, source in result.provenance.items():
         print(f"  {domain}: {source}")
 

@@ -403,6 +403,8 @@ def compare(
     if len(set(labels)) != len(labels):
         twice = sorted({label for label in labels if labels.count(label) > 1})
         raise CompareError(f"candidate {twice[0]} is given twice; each candidate must be different")
+    if rounds is not None and rounds < 1:
+        raise CompareError(f"rounds must be 1 or more, not {rounds}")
     selection = meters_in_use(meter)
     if check_results:
         check_equal(candidates)
@@ -412,8 +414,6 @@ def compare(
     calibrations = [_guarded(c, partial(_profiler(c, meter).run, c.function)) for c in candidates]
     iterations = [profile.iterations for profile in calibrations]
     orders = balanced_orders(len(candidates))
-    if rounds is not None and rounds < 1:
-        raise CompareError(f"rounds must be 1 or more, not {rounds}")
     wanted = rounds or current_config().rounds
     schedule = [orders[i % len(orders)] for i in range(math.ceil(wanted / len(orders)) * len(orders))]
     profiles: list[list[Profile]] = [[] for _ in candidates]
@@ -525,10 +525,8 @@ def basis(comparison: Comparison) -> list[str]:
     """Sentences saying whether the figures are measured or estimated, from what, and how they were taken."""
     lines = []
     if comparison.estimated:
-        lines.append(
-            "These figures are ESTIMATES, not measurements: no energy counter covering this work is "
-            "readable on this machine. They are based on:"
-        )
+        # why no counter was used (none here, or the user asked for the estimator) is in the meter reasons
+        lines.append("These figures are ESTIMATES, not measurements. They are based on:")
     else:
         lines.append(f"These figures are measured by {comparison.meter}:")
     lines += [f"  {domain}: {source}" for domain, source in comparison.provenance.items()]

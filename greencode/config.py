@@ -413,20 +413,32 @@ def apply_table(config: Config, table: Mapping[str, Any], where: str) -> Config:
     return replace(config, **updates)
 
 
-def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
-    """The greencode table of one file and a description of where it is, for messages."""
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error is a :class:`ConfigError` naming ``where`` (a file, usually)."""
     # imported here: reading a file is rare, and ``import greencode`` must stay cheap
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror or exc}).") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax or remove the file.") from None
+        raise ConfigError(f"{where}: not valid TOML ({exc}); fix the syntax.") from None
+
+
+def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
+    """Read and parse a TOML file; unreadable or malformed files raise one :class:`ConfigError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"{path}: cannot read the {what} ({reason}).") from None
+    return parse_toml(text, str(path))
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
+    """The greencode table of one file and a description of where it is, for messages."""
+    data = read_toml(path, "configuration file")
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("greencode", {})
         where = f"{path} [tool.greencode]"

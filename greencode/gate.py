@@ -175,7 +175,9 @@ class Budget:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Budget:
-        return cls(str(data["pattern"]), float(data["joules"]), data.get("per"), str(data.get("source", "config")))
+        return cls(
+            str(data["pattern"]), float(data["joules"]), data.get("per"), str(data.get("source", "config"))
+        )
 
 
 def config_budgets(config: Config) -> tuple[Budget, ...]:
@@ -218,7 +220,12 @@ def check_budgets(records: Iterable[TestRecord], budgets: Iterable[Budget]) -> t
                 source = "marker" if budget.source == "marker" else f"budgets[{budget.pattern!r}]"
                 results.append(
                     BudgetResult(
-                        record.node_id, budget.joules, measured, record.per, measured > budget.joules, source,
+                        record.node_id,
+                        budget.joules,
+                        measured,
+                        record.per,
+                        measured > budget.joules,
+                        source,
                         record.estimated,
                     )
                 )
@@ -407,8 +414,8 @@ def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings
         noise = tested.noise
         origin = "default" if noise.source == "default" else f"from {len(tested.entry.runs_j)} baseline runs"
         return "inconclusive", (
-            f"{interval} may exceed {threshold}, but run-to-run noise ({format_percent(noise.cv, signed=False)}, "
-            f"{origin}) is too large to tell"
+            f"{interval} may exceed {threshold}, but run-to-run noise "
+            f"({format_percent(noise.cv, signed=False)}, {origin}) is too large to tell"
         )
     return "unchanged", interval
 
@@ -429,11 +436,13 @@ def refusal(baseline: Baseline, fingerprint: Fingerprint | None, records: Sequen
         kinds = ("measurements", "estimates")
         return (
             f"the baseline holds {kinds[baseline.estimated]} ({baseline.meter}) but this run produced "
-            f"{kinds[estimated]}; comparing them would be meaningless (--greencode-allow-other-machine overrides)"
+            f"{kinds[estimated]}; comparing them would be meaningless "
+            "(--greencode-allow-other-machine overrides)"
         )
     if fingerprint is not None and not fingerprint.matches(baseline.fingerprint):
         return (
-            "the baseline comes from another machine: " + "; ".join(fingerprint.differences(baseline.fingerprint))
+            "the baseline comes from another machine: "
+            + "; ".join(fingerprint.differences(baseline.fingerprint))
             + " (--greencode-allow-other-machine overrides)"
         )
     return None
@@ -461,30 +470,48 @@ def compare(
     if baseline is None:
         return GateReport(
             settings,
-            tuple(Comparison(r.node_id, "new", "no baseline", r.per, r.median_j, estimated=r.estimated,
-                             meter=r.meter) for r in records),
-            budget_results, compared=True, baseline=name, missing_baseline=True,
+            tuple(
+                Comparison(
+                    r.node_id, "new", "no baseline", r.per, r.median_j, estimated=r.estimated, meter=r.meter
+                )
+                for r in records
+            ),
+            budget_results,
+            compared=True,
+            baseline=name,
+            missing_baseline=True,
         )
     notes = []
     reason = refusal(baseline, fingerprint, records)
     if reason is not None:
         if not settings.allow_other_machine:
             return GateReport(
-                settings, (), budget_results, compared=True, baseline=name, baseline_commit=baseline.commit,
-                refused=reason, missing_baseline=True,
+                settings,
+                (),
+                budget_results,
+                compared=True,
+                baseline=name,
+                baseline_commit=baseline.commit,
+                refused=reason,
+                missing_baseline=True,
             )
         notes.append("compared although " + reason.split(" (--greencode")[0] + ", as allowed")
 
     noise = estimate_noise(baseline, settings.default_run_cv)
-    if fingerprint is not None and fingerprint.hostname and baseline.fingerprint.hostname not in ("", fingerprint.hostname):
+    if (
+        fingerprint is not None
+        and fingerprint.hostname
+        and baseline.fingerprint.hostname not in ("", fingerprint.hostname)
+    ):
         # runs pooled on the baseline's host say nothing about how much another host differs
         noise = {
             node: Noise(max(n.cv, settings.cross_host_run_cv), n.df, n.source + ", saved on another host")
             for node, n in noise.items()
         }
         notes.append(
-            f"the baseline was saved on host {baseline.fingerprint.hostname!r}, this is {fingerprint.hostname!r}: "
-            f"run-to-run noise taken as at least {format_percent(settings.cross_host_run_cv, signed=False)}"
+            f"the baseline was saved on host {baseline.fingerprint.hostname!r}, this is "
+            f"{fingerprint.hostname!r}: run-to-run noise taken as at least "
+            f"{format_percent(settings.cross_host_run_cv, signed=False)}"
         )
     current = {r.node_id: r for r in records}
     verdicts: dict[str, Comparison] = {}
@@ -493,8 +520,13 @@ def compare(
         entry = baseline.entries.get(record.node_id)
         if entry is None:
             verdicts[record.node_id] = Comparison(
-                record.node_id, "new", "not in the baseline", record.per, record.median_j,
-                estimated=record.estimated, meter=record.meter,
+                record.node_id,
+                "new",
+                "not in the baseline",
+                record.per,
+                record.median_j,
+                estimated=record.estimated,
+                meter=record.meter,
             )
             continue
         problem = _incompatible(record, entry, settings.allow_other_machine)
@@ -503,9 +535,15 @@ def compare(
             delta = record.median_j - entry.centre_j
             quiet = abs(delta) <= settings.min_effect_j
             verdicts[record.node_id] = Comparison(
-                record.node_id, "unchanged" if quiet and not problem else "inconclusive",
-                problem or "zero energy: a relative change is undefined", record.per, record.median_j,
-                entry.centre_j, delta_j=delta, baseline_runs=len(entry.runs_j), estimated=record.estimated,
+                record.node_id,
+                "unchanged" if quiet and not problem else "inconclusive",
+                problem or "zero energy: a relative change is undefined",
+                record.per,
+                record.median_j,
+                entry.centre_j,
+                delta_j=delta,
+                baseline_runs=len(entry.runs_j),
+                estimated=record.estimated,
                 meter=record.meter,
             )
             continue
@@ -536,8 +574,13 @@ def compare(
     for node_id, entry in sorted(baseline.entries.items()):
         if node_id not in current:
             verdicts[node_id] = Comparison(
-                node_id, "missing", "in the baseline but not measured in this run", entry.per,
-                baseline_j=entry.centre_j, baseline_runs=len(entry.runs_j), estimated=entry.estimated,
+                node_id,
+                "missing",
+                "in the baseline but not measured in this run",
+                entry.per,
+                baseline_j=entry.centre_j,
+                baseline_runs=len(entry.runs_j),
+                estimated=entry.estimated,
                 meter=entry.meter,
             )
     return GateReport(
@@ -551,11 +594,128 @@ def compare(
     )
 
 
-def detectable_change(noise_cv: float, settings: GateSettings, *, baseline_runs: int = 1, tests: int = 1,
-                      df: float = math.inf) -> float:
+def detectable_change(
+    noise_cv: float, settings: GateSettings, *, baseline_runs: int = 1, tests: int = 1, df: float = math.inf
+) -> float:
     """The smallest true relative increase the gate flags with 50 % probability: the threshold plus the
     margin its interval needs, for a test compared with ``baseline_runs`` runs among ``tests`` tests (Holm's
     first step, the strictest, divides alpha by the number of tests)."""
     error = noise_cv * math.sqrt(1.0 / baseline_runs + 1.0)
     margin = t_ppf(1.0 - settings.alpha / max(tests, 1), df) * error
     return math.expm1(math.log1p(settings.fail_on) + margin)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# calibration (A/A): how noisy is this machine, and what can the gate detect on it?
+
+
+@dataclass(frozen=True)
+class TestSpread:
+    """One test over the calibration runs: ``cv`` the run-to-run spread the gate would use (shrunk, see
+    :func:`estimate_noise`), ``raw_cv`` its own, and ``change`` from the first run to the last."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    node_id: str
+    runs: int
+    cv: float
+    raw_cv: float
+    df: float
+    change: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The result of measuring the same code several times (``greencode calibrate``).
+
+    ``typical_cv`` and ``high_cv`` are the median and 90th percentile of the tests' run-to-run spread;
+    ``drift`` is the median first-to-last change (an order effect: later runs slower or faster);
+    ``detectable_single`` / ``detectable_pooled`` are the smallest true increases the gate flags half the
+    time, for a typical test among this many, against a baseline of one saved run or of all ``runs`` pooled;
+    ``recommended_fail_on`` is the change an unchanged test stays below 95 % of the time (a threshold under
+    it would only produce inconclusive warnings).
+    """
+
+    runs: int
+    tests: tuple[TestSpread, ...]
+    settings: GateSettings
+    typical_cv: float
+    high_cv: float
+    drift: float
+    detectable_single: float
+    detectable_pooled: float
+    recommended_fail_on: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "typical_cv": self.typical_cv,
+            "high_cv": self.high_cv,
+            "drift": self.drift,
+            "detectable_single": self.detectable_single,
+            "detectable_pooled": self.detectable_pooled,
+            "recommended_fail_on": self.recommended_fail_on,
+            "settings": self.settings.to_dict(),
+            "tests": [
+                {"node_id": t.node_id, "runs": t.runs, "cv": t.cv, "raw_cv": t.raw_cv, "change": t.change}
+                for t in self.tests
+            ],
+        }
+
+
+def calibrate(runs: Sequence[Sequence[TestRecord]], settings: GateSettings) -> Calibration:
+    """Analyse two or more runs of the same code: the spread per test and what the gate can detect.
+
+    Only tests measured (with positive energy, in the same unit) in every run are used.
+    """
+    from greencode.stats import quantile
+
+    if len(runs) < 2:
+        raise ValueError("calibration needs at least two runs")
+    by_node: dict[str, list[TestRecord]] = {}
+    for run in runs:
+        for record in run:
+            by_node.setdefault(record.node_id, []).append(record)
+    usable = {
+        node: records
+        for node, records in sorted(by_node.items())
+        if len(records) == len(runs)
+        and len({r.per for r in records}) == 1
+        and all(r.median_j > 0 for r in records)
+    }
+    if not usable:
+        raise ValueError("no test was measured with positive energy in every run")
+    logs = {node: [math.log(r.median_j) for r in records] for node, records in usable.items()}
+    groups = [(statistics.variance(values), len(values) - 1) for values in logs.values()]
+    spreads = []
+    for (node, values), (variance, df), (raw, _) in zip(
+        logs.items(), moderated_variances(groups), groups, strict=True
+    ):
+        spreads.append(
+            TestSpread(
+                node,
+                len(values),
+                max(math.sqrt(variance), MIN_RUN_CV),
+                math.sqrt(raw),
+                df,
+                math.expm1(values[-1] - values[0]),
+            )
+        )
+    cvs = [s.cv for s in spreads]
+    typical, high = statistics.median(cvs), quantile(cvs, 0.9)
+    df = statistics.median(s.df for s in spreads)
+    tests = len(spreads)
+    from greencode.stats import normal_ppf
+
+    band = math.expm1(normal_ppf(0.95) * math.sqrt(2.0) * high)
+    return Calibration(
+        runs=len(runs),
+        tests=tuple(spreads),
+        settings=settings,
+        typical_cv=typical,
+        high_cv=high,
+        drift=statistics.median(s.change for s in spreads),
+        detectable_single=detectable_change(typical, settings, baseline_runs=1, tests=tests, df=df),
+        detectable_pooled=detectable_change(typical, settings, baseline_runs=len(runs), tests=tests, df=df),
+        recommended_fail_on=max(0.01, math.ceil(band * 100.0 - 1e-9) / 100.0),
+    )

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from greencode.errors import StoreError
 from greencode.store import Fingerprint, RunInfo, TestRecord
@@ -107,18 +108,34 @@ class HistoryPoint:
 
 
 _POINT_COLUMNS = (
-    "r.run_id, r.started, r.commit_sha, r.branch, r.dirty, s.node_id, s.per, s.n, s.median_j, s.q1_j, s.q3_j, "
-    "s.mean_j, s.stdev_j, s.wall_s, s.cpu_s, s.estimated, s.meter, s.verdict, s.change"
+    "r.run_id, r.started, r.commit_sha, r.branch, r.dirty, s.node_id, s.per, s.n, s.median_j, s.q1_j, "
+    "s.q3_j, s.mean_j, s.stdev_j, s.wall_s, s.cpu_s, s.estimated, s.meter, s.verdict, s.change"
 )
 
 
-def _point(row: tuple[object, ...]) -> HistoryPoint:
+def _point(row: tuple[Any, ...]) -> HistoryPoint:
     (run_id, started, commit, branch, dirty, node_id, per, n, median, q1, q3, mean, stdev, wall, cpu,
-     estimated, meter, verdict, change) = row
+     estimated, meter, verdict, change) = row  # fmt: skip
     return HistoryPoint(
-        str(run_id), float(started), commit, branch, None if dirty is None else bool(dirty),  # type: ignore[arg-type]
-        str(node_id), str(per), int(n), float(median), float(q1), float(q3), float(mean),  # type: ignore[arg-type]
-        float(stdev), float(wall), float(cpu), bool(estimated), str(meter), verdict, change,  # type: ignore[arg-type]
+        run_id=run_id,
+        started=started,
+        commit=commit,
+        branch=branch,
+        dirty=None if dirty is None else bool(dirty),
+        node_id=node_id,
+        per=per,
+        n=n,
+        median_j=median,
+        q1_j=q1,
+        q3_j=q3,
+        mean_j=mean,
+        stdev_j=stdev,
+        wall_s=wall,
+        cpu_s=cpu,
+        estimated=bool(estimated),
+        meter=meter,
+        verdict=verdict,
+        change=change,
     )
 
 
@@ -151,7 +168,9 @@ class History:
                 f"{self.path}: the history database cannot be used ({exc}); move it away to start a new one"
             ) from None
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot open the history database ({exc.strerror or exc})") from None
+            raise StoreError(
+                f"{self.path}: cannot open the history database ({exc.strerror or exc})"
+            ) from None
 
     def _connect(self, create: bool) -> sqlite3.Connection | None:
         if self._connection is not None:
@@ -164,7 +183,9 @@ class History:
             connection = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
             try:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
-                tables = connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+                tables = connection.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"
+                ).fetchone()[0]
                 if version == 0 and not tables:
                     with connection:
                         connection.executescript(_SCHEMA)
@@ -198,24 +219,46 @@ class History:
             connection.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    run.run_id, run.started, run.finished,
+                    run.run_id,
+                    run.started,
+                    run.finished,
                     run.vcs.commit if run.vcs else None,
                     run.vcs.branch if run.vcs else None,
                     None if run.vcs is None else int(run.vcs.dirty),
-                    run.meter, int(run.estimated), fingerprint.describe(),
-                    json.dumps(fingerprint.to_dict(), sort_keys=True), len(records), int(failed),
+                    run.meter,
+                    int(run.estimated),
+                    fingerprint.describe(),
+                    json.dumps(fingerprint.to_dict(), sort_keys=True),
+                    len(records),
+                    int(failed),
                 ),
             )
             rows = []
             for record in records:
                 summary = record.summary
                 verdict, change = verdicts.get(record.node_id, (None, None))
-                rows.append((
-                    run.run_id, record.node_id, record.per, summary.n, summary.median, summary.q1, summary.q3,
-                    summary.mean, summary.stdev, record.wall_s, record.cpu_s, int(record.estimated),
-                    record.meter, verdict, change,
-                ))
-            connection.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                rows.append(
+                    (
+                        run.run_id,
+                        record.node_id,
+                        record.per,
+                        summary.n,
+                        summary.median,
+                        summary.q1,
+                        summary.q3,
+                        summary.mean,
+                        summary.stdev,
+                        record.wall_s,
+                        record.cpu_s,
+                        int(record.estimated),
+                        record.meter,
+                        verdict,
+                        change,
+                    )
+                )
+            connection.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def runs(self, limit: int | None = None) -> list[HistoryRun]:
         """Stored runs, oldest first; ``limit`` keeps the newest ``limit``."""
@@ -224,11 +267,23 @@ class History:
             return []
         query = "SELECT * FROM runs ORDER BY started DESC, run_id DESC"
         with self._errors():
-            rows = connection.execute(query + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
+            rows = connection.execute(
+                query + (" LIMIT ?" if limit else ""), (limit,) if limit else ()
+            ).fetchall()
         return [
             HistoryRun(
-                str(r[0]), float(r[1]), float(r[2]), r[3], r[4], None if r[5] is None else bool(r[5]), str(r[6]),
-                bool(r[7]), str(r[8]), json.loads(r[9]), int(r[10]), bool(r[11]),
+                str(r[0]),
+                float(r[1]),
+                float(r[2]),
+                r[3],
+                r[4],
+                None if r[5] is None else bool(r[5]),
+                str(r[6]),
+                bool(r[7]),
+                str(r[8]),
+                json.loads(r[9]),
+                int(r[10]),
+                bool(r[11]),
             )
             for r in reversed(rows)
         ]

@@ -83,7 +83,9 @@ def _exclusive_file_lock(lock_file: Path, timeout_s: float | None) -> Iterator[N
             except OSError:
                 pass
             if deadline is not None and time.monotonic() > deadline:
-                raise StoreError(f"{lock_file}: still locked by another process after {timeout_s:g} s") from None
+                raise StoreError(
+                    f"{lock_file}: still locked by another process after {timeout_s:g} s"
+                ) from None
             time.sleep(_POLL_S)
     try:
         yield

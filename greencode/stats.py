@@ -282,22 +282,25 @@ def mann_whitney(x: Sequence[float], y: Sequence[float], alternative: str = "two
 
 
 def _rank_interval_depth(n: int, m: int, confidence: float) -> tuple[int, float]:
-    """How many of the n*m sorted pairwise differences to cut from each end for a two-sided interval at
-    ``confidence``, and the confidence actually achieved (exact distribution when small)."""
+    """How many of the n*m sorted pairwise differences to drop from each end for a two-sided interval at
+    ``confidence``, and the confidence actually achieved.
+
+    The lower limit d_(k+1) lies above the true shift exactly when at most k differences fall below it,
+    which has probability P(U <= k): drop the largest k with P(U <= k) <= alpha / 2 (exact distribution
+    when small, normal approximation with continuity correction otherwise).
+    """
     alpha = 1.0 - confidence
     if n * m <= EXACT_LIMIT:
         counts = _u_counts(n, m)
         total = math.comb(n + m, n)
-        cut, cumulative = 0, 0
-        # cut k differences from each end while P(U <= k - 1) stays within alpha / 2
-        while cut < len(counts) and (cumulative + counts[cut]) / total <= alpha / 2:
-            cumulative += counts[cut]
-            cut += 1
-        return cut, 1.0 - 2.0 * cumulative / total
+        drop, below = 0, counts[0]
+        while drop + 1 < len(counts) and (below + counts[drop + 1]) / total <= alpha / 2:
+            drop += 1
+            below += counts[drop]
+        return drop, 1.0 - 2.0 * below / total
     z = normal_ppf(1.0 - alpha / 2.0)
-    # the normal approximation of the same cut, with a continuity correction (rounding towards wider)
-    cut = math.floor(n * m / 2.0 - 0.5 - z * math.sqrt(n * m * (n + m + 1) / 12.0))
-    return max(cut, 0), confidence
+    drop = math.floor(n * m / 2.0 - 0.5 - z * math.sqrt(n * m * (n + m + 1) / 12.0))
+    return max(drop, 0), confidence
 
 
 def hodges_lehmann(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Interval:
@@ -313,11 +316,9 @@ def hodges_lehmann(x: Sequence[float], y: Sequence[float], confidence: float = 0
         raise ValueError("confidence must be between 0 and 1")
     differences = sorted(b - a for a in x for b in y)
     estimate = statistics.median(differences)
-    cut, achieved = _rank_interval_depth(len(x), len(y), confidence)
-    cut = min(cut, (len(differences) - 1) // 2)
-    if cut == 0:
-        return Interval(estimate, differences[0], differences[-1], achieved)
-    return Interval(estimate, differences[cut], differences[-cut - 1], achieved)
+    drop, achieved = _rank_interval_depth(len(x), len(y), confidence)
+    drop = min(drop, (len(differences) - 1) // 2)
+    return Interval(estimate, differences[drop], differences[-drop - 1], achieved)
 
 
 def _logs(values: Sequence[float], what: str) -> list[float]:
@@ -376,9 +377,9 @@ def log_median_variance(samples: Sequence[float]) -> float:
 
 
 def digamma(x: float) -> float:
-    """The digamma function psi(x) for x > 0 (recurrence to x >= 6, then the asymptotic series)."""
+    """The digamma function psi(x) for x > 0 (recurrence to x >= 10, then the asymptotic series)."""
     result = 0.0
-    while x < 6.0:
+    while x < 10.0:
         result -= 1.0 / x
         x += 1.0
     inverse = 1.0 / (x * x)
@@ -388,7 +389,7 @@ def digamma(x: float) -> float:
 def trigamma(x: float) -> float:
     """The trigamma function psi'(x) for x > 0."""
     result = 0.0
-    while x < 6.0:
+    while x < 10.0:
         result += 1.0 / (x * x)
         x += 1.0
     inverse = 1.0 / (x * x)
@@ -434,9 +435,15 @@ def moderated_variances(
         if len(informative) < 2:
             d0 = 0.0
         else:
-            excess = statistics.variance(deviations) - statistics.fmean(trigamma(df / 2.0) for _, df in informative)
+            excess = statistics.variance(deviations) - statistics.fmean(
+                trigamma(df / 2.0) for _, df in informative
+            )
             d0 = 2.0 * _inverse_trigamma(excess) if excess > 0 else math.inf
-    prior = math.exp(centre) if math.isinf(d0) or d0 == 0 else math.exp(centre + digamma(d0 / 2.0) - math.log(d0 / 2.0))
+    prior = (
+        math.exp(centre)
+        if math.isinf(d0) or d0 == 0
+        else math.exp(centre + digamma(d0 / 2.0) - math.log(d0 / 2.0))
+    )
     total_df = sum(df for _, df in informative)
     result = []
     for variance, df in groups:

@@ -23,7 +23,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -49,7 +49,9 @@ _DIGITS = 7
 
 def _round(value: float) -> float:
     """Seven significant digits: far finer than any meter resolves, and stable across saves (clean diffs)."""
-    return float(f"{value:.{_DIGITS}g}") if math.isfinite(value) else value
+    if isinstance(value, int) or not math.isfinite(value):
+        return value
+    return float(f"{value:.{_DIGITS}g}")
 
 
 def now_iso(epoch: float | None = None) -> str:
@@ -242,8 +244,21 @@ class Fingerprint:
 
 
 #: DMI vendor and product strings of common hypervisors (what systemd-detect-virt reads, without running it).
-_VM_VENDORS = ("qemu", "kvm", "vmware", "virtualbox", "innotek", "xen", "bochs", "parallels", "amazon ec2",
-               "google compute engine", "microsoft corporation virtual machine", "openstack", "hetzner vserver")
+_VM_VENDORS = (
+    "qemu",
+    "kvm",
+    "vmware",
+    "virtualbox",
+    "innotek",
+    "xen",
+    "bochs",
+    "parallels",
+    "amazon ec2",
+    "google compute engine",
+    "microsoft corporation virtual machine",
+    "openstack",
+    "hetzner vserver",
+)
 
 
 def _read(path: str) -> str:
@@ -257,7 +272,9 @@ def _read(path: str) -> str:
 def _virtual_by_firmware() -> bool:
     if _read("/sys/hypervisor/type").strip():
         return True
-    dmi = " ".join(_read(f"/sys/class/dmi/id/{name}").strip().lower() for name in ("sys_vendor", "product_name"))
+    dmi = " ".join(
+        _read(f"/sys/class/dmi/id/{name}").strip().lower() for name in ("sys_vendor", "product_name")
+    )
     return any(vendor in dmi for vendor in _VM_VENDORS)
 
 
@@ -438,8 +455,8 @@ class Baseline:
         if data.get("schema") != BASELINE_SCHEMA:
             found = f"schema {data.get('schema')!r}" if "schema" in data else "no 'schema' key"
             raise StoreError(
-                f"{where}: not a greencode baseline ({found}); point --greencode-compare at a file written by "
-                "--greencode-save, or move this file away"
+                f"{where}: not a greencode baseline ({found}); point --greencode-compare at a file written "
+                "by --greencode-save, or move this file away"
             )
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -452,7 +469,9 @@ class Baseline:
         try:
             fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
         except ValueError as exc:
-            raise StoreError(f"{where}: baseline fingerprint is malformed ({exc}); save a new baseline") from None
+            raise StoreError(
+                f"{where}: baseline fingerprint is malformed ({exc}); save a new baseline"
+            ) from None
         entries_data = data.get("entries")
         if not isinstance(entries_data, dict):
             raise StoreError(f"{where}: baseline has no 'entries' table; save a new baseline")
@@ -470,8 +489,9 @@ class Baseline:
         vcs = None
         if isinstance(vcs_data, dict) and isinstance(vcs_data.get("commit"), str):
             branch = vcs_data.get("branch")
-            vcs = VcsState(vcs_data["commit"], branch if isinstance(branch, str) else None,
-                           bool(vcs_data.get("dirty")))
+            vcs = VcsState(
+                vcs_data["commit"], branch if isinstance(branch, str) else None, bool(vcs_data.get("dirty"))
+            )
         return cls(
             fingerprint=fingerprint,
             entries=MappingProxyType(entries),
@@ -492,15 +512,17 @@ def _read_json(path: Path, what: str) -> Any:
     except IsADirectoryError:
         raise StoreError(f"{path}: is a directory, not a {what} file") from None
     except UnicodeDecodeError:
-        raise StoreError(f"{path}: not a text file, so not a greencode {what}; move it away or save anew") from None
+        raise StoreError(
+            f"{path}: not a text file, so not a greencode {what}; move it away or save anew"
+        ) from None
     except OSError as exc:
         raise StoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise StoreError(
-            f"{path}: the {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); the file "
-            f"was left as it is — restore it from version control or delete it and save a new {what}"
+            f"{path}: the {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            f"the file was left as it is — restore it from version control or delete it and save a new {what}"
         ) from None
 
 
@@ -595,7 +617,9 @@ def merge_baseline(
     estimated = any(r.estimated for r in records)
     reset = None
     if existing is not None and not existing.fingerprint.matches(fingerprint):
-        reset = "it came from another machine (" + "; ".join(fingerprint.differences(existing.fingerprint)) + ")"
+        reset = (
+            "it came from another machine (" + "; ".join(fingerprint.differences(existing.fingerprint)) + ")"
+        )
     elif existing is not None and records and existing.entries and existing.estimated != estimated:
         reset = "it held " + ("estimates" if existing.estimated else "measurements")
     keep = existing if existing is not None and reset is None else None
@@ -627,6 +651,16 @@ def merge_baseline(
     return SaveResult(baseline, None, tuple(added), tuple(replaced), tuple(pooled), reset)
 
 
+def _locked_update(path: Path, update: Callable[[Baseline | None], SaveResult]) -> SaveResult:
+    """Read, change and write the baseline at ``path`` under its lock; atomic, and a damaged file raises
+    :class:`StoreError` before anything is written."""
+    path = Path(path)
+    with file_lock(lock_path_for(path)):
+        result = update(load_baseline(path))
+        atomic_write_text(path, result.baseline.to_json())
+    return replace(result, path=path, baseline=replace(result.baseline, path=path))
+
+
 def save_baseline(
     path: Path,
     records: Iterable[TestRecord],
@@ -642,12 +676,34 @@ def save_baseline(
     itself is atomic, so a crash leaves the old file. A damaged existing file raises :class:`StoreError`
     and is left untouched.
     """
-    path = Path(path)
-    with file_lock(lock_path_for(path)):
-        existing = load_baseline(path)
-        result = merge_baseline(existing, records, fingerprint, vcs, now=now)
-        atomic_write_text(path, result.baseline.to_json())
-    return replace(result, path=path, baseline=replace(result.baseline, path=path))
+    records = list(records)
+    return _locked_update(path, lambda existing: merge_baseline(existing, records, fingerprint, vcs, now=now))
+
+
+def write_baseline(path: Path, baseline: Baseline) -> SaveResult:
+    """Write ``baseline`` (e.g. from :func:`baseline_from_runs`) to ``path``, replacing the entries it holds
+    and keeping the file's other entries when it comes from the same machine; locked and atomic like
+    :func:`save_baseline`."""
+
+    def update(existing: Baseline | None) -> SaveResult:
+        if existing is None or not existing.fingerprint.matches(baseline.fingerprint):
+            reset = (
+                None
+                if existing is None
+                else (
+                    "it came from another machine ("
+                    + "; ".join(baseline.fingerprint.differences(existing.fingerprint))
+                    + ")"
+                )
+            )
+            return SaveResult(baseline, None, tuple(sorted(baseline.entries)), (), (), reset)
+        entries = {**existing.entries, **baseline.entries}
+        merged = replace(baseline, entries=MappingProxyType(entries), created=existing.created)
+        replaced = tuple(sorted(n for n in baseline.entries if n in existing.entries))
+        added = tuple(sorted(n for n in baseline.entries if n not in existing.entries))
+        return SaveResult(merged, None, added, replaced, ())
+
+    return _locked_update(path, update)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -739,7 +795,9 @@ def load_results(path: Path) -> Results:
     try:
         data = _read_json(path, "results")
     except FileNotFoundError:
-        raise StoreError(f"{path}: no such results file; write one with pytest --greencode-json {path}") from None
+        raise StoreError(
+            f"{path}: no such results file; write one with pytest --greencode-json {path}"
+        ) from None
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise StoreError(f"{path}: not a greencode results file (expected schema {RESULTS_SCHEMA!r})")
     version = data.get("version")

@@ -11,8 +11,8 @@ choose the energies, first match winning:
    The running test is read from ``PYTEST_CURRENT_TEST``; ``tests`` maps node ids or globs to joules per
    window (``energy_j`` otherwise), ``scale`` multiplies them (inject "30 % more"); ``cv`` is log-normal
    noise per window and ``run_cv`` one factor per test and run, both drawn from ``seed``, so a given seed
-   always gives the same energies. ``scope`` ("process", "machine" or "device") is what the meter claims
-   to see;
+   always gives the same energies (``"seed": null`` draws a fresh seed in each process, like real runs).
+   ``scope`` ("process", "machine" or "device") is what the meter claims to see;
 3. ``GREENCODE_SCRIPTED_J``: one constant number of joules per window.
 
 It is a real :class:`~greencode.meters.base.Meter`: nothing else in greencode special-cases it.
@@ -91,7 +91,11 @@ class _EnvironmentScript:
                 scale={str(k): float(v) for k, v in dict(data.get("scale", {})).items()},
                 cv=float(data.get("cv", 0.0)),
                 run_cv=float(data.get("run_cv", 0.0)),
-                seed=int(data.get("seed", 0)),
+                seed=int.from_bytes(os.urandom(4), "big")
+                if data.get("seed", 0) is None
+                else int(data["seed"])
+                if "seed" in data
+                else 0,
                 scope=str(data.get("scope", "process")),
             )
         except (TypeError, ValueError) as exc:

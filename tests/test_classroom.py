@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from run_cli import run_greencode
 
 from greencode.classroom import Exercise, discover, load_exercise
 from greencode.classroom.report import write_report
@@ -238,30 +236,10 @@ def test_classroom_run_exits_1_when_an_exercise_fails(
 
 
 def test_classroom_run_quick_over_the_examples_writes_an_honest_html_report(tmp_path: Path) -> None:
-    environment = {**os.environ, "GREENCODE_POWERCAP_ROOT": str(tmp_path / "no-powercap")}
-    environment.pop("GREENCODE_METER", None)
-    report = tmp_path / "lesson.html"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "greencode",
-            "classroom",
-            "run",
-            str(EXAMPLES),
-            "--quick",
-            "--output",
-            str(report),
-        ],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_greencode("classroom", "run", str(EXAMPLES), "--quick", "--output", "out.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "The figures are estimates" in result.stdout
-    text = report.read_text(encoding="utf-8")
+    text = (tmp_path / "out.html").read_text(encoding="utf-8")
     for exercise in EXERCISES:
         assert exercise.title.replace("&", "&amp;") in text
     assert "These figures are estimates, not measurements" in text

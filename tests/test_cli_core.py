@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fakes import make_fake_powercap
-
-
-def greencode(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "GREENCODE_POWERCAP_ROOT": str(cwd / "no-powercap"), **(env or {})}
-    environment.pop("GREENCODE_METER", None)
-    return subprocess.run(
-        [sys.executable, "-m", "greencode", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from run_cli import run_greencode as greencode
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import make_fake_powercap
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cli_core import greencode
+from run_cli import run_greencode
 
+import greencode
 from greencode import testing
 from greencode.cli import main
 from greencode.compare import (
@@ -30,6 +32,7 @@ from greencode.compare import (
     median_interval,
     render_text,
 )
+from greencode.config import Config
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers
@@ -198,6 +201,11 @@ def test_fewer_than_two_candidates_are_refused(costs: Costs) -> None:
         compare([costs.candidate("a", 1.0)])
 
 
+def test_rounds_below_one_are_refused(costs: Costs) -> None:
+    with pytest.raises(CompareError, match="rounds must be 1 or more, not 0"):
+        compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=0)
+
+
 def test_the_same_label_twice_is_refused(costs: Costs) -> None:
     with pytest.raises(CompareError, match="candidate a is given twice"):
         compare([costs.candidate("a", 1.0), costs.candidate("a", 2.0)])
@@ -280,6 +288,24 @@ def test_results_say_they_are_estimated_and_where_figures_come_from(costs: Costs
     assert "ESTIMATES, not measurements" in text and "scripted: greencode.testing" in text
 
 
+def test_hardware_figures_are_called_measured_and_whole_machine_caveats_shown(tmp_path: Path) -> None:
+    powercap = make_fake_powercap(tmp_path / "powercap", packages=1, domains=("package",))
+    greencode.configure(Config(root=tmp_path, meter="rapl", powercap_root=powercap.root, output="none"))
+    try:
+
+        def spend(microjoules: int) -> Callable[[], None]:
+            return lambda: powercap.add("intel-rapl:0", microjoules)
+
+        comparison = compare([Candidate("small", spend(100)), Candidate("large", spend(300))], rounds=2)
+    finally:
+        greencode.configure(Config(root=tmp_path, output="none"))
+    assert not comparison.estimated and comparison.machine_wide
+    assert comparison.results[1].ratio.estimate == pytest.approx(3.0)
+    text = render_text(comparison)
+    assert "These figures are measured by rapl" in text and "ESTIMATES" not in text
+    assert "Whole-machine counters include idle power" in text
+
+
 def test_text_report_warns_when_too_few_rounds_for_the_interval(costs: Costs) -> None:
     comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
     assert comparison.confidence == 0.5
@@ -345,7 +371,7 @@ def test_ratios_are_formatted_for_people(ratio: float, text: str) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return greencode("compare", *args, cwd=cwd)
+    return run_greencode("compare", *args, cwd=cwd)
 
 
 def test_with_no_candidates_the_demo_runs_and_says_its_figures_are_estimates(tmp_path: Path) -> None:

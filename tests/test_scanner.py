@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cli_core import greencode
+from run_cli import run_greencode as greencode
 
 from greencode.config import Config, ScanConfig
 from greencode.errors import ConfigError

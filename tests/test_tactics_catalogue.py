@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_cli_core import greencode
+from run_cli import run_greencode as greencode
 
 from greencode.tactics import markdown
 from greencode.tactics.catalogue import CATEGORIES, CatalogueError, load_catalogue, parse_catalogue

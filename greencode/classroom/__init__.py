@@ -15,10 +15,10 @@ next to the code, a test of the two implementations' equivalence and a worksheet
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from greencode.config import read_toml
 from greencode.errors import ConfigError
 
 EXERCISE_FILE = "exercise.toml"
@@ -46,18 +46,8 @@ class Exercise:
 
 def load_exercise(directory: Path) -> Exercise:
     """The exercise in ``directory``; :class:`ConfigError` names the file and key at fault."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
-
     path = directory / EXERCISE_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the exercise ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "exercise")
     unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
         raise ConfigError(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -182,13 +181,10 @@ def load_catalogue() -> Catalogue:
     # imported here: the command line imports this module for --help, which must stay quick
     from importlib import resources
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
+    from greencode.config import parse_toml
 
     text = resources.files("greencode.tactics").joinpath("catalogue.toml").read_text(encoding="utf-8")
-    return parse_catalogue(tomllib.loads(text))
+    return parse_catalogue(parse_toml(text, "greencode/tactics/catalogue.toml"))
 
 
 def get_tactic(tactic_id: str) -> Tactic:

@@ -1,9 +1,9 @@
 """The ``energy`` fixture: measure a callable with calibrated rounds, in the spirit of pytest-benchmark.
 
 ``energy(fn, *args, **kwargs)`` runs ``fn`` in calibrated rounds with the configured meters and returns its
-result; ``energy.pedantic(fn, args=..., kwargs=..., setup=..., rounds=..., iterations=..., warmup_rounds=...)``
-fixes the repetition. The test's record is then per call of ``fn``, not per test. Without ``--greencode``
-the function is simply called once, so tests using the fixture stay valid tests.
+result; ``energy.pedantic(fn, args=..., kwargs=..., setup=..., rounds=..., iterations=...,
+warmup_rounds=...)`` fixes the repetition. The test's record is then per call of ``fn``, not per test.
+Without ``--greencode`` the function is simply called once, so tests using the fixture stay valid tests.
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ class EnergyFixture:
             return fn(*args, **kwargs)
         from greencode.measurement import Profiler
 
-        return self._keep(Profiler(rounds=self._node.stash.get(ROUNDS_KEY, None), label=self._node.nodeid).run(
-            fn, *args, **kwargs
-        ))
+        return self._keep(
+            Profiler(rounds=self._node.stash.get(ROUNDS_KEY, None), label=self._node.nodeid).run(
+                fn, *args, **kwargs
+            )
+        )
 
     def pedantic(
         self,
@@ -62,8 +64,11 @@ class EnergyFixture:
         unmeasured rounds. ``setup`` runs before each round, unmeasured; a tuple it returns replaces
         ``args``. Returns the last result."""
         self._claim()
-        for name, value, least in (("rounds", rounds, 1), ("iterations", iterations, 1),
-                                   ("warmup_rounds", warmup_rounds, 0)):
+        for name, value, least in (
+            ("rounds", rounds, 1),
+            ("iterations", iterations, 1),
+            ("warmup_rounds", warmup_rounds, 0),
+        ):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
                 raise ValueError(f"energy.pedantic: {name} must be a whole number >= {least}, not {value!r}")
         kwargs = dict(kwargs or {})

@@ -1,4 +1,4 @@
-"""Stash keys shared by the plugin's modules (kept here so the light modules need not import the heavy ones)."""
+"""Stash keys shared by the plugin's modules (here, so the light modules need not import the heavy ones)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from pytest_greencode.session import GreencodeRun
 
 #: The measuring run, on ``config.stash`` when greencode is switched on.
-ACTIVE_KEY = pytest.StashKey["GreencodeRun"]()
+ACTIVE_KEY: pytest.StashKey[GreencodeRun] = pytest.StashKey()
 #: The ``energy`` fixture's profile, on the item's stash.
-PROFILE_KEY = pytest.StashKey["Profile"]()
+PROFILE_KEY: pytest.StashKey[Profile] = pytest.StashKey()
 #: Rounds for this test as resolved from its marker, the option and the configuration.
-ROUNDS_KEY = pytest.StashKey[int]()
+ROUNDS_KEY: pytest.StashKey[int] = pytest.StashKey()

@@ -28,45 +28,69 @@ MARKERS = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("greencode", "greencode: energy per test, baselines, budgets and the regression gate")
+    group = parser.getgroup(
+        "greencode", "greencode: energy per test, baselines, budgets and the regression gate"
+    )
     group.addoption(
-        "--greencode", action="store_true", default=False,
+        "--greencode",
+        action="store_true",
+        default=False,
         help="measure the energy of each test's call phase (also: 'greencode = true' in the pytest ini, or "
         "'enabled = true' under [tool.greencode])",
     )
     group.addoption(
-        "--greencode-rounds", metavar="N", default=None,
+        "--greencode-rounds",
+        metavar="N",
+        default=None,
         help="run each test's call N times for a distribution (default: the 'rounds' key, 5)",
     )
     group.addoption(
-        "--greencode-save", action="store_true", default=False,
+        "--greencode-save",
+        action="store_true",
+        default=False,
         help="write this run into the baseline file (the 'baseline' key, default .greencode/baseline.json)",
     )
     group.addoption(
-        "--greencode-compare", metavar="PATH", nargs="?", const="", default=None,
+        "--greencode-compare",
+        metavar="PATH",
+        nargs="?",
+        const="",
+        default=None,
         help="compare with the baseline (the 'baseline' key, or PATH given as --greencode-compare=PATH) and "
         "fail the session on a regression",
     )
     group.addoption("--greencode-baseline", metavar="PATH", default=None, help="the baseline file to use")
     group.addoption(
-        "--greencode-fail-on", metavar="PERCENT", default=None,
+        "--greencode-fail-on",
+        metavar="PERCENT",
+        default=None,
         help="relative increase that counts as a regression, e.g. 10%% (implies --greencode-compare)",
     )
     group.addoption(
-        "--greencode-min-effect", metavar="ENERGY", default=None,
+        "--greencode-min-effect",
+        metavar="ENERGY",
+        default=None,
         help="absolute increase a regression must also exceed, e.g. '5 mJ' (the 'min_effect_j' key)",
     )
-    group.addoption("--greencode-json", metavar="PATH", default=None, help="write the results as JSON to PATH")
     group.addoption(
-        "--greencode-meter", metavar="NAME", default=None,
+        "--greencode-json", metavar="PATH", default=None, help="write the results as JSON to PATH"
+    )
+    group.addoption(
+        "--greencode-meter",
+        metavar="NAME",
+        default=None,
         help="meter(s): auto, rapl, nvml, estimate, a comma list or package.module:factory",
     )
     group.addoption(
-        "--greencode-allow-other-machine", action="store_true", default=None,
+        "--greencode-allow-other-machine",
+        action="store_true",
+        default=None,
         help="compare with a baseline from another machine, or estimates with measurements",
     )
     group.addoption(
-        "--greencode-include-setup", action="store_true", default=None,
+        "--greencode-include-setup",
+        action="store_true",
+        default=None,
         help="include each test's setup and teardown in its energy",
     )
     parser.addini("greencode", type="bool", default=False, help="measure energy per test (as --greencode)")

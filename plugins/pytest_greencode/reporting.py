@@ -18,8 +18,16 @@ if TYPE_CHECKING:
 TOP_ROWS = 10
 #: Rows in the step summary (GitHub truncates long summaries).
 MARKDOWN_ROWS = 50
-_ORDER = {"regression": 0, "over budget": 1, "inconclusive": 2, "improvement": 3, "new": 4, "unchanged": 5,
-          "missing": 6, "": 7}
+_ORDER = {
+    "regression": 0,
+    "over budget": 1,
+    "inconclusive": 2,
+    "improvement": 3,
+    "new": 4,
+    "unchanged": 5,
+    "missing": 6,
+    "": 7,
+}
 HEADINGS = ("test", "energy", "baseline", "change", "verdict")
 
 
@@ -42,41 +50,56 @@ def rows(run: GreencodeRun, limit: int | None) -> tuple[list[tuple[str, ...]], i
     entries = []
     for record in run.records.values():
         comparison = comparisons.get(record.node_id)
-        verdict = "over budget" if record.node_id in over and (
-            comparison is None or comparison.verdict != "regression") else comparison.verdict if comparison else ""
+        verdict = (
+            "over budget"
+            if record.node_id in over and (comparison is None or comparison.verdict != "regression")
+            else comparison.verdict
+            if comparison
+            else ""
+        )
         entries.append((_ORDER.get(verdict, 7), -record.median_j, record, comparison, verdict))
     entries.sort(key=lambda e: (e[0], e[1], e[2].node_id))
     flagged = sum(1 for e in entries if e[0] <= _ORDER["improvement"])
     shown = entries if limit is None else entries[: max(flagged, 0) + limit]
-    table = []
+    table: list[tuple[str, ...]] = []
     for _, _, record, comparison, verdict in shown:
-        baseline = "" if comparison is None or comparison.baseline_j is None else format_energy(comparison.baseline_j)
-        table.append((
-            record.node_id,
-            f"{format_energy(record.median_j)}/{record.per}",
-            baseline,
-            _change(comparison),
-            verdict.upper() if verdict in ("regression", "over budget") else verdict,
-        ))
+        baseline = (
+            ""
+            if comparison is None or comparison.baseline_j is None
+            else format_energy(comparison.baseline_j)
+        )
+        table.append(
+            (
+                record.node_id,
+                f"{format_energy(record.median_j)}/{record.per}",
+                baseline,
+                _change(comparison),
+                verdict.upper() if verdict in ("regression", "over budget") else verdict,
+            )
+        )
     return table, len(entries) - len(shown)
 
 
 def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADINGS))]
     others = sum(widths[1:]) + 2 * (len(widths) - 1)
     widths[0] = max(20, min(widths[0], width - others))
-    return ["  ".join(_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table]
+    return [
+        "  ".join(_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in table
+    ]
 
 
 def _budget_line(result: BudgetResult) -> str:
     relation = ">" if result.over else "<="
+    kind = ", estimated" if result.estimated else ""
     return (
-        f"{result.node_id}: {format_energy(result.measured_j)} {relation} {format_energy(result.budget_j)} per "
-        f"{result.per} ({result.source}{', estimated' if result.estimated else ''})"
+        f"{result.node_id}: {format_energy(result.measured_j)} {relation} "
+        f"{format_energy(result.budget_j)} per {result.per} ({result.source}{kind})"
     )
 
 
@@ -109,8 +132,11 @@ def _gate_lines(run: GreencodeRun) -> list[str]:
         if noise:
             low, high = noise[0][0], noise[-1][0]
             sources = ", ".join(sorted({source for _, source in noise}))
-            span = format_percent(low, signed=False) if low == high else (
-                f"{format_percent(low, signed=False)}-{format_percent(high, signed=False)}")
+            span = (
+                format_percent(low, signed=False)
+                if low == high
+                else (f"{format_percent(low, signed=False)}-{format_percent(high, signed=False)}")
+            )
             spread = f", run-to-run noise {span} ({sources})"
         lines.append(
             f"gate: {report.summary()} (fail_on {format_percent(settings.fail_on, signed=False)}, "
@@ -137,7 +163,8 @@ def _advice_lines(run: GreencodeRun) -> list[str]:
         since = advice["since_commit"]
         lines.append(f"tactics for the code changed since {since[:12] if since else 'the last commit'}:")
         lines.extend(
-            f"  {f['path']}:{f['line']}: {f['rule']} {f['message']} [{f['tactic']}]" for f in advice["findings"]
+            f"  {f['path']}:{f['line']}: {f['rule']} {f['message']} [{f['tactic']}]"
+            for f in advice["findings"]
         )
     return lines
 
@@ -150,15 +177,18 @@ def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
     writer.write_line(_header(run))
     table, hidden = rows(run, None if verbose else TOP_ROWS)
     if table:
-        width = getattr(writer, "_tw", None).fullwidth if getattr(writer, "_tw", None) else 100
+        width = int(getattr(getattr(writer, "_tw", None), "fullwidth", 100))
         for index, line in enumerate(_aligned([HEADINGS, *table], width)):
             writer.write_line(line, bold=index == 0)
     if hidden:
         writer.write_line(f"... {hidden} more tests (-v shows all)")
     failed = run.report is not None and run.report.failed
     for line in _gate_lines(run):
-        writer.write_line(line, red=failed and line.startswith(("gate: FAILED", "  regression", "  over budget")),
-                          yellow=line.startswith(("  inconclusive", "baseline not used", "no baseline")))
+        writer.write_line(
+            line,
+            red=failed and line.startswith(("gate: FAILED", "  regression", "  over budget")),
+            yellow=line.startswith(("  inconclusive", "baseline not used", "no baseline")),
+        )
     for line in _advice_lines(run):
         writer.write_line(line)
     if run.saved is not None:
@@ -194,8 +224,14 @@ def markdown(run: GreencodeRun) -> str:
     if table:
         escape = str.maketrans({"|": "\\|"})
         lines += ["", "| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
-        lines += ["| " + " | ".join(f"`{r[0]}`".translate(escape) if i == 0 else r[i].translate(escape)
-                                    for i in range(len(r))) + " |" for r in table]
+        lines += [
+            "| "
+            + " | ".join(
+                f"`{r[0]}`".translate(escape) if i == 0 else r[i].translate(escape) for i in range(len(r))
+            )
+            + " |"
+            for r in table
+        ]
     if hidden:
         lines.append(f"\n{hidden} more tests not shown.")
     return "\n".join(lines) + "\n"

@@ -42,10 +42,10 @@ from pytest_greencode import xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import ACTIVE_KEY, PROFILE_KEY, ROUNDS_KEY
 
-PLAN_KEY = pytest.StashKey["Plan"]()
-CALLS_KEY = pytest.StashKey[list[Measurement]]()
-BENCHMARK_KEY = pytest.StashKey[BenchmarkEnergy]()
-EXTRA_KEY = pytest.StashKey[float]()
+PLAN_KEY: pytest.StashKey[Plan] = pytest.StashKey()
+CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
+BENCHMARK_KEY: pytest.StashKey[BenchmarkEnergy] = pytest.StashKey()
+EXTRA_KEY: pytest.StashKey[float] = pytest.StashKey()
 
 
 @dataclass(frozen=True)
@@ -144,13 +144,15 @@ class GreencodeRun:
             Path(compare_option).is_dir() or compare_option.endswith(".py") or "::" in compare_option
         ):
             raise pytest.UsageError(
-                f"greencode: --greencode-compare {compare_option}: that looks like a test path, not a baseline; "
-                "write --greencode-compare=PATH, or put --greencode-compare after the test paths"
+                f"greencode: --greencode-compare {compare_option}: that looks like a test path, not a "
+                "baseline; write --greencode-compare=PATH, or put --greencode-compare after the test paths"
             )
         self.compare = compare_option is not None or option("greencode_fail_on") is not None
         self.save = bool(option("greencode_save"))
         self.baseline_path = (
-            Path(_option_path(config, compare_option) or "") if compare_option else settings.resolve(settings.baseline)
+            Path(_option_path(config, compare_option) or "")
+            if compare_option
+            else settings.resolve(settings.baseline)
         )
         json_option = _option_path(config, option("greencode_json"))
         self.json_path = Path(json_option) if json_option else None
@@ -195,8 +197,8 @@ class GreencodeRun:
         if xdist.is_controller(config):
             if self.machine_wide:
                 lines.append(
-                    f"greencode: meter {', '.join(self.machine_wide)} sees the whole machine, so measured tests "
-                    "run one at a time across xdist workers (a cross-process lock)"
+                    f"greencode: meter {', '.join(self.machine_wide)} sees the whole machine, so measured "
+                    "tests run one at a time across xdist workers (a cross-process lock)"
                 )
             else:
                 lines.append("greencode: each xdist worker measures its own tests (per-process meter)")
@@ -306,7 +308,9 @@ class GreencodeRun:
             kwargs.setdefault("joules", marker.args[0])
         per = kwargs.get("per", expected)
         if set(kwargs) - {"joules", "per"} or len(marker.args) > 1 or "joules" not in kwargs:
-            return None, _marker_error(item, "energy_budget", "use energy_budget(joules=..., per='test' or 'call')")
+            return None, _marker_error(
+                item, "energy_budget", "use energy_budget(joules=..., per='test' or 'call')"
+            )
         try:
             joules = parse_energy(kwargs["joules"])
         except ValueError as exc:
@@ -314,10 +318,14 @@ class GreencodeRun:
         if per not in ("call", "test"):
             return None, _marker_error(item, "energy_budget", f"per={per!r}: expected 'call' or 'test'")
         if per != expected:
-            why = "the energy or benchmark fixture measures per call" if mode != "test" else (
-                "without the energy or benchmark fixture the whole test is measured")
-            return None, _marker_error(item, "energy_budget", f"per={per!r} does not fit this test: {why}; "
-                                       f"use per={expected!r}")
+            why = (
+                "the energy or benchmark fixture measures per call"
+                if mode != "test"
+                else ("without the energy or benchmark fixture the whole test is measured")
+            )
+            return None, _marker_error(
+                item, "energy_budget", f"per={per!r} does not fit this test: {why}; use per={expected!r}"
+            )
         return Budget(item.nodeid, joules, per, "marker"), None
 
     def _window(self, label: str) -> Recorder:
@@ -360,10 +368,14 @@ class GreencodeRun:
             return (yield)
         glue = None
         if plan.mode == "benchmark":
-            glue = BenchmarkEnergy(getattr(item, "funcargs", {}).get("benchmark"), lambda: self._window(item.nodeid))
+            glue = BenchmarkEnergy(
+                getattr(item, "funcargs", {}).get("benchmark"), lambda: self._window(item.nodeid)
+            )
             if not glue.install():
-                self.warnings.append(f"{item.nodeid}: this pytest-benchmark version cannot be hooked; measured "
-                                     "the whole test instead of its rounds")
+                self.warnings.append(
+                    f"{item.nodeid}: this pytest-benchmark version cannot be hooked; measured "
+                    "the whole test instead of its rounds"
+                )
                 glue = None
         recorder = self._window(item.nodeid)
         try:
@@ -446,7 +458,11 @@ class GreencodeRun:
         budgets = [*self.marker_budgets.values(), *config_budgets(self.settings)]
         if self.compare:
             report = compare(
-                records, self.baseline, self.gate_settings, fingerprint=fingerprint, budgets=budgets,
+                records,
+                self.baseline,
+                self.gate_settings,
+                fingerprint=fingerprint,
+                budgets=budgets,
                 baseline_name=str(self.baseline_path),
             )
         else:
@@ -478,13 +494,22 @@ class GreencodeRun:
         self._append_history(run, fingerprint, records, report)
         if self.json_path is not None:
             document = results_document(
-                run, fingerprint, records,
-                settings={**self.gate_settings.to_dict(), "rounds": self.settings.rounds,
-                          "include_setup": self.settings.include_setup},
+                run,
+                fingerprint,
+                records,
+                settings={
+                    **self.gate_settings.to_dict(),
+                    "rounds": self.settings.rounds,
+                    "include_setup": self.settings.include_setup,
+                },
                 gate=report.to_dict(),
-                baseline_saved=None if self.saved is None else {
-                    "path": str(self.saved.path), "added": list(self.saved.added),
-                    "replaced": list(self.saved.replaced), "pooled": list(self.saved.pooled),
+                baseline_saved=None
+                if self.saved is None
+                else {
+                    "path": str(self.saved.path),
+                    "added": list(self.saved.added),
+                    "replaced": list(self.saved.replaced),
+                    "pooled": list(self.saved.pooled),
                     "reset": self.saved.reset,
                 },
                 advice=self.advice,
@@ -496,8 +521,9 @@ class GreencodeRun:
                 self.errors.append(f"results not written: {exc}")
         reporting.publish(self)
 
-    def _append_history(self, run: RunInfo, fingerprint: Fingerprint, records: list[TestRecord],
-                        report: GateReport) -> None:
+    def _append_history(
+        self, run: RunInfo, fingerprint: Fingerprint, records: list[TestRecord], report: GateReport
+    ) -> None:
         from greencode.history import History
 
         verdicts = {c.node_id: (c.verdict, c.change) for c in report.comparisons}
@@ -515,11 +541,17 @@ class GreencodeRun:
         except ImportError:
             return None
         since = self.baseline.commit if self.baseline is not None else None
-        failing = dict.fromkeys([c.node_id for c in report.regressions] + [b.node_id for b in report.over_budget])
+        failing = dict.fromkeys(
+            [c.node_id for c in report.regressions] + [b.node_id for b in report.over_budget]
+        )
         hints = []
         for node_id in failing:
             record = self.records.get(node_id)
-            hint = energy_hint(record.cpu_s * record.iterations, record.wall_s * record.iterations) if record else None
+            hint = (
+                energy_hint(record.cpu_s * record.iterations, record.wall_s * record.iterations)
+                if record
+                else None
+            )
             if hint:
                 hints.append({"node_id": node_id, "hint": hint})
         try:
@@ -536,4 +568,3 @@ class GreencodeRun:
                 for f in findings
             ],
         }
-

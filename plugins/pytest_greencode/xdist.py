@@ -53,7 +53,9 @@ def worker_lock_path(config: pytest.Config) -> Path | None:
     return Path(value) if value else None
 
 
-def payload(records: Iterable[TestRecord], budgets: Iterable[Budget], warnings: Iterable[str]) -> dict[str, Any]:
+def payload(
+    records: Iterable[TestRecord], budgets: Iterable[Budget], warnings: Iterable[str]
+) -> dict[str, Any]:
     """What a worker sends to the controller."""
     return {
         "records": [record.to_dict() for record in records],

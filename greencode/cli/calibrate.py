@@ -1,0 +1,139 @@
+"""``greencode calibrate [-- PYTEST ARGS]``: measure the same code several times (A/A) and say what the gate
+can detect on this machine.
+
+Runs ``python -m pytest --greencode`` RUNS times (default 2) in fresh processes, then reports each test's
+run-to-run spread, the drift between runs, the smallest regression the gate would flag at the configured
+``fail_on`` and ``alpha``, and a recommended ``fail_on``. ``--save`` writes a baseline pooling all the runs,
+from which the gate learns this machine's noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 40
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="measure the test suite several times and report run-to-run noise and what the gate can detect",
+        description="A/A calibration: run the selected tests' energy measurement RUNS times in separate "
+        "pytest processes, then report the run-to-run spread, the smallest regression the gate can detect "
+        "here, and a recommended fail_on. With --save, write a baseline pooling all runs.",
+        epilog="Example: greencode calibrate --runs 3 --save -- tests/perf -k 'not slow'",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=2, metavar="N", help="how many runs (default 2, at least 2)"
+    )
+    parser.add_argument("--save", action="store_true", help="write a baseline pooling every run")
+    parser.add_argument(
+        "--baseline", metavar="PATH", help="baseline file for --save (default: the 'baseline' key)"
+    )
+    parser.add_argument("--meter", help="meter(s) to use (default: the 'meter' key)")
+    parser.add_argument("--json", metavar="FILE", help="also write the calibration as JSON to FILE")
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
+    )
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- PYTEST ARGS",
+        help="arguments for pytest (test paths, -k, -m ...)",
+    )
+    parser.set_defaults(func=handle)
+
+
+def _run_pytest(index: int, total: int, output: str, args: argparse.Namespace, extra: list[str]) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from greencode.errors import GreencodeError
+
+    command = [sys.executable, "-m", "pytest", "--greencode", f"--greencode-json={output}", "-q"]
+    if args.meter:
+        command.append(f"--greencode-meter={args.meter}")
+    print(f"greencode calibrate: run {index} of {total}: {' '.join(command[3:] + extra)}", file=sys.stderr)
+    env = None
+    if args.config:
+        import os
+
+        env = {**os.environ, "GREENCODE_CONFIG": args.config}
+    completed = subprocess.run([*command, *extra], capture_output=True, text=True, env=env, check=False)
+    gate_failed = False
+    try:
+        with open(output, encoding="utf-8") as handle:
+            gate_failed = bool((json.load(handle).get("gate") or {}).get("failed"))
+    except (OSError, ValueError):
+        pass
+    # exit 1 is fine when only greencode's own check (a budget) failed: the measurements are still valid
+    if completed.returncode not in (0, 1) or (completed.returncode == 1 and not gate_failed):
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+        raise GreencodeError(
+            f"pytest failed in run {index} (exit {completed.returncode}); "
+            f"calibrate needs a passing suite:\n{tail}"
+        )
+
+
+def handle(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from greencode.config import load_config
+    from greencode.errors import GreencodeError
+    from greencode.files import atomic_write_text
+    from greencode.gate import GateSettings, calibrate
+    from greencode.store import baseline_from_runs, load_results, write_baseline
+    from greencode.units import format_percent
+    from greencode.vcs import vcs_state
+
+    if args.runs < 2:
+        raise GreencodeError(f"--runs {args.runs}: calibration needs at least 2 runs")
+    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else list(args.pytest_args)
+    config = load_config(args.config, overrides={"meter": args.meter})
+    settings = GateSettings.from_config(config)
+    with tempfile.TemporaryDirectory(prefix="greencode-calibrate-") as directory:
+        outputs = [str(Path(directory) / f"run-{i}.json") for i in range(1, args.runs + 1)]
+        for index, output in enumerate(outputs, start=1):
+            _run_pytest(index, args.runs, output, args, extra)
+        results = [load_results(Path(output)) for output in outputs]
+    try:
+        calibration = calibrate([r.records for r in results], settings)
+    except ValueError as exc:
+        raise GreencodeError(f"cannot calibrate: {exc}") from None
+
+    fingerprint = results[-1].fingerprint
+    pct = lambda value: format_percent(value, signed=False)  # noqa: E731
+    worst = max(calibration.tests, key=lambda t: t.cv)
+    print(
+        f"greencode calibrate: {calibration.runs} runs of {len(calibration.tests)} tests on "
+        f"{fingerprint.describe()}"
+    )
+    print(
+        f"  run-to-run spread: typical {pct(calibration.typical_cv)}, 90th percentile "
+        f"{pct(calibration.high_cv)}, largest {pct(worst.cv)} ({worst.node_id})"
+    )
+    print(f"  drift from the first run to the last: {format_percent(calibration.drift)} (median over tests)")
+    print(
+        f"  gate at fail_on {pct(settings.fail_on)}, alpha {settings.alpha:g} (Holm over "
+        f"{len(calibration.tests)} tests) flags a typical test half the time from a true increase of"
+    )
+    print(
+        f"    {format_percent(calibration.detectable_single)} against one saved run, "
+        f"{format_percent(calibration.detectable_pooled)} against {calibration.runs} pooled runs (--save)"
+    )
+    print(
+        f'  recommended: fail_on = "{calibration.recommended_fail_on * 100:g}%" (an unchanged test stays '
+        "below it 95% of the time; a smaller threshold only adds inconclusive warnings)"
+    )
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(calibration.to_dict(), indent=2, sort_keys=True) + "\n")
+    if args.save:
+        baseline = baseline_from_runs([r.records for r in results], fingerprint, vcs_state(config.root))
+        path = Path(args.baseline).absolute() if args.baseline else config.resolve(config.baseline)
+        saved = write_baseline(path, baseline)
+        print(f"  {saved.describe()}", file=sys.stdout)
+    return 0
