@@ -5,7 +5,8 @@ Sources, later ones winning:
 1. built-in defaults;
 2. ``[tool.greencode]`` in ``pyproject.toml``, or the top level of ``greencode.toml`` (a file named by
    ``GREENCODE_CONFIG`` replaces the search);
-3. environment variables (``GREENCODE_METER``, ``GREENCODE_POWERCAP_ROOT``, ``GREENCODE_OUTPUT``);
+3. environment variables (``GREENCODE_METER``, ``GREENCODE_POWERCAP_ROOT``, ``GREENCODE_OUTPUT``,
+   ``GREENCODE_HISTORY``);
 4. explicit overrides from the command line or the pytest options (:func:`load_config`'s ``overrides``).
 
 Every value is validated here; a bad one raises :class:`~greencode.errors.ConfigError` naming the file, the
@@ -363,6 +364,8 @@ _ENV_KEYS = {
     "GREENCODE_METER": "meter",
     "GREENCODE_POWERCAP_ROOT": "powercap_root",
     "GREENCODE_OUTPUT": "output",
+    # greencode ab points each side's pytest at a scratch history, away from the user's .greencode/
+    "GREENCODE_HISTORY": "history",
 }
 
 #: Every accepted key, for ``--help`` texts and the docs test.

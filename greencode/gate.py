@@ -37,7 +37,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
 from greencode.units import format_energy, format_percent
@@ -352,13 +352,35 @@ def estimate_noise(baseline: Baseline, default_cv: float = DEFAULT_RUN_CV) -> di
 # comparing
 
 
-@dataclass(frozen=True)
-class _Tested:
-    """A comparable test before the multiple-comparison adjustment."""
+class ChangeEstimate(NamedTuple):
+    """One test's change, ready for :func:`judge`: ``log_change`` is log(current / baseline) and ``error``
+    its standard error, with ``noise`` giving the degrees of freedom (and, for reports, the spread and its
+    source). The stored-baseline gate builds it with :func:`estimate_change`; ``greencode ab`` from
+    paired runs. A plain 5-tuple in this order works too."""
 
     record: TestRecord
     entry: BaselineEntry
     noise: Noise
+    log_change: float
+    error: float
+
+
+def estimate_change(record: TestRecord, entry: BaselineEntry, noise: Noise) -> ChangeEstimate | None:
+    """The stored-baseline model (module docstring): None when an energy is zero (no relative change)."""
+    current = record.median_j
+    logs = _log_runs(entry)
+    if current <= 0 or logs is None:
+        return None
+    spread = noise.cv * noise.cv
+    error = math.sqrt(spread / len(logs) + max(spread, log_median_variance(record.samples_j)))
+    return ChangeEstimate(record, entry, noise, math.log(current) - math.fsum(logs) / len(logs), error)
+
+
+@dataclass(frozen=True)
+class _Tested:
+    """A judged estimate before the multiple-comparison adjustment."""
+
+    estimate: ChangeEstimate
     change: float
     ci_low: float
     ci_high: float
@@ -367,24 +389,17 @@ class _Tested:
     p_decrease: float
 
 
-def _test(record: TestRecord, entry: BaselineEntry, noise: Noise, settings: GateSettings) -> _Tested | None:
-    current = record.median_j
-    logs = _log_runs(entry)
-    if current <= 0 or logs is None:
-        return None
-    difference = math.log(current) - math.fsum(logs) / len(logs)
-    spread = noise.cv * noise.cv
-    error = math.sqrt(spread / len(logs) + max(spread, log_median_variance(record.samples_j)))
+def _test(estimate: ChangeEstimate, settings: GateSettings) -> _Tested:
+    record, entry, noise, difference, error = estimate
+    error = max(error, 1e-12)  # identical values: any change at all is then certain
     quantile = t_ppf(1.0 - settings.alpha, noise.df)
     bound = math.log1p(settings.fail_on)
     return _Tested(
-        record=record,
-        entry=entry,
-        noise=noise,
+        estimate=ChangeEstimate(*estimate),
         change=math.expm1(difference),
         ci_low=math.expm1(difference - quantile * error),
         ci_high=math.expm1(difference + quantile * error),
-        delta_j=current - entry.centre_j,
+        delta_j=record.median_j - entry.centre_j,
         p_increase=1.0 - t_cdf((difference - bound) / error, noise.df),
         p_decrease=t_cdf((difference + bound) / error, noise.df),
     )
@@ -411,13 +426,48 @@ def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
         return "improvement", f"{interval}: less by more than {threshold} with adjusted p = {p_down:.2g}"
     if tested.change > settings.fail_on and not small:
-        noise = tested.noise
-        origin = "default" if noise.source == "default" else f"from {len(tested.entry.runs_j)} baseline runs"
+        noise = tested.estimate.noise
         return "inconclusive", (
             f"{interval} may exceed {threshold}, but run-to-run noise "
-            f"({format_percent(noise.cv, signed=False)}, {origin}) is too large to tell"
+            f"({format_percent(noise.cv, signed=False)}, {noise.source}) is too large to tell"
         )
     return "unchanged", interval
+
+
+def judge(estimates: Iterable[ChangeEstimate | tuple[Any, ...]], settings: GateSettings) -> list[Comparison]:
+    """Verdicts for estimated changes, with Holm's adjustment over all of them (one family).
+
+    Each change gets a Student-t interval (``noise.df`` degrees of freedom) and one-sided p-values against
+    "at most ``fail_on`` more" and "at most that factor less"; see the module docstring for the verdicts.
+    """
+    tested = [_test(ChangeEstimate(*estimate), settings) for estimate in estimates]
+    adjusted_up = holm([t.p_increase for t in tested])
+    adjusted_down = holm([t.p_decrease for t in tested])
+    comparisons = []
+    for result, p_up, p_down in zip(tested, adjusted_up, adjusted_down, strict=True):
+        verdict, why = _verdict(result, p_up, p_down, settings)
+        record, entry, noise = result.estimate.record, result.estimate.entry, result.estimate.noise
+        comparisons.append(
+            Comparison(
+                node_id=record.node_id,
+                verdict=verdict,
+                reason=why,
+                per=record.per,
+                current_j=record.median_j,
+                baseline_j=entry.centre_j,
+                change=result.change,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                delta_j=result.delta_j,
+                p=result.p_increase,
+                p_adjusted=p_up,
+                noise=noise,
+                baseline_runs=len(entry.runs_j),
+                estimated=record.estimated,
+                meter=record.meter,
+            )
+        )
+    return comparisons
 
 
 def _incompatible(record: TestRecord, entry: BaselineEntry, allow_other_machine: bool) -> str | None:
@@ -515,7 +565,7 @@ def compare(
         )
     current = {r.node_id: r for r in records}
     verdicts: dict[str, Comparison] = {}
-    tested: list[_Tested] = []
+    estimates: list[ChangeEstimate] = []
     for record in records:
         entry = baseline.entries.get(record.node_id)
         if entry is None:
@@ -530,7 +580,7 @@ def compare(
             )
             continue
         problem = _incompatible(record, entry, settings.allow_other_machine)
-        result = None if problem else _test(record, entry, noise[record.node_id], settings)
+        result = None if problem else estimate_change(record, entry, noise[record.node_id])
         if result is None:
             delta = record.median_j - entry.centre_j
             quiet = abs(delta) <= settings.min_effect_j
@@ -547,30 +597,8 @@ def compare(
                 meter=record.meter,
             )
             continue
-        tested.append(result)
-    adjusted_up = holm([t.p_increase for t in tested])
-    adjusted_down = holm([t.p_decrease for t in tested])
-    for result, p_up, p_down in zip(tested, adjusted_up, adjusted_down, strict=True):
-        verdict, why = _verdict(result, p_up, p_down, settings)
-        record = result.record
-        verdicts[record.node_id] = Comparison(
-            node_id=record.node_id,
-            verdict=verdict,
-            reason=why,
-            per=record.per,
-            current_j=record.median_j,
-            baseline_j=result.entry.centre_j,
-            change=result.change,
-            ci_low=result.ci_low,
-            ci_high=result.ci_high,
-            delta_j=result.delta_j,
-            p=result.p_increase,
-            p_adjusted=p_up,
-            noise=result.noise,
-            baseline_runs=len(result.entry.runs_j),
-            estimated=record.estimated,
-            meter=record.meter,
-        )
+        estimates.append(result)
+    verdicts.update((c.node_id, c) for c in judge(estimates, settings))
     for node_id, entry in sorted(baseline.entries.items()):
         if node_id not in current:
             verdicts[node_id] = Comparison(

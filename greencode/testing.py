@@ -182,4 +182,9 @@ class ScriptedMeter:
 def scripted(config: Config) -> ScriptedMeter:
     """Meter factory for ``meter = "greencode.testing:scripted"``."""
     environment = _environment_script()
-    return ScriptedMeter(environment.scope if environment else "process")
+    if environment is None:
+        return ScriptedMeter()
+    # a new meter starts a new run: its draws restart, so a run's energies depend only on its seed
+    with _script.lock:
+        environment.windows.clear()
+    return ScriptedMeter(environment.scope)

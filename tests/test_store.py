@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import sqlite3
 import subprocess
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,9 @@ CLEAN = VcsState("a" * 40, "main", dirty=False)
 
 
 def record(node_id: str = "tests/test_a.py::test_x", *samples: float, per: str = "test") -> TestRecord:
-    return TestRecord(node_id, per, samples or (1.0, 1.1, 0.9), 0.01, 0.009, "estimate", True, {"cpu": "model"})
+    return TestRecord(
+        node_id, per, samples or (1.0, 1.1, 0.9), 0.01, 0.009, "estimate", True, {"cpu": "model"}
+    )
 
 
 @given(
@@ -51,7 +52,9 @@ def record(node_id: str = "tests/test_a.py::test_x", *samples: float, per: str =
     st.booleans(),
 )
 def test_record_survives_a_round_trip_through_json(samples: list[float], per: str, estimated: bool) -> None:
-    original = TestRecord("t.py::x[1-a]", per, tuple(samples), 0.5, 0.25, "rapl", estimated, {"pkg": "zone"}, 3, 7)
+    original = TestRecord(
+        "t.py::x[1-a]", per, tuple(samples), 0.5, 0.25, "rapl", estimated, {"pkg": "zone"}, 3, 7
+    )
     restored = TestRecord.from_dict(json.loads(json.dumps(original.to_dict())))
     assert restored.per == per and restored.estimated == estimated and restored.rounds == 3
     assert restored.samples_j == pytest.approx(original.samples_j, rel=1e-6)
@@ -227,7 +230,9 @@ def test_write_baseline_replaces_its_entries_and_keeps_the_others(tmp_path: Path
     result = write_baseline(path, pooled)
     loaded = load_baseline(path)
     assert result.replaced == ("a.py::x",)
-    assert loaded is not None and loaded.entries["a.py::x"].runs_j == (5.0, 6.0) and "b.py::y" in loaded.entries
+    assert (
+        loaded is not None and loaded.entries["a.py::x"].runs_j == (5.0, 6.0) and "b.py::y" in loaded.entries
+    )
 
 
 def _run_info(started: float = 1_700_000_000.0, vcs: VcsState | None = CLEAN) -> RunInfo:
@@ -260,7 +265,9 @@ def test_history_appends_runs_and_serves_trends(tmp_path: Path) -> None:
     with History(path) as history:
         history.append(_run_info(1.0), MACHINE, [record("a.py::x", 1.0), record("b.py::y", 3.0)])
         later = replace(_run_info(2.0), run_id="run-2")
-        history.append(later, MACHINE, [record("a.py::x", 1.5)], {"a.py::x": ("regression", 0.5)}, failed=True)
+        history.append(
+            later, MACHINE, [record("a.py::x", 1.5)], {"a.py::x": ("regression", 0.5)}, failed=True
+        )
     with History(path) as history:
         runs = history.runs()
         series = history.series("a.py::x")
@@ -319,23 +326,24 @@ def test_vcs_state_reports_commit_branch_and_local_changes(tmp_path: Path) -> No
     assert dirty is not None and dirty.dirty and dirty.commit == clean.commit
 
 
-def _hold(path: str, ready: Any) -> None:
+def _hold(path: str, ready: Any, release: Any) -> None:
     with file_lock(Path(path)):
         ready.set()
-        time.sleep(1)
+        release.wait(30)
 
 
 def test_a_held_lock_makes_others_wait(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
     context = multiprocessing.get_context("fork")
-    ready = context.Event()
-    holder = context.Process(target=_hold, args=(str(lock), ready))
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold, args=(str(lock), ready, release))
     holder.start()
     try:
-        assert ready.wait(10)
+        assert ready.wait(30)
         with pytest.raises(StoreError, match="still locked"), file_lock(lock, timeout_s=0.2):
             pass
     finally:
-        holder.join(10)
-    with file_lock(lock, timeout_s=1):
+        release.set()
+        holder.join(30)
+    with file_lock(lock, timeout_s=5):
         pass

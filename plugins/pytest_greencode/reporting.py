@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 #: Rows shown without ``-v`` besides the flagged ones: the tests using the most energy.
 TOP_ROWS = 10
+#: Node ids up to this long are never shortened in the terminal.
+NAME_WIDTH = 60
 #: Rows in the step summary (GitHub truncates long summaries).
 MARKDOWN_ROWS = 50
 _ORDER = {
@@ -87,7 +89,8 @@ def _fit(text: str, width: int) -> str:
 def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADINGS))]
     others = sum(widths[1:]) + 2 * (len(widths) - 1)
-    widths[0] = max(20, min(widths[0], width - others))
+    # node ids matter most: keep up to NAME_WIDTH characters even if the line then runs long
+    widths[0] = min(widths[0], max(NAME_WIDTH, width - others))
     return [
         "  ".join(_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
         for row in table
@@ -143,6 +146,12 @@ def _gate_lines(run: GreencodeRun) -> list[str]:
             f"min_effect_j {format_energy(settings.min_effect_j)}, alpha {settings.alpha:g} with Holm over "
             f"{compared} tests, intervals at {settings.confidence:.0%}{spread})"
         )
+        counts = report.counts()
+        if counts["new"] or counts["missing"]:
+            lines.append(
+                f"{counts['new']} tests not in the baseline (new), "
+                f"{counts['missing']} baseline tests not run (missing)"
+            )
         lines.extend(f"note: {note}" for note in report.notes)
         for comparison in report.regressions + report.inconclusive:
             lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")

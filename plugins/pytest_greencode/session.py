@@ -11,7 +11,6 @@ become one line each, never a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import Generator, Iterator
@@ -86,6 +85,11 @@ def start(config: pytest.Config, requested: bool) -> None:
     run = GreencodeRun(config, settings)
     config.stash[ACTIVE_KEY] = run
     config.pluginmanager.register(run, "greencode-run")
+    # hooks that only some sessions need are separate plugins, so the others do not pay for them per test
+    if run.settings.include_setup:
+        config.pluginmanager.register(SetupEnergy(run), "greencode-setup-energy")
+    if run.lock_path is not None:
+        config.pluginmanager.register(OneAtATime(run.lock_path), "greencode-one-at-a-time")
 
 
 def _marker_error(item: pytest.Item, marker: str, problem: str) -> str:
@@ -95,20 +99,30 @@ def _marker_error(item: pytest.Item, marker: str, problem: str) -> str:
 def _record_from_windows(
     item: pytest.Item, windows: list[Measurement], extra_j: float, per: str, calls: list[int], source: str
 ) -> TestRecord:
+    samples: tuple[float, ...]
+    if len(windows) == 1:  # the common case (one round), kept cheap: it runs once per test
+        (window,), (n,) = windows, calls
+        samples, wall, cpu = (window.energy_j / n + extra_j,), window.wall_s / n, window.cpu_s / n
+        co2e = window.co2e_g / n
+    else:
+        samples = tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True))
+        wall = statistics.median(w.wall_s / n for w, n in zip(windows, calls, strict=True))
+        cpu = statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
+        co2e = statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
     first = windows[0]
     return TestRecord(
         node_id=item.nodeid,
         per=per,
-        samples_j=tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True)),
-        wall_s=statistics.median(w.wall_s / n for w, n in zip(windows, calls, strict=True)),
-        cpu_s=statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True)),
+        samples_j=samples,
+        wall_s=wall,
+        cpu_s=cpu,
         meter=first.meter,
         estimated=any(w.estimated for w in windows),
         provenance=first.provenance,
         rounds=len(windows),
         iterations=max(calls),
         source=source,
-        co2e_g=statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True)),
+        co2e_g=co2e,
         warnings=tuple(dict.fromkeys(warning for w in windows for warning in w.warnings)),
     )
 
@@ -157,12 +171,19 @@ class GreencodeRun:
         json_option = _option_path(config, option("greencode_json"))
         self.json_path = Path(json_option) if json_option else None
         self.is_worker = xdist.is_worker(config)
-        self._previous = current_config()
+        self.junit = bool(getattr(config.option, "xmlpath", None))
+        # measure() and profile() inside the tests use this run's configuration; the process's own comes back
+        # at the end (pytester runs sessions inside a session)
+        self._previous: Config | None
+        try:
+            self._previous = current_config()
+        except GreencodeError:
+            self._previous = None
         configure(settings)
         try:
             self.selection = meters_in_use()
         except GreencodeError as exc:
-            configure(self._previous)
+            self._restore()
             raise pytest.UsageError(f"greencode: {exc}") from None
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
         self.estimated = any(d.estimated for m in self.selection.meters for d in m.domains())
@@ -240,8 +261,12 @@ class GreencodeRun:
                 self.records.values(), self.marker_budgets.values(), self.warnings
             )
 
+    def _restore(self) -> None:
+        if self._previous is not None:
+            configure(self._previous)
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        configure(self._previous)
+        self._restore()
         if self._controller_lock is not None:
             self._controller_lock.unlink(missing_ok=True)
 
@@ -282,7 +307,8 @@ class GreencodeRun:
     def _plan(self, item: pytest.Item) -> Plan:
         rounds, measure, error = self.settings.rounds, True, None
         fixtures = getattr(item, "fixturenames", ())
-        mode = "energy" if "energy" in fixtures else "benchmark" if "benchmark" in fixtures else "test"
+        benchmark = "benchmark" in fixtures and self.config.pluginmanager.hasplugin("benchmark")
+        mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
         marker = item.get_closest_marker("greencode")
         if marker is not None:
             unknown = set(marker.kwargs) - {"rounds", "skip"}
@@ -328,17 +354,8 @@ class GreencodeRun:
             )
         return Budget(item.nodeid, joules, per, "marker"), None
 
-    def _window(self, label: str) -> Recorder:
+    def window(self, label: str) -> Recorder:
         return Recorder(label, self.selection, self.settings)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        if self.lock_path is None or not item.stash.get(PLAN_KEY, Plan(False, 1, "test")).measure:
-            return (yield)
-        from greencode.locks import file_lock
-
-        with file_lock(self.lock_path):
-            return (yield)
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -346,20 +363,14 @@ class GreencodeRun:
         if plan is not None and plan.error:
             pytest.fail(plan.error, pytrace=False)
 
-    @contextlib.contextmanager
-    def _setup_or_teardown(self, item: pytest.Item) -> Iterator[None]:
+    def measures_setup(self, item: pytest.Item) -> bool:
+        if not self.settings.include_setup:
+            return False
         plan = item.stash.get(PLAN_KEY, None)
-        if not self.settings.include_setup or plan is None or not plan.measure:
-            yield
-            return
-        recorder = self._window(item.nodeid)
-        yield
-        item.stash[EXTRA_KEY] = item.stash.get(EXTRA_KEY, 0.0) + recorder.stop().energy_j
+        return plan is not None and plan.measure
 
-    @pytest.hookimpl(wrapper=True, trylast=True, specname="pytest_runtest_setup")
-    def measure_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        with self._setup_or_teardown(item):
-            return (yield)
+    def add_setup_energy(self, item: pytest.Item, recorder: Recorder) -> None:
+        item.stash[EXTRA_KEY] = item.stash.get(EXTRA_KEY, 0.0) + recorder.stop().energy_j
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -369,7 +380,7 @@ class GreencodeRun:
         glue = None
         if plan.mode == "benchmark":
             glue = BenchmarkEnergy(
-                getattr(item, "funcargs", {}).get("benchmark"), lambda: self._window(item.nodeid)
+                getattr(item, "funcargs", {}).get("benchmark"), lambda: self.window(item.nodeid)
             )
             if not glue.install():
                 self.warnings.append(
@@ -377,7 +388,7 @@ class GreencodeRun:
                     "the whole test instead of its rounds"
                 )
                 glue = None
-        recorder = self._window(item.nodeid)
+        recorder = self.window(item.nodeid)
         try:
             result = yield
         finally:
@@ -395,7 +406,7 @@ class GreencodeRun:
 
     def _repeat(self, item: pytest.Item, rounds: int) -> Iterator[Measurement]:
         for index in range(1, rounds):
-            recorder = self._window(item.nodeid)
+            recorder = self.window(item.nodeid)
             try:
                 item.runtest()
             except (Exception, pytest.fail.Exception, pytest.skip.Exception) as exc:
@@ -408,8 +419,10 @@ class GreencodeRun:
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        with self._setup_or_teardown(item):
-            result = yield
+        recorder = self.window(item.nodeid) if self.measures_setup(item) else None
+        result = yield
+        if recorder is not None:
+            self.add_setup_energy(item, recorder)
         self._finish_item(item)
         return result
 
@@ -436,15 +449,16 @@ class GreencodeRun:
         self.records[item.nodeid] = record
         if plan.budget is not None:
             self.marker_budgets[item.nodeid] = plan.budget
-        item.user_properties.extend(
-            [
-                ("greencode_energy_j", f"{record.median_j:.6g}"),
-                ("greencode_per", record.per),
-                ("greencode_estimated", str(record.estimated).lower()),
-                ("greencode_meter", record.meter),
-                ("greencode_rounds", str(record.rounds)),
-            ]
-        )
+        if self.junit:  # JUnit XML reads them from the teardown report, made right after this
+            item.user_properties.extend(
+                [
+                    ("greencode_energy_j", f"{record.median_j:.6g}"),
+                    ("greencode_per", record.per),
+                    ("greencode_estimated", str(record.estimated).lower()),
+                    ("greencode_meter", record.meter),
+                    ("greencode_rounds", str(record.rounds)),
+                ]
+            )
 
     # ----------------------------------------------------------------------------------------------------
     # after the last test
@@ -568,3 +582,38 @@ class GreencodeRun:
                 for f in findings
             ],
         }
+
+
+class SetupEnergy:
+    """With ``include_setup``: the energy of each measured test's setup (its teardown is measured by
+    :meth:`GreencodeRun.pytest_runtest_teardown`, which then completes the record)."""
+
+    def __init__(self, run: GreencodeRun) -> None:
+        self.run = run
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        if not self.run.measures_setup(item):
+            return (yield)
+        recorder = self.run.window(item.nodeid)
+        result = yield
+        self.run.add_setup_energy(item, recorder)
+        return result
+
+
+class OneAtATime:
+    """On xdist workers with a machine- or device-wide meter: each measured test, from setup to teardown,
+    holds a lock shared by all workers, so no other worker's test runs inside its window."""
+
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is None or not plan.measure:
+            return (yield)
+        from greencode.locks import file_lock
+
+        with file_lock(self.lock_path):
+            return (yield)

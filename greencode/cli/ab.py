@@ -1,0 +1,159 @@
+"""``greencode ab --base REF [--head REF] [options] -- [pytest args]``: gate a change in one CI job.
+
+Measures the selected tests on base and head alternately, in pairs and a balanced order, and fails (exit 1)
+on an energy regression, a test over its budget or a test failing on head — with the pytest gate's
+verdicts and thresholds (:mod:`greencode.ab`, ``docs/ci.md``). Exit 2 when it cannot compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+ORDER = 45
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {text!r}")
+        return int(text)
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text.rstrip("s"))
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from greencode.ab import DEFAULT_MAX_PAIRS, DEFAULT_MIN_PAIRS, DEFAULT_TIME_BUDGET_S
+
+    parser = subparsers.add_parser(
+        "ab",
+        help="gate a change: measure base and head in this job, interleaved, and compare per test",
+        description="Check out the base in a temporary git worktree and measure the selected tests' energy "
+        "on base and head alternately (base-head, head-base, ...), adding pairs only for tests still "
+        "undecided. Fails (exit 1) on an energy regression, a test over its budget or a test failing on "
+        "head, with the verdicts, thresholds and Holm control of the pytest gate. Head is the working tree "
+        "as it is, uncommitted changes included, unless --head is given. Your working tree and index are not "
+        "touched.",
+        epilog="Example: greencode ab --fail-on 10%% --json ab.json -- tests/perf -k 'not slow'. "
+        "See docs/ci.md for GitHub Actions and GitLab CI recipes.",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="the version to compare with (default: the merge base of HEAD and the "
+        "default branch: GITHUB_BASE_REF, GitLab's merge-request base, origin/HEAD, main or master)",
+    )
+    parser.add_argument(
+        "--head", metavar="REF", help="measure this commit instead of the working tree (in a second worktree)"
+    )
+    parser.add_argument(
+        "--min-pairs",
+        type=_whole(2),
+        default=DEFAULT_MIN_PAIRS,
+        metavar="N",
+        help=f"pairs every test gets (default {DEFAULT_MIN_PAIRS})",
+    )
+    parser.add_argument(
+        "--max-pairs",
+        type=_whole(2),
+        metavar="N",
+        help=f"most pairs an undecided test gets (default {DEFAULT_MAX_PAIRS}, or --min-pairs if larger)",
+    )
+    parser.add_argument(
+        "--time-budget",
+        type=_seconds,
+        default=DEFAULT_TIME_BUDGET_S,
+        metavar="S",
+        help=f"stop adding pairs once this many seconds are spent (default {DEFAULT_TIME_BUDGET_S:g})",
+    )
+    parser.add_argument(
+        "--rounds", type=_whole(1), metavar="N", help="calls per test in each run (default: the 'rounds' key)"
+    )
+    parser.add_argument("--meter", help="meter(s) for both sides (default: the 'meter' key)")
+    parser.add_argument(
+        "--fail-on",
+        metavar="PCT",
+        help="relative increase that fails, e.g. 10%% (default: the 'fail_on' key)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON to FILE")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the Markdown summary to FILE")
+    parser.add_argument(
+        "--setup",
+        metavar="CMD",
+        help="shell command run in each temporary worktree before measuring, e.g. "
+        "'python setup.py build_ext --inplace' for compiled extensions",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
+    )
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- PYTEST ARGS",
+        help="arguments for pytest on both sides (test paths, -k, -m ...)",
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+    from dataclasses import replace
+    from pathlib import Path
+
+    from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab, to_report
+    from greencode.config import load_config, parse_threshold
+    from greencode.errors import GreencodeError
+    from greencode.files import atomic_write_text
+    from greencode.report import render
+
+    config = load_config(args.config)
+    if args.fail_on is not None:
+        try:
+            config = replace(config, fail_on=parse_threshold(args.fail_on))
+        except ValueError as exc:
+            raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    options = AbOptions(
+        base=args.base,
+        head=args.head,
+        min_pairs=args.min_pairs,
+        max_pairs=args.max_pairs or max(DEFAULT_MAX_PAIRS, args.min_pairs),
+        time_budget_s=args.time_budget,
+        rounds=args.rounds,
+        meter=args.meter,
+        setup=args.setup,
+        pytest_args=tuple(pytest_args),
+    )
+
+    def progress(line: str) -> None:
+        print(f"greencode ab: {line}", file=sys.stderr, flush=True)
+
+    result = run_ab(options, config, progress=progress)
+    report = to_report(result, config.carbon)
+    sys.stdout.write(render(report, "text"))
+    markdown = render(report, "md")
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    if args.markdown:
+        atomic_write_text(Path(args.markdown), markdown)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(markdown + "\n")
+        except OSError as exc:
+            print(f"greencode ab: GITHUB_STEP_SUMMARY not written ({exc.strerror or exc})", file=sys.stderr)
+    print(f"greencode ab: {result.summary()}", file=sys.stderr)
+    return result.exit_code

@@ -1,0 +1,614 @@
+"""``greencode ab``: base and head measured in the same job, in interleaved pairs, judged by the pytest gate.
+
+The end-to-end tests build a small git repository in ``tmp_path`` (a package, ``tinypkg``, whose ``WORK``
+constant scales the work it does, and a test file) and run the real command on it. Most use the scripted
+meter, driven by the repository's own ``conftest.py``: each side's energy is proportional to the ``WORK``
+of the ``tinypkg`` that side imported — so a base side importing head's code could not pass — with seeded
+run-to-run noise and a 4 % penalty for the second run of every pair, as measured on shared machines. One
+test uses the real estimator on real CPU work. pytest's plugin autoloading is off in the side processes
+(greencode ab then loads its plugin explicitly) so that each starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from greencode import cli
+from greencode.ab import (
+    AbError,
+    AbOptions,
+    AbResult,
+    PairedTest,
+    Side,
+    decide,
+    default_base,
+    failing_tests,
+    import_paths,
+    look_alpha,
+    measure_adaptively,
+    needs_more_pairs,
+    pair_order,
+    paired_change,
+    planned_looks,
+    run_ab,
+    still_undecided,
+)
+from greencode.config import Config, load_config
+from greencode.gate import Comparison, GateReport, GateSettings
+from greencode.store import TestRecord
+
+PACKAGE = """\
+WORK = {work}
+
+
+def work(n: int) -> int:
+    total = 0
+    for i in range(int(n * WORK)):
+        total += i * i
+    return total
+"""
+
+TESTS = """\
+import pytest
+
+import tinypkg
+
+
+@pytest.mark.parametrize("size", [{sizes}])
+def test_work(size):
+    assert tinypkg.work(size) >= 0
+"""
+
+CONFTEST = """\
+# Test scaffolding for greencode's own tests of `greencode ab` (see tests/test_ab.py there).
+import json
+import os
+import pathlib
+import time
+
+import tinypkg
+
+counter = pathlib.Path(os.environ["AB_TEST_COUNTER"])
+run = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(run + 1))
+if os.environ.get("AB_TEST_PIDFILE"):
+    pathlib.Path(os.environ["AB_TEST_PIDFILE"]).write_text(str(os.getpid()))
+    time.sleep(60)
+# the scripted meter's energy follows the imported package's work; the second run of a pair pays 4 %
+second = run % 2 == 1
+os.environ["GREENCODE_SCRIPTED"] = json.dumps({
+    "energy_j": 0.05 * tinypkg.WORK * (1.04 if second else 1.0),
+    "cv": 0.02,
+    "run_cv": 0.06,
+    "seed": int(os.environ.get("AB_TEST_SEED", "0")) * 1000 + run,
+})
+"""
+
+SCRIPTED = '[tool.greencode]\nmeter = "greencode.testing:scripted"\nrounds = 3\n'
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Fast side processes, a predictable git, no CI variables, and temporary files we can inspect."""
+    for name in (
+        "GITHUB_BASE_REF",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+        "GITHUB_STEP_SUMMARY",
+        "GREENCODE_CONFIG",
+        "GREENCODE_METER",
+        "PYTEST_ADDOPTS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "tester")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tester@example.com")
+    monkeypatch.setenv("AB_TEST_COUNTER", str(tmp_path / "runs.txt"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield scratch
+
+
+def write(repo: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def make_repo(
+    tmp_path: Path, *, work: float = 1.0, src: bool = False, sizes: str = "1000, 2000", config: str = SCRIPTED
+) -> Path:
+    """A repository with one commit on ``main``: tinypkg (src or flat layout), its tests and conftest."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    package = "src/tinypkg/__init__.py" if src else "tinypkg/__init__.py"
+    write(
+        repo,
+        {
+            package: PACKAGE.format(work=work),
+            "tests/test_work.py": TESTS.format(sizes=sizes),
+            "conftest.py": CONFTEST,
+            "pyproject.toml": config,
+        },
+    )
+    commit(repo, "base")
+    return repo
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def set_work(repo: Path, work: float) -> None:
+    package = next(repo.glob("**/tinypkg/__init__.py"))
+    package.write_text(PACKAGE.format(work=work))
+
+
+def snapshot(repo: Path) -> tuple[str, bytes, dict[str, bytes], str]:
+    """What the user owns: status, index, every file outside .git, and the worktree list."""
+    files = {
+        str(p.relative_to(repo)): p.read_bytes()
+        for p in repo.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts
+    }
+    return (
+        git(repo, "status", "--porcelain"),
+        (repo / ".git" / "index").read_bytes(),
+        files,
+        git(repo, "worktree", "list"),
+    )
+
+
+def measure(repo: Path, **options: object) -> AbResult:
+    return run_ab(AbOptions(**options), load_config(start=repo), cwd=repo)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the order and the statistics
+
+
+def test_pairs_alternate_so_each_side_runs_second_equally_often() -> None:
+    orders = [pair_order(i) for i in range(8)]
+    assert orders[:4] == [("base", "head"), ("head", "base"), ("base", "head"), ("head", "base")]
+    for even in range(2, 9, 2):
+        assert sum(order[1] == "head" for order in orders[:even]) == even // 2
+
+
+def test_paired_change_is_the_mean_log_ratio_and_a_balanced_order_effect_cancels() -> None:
+    base = [1.0, 1.04 * 2.0, 0.9, 1.04 * 1.1]  # base ran second in pairs 2 and 4: 4 % more
+    head = [1.2 * 1.04, 1.2 * 2.0, 1.2 * 0.9 * 1.04, 1.2 * 1.1]
+    change = paired_change(base, head, [True, False, True, False])
+    assert change is not None
+    assert change.log_change == pytest.approx(math.log(1.2))
+    assert change.order_effect == pytest.approx(math.log(1.04))
+    assert change.df == 3
+    assert change.error == pytest.approx(change.spread / 2)
+
+
+def test_paired_change_needs_two_pairs_of_positive_energies() -> None:
+    assert paired_change([1.0], [1.1], [True]) is None
+    assert paired_change([1.0, 0.0], [1.1, 1.2], [True, False]) is None
+    with pytest.raises(ValueError, match="one entry per pair"):
+        paired_change([1.0, 1.0], [1.0], [True, False])
+
+
+def record(node_id: str, joules: float) -> TestRecord:
+    return TestRecord(node_id, "test", (joules,), 0.01, 0.01, "estimate", True)
+
+
+class Machine:
+    """Synthetic pairs for the real measuring loop, drawn like a shared machine's: each run has a factor all
+    its tests share (``shared``) and one of each test's own (``own``), both log-normal, and the second run of
+    a pair is ``order`` slower. Head does ``ratio`` times base's work."""
+
+    def __init__(self, seed: int, tests: int, ratio: float, shared: float, own: float, order: float = 0.04):
+        self.rng = random.Random(seed)
+        self.ratio, self.shared, self.own, self.order = ratio, shared, own, order
+        self.runs: dict[str, tuple[list[TestRecord], list[TestRecord], list[bool]]] = {
+            f"t{i}": ([], [], []) for i in range(tests)
+        }
+
+    def run_pair(self, index: int, active: frozenset[str] | None) -> float:
+        head_second = pair_order(index)[1] == "head"
+        base_run, head_run = self.rng.gauss(0, self.shared), self.rng.gauss(0, self.shared)
+        for node_id, (base, head, second) in self.runs.items():
+            if active is None or node_id in active:
+                b = math.exp(base_run + self.rng.gauss(0, self.own)) * (1 + self.order * (not head_second))
+                h = (
+                    self.ratio
+                    * math.exp(head_run + self.rng.gauss(0, self.own))
+                    * (1 + self.order * head_second)
+                )
+                base.append(record(node_id, 0.05 * b))
+                head.append(record(node_id, 0.05 * h))
+                second.append(head_second)
+        return 0.0
+
+    def judged(self, alpha: float) -> GateReport:
+        tests = {n: PairedTest(n, tuple(b), tuple(h), tuple(s)) for n, (b, h, s) in self.runs.items()}
+        return decide(tests, GateSettings(fail_on=0.10, alpha=alpha))
+
+
+def flagged(seeds: int, tests: int, ratio: float, shared: float, own: float) -> float:
+    """The share of tests the adaptive loop (4 to 16 pairs) calls a regression, over ``seeds`` runs."""
+    found = 0
+    for seed in range(seeds):
+        machine = Machine(seed, tests, ratio, shared, own)
+        outcome = measure_adaptively(
+            machine.run_pair, machine.judged, GateSettings(fail_on=0.10), AbOptions()
+        )
+        found += len(outcome.report.regressions)
+    return found / (seeds * tests)
+
+
+@pytest.mark.parametrize(("shared", "own"), [(0.06, 0.03), (0.15, 0.05)])
+def test_unchanged_code_is_never_called_a_regression_over_many_seeds(shared: float, own: float) -> None:
+    assert flagged(60, 5, 1.0, shared, own) == 0
+
+
+def test_a_change_right_at_the_threshold_is_flagged_at_most_alpha_of_the_time() -> None:
+    # looking again after each batch would flag about 15 % here; spending alpha over the looks keeps it low
+    assert flagged(200, 1, 1.10, 0.15, 0.05) <= 0.05
+
+
+def test_a_30_percent_regression_is_found_in_most_seeds() -> None:
+    assert flagged(100, 3, 1.3, 0.06, 0.03) >= 0.95
+
+
+def test_the_looks_share_alpha_and_the_last_one_takes_what_is_left() -> None:
+    looks = planned_looks(4, 16)
+    assert looks == 7
+    levels = [look_alpha(0.05, look, looks) for look in range(1, looks + 1)]
+    assert levels == sorted(levels) and levels[-1] == 0.025
+    assert sum(levels) < 0.05
+    assert look_alpha(0.05, 3, looks, last=True) == pytest.approx(0.05 - sum(levels[:2]))
+    assert look_alpha(0.05, 1, planned_looks(4, 4), last=True) == 0.05
+
+
+def comparison(
+    verdict: str, ci_high: float | None, baseline_j: float = 1.0, node_id: str = "t"
+) -> Comparison:
+    return Comparison(node_id, verdict, "", "test", baseline_j=baseline_j, ci_low=-0.2, ci_high=ci_high)
+
+
+def test_tests_not_clear_of_the_threshold_get_more_pairs() -> None:
+    settings = GateSettings(fail_on=0.10, min_effect_j=0.05)
+    assert needs_more_pairs(comparison("inconclusive", 0.4), settings)
+    assert needs_more_pairs(comparison("unchanged", 0.15), settings)  # a regression is not ruled out yet
+    assert not needs_more_pairs(comparison("unchanged", 0.08), settings)
+    assert not needs_more_pairs(comparison("unchanged", 0.15, baseline_j=0.1), settings)  # below the floor
+    assert not needs_more_pairs(comparison("regression", 0.6), settings)
+    assert not needs_more_pairs(comparison("inconclusive", None), settings)  # no interval: pairs cannot help
+
+
+def test_a_regression_only_at_full_alpha_waits_for_more_pairs() -> None:
+    settings = GateSettings(fail_on=0.10)
+    full = GateReport(settings, (comparison("regression", 0.6), comparison("unchanged", 0.05, node_id="u")))
+    spent = GateReport(
+        settings, (comparison("inconclusive", 0.9), comparison("unchanged", 0.08, node_id="u"))
+    )
+    assert still_undecided(full, spent, settings) == {"t"}
+    spent = GateReport(settings, (comparison("regression", 0.7),))
+    assert still_undecided(full, spent, settings) == set()
+
+
+def test_tests_measured_on_one_side_only_are_new_or_missing() -> None:
+    report = decide(
+        {}, GateSettings(), base_only={"gone": record("gone", 1.0)}, head_only={"added": record("added", 2.0)}
+    )
+    assert {c.node_id: c.verdict for c in report.comparisons} == {"added": "new", "gone": "missing"}
+    assert not report.failed
+
+
+def test_failing_tests_are_read_from_pytest_short_summary() -> None:
+    output = textwrap.dedent("""\
+        ..F
+        =========================== short test summary info ============================
+        FAILED tests/test_a.py::test_x[a - b] - AssertionError: assert 1 == 2
+        ERROR tests/test_a.py::test_y - RuntimeError: boom
+        FAILED tests/test_a.py::test_z
+        1 failed, 2 passed in 0.10s
+        """)
+    assert failing_tests(output) == (
+        "tests/test_a.py::test_x[a",
+        "tests/test_a.py::test_y",
+        "tests/test_a.py::test_z",
+    )
+
+
+def test_code_is_imported_from_src_in_a_src_layout_else_from_the_top(tmp_path: Path) -> None:
+    assert import_paths(tmp_path) == (tmp_path,)
+    (tmp_path / "src").mkdir()
+    assert import_paths(tmp_path) == (tmp_path / "src",)
+
+
+def test_bad_options_are_one_line_errors() -> None:
+    with pytest.raises(AbError, match="--min-pairs 1"):
+        AbOptions(min_pairs=1)
+    with pytest.raises(AbError, match="--max-pairs 3 is below --min-pairs 4"):
+        AbOptions(max_pairs=3)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# refusing clearly
+
+
+def test_outside_a_git_repository_it_says_so(tmp_path: Path) -> None:
+    with pytest.raises(AbError, match="not inside a git working tree"):
+        run_ab(AbOptions(), Config(root=tmp_path), cwd=tmp_path)
+
+
+def test_an_unknown_base_is_named(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    with pytest.raises(AbError, match="unknown REF 'no-such-branch'"):
+        measure(repo, base="no-such-branch")
+
+
+def test_without_a_default_branch_it_asks_for_base(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "branch", "-m", "main", "trunk")
+    with pytest.raises(AbError, match="pass --base REF"):
+        measure(repo)
+
+
+def test_unresolved_merge_conflicts_are_refused_and_left_alone(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "checkout", "-q", "-b", "other")
+    set_work(repo, 2.0)
+    commit(repo, "other")
+    git(repo, "checkout", "-q", "main")
+    set_work(repo, 3.0)
+    commit(repo, "main")
+    subprocess.run(["git", "merge", "-q", "other"], cwd=repo, capture_output=True, check=False)
+    before = snapshot(repo)
+    with pytest.raises(AbError, match=r"unresolved merge conflicts .*tinypkg/__init__\.py.*--head REF"):
+        measure(repo)
+    assert snapshot(repo) == before
+
+
+def test_the_default_base_is_the_merge_base_with_the_pull_requests_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    fork = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", "develop")
+    set_work(repo, 1.1)
+    develop = commit(repo, "develop moves on")
+    git(repo, "checkout", "-q", "-b", "feature", fork)
+    set_work(repo, 1.2)
+    feature = commit(repo, "feature")
+    git(repo, "update-ref", "refs/remotes/origin/develop", develop)
+    assert default_base(repo, feature) == (fork, "merge base with main")
+    monkeypatch.setenv("GITHUB_BASE_REF", "develop")
+    assert default_base(repo, feature) == (fork, "merge base with origin/develop")
+    monkeypatch.setenv("CI_MERGE_REQUEST_DIFF_BASE_SHA", develop)
+    assert default_base(repo, feature)[0] == develop
+
+
+# ---------------------------------------------------------------------------------------------------------
+# end to end
+
+
+def test_thirty_percent_more_work_fails_the_check_with_every_report(
+    tmp_path: Path, environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, src=True)
+    set_work(repo, 1.3)  # head: the working tree, uncommitted
+    # as if the project were installed from head: the base side must still import the base's tinypkg
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(repo / "src"), os.environ.get("PYTHONPATH", "")]))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo)
+    before = snapshot(repo)
+
+    code = cli.main(
+        [
+            "ab",
+            "--max-pairs",
+            "8",
+            "--json",
+            str(tmp_path / "ab.json"),
+            "--markdown",
+            str(tmp_path / "ab.md"),
+            "--",
+            "tests",
+        ]
+    )
+
+    assert code == 1
+    result = json.loads((tmp_path / "ab.json").read_text())
+    verdicts = {c["node_id"]: c["verdict"] for c in result["gate"]["comparisons"]}
+    assert verdicts == {
+        "tests/test_work.py::test_work[1000]": "regression",
+        "tests/test_work.py::test_work[2000]": "regression",
+    }
+    assert all(t["change"] == pytest.approx(0.3, abs=0.08) for t in result["tests"])
+    assert result["head"]["working_tree"] and result["head"]["dirty"]
+    assert result["base"]["description"].endswith("(merge base with main)")
+    markdown = (tmp_path / "ab.md").read_text()
+    assert "| tests/test_work.py::test_work[1000] |" in markdown and "regression" in markdown
+    assert summary.read_text() == markdown + "\n"
+    captured = capsys.readouterr()
+    assert "regression" in captured.out
+    assert captured.err.strip().endswith("greencode ab: FAILED: 2 energy regressions")
+    assert snapshot(repo) == before
+    assert not (repo / ".greencode").exists()  # the side runs kept their history out of the user's tree
+    assert list(environment.iterdir()) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_equal_work_stays_quiet_over_repeated_tries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: Path, seed: int
+) -> None:
+    repo = make_repo(tmp_path, sizes="1000, 2000, 3000")
+    (repo / "tinypkg" / "notes.py").write_text('"""Same work, other code."""\n')
+    commit(repo, "a change that costs nothing")
+    monkeypatch.setenv("AB_TEST_SEED", str(seed))
+
+    result = measure(repo, base="HEAD~1", max_pairs=4)
+
+    assert result.exit_code == 0
+    assert result.gate.regressions == ()
+    assert len(result.gate.comparisons) == 3
+    assert {test.pairs for test in (t.change() for t in result.tests.values()) if test} == {4}
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert list(environment.iterdir()) == []
+
+
+def test_what_stays_undecided_when_the_time_is_up_is_reported(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    set_work(repo, 1.05)
+
+    result = measure(repo, min_pairs=2, max_pairs=10, time_budget_s=0.01)
+
+    assert result.pairs == 2
+    assert result.undecided == ("tests/test_work.py::test_work[1000]",)
+    assert result.stopped == "--time-budget 0.01 s spent"
+    assert "1 undecided after 2 pairs (--time-budget 0.01 s spent)" in result.summary()
+    assert result.exit_code == 0
+
+
+def test_failing_tests_are_reported_as_failures_not_energy_changes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(
+        repo,
+        {
+            "tests/test_flags.py": textwrap.dedent("""\
+        import tinypkg
+
+
+        def test_needs_little_work():
+            assert tinypkg.WORK < 1.2
+
+
+        def test_needs_much_work():
+            assert tinypkg.WORK > 1.2
+        """)
+        },
+    )
+    commit(repo, "tests that fail on one side each")
+    set_work(repo, 1.3)
+
+    result = measure(repo, base="HEAD", min_pairs=2, max_pairs=2)
+
+    assert result.failed == {
+        "base": ("tests/test_flags.py::test_needs_much_work",),
+        "head": ("tests/test_flags.py::test_needs_little_work",),
+    }
+    assert {c.node_id for c in result.gate.comparisons} == {"tests/test_work.py::test_work[1000]"}
+    assert result.exit_code == 1
+    assert "1 test failing on head" in result.summary() and "1 test failing on base" in result.summary()
+    assert any("tests failing on head (this fails the check)" in note for note in result.notes)
+
+
+def test_a_base_that_cannot_be_imported_is_named_with_the_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "tinypkg" / "__init__.py").write_text("import tinypkg._speedups  # a compiled extension\n")
+    commit(repo, "needs a compiled extension")
+    set_work(repo, 1.0)
+
+    with pytest.raises(AbError, match=r"pytest did not run on the base side .*ModuleNotFoundError.*--setup"):
+        measure(repo, base="HEAD")
+
+
+def test_the_real_estimator_flags_a_commit_doing_twice_the_work(tmp_path: Path) -> None:
+    # ~20 ms of pure-Python CPU work per call on base, twice that on the feature branch
+    repo = make_repo(tmp_path, sizes="300_000", config='[tool.greencode]\nmeter = "estimate"\nrounds = 3\n')
+    (repo / "conftest.py").unlink()
+    commit(repo, "measured by the estimator")
+    git(repo, "checkout", "-q", "-b", "feature")
+    set_work(repo, 2.0)
+    commit(repo, "twice the work")
+
+    result = measure(repo, max_pairs=8)
+
+    (comparison,) = result.gate.comparisons
+    assert comparison.verdict == "regression"
+    assert result.estimated and result.meter == "estimate"
+    assert result.base.describe().endswith("(merge base with main)")
+
+
+def test_interrupting_removes_the_worktree_and_leaves_the_tree_alone(
+    tmp_path: Path, environment: Path
+) -> None:
+    repo = make_repo(tmp_path)
+    set_work(repo, 1.5)
+    before = snapshot(repo)
+
+    def interrupt(line: str) -> None:
+        if line.startswith("pair 1"):
+            assert git(repo, "worktree", "list").count("\n") == 1  # the base is checked out now
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ab(AbOptions(), load_config(start=repo), cwd=repo, progress=interrupt)
+
+    assert snapshot(repo) == before
+    assert list(environment.iterdir()) == []
+
+
+def test_sigterm_removes_the_worktree_and_stops_the_side_process(tmp_path: Path, environment: Path) -> None:
+    repo = make_repo(tmp_path)
+    pidfile = tmp_path / "side.pid"
+    env = {**os.environ, "AB_TEST_PIDFILE": str(pidfile)}
+    command = [sys.executable, "-m", "greencode", "ab", "--", "tests"]
+    process = subprocess.Popen(
+        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not pidfile.exists() and time.monotonic() < deadline:  # the base side is running its tests
+            time.sleep(0.05)
+        assert pidfile.exists()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err.strip().endswith("greencode: interrupted")
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert list(environment.iterdir()) == []
+    side = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(side, 0)
+
+
+def test_a_bad_threshold_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(make_repo(tmp_path))
+    assert cli.main(["ab", "--fail-on", "ten"]) == 2
+    assert capsys.readouterr().err.startswith("greencode: error: --fail-on 'ten': expected a percentage")
+
+
+def test_sides_describe_what_was_measured(tmp_path: Path) -> None:
+    base = Side("base", "origin/main", "a" * 40, tmp_path, tmp_path)
+    head = Side("head", "HEAD", "b" * 40, tmp_path, tmp_path, working_tree=True, dirty=True)
+    assert base.describe() == "aaaaaaaaaaaa (origin/main)"
+    assert head.describe() == "working tree at bbbbbbbbbbbb with uncommitted changes"

@@ -1,0 +1,233 @@
+"""The pytest plugin: switching it on, what it measures per test, markers, the energy fixture, benchmark."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from plugin_helpers import FAST, make_project, results, run, script
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+SIMPLE = """
+def test_one():
+    assert sum(range(10)) == 45
+"""
+
+
+def test_without_greencode_nothing_is_measured_or_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        SIMPLE
+        + """
+def test_fixture_still_works(energy):
+    assert energy(sum, [1, 2]) == 3
+    assert energy.profile is None
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2)
+    assert "greencode:" not in result.stdout.str()
+    assert not (pytester.path / ".greencode").exists()
+
+
+def test_options_and_markers_are_registered_without_switching_it_on(pytester: pytest.Pytester) -> None:
+    assert "--greencode-compare" in run(pytester, "--help").stdout.str()
+    assert "@pytest.mark.energy_budget(joules, per=None)" in run(pytester, "--markers").stdout.str()
+
+
+def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SIMPLE)
+    run(pytester, "-p", "no:greencode").assert_outcomes(passed=1)
+    result = run(pytester, "-p", "no:greencode", "--greencode")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_enabled_in_pyproject(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    script(monkeypatch, energy_j=2.0)
+    make_project(pytester, SIMPLE, enabled=True)
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*greencode: energy per test*", "test_energy.py::test_one*2 J/test*"])
+
+
+def test_enabled_in_the_pytest_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENCODE_METER", "greencode.testing:scripted")
+    pytester.makeini("[pytest]\ngreencode = true\n")
+    pytester.makepyfile(SIMPLE)
+    run(pytester).stdout.fnmatch_lines(["*greencode: energy per test*"])
+
+
+def test_header_names_the_meter_and_that_figures_are_estimates(pytester: pytest.Pytester) -> None:
+    make_project(pytester, SIMPLE)
+    run(pytester, "--greencode").stdout.fnmatch_lines(
+        ["greencode: meter scripted (estimated), rounds 5", "*1 tests measured with scripted (estimates)*"]
+    )
+
+
+COUNTING = """
+import pathlib, pytest
+
+def test_counted(tmp_path_factory):
+    with open(pathlib.Path(__file__).parent / "calls.txt", "a") as handle:
+        handle.write("call\\n")
+
+@pytest.mark.greencode(rounds=1)
+def test_once():
+    with open(pathlib.Path(__file__).parent / "once.txt", "a") as handle:
+        handle.write("call\\n")
+
+@pytest.mark.greencode(skip=True)
+def test_unmeasured():
+    pass
+"""
+
+
+def test_rounds_repeat_each_call_and_markers_opt_out(pytester: pytest.Pytester) -> None:
+    make_project(pytester, COUNTING)
+    run(pytester, "--greencode", "--greencode-rounds=3", "--greencode-json=results.json").assert_outcomes(
+        passed=3
+    )
+    assert (pytester.path / "calls.txt").read_text().count("call") == 3
+    assert (pytester.path / "once.txt").read_text().count("call") == 1
+    tests = {t["node_id"]: t for t in results(pytester)["tests"]}
+    assert set(tests) == {"test_energy.py::test_counted", "test_energy.py::test_once"}
+    assert tests["test_energy.py::test_counted"]["rounds"] == 3
+    assert len(tests["test_energy.py::test_counted"]["samples_j"]) == 3
+
+
+def test_a_test_that_fails_when_repeated_keeps_its_outcome_and_gets_a_warning(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(
+        pytester,
+        """
+import pathlib
+
+def test_creates_a_file():
+    marker = pathlib.Path(__file__).parent / "created"
+    assert not marker.exists()
+    marker.touch()
+""",
+    )
+    result = run(pytester, "--greencode", "--greencode-rounds=4")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*round 2 of 4 raised AssertionError; kept 1 round(s)*greencode(rounds=1)*"])
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("greencode(rounds=0)", "rounds=0: expected a whole number >= 1"),
+        ("greencode(3)", "takes only the keywords rounds=N and skip=True"),
+        ("energy_budget(joules='lots')", "joules='lots'"),
+        ("energy_budget(joules=1, per='call')", "per='call' does not fit this test"),
+    ],
+)
+def test_a_bad_marker_is_that_tests_error(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    make_project(pytester, f"import pytest\n\n@pytest.mark.{marker}\ndef test_marked():\n    pass\n")
+    result = run(pytester, "--greencode")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*test_energy.py::test_marked: @pytest.mark.*{message}*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_setup_and_teardown_count_only_when_asked(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, SIMPLE, rounds=1)
+    run(pytester, "--greencode", "--greencode-json=plain.json")
+    run(pytester, "--greencode", "--greencode-include-setup", "--greencode-json=setup.json")
+    assert results(pytester, "plain.json")["tests"][0]["samples_j"] == [1.0]
+    assert results(pytester, "setup.json")["tests"][0]["samples_j"] == [3.0]  # setup + call + teardown
+
+
+def test_failed_and_skipped_tests_are_not_recorded(pytester: pytest.Pytester) -> None:
+    make_project(
+        pytester,
+        """
+import pytest
+
+def test_fails():
+    assert False
+
+def test_skips():
+    pytest.skip("not here")
+
+def test_passes():
+    pass
+""",
+    )
+    run(pytester, "--greencode", "--greencode-json=results.json").assert_outcomes(
+        passed=1, failed=1, skipped=1
+    )
+    assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_passes"]
+
+
+def test_energy_fixture_measures_per_call_and_returns_the_result(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=2.0)
+    make_project(
+        pytester,
+        """
+def test_pedantic(energy):
+    prepared = []
+    result = energy.pedantic(
+        sorted, args=([3, 1, 2],), rounds=3, iterations=4, setup=lambda: prepared.append(1)
+    )
+    assert result == [1, 2, 3]
+    assert len(prepared) == 3
+    assert energy.profile.samples_j == (0.5, 0.5, 0.5)
+
+def test_calibrated(energy):
+    assert energy(sum, range(10)) == 45
+""",
+    )
+    run(pytester, "--greencode", "--greencode-json=results.json").assert_outcomes(passed=2)
+    tests = {t["node_id"].split("::")[1]: t for t in results(pytester)["tests"]}
+    assert tests["test_pedantic"]["per"] == "call" and tests["test_pedantic"]["source"] == "energy"
+    assert (
+        tests["test_pedantic"]["samples_j"] == [0.5, 0.5, 0.5] and tests["test_pedantic"]["iterations"] == 4
+    )
+    assert tests["test_calibrated"]["rounds"] == 5 and tests["test_calibrated"]["iterations"] >= 1
+
+
+def test_energy_fixture_measures_one_function_per_test(pytester: pytest.Pytester) -> None:
+    make_project(pytester, "def test_twice(energy):\n    energy(len, 'a')\n    energy(len, 'b')\n")
+    result = run(pytester, "--greencode")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the energy fixture measures one function per test*"])
+
+
+def test_pytest_benchmark_rounds_get_their_energy(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # pytest-benchmark switches off inside xdist
+    script(monkeypatch, energy_j=3.0)
+    make_project(
+        pytester,
+        """
+def test_bench(benchmark):
+    assert benchmark.pedantic(sum, args=([1, 2],), rounds=4, iterations=3, warmup_rounds=2) == 3
+""",
+    )
+    result = run(pytester, "--greencode", "--greencode-json=results.json", "--benchmark-json=bench.json")
+    result.assert_outcomes(passed=1)
+    (test,) = results(pytester)["tests"]
+    # only the 4 measured rounds (not the 2 warm-up rounds), 3 J per round of 3 calls
+    assert (test["source"], test["per"], test["samples_j"], test["iterations"]) == (
+        "benchmark",
+        "call",
+        [1.0] * 4,
+        3,
+    )
+    extra = json.loads((pytester.path / "bench.json").read_text())["benchmarks"][0]["extra_info"]
+    assert (
+        extra["energy_j"] == 1.0 and extra["energy_estimated"] is True and extra["energy_meter"] == "scripted"
+    )
+
+
+def test_pytest_benchmark_runs_as_usual_without_greencode(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_bench(benchmark):\n    assert benchmark(sum, [1, 2]) == 3\n")
+    pytester.runpytest(*FAST, "--benchmark-disable").assert_outcomes(passed=1)

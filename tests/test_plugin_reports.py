@@ -1,0 +1,125 @@
+"""What a measuring run leaves behind: JSON results, JUnit properties, the step summary, the history."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from plugin_helpers import make_project, results, run, script
+
+from greencode.history import History
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+SUITE = """
+def test_a():
+    pass
+
+def test_b(energy):
+    energy.pedantic(len, args=("x",), rounds=2, iterations=2)
+"""
+
+
+def test_json_results_follow_the_documented_schema(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, SUITE, rounds=2)
+    run(pytester, "--greencode-save")
+    run(pytester, "--greencode-compare", "--greencode-json=out/results.json").assert_outcomes(passed=2)
+    data = results(pytester, "out/results.json")
+    assert (data["schema"], data["version"]) == ("greencode-results", 1)
+    assert set(data) == {
+        "schema", "version", "greencode_version", "run", "fingerprint", "settings", "tests", "gate",
+        "baseline_saved", "advice", "warnings",
+    }  # fmt: skip
+    assert {"id", "started", "commit", "branch", "dirty", "meter", "estimated", "xdist_workers"} <= set(
+        data["run"]
+    )
+    assert data["fingerprint"]["meter"] == "scripted" and "cpu_model" in data["fingerprint"]
+    a, b = data["tests"]
+    assert (a["node_id"], a["per"], a["samples_j"], a["rounds"]) == (
+        "test_energy.py::test_a",
+        "test",
+        [1.0, 1.0],
+        2,
+    )
+    assert (b["per"], b["samples_j"], b["source"]) == ("call", [0.5, 0.5], "energy")
+    assert a["summary"]["median"] == 1.0 and a["estimated"] is True
+    gate = data["gate"]
+    assert gate["compared"] and not gate["failed"] and gate["exit_code"] == 0
+    assert [c["verdict"] for c in gate["comparisons"]] == ["unchanged", "unchanged"]
+    assert {"change", "ci_low", "ci_high", "p", "p_adjusted", "noise_cv", "reason"} <= set(
+        gate["comparisons"][0]
+    )
+
+
+def test_junit_xml_gets_energy_properties(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    script(monkeypatch, energy_j=2.0)
+    make_project(pytester, SUITE, rounds=1)
+    run(pytester, "--greencode", "--junitxml=junit.xml")
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    properties = {p.get("name"): p.get("value") for p in cases["test_a"].iter("property")}
+    assert properties == {
+        "greencode_energy_j": "2",
+        "greencode_per": "test",
+        "greencode_estimated": "true",
+        "greencode_meter": "scripted",
+        "greencode_rounds": "1",
+    }
+    suite = {
+        p.get("name"): p.get("value") for p in root.find("testsuite").find("properties").iter("property")
+    }
+    assert suite["greencode_gate"] == "passed" and suite["greencode_estimated"] == "true"
+
+
+def test_github_step_summary_gets_a_markdown_table(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = pytester.path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    script(monkeypatch, energy_j=2.0)
+    make_project(pytester, SUITE, budgets={"*::test_a": "1 J"})
+    run(pytester, "--greencode")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n")
+    assert "### greencode: FAILED: 1 over energy budget" in text
+    assert "| test | energy | baseline | change | verdict |" in text
+    assert "| `test_energy.py::test_a` | 2 J/test |  |  | OVER BUDGET |" in text
+
+
+def test_every_run_is_appended_to_the_history(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(pytester, SUITE)
+    for energy in (1.0, 1.5):
+        script(monkeypatch, energy_j=energy)
+        run(pytester, "--greencode")
+    with History(pytester.path / ".greencode" / "history.sqlite") as history:
+        assert len(history.runs()) == 2
+        assert [p.median_j for p in history.series("test_energy.py::test_a")] == [1.0, 1.5]
+
+
+def test_an_unwritable_history_is_a_warning_not_a_failure(pytester: pytest.Pytester) -> None:
+    make_project(pytester, SUITE)
+    history = pytester.path / ".greencode" / "history.sqlite"
+    history.parent.mkdir()
+    history.write_text("not a database at all, " * 100)
+    result = run(pytester, "--greencode")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["warning: history not updated: *history.sqlite: the history database cannot*"]
+    )
+
+
+def test_the_terminal_table_shows_the_top_tests_unless_verbose(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(
+        pytester, "import pytest\n\n@pytest.mark.parametrize('n', range(15))\ndef test_n(n):\n    pass\n"
+    )
+    run(pytester, "--greencode").stdout.fnmatch_lines(["... 5 more tests (-v shows all)"])
+    assert "more tests" not in run(pytester, "--greencode", "-v").stdout.str()
