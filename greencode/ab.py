@@ -14,11 +14,14 @@ within one job. So this measures both versions of the code here and now:
   of a back-to-back pair is typically a few per cent slower; each order occurs equally often, so that effect
   cancels in the mean.
 - Per test, each pair gives one log ratio ``log(head / base)`` of the two runs' medians; the change is their
-  mean with a Student-t interval over pairs (:func:`paired_change`). The verdicts, threshold, floor and
-  Holm's adjustment are the pytest gate's own (:func:`greencode.gate.judge`).
+  trimmed mean with a Student-t interval over pairs (:func:`paired_change`), the pair spread shrunk towards
+  the one all tests share (:func:`decide`). The verdicts, threshold, floor and Holm's adjustment are the
+  pytest gate's own (:func:`greencode.gate.judge`).
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
-  test is decided, ``max_pairs`` is reached or the time budget is spent. What stayed undecided is reported.
+  test is decided, ``max_pairs`` is reached or the time budget is spent (:func:`measure_adaptively`). What
+  stayed undecided is reported. Each look at the data spends part of ``alpha`` (:func:`look_alpha`), so
+  looking again cannot raise the false-alarm rate.
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
   fails the check.
 - The worktree is removed on every way out: success, error, Ctrl-C, SIGTERM (CI cancelling the job).
@@ -93,7 +96,8 @@ class AbError(GreencodeError):
 @dataclass(frozen=True)
 class AbOptions:
     """What to compare and how long to try. ``rounds`` and ``meter`` default to the configuration's;
-    ``setup`` is a shell command run in each temporary worktree before measuring (build extensions there)."""
+    ``setup`` is a shell command run in each temporary worktree before measuring (build extensions there);
+    ``config_file``, when given, is the configuration both sides' pytest read (else each reads its own)."""
 
     base: str | None = None
     head: str | None = None
@@ -104,6 +108,7 @@ class AbOptions:
     meter: str | None = None
     setup: str | None = None
     pytest_args: tuple[str, ...] = ()
+    config_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.min_pairs < 2:
@@ -163,11 +168,17 @@ def pair_order(index: int) -> tuple[str, str]:
 # paired statistics
 
 
+#: Share of each test's pair ratios trimmed from each end. On a shared machine a run now and then lands in a
+#: busy spell and costs half as much again; a trimmed mean shrugs such pairs off where a mean would not.
+TRIM = 0.2
+
+
 @dataclass(frozen=True)
 class PairedChange:
-    """One test's change from its pairs: ``log_change`` is the mean of ``log(head / base)``, ``error`` its
-    standard error and ``df`` its degrees of freedom; ``spread`` is the standard deviation of one pair's log
-    ratio and ``order_effect`` the mean of ``log(second / first)`` (how much slower the second run was)."""
+    """One test's change from its pairs: ``log_change`` is the trimmed mean of ``log(head / base)``,
+    ``error`` its standard error and ``df`` its degrees of freedom; ``spread`` is ``error * sqrt(pairs)``, the
+    spread of one pair's log ratio; ``order_effect`` is the mean of ``log(second / first)`` (how much more the
+    second run of a pair used)."""
 
     pairs: int
     log_change: float
@@ -183,21 +194,30 @@ def paired_change(
     """The paired estimate from run medians, pair by pair; None with fewer than two pairs or a value that is
     not positive (a relative change is then undefined).
 
-    The spread is floored at the gate's smallest run-to-run spread (:data:`greencode.gate.MIN_RUN_CV`, for
-    each of the two runs), so a few identical-looking pairs cannot make an interval arbitrarily narrow.
+    The change is the :data:`TRIM`-trimmed mean of the log ratios with the Tukey–McLaughlin standard error
+    (the winsorized standard deviation over ``(1 - 2 * TRIM) * sqrt(pairs)``, ``pairs - 2g - 1`` degrees of
+    freedom for ``g`` ratios trimmed from each end); with fewer than five pairs nothing is trimmed and this
+    is the paired t interval. The spread is floored at the gate's smallest run-to-run spread
+    (:data:`greencode.gate.MIN_RUN_CV`, for each of the two runs), so a few identical-looking pairs cannot
+    make an interval arbitrarily narrow.
     """
     if len(base_j) != len(head_j) or len(head_j) != len(head_second):
         raise ValueError("base_j, head_j and head_second need one entry per pair")
     if len(base_j) < 2 or any(v <= 0 or not math.isfinite(v) for v in (*base_j, *head_j)):
         return None
     ratios = [math.log(h) - math.log(b) for b, h in zip(base_j, head_j, strict=True)]
-    spread = max(statistics.stdev(ratios), math.sqrt(2.0) * MIN_RUN_CV)
+    n = len(ratios)
+    trimmed = int(TRIM * n)
+    ordered = sorted(ratios)
+    kept = ordered[trimmed : n - trimmed]
+    winsorized = [kept[0]] * trimmed + kept + [kept[-1]] * trimmed
+    spread = max(statistics.stdev(winsorized) / (1.0 - 2.0 * trimmed / n), math.sqrt(2.0) * MIN_RUN_CV)
     order = [r if second else -r for r, second in zip(ratios, head_second, strict=True)]
     return PairedChange(
-        pairs=len(ratios),
-        log_change=statistics.fmean(ratios),
-        error=spread / math.sqrt(len(ratios)),
-        df=len(ratios) - 1,
+        pairs=n,
+        log_change=statistics.fmean(kept),
+        error=spread / math.sqrt(n),
+        df=n - 2 * trimmed - 1,
         spread=spread,
         order_effect=statistics.fmean(order),
     )
@@ -288,9 +308,10 @@ def decide(
 ) -> GateReport:
     """The gate's report for paired tests (and tests measured on one side only: ``new`` or ``missing``).
 
-    Each test's pair spread is shrunk towards the spread all tests share (:func:`greencode.stats.
-    moderated_variances`, as the stored-baseline gate does with its runs): with few pairs per test, the
-    other tests' pairs lend degrees of freedom, so intervals are honest without being needlessly wide.
+    Each test's pair spread is shrunk towards the spread all tests share
+    (:func:`greencode.stats.moderated_variances`, as the stored-baseline gate does with its runs): with few
+    pairs per test, the other tests' pairs lend degrees of freedom, so intervals are honest without being
+    needlessly wide.
     """
     from greencode.stats import moderated_variances
 
@@ -446,13 +467,16 @@ class AbResult:
 
     def summary(self) -> str:
         """One line: the gate's summary, failing tests and what stayed undecided."""
+        text = {
+            side: f"{len(nodes)} test{'s' * (len(nodes) != 1)} failing on {side}"
+            for side, nodes in self.failed.items()
+            if nodes
+        }
         parts = [self.gate.summary()]
-        for side in ("head", "base"):
-            count = len(self.failed.get(side, ()))
-            if count:
-                parts.append(f"{count} test{'s' * (count != 1)} failing on {side}")
-        if self.failed.get("head") and not self.gate.failed:
-            parts[0] = "FAILED"
+        if "head" in text:
+            parts[0] = f"{parts[0]}, {text['head']}" if self.gate.failed else f"FAILED: {text['head']}"
+        if "base" in text:
+            parts.append(f"{text['base']} (not compared)")
         if self.undecided:
             parts.append(f"{len(self.undecided)} undecided after {self.pairs} pairs ({self.stopped})")
         return "; ".join(parts)
@@ -729,6 +753,8 @@ class _Runner:
         # each run's history goes to the scratch directory, not into the user's .greencode/
         env["GREENCODE_HISTORY"] = str(self.scratch / "history.sqlite")
         env[SIDE_VARIABLE] = side.name
+        if self.options.config_file is not None:
+            env["GREENCODE_CONFIG"] = str(self.options.config_file.resolve())
         env["COLUMNS"] = "300"  # pytest's short summary must show node ids whole
         return env
 
@@ -979,6 +1005,8 @@ def measure_adaptively(
         say(f"{len(undecided)} tests undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs")
         active, target = frozenset(undecided), min(pairs + BATCH_PAIRS, options.max_pairs)
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
+    # the last look may flag at the level earlier looks left unspent: those tests are decided too
+    undecided -= {c.node_id for c in final.regressions}
     return Adaptive(final, pairs, look, frozenset(undecided), stopped)
 
 
@@ -1072,9 +1100,9 @@ def _notes(
     alpha = outcome.report.settings.alpha
     if alpha < settings.alpha:
         notes.append(
-            f"{outcome.looks} look{'s' * (outcome.looks != 1)} at the data: the last judged at alpha "
-            f"{alpha:.3g} of the configured {settings.alpha:g}, other planned looks spending the rest, so "
-            "adding pairs cannot raise the false-alarm rate"
+            f"{outcome.looks} looks at the data: the last judged at alpha {alpha:.3g} of the configured "
+            f"{settings.alpha:g} (earlier looks used the rest), so adding pairs cannot raise the false-alarm "
+            "rate"
         )
     if head.working_tree:
         notes.append("head is the working tree as it is, uncommitted changes included")

@@ -33,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY_SIZE = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: created on every measurement, so kept cheap
 class Measurement:
     """The energy of one measured window. Joules, seconds, watts and grams of CO2e throughout.
 
@@ -200,6 +200,7 @@ class Recorder:
         readings = [window.stop() for window in reversed(self._windows)]
         wall = time.perf_counter() - self._wall0
         cpu = time.process_time() - self._cpu0
+        config = self._config
         domains: dict[str, float] = {}
         provenance: dict[str, str] = {}
         warnings: list[str] = []
@@ -214,7 +215,7 @@ class Recorder:
                 estimated = estimated or (domain.estimated if domain else True)
             warnings.extend(reading.warnings)
         energy = math.fsum(domains.values())
-        intensity = carbon.resolve_intensity(self._config.carbon, self._started_at)
+        intensity = carbon.resolve_intensity(config.carbon, self._started_at)
         return Measurement(
             label=self._label,
             wall_s=wall,
@@ -225,7 +226,7 @@ class Recorder:
             estimated=estimated,
             meter=self._selection.name,
             started_at=self._started_at,
-            co2e_g=carbon.co2e_g(energy, intensity, self._config.carbon.pue),
+            co2e_g=carbon.co2e_g(energy, intensity, config.carbon.pue),
             intensity=intensity.label,
             warnings=tuple(warnings),
             error=None if error is None else type(error).__name__,
@@ -326,7 +327,10 @@ class measure:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack = _open_blocks.get()
-        index = max(i for i, (owner, _) in enumerate(stack) if owner is self)
+        if stack[-1][0] is self:  # the usual case: the innermost open block is ours
+            index = len(stack) - 1
+        else:
+            index = max(i for i, (owner, _) in enumerate(stack) if owner is self)
         block = stack[index][1]
         _open_blocks.set(stack[:index] + stack[index + 1 :])
         block.__exit__(exc_type, exc, tb)

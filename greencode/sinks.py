@@ -95,6 +95,11 @@ class _Sinks:
         self.lock = threading.Lock()
         self.configured: list[Sink] | None = None
         self.callbacks: list[Sink] = []
+        #: configured + callbacks, rebuilt on change so that emitting builds nothing
+        self.active: tuple[Sink, ...] = ()
+
+    def refresh(self) -> None:
+        self.active = (*(self.configured or ()), *self.callbacks)
 
 
 _sinks = _Sinks()
@@ -105,17 +110,20 @@ def set_output(spec: str) -> None:
     configured = parse_output(spec)
     with _sinks.lock:
         _sinks.configured = configured
+        _sinks.refresh()
 
 
 def add_sink(callback: Sink) -> Callable[[], None]:
     """Call ``callback(measurement)`` for every measurement; returns a function that removes it."""
     with _sinks.lock:
         _sinks.callbacks.append(callback)
+        _sinks.refresh()
 
     def remove() -> None:
         with _sinks.lock:
             if callback in _sinks.callbacks:
                 _sinks.callbacks.remove(callback)
+                _sinks.refresh()
 
     return remove
 
@@ -125,7 +133,7 @@ def emit(measurement: Measurement) -> None:
         from greencode.measurement import current_config
 
         set_output(current_config().output)
-    for sink in [*(_sinks.configured or ()), *_sinks.callbacks]:
+    for sink in _sinks.active:
         try:
             sink(measurement)
         except Exception as exc:  # an output problem must never break the measured code

@@ -211,6 +211,15 @@ def test_paired_change_is_the_mean_log_ratio_and_a_balanced_order_effect_cancels
     assert change.error == pytest.approx(change.spread / 2)
 
 
+def test_a_pair_that_hit_a_busy_spell_is_trimmed_off() -> None:
+    ratios = [1.31, 1.28, 1.30, 1.33, 1.29, 1.27, 1.32, 1.30, 1.31, 2.1]  # one head run 60 % slow
+    change = paired_change([1.0] * 10, ratios, [i % 2 == 0 for i in range(10)])
+    assert change is not None
+    assert math.expm1(change.log_change) == pytest.approx(0.30, abs=0.01)
+    assert change.df == 10 - 2 * 2 - 1
+    assert change.spread < 0.05
+
+
 def test_paired_change_needs_two_pairs_of_positive_energies() -> None:
     assert paired_change([1.0], [1.1], [True]) is None
     assert paired_change([1.0, 0.0], [1.1, 1.2], [True, False]) is None
@@ -316,6 +325,19 @@ def test_a_regression_only_at_full_alpha_waits_for_more_pairs() -> None:
     assert still_undecided(full, spent, settings) == {"t"}
     spent = GateReport(settings, (comparison("regression", 0.7),))
     assert still_undecided(full, spent, settings) == set()
+
+
+def test_the_look_that_ends_the_run_spends_what_is_left() -> None:
+    def judged(alpha: float) -> GateReport:  # significant at 0.03, not at the last look's own 0.025
+        verdict = "regression" if alpha >= 0.03 else "inconclusive"
+        return GateReport(GateSettings(alpha=alpha), (comparison(verdict, 0.6),))
+
+    outcome = measure_adaptively(lambda index, active: 0.0, judged, GateSettings(), AbOptions(max_pairs=6))
+
+    assert (outcome.pairs, outcome.looks, outcome.stopped) == (6, 2, "--max-pairs 6 reached")
+    assert outcome.report.settings.alpha == pytest.approx(0.05 - 0.05 / 4)
+    assert [c.node_id for c in outcome.report.regressions] == ["t"]
+    assert outcome.undecided == frozenset()
 
 
 def test_tests_measured_on_one_side_only_are_new_or_missing() -> None:
@@ -477,6 +499,26 @@ def test_equal_work_stays_quiet_over_repeated_tries(
     assert result.gate.regressions == ()
     assert len(result.gate.comparisons) == 3
     assert {test.pairs for test in (t.change() for t in result.tests.values()) if test} == {4}
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert list(environment.iterdir()) == []
+
+
+def test_head_can_be_a_commit_leaving_the_working_tree_out(tmp_path: Path, environment: Path) -> None:
+    # the project's own configuration is unusable: the sides must read the one given instead
+    repo = make_repo(tmp_path, sizes="1000", config="[tool.greencode]\nrounds = 0\n")
+    set_work(repo, 1.3)
+    commit(repo, "30 % more work")
+    set_work(repo, 5.0)  # uncommitted, and not what --head names
+    config = tmp_path / "greencode.toml"
+    config.write_text('meter = "greencode.testing:scripted"\nrounds = 3\n')
+
+    options = AbOptions(base="HEAD~1", head="HEAD", min_pairs=2, max_pairs=2, config_file=config)
+    result = run_ab(options, load_config(config), cwd=repo)
+
+    assert not result.head.working_tree and result.head.describe().endswith("(HEAD)")
+    (test,) = result.tests.values()
+    change = test.change()
+    assert change is not None and math.expm1(change.log_change) == pytest.approx(0.3, abs=0.1)
     assert git(repo, "worktree", "list").count("\n") == 0
     assert list(environment.iterdir()) == []
 

@@ -94,7 +94,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "'python setup.py build_ext --inplace' for compiled extensions",
     )
     parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
+        "--config",
+        metavar="FILE",
+        help="configuration file for greencode ab and both sides (default: each "
+        "reads its nearest pyproject.toml)",
     )
     parser.add_argument(
         "pytest_args",
@@ -135,6 +138,7 @@ def handle(args: argparse.Namespace) -> int:
         meter=args.meter,
         setup=args.setup,
         pytest_args=tuple(pytest_args),
+        config_file=Path(args.config) if args.config else None,
     )
 
     def progress(line: str) -> None:
