@@ -58,7 +58,7 @@ from greencode.gate import (
     check_budgets,
     judge,
 )
-from greencode.store import BaselineEntry, TestRecord, load_results
+from greencode.store import BaselineEntry, TestRecord, entry_from_record, load_results
 
 if TYPE_CHECKING:
     from greencode.config import CarbonConfig, Config
@@ -280,21 +280,8 @@ def combine(records: Sequence[TestRecord]) -> TestRecord:
 
 
 def _entry(record: TestRecord, commit: str) -> BaselineEntry:
-    # the base side's runs as the gate's baseline entry: one run median per pair
-    return BaselineEntry(
-        node_id=record.node_id,
-        per=record.per,
-        runs_j=record.samples_j,
-        samples_j=record.samples_j,
-        summary=record.summary,
-        wall_s=record.wall_s,
-        cpu_s=record.cpu_s,
-        meter=record.meter,
-        estimated=record.estimated,
-        rounds=record.rounds,
-        iterations=record.iterations,
-        commit=commit,
-    )
+    # the base side's runs as the gate's baseline entry: every sample is one pair's run median
+    return replace(entry_from_record(record, commit), runs_j=record.samples_j, samples_j=record.samples_j)
 
 
 def decide(
@@ -343,7 +330,7 @@ def decide(
                 meter=head.meter,
             )
         )
-    moderated = moderated_variances([(c.spread**2, c.df) for _, _, c in paired])
+    moderated = moderated_variances([(c.spread * c.spread, c.df) for _, _, c in paired])
     estimates = []
     for (head, entry, change), (variance, df) in zip(paired, moderated, strict=True):
         spread = math.sqrt(variance)

@@ -649,6 +649,16 @@ def test_a_bad_threshold_is_a_usage_error(
     assert capsys.readouterr().err.startswith("greencode: error: --fail-on 'ten': expected a percentage")
 
 
+def test_the_help_states_the_librarys_defaults() -> None:
+    from greencode.cli.ab import HELP_DEFAULTS
+
+    assert {
+        "min_pairs": AbOptions.min_pairs,
+        "max_pairs": AbOptions.max_pairs,
+        "time_budget_s": AbOptions.time_budget_s,
+    } == HELP_DEFAULTS
+
+
 def test_sides_describe_what_was_measured(tmp_path: Path) -> None:
     base = Side("base", "origin/main", "a" * 40, tmp_path, tmp_path)
     head = Side("head", "HEAD", "b" * 40, tmp_path, tmp_path, working_tree=True, dirty=True)

@@ -53,5 +53,5 @@ def test_the_pytest_project_passes_its_budgets_with_greencode(tmp_path: Path) ->
 def test_the_ci_example_runs_the_commands_greencode_has(tmp_path: Path) -> None:
     workflow = (EXAMPLES / "ci" / "github-actions.yml").read_text(encoding="utf-8")
     assert "pytest --greencode --greencode-json energy.json" in workflow
-    assert "greencode report energy.json --format md" in workflow
-    assert run_greencode("report", "--help", cwd=tmp_path).returncode == 0
+    assert "greencode ab -- tests" in workflow
+    assert run_greencode("ab", "--help", cwd=tmp_path).returncode == 0

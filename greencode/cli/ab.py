@@ -11,6 +11,9 @@ import argparse
 from collections.abc import Callable
 
 ORDER = 45
+#: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
+#: import the measuring code; a test keeps them equal.
+HELP_DEFAULTS = {"min_pairs": 4, "max_pairs": 16, "time_budget_s": 900.0}
 
 
 def _whole(least: int) -> Callable[[str], int]:
@@ -33,8 +36,6 @@ def _seconds(text: str) -> float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from greencode.ab import DEFAULT_MAX_PAIRS, DEFAULT_MIN_PAIRS, DEFAULT_TIME_BUDGET_S
-
     parser = subparsers.add_parser(
         "ab",
         help="gate a change: measure base and head in this job, interleaved, and compare per test",
@@ -59,22 +60,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--min-pairs",
         type=_whole(2),
-        default=DEFAULT_MIN_PAIRS,
         metavar="N",
-        help=f"pairs every test gets (default {DEFAULT_MIN_PAIRS})",
+        help=f"pairs every test gets (default {HELP_DEFAULTS['min_pairs']})",
     )
     parser.add_argument(
         "--max-pairs",
         type=_whole(2),
         metavar="N",
-        help=f"most pairs an undecided test gets (default {DEFAULT_MAX_PAIRS}, or --min-pairs if larger)",
+        help=f"most pairs an undecided test gets (default {HELP_DEFAULTS['max_pairs']}, or --min-pairs if "
+        "larger)",
     )
     parser.add_argument(
         "--time-budget",
         type=_seconds,
-        default=DEFAULT_TIME_BUDGET_S,
         metavar="S",
-        help=f"stop adding pairs once this many seconds are spent (default {DEFAULT_TIME_BUDGET_S:g})",
+        help="stop adding pairs once this many seconds are spent measuring (default "
+        f"{HELP_DEFAULTS['time_budget_s']:g})",
     )
     parser.add_argument(
         "--rounds", type=_whole(1), metavar="N", help="calls per test in each run (default: the 'rounds' key)"
@@ -128,12 +129,12 @@ def handle(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget}
     options = AbOptions(
+        **{key: value for key, value in given.items() if value is not None},
         base=args.base,
         head=args.head,
-        min_pairs=args.min_pairs,
-        max_pairs=args.max_pairs or max(DEFAULT_MAX_PAIRS, args.min_pairs),
-        time_budget_s=args.time_budget,
+        max_pairs=args.max_pairs or max(DEFAULT_MAX_PAIRS, args.min_pairs or 0),
         rounds=args.rounds,
         meter=args.meter,
         setup=args.setup,
