@@ -205,3 +205,26 @@ def test_profile_setup_runs_before_each_round_and_can_replace_arguments() -> Non
 
 def test_profile_default_uses_configured_rounds() -> None:
     assert greencode.profile(len, "abc").rounds == greencode.current_config().rounds
+
+
+def test_profile_subtracts_idle_power_for_a_whole_machine_meter() -> None:
+    import time
+
+    from idle_power_meter import IDLE_W, work
+
+    def busy_while_waiting() -> None:
+        time.sleep(0.02)  # the machine draws its idle power meanwhile: 0.2 J at 10 W
+        work(0.5)
+
+    profile = greencode.Profiler(
+        rounds=2, iterations=2, warmup=0, subtract_idle=True, meter="idle_power_meter:create"
+    ).run(busy_while_waiting)
+    assert profile.idle_power_w == pytest.approx(IDLE_W, rel=0.01)
+    assert profile.samples_j == pytest.approx((0.5, 0.5), rel=0.02)
+    assert all(total >= 0.65 for total in profile.total_samples_j)
+
+
+def test_profile_does_not_subtract_idle_for_a_process_meter() -> None:
+    profile = greencode.Profiler(rounds=2, iterations=1, warmup=0, subtract_idle=True).run(len, "x")
+    assert profile.idle_power_w is None
+    assert profile.samples_j == profile.total_samples_j
