@@ -73,7 +73,7 @@ DEFAULT_TIME_BUDGET_S = 900.0
 BATCH_PAIRS = 2
 #: Set in each side's pytest process to ``base`` or ``head`` (conftest files may want to know).
 SIDE_VARIABLE = "GREENCODE_AB_SIDE"
-#: Variables the side processes must not see: the step summary is greencode ab's to write, once.
+#: Variables the measuring processes must not see: the step summary is the command's own to write, once.
 _HIDDEN_VARIABLES = ("GITHUB_STEP_SUMMARY",)
 #: ``git status --porcelain`` codes of unmerged paths.
 _CONFLICTS = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
@@ -675,6 +675,46 @@ def _worktree(top: Path, commit: str, path: Path) -> Iterator[Path]:
 # running one side
 
 
+def measuring_environment(scratch: Path, config_file: Path | None = None) -> dict[str, str]:
+    """The environment of a pytest process that greencode starts to measure (``greencode ab``'s sides,
+    ``greencode calibrate``'s runs): its history goes to a database in ``scratch``, not into the user's
+    ``.greencode/``, and ``$GITHUB_STEP_SUMMARY`` is hidden, since the command writes the summary itself,
+    once. ``config_file``, else ``$GREENCODE_CONFIG``, is the greencode configuration the process reads: made
+    absolute, so that a process running in another directory (a worktree) reads the same file."""
+    env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_VARIABLES}
+    env["GREENCODE_HISTORY"] = str(scratch / "history.sqlite")
+    config = config_file or env.get("GREENCODE_CONFIG")
+    if config:
+        env["GREENCODE_CONFIG"] = str(Path(config).resolve())
+    return env
+
+
+def measuring_command(
+    pytest_args: Sequence[str],
+    output: Path,
+    *,
+    rounds: int | None = None,
+    meter: str | None = None,
+    include_setup: bool = False,
+) -> list[str]:
+    """``python -m pytest`` with ``pytest_args``, measuring with greencode into the results file ``output``
+    (read it with :func:`greencode.store.load_results`), with pytest's short summary of failures and without
+    touching its cache. The plugin is loaded explicitly when pytest's plugin autoloading is off."""
+    command = [sys.executable, "-m", "pytest", *pytest_args]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not any(
+        "pytest_greencode" in a for a in pytest_args
+    ):
+        command += ["-p", "pytest_greencode.plugin"]
+    command += ["--greencode", f"--greencode-json={output}", "-p", "no:cacheprovider", "-rfE"]
+    if rounds is not None:
+        command.append(f"--greencode-rounds={rounds}")
+    if meter:
+        command.append(f"--greencode-meter={meter}")
+    if include_setup:
+        command.append("--greencode-include-setup")
+    return command
+
+
 @dataclass(frozen=True)
 class SideRun:
     """One pytest process of one side: its records, the tests that failed, the budgets its markers set."""
@@ -733,36 +773,22 @@ class _Runner:
             return path
 
     def environment(self, side: Side) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_VARIABLES}
+        env = measuring_environment(self.scratch, self.options.config_file)
         inherited = [self._rebase(p, side) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         own = [str(p) for p in import_paths(side.root)]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*own, *inherited]))
-        # each run's history goes to the scratch directory, not into the user's .greencode/
-        env["GREENCODE_HISTORY"] = str(self.scratch / "history.sqlite")
         env[SIDE_VARIABLE] = side.name
-        if self.options.config_file is not None:
-            env["GREENCODE_CONFIG"] = str(self.options.config_file.resolve())
         env["COLUMNS"] = "300"  # pytest's short summary must show node ids whole
         return env
 
     def command(self, side: Side, output: Path, deselect: Sequence[str]) -> list[str]:
-        args = [self._rebase(a, side) for a in self.options.pytest_args]
-        command = [sys.executable, "-m", "pytest", *args]
-        if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not any(
-            "pytest_greencode" in a for a in args
-        ):
-            command += ["-p", "pytest_greencode.plugin"]
-        command += [
-            "--greencode",
-            f"--greencode-json={output}",
-            f"--greencode-rounds={self.rounds}",
-            f"--greencode-meter={self.meter}",
-            "-p",
-            "no:cacheprovider",
-            "-rfE",
-        ]
-        if self.include_setup:
-            command.append("--greencode-include-setup")
+        command = measuring_command(
+            [self._rebase(a, side) for a in self.options.pytest_args],
+            output,
+            rounds=self.rounds,
+            meter=self.meter,
+            include_setup=self.include_setup,
+        )
         return command + [f"--deselect={node}" for node in deselect]
 
     def setup(self, side: Side) -> None:
@@ -989,7 +1015,8 @@ def measure_adaptively(
         if time.monotonic() - started + statistics.fmean(durations) * BATCH_PAIRS > options.time_budget_s:
             stopped = f"--time-budget {options.time_budget_s:g} s spent"
             break
-        say(f"{len(undecided)} tests undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs")
+        tests = f"{len(undecided)} test{'s' * (len(undecided) != 1)}"
+        say(f"{tests} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs")
         active, target = frozenset(undecided), min(pairs + BATCH_PAIRS, options.max_pairs)
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
@@ -1031,7 +1058,7 @@ def run_ab(
                 first, second = (sides[name] for name in pair_order(index))
                 say(
                     f"pair {index + 1}: {first.name} then {second.name}"
-                    + ("" if active is None else f" ({len(active)} undecided tests)")
+                    + ("" if active is None else f" (undecided: {len(active)})")
                 )
                 runs = (runner.run(first, index, deselect), runner.run(second, index, deselect))
                 collected.add(runs[0], runs[1], active)

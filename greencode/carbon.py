@@ -168,23 +168,25 @@ def country_intensity(code: str, codecarbon_file: Path | None = None) -> Country
 def load_hourly_profile(path: Path) -> tuple[float, ...]:
     """Read an hourly profile: 24 rows ``hour,g_per_kwh`` (hours 0-23 in local time, each once).
 
-    An optional header ``hour,g_per_kwh``, blank lines and ``#`` comments are allowed. Errors name the file
-    and line.
+    An optional header ``hour,g_per_kwh``, blank lines and ``#`` comments are allowed, and so are what
+    spreadsheets add when they save CSV: a byte order mark and quoted cells. Errors name the file and line.
     """
+    expected = "point carbon.hourly_profile at a CSV of 'hour,g_per_kwh' rows"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ConfigError(
-            f"{path}: cannot read the hourly profile ({exc.strerror or exc}); point carbon.hourly_profile "
-            "at a CSV of 'hour,g_per_kwh' rows"
+            f"{path}: cannot read the hourly profile ({exc.strerror or exc}); {expected}"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; {expected} (UTF-8)") from None
     values: dict[int, float] = {}
     seen_data = False
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.split("#", 1)[0].strip()
         if not stripped:
             continue
-        cells = [cell.strip() for cell in stripped.split(",")]
+        cells = [cell.strip() for cell in next(csv.reader([stripped]))]
         where = f"{path}:{number}"
         if not seen_data and tuple(cell.lower() for cell in cells) == _PROFILE_HEADER:
             seen_data = True

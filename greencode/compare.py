@@ -87,16 +87,49 @@ def load_candidate(spec: str, *, label: str | None = None, relative_to: Path | N
         module = _import_module(spec, target)
         default_label = spec
     function: Any = module
+    owner: Any = None
     for part in attribute.split("."):
         if not hasattr(function, part):
             raise CompareError(f"candidate {spec!r}: {_no_such(function, part)}")
-        function = getattr(function, part)
+        owner, function = function, getattr(function, part)
     if not callable(function):
         raise CompareError(
             f"candidate {spec!r}: {attribute} is not a function but a value of type "
             f"{type(function).__name__}; name a function that takes no arguments"
         )
+    problem = _not_callable_bare(attribute, owner, function)
+    if problem:
+        raise CompareError(f"candidate {spec!r}: {problem}")
     return Candidate(label or default_label, function, spec)
+
+
+def _not_callable_bare(name: str, owner: Any, function: Any) -> str | None:
+    """Why calling ``function()`` with no arguments would not run the work to measure, or None.
+
+    Checked when loading, so the user reads about their function, not a TypeError from deep inside greencode.
+    """
+    import inspect
+
+    wrap = f"write a function that takes no arguments and calls {name.rpartition('.')[2]}, and compare that"
+    if inspect.isclass(owner) and inspect.isfunction(inspect.getattr_static(owner, name.rpartition(".")[2])):
+        return f"{name} is a method: it needs an instance of {owner.__name__}; {wrap}"
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        return f"{name} is a generator function: calling it returns a generator without running it; {wrap}"
+    if inspect.iscoroutinefunction(function):
+        return f"{name} is an async function: calling it returns a coroutine without running it; {wrap}"
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # some built-ins have no signature: let the call decide
+        return None
+    needed = [
+        p.name for p in parameters if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if needed:
+        return (
+            f"{name} needs an argument ({', '.join(needed)}); candidates are called with none: give them "
+            f"default values, or {wrap}"
+        )
+    return None
 
 
 def _no_such(owner: Any, name: str) -> str:
@@ -375,7 +408,14 @@ class Comparison:
         from greencode.report.model import LeaderboardRow
 
         return [
-            LeaderboardRow(r.label, r.median_j, r.energy.low, r.energy.high, r.estimated)
+            LeaderboardRow(
+                r.label,
+                r.median_j,
+                r.energy.low,
+                r.energy.high,
+                r.estimated,
+                ratio=r.ratio.estimate if math.isfinite(r.ratio.estimate) else None,
+            )
             for r in self.results
         ]
 
@@ -560,10 +600,15 @@ def render_text(comparison: Comparison) -> str:
     return "\n".join([*lines, "", *basis(comparison)])
 
 
-def require_plotting() -> None:
-    """Raise a one-line :class:`GreencodeError` unless matplotlib is importable (check before measuring)."""
+def require_plotting(path: Path | None = None) -> None:
+    """Raise a one-line :class:`GreencodeError` unless matplotlib is importable and ``path`` names an image
+    format it can write (check before measuring)."""
     if importlib.util.find_spec("matplotlib") is None:
         raise GreencodeError("plots need matplotlib: pip install 'greencode[plot]'")
+    if path is not None:
+        from greencode.report.plots import image_format
+
+        image_format(path)
 
 
 def plot(comparison: Comparison, path: Path, *, title: str) -> None:

@@ -108,6 +108,12 @@ class Config:
     # carbon and scan
     carbon: CarbonConfig = field(default_factory=CarbonConfig)
     scan: ScanConfig = field(default_factory=ScanConfig)
+    # where each key that was set came from, for messages (see origin())
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def origin(self, key: str) -> str:
+        """Where ``key`` was set (a file, an environment variable, the command line), or ``"defaults"``."""
+        return self.origins.get(key, "defaults")
 
     def resolve(self, path: Path) -> Path:
         """A configured relative path is relative to the project root (where the config file is)."""
@@ -177,6 +183,14 @@ def _non_negative_float(value: object) -> float:
     ):
         raise ValueError("expected a number >= 0")
     return float(value)
+
+
+def _pue(value: object) -> float:
+    # power usage effectiveness is the facility's power over the IT equipment's: never below 1
+    pue = _positive_float(value)
+    if pue < 1:
+        raise ValueError("expected a number >= 1 (power usage effectiveness; 1.0 on a laptop)")
+    return pue
 
 
 def _positive_int(value: object) -> int:
@@ -277,7 +291,7 @@ def _budgets(value: object) -> dict[str, float]:
 
 
 def _grid(value: object) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}|world|WORLD", value.strip()):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}|(?i:world)", value.strip()):
         raise ValueError("expected an ISO 3166 country code such as 'NL' or 'NLD', or 'world'")
     from greencode.carbon import country_table  # here: greencode.carbon imports this module
 
@@ -292,7 +306,8 @@ def _grid(value: object) -> str:
 def _functional_unit(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][\w -]{0,39}", value.strip()):
         raise ValueError("expected 'call', 'test', 'run' or a unit name of your own such as 'request'")
-    return value.strip()
+    unit = value.strip()
+    return unit.lower() if unit.lower() in ("call", "test", "run") else unit
 
 
 def _check_carbon(carbon: CarbonConfig, root: Path, where: str) -> CarbonConfig:
@@ -351,7 +366,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Any]]] = {
             "market_intensity": _non_negative_float,
             "basis": _choice(*INTENSITY_BASES),
             "hourly_profile": _path,
-            "pue": _positive_float,
+            "pue": _pue,
             "embodied_kgco2e": _non_negative_float,
             "lifetime_years": _positive_float,
             "resource_share": _fraction,
@@ -413,7 +428,7 @@ def apply_table(config: Config, table: Mapping[str, Any], where: str) -> Config:
             raise ConfigError(
                 f"{where}: unknown key {key!r}{_close_match(key, list(_TOP_KEYS) + list(_SECTIONS))}"
             )
-    return replace(config, **updates)
+    return replace(config, **updates, origins={**config.origins, **dict.fromkeys(table, where)})
 
 
 def parse_toml(text: str, where: str) -> dict[str, Any]:
@@ -493,13 +508,9 @@ def load_config(
         table, where = read_config_file(file)
         config = replace(config, source=where, root=file.resolve().parent)
         config = apply_table(config, table, where)
-    env_table = {key: environ[name] for name, key in _ENV_KEYS.items() if environ.get(name)}
-    if env_table:
-        config = apply_table(
-            config,
-            env_table,
-            "environment (" + ", ".join(name for name in _ENV_KEYS if environ.get(name)) + ")",
-        )
+    for name, key in _ENV_KEYS.items():
+        if environ.get(name):
+            config = apply_table(config, {key: environ[name]}, f"environment ({name})")
     if overrides:
         config = apply_table(config, {k: v for k, v in overrides.items() if v is not None}, "command line")
     return config

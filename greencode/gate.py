@@ -159,7 +159,8 @@ class Budget:
     """An energy limit: ``joules`` per ``per`` (None: in whatever unit the test is measured).
 
     A marker budget names one test exactly (``pattern`` is its node id); a configured budget's ``pattern`` is
-    a node-id glob (``tests/test_io.py::*``).
+    a node-id glob (``tests/test_io.py::*``) or a node id: ``test_x[1]`` names that parametrized test,
+    although in a glob ``[1]`` would be a character class.
     """
 
     pattern: str
@@ -168,7 +169,7 @@ class Budget:
     source: str = "config"
 
     def matches(self, node_id: str) -> bool:
-        return node_id == self.pattern if self.source == "marker" else fnmatchcase(node_id, self.pattern)
+        return node_id == self.pattern or (self.source != "marker" and fnmatchcase(node_id, self.pattern))
 
     def to_dict(self) -> dict[str, Any]:
         return {"pattern": self.pattern, "joules": self.joules, "per": self.per, "source": self.source}
@@ -366,10 +367,11 @@ class ChangeEstimate(NamedTuple):
 
 
 def estimate_change(record: TestRecord, entry: BaselineEntry, noise: Noise) -> ChangeEstimate | None:
-    """The stored-baseline model (module docstring): None when an energy is zero (no relative change)."""
+    """The stored-baseline model (module docstring): None when an energy is zero (no relative change), also
+    in one of this run's rounds: the test is then below the meter's resolution."""
     current = record.median_j
     logs = _log_runs(entry)
-    if current <= 0 or logs is None:
+    if logs is None or min(record.samples_j) <= 0:
         return None
     spread = noise.cv * noise.cv
     error = math.sqrt(spread / len(logs) + max(spread, log_median_variance(record.samples_j)))
@@ -412,6 +414,14 @@ def _interval(tested: _Tested, settings: GateSettings) -> str:
     )
 
 
+#: p-values below this are shown as a bound: floating point cannot tell them apart from 0, which they are not.
+SMALLEST_P = 1e-9
+
+
+def _p(value: float) -> str:
+    return f"p < {SMALLEST_P:g}" if value < SMALLEST_P else f"p = {value:.2g}"
+
+
 def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings) -> tuple[str, str]:
     threshold = format_percent(settings.fail_on, signed=False)
     interval = _interval(tested, settings)
@@ -420,11 +430,11 @@ def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings
     if p_up < settings.alpha:
         if small:
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
-        return "regression", f"{interval}: more than {threshold} with adjusted p = {p_up:.2g}"
+        return "regression", f"{interval}: more than {threshold} with adjusted {_p(p_up)}"
     if p_down < settings.alpha:
         if small:
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
-        return "improvement", f"{interval}: less by more than {threshold} with adjusted p = {p_down:.2g}"
+        return "improvement", f"{interval}: less by more than {threshold} with adjusted {_p(p_down)}"
     if tested.change > settings.fail_on and not small:
         noise = tested.estimate.noise
         return "inconclusive", (
@@ -587,7 +597,7 @@ def compare(
             verdicts[record.node_id] = Comparison(
                 record.node_id,
                 "unchanged" if quiet and not problem else "inconclusive",
-                problem or "zero energy: a relative change is undefined",
+                problem or "zero energy (below the meter's resolution): a relative change is undefined",
                 record.per,
                 record.median_j,
                 entry.centre_j,
@@ -598,7 +608,16 @@ def compare(
             )
             continue
         estimates.append(result)
-    verdicts.update((c.node_id, c) for c in judge(estimates, settings))
+    judged = judge(estimates, settings)
+    verdicts.update((c.node_id, c) for c in judged)
+    shift = common_shift(judged, settings)
+    if shift is not None:
+        notes.append(
+            f"all {len(judged)} compared tests moved together (median {format_percent(shift)}): a busier, "
+            "throttled or different machine does this as well as a change to code they all share; if the "
+            "code they run did not change, rerun, or gate with 'greencode ab', which measures base and head "
+            "side by side"
+        )
     for node_id, entry in sorted(baseline.entries.items()):
         if node_id not in current:
             verdicts[node_id] = Comparison(
@@ -620,6 +639,27 @@ def compare(
         baseline_commit=baseline.commit,
         notes=tuple(notes),
     )
+
+
+#: Fewest compared tests for a suite-wide shift to be told apart from a few tests that changed.
+COMMON_SHIFT_MIN_TESTS = 3
+
+
+def common_shift(comparisons: Sequence[Comparison], settings: GateSettings) -> float | None:
+    """The median relative change when every compared test moved the same way by a similar amount beyond
+    ``fail_on``, else ``None``. A machine-wide slowdown looks like this; a change to a few functions
+    does not. The gate's verdicts stay as they are: this only explains them."""
+    changes = [c.change for c in comparisons if c.change is not None]
+    if len(changes) < max(COMMON_SHIFT_MIN_TESTS, len(comparisons)):
+        return None
+    logs = sorted(math.log1p(change) for change in changes)
+    median = logs[len(logs) // 2]
+    if abs(median) <= math.log1p(settings.fail_on) or not (logs[0] > 0 or logs[-1] < 0):
+        return None
+    # "similar": every test within a factor of two of the median shift (in log terms)
+    if any(abs(value - median) > abs(median) / 2 for value in logs):
+        return None
+    return math.expm1(median)
 
 
 def detectable_change(

@@ -186,6 +186,12 @@ class History:
                 tables = connection.execute(
                     "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"
                 ).fetchone()[0]
+                if version == 0 and not tables and not create:
+                    # reading must never turn somebody else's database into ours
+                    raise StoreError(
+                        f"{self.path}: not a greencode history database (it has none of greencode's tables); "
+                        "point at the history file greencode writes, .greencode/history.sqlite by default"
+                    )
                 if version == 0 and not tables:
                     with connection:
                         connection.executescript(_SCHEMA)

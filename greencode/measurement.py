@@ -143,8 +143,10 @@ def configure(config: Config | None = None, **overrides: Any) -> Config:
         from greencode.config import apply_table
 
         base = apply_table(base, overrides, "greencode.configure()")
+        if "output" in overrides:
+            sinks.parse_output(base.output)  # a mistake in this call raises, before anything has changed
     _state.reset(base)
-    sinks.set_output(base.output)
+    sinks.use_config_output(base)
     return base
 
 
@@ -165,6 +167,19 @@ def results() -> list[Measurement]:
 
 def clear_results() -> None:
     _state.registry.clear()
+
+
+def warn(message: str) -> None:
+    """A ``RuntimeWarning`` shown at the first caller outside greencode: the user's line, however deep the
+    wrappers in between (decorators, generators, the pyJoules layer)."""
+    import sys
+
+    frame = sys._getframe(1)
+    level = 2  # warnings.warn's level of our caller
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "greencode":
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 def _publish(measurement: Measurement) -> None:
@@ -263,13 +278,12 @@ class MeasureBlock:
         assert self._recorder is not None, "MeasureBlock exited without being entered"
         recorder, self._recorder = self._recorder, None
         try:
-            self.result = recorder.stop(exc)
+            # a generator closed before its end has not failed
+            self.result = recorder.stop(None if isinstance(exc, GeneratorExit) else exc)
         except Exception as failure:
             # The measured code has already run: losing its return value or replacing its exception
             # would be worse than losing one measurement, so say so and carry on.
-            warnings.warn(
-                f"greencode: measuring {self.label!r} failed: {failure}", RuntimeWarning, stacklevel=3
-            )
+            warn(f"greencode: measuring {self.label!r} failed: {failure}")
             return
         _publish(self.result)
         # returning None lets any exception from the block propagate unchanged
@@ -291,7 +305,8 @@ _open_blocks: contextvars.ContextVar[tuple[tuple[measure, MeasureBlock], ...]] =
 class measure:
     """Measure a function or a block.
 
-    ``@measure``, ``@measure("label", meter="rapl")``, on ``def`` and ``async def`` functions, or
+    ``@measure``, ``@measure("label", meter="rapl")``, on ``def`` and ``async def`` functions, generators
+    (measured from the first item to the end), methods, class and static methods, or
     ``with measure("label") as m: ...`` (``m.result`` afterwards). Each call or block opens its own window,
     so nested and concurrent uses are independent. An exception inside still records the measurement (with
     ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
@@ -304,7 +319,7 @@ class measure:
     def __new__(cls, label: str | None = None, *, meter: str | None = None) -> measure: ...
 
     def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
-        if callable(label):  # bare @measure
+        if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
             return cls(None, meter=meter)(label)
         return super().__new__(cls)
 
@@ -345,12 +360,50 @@ class measure:
         self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: F) -> F:
+        if isinstance(func, (classmethod, staticmethod)):  # @measure written above @classmethod
+            return type(func)(self(func.__func__))
         if not callable(func):
             raise TypeError("measure(...) decorates a callable")
         label = self.label or str(getattr(func, "__qualname__", repr(func)))
         meter = self.meter
 
         import inspect  # here, not at import time: inspect is slow to import
+
+        # A generator's work happens while it is iterated, not when it is created: its window lasts from the
+        # first item to the end (the consumer's work between items included, as for any open window).
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with MeasureBlock(label, meter):
+                    return (yield from func(*args, **kwargs))
+
+            return generator_wrapper  # type: ignore[return-value]
+
+        if inspect.isasyncgenfunction(func):
+
+            @functools.wraps(func)
+            async def async_generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with MeasureBlock(label, meter):
+                    # what ``yield from`` does for a generator, which async generators lack
+                    inner = func(*args, **kwargs)
+                    try:
+                        item = await inner.__anext__()
+                        while True:
+                            try:
+                                sent = yield item
+                            except GeneratorExit:
+                                raise
+                            except BaseException as thrown:  # thrown in by the consumer: pass it on
+                                item = await inner.athrow(thrown)
+                            else:
+                                item = await inner.asend(sent)
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        await inner.aclose()
+
+            return async_generator_wrapper  # type: ignore[return-value]
 
         if inspect.iscoroutinefunction(func):
 
@@ -483,9 +536,15 @@ class Profiler:
             return recorder.stop(), value
 
         value = None
+        warm: Measurement | None = None
         for _ in range(self.warmup):
-            _, value = call_round(1)
-        iterations = self.iterations or _calibrate(call_round, target)
+            warm, value = call_round(1)
+        if self.iterations:
+            iterations = self.iterations
+        elif warm is not None and warm.wall_s >= target:
+            iterations = 1  # one warm call already fills a round: calibrating would only repeat a slow call
+        else:
+            iterations = _calibrate(call_round, target)
         subtract = config.subtract_idle if self.subtract_idle is None else self.subtract_idle
         idle_w = _idle_power(selection, config) if subtract and _sees_machine(selection) else None
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -24,6 +23,7 @@ from greencode.errors import ConfigError
 from greencode.units import format_co2e, format_duration, format_energy, format_power
 
 if TYPE_CHECKING:
+    from greencode.config import Config
     from greencode.measurement import Measurement
 
 Sink = Callable[["Measurement"], None]
@@ -45,6 +45,9 @@ class PrintSink:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
+    def __repr__(self) -> str:
+        return "print:stdout" if self._stream is sys.stdout else "print"
+
     def __call__(self, measurement: Measurement) -> None:
         print(f"greencode: {describe(measurement)}", file=self._stream or sys.stderr)
         for warning in measurement.warnings:
@@ -57,6 +60,9 @@ class JsonlSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def __repr__(self) -> str:
+        return f"jsonl:{self.path}"
 
     def __call__(self, measurement: Measurement) -> None:
         import json
@@ -128,17 +134,32 @@ def add_sink(callback: Sink) -> Callable[[], None]:
     return remove
 
 
+def use_config_output(config: Config) -> None:
+    """Use the sinks named by ``config.output``. A name that is not understood (from a file or the
+    environment) is one warning, never a failure of the measured code or of a test run."""
+    from greencode.measurement import warn
+
+    try:
+        set_output(config.output)
+    except ConfigError as exc:
+        with _sinks.lock:
+            _sinks.configured = []  # so that the warning is given once
+            _sinks.refresh()
+        warn(
+            f"greencode: {config.origin('output')}: {exc}; until it is fixed, measurements go only to "
+            "greencode.results() and callbacks"
+        )
+
+
 def emit(measurement: Measurement) -> None:
     if _sinks.configured is None:
         from greencode.measurement import current_config
 
-        set_output(current_config().output)
+        use_config_output(current_config())
     for sink in _sinks.active:
         try:
             sink(measurement)
         except Exception as exc:  # an output problem must never break the measured code
-            warnings.warn(
-                f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            from greencode.measurement import warn
+
+            warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")

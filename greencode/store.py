@@ -157,10 +157,15 @@ def _get(data: Mapping[str, Any], key: str, kind: type, default: Any = _MISSING)
     return value
 
 
-def _floats(data: Mapping[str, Any], key: str) -> tuple[float, ...]:
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _floats(data: Mapping[str, Any], key: str, *, energies: bool = False) -> tuple[float, ...]:
+    """A list of finite numbers; with ``energies``, none below zero (no meter reads less than nothing)."""
     values = _get(data, key, list)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-        raise ValueError(f"{key!r} should be a list of finite numbers")
+    if not all(_number(v) and not (energies and v < 0) for v in values):
+        raise ValueError(f"{key!r} should be a list of finite numbers" + (" >= 0" if energies else ""))
     return tuple(float(v) for v in values)
 
 
@@ -367,8 +372,8 @@ class BaselineEntry:
         per = _get(data, "per", str)
         if per not in PER_VALUES:
             raise ValueError(f"'per' should be 'call' or 'test', found {per!r}")
-        runs = _floats(data, "runs_j")
-        samples = _floats(data, "samples_j")
+        runs = _floats(data, "runs_j", energies=True)
+        samples = _floats(data, "samples_j", energies=True)
         if not runs or not samples:
             raise ValueError("'runs_j' and 'samples_j' need at least one value")
         summary_data = _get(data, "summary", dict)
@@ -376,6 +381,8 @@ class BaselineEntry:
             summary = Summary(**{k: summary_data[k] for k in Summary.__dataclass_fields__})
         except KeyError as exc:
             raise ValueError(f"'summary' lacks {exc}") from None
+        if not all(_number(v) for v in vars(summary).values()):
+            raise ValueError("'summary' should hold numbers only")
         return cls(
             node_id=node_id,
             per=per,
@@ -540,6 +547,12 @@ def load_baseline(path: Path) -> Baseline | None:
     return replace(Baseline.from_dict(data, str(path)), path=path)
 
 
+def _clean_commit(vcs: VcsState | None) -> str | None:
+    """The commit runs are stored under: None for a dirty tree, whose code is not its commit's, so that
+    later saves of that commit never pool with them."""
+    return vcs.commit if vcs is not None and not vcs.dirty else None
+
+
 def baseline_from_runs(
     runs: Iterable[Iterable[TestRecord]],
     fingerprint: Fingerprint,
@@ -552,12 +565,13 @@ def baseline_from_runs(
     from greencode import __version__
 
     entries: dict[str, BaselineEntry] = {}
+    clean_commit = _clean_commit(vcs)
     for run in runs:
         for record in run:
             earlier = entries.get(record.node_id)
             same_unit = earlier is not None and earlier.per == record.per
             entries[record.node_id] = entry_from_record(
-                record, vcs.commit if vcs else None, earlier.runs_j if earlier and same_unit else ()
+                record, clean_commit, earlier.runs_j if earlier and same_unit else ()
             )
     stamp = now_iso(now)
     return Baseline(
@@ -624,7 +638,7 @@ def merge_baseline(
         reset = "it held " + ("estimates" if existing.estimated else "measurements")
     keep = existing if existing is not None and reset is None else None
     entries = dict(keep.entries) if keep else {}
-    clean_commit = vcs.commit if vcs is not None and not vcs.dirty else None
+    clean_commit = _clean_commit(vcs)
     added, replaced, pooled = [], [], []
     for record in records:
         old = entries.get(record.node_id)

@@ -28,7 +28,16 @@ STARTED = 1_700_000_000.0
 def record(node_id: str, joules: float, spread: float = 0.02, per: str = "test") -> TestRecord:
     """Seven samples around ``joules`` (±``spread`` relative)."""
     samples = tuple(joules * (1 + spread * (i - 3) / 3) for i in range(7))
-    return TestRecord(node_id, per, samples, wall_s=0.05, cpu_s=0.04, meter="estimate", estimated=True)
+    return TestRecord(
+        node_id,
+        per,
+        samples,
+        wall_s=0.05,
+        cpu_s=0.04,
+        meter="estimate",
+        estimated=True,
+        provenance={"cpu": "estimated: CPU time x 2 W/thread"},
+    )
 
 
 def run_info(number: int = 0, commit: str = "a" * 40) -> RunInfo:

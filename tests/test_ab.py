@@ -39,6 +39,7 @@ from greencode.ab import (
     import_paths,
     look_alpha,
     measure_adaptively,
+    measuring_environment,
     needs_more_pairs,
     pair_order,
     paired_change,
@@ -340,6 +341,18 @@ def test_the_look_that_ends_the_run_spends_what_is_left() -> None:
     assert outcome.undecided == frozenset()
 
 
+def test_progress_speaks_of_one_undecided_test_in_the_singular() -> None:
+    def judged(alpha: float) -> GateReport:
+        return GateReport(GateSettings(alpha=alpha), (comparison("inconclusive", 0.6),))
+
+    lines: list[str] = []
+    measure_adaptively(
+        lambda index, active: 0.0, judged, GateSettings(), AbOptions(max_pairs=6), lines.append
+    )
+
+    assert lines == ["1 test undecided after 4 pairs: adding 2 pairs"]
+
+
 def test_tests_measured_on_one_side_only_are_new_or_missing() -> None:
     report = decide(
         {}, GateSettings(), base_only={"gone": record("gone", 1.0)}, head_only={"added": record("added", 2.0)}
@@ -637,8 +650,19 @@ def test_sigterm_removes_the_worktree_and_stops_the_side_process(tmp_path: Path,
     assert git(repo, "worktree", "list").count("\n") == 0
     assert list(environment.iterdir()) == []
     side = int(pidfile.read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(side, 0)
+    # a killed side process may stay a zombie until init reaps it, so give that a moment
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(side):
+        time.sleep(0.05)
+    assert not _alive(side)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_a_bad_threshold_is_a_usage_error(
@@ -657,6 +681,15 @@ def test_the_help_states_the_librarys_defaults() -> None:
         "max_pairs": AbOptions.max_pairs,
         "time_budget_s": AbOptions.time_budget_s,
     } == HELP_DEFAULTS
+
+
+def test_a_relative_greencode_config_names_the_same_file_for_both_sides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GREENCODE_CONFIG", "ci/greencode.toml")  # the base side runs in another directory
+    environment = measuring_environment(tmp_path / "scratch")
+    assert environment["GREENCODE_CONFIG"] == str((tmp_path / "ci" / "greencode.toml").resolve())
 
 
 def test_sides_describe_what_was_measured(tmp_path: Path) -> None:

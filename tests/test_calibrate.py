@@ -33,6 +33,30 @@ def test_calibration_reports_noise_and_saves_a_pooled_baseline(
     assert all(len(entry["runs_j"]) == 2 for entry in baseline["entries"].values())
 
 
+def test_calibration_runs_leave_the_users_history_and_step_summary_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=0.2, cv=0.05, seed=None)
+    make_project(pytester, "def test_one():\n    pass\n")
+    summary = pytester.path / "summary.md"
+    completed = run_greencode(
+        "calibrate", "--", *FAST, cwd=pytester.path, env={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert not summary.exists()
+    assert not (pytester.path / ".greencode").exists()
+
+
+def test_calibration_loads_the_plugin_when_pytest_autoloads_none(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=0.2, cv=0.05, seed=None)
+    make_project(pytester, "def test_one():\n    pass\n")
+    completed = run_greencode("calibrate", cwd=pytester.path, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert completed.returncode == 0, completed.stderr
+    assert "greencode calibrate: 2 runs of 1 test on " in completed.stdout
+
+
 def test_calibration_needs_at_least_two_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calibrate", "--runs", "1"]) == 2
     assert "calibration needs at least 2 runs" in capsys.readouterr().err

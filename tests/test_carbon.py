@@ -228,6 +228,40 @@ def test_profile_missing_hours_are_listed(tmp_path: Path) -> None:
         load_hourly_profile(write_profile(tmp_path, text))
 
 
+def test_profile_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "hours.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + FLAT_PROFILE.encode())
+    assert load_hourly_profile(path)[0] == 100
+
+
+def test_profile_with_quoted_cells_is_read(tmp_path: Path) -> None:
+    text = '"hour","g_per_kwh"\n' + "".join(f'"{hour}","{100 + hour}"\n' for hour in range(24))
+    assert load_hourly_profile(write_profile(tmp_path, text))[23] == 123
+
+
+def test_profile_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "hours.csv"
+    path.write_bytes(b"\xff\xfe\x00\x01binary")
+    with pytest.raises(ConfigError, match=r"hours\.csv: not a text file; point carbon\.hourly_profile at"):
+        load_hourly_profile(path)
+
+
+@pytest.mark.parametrize("pue", [0.5, 0.99])
+def test_config_rejects_a_pue_below_one(pue: float) -> None:
+    with pytest.raises(ConfigError, match=rf"carbon\.pue = {pue}: expected a number >= 1"):
+        apply_table(Config(), {"carbon": {"pue": pue}}, "pyproject.toml")
+
+
+@pytest.mark.parametrize("code", ["world", "World", "WORLD"])
+def test_config_accepts_world_in_any_case(code: str) -> None:
+    assert apply_table(Config(), {"carbon": {"grid": code}}, "pyproject.toml").carbon.grid == "WORLD"
+
+
+def test_config_reads_a_built_in_functional_unit_in_any_case() -> None:
+    config = apply_table(Config(), {"carbon": {"functional_unit": "Call"}}, "pyproject.toml")
+    assert config.carbon.functional_unit == "call"
+
+
 def test_missing_profile_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.csv: cannot read the hourly profile"):
         load_hourly_profile(tmp_path / "nope.csv")

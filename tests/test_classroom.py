@@ -243,3 +243,22 @@ def test_classroom_run_quick_over_the_examples_writes_an_honest_html_report(tmp_
     for exercise in EXERCISES:
         assert exercise.title.replace("&", "&amp;") in text
     assert "These figures are estimates, not measurements" in text
+
+
+def test_tactic_links_open_the_catalogue_of_the_checkout_offline(scripted: None, tmp_path: Path) -> None:
+    checkout = tmp_path / "greencode"
+    (checkout / "docs").mkdir(parents=True)
+    (checkout / "docs" / "tactics.md").write_text("# Tactics\n", encoding="utf-8")
+    make_exercise(checkout / "examples" / "classroom", "01-sum", SLOW, FAST)
+    lesson = run_lesson(discover(checkout / "examples" / "classroom"), rounds=2)
+    text = write_report(lesson, tmp_path / "out" / "lesson.md").read_text(encoding="utf-8")
+    assert "](../greencode/docs/tactics.md#gt-lp-02)" in text and "https://" not in text
+
+
+def test_classroom_run_refuses_an_unknown_report_suffix_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_exercise(tmp_path / "lesson", "01-sum", SLOW, FAST)
+    assert main(["classroom", "run", str(tmp_path / "lesson"), "--output", str(tmp_path / "x.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert "the report must end in .md or .html" in err and "[1/1]" not in err

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from fakes import make_fake_powercap
 from run_cli import run_greencode as greencode
+
+from greencode.cli import main
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -120,3 +124,92 @@ def test_meters_explains_zones_it_does_not_sum(tmp_path: Path) -> None:
     make_fake_powercap(tmp_path / "powercap", packages=1, domains=("package", "core"))
     result = greencode("meters", cwd=tmp_path, env={"GREENCODE_POWERCAP_ROOT": str(tmp_path / "powercap")})
     assert "note: intel-rapl:0:0 (core): part of package-0; not summed" in result.stdout
+
+
+def test_meters_names_the_environment_variable_that_chose_the_meter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GREENCODE_METER", "estimate")
+    assert main(["meters"]) == 0
+    out = capsys.readouterr().out
+    assert "meter = 'estimate' (environment (GREENCODE_METER)) uses: estimate" in out
+    assert "requested in environment (GREENCODE_METER)" in out
+
+
+def test_run_checks_the_json_path_before_running_the_command(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    marker = tmp_path / "ran"
+    result = greencode(
+        "run",
+        "--json",
+        "a-file/run.json",
+        "--",
+        sys.executable,
+        "-c",
+        f"open({str(marker)!r}, 'w')",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and not marker.exists()
+    assert result.stderr.startswith("greencode: error: ") and result.stderr.count("\n") == 1
+    assert "a-file/run.json" in result.stderr
+
+
+def test_run_reports_the_cpu_time_of_the_command(tmp_path: Path) -> None:
+    script = (
+        "import time\n"
+        "while time.process_time() < 0.2: pass\n"
+        "open('child_cpu', 'w').write(str(time.process_time()))\n"
+    )
+    result = greencode("run", "--json", "run.json", "--", sys.executable, "-c", script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["cpu_s"] >= float((tmp_path / "child_cpu").read_text())
+
+
+CHILD_STOPPED_BY_SIGNAL = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(6))
+try:
+    print("ready", flush=True)
+    time.sleep(20)
+except KeyboardInterrupt:
+    sys.exit(5)
+"""
+
+
+def start_run_in_own_session(tmp_path: Path) -> subprocess.Popen[str]:
+    """``greencode run`` of a child that exits 5 on Ctrl-C and 6 on SIGTERM, once the child is ready."""
+    env = {**os.environ, "GREENCODE_POWERCAP_ROOT": str(tmp_path / "no-powercap")}
+    env.pop("GREENCODE_METER", None)
+    child = [sys.executable, "-c", CHILD_STOPPED_BY_SIGNAL]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "greencode", "run", "--json", "run.json", "--", *child],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and POSIX signals")
+def test_run_on_ctrl_c_reports_the_measurement_and_exits_with_the_commands_code(tmp_path: Path) -> None:
+    process = start_run_in_own_session(tmp_path)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 5, stderr
+    assert "estimated" in stderr and "Traceback" not in stderr
+    assert json.loads((tmp_path / "run.json").read_text())["returncode"] == 5
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_run_passes_sigterm_on_to_the_command_and_still_reports(tmp_path: Path) -> None:
+    process = start_run_in_own_session(tmp_path)
+    process.terminate()  # greencode alone, as a CI timeout or `kill PID` would
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 6, stderr
+    assert "estimated" in stderr

@@ -133,6 +133,45 @@ def test_a_value_that_is_not_callable_is_refused(tmp_path: Path) -> None:
         load_candidate(f"{tmp_path / 'pair.py'}:LIMIT")
 
 
+def test_a_function_that_needs_arguments_is_refused_when_loaded(tmp_path: Path) -> None:
+    write(tmp_path / "pair.py", "def scale(values, factor=2):\n    return values\n")
+    with pytest.raises(
+        CompareError, match=r"scale needs an argument \(values\); candidates are called with "
+    ):
+        load_candidate(f"{tmp_path / 'pair.py'}:scale")
+
+
+def test_an_instance_method_is_refused_with_the_way_to_wrap_it(tmp_path: Path) -> None:
+    write(tmp_path / "algo.py", "class Algo:\n    def run(self):\n        return 1\n")
+    with pytest.raises(
+        CompareError, match=r"Algo\.run is a method: it needs an instance of Algo; write a function"
+    ):
+        load_candidate(f"{tmp_path / 'algo.py'}:Algo.run")
+
+
+def test_class_and_static_methods_load(tmp_path: Path) -> None:
+    write(
+        tmp_path / "algo.py",
+        "class Algo:\n    @classmethod\n    def make(cls):\n        return 1\n"
+        "    @staticmethod\n    def fast():\n        return 2\n",
+    )
+    assert load_candidate(f"{tmp_path / 'algo.py'}:Algo.make").function() == 1
+    assert load_candidate(f"{tmp_path / 'algo.py'}:Algo.fast").function() == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("def numbers():\n    yield 1\n", "a generator function"),
+        ("async def numbers():\n    return 1\n", "an async function"),
+    ],
+)
+def test_a_function_whose_call_does_no_work_is_refused(tmp_path: Path, source: str, kind: str) -> None:
+    write(tmp_path / "lazy.py", source)
+    with pytest.raises(CompareError, match=f"numbers is {kind}: calling it"):
+        load_candidate(f"{tmp_path / 'lazy.py'}:numbers")
+
+
 def test_an_import_error_carries_the_exception_text_and_place(tmp_path: Path) -> None:
     write(tmp_path / "broken.py", "x = 1\nraise RuntimeError('database unreachable')\n")
     with pytest.raises(CompareError) as raised:
@@ -426,6 +465,16 @@ def test_cli_plot_without_matplotlib_says_how_to_install_it_before_measuring(
     assert "pip install 'greencode[plot]'" in capsys.readouterr().err
 
 
+def test_cli_plot_with_an_unknown_image_suffix_is_refused_before_measuring(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    # the candidates do not exist: the bad suffix must be reported before anything is loaded
+    args = ["compare", "no_such_module_xyz:a", "no_such_module_xyz:b", "--plot", str(tmp_path / "p.jpg")]
+    assert main(args) == 2
+    assert "name the file .png or .svg" in capsys.readouterr().err
+
+
 def test_cli_plot_draws_the_leaderboard(
     costs: Costs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,6 +483,13 @@ def test_cli_plot_draws_the_leaderboard(
     monkeypatch.chdir(tmp_path)
     assert main(["compare", "pair.py:a", "pair.py:b", "--rounds", "2", "--plot", "board.png"]) == 0
     assert (tmp_path / "board.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_leaderboard_rows_carry_the_paired_ratio_to_the_best(costs: Costs) -> None:
+    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 3.0)], rounds=2)
+    assert [row.ratio for row in comparison.leaderboard_rows()] == [
+        result.ratio.estimate for result in comparison.results
+    ]
 
 
 def test_comparison_is_a_frozen_record(costs: Costs) -> None:

@@ -202,3 +202,17 @@ def test_pandas_handler_without_pandas_gives_a_small_table(
     assert frame.columns == ["timestamp", "tag", "duration", "package_0"]
     assert frame["tag"] == ["a", "b"] and frame["package_0"] == [pytest.approx(7), 0]
     assert frame.to_dict("records")[0]["tag"] == "a"
+
+
+def test_missing_domain_warnings_point_at_the_users_code(no_rapl: None) -> None:
+    work = measure_energy(handler=EnergyHandler(), domains=[RaplPackageDomain(0)])(lambda: None)
+    with pytest.warns(RuntimeWarning) as caught:
+        work()
+    assert {w.filename for w in caught} == {__file__}
+
+
+def test_context_warnings_point_at_the_users_code(no_rapl: None) -> None:
+    context = EnergyContext(handler=EnergyHandler(), domains=[RaplPackageDomain(0)])
+    with pytest.warns(RuntimeWarning) as caught, context as ctx:
+        ctx.record(tag="second")
+    assert {w.filename for w in caught} == {__file__}

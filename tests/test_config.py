@@ -166,3 +166,12 @@ def test_energy_rejects_malformed_text(bad: object) -> None:
 def test_energy_parsing_scales_by_the_unit(value: float, unit: str) -> None:
     factors = {"J": 1.0, "mJ": 1e-3, "kJ": 1e3, "Wh": 3600.0, "kWh": 3.6e6, "uJ": 1e-6}
     assert parse_energy(f"{value!r} {unit}") == pytest.approx(value * factors[unit])
+
+
+def test_origin_names_where_each_key_was_set(tmp_path: Path) -> None:
+    path = write_pyproject(tmp_path, "rounds = 7\n[tool.greencode.carbon]\npue = 1.2\n")
+    config = load_config(start=tmp_path, environ={"GREENCODE_METER": "estimate"}, overrides={"fail_on": "5%"})
+    assert str(path) in config.origin("rounds") and str(path) in config.origin("carbon")
+    assert "GREENCODE_METER" in config.origin("meter")
+    assert config.origin("fail_on") == "command line"
+    assert config.origin("alpha") == "defaults"  # not set anywhere, although a file was read

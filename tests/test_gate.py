@@ -113,6 +113,12 @@ def test_a_regression_fails_the_gate_with_exit_code_1() -> None:
     assert report.summary() == "FAILED: 1 energy regression"
 
 
+def test_a_p_value_too_small_to_print_is_shown_as_a_bound_not_as_zero() -> None:
+    baseline = baseline_of([record("t.py::x", 1.0)])
+    (comparison,) = compare([record("t.py::x", 1000.0)], baseline, SETTINGS).regressions
+    assert comparison.reason.endswith("with adjusted p < 1e-09")
+
+
 def test_a_regression_must_also_exceed_the_absolute_floor() -> None:
     baseline = baseline_of([record("t.py::x", 0.001)], [record("t.py::x", 0.001)])
     settings = replace(SETTINGS, min_effect_j=0.01)
@@ -219,6 +225,12 @@ def test_zero_energy_is_unchanged_when_within_the_floor() -> None:
     assert compare([record("t.py::x", 0.0)], baseline, SETTINGS).comparisons[0].verdict == "unchanged"
 
 
+def test_a_round_below_the_meters_resolution_leaves_the_change_undecided() -> None:
+    baseline = baseline_of([record("t.py::x", 1.0, 1.0, 1.0)])
+    (comparison,) = compare([record("t.py::x", 0.0, 2.0, 2.0)], baseline, SETTINGS).comparisons
+    assert comparison.verdict == "inconclusive" and "zero energy" in comparison.reason
+
+
 # --- noise ------------------------------------------------------------------------------------------
 
 
@@ -252,6 +264,14 @@ def test_budgets_from_markers_and_globs_fail_when_exceeded() -> None:
 
 def test_a_budget_for_another_unit_does_not_apply() -> None:
     assert check_budgets([record("t.py::x", 5.0)], [Budget("t.py::x", 1.0, "call", "marker")]) == ()
+
+
+def test_a_configured_budget_can_name_a_parametrized_test_exactly() -> None:
+    # in a glob "[1]" is a character class; the exact node id must still name the test
+    (result,) = check_budgets(
+        [record("tests/test_a.py::test_x[1]", 3.0)], [Budget("tests/test_a.py::test_x[1]", 2.0)]
+    )
+    assert result.over and result.node_id == "tests/test_a.py::test_x[1]"
 
 
 def test_configured_budgets_become_globs() -> None:
@@ -302,3 +322,18 @@ def test_more_tests_more_noise_and_fewer_runs_make_regressions_harder_to_detect(
     assert detectable_change(0.05, SETTINGS, tests=100) > base
     assert detectable_change(0.10, SETTINGS) > base
     assert detectable_change(0.05, SETTINGS, baseline_runs=5) < base
+
+
+def test_a_whole_suite_moving_together_is_explained_as_possibly_the_machine() -> None:
+    rng = random.Random(3)
+    baseline = baseline_of(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01))
+    busier = {index: 1.6 for index in range(5)}
+    report = compare(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01, scale=busier), baseline, SETTINGS)
+    assert any(note.startswith("all 5 compared tests moved together (median +") for note in report.notes)
+
+
+def test_one_test_changing_alone_gets_no_machine_note() -> None:
+    rng = random.Random(3)
+    baseline = baseline_of(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01))
+    report = compare(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01, scale={2: 1.6}), baseline, SETTINGS)
+    assert not any("moved together" in note for note in report.notes)

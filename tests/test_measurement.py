@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 
 import pytest
 
@@ -155,11 +156,17 @@ def test_registry_keeps_recent_results_in_order() -> None:
     assert [r.label for r in greencode.results()] == ["a", "b", "c"]
 
 
-def test_failing_meter_at_stop_keeps_the_return_value_and_warns() -> None:
+def fail_when_windows_close() -> None:
+    """Script a meter whose counter vanishes while a window is open."""
+
     def broken() -> float:
         raise OSError("counter vanished")
 
     testing.script(broken)
+
+
+def test_failing_meter_at_stop_keeps_the_return_value_and_warns() -> None:
+    fail_when_windows_close()
 
     @greencode.measure
     def work() -> str:
@@ -228,3 +235,130 @@ def test_profile_does_not_subtract_idle_for_a_process_meter() -> None:
     profile = greencode.Profiler(rounds=2, iterations=1, warmup=0, subtract_idle=True).run(len, "x")
     assert profile.idle_power_w is None
     assert profile.samples_j == profile.total_samples_j
+
+
+def test_generator_function_is_measured_from_first_item_to_exhaustion() -> None:
+    @greencode.measure("numbers")
+    def numbers() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    items = numbers()
+    assert greencode.results() == []  # creating the generator runs none of its code
+    assert next(items) == 1
+    assert greencode.results() == []  # still running
+    assert list(items) == [2]
+    (result,) = greencode.results()
+    assert result.label == "numbers" and result.error is None
+
+
+def test_generator_closed_early_is_recorded_without_an_error() -> None:
+    @greencode.measure
+    def endless() -> Iterator[int]:
+        while True:
+            yield 0
+
+    items = endless()
+    next(items)
+    items.close()
+    (result,) = greencode.results()
+    assert result.error is None
+
+
+def test_generator_gets_values_sent_to_it() -> None:
+    @greencode.measure
+    def echo() -> Generator[str, str, None]:
+        received = yield "ready"
+        yield f"got {received}"
+
+    items = echo()
+    assert next(items) == "ready"
+    assert items.send("x") == "got x"
+
+
+def test_async_generator_function_is_measured_until_exhausted() -> None:
+    @greencode.measure("stream")
+    async def stream() -> AsyncIterator[int]:
+        yield 1
+        await asyncio.sleep(0)
+        yield 2
+
+    async def consume() -> tuple[list[int], int]:
+        items = []
+        async for item in stream():
+            items.append(item)
+            published_while_running = len(greencode.results())
+        return items, published_while_running
+
+    items, published_while_running = asyncio.run(consume())
+    assert items == [1, 2] and published_while_running == 0
+    assert [r.label for r in greencode.results()] == ["stream"]
+
+
+def test_async_generator_gets_values_sent_to_it() -> None:
+    @greencode.measure
+    async def echo() -> AsyncGenerator[str, str]:
+        received = yield "ready"
+        yield f"got {received}"
+
+    async def talk() -> list[str]:
+        items = echo()
+        return [await items.__anext__(), await items.asend("x")]
+
+    assert asyncio.run(talk()) == ["ready", "got x"]
+
+
+def test_decorator_above_classmethod_keeps_it_a_classmethod() -> None:
+    class Parser:
+        @greencode.measure
+        @classmethod
+        def name(cls) -> str:
+            return cls.__name__
+
+    assert Parser.name() == "Parser" and Parser().name() == "Parser"
+    assert greencode.results()[-1].label.endswith("Parser.name")
+
+
+def test_decorator_above_staticmethod_keeps_it_a_staticmethod() -> None:
+    class Maths:
+        @greencode.measure("double")
+        @staticmethod
+        def double(x: int) -> int:
+            return 2 * x
+
+    assert Maths.double(2) == 4 and Maths().double(3) == 6
+    assert greencode.results()[-1].label == "double"
+
+
+def test_profile_of_a_call_longer_than_a_round_needs_no_calibration_calls() -> None:
+    calls = []
+    profile = greencode.Profiler(rounds=3, warmup=1, min_round_s=1e-9).run(lambda: calls.append(1))
+    assert profile.iterations == 1
+    assert len(calls) == 1 + 3  # the warm-up call already shows that one call fills a round
+
+
+def test_async_generator_receives_exceptions_thrown_in() -> None:
+    @greencode.measure
+    async def guarded() -> AsyncGenerator[str, None]:
+        try:
+            yield "first"
+        except KeyError:
+            yield "caught"
+
+    async def talk() -> list[str]:
+        items = guarded()
+        return [await items.__anext__(), await items.athrow(KeyError("k"))]
+
+    assert asyncio.run(talk()) == ["first", "caught"]
+
+
+def test_warning_of_a_failed_measurement_points_at_the_callers_code() -> None:
+    fail_when_windows_close()
+
+    @greencode.measure
+    def work() -> None:
+        pass
+
+    with pytest.warns(RuntimeWarning) as caught:
+        work()
+    assert caught[0].filename == __file__

@@ -219,6 +219,14 @@ def test_configured_threads_for_an_unknown_model_needs_a_tdp_too() -> None:
         model_for("AMD EPYC", EstimatorConfig(threads=64))
 
 
+def test_incomplete_tdp_and_threads_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.greencode.estimator]\ntdp_w = 100\n")
+    with pytest.raises(ConfigError, match="threads of CPU 'AMD EPYC'") as error:
+        create(load_config(start=tmp_path, environ={}), host=HostInfo("AMD EPYC"), codecarbon_csv=None)
+    assert str(path) in str(error.value) and "estimator.threads" in str(error.value)
+
+
 def test_configured_cpu_model_replaces_the_detected_name() -> None:
     model = model_for("AMD EPYC", EstimatorConfig(cpu_model="AMD EPYC 7R13"))
     assert figures(model) == ("AMD EPYC 7R13", 225.0, 96, "table")

@@ -93,6 +93,17 @@ def test_leaderboard_annotates_energy_and_ratio_to_the_worst() -> None:
     assert "50 mJ" in texts
 
 
+def test_leaderboard_ratios_follow_the_paired_ratios_when_given() -> None:
+    # greencode compare's table gives ratios paired round by round; the plot must print the same figure
+    rows = [
+        LeaderboardRow("best", 0.001, 0.001, 0.001, True, ratio=1.0),
+        LeaderboardRow("middle", 0.1, 0.1, 0.1, True, ratio=95.0),
+        LeaderboardRow("worst", 1.0, 1.0, 1.0, True, ratio=950.0),
+    ]
+    texts = [text.get_text() for text in plot_leaderboard(rows).axes[0].texts]
+    assert "1 mJ  (950× less)" in texts and "100 mJ  (10× less)" in texts
+
+
 def test_leaderboard_axis_has_units_and_goes_logarithmic_for_wide_spreads() -> None:
     axes = plot_leaderboard(ROWS).axes[0]
     assert axes.get_xscale() == "log"
@@ -154,6 +165,16 @@ def test_domains_stack_one_bar_per_test_and_domain() -> None:
     assert "(J)" in axes.get_xlabel()
 
 
+def test_domains_axis_says_whether_figures_are_estimated() -> None:
+    axes = plot_domains([result("a", 1.0, domains={"cpu": 1.0})]).axes[0]
+    assert "estimated" in axes.get_xlabel()
+
+
+def test_domains_without_any_domain_figures_is_a_clear_error() -> None:
+    with pytest.raises(GreencodeError, match="no energy by domain to plot"):
+        plot_domains([result("a", 1.0)])
+
+
 def test_history_draws_one_line_per_test_over_commits() -> None:
     history = {
         f"tests/test_x.py::test_{i}": [
@@ -168,6 +189,48 @@ def test_history_draws_one_line_per_test_over_commits() -> None:
     assert "(mJ)" in axes.get_ylabel() and "estimated" in axes.get_ylabel()
 
 
+def test_history_goes_logarithmic_for_wide_spreads() -> None:
+    history = {
+        name: [HistoryPoint("c", 1.0, joules, joules, joules, True)]
+        for name, joules in (("big", 1.0), ("small", 0.001))
+    }
+    axes = plot_history(history).axes[0]
+    assert axes.get_yscale() == "log" and "log scale" in axes.get_ylabel()
+
+
+def test_history_tells_apart_runs_of_the_same_commit() -> None:
+    points = [HistoryPoint("abcdef1234", when, 1.0, 1.0, 1.0, True) for when in (1000.0, 2000.0)]
+    axes = plot_history({"t": points}).axes[0]
+    ticks = [tick.get_text() for tick in axes.get_xticklabels()]
+    assert len(set(ticks)) == 2 and all(tick.startswith("abcdef12") for tick in ticks)
+
+
+def test_history_legend_sits_outside_the_lines() -> None:
+    history = {
+        f"t{i}": [HistoryPoint("c", 1.0, float(i + 1), float(i + 1), float(i + 1), False)] for i in range(3)
+    }
+    axes = plot_history(history).axes[0]
+    anchor = axes.get_legend().get_bbox_to_anchor().transformed(axes.transAxes.inverted())
+    assert anchor.x0 >= 1.0
+
+
+def test_history_labels_runs_outside_git_by_their_time() -> None:
+    import time
+
+    when = 1_700_000_000.0
+    axes = plot_history({"t": [HistoryPoint("20231114T221320Z-1a2b3c4d", when, 1.0, 1.0, 1.0, True)]}).axes[0]
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == [
+        time.strftime("%m-%d %H:%M", time.localtime(when))
+    ]
+
+
+def test_history_tells_apart_runs_outside_git_in_the_same_minute() -> None:
+    points = [HistoryPoint(f"run-{n}", 1_700_000_000.0 + n, 1.0, 1.0, 1.0, True) for n in (0, 5)]
+    axes = plot_history({"t": points}).axes[0]
+    assert len({tick.get_text() for tick in axes.get_xticklabels()}) == 2
+    assert axes.get_xlabel() == "run (oldest left)"
+
+
 def test_history_keeps_only_the_biggest_tests() -> None:
     history = {f"t{i}": [HistoryPoint("c", 1.0, float(i), float(i), float(i), False)] for i in range(12)}
     axes = plot_history(history, max_tests=3).axes[0]
@@ -180,6 +243,18 @@ def test_long_names_lose_directories_then_modules_then_their_middle() -> None:
     assert short[0] == "test_io.py::test_read"[:6] + "…" + "test_io.py::test_read"[-13:]
     assert len(short[2]) == 20 and short[2].count("…") == 1
     assert len(set(short)) == 3
+
+
+def test_names_are_shortened_alike_when_one_is_too_long() -> None:
+    names = ["tests/test_a.py::test_short", "tests/test_a.py::test_" + "x" * 50]
+    short = shorten_names(names, width=30)
+    assert short[0] == "test_short"
+    assert short[1].startswith("test_x") and len(short[1]) == 30
+
+
+def test_a_name_keeps_its_module_when_another_test_has_the_same_function_name() -> None:
+    names = ["tests/test_a.py::test_read", "tests/test_b.py::test_read", "tests/test_a.py::test_" + "x" * 40]
+    assert shorten_names(names, width=30)[:2] == ["test_a.py::test_read", "test_b.py::test_read"]
 
 
 def test_short_names_are_left_alone() -> None:

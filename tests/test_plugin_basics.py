@@ -42,6 +42,22 @@ def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--greencode-rounds=abc", "rounds = 'abc': expected a whole number >= 1"),
+        ("--greencode-min-effect=5 mJJ", "min_effect_j = '5 mJJ': unknown unit 'mJJ'*"),
+    ],
+)
+def test_a_bad_option_is_a_usage_error_even_when_it_does_not_switch_measuring_on(
+    pytester: pytest.Pytester, option: str, message: str
+) -> None:
+    pytester.makepyfile(SIMPLE)
+    result = run(pytester, option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: greencode: command line: {message}"])
+
+
 def test_enabled_in_pyproject(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     script(monkeypatch, energy_j=2.0)
     make_project(pytester, SIMPLE, enabled=True)
@@ -60,7 +76,7 @@ def test_enabled_in_the_pytest_ini(pytester: pytest.Pytester, monkeypatch: pytes
 def test_header_names_the_meter_and_that_figures_are_estimates(pytester: pytest.Pytester) -> None:
     make_project(pytester, SIMPLE)
     run(pytester, "--greencode").stdout.fnmatch_lines(
-        ["greencode: meter scripted (estimated), rounds 5", "*1 tests measured with scripted (estimates)*"]
+        ["greencode: meter scripted (estimated), rounds 5", "*1 test measured with scripted (estimates)*"]
     )
 
 
@@ -120,15 +136,31 @@ def test_creates_a_file():
         ("greencode(rounds=0)", "rounds=0: expected a whole number >= 1"),
         ("greencode(3)", "takes only the keywords rounds=N and skip=True"),
         ("energy_budget(joules='lots')", "joules='lots'"),
+        ("energy_budget(joules='2 JJ')", "joules='2 JJ': unknown unit 'JJ'"),
+        ("energy_budget(joules=-1)", "joules=-1: expected a non-negative, finite energy"),
         ("energy_budget(joules=1, per='call')", "per='call' does not fit this test"),
     ],
 )
-def test_a_bad_marker_is_that_tests_error(pytester: pytest.Pytester, marker: str, message: str) -> None:
+def test_a_bad_marker_is_a_usage_error_naming_the_test_and_the_value(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
     make_project(pytester, f"import pytest\n\n@pytest.mark.{marker}\ndef test_marked():\n    pass\n")
     result = run(pytester, "--greencode")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*test_energy.py::test_marked: @pytest.mark.*{message}*"])
-    assert "Traceback" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: greencode: test_energy.py::test_marked: @pytest.mark.*{message}*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_budget_with_per_none_is_in_the_tests_own_unit(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=3.0)
+    make_project(
+        pytester, "import pytest\n\n@pytest.mark.energy_budget(1, per=None)\ndef test_marked():\n    pass\n"
+    )
+    result = run(pytester, "--greencode")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["  over budget: test_energy.py::test_marked: 3 J > 1 J per test (marker, *"])
 
 
 def test_setup_and_teardown_count_only_when_asked(
@@ -193,6 +225,23 @@ def test_calibrated(energy):
     assert tests["test_calibrated"]["rounds"] == 5 and tests["test_calibrated"]["iterations"] >= 1
 
 
+def test_an_unmeasured_test_calls_the_energy_fixtures_function_once(pytester: pytest.Pytester) -> None:
+    make_project(
+        pytester,
+        """
+import pytest
+
+calls = []
+
+@pytest.mark.greencode(skip=True)
+def test_unmeasured(energy):
+    energy(calls.append, 1)
+    assert len(calls) == 1 and energy.profile is None
+""",
+    )
+    run(pytester, "--greencode").assert_outcomes(passed=1)
+
+
 def test_energy_fixture_measures_one_function_per_test(pytester: pytest.Pytester) -> None:
     make_project(pytester, "def test_twice(energy):\n    energy(len, 'a')\n    energy(len, 'b')\n")
     result = run(pytester, "--greencode")
@@ -225,6 +274,27 @@ def test_bench(benchmark):
     extra = json.loads((pytester.path / "bench.json").read_text())["benchmarks"][0]["extra_info"]
     assert (
         extra["energy_j"] == 1.0 and extra["energy_estimated"] is True and extra["energy_meter"] == "scripted"
+    )
+
+
+def test_a_benchmark_budget_that_cannot_be_checked_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=3.0)
+    make_project(
+        pytester,
+        """
+import pytest
+
+@pytest.mark.energy_budget(joules=1)
+def test_bench(benchmark):
+    assert benchmark(sum, [1, 2]) == 3
+""",
+    )
+    result = run(pytester, "--greencode", "--benchmark-disable")  # as under xdist: no rounds to measure
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["warning: test_energy.py::test_bench: its energy budget per call was not checked: the whole test*"]
     )
 
 

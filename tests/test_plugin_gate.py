@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib
 import json
 
 import pytest
@@ -52,6 +53,17 @@ def test_a_30_percent_regression_fails_the_session_through_pytests_normal_path(
         ]
     )
     assert "Traceback" not in output and "INTERNALERROR" not in output
+
+
+def test_pytests_summary_line_counts_several_regressions_in_the_plural(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(pytester, SUITE)
+    save_runs(pytester, monkeypatch, range(1))
+    script(monkeypatch, scale={"*::test_work[[][01]]": 3.0}, **NOISE)
+    result = run(pytester, "--greencode-compare")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*= 4 passed, 2 energy regressions in *"])
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -195,8 +207,11 @@ def test_budgets_within_limits_pass(pytester: pytest.Pytester, monkeypatch: pyte
 def test_a_regression_comes_with_tactic_advice_and_hints(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from greencode.tactics import advice
     from greencode.tactics.scanner import Finding
+
+    # the module the plugin will import: pytester drops modules first imported inside an earlier inner run
+    # from sys.modules, while their package keeps the old one as an attribute
+    advice = importlib.import_module("greencode.tactics.advice")
 
     finding = Finding("src/slow.py", 12, 5, "GCI105", "GT-XX-01", "string concatenation in a loop")
     monkeypatch.setattr(advice, "advice_for_changes", lambda root, since, config: [finding])

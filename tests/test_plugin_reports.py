@@ -5,7 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plugin_helpers import make_project, results, run, script
+from pytest_greencode.reporting import shorten
 
 from greencode.history import History
 
@@ -123,3 +126,45 @@ def test_the_terminal_table_shows_the_top_tests_unless_verbose(
     )
     run(pytester, "--greencode").stdout.fnmatch_lines(["... 5 more tests (-v shows all)"])
     assert "more tests" not in run(pytester, "--greencode", "-v").stdout.str()
+
+
+LONG_NAME = "test_words_are_counted_in_a_long_text_with_many_repetitions_of_the_same_words"
+
+
+def test_long_node_ids_keep_the_file_name_and_the_test_names_ends(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, "")
+    folder = pytester.path / "tests" / "unit" / "text"
+    folder.mkdir(parents=True)
+    # a file name no module of greencode's own suite has: pytester runs in this process
+    (folder / "test_text_stats.py").write_text(f"def {LONG_NAME}():\n    pass\n")
+    result = run(pytester, "--greencode")
+    result.stdout.fnmatch_lines(["…/test_text_stats.py::test_words_are_*…*of_the_same_words  1 J/test"])
+
+
+@given(
+    node_id=st.text(alphabet="abc_/.:[]-", min_size=1, max_size=150),
+    width=st.integers(min_value=12, max_value=120),
+)
+def test_a_shortened_node_id_fits_its_column_and_keeps_its_end(node_id: str, width: int) -> None:
+    short = shorten(node_id, width)
+    assert len(short) <= width
+    if len(node_id) <= width:
+        assert short == node_id
+    else:
+        assert "…" in short and short[-3:] == node_id[-3:]
+
+
+def test_a_greencode_error_counted_in_the_summary_line_leaves_other_plugins_working(
+    pytester: pytest.Pytester,
+) -> None:
+    # hypothesis' plugin, like others, reads every entry pytest's summary line counts as a report object
+    make_project(pytester, SUITE)
+    (pytester.path / "taken").write_text("a file, so no directory can be made here")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--greencode-json=taken/results.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["error: results not written: *", "*= 2 passed, 1 greencode error in *"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()

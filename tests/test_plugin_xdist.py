@@ -78,6 +78,20 @@ def test_under_a_machine_wide_meter_the_gate_still_fails(
             "xdist workers (a cross-process lock)",
             "*7 tests measured with scripted (estimates); by 2 xdist workers*",
             "gate: FAILED: 7 energy regressions, 1 over energy budget*",
-            "*7 passed, 7 energy regression, 1 over energy budget in*",
+            "*7 passed, 7 energy regressions, 1 over energy budget in*",
         ]
     )
+
+
+def test_a_bad_marker_under_xdist_is_a_usage_error_too(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(
+        pytester, "import pytest\n\n@pytest.mark.energy_budget(joules='2 JJ')\ndef test_marked():\n    pass\n"
+    )
+    result = run(pytester, "-n", "2", "--greencode")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        ["error: test_energy.py::test_marked: @pytest.mark.energy_budget: joules='2 JJ'*"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -51,12 +51,43 @@ def test_input_defaults_to_the_history_database(project: Path, capsys: pytest.Ca
     assert "t::x" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kind", ["tests", "domains", "history"])
+@pytest.mark.parametrize("kind", ["tests", "history"])
 def test_plot_is_written(project: Path, kind: str) -> None:
     pytest.importorskip("matplotlib")
     write_history(project / "h.sqlite", [{"t::x": 1.0}, {"t::x": 1.2}])
     assert main(["report", "h.sqlite", "--plot", "plot.png", "--plot-kind", kind]) == 0
     assert (project / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_domains_plot_of_a_results_file_is_written(project: Path) -> None:
+    pytest.importorskip("matplotlib")
+    write_results_file(project / "results.json", {"t::x": 1.0})
+    assert main(["report", "results.json", "--plot", "plot.svg", "--plot-kind", "domains"]) == 0
+    assert "<svg" in (project / "plot.svg").read_text(encoding="utf-8")
+
+
+def test_domains_plot_of_the_history_is_an_input_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    write_history(project / "h.sqlite", [{"t::x": 1.0}])
+    assert main(["report", "h.sqlite", "--plot", "plot.png", "--plot-kind", "domains"]) == 2
+    assert "h.sqlite: no energy by domain to plot" in capsys.readouterr().err
+
+
+def test_a_plot_that_cannot_be_drawn_stops_before_the_report_is_written(project: Path) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "-o", "out.md", "--plot", "p.svg", "--plot-kind", "history"]) == 2
+    assert not (project / "out.md").exists()
+
+
+def test_a_plot_with_an_unknown_suffix_stops_before_the_report_is_written(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "-o", "out.md", "--plot", "p.jpg"]) == 2
+    assert not (project / "out.md").exists() and "name the file .png or .svg" in capsys.readouterr().err
 
 
 def test_history_plot_of_a_run_file_is_an_input_error(
@@ -122,3 +153,50 @@ def test_corrupt_input_is_one_line_and_exit_2(project: Path) -> None:
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "broken.json: not valid JSON" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_fail_on_without_a_baseline_says_there_is_none(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_results_file(project / "results.json", {"t::x": 1.0})
+    assert main(["report", "results.json", "--fail-on", "10%"]) == 0
+    assert "note: gate: no baseline at " in capsys.readouterr().out
+
+
+def test_fail_on_lists_tests_of_the_baseline_that_did_not_run(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0, "t::gone": 2.0})
+    write_results_file(project / "results.json", {"t::x": 1.0})
+    assert main(["report", "results.json", "--fail-on", "10%"]) == 0
+    assert "note: missing: t::gone: in the baseline but not measured in this run" in capsys.readouterr().out
+
+
+def test_fail_on_keeps_the_gates_own_notes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dataclasses import replace
+
+    from report_inputs import FINGERPRINT, record
+
+    from greencode.store import save_baseline, write_results
+
+    save_baseline(
+        project / "baseline.json", [record("t::x", 1.0)], replace(FINGERPRINT, hostname="ci-1"), None
+    )
+    path = write_results_file(project / "results.json", {"t::x": 1.0})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["fingerprint"]["hostname"] = "laptop"
+    write_results(path, data)
+    assert main(["report", "results.json", "--fail-on", "10%"]) == 0
+    assert "note: gate: the baseline was saved on host 'ci-1'" in capsys.readouterr().out
+
+
+def test_fail_on_replaces_the_verdict_the_run_recorded(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_baseline(project / "baseline.json", {"t::x": 1.0})
+    write_results_file(
+        project / "results.json", {"t::x": 1.0}, gate={"summary": "FAILED: 1 energy regression"}
+    )
+    assert main(["report", "results.json", "--fail-on", "10%"]) == 0
+    out = capsys.readouterr().out
+    assert "gate: passed" in out and "gate (as run)" not in out

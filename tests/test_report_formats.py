@@ -52,6 +52,10 @@ def test_text_total_row_has_sci_per_run(report: Report) -> None:
     assert total.startswith("total (2 entries)") and "14 mJ" in total and "/run" in total
 
 
+def test_text_total_of_estimates_is_marked_as_an_estimate(report: Report) -> None:
+    assert "14 mJ (est.)" in render(report, "text").splitlines()[-1]
+
+
 def test_text_without_results_says_so() -> None:
     assert "no results in this file" in render(Report("x", "pytest", CARBON, ()), "text")
 

@@ -165,3 +165,69 @@ def test_report_json_with_a_wrong_field_names_it(tmp_path: Path) -> None:
     )
     with pytest.raises(StoreError, match=r"tests\[0\]\.energy_j = 3: expected an object"):
         load_report(path)
+
+
+def test_empty_input_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"results\.json: the file is empty; pass a results JSON"):
+        load_report(path)
+
+
+def report_json(path: Path, test: dict[str, object], **top: object) -> Path:
+    entry = {"name": "t", "energy_j": {"median": 1.0}, **test}
+    path.write_text(
+        json.dumps({"schema": "greencode-report", "version": 1, "tests": [entry], **top}), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("test", "top", "message"),
+    [
+        ({"energy_j": {"median": -1.0}}, {}, r"tests\[0\]\.energy_j\.median = -1\.0: expected a number >= 0"),
+        ({"wall_s": -3}, {}, r"tests\[0\]\.wall_s = -3: expected a number >= 0"),
+        ({"units": 0}, {}, r"tests\[0\]\.units = 0: expected a number > 0"),
+        ({"per": "banana"}, {}, r"tests\[0\]\.per = 'banana': expected one of 'call', 'test', 'run'"),
+        ({"started_at": 1e20}, {}, r"tests\[0\]\.started_at = 1e\+20: expected a time in seconds since 1970"),
+        ({}, {"created_at": -5}, r"created_at = -5: expected a time in seconds since 1970"),
+    ],
+    ids=["negative-energy", "negative-wall", "zero-units", "unknown-per", "far-future", "before-1970"],
+)
+def test_report_json_with_an_impossible_value_names_it(
+    tmp_path: Path, test: dict[str, object], top: dict[str, object], message: str
+) -> None:
+    with pytest.raises(StoreError, match=message) as caught:
+        load_report(report_json(tmp_path / "r.json", test, **top))
+    assert "\n" not in str(caught.value)
+
+
+def test_run_file_with_negative_energy_is_refused(tmp_path: Path) -> None:
+    path = write_run_file(tmp_path / "run.json", joules=-0.5)
+    with pytest.raises(StoreError, match=r"energy_j = -0\.5: expected a number >= 0"):
+        load_report(path)
+
+
+def test_results_file_with_a_negative_sample_names_the_test(tmp_path: Path) -> None:
+    path = write_results_file(tmp_path / "results.json", {"t::x": 1.0})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["tests"][0]["samples_j"] = [-1.0, 2.0, 3.0]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"results\.json: t::x: negative energy -1 J; the file is damaged"):
+        load_report(path)
+
+
+def test_results_file_with_an_impossible_start_time_is_refused(tmp_path: Path) -> None:
+    path = write_results_file(tmp_path / "results.json", {"t::x": 1.0})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["run"]["started_epoch"] = 1e20
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(
+        StoreError, match=r"run\.started_epoch = 1e\+20: expected a time in seconds since 1970"
+    ):
+        load_report(path)
+
+
+def test_results_file_attributes_energy_to_its_only_domain(tmp_path: Path) -> None:
+    report = load_report(write_results_file(tmp_path / "results.json", {"t::x": 1.0}))
+    assert dict(report.tests[0].domains) == {"cpu": report.tests[0].energy.median_j}

@@ -148,6 +148,18 @@ POSITIVE = [
         """,
     ),
     Case(
+        "GRN008",
+        "while-true-checking-and-sleeping",
+        """
+        import time
+        def wait_ready(job):
+            while True:
+                if job.ready():
+                    break
+                time.sleep(0.05)
+        """,
+    ),
+    Case(
         "GRN009",
         "spin-on-event",
         """
@@ -925,6 +937,97 @@ NEGATIVE = [
         def count(f):
             for line in f:
                 print(line)
+        """,
+    ),
+    # false positives seen in the CPython standard library
+    Case(
+        "GRN002",
+        "sys-path-priority",
+        """
+        import os, sys
+        def add_paths(dirs):
+            for d in dirs:
+                sys.path.insert(0, os.path.abspath(d))
+        """,
+    ),
+    Case(
+        "GRN007",
+        "flags-vary",
+        """
+        import re
+        def check(text):
+            for flags in (0, re.IGNORECASE):
+                pattern = re.compile(r"\\w+", flags)
+                pattern.match(text)
+        """,
+    ),
+    Case(
+        "GRN008",
+        "loop-counts-its-own-steps",
+        """
+        import time
+        def tick():
+            x = 0
+            while x < 10:
+                time.sleep(0.1)
+                x += 1
+        """,
+    ),
+    Case(
+        "GRN008",
+        "unconditional-periodic-work",
+        """
+        import sys, time
+        def watch():
+            while True:
+                sys.stdout.write(report())
+                sys.stdout.flush()
+                time.sleep(1)
+        """,
+    ),
+    Case(
+        "GRN009",
+        "loop-that-never-runs",
+        """
+        def grammar():
+            while 0: pass
+        """,
+    ),
+    Case(
+        "GRN021",
+        "cached-constructor-singleton",
+        """
+        from functools import cache
+        class Server:
+            @cache
+            def __new__(cls):
+                return object.__new__(cls)
+        """,
+    ),
+    Case(
+        "GRN022",
+        "flush-of-an-object-made-in-the-loop",
+        """
+        import io
+        def check(cases):
+            for text in cases:
+                buffer = io.BytesIO()
+                wrapper = io.TextIOWrapper(buffer)
+                wrapper.write(text)
+                wrapper.flush()
+        """,
+    ),
+    Case(
+        "GRN022",
+        "flush-that-returns-data",
+        """
+        import zlib
+        def compress_all(blocks, level):
+            out = []
+            for block in blocks:
+                out.append(level.compress(block))
+                out.append(level.flush())
+            return out
         """,
     ),
 ]

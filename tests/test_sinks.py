@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import greencode
 from greencode import sinks, testing
+from greencode.config import load_config
 from greencode.errors import ConfigError
 
 pytestmark = pytest.mark.usefixtures("scripted")
@@ -83,3 +87,54 @@ def run_block(label: str) -> greencode.Measurement:
 @greencode.measure
 def measured_value() -> str:
     return "value"
+
+
+def test_bad_output_in_the_environment_is_one_warning_and_the_code_still_runs(tmp_path: Path) -> None:
+    script = (
+        "import greencode\n"
+        "@greencode.measure\n"
+        "def work():\n"
+        "    return 42\n"
+        "print(work(), work(), len(greencode.results()))\n"
+    )
+    env = {**os.environ, "GREENCODE_OUTPUT": "bogus", "GREENCODE_POWERCAP_ROOT": str(tmp_path / "none")}
+    env.pop("GREENCODE_METER", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout == "42 42 2\n"
+    assert "Traceback" not in result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if "RuntimeWarning" in line]
+    assert "environment (GREENCODE_OUTPUT)" in warning and "'bogus'" in warning
+
+
+def test_failing_output_warning_names_the_output(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "a-file" / "energy.jsonl"  # its directory is a file: it cannot be created
+    greencode.set_output(f"jsonl:{path}")
+    with pytest.warns(RuntimeWarning, match=f"output jsonl:{path} failed"):
+        assert measured_value() == "value"
+
+
+def test_output_warnings_point_at_the_measured_code_not_at_greencode(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    greencode.set_output(f"jsonl:{tmp_path / 'a-file' / 'energy.jsonl'}")
+    with pytest.warns(RuntimeWarning) as caught:
+        measured_value()
+    assert caught[0].filename == __file__
+
+
+def test_configure_with_a_bad_output_raises_and_changes_nothing() -> None:
+    before = greencode.current_config()
+    with pytest.raises(ConfigError, match="prnt"):
+        greencode.configure(meter="estimate", output="prnt")
+    assert greencode.current_config() is before
+
+
+def test_configure_with_a_bad_output_from_the_environment_warns_instead_of_raising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GREENCODE_OUTPUT", "prnt")
+    with pytest.warns(RuntimeWarning, match=r"environment \(GREENCODE_OUTPUT\): output 'prnt'"):
+        greencode.configure(load_config(start=tmp_path))
+    assert measured_value() == "value"

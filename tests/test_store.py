@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import sqlite3
 import subprocess
 from dataclasses import replace
@@ -140,13 +141,31 @@ def test_unusable_baseline_is_refused_naming_the_file_and_left_untouched(
     assert path.read_bytes() == before
 
 
-def test_malformed_entry_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("runs_j", ["lots"], "'runs_j' should be a list of finite numbers"),
+        ("runs_j", [-0.5], "'runs_j' should be a list of finite numbers >= 0"),
+        ("samples_j", [1.0, -2.0], "'samples_j' should be a list of finite numbers >= 0"),
+    ],
+)
+def test_malformed_entry_is_named(tmp_path: Path, field: str, value: object, message: str) -> None:
     path = tmp_path / "baseline.json"
     save_baseline(path, [record("a.py::x")], MACHINE, CLEAN)
     data = json.loads(path.read_text())
-    data["entries"]["a.py::x"]["runs_j"] = ["lots"]
+    data["entries"]["a.py::x"][field] = value
     path.write_text(json.dumps(data))
-    with pytest.raises(StoreError, match=r"entry 'a.py::x' is malformed"):
+    with pytest.raises(StoreError, match=rf"entry 'a.py::x' is malformed \({re.escape(message)}"):
+        load_baseline(path)
+
+
+def test_a_summary_of_other_than_numbers_is_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    save_baseline(path, [record("a.py::x")], MACHINE, CLEAN)
+    data = json.loads(path.read_text())
+    data["entries"]["a.py::x"]["summary"]["median"] = "lots"
+    path.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match=r"entry 'a.py::x' is malformed \('summary' should hold numbers"):
         load_baseline(path)
 
 
@@ -221,6 +240,13 @@ def test_baseline_from_runs_holds_one_median_per_run() -> None:
     runs = [[record("a.py::x", v, v, v)] for v in (1.0, 1.2, 0.8)]
     baseline = baseline_from_runs(runs, MACHINE, CLEAN)
     assert baseline.entries["a.py::x"].runs_j == (1.0, 1.2, 0.8)
+
+
+def test_runs_of_a_dirty_tree_are_never_pooled_with_later_saves_of_its_commit() -> None:
+    dirty = VcsState(CLEAN.commit, "main", dirty=True)
+    calibrated = baseline_from_runs([[record("a.py::x")], [record("a.py::x")]], MACHINE, dirty)
+    saved = merge_baseline(calibrated, [record("a.py::x")], MACHINE, CLEAN)
+    assert saved.replaced == ("a.py::x",) and len(saved.baseline.entries["a.py::x"].runs_j) == 1
 
 
 def test_write_baseline_replaces_its_entries_and_keeps_the_others(tmp_path: Path) -> None:
@@ -347,3 +373,14 @@ def test_a_held_lock_makes_others_wait(tmp_path: Path) -> None:
         holder.join(30)
     with file_lock(lock, timeout_s=5):
         pass
+
+
+def test_reading_a_foreign_sqlite_database_is_refused_and_leaves_it_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a greencode history database"), History(path) as history:
+        history.runs()
+    assert path.read_bytes() == before

@@ -219,3 +219,31 @@ def test_cli_search_prints_matches_and_json_parses() -> None:
 def test_cli_without_an_action_prints_help_and_exits_2() -> None:
     result = tactics()
     assert result.returncode == 2 and "list" in result.stdout
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from greencode.cli import main
+
+    code = main(["tactics", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_search_matches_every_word_of_a_quoted_phrase(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "search", "set membership")
+    assert code == 0 and "GT-DS-01" in out
+
+
+def test_cli_search_for_nothing_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "search", " ")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "search" in err
+
+
+def test_cli_show_of_a_scanner_rule_shows_its_tactic(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "show", "grn008")
+    assert code == 0 and out.startswith("GT-WT-01  ")
+
+
+def test_cli_list_category_ignores_case(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "list", "--category", "ML")
+    assert code == 0 and len(out.splitlines()) == len(CATALOGUE.by_category("ml"))

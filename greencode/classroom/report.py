@@ -61,11 +61,18 @@ class Preformatted:
 Block = Heading | Paragraph | Table | Image | Preformatted
 
 
-def write_report(lesson: Lesson, path: Path) -> Path:
-    """Write the report of ``lesson`` to ``path`` (``.md`` or ``.html``) atomically; returns ``path``."""
+def report_kind(path: Path) -> str:
+    """``"markdown"`` or ``"html"`` from ``path``'s suffix; a :class:`GreencodeError` otherwise (check it
+    before running the lesson)."""
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise GreencodeError(f"{path}: the report must end in .md or .html")
+    return kind
+
+
+def write_report(lesson: Lesson, path: Path) -> Path:
+    """Write the report of ``lesson`` to ``path`` (``.md`` or ``.html``) atomically; returns ``path``."""
+    kind = report_kind(path)
     can_plot = importlib.util.find_spec("matplotlib") is not None
     if kind == "markdown":
         plots = _draw(lesson, path.parent / f"{path.stem}-plots") if can_plot else {}
@@ -142,7 +149,9 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
         blocks.append(Heading(2, f"{index}. {exercise.title}"))
         worksheet = exercise.worksheet
         link = f" Worksheet: [{exercise.name}/README.md]({_relative(worksheet, base)})." if worksheet else ""
-        blocks.append(Paragraph(f"Tactic **{tactic.id}**: [{tactic.name}]({tactic.url}).{link}"))
+        catalogue = _local_catalogue(exercise.directory)
+        url = f"{_relative(catalogue, base)}#{tactic.id.lower()}" if catalogue else tactic.url
+        blocks.append(Paragraph(f"Tactic **{tactic.id}**: [{tactic.name}]({url}).{link}"))
         if result.comparison is None:
             blocks.append(Paragraph(f"**Did not run**: {result.error}"))
             continue
@@ -159,6 +168,16 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
     if comparisons:
         blocks += [Heading(2, "How these figures were taken"), Preformatted("\n".join(basis(comparisons[0])))]
     return blocks
+
+
+def _local_catalogue(exercise: Path) -> Path | None:
+    """``docs/tactics.md`` of the checkout the exercise sits in (``examples/classroom/NAME``), so that the
+    report's tactic links open offline; None outside a checkout (the links then go to the online docs)."""
+    for parent in exercise.resolve().parents[:4]:
+        candidate = parent / "docs" / "tactics.md"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _relative(path: Path, base: Path) -> str:

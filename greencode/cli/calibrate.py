@@ -10,6 +10,10 @@ from which the gate learns this machine's noise.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ORDER = 40
 
@@ -44,23 +48,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=handle)
 
 
-def _run_pytest(index: int, total: int, output: str, args: argparse.Namespace, extra: list[str]) -> None:
+def _run_pytest(
+    index: int, total: int, output: Path, scratch: Path, args: argparse.Namespace, extra: list[str]
+) -> None:
     import json
     import subprocess
     import sys
+    from pathlib import Path
 
+    from greencode.ab import measuring_command, measuring_environment
     from greencode.errors import GreencodeError
 
-    command = [sys.executable, "-m", "pytest", "--greencode", f"--greencode-json={output}", "-q"]
-    if args.meter:
-        command.append(f"--greencode-meter={args.meter}")
-    print(f"greencode calibrate: run {index} of {total}: {' '.join(command[3:] + extra)}", file=sys.stderr)
-    env = None
-    if args.config:
-        import os
-
-        env = {**os.environ, "GREENCODE_CONFIG": args.config}
-    completed = subprocess.run([*command, *extra], capture_output=True, text=True, env=env, check=False)
+    # as greencode ab's sides: the runs' history goes to the scratch directory and the step summary stays
+    # the user's, so calibrating adds no A/A runs to either
+    command = measuring_command([*extra, "-q"], output, meter=args.meter)
+    env = measuring_environment(scratch, Path(args.config) if args.config else None)
+    print(f"greencode calibrate: run {index} of {total}: {' '.join(command[3:])}", file=sys.stderr)
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     gate_failed = False
     try:
         with open(output, encoding="utf-8") as handle:
@@ -96,10 +100,11 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides={"meter": args.meter})
     settings = GateSettings.from_config(config)
     with tempfile.TemporaryDirectory(prefix="greencode-calibrate-") as directory:
-        outputs = [str(Path(directory) / f"run-{i}.json") for i in range(1, args.runs + 1)]
+        scratch = Path(directory)
+        outputs = [scratch / f"run-{i}.json" for i in range(1, args.runs + 1)]
         for index, output in enumerate(outputs, start=1):
-            _run_pytest(index, args.runs, output, args, extra)
-        results = [load_results(Path(output)) for output in outputs]
+            _run_pytest(index, args.runs, output, scratch, args, extra)
+        results = [load_results(output) for output in outputs]
     try:
         calibration = calibrate([r.records for r in results], settings)
     except ValueError as exc:
@@ -108,18 +113,16 @@ def handle(args: argparse.Namespace) -> int:
     fingerprint = results[-1].fingerprint
     pct = lambda value: format_percent(value, signed=False)  # noqa: E731
     worst = max(calibration.tests, key=lambda t: t.cv)
-    print(
-        f"greencode calibrate: {calibration.runs} runs of {len(calibration.tests)} tests on "
-        f"{fingerprint.describe()}"
-    )
+    tests = f"{len(calibration.tests)} test{'s' * (len(calibration.tests) != 1)}"
+    print(f"greencode calibrate: {calibration.runs} runs of {tests} on {fingerprint.describe()}")
     print(
         f"  run-to-run spread: typical {pct(calibration.typical_cv)}, 90th percentile "
         f"{pct(calibration.high_cv)}, largest {pct(worst.cv)} ({worst.node_id})"
     )
     print(f"  drift from the first run to the last: {format_percent(calibration.drift)} (median over tests)")
     print(
-        f"  gate at fail_on {pct(settings.fail_on)}, alpha {settings.alpha:g} (Holm over "
-        f"{len(calibration.tests)} tests) flags a typical test half the time from a true increase of"
+        f"  gate at fail_on {pct(settings.fail_on)}, alpha {settings.alpha:g} (Holm over {tests}) flags a "
+        "typical test half the time from a true increase of"
     )
     print(
         f"    {format_percent(calibration.detectable_single)} against one saved run, "

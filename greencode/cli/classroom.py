@@ -68,12 +68,13 @@ def handle_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from greencode.classroom import Exercise, discover
-    from greencode.classroom.report import write_report
+    from greencode.classroom.report import report_kind, write_report
     from greencode.classroom.runner import QUICK_ROUNDS, run_lesson
     from greencode.compare import format_ratio
 
-    exercises = discover(Path(args.directory))
     output = Path(args.output)
+    report_kind(output)  # a report that cannot be written is said before the lesson runs
+    exercises = discover(Path(args.directory))
 
     def progress(index: int, exercise: Exercise) -> None:
         print(f"[{index}/{len(exercises)}] {exercise.name}: {exercise.title}", file=sys.stderr, flush=True)

@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
     if len(args.candidates) == 1:
         raise GreencodeError("give two or more candidates to compare, or none for the built-in demo")
     if args.plot:
-        require_plotting()  # before spending time measuring
+        require_plotting(Path(args.plot))  # before spending time measuring
     # like `python -m`: modules in the current directory can be named
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

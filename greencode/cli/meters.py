@@ -75,7 +75,7 @@ def handle(args: argparse.Namespace) -> int:
             print(" " * (width + 15) + f"note: {note}")
     print()
     if in_use:
-        print(f"meter = {config.meter!r} ({config.source}) uses: {in_use}")
+        print(f"meter = {config.meter!r} ({config.origin('meter')}) uses: {in_use}")
     for reason in reasons:
         print(f"  {reason}")
     return 0 if in_use else 2

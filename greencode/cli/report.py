@@ -92,14 +92,14 @@ def handle(args: argparse.Namespace) -> int:
         _SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "text") if args.output else "text"
     )
     text = render(report, fmt)
+    if args.plot:  # first: a plot that cannot be drawn stops the command before it writes anything else
+        _plot(report, args.plot_kind, Path(args.plot))
+        print(f"greencode: wrote {args.plot_kind} plot to {args.plot}", file=sys.stderr)
     if args.output:
         atomic_write_text(Path(args.output), text)
         print(f"greencode: wrote {fmt} report to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    if args.plot:
-        _plot(report, args.plot_kind, Path(args.plot))
-        print(f"greencode: wrote {args.plot_kind} plot to {args.plot}", file=sys.stderr)
     if gate is not None:
         print(f"greencode: gate ({threshold}): {gate.summary()}", file=sys.stderr)
         return gate.exit_code
@@ -110,6 +110,7 @@ def _plot(report: Report, kind: str, path: Path) -> None:
     from greencode.errors import GreencodeError
     from greencode.report import plots
 
+    plots.image_format(path)
     if kind == "history":
         if not report.history:
             raise GreencodeError(
@@ -117,7 +118,10 @@ def _plot(report: Report, kind: str, path: Path) -> None:
             )
         plots.plot_history(report.history, path)
     elif kind == "domains":
-        plots.plot_domains(report.tests, path)
+        try:
+            plots.plot_domains(report.tests, path)
+        except GreencodeError as exc:
+            raise GreencodeError(f"{report.source}: {exc}") from None
     else:
         intensity = report.tests[0].intensity if len(report.intensities) == 1 else None
         plots.plot_comparison(report.tests, path, intensity=intensity, pue=report.carbon.pue)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 ORDER = 20
 
@@ -32,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     import json
+    from dataclasses import replace
     from pathlib import Path
 
     from greencode.config import load_config
@@ -39,30 +46,24 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.files import atomic_write_text
     from greencode.measurement import Recorder
     from greencode.meters import select_meters
+    from greencode.meters.estimate import children_cpu_s
     from greencode.sinks import describe
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise GreencodeError("no command given; usage: greencode run [options] -- CMD ARGS...")
     config = load_config(args.config, overrides={"meter": args.meter})
+    if args.json:
+        _check_writable(Path(args.json))
     selection = select_meters(config)
     label = args.label or shlex.join(command)
     try:
+        children0 = children_cpu_s()
         recorder = Recorder(label, selection, config)
-        try:
-            process = subprocess.Popen(command)
-        except FileNotFoundError:
-            raise GreencodeError(f"command not found: {command[0]}") from None
-        except PermissionError:
-            raise GreencodeError(f"command not executable: {command[0]}") from None
-        while True:
-            try:
-                returncode = process.wait()
-                break
-            except KeyboardInterrupt:
-                # Ctrl-C reaches the child too; keep waiting so its energy is still reported.
-                continue
+        returncode = _run(command)
         measurement = recorder.stop()
+        # the command's CPU time is what the reader wants next to its energy, not greencode's own
+        measurement = replace(measurement, cpu_s=measurement.cpu_s + children_cpu_s() - children0)
     finally:
         selection.close()
 
@@ -78,3 +79,58 @@ def handle(args: argparse.Namespace) -> int:
     if returncode < 0:  # killed by a signal: report it the way shells do
         return 128 + (-returncode)
     return returncode
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before the command runs, not after a long run, when the JSON cannot be written."""
+    import tempfile
+
+    from greencode.errors import GreencodeError
+
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise GreencodeError(
+            f"--json {path}: cannot write there ({exc.strerror or exc}); choose another path"
+        ) from None
+
+
+def _run(command: list[str]) -> int:
+    """Run ``command`` to its end; its exit status, or -N when signal N ended it."""
+    from greencode.errors import GreencodeError
+
+    previous: dict[int, Any] = {}
+    try:
+        # Ctrl-C and Ctrl-\ reach the whole foreground process group: the command decides whether to stop,
+        # and greencode waits to report it, as time(1) does. Catching KeyboardInterrupt instead can lose the
+        # exit status (CPython may raise it between reaping the child and storing its status). A handler,
+        # unlike SIG_IGN, is reset to the default in the command when it starts.
+        for name in ("SIGINT", "SIGQUIT"):
+            if hasattr(signal, name):
+                previous[getattr(signal, name)] = signal.signal(getattr(signal, name), _ignore)
+        try:
+            process = subprocess.Popen(command)
+        except FileNotFoundError:
+            raise GreencodeError(f"command not found: {command[0]}") from None
+        except PermissionError:
+            raise GreencodeError(f"command not executable: {command[0]}") from None
+
+        def forward(signum: int, frame: object) -> None:
+            process.send_signal(signum)
+
+        # a request to stop greencode alone (a CI timeout, kill PID) stops the command, which is then reported
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                previous[getattr(signal, name)] = signal.signal(getattr(signal, name), forward)
+        return process.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """Let the command handle the signal; greencode keeps waiting for it."""

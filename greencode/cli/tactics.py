@@ -25,10 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION")
     listing = actions.add_parser("list", help="list tactics, optionally of one category")
-    listing.add_argument("--category", choices=CATEGORIES, help="only tactics of this category")
+    listing.add_argument(
+        "--category", type=str.lower, choices=CATEGORIES, help="only tactics of this category"
+    )
     listing.set_defaults(func=handle_list)
     show = actions.add_parser("show", help="show one tactic in full")
-    show.add_argument("id", metavar="ID", help="tactic ID such as GT-DS-01")
+    show.add_argument("id", metavar="ID", help="tactic ID such as GT-DS-01, or a scanner rule such as GRN001")
     show.set_defaults(func=handle_show)
     search = actions.add_parser("search", help="tactics whose text matches every WORD (case-insensitive)")
     search.add_argument("words", nargs="+", metavar="WORD")
@@ -71,9 +73,16 @@ def handle_list(args: argparse.Namespace) -> int:
 def handle_search(args: argparse.Namespace) -> int:
     import sys
 
+    from greencode.errors import GreencodeError
     from greencode.tactics.catalogue import search_tactics
 
-    found = search_tactics(*args.words)
+    # a quoted phrase is several words too: "set membership" finds what `set membership` finds
+    words = [word for text in args.words for word in text.split()]
+    if not words:
+        raise GreencodeError(
+            "tactics search: give a word to look for, e.g. 'greencode tactics search polling'"
+        )
+    found = search_tactics(*words)
     if not found and not args.json:
         print(
             f"no tactic matches {' '.join(args.words)!r}; try a shorter word or 'greencode tactics list'",
@@ -88,10 +97,16 @@ def handle_show(args: argparse.Namespace) -> int:
     import json
     import textwrap
 
-    from greencode.tactics.catalogue import get_tactic
+    from greencode.tactics.catalogue import CatalogueError, get_tactic, load_catalogue
     from greencode.tactics.rules import RULES_BY_ID
 
-    tactic = get_tactic(args.id)
+    try:
+        tactic = get_tactic(args.id)
+    except CatalogueError:
+        # scanner output shows rule IDs next to tactic IDs; either should explain the finding
+        if args.id.strip().upper() not in RULES_BY_ID:
+            raise
+        tactic = load_catalogue().for_rule(args.id.strip().upper())
     if args.json:
         print(json.dumps(_as_dict(tactic), indent=2, ensure_ascii=False))
         return 0

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +124,12 @@ class NvidiaGPUDomain:
 PyJoulesDomain = RaplDomain | NvidiaGPUDomain
 
 
+def _warn(message: str) -> None:
+    from greencode.measurement import warn  # shown at the user's line, however deep this layer calls it
+
+    warn(message)
+
+
 def _key(domain: str) -> str:
     """pyJoules' name for a greencode domain: ``package-0`` → ``package_0``, ``gpu-1`` → ``nvidia_gpu_1``."""
     if domain.startswith("gpu-"):
@@ -205,7 +210,7 @@ class EnergyMeter:
             self._recorder = start(tag, meter=self._meter)
         except GreencodeError as exc:
             # a configured meter that cannot work here must not stop the user's program: estimate instead
-            warnings.warn(f"greencode: {exc}; using the estimator for {tag!r}", RuntimeWarning, stacklevel=4)
+            _warn(f"greencode: {exc}; using the estimator for {tag!r}")
             self._meter = "estimate"
             self._recorder = start(tag, meter=self._meter)
 
@@ -254,11 +259,9 @@ class EnergyMeter:
                 # nothing requested can be measured here: record greencode's estimate, labelled as such
                 chosen = {name: j for name, j in measured.items() if name in estimated_domains}
             if missing:
-                warnings.warn(
+                _warn(
                     f"greencode: {', '.join(missing)} cannot be measured here"
-                    + (f"; recorded {', '.join(key(n) for n in chosen)} instead" if chosen else ""),
-                    RuntimeWarning,
-                    stacklevel=5,
+                    + (f"; recorded {', '.join(key(n) for n in chosen)} instead" if chosen else "")
                 )
         return EnergySample(
             timestamp=measurement.started_at,
@@ -386,11 +389,7 @@ def _deliver(handler: EnergyHandler | None, meter: EnergyMeter, label: str) -> N
         meter.stop()
         (handler if handler is not None else PrintHandler()).process(meter.get_trace())
     except Exception as exc:
-        warnings.warn(
-            f"greencode: measuring {label!r} failed: {type(exc).__name__}: {exc}",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        _warn(f"greencode: measuring {label!r} failed: {type(exc).__name__}: {exc}")
 
 
 @overload
@@ -423,7 +422,7 @@ def measure_energy(
             try:
                 meter.start(tag=tag)
             except Exception as exc:
-                warnings.warn(f"greencode: cannot measure {tag!r}: {exc}", RuntimeWarning, stacklevel=2)
+                _warn(f"greencode: cannot measure {tag!r}: {exc}")
                 return function(*args, **kwargs)
             try:
                 return function(*args, **kwargs)

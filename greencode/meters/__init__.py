@@ -150,10 +150,14 @@ class Selection:
             meter.close()
 
 
+def _covers_cpu(meter: Meter) -> bool:
+    return bool(getattr(meter, "covers_cpu", meter.name in CPU_METERS))
+
+
 def select_meters(config: Config) -> Selection:
     """The meters named by ``config.meter``; ``auto`` picks hardware first and falls back to the estimator."""
     if config.meter != "auto":
-        names = [name for name in config.meter.split(",") if name]
+        names = list(dict.fromkeys(name for name in config.meter.split(",") if name))  # each once
         meters = []
         try:
             for name in names:
@@ -162,7 +166,17 @@ def select_meters(config: Config) -> Selection:
             for meter in meters:
                 meter.close()
             raise MeterUnavailable(f"meter {name!r} was requested but cannot be used: {exc}") from None
-        return Selection(tuple(meters), (f"meter = {config.meter!r} requested in {config.source}",))
+        cpu = [meter.name for meter in meters if _covers_cpu(meter) or meter.name == ESTIMATOR]
+        if len(cpu) > 1:
+            for meter in meters:
+                meter.close()
+            raise MeterUnavailable(
+                f"meter = {config.meter!r}: {' and '.join(cpu)} both measure the CPU, so their sum would "
+                "count its energy twice; use one of them (measure twice to compare them)"
+            )
+        where = config.origin("meter")  # "defaults" for a meter set in code, in a Config built there
+        reason = f"meter = {config.meter!r} requested" + ("" if where == "defaults" else f" in {where}")
+        return Selection(tuple(meters), (reason,))
 
     meters, reasons = [], []
     for name in known_meters():
@@ -175,7 +189,7 @@ def select_meters(config: Config) -> Selection:
             continue
         meters.append(meter)
         reasons.append(f"{name}: in use")
-    if not any(getattr(meter, "covers_cpu", meter.name in CPU_METERS) for meter in meters):
+    if not any(_covers_cpu(meter) for meter in meters):
         meters.append(create_meter(ESTIMATOR, config))
         reasons.append(
             f"{ESTIMATOR}: in use, because no hardware meter covers the CPU (figures are estimates)"

@@ -314,10 +314,11 @@ def build_power_model(
         tdp = estimator.tdp_w if estimator.tdp_w is not None else row.tdp_w if row else None
         threads = estimator.threads if estimator.threads is not None else row.threads if row else None
         if tdp is None or threads is None:
-            missing = "tdp_w" if tdp is None else "threads"
+            missing, given = ("tdp_w", "threads") if tdp is None else ("threads", "tdp_w")
             raise ConfigError(
-                f"{_CONFIG_SECTION}: the {missing} of CPU {name!r} is in none of greencode's CPU tables; "
-                f"set {missing} as well (threads = logical CPUs of one CPU package), or set watts_per_thread"
+                f"estimator.{given} is set, but the {missing} of CPU {name!r} is in none of greencode's CPU "
+                f"tables; set estimator.{missing} as well (threads = logical CPUs of one CPU package), or "
+                "set estimator.watts_per_thread"
             )
         parts = [
             f"tdp_w {tdp:g} W" + (f" from {_CONFIG_SECTION}" if estimator.tdp_w is not None else ""),
@@ -434,4 +435,8 @@ def create(
     """The ``estimate`` entry point. ``host`` and ``codecarbon_csv`` are injectable for tests; by default
     the CPU is detected and CodeCarbon's table is used when the ``carbon`` extra is installed."""
     table = codecarbon_table_path() if codecarbon_csv == _AUTO else codecarbon_csv
-    return EstimateMeter(build_power_model(config.estimator, host or detect_host(), table))
+    try:
+        model = build_power_model(config.estimator, host or detect_host(), table)
+    except ConfigError as exc:
+        raise ConfigError(f"{config.origin('estimator')}: {exc}") from None
+    return EstimateMeter(model)

@@ -7,11 +7,19 @@ A pipeline that ran the tests in one job can gate in another: the records come f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from greencode.errors import StoreError
-from greencode.report.model import Report, Verdict, is_history_database, latest_run, with_verdicts
+from greencode.report.model import (
+    AS_RUN_NOTE,
+    Report,
+    Verdict,
+    is_history_database,
+    latest_run,
+    with_verdicts,
+)
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -67,14 +75,27 @@ def gate_input(source: Path, config: Config) -> GateReport:
 
 
 def with_gate(report: Report, gate: GateReport) -> Report:
-    """``report`` showing the gate's verdicts, its summary and why each regression failed."""
+    """``report`` showing the gate's verdicts, its summary, what it compared with and why each test failed.
+
+    The verdict the run itself recorded is dropped: this decision replaces it.
+    """
     verdicts = [Verdict(c.node_id, c.verdict, c.baseline_j, c.change) for c in gate.comparisons]
     notes = [f"gate: {gate.summary()}"]
     if gate.refused:
         notes.append(f"gate: baseline not used: {gate.refused}")
+    elif gate.missing_baseline:
+        notes.append(
+            f"gate: no baseline at {gate.baseline}: every test is new "
+            f"(on_missing_baseline = {gate.settings.on_missing_baseline!r}); save one with "
+            "pytest --greencode-save"
+        )
+    notes += [f"gate: {note}" for note in gate.notes]
     notes += [f"regression: {c.node_id}: {c.reason}" for c in gate.regressions]
+    # tests of the baseline that did not run have no row of their own
+    notes += [f"missing: {c.node_id}: {c.reason}" for c in gate.comparisons if c.verdict == "missing"]
     notes += [
         f"over budget: {b.node_id}: {b.measured_j:.4g} J > {b.budget_j:.4g} J per {b.per}"
         for b in gate.over_budget
     ]
+    report = replace(report, notes=tuple(n for n in report.notes if not n.startswith(AS_RUN_NOTE)))
     return with_verdicts(report, verdicts, notes)

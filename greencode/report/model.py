@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 SCHEMA = "greencode-report"
 SCHEMA_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: How a results file's note on the gate's decision at the time of the run begins.
+AS_RUN_NOTE = "gate (as run): "
+#: What one figure can cover (``TestResult.per``).
+PER_VALUES = ("call", "test", "run")
+#: Times are seconds since 1970 up to the year 9999, the range every platform's clock functions accept.
+_LATEST_TIME = 253_402_300_799.0
 _INPUT_HINT = (
     "pass a results JSON (pytest --greencode-json), a 'greencode run --json' file, a report JSON or "
     ".greencode/history.sqlite"
@@ -45,7 +51,11 @@ _INPUT_HINT = (
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    """One alternative on a leaderboard: its energy per call (median and interval, J)."""
+    """One alternative on a leaderboard: its energy per call (median and interval, J).
+
+    ``ratio`` is its energy over the best alternative's when the caller measured that ratio itself (greencode
+    compare pairs them round by round); the plot then prints the same figures as the caller's table.
+    """
 
     label: str
     median_j: float
@@ -53,6 +63,7 @@ class LeaderboardRow:
     high_j: float
     estimated: bool
     tactic: str | None = None
+    ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +281,10 @@ def latest_run(history: History) -> HistoryRun:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            raise StoreError(f"{path}: the file is empty; {_INPUT_HINT}")
+        data = json.loads(text)
     except UnicodeDecodeError:
         raise StoreError(f"{path}: not a text file or SQLite database; {_INPUT_HINT}") from None
     except json.JSONDecodeError as exc:
@@ -308,14 +322,36 @@ class Fields:
             "the file is damaged or was not written by greencode"
         )
 
-    def number(self, key: str, default: float | None = None) -> float:
+    def number(self, key: str, default: float | None = None, *, minimum: float | None = None) -> float:
+        """A finite number, at least ``minimum`` when given."""
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self._fail(key, "a number")
+        if minimum is not None and value < minimum:
+            raise self._fail(key, f"a number >= {minimum:g}")
         return float(value)
 
-    def optional_number(self, key: str) -> float | None:
-        return None if self.data.get(key) is None else self.number(key)
+    def optional_number(self, key: str, *, minimum: float | None = None) -> float | None:
+        return None if self.data.get(key) is None else self.number(key, minimum=minimum)
+
+    def positive(self, key: str, default: float) -> float:
+        value = self.number(key, default)
+        if value <= 0:
+            raise self._fail(key, "a number > 0")
+        return value
+
+    def timestamp(self, key: str) -> float | None:
+        """Seconds since 1970 (optional); a time no clock can show is damage, not data."""
+        value = self.optional_number(key)
+        if value is not None and not 0 <= value <= _LATEST_TIME:
+            raise self._fail(key, "a time in seconds since 1970")
+        return value
+
+    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            raise self._fail(key, "one of " + ", ".join(repr(c) for c in choices))
+        return value
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
@@ -349,7 +385,7 @@ class Fields:
     def energies(self, key: str) -> dict[str, float]:
         value = self.mapping(key)
         inner = Fields(self.path, value, f"{self.where}{key}.")
-        return {str(name): inner.number(name) for name in value}
+        return {str(name): inner.number(name, minimum=0) for name in value}
 
     def items(self, key: str) -> Iterable[Fields]:
         value = self.data.get(key) or []
@@ -364,8 +400,10 @@ class Fields:
         if not isinstance(value, Mapping):
             raise self._fail(key, "an object with median, low and high")
         inner = Fields(self.path, value, f"{self.where}{key}.")
-        median = inner.number("median")
-        return Estimate(median, inner.number("low", median), inner.number("high", median))
+        median = inner.number("median", minimum=0)
+        return Estimate(
+            median, inner.number("low", median, minimum=0), inner.number("high", median, minimum=0)
+        )
 
 
 def _from_run_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
@@ -373,14 +411,14 @@ def _from_run_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) ->
     fields = Fields(path, data)
     test = build_test(
         fields.text("label"),
-        Estimate.exact(fields.number("energy_j")),
+        Estimate.exact(fields.number("energy_j", minimum=0)),
         carbon,
         per="run",
         estimated=fields.flag("estimated"),
-        wall_s=fields.optional_number("wall_s"),
+        wall_s=fields.optional_number("wall_s", minimum=0),
         meter=fields.optional_text("meter"),
         domains=fields.energies("domains"),
-        started_at=fields.optional_number("started_at"),
+        started_at=fields.timestamp("started_at"),
     )
     notes = tuple(str(w) for w in data.get("warnings") or [])
     return Report(
@@ -407,17 +445,17 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
                 entry.text("name"),
                 energy,
                 carbon,
-                per=entry.text("per", "test"),
+                per=entry.choice("per", "test", PER_VALUES),
                 estimated=entry.flag("estimated"),
-                wall_s=entry.optional_number("wall_s"),
+                wall_s=entry.optional_number("wall_s", minimum=0),
                 meter=entry.optional_text("meter"),
                 domains=entry.energies("domains"),
                 samples_j=entry.numbers("samples_j"),
                 baseline=entry.estimate("baseline_j"),
                 status=entry.optional_text("status"),
                 change=entry.optional_number("change"),
-                units=entry.number("units", 1.0),
-                started_at=entry.optional_number("started_at"),
+                units=entry.positive("units", 1.0),
+                started_at=entry.timestamp("started_at"),
             )
         )
     history: dict[str, tuple[HistoryPoint, ...]] = {}
@@ -432,7 +470,7 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
         kind=fields.text("kind", "report"),
         carbon=carbon,
         tests=tuple(tests),
-        created_at=fields.optional_number("created_at"),
+        created_at=fields.timestamp("created_at"),
         commit=fields.optional_text("commit"),
         meter=fields.optional_text("meter"),
         machine=fields.optional_text("machine"),
@@ -442,19 +480,27 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
 
 
 def _history_point(point: Fields) -> HistoryPoint:
-    median = point.number("median_j")
+    median = point.number("median_j", minimum=0)
     return HistoryPoint(
         commit=point.text("commit", ""),
-        when=point.number("when", 0.0),
+        when=point.timestamp("when") or 0.0,
         median_j=median,
-        low_j=point.number("low_j", median),
-        high_j=point.number("high_j", median),
+        low_j=point.number("low_j", median, minimum=0),
+        high_j=point.number("high_j", median, minimum=0),
         estimated=point.flag("estimated"),
     )
 
 
-def _record_test(record: TestRecord, carbon: CarbonConfig, started_at: float | None) -> TestResult:
+def _record_test(
+    path: Path, record: TestRecord, carbon: CarbonConfig, started_at: float | None
+) -> TestResult:
+    negative = min(record.samples_j)
+    if negative < 0 or record.wall_s < 0:
+        value = f"energy {negative:g} J" if negative < 0 else f"wall time {record.wall_s:g} s"
+        raise StoreError(f"{path}: {record.node_id}: negative {value}; the file is damaged - write it again")
     summary = record.summary
+    # the record keeps where each domain's figure came from, not its share; with one domain, it is all of it
+    domains = dict.fromkeys(record.provenance, summary.median) if len(record.provenance) == 1 else {}
     return build_test(
         record.node_id,
         Estimate(summary.median, summary.q1, summary.q3),
@@ -463,6 +509,7 @@ def _record_test(record: TestRecord, carbon: CarbonConfig, started_at: float | N
         estimated=record.estimated,
         wall_s=record.wall_s,
         meter=record.meter,
+        domains=domains,
         samples_j=record.samples_j,
         started_at=started_at,
     )
@@ -474,12 +521,12 @@ def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
 
     results = load_results(path)
     run = Fields(path, results.run, "run.")
-    started = run.optional_number("started_epoch")
+    started = run.timestamp("started_epoch")
     report = Report(
         source=str(path),
         kind="pytest",
         carbon=carbon,
-        tests=tuple(_record_test(record, carbon, started) for record in results.records),
+        tests=tuple(_record_test(path, record, carbon, started) for record in results.records),
         created_at=started,
         commit=run.optional_text("commit"),
         meter=run.optional_text("meter"),
@@ -494,7 +541,7 @@ def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
         for c in gate.items("comparisons")
     ]
     summary = gate.optional_text("summary")
-    return with_verdicts(report, verdicts, (f"gate (as run): {summary}",) if summary else ())
+    return with_verdicts(report, verdicts, (f"{AS_RUN_NOTE}{summary}",) if summary else ())
 
 
 @dataclass(frozen=True)

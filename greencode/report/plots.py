@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "figure_base64_png",
     "figure_svg",
+    "image_format",
     "plot_comparison",
     "plot_domains",
     "plot_history",
@@ -76,9 +77,10 @@ def _scale(largest: float, units: Sequence[tuple[float, str]]) -> tuple[float, s
 def shorten_names(names: Sequence[str], width: int = NAME_WIDTH) -> list[str]:
     """Readable, still distinct labels for test names.
 
-    Directories are dropped first (``tests/unit/test_io.py::test_read`` → ``test_io.py::test_read``), then the
-    module (``test_read``) unless that would make two labels equal; a label still longer than ``width`` keeps
-    its start and end around an ellipsis.
+    While any label is longer than ``width``, every label drops the same part, so they read alike: first
+    the directories (``tests/unit/test_io.py::test_read`` → ``test_io.py::test_read``), then the module
+    (``test_read``), except where that would make two labels equal. A label still longer than ``width``
+    keeps its start and end around an ellipsis.
     """
 
     def clip(name: str) -> str:
@@ -87,21 +89,24 @@ def shorten_names(names: Sequence[str], width: int = NAME_WIDTH) -> list[str]:
         head = max(width // 3, 1)
         return name[:head] + "…" + name[len(name) - (width - head - 1) :]
 
-    def shorter(name: str) -> list[str]:
+    def without_directories(name: str) -> str:
         path, sep, rest = name.partition("::")
-        file_only = path.rsplit("/", 1)[-1] + sep + rest
-        return [file_only, rest] if sep else [file_only]
+        return path.rsplit("/", 1)[-1] + sep + rest
 
-    result = []
-    for name in names:
-        chosen = name
-        for candidate in shorter(name):
-            if len(chosen) <= width:
-                break
-            others = [shorter(other) for other in names if other != name]
-            if candidate and not any(candidate in variants for variants in others):
-                chosen = candidate
-        result.append(clip(chosen))
+    def without_module(name: str) -> str:
+        _, sep, rest = name.partition("::")
+        return rest if sep and rest else name
+
+    result = list(names)
+    for shorter in (without_directories, without_module):
+        if all(len(label) <= width for label in result):
+            break
+        candidates = [shorter(label) for label in result]
+        result = [
+            candidate if candidates.count(candidate) == 1 else label
+            for label, candidate in zip(result, candidates, strict=True)
+        ]
+    result = [clip(label) for label in result]
     # clipping can still collide; number the duplicates rather than show two identical labels
     seen: dict[str, int] = {}
     for index, label in enumerate(result):
@@ -137,14 +142,16 @@ def _co2e_axis(axes: Axes, factor: float, intensity: Intensity, pue: float) -> N
     secondary.set_xlabel(f"CO2e ({co2_unit}) at {intensity.g_per_kwh:g} gCO2e/kWh, PUE {pue:g}")
 
 
-def _log_scale(axes: Axes, values: Sequence[float], factor: float) -> str:
-    """Switch to a log axis when values span more than :data:`LOG_SPREAD` times; returns the label suffix."""
+def _log_scale(axes: Axes, values: Sequence[float], factor: float, axis: str = "x") -> str:
+    """Switch the energy ``axis`` to log when values span more than :data:`LOG_SPREAD` times; returns the
+    label suffix."""
     positive = [v for v in values if v > 0]
+    limit = axes.set_xlim if axis == "x" else axes.set_ylim
     if len(positive) < 2 or max(positive) / min(positive) <= LOG_SPREAD:
-        axes.set_xlim(left=0)
+        limit(0, None)
         return ""
-    axes.set_xscale("log")
-    axes.set_xlim(left=min(positive) / factor / 2)
+    (axes.set_xscale if axis == "x" else axes.set_yscale)("log")
+    limit(min(positive) / factor / 2, None)
     return ", log scale"
 
 
@@ -232,7 +239,15 @@ def plot_domains(
     intensity: Intensity | None = None,
     pue: float = 1.0,
 ) -> Figure:
-    """Stacked horizontal bars: each test's energy split by domain (package, DRAM, GPU, estimated CPU)."""
+    """Stacked horizontal bars: each test's energy split by domain (package, DRAM, GPU, estimated CPU).
+
+    Raises :class:`GreencodeError` when no test has a split by domain: an empty plot would say nothing.
+    """
+    if not any(t.domains for t in tests):
+        raise GreencodeError(
+            "no energy by domain to plot: these results do not split energy by domain (results of several "
+            "domains, or the history database); use --plot-kind tests"
+        )
     ordered = sorted(tests, key=lambda t: math.fsum(t.domains.values()) or t.energy.median_j)
     figure = _figure(len(ordered))
     axes = figure.add_subplot()
@@ -246,7 +261,8 @@ def plot_domains(
         axes.barh(positions, widths, left=left, height=0.7, label=domain)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     axes.set_yticks(positions, shorten_names([t.name for t in ordered]))
-    axes.set_xlabel(f"energy per {_per(ordered)} ({unit})")
+    kinds = " and ".join(sorted({_kind(t.estimated) for t in ordered}))
+    axes.set_xlabel(f"energy per {_per(ordered)} ({unit}), {kinds}")
     axes.set_title(title)
     if domains:
         axes.legend(loc="lower right", title="domain")
@@ -287,15 +303,37 @@ def plot_history(
             color=line.get_color(),
             alpha=0.15,
         )
-    axes.set_xticks(range(len(runs)), [commit[:8] or "?" for _, commit in runs], rotation=45, ha="right")
+    axes.set_xticks(range(len(runs)), _run_labels(runs), rotation=45, ha="right")
     estimated = any(p.estimated for name in chosen for p in history[name])
-    axes.set_ylabel(f"energy ({unit}), {_kind(estimated)}")
-    axes.set_xlabel("commit (oldest left)")
+    scale = _log_scale(axes, [p.median_j for name in chosen for p in history[name]], factor, axis="y")
+    axes.set_ylabel(f"energy ({unit}), {_kind(estimated)}{scale}")
+    axes.set_xlabel(f"{'commit' if all(_is_commit(c) for _, c in runs) else 'run'} (oldest left)")
     axes.set_title(title)
-    axes.set_ylim(bottom=0)
-    if chosen:
-        axes.legend(loc="best", fontsize="small")
+    if chosen:  # beside the axes: lines run across the whole width, so no corner inside is free
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return _finish(figure, path)
+
+
+def _is_commit(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text.lower())
+
+
+def _run_labels(runs: Sequence[tuple[float, str]]) -> list[str]:
+    """Short commit ids; a run outside git (its run id stands in for the commit), or one of several runs of
+    the same commit, is labelled with its local time instead, or as well (to the second if need be)."""
+    import time
+
+    short = [commit[:8] if _is_commit(commit) else "" for _, commit in runs]
+    for clock in ("%m-%d %H:%M", "%m-%d %H:%M:%S"):
+        labels = [
+            f"{label} {time.strftime(clock, time.localtime(when))}".strip()
+            if not label or short.count(label) > 1
+            else label
+            for (when, _), label in zip(runs, short, strict=True)
+        ]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
 
 
 def plot_leaderboard(
@@ -328,11 +366,14 @@ def plot_leaderboard(
     for bar, row in zip(bars, ordered, strict=True):
         if row.estimated:
             bar.set_hatch("//")
-    worst = max((r.median_j for r in ordered), default=0.0)
-    for position, row in zip(positions, ordered, strict=True):
+    # times less than the worst: from the measured ratios to the best when every row has one
+    paired = all(r.ratio for r in ordered)
+    scores = [(r.ratio or 0.0) if paired else r.median_j for r in ordered]
+    worst = max(scores, default=0.0)
+    for position, row, score in zip(positions, ordered, scores, strict=True):
         note = format_energy(row.median_j)
-        if row.median_j > 0 and worst / row.median_j >= 1.05:
-            note += f"  ({_times(worst / row.median_j)} less)"
+        if score > 0 and worst / score >= 1.05:
+            note += f"  ({_times(worst / score)} less)"
         axes.annotate(
             note,
             (row.high_j / factor, position),
@@ -375,13 +416,18 @@ def _render(figure: Figure, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def save_figure(figure: Figure, path: Path) -> None:
-    """Write ``figure`` to ``path`` as PNG or SVG (from the suffix), atomically."""
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
+def image_format(path: Path) -> str:
+    """``"png"`` or ``"svg"`` from ``path``'s suffix; a :class:`GreencodeError` for anything else, so callers
+    can check a path before the work that produces the figure."""
+    fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise GreencodeError(f"{path}: cannot tell the image format; name the file .png or .svg")
-    atomic_write_bytes(path, _render(figure, fmt))
+    return fmt
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write ``figure`` to ``path`` as PNG or SVG (from the suffix), atomically."""
+    atomic_write_bytes(Path(path), _render(figure, image_format(path)))
 
 
 def figure_svg(figure: Figure) -> str:

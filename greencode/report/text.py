@@ -41,7 +41,7 @@ def total_row(report: Report) -> list[str]:
     run = report.run_sci
     return [
         f"total ({len(report.tests)} {'entry' if len(report.tests) == 1 else 'entries'})",
-        format_energy(report.total_energy_j),
+        format_energy(report.total_energy_j) + (" (est.)" if report.estimated else ""),
         "",
         format_co2e(report.total_co2e_g),
         f"{format_co2e(run.per_unit_g)}/run" if run else "",

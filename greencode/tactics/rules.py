@@ -184,6 +184,19 @@ def _bound_each_iteration(name: str, ctx: Context, statement: ast.AST) -> bool:
     return False
 
 
+def _bound_in_loop(loop: ast.AST) -> set[str]:
+    """Names the loop binds on each iteration: its target and every name assigned in its body.
+
+    An object held by such a name is made (or picked) per iteration, so work on it cannot be hoisted out of
+    the loop or batched across iterations.
+    """
+    targets: list[ast.AST] = [loop.target] if isinstance(loop, _FOR) else []
+    targets += getattr(loop, "body", [])
+    return {
+        n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+
+
 def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     """False when the receiver is known to be something other than a list (a deque, a widget, a string)."""
     if not isinstance(receiver, ast.Name):
@@ -247,14 +260,17 @@ def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
     message="`insert(0, x)` moves every element of a list, so a loop of them is quadratic; use a "
     "collections.deque and appendleft(), or append() and reverse once at the end",
     heuristic="""A call `y.insert(0, x)` inside a loop, unless `y` is known to be something other than a list
-    (bound to a deque, a string, or the result of calling a class such as a GUI widget).""",
+    (bound to a deque, a string, or the result of calling a class such as a GUI widget). `sys.path.insert(0,
+    ...)` is left alone: the front of `sys.path` is where a directory takes priority, and the list is
+    short.""",
     false_positives="""Receivers that are not lists but have an `insert(index, value)` method and were not
     created in view of the scanner (e.g. a widget passed in as a parameter); short lists.""",
     nodes=(ast.Call,),
     calls=("insert",),
 )
 def _insert_front(node: ast.Call, ctx: Context) -> bool:
-    return _front_operation(node, ctx, arity=2)
+    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+    return _front_operation(node, ctx, arity=2) and ctx.qualname(receiver or node.func) != "sys.path"
 
 
 @rule(
@@ -377,7 +393,8 @@ def _items_partly_unused(node: ast.For, ctx: Context) -> bool | str:
     message="an unbounded cache keeps every result for the life of the process; give it a bound, e.g. "
     "@functools.lru_cache(maxsize=1024)",
     heuristic="""A function with at least one parameter decorated with `functools.cache` or
-    `functools.lru_cache(maxsize=None)`. Parameterless functions are skipped: their cache holds one value.""",
+    `functools.lru_cache(maxsize=None)`. Parameterless functions are skipped: their cache holds one value; so
+    are methods whose only parameter is `cls` (a cached `__new__` or class method: one value per class).""",
     false_positives="""Functions whose arguments come from a small, fixed set (an enum, a handful of
     configuration keys), where the cache cannot grow far.""",
     nodes=_FUNCTIONS,
@@ -385,6 +402,15 @@ def _items_partly_unused(node: ast.For, ctx: Context) -> bool | str:
 def _unbounded_cache(node: ast.FunctionDef, ctx: Context) -> bool:
     args = node.args
     if not (args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg):
+        return False
+    only = [*args.posonlyargs, *args.args]
+    one_per_class = (
+        isinstance(ctx.scope.node, ast.ClassDef)
+        and len(only) == 1
+        and only[0].arg == "cls"
+        and not (args.kwonlyargs or args.vararg or args.kwarg)
+    )
+    if one_per_class:
         return False
     for decorator in node.decorator_list:
         name = ctx.callee(decorator)
@@ -401,6 +427,10 @@ def _unbounded_cache(node: ast.FunctionDef, ctx: Context) -> bool:
 # loops and computation
 
 
+#: Position of the ``flags`` argument of each ``re`` function.
+_REGEX_FLAGS_AT = {"compile": 1, "split": 3, "sub": 4, "subn": 4}
+
+
 @rule(
     id="GRN007",
     name="regex-in-loop",
@@ -410,7 +440,8 @@ def _unbounded_cache(node: ast.FunctionDef, ctx: Context) -> bool:
     "PATTERN = re.compile(...) at module level) and call PATTERN.search() etc. in the loop",
     heuristic="""A call of `re.compile`, `re.match`, `re.search`, `re.fullmatch`, `re.findall`,
     `re.finditer`, `re.sub`, `re.subn` or `re.split` inside a loop whose pattern argument is a string
-    literal.""",
+    literal, unless its `flags` argument uses a name the loop binds (then each iteration compiles a different
+    expression).""",
     false_positives="""Loops that run a few times. `re` keeps its own cache of recently used patterns, so the
     saving is modest (measured about 2.3×) unless many different patterns are in use (about 120× when its
     cache is defeated).""",
@@ -421,12 +452,16 @@ def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
     if not ctx.in_loop:
         return False
     name = ctx.qualname(node.func)
-    return (
-        name is not None
-        and name.startswith("re.")
-        and name.count(".") == 1
-        and _const(_argument(node, 0, "pattern"), (str, bytes)) is not None
-    )
+    if (
+        name is None
+        or not name.startswith("re.")
+        or name.count(".") != 1
+        or _const(_argument(node, 0, "pattern"), (str, bytes)) is None
+    ):
+        return False
+    flags = _argument(node, _REGEX_FLAGS_AT.get(name[3:], 2), "flags")
+    loop = ctx.innermost_loop()
+    return flags is None or loop is None or not (_names_in(flags) & _bound_in_loop(loop))
 
 
 @rule(
@@ -689,7 +724,9 @@ _CLOCKS = frozenset(
     heuristic=f"""A call of `time.sleep` or `asyncio.sleep` with a constant of at most {POLL_MAX_S:g} s whose
     nearest enclosing loop is a `while` loop. Sleeps in `except` blocks (retry with delay), in `for` loops
     (a fixed number of attempts), with longer or computed durations (periodic jobs, back-off) are left
-    alone.""",
+    alone, and so are loops that wait for nothing outside themselves: a condition whose names the body
+    rebinds (`while n < 10: ...; n += 1`, a count), or `while True` whose body works unconditionally and never
+    tests anything (a heartbeat or monitor).""",
     false_positives="""Polling of something that offers no way to wait for it (some hardware, files on
     network file systems, third-party APIs); rate limiting written as a while loop.""",
     nodes=(ast.Call,),
@@ -702,7 +739,16 @@ def _sleep_polling(node: ast.Call, ctx: Context) -> bool:
     if seconds is None or seconds > POLL_MAX_S:
         return False
     nearest = ctx.enclosing((ast.While, *_FOR, ast.ExceptHandler, *COMPREHENSIONS))
-    return isinstance(nearest, ast.While)
+    if not isinstance(nearest, ast.While):
+        return False
+    tested = _names_in(nearest.test)
+    if tested and tested <= _bound_in_loop(nearest):
+        return False  # the loop counts its own steps
+    if isinstance(nearest.test, ast.Constant) and nearest.test.value:
+        decisions = (ast.If, ast.IfExp, ast.Break, ast.Return, ast.Raise, ast.Try, ast.Match, ast.While)
+        checks = any(isinstance(n, decisions) for s in nearest.body for n in ast.walk(s))
+        return checks or len(nearest.body) == 1  # only sleeping is still waiting, for nothing
+    return True
 
 
 def _only_probes(test: ast.AST, ctx: Context) -> bool:
@@ -736,6 +782,8 @@ def _only_probes(test: ast.AST, ctx: Context) -> bool:
     nodes=(ast.While,),
 )
 def _busy_wait(node: ast.While, ctx: Context) -> bool:
+    if isinstance(node.test, ast.Constant) and not node.test.value:
+        return False  # `while 0: pass` never runs
     empty = all(
         isinstance(s, (ast.Pass, ast.Continue))
         or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
@@ -830,9 +878,10 @@ def _eager_log(node: ast.Call, ctx: Context) -> bool:
     message="each os.write()/flush() is a system call; collect the output and write it once after the loop, "
     "or let a buffered file object batch it",
     heuristic="""Directly inside a `for` loop (one write per item): a call of `os.write`, a `.flush()` call
-    without arguments, or `print(..., flush=True)`. Writes to a stream or descriptor taken from the loop
-    variable (one per item) are left alone, and so are `while` loops: they are usually event loops or
-    chunked transfers that must write what has arrived.""",
+    without arguments whose result is not used, or `print(..., flush=True)`. Writes to a stream or
+    descriptor the loop binds (its variable, or an object made in its body: one per item) are left alone,
+    and so are `flush()` calls whose result is used (a compressor's flush returns data, it is not I/O) and
+    `while` loops: they are usually event loops or chunked transfers that must write what has arrived.""",
     false_positives="""Progress output or logs that must appear immediately (an interactive terminal, a
     file tailed by another process, a pipe protocol); a loop that writes once and exits on success.""",
     nodes=(ast.Call,),
@@ -842,12 +891,11 @@ def _unbuffered_write(node: ast.Call, ctx: Context) -> bool:
     loop = ctx.innermost_loop()
     if not isinstance(loop, _FOR):
         return False
-    per_item = {
-        n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)
-    }  # a different stream or descriptor per item cannot be batched
+    per_item = _bound_in_loop(loop)  # a different stream or descriptor per item cannot be batched
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr == "flush":
-        return not node.args and not node.keywords and not (_names_in(func.value) & per_item)
+        statement = isinstance(ctx.ancestors[-1], ast.Expr) if ctx.ancestors else True
+        return statement and not node.args and not node.keywords and not (_names_in(func.value) & per_item)
     if _builtin(node, ctx, "print"):
         flush = _keyword(node, "flush")
         return flush is not None and isinstance(flush.value, ast.Constant) and flush.value.value is True

@@ -3,7 +3,8 @@
 ``energy(fn, *args, **kwargs)`` runs ``fn`` in calibrated rounds with the configured meters and returns its
 result; ``energy.pedantic(fn, args=..., kwargs=..., setup=..., rounds=..., iterations=...,
 warmup_rounds=...)`` fixes the repetition. The test's record is then per call of ``fn``, not per test.
-Without ``--greencode`` the function is simply called once, so tests using the fixture stay valid tests.
+Without ``--greencode`` (or with ``@pytest.mark.greencode(skip=True)``) the function is simply called once, so
+tests using the fixture stay valid tests.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_greencode.keys import ACTIVE_KEY, PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
 
 if TYPE_CHECKING:
     from greencode.measurement import Profile
@@ -95,4 +96,4 @@ class EnergyFixture:
 @pytest.fixture
 def energy(request: pytest.FixtureRequest) -> Iterator[EnergyFixture]:
     """Measure a callable's energy per call: ``result = energy(fn, *args)``; see ``docs/pytest.md``."""
-    yield EnergyFixture(request.node, ACTIVE_KEY in request.config.stash)
+    yield EnergyFixture(request.node, ROUNDS_KEY in request.node.stash)

@@ -8,11 +8,9 @@ import pytest
 
 if TYPE_CHECKING:
     from greencode.measurement import Profile
-    from pytest_greencode.session import GreencodeRun
 
-#: The measuring run, on ``config.stash`` when greencode is switched on.
-ACTIVE_KEY: pytest.StashKey[GreencodeRun] = pytest.StashKey()
 #: The ``energy`` fixture's profile, on the item's stash.
 PROFILE_KEY: pytest.StashKey[Profile] = pytest.StashKey()
-#: Rounds for this test as resolved from its marker, the option and the configuration.
+#: Rounds for this test as resolved from its marker, the option and the configuration; only measured tests
+#: have it (the ``energy`` fixture of an unmeasured test just calls its function).
 ROUNDS_KEY: pytest.StashKey[int] = pytest.StashKey()

@@ -18,6 +18,15 @@ __all__ = ["energy"]
 
 #: Options that ask for something only a measuring run can do, and so switch measuring on by themselves.
 ENABLING_OPTIONS = ("greencode_save", "greencode_compare", "greencode_json", "greencode_fail_on")
+#: Options that only change how measuring works: not a reason to measure, but their values are still checked.
+SETTING_OPTIONS = (
+    "greencode_rounds",
+    "greencode_meter",
+    "greencode_min_effect",
+    "greencode_baseline",
+    "greencode_allow_other_machine",
+    "greencode_include_setup",
+)
 
 MARKERS = (
     "greencode(rounds=None, skip=False): greencode measurement settings for this test: rounds=N repeats its "
@@ -124,7 +133,8 @@ def pytest_configure(config: pytest.Config) -> None:
         or any(config.getoption(name) not in (None, False) for name in ENABLING_OPTIONS)
         or bool(config.getini("greencode"))
     )
-    if not requested and not _config_file_mentions_greencode(config.invocation_params.dir):
+    given = any(config.getoption(name) is not None for name in SETTING_OPTIONS)
+    if not requested and not given and not _config_file_mentions_greencode(config.invocation_params.dir):
         return
     from pytest_greencode.session import start
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from greencode.units import format_energy, format_percent
@@ -31,6 +32,10 @@ _ORDER = {
     "": 7,
 }
 HEADINGS = ("test", "energy", "baseline", "change", "verdict")
+
+
+def _tests(count: int, what: str = "test") -> str:
+    return f"{count} {what}{'s' * (count != 1)}"
 
 
 def _change(comparison: Comparison | None) -> str:
@@ -82,8 +87,27 @@ def rows(run: GreencodeRun, limit: int | None) -> tuple[list[tuple[str, ...]], i
     return table, len(entries) - len(shown)
 
 
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1) :]
+def _elide_middle(text: str, width: int) -> str:
+    keep = max(width - 1, 0)
+    front = (keep + 1) // 2
+    return text[:front] + "…" + text[len(text) - (keep - front) :]
+
+
+def shorten(node_id: str, width: int) -> str:
+    """``node_id`` in at most ``width`` characters, keeping what tells tests apart: the file's name and the
+    start and end of the test's name (its parameters). Directories go first (``…/test_io.py::test_x``),
+    then the middle of the test's name; an id too long even for that loses its middle."""
+    if len(node_id) <= width:
+        return node_id
+    path, separator, name = node_id.partition("::")
+    _, slash, base = path.rpartition("/")
+    prefix = f"…/{base}{separator}" if slash else f"{base}{separator}"
+    if len(prefix) + len(name) <= width:
+        return prefix + name
+    # the test's name needs at least a few characters at each end to be recognisable
+    if separator and width - len(prefix) >= 9:
+        return prefix + _elide_middle(name, width - len(prefix))
+    return _elide_middle(node_id, width)
 
 
 def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
@@ -92,7 +116,9 @@ def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
     # node ids matter most: keep up to NAME_WIDTH characters even if the line then runs long
     widths[0] = min(widths[0], max(NAME_WIDTH, width - others))
     return [
-        "  ".join(_fit(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        "  ".join(
+            (shorten(cell, widths[0]) if i == 0 else cell).ljust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
         for row in table
     ]
 
@@ -108,7 +134,7 @@ def _budget_line(result: BudgetResult) -> str:
 
 def _header(run: GreencodeRun) -> str:
     kind = "estimates" if run.estimated else "measurements"
-    parts = [f"{len(run.records)} tests measured with {run.selection.name} ({kind})"]
+    parts = [f"{_tests(len(run.records))} measured with {run.selection.name} ({kind})"]
     if run.workers_reported:
         parts.append(f"by {run.workers_reported} xdist workers")
     report = run.report
@@ -144,13 +170,13 @@ def _gate_lines(run: GreencodeRun) -> list[str]:
         lines.append(
             f"gate: {report.summary()} (fail_on {format_percent(settings.fail_on, signed=False)}, "
             f"min_effect_j {format_energy(settings.min_effect_j)}, alpha {settings.alpha:g} with Holm over "
-            f"{compared} tests, intervals at {settings.confidence:.0%}{spread})"
+            f"{_tests(compared)}, intervals at {settings.confidence:.0%}{spread})"
         )
         counts = report.counts()
         if counts["new"] or counts["missing"]:
             lines.append(
-                f"{counts['new']} tests not in the baseline (new), "
-                f"{counts['missing']} baseline tests not run (missing)"
+                f"{_tests(counts['new'])} not in the baseline (new), "
+                f"{_tests(counts['missing'], 'baseline test')} not run (missing)"
             )
         lines.extend(f"note: {note}" for note in report.notes)
         for comparison in report.regressions + report.inconclusive:
@@ -190,7 +216,7 @@ def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
         for index, line in enumerate(_aligned([HEADINGS, *table], width)):
             writer.write_line(line, bold=index == 0)
     if hidden:
-        writer.write_line(f"... {hidden} more tests (-v shows all)")
+        writer.write_line(f"... {_tests(hidden, 'more test')} (-v shows all)")
     failed = run.report is not None and run.report.failed
     for line in _gate_lines(run):
         writer.write_line(
@@ -208,15 +234,28 @@ def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
         writer.write_line(f"error: {error}", red=True)
 
 
+@dataclass
+class Counted:
+    """One of greencode's failures as an entry of pytest's ``terminalreporter.stats``. Plugins read those
+    entries as report objects (hypothesis reads each one's ``__dict__``), so they are objects, not strings."""
+
+    nodeid: str
+    message: str
+
+
 def mark_summary_line(run: GreencodeRun) -> None:
     """Count greencode's failures in pytest's last line: "12 passed, 1 energy regression in 3.1s"."""
     reporter = run.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or run.report is None:
         return
-    additions: dict[str, Sequence[object]] = {
-        "energy regression": run.report.regressions,
-        "over energy budget": run.report.over_budget,
-        "greencode error": run.errors,
+    regressions, errors = run.report.regressions, run.errors
+    # pytest prints each key after its count as it is, so the key carries its own plural
+    additions = {
+        "energy regression" + "s" * (len(regressions) > 1): [
+            Counted(c.node_id, c.reason) for c in regressions
+        ],
+        "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in run.report.over_budget],
+        "greencode error" + "s" * (len(errors) > 1): [Counted("", error) for error in errors],
     }
     for key, items in additions.items():
         if items:
@@ -242,7 +281,7 @@ def markdown(run: GreencodeRun) -> str:
             for r in table
         ]
     if hidden:
-        lines.append(f"\n{hidden} more tests not shown.")
+        lines.append(f"\n{_tests(hidden, 'more test')} not shown.")
     return "\n".join(lines) + "\n"
 
 

@@ -39,7 +39,7 @@ from greencode.store import (
 )
 from pytest_greencode import xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
-from pytest_greencode.keys import ACTIVE_KEY, PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
 
 PLAN_KEY: pytest.StashKey[Plan] = pytest.StashKey()
 CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
@@ -83,7 +83,6 @@ def start(config: pytest.Config, requested: bool) -> None:
     if not requested and not settings.enabled:
         return
     run = GreencodeRun(config, settings)
-    config.stash[ACTIVE_KEY] = run
     config.pluginmanager.register(run, "greencode-run")
     # hooks that only some sessions need are separate plugins, so the others do not pay for them per test
     if run.settings.include_setup:
@@ -194,6 +193,7 @@ class GreencodeRun:
         self.marker_budgets: dict[str, Budget] = {}
         self.warnings: list[str] = []
         self.errors: list[str] = []
+        self.marker_errors: list[str] = []
         self.workers_reported = 0
         self.baseline: Baseline | None = None
         self.fingerprint: Fingerprint | None = None
@@ -248,18 +248,22 @@ class GreencodeRun:
         if data is None:
             self.warnings.append(f"xdist worker {getattr(node, 'gateway', node)} sent no measurements")
             return
-        records, budgets, warnings = xdist.read_payload(data)
+        records, budgets, warnings, marker_errors = xdist.read_payload(data)
         self.records.update((r.node_id, r) for r in records)
         self.marker_budgets.update((b.pattern, b) for b in budgets)
         self.warnings.extend(warnings)
+        # every worker collects every test, so each reports the same bad markers
+        self.marker_errors.extend(e for e in marker_errors if e not in self.marker_errors)
         self.workers_reported += 1
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
             workeroutput = getattr(self.config, "workeroutput", {})
             workeroutput[xdist.OUTPUT_KEY] = xdist.payload(
-                self.records.values(), self.marker_budgets.values(), self.warnings
+                self.records.values(), self.marker_budgets.values(), self.warnings, self.marker_errors
             )
+        elif self.marker_errors:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def _restore(self) -> None:
         if self._previous is not None:
@@ -277,6 +281,7 @@ class GreencodeRun:
             return result
         from pytest_greencode import reporting
 
+        self.errors.extend(self.marker_errors)
         try:
             self._conclude()
         except GreencodeError as exc:
@@ -298,11 +303,19 @@ class GreencodeRun:
     # ----------------------------------------------------------------------------------------------------
     # per test
 
+    @pytest.hookimpl(trylast=True)  # after -k and -m deselected what will not run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             plan = self._plan(item)
             item.stash[PLAN_KEY] = plan
-            item.stash[ROUNDS_KEY] = plan.rounds
+            if plan.error:
+                self.marker_errors.append(plan.error)
+            elif plan.measure:  # what tells the energy fixture to measure
+                item.stash[ROUNDS_KEY] = plan.rounds
+        # a bad marker is a usage error like a bad configuration value; xdist workers cannot stop the session
+        # (it would crash), so there the test errors and the controller exits with the usage error's code
+        if self.marker_errors and not self.is_worker:
+            raise pytest.UsageError(*(f"greencode: {error}" for error in self.marker_errors))
 
     def _plan(self, item: pytest.Item) -> Plan:
         rounds, measure, error = self.settings.rounds, True, None
@@ -332,7 +345,7 @@ class GreencodeRun:
         kwargs = dict(marker.kwargs)
         if marker.args:
             kwargs.setdefault("joules", marker.args[0])
-        per = kwargs.get("per", expected)
+        per = expected if kwargs.get("per") is None else kwargs["per"]  # per=None, as documented: the default
         if set(kwargs) - {"joules", "per"} or len(marker.args) > 1 or "joules" not in kwargs:
             return None, _marker_error(
                 item, "energy_budget", "use energy_budget(joules=..., per='test' or 'call')"
@@ -447,7 +460,13 @@ class GreencodeRun:
         else:
             return
         self.records[item.nodeid] = record
-        if plan.budget is not None:
+        if plan.budget is not None and plan.budget.per != record.per:
+            self.warnings.append(
+                f"{item.nodeid}: its energy budget per {plan.budget.per} was not checked: the whole test "
+                "was measured instead of pytest-benchmark's rounds (it runs none with --benchmark-disable or "
+                "under xdist)"
+            )
+        elif plan.budget is not None:
             self.marker_budgets[item.nodeid] = plan.budget
         if self.junit:  # JUnit XML reads them from the teardown report, made right after this
             item.user_properties.extend(

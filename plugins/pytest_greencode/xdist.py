@@ -1,8 +1,8 @@
 """pytest-xdist support: workers measure, the controller merges and writes once.
 
-Each worker measures its own tests and sends its records, marker budgets and warnings to the controller in
-``workeroutput`` (plain JSON-able data). The controller merges them, runs the gate and writes the baseline,
-history and reports once.
+Each worker measures its own tests and sends its records, marker budgets, warnings and bad markers to the
+controller in ``workeroutput`` (plain JSON-able data). The controller merges them, runs the gate and writes
+the baseline, history and reports once.
 
 A per-process meter (the estimator) stays valid with several workers: each window counts only its own
 process. A machine- or device-wide meter (RAPL, NVML) would also count the other workers' tests, so then
@@ -54,20 +54,27 @@ def worker_lock_path(config: pytest.Config) -> Path | None:
 
 
 def payload(
-    records: Iterable[TestRecord], budgets: Iterable[Budget], warnings: Iterable[str]
+    records: Iterable[TestRecord],
+    budgets: Iterable[Budget],
+    warnings: Iterable[str],
+    marker_errors: Iterable[str],
 ) -> dict[str, Any]:
     """What a worker sends to the controller."""
     return {
         "records": [record.to_dict() for record in records],
         "budgets": [budget.to_dict() for budget in budgets],
         "warnings": list(warnings),
+        "marker_errors": list(marker_errors),
     }
 
 
-def read_payload(data: Mapping[str, Any]) -> tuple[list[TestRecord], list[Budget], list[str]]:
+def read_payload(
+    data: Mapping[str, Any],
+) -> tuple[list[TestRecord], list[Budget], list[str], list[str]]:
     """The inverse of :func:`payload`."""
     return (
         [TestRecord.from_dict(item) for item in data.get("records", [])],
         [Budget.from_dict(item) for item in data.get("budgets", [])],
         [str(item) for item in data.get("warnings", [])],
+        [str(item) for item in data.get("marker_errors", [])],
     )
