@@ -178,8 +178,8 @@ class GreencodeRun:
             self._previous = current_config()
         except GreencodeError:
             self._previous = None
-        configure(settings)
         try:
+            configure(settings)
             self.selection = meters_in_use()
         except GreencodeError as exc:
             self._restore()
