@@ -54,11 +54,7 @@ def file_lock(lock_file: Path, timeout_s: float | None = None) -> Iterator[None]
                 fcntl.flock(descriptor, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline is not None else 0))
                 break
             except BlockingIOError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise StoreError(
-                        f"{lock_file}: still locked by another process after {timeout_s:g} s"
-                    ) from None
-                time.sleep(_POLL_S)
+                _wait_or_give_up(lock_file, deadline, timeout_s)
         try:
             yield
         finally:
@@ -82,12 +78,15 @@ def _exclusive_file_lock(lock_file: Path, timeout_s: float | None) -> Iterator[N
                     continue
             except OSError:
                 pass
-            if deadline is not None and time.monotonic() > deadline:
-                raise StoreError(
-                    f"{lock_file}: still locked by another process after {timeout_s:g} s"
-                ) from None
-            time.sleep(_POLL_S)
+            _wait_or_give_up(lock_file, deadline, timeout_s)
     try:
         yield
     finally:
         lock_file.unlink(missing_ok=True)
+
+
+def _wait_or_give_up(lock_file: Path, deadline: float | None, timeout_s: float | None) -> None:
+    """Sleep before the next try, or raise once ``deadline`` has passed."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise StoreError(f"{lock_file}: still locked by another process after {timeout_s:g} s") from None
+    time.sleep(_POLL_S)

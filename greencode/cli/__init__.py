@@ -25,6 +25,19 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+CONFIG_HELP = "configuration file (default: nearest pyproject.toml)"
+
+
+def add_config_option(parser: argparse.ArgumentParser, help: str = CONFIG_HELP) -> None:
+    """The ``--config FILE`` option every command that reads the configuration takes."""
+    parser.add_argument("--config", metavar="FILE", help=help)
+
+
+def after_separator(words: Sequence[str]) -> list[str]:
+    """What follows ``--`` in an ``argparse.REMAINDER`` argument (the separator itself is dropped)."""
+    return list(words[1:]) if words[:1] == ["--"] else list(words)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greencode",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from greencode.cli import add_config_option, after_separator
+
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
 #: import the measuring code; a test keeps them equal.
@@ -94,11 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="shell command run in each temporary worktree before measuring, e.g. "
         "'python setup.py build_ext --inplace' for compiled extensions",
     )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="configuration file for greencode ab and both sides (default: each "
-        "reads its nearest pyproject.toml)",
+    add_config_option(
+        parser,
+        "configuration file for greencode ab and both sides (default: each reads its nearest pyproject.toml)",
     )
     parser.add_argument(
         "pytest_args",
@@ -128,7 +128,7 @@ def handle(args: argparse.Namespace) -> int:
             config = replace(config, fail_on=parse_threshold(args.fail_on))
         except ValueError as exc:
             raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
-    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    pytest_args = after_separator(args.pytest_args)
     given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget}
     options = AbOptions(
         **{key: value for key, value in given.items() if value is not None},

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from greencode.cli import add_config_option, after_separator
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -36,9 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--meter", help="meter(s) to use (default: the 'meter' key)")
     parser.add_argument("--json", metavar="FILE", help="also write the calibration as JSON to FILE")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
-    )
+    add_config_option(parser)
     parser.add_argument(
         "pytest_args",
         nargs=argparse.REMAINDER,
@@ -96,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.runs < 2:
         raise GreencodeError(f"--runs {args.runs}: calibration needs at least 2 runs")
-    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else list(args.pytest_args)
+    extra = after_separator(args.pytest_args)
     config = load_config(args.config, overrides={"meter": args.meter})
     settings = GateSettings.from_config(config)
     with tempfile.TemporaryDirectory(prefix="greencode-calibrate-") as directory:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from greencode.cli import add_config_option
+
 ORDER = 10
 
 
@@ -16,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "machine and why not, and which meters a measurement uses with the current configuration.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
-    )
+    add_config_option(parser)
     parser.set_defaults(func=handle)
 
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greencode.cli import add_config_option
+
 if TYPE_CHECKING:
     from greencode.report import Report
 
@@ -57,9 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PCT",
         help="exit 1 when a result regressed by more than PCT (e.g. 10%%) against its baseline",
     )
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
-    )
+    add_config_option(parser)
     parser.set_defaults(func=handle)
 
 

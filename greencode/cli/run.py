@@ -9,6 +9,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from greencode.cli import add_config_option, after_separator
+
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
@@ -29,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", metavar="FILE", help="also write the measurement as JSON to FILE")
     parser.add_argument("--label", help="label for the measurement (default: the command line)")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
-    )
+    add_config_option(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
     parser.set_defaults(func=handle)
 
@@ -49,7 +49,7 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.meters.estimate import children_cpu_s
     from greencode.sinks import describe
 
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = after_separator(args.command)
     if not command:
         raise GreencodeError("no command given; usage: greencode run [options] -- CMD ARGS...")
     config = load_config(args.config, overrides={"meter": args.meter})

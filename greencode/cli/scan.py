@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from greencode.cli import add_config_option
+
 ORDER = 61
 
 
@@ -47,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="processes for large scans (default 0: one per CPU; 1: none)",
     )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml)"
-    )
+    add_config_option(parser)
     parser.set_defaults(func=handle)
 
 
