@@ -25,6 +25,7 @@ from greencode.config import Config, load_config
 from greencode.meters import Selection, select_meters
 
 if TYPE_CHECKING:
+    from greencode.calls import Runner
     from greencode.stats import Summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -499,8 +500,10 @@ class Profiler:
     """Settings for calibrated repetition; ``Profiler(rounds=9).run(fn, *args, **kwargs)``.
 
     ``None`` means "from the configuration". ``iterations`` fixes the calls per round instead of calibrating.
-    ``setup`` is called before every round (not measured) and its return value, if a tuple, replaces
-    ``args``.
+    ``setup`` is called before every round (not measured); as in pytest-benchmark it may return
+    ``(args, kwargs)`` for that round's calls. ``teardown(*args, **kwargs)`` is called after every round (not
+    measured). Coroutine functions run to completion in an event loop and generators are consumed
+    (:mod:`greencode.calls`), so the rounds measure the work, not the creation of a coroutine.
     """
 
     rounds: int | None = None
@@ -511,12 +514,50 @@ class Profiler:
     subtract_idle: bool | None = None
     label: str | None = None
     setup: Callable[[], Any] | None = None
+    teardown: Callable[..., Any] | None = None
 
     def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Profile:
         config = _state.get_config()
         selection = _state.selection(self.meter)
-        rounds = self.rounds or config.rounds
         label = self.label or str(getattr(fn, "__qualname__", repr(fn)))
+
+        from greencode.calls import Runner
+
+        runner = Runner(fn, f"profiling {label!r}")
+        try:
+            return self._rounds(runner, label, selection, config, args, kwargs)
+        finally:
+            runner.close()
+
+    def arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """One round's arguments: ``setup()``'s ``(args, kwargs)`` when it returns them, else the given."""
+        if self.setup is None:
+            return args, kwargs
+        prepared = self.setup()
+        if not prepared:
+            return args, kwargs
+        if args or kwargs:
+            raise TypeError("setup returned arguments, so args and kwargs cannot be given too")
+        if not (isinstance(prepared, tuple) and len(prepared) == 2):
+            raise TypeError(
+                f"setup returned {type(prepared).__name__}; it returns None or (args, kwargs), as in "
+                "pytest-benchmark: e.g. `return (data,), {}`"
+            )
+        new_args, new_kwargs = prepared
+        return tuple(new_args), dict(new_kwargs or {})
+
+    def _rounds(
+        self,
+        runner: Runner,
+        label: str,
+        selection: Selection,
+        config: Config,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Profile:
+        rounds = self.rounds or config.rounds
         target = (
             self.min_round_s
             or config.min_round_s
@@ -524,16 +565,13 @@ class Profiler:
         )
 
         def call_round(iterations: int) -> tuple[Measurement, Any]:
-            call_args = args
-            if self.setup is not None:
-                prepared = self.setup()
-                if isinstance(prepared, tuple):
-                    call_args = prepared
-            value = None
+            call_args, call_kwargs = self.arguments(args, kwargs)
             recorder = Recorder(label, selection, config)
-            for _ in range(iterations):
-                value = fn(*call_args, **kwargs)
-            return recorder.stop(), value
+            value = runner(call_args, call_kwargs, iterations)
+            measured = recorder.stop()
+            if self.teardown is not None:
+                self.teardown(*call_args, **call_kwargs)
+            return measured, value
 
         value = None
         warm: Measurement | None = None

@@ -202,12 +202,91 @@ def test_profile_calibrates_until_a_round_is_long_enough() -> None:
     assert profile.wall.median * profile.iterations >= 0.002 * 0.5
 
 
-def test_profile_setup_runs_before_each_round_and_can_replace_arguments() -> None:
+def test_profile_setup_runs_before_each_round_and_can_return_args_and_kwargs() -> None:
     seen = []
-    profile = greencode.Profiler(rounds=3, iterations=1, warmup=0, setup=lambda: ([1, 2, 3],)).run(
-        lambda xs: seen.append(sum(xs)), [9]
-    )
-    assert seen == [6, 6, 6] and profile.rounds == 3
+    profile = greencode.Profiler(
+        rounds=3, iterations=1, warmup=0, setup=lambda: (([1, 2, 3],), {"start": 10})
+    ).run(lambda xs, start: seen.append(sum(xs, start)))
+    assert seen == [16, 16, 16] and profile.rounds == 3
+
+
+def test_profile_setup_that_returns_nothing_keeps_the_given_arguments() -> None:
+    seen = []
+    greencode.Profiler(rounds=2, iterations=1, warmup=0, setup=lambda: None).run(seen.append, 5)
+    assert seen == [5, 5]
+
+
+def test_profile_setup_returning_arguments_beside_given_ones_is_refused() -> None:
+    with pytest.raises(TypeError, match="args and kwargs cannot be given too"):
+        greencode.Profiler(rounds=1, iterations=1, warmup=0, setup=lambda: ((1,), {})).run(print, 2)
+
+
+def test_profile_setup_returning_something_else_says_what_it_expects() -> None:
+    with pytest.raises(TypeError, match=r"returns None or \(args, kwargs\)"):
+        greencode.Profiler(rounds=1, iterations=1, warmup=0, setup=lambda: [1, 2, 3]).run(print)
+
+
+def test_profile_teardown_runs_after_each_round_with_the_rounds_arguments() -> None:
+    torn = []
+    greencode.Profiler(
+        rounds=2, iterations=3, warmup=1, setup=lambda: ((4,), {}), teardown=lambda x: torn.append(x)
+    ).run(abs)
+    assert torn == [4, 4, 4]  # one warm-up round and two measured rounds
+
+
+def test_profile_runs_a_coroutine_function_to_completion() -> None:
+    done = []
+
+    async def fetch(n: int) -> int:
+        await asyncio.sleep(0)
+        done.append(n)
+        return n * 2
+
+    profile = greencode.Profiler(rounds=2, iterations=3, warmup=0).run(fetch, 21)
+    assert done == [21] * 6 and profile.value == 42
+
+
+def test_profile_consumes_a_generator_function() -> None:
+    produced = []
+
+    def numbers(n: int) -> Iterator[int]:
+        for i in range(n):
+            produced.append(i)
+            yield i
+
+    profile = greencode.Profiler(rounds=2, iterations=1, warmup=0).run(numbers, 3)
+    assert produced == [0, 1, 2, 0, 1, 2] and profile.value is None
+
+
+def test_profile_consumes_an_async_generator_function() -> None:
+    produced = []
+
+    async def numbers(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            produced.append(i)
+            yield i
+
+    greencode.Profiler(rounds=1, iterations=2, warmup=0).run(numbers, 2)
+    assert produced == [0, 1, 0, 1]
+
+
+def test_profile_refuses_a_function_that_returns_a_coroutine_unrun() -> None:
+    async def fetch() -> None:
+        pass
+
+    with pytest.raises(greencode.GreencodeError, match="returned a coroutine without running it"):
+        greencode.Profiler(rounds=1, iterations=1, warmup=0).run(lambda: fetch())
+
+
+def test_profile_of_a_coroutine_function_inside_a_running_loop_says_why_not() -> None:
+    async def fetch() -> None:
+        pass
+
+    async def main() -> None:
+        greencode.Profiler(rounds=1, iterations=1, warmup=0).run(fetch)
+
+    with pytest.raises(greencode.GreencodeError, match="an event loop is already running"):
+        asyncio.run(main())
 
 
 def test_profile_default_uses_configured_rounds() -> None:

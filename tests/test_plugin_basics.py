@@ -196,6 +196,27 @@ def test_passes():
     assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_passes"]
 
 
+def test_a_failed_test_using_the_energy_fixture_is_neither_recorded_nor_saved(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(
+        pytester,
+        """
+def test_fails_after_measuring(energy):
+    energy(sum, [1, 2])
+    assert False
+
+def test_passes(energy):
+    energy(sum, [1, 2])
+""",
+    )
+    result = run(pytester, "--greencode-save", "--greencode-json=results.json")
+    result.assert_outcomes(passed=1, failed=1)
+    assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_passes"]
+    saved = json.loads((pytester.path / ".greencode" / "baseline.json").read_text())
+    assert list(saved["entries"]) == ["test_energy.py::test_passes"]
+
+
 def test_energy_fixture_measures_per_call_and_returns_the_result(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,6 +244,85 @@ def test_calibrated(energy):
         tests["test_pedantic"]["samples_j"] == [0.5, 0.5, 0.5] and tests["test_pedantic"]["iterations"] == 4
     )
     assert tests["test_calibrated"]["rounds"] == 5 and tests["test_calibrated"]["iterations"] >= 1
+
+
+ASYNC_AND_GENERATOR = """
+import asyncio
+
+done = []
+
+async def fetch(n):
+    await asyncio.sleep(0)
+    done.append(n)
+    return n + 1
+
+def numbers(n):
+    for i in range(n):
+        done.append(i)
+        yield i
+
+def test_async(energy):
+    done.clear()
+    assert energy(fetch, 1) == 2
+    assert done and set(done) == {1}
+
+def test_generator(energy):
+    done.clear()
+    assert energy(numbers, 3) is None
+    assert done[:3] == [0, 1, 2]
+"""
+
+
+@pytest.mark.parametrize("measuring", [True, False])
+def test_energy_fixture_runs_coroutine_functions_and_consumes_generators(
+    pytester: pytest.Pytester, measuring: bool
+) -> None:
+    make_project(pytester, ASYNC_AND_GENERATOR)
+    result = run(pytester, *(["--greencode"] if measuring else []))
+    result.assert_outcomes(passed=2)
+    assert "never awaited" not in result.stdout.str()
+
+
+def test_energy_pedantic_takes_pytest_benchmarks_signature_and_setup(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=2.0)
+    make_project(
+        pytester,
+        """
+torn = []
+
+def make():
+    return ([3, 1, 2],), {"reverse": True}
+
+def down(data, reverse):
+    torn.append(data)
+
+def test_positional(energy):
+    # target, args, kwargs, setup, teardown, rounds, warmup_rounds, iterations: pytest-benchmark's order
+    assert energy.pedantic(sorted, (), None, make, down, 2, 1, 1) == [3, 2, 1]
+    assert torn == [[3, 1, 2]] * 3
+    assert energy.profile.rounds == 2
+
+def test_setup_with_args_too(energy):
+    energy.pedantic(sorted, args=([1],), setup=make)
+""",
+    )
+    result = run(pytester, "--greencode")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TypeError: setup returned arguments, so args and kwargs cannot be given*"])
+
+
+def test_energy_pedantic_setup_returning_arguments_works_without_measuring(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+def test_unmeasured(energy):
+    assert energy.pedantic(sorted, setup=lambda: (([2, 1],), {})) == [1, 2]
+"""
+    )
+    run(pytester).assert_outcomes(passed=1)
 
 
 def test_an_unmeasured_test_calls_the_energy_fixtures_function_once(pytester: pytest.Pytester) -> None:

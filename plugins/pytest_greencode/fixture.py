@@ -1,10 +1,11 @@
 """The ``energy`` fixture: measure a callable with calibrated rounds, in the spirit of pytest-benchmark.
 
 ``energy(fn, *args, **kwargs)`` runs ``fn`` in calibrated rounds with the configured meters and returns its
-result; ``energy.pedantic(fn, args=..., kwargs=..., setup=..., rounds=..., iterations=...,
-warmup_rounds=...)`` fixes the repetition. The test's record is then per call of ``fn``, not per test.
-Without ``--greencode`` (or with ``@pytest.mark.greencode(skip=True)``) the function is simply called once, so
-tests using the fixture stay valid tests.
+result; ``energy.pedantic(fn, args=..., kwargs=..., setup=..., teardown=..., rounds=..., warmup_rounds=...,
+iterations=...)`` fixes the repetition, with pytest-benchmark's signature and meaning. The test's record
+is then per call of ``fn``, not per test. Without ``--greencode`` (or with
+``@pytest.mark.greencode(skip=True)``) the function is simply called once, so tests using the fixture stay
+valid tests.
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ class EnergyFixture:
         self._used = True
 
     def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        """Measure ``fn(*args, **kwargs)`` in calibrated rounds; returns its (last) result."""
+        """Measure ``fn(*args, **kwargs)`` in calibrated rounds; returns its (last) result. An ``async def``
+        function runs to completion in an event loop; a generator function's items are consumed."""
         self._claim()
         if not self._enabled:
-            return fn(*args, **kwargs)
+            return self._once(fn, args, kwargs)
         from greencode.measurement import Profiler
 
         return self._keep(
@@ -52,18 +54,19 @@ class EnergyFixture:
 
     def pedantic(
         self,
-        fn: Callable[..., Any],
+        target: Callable[..., Any],
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
-        *,
         setup: Callable[[], Any] | None = None,
+        teardown: Callable[..., Any] | None = None,
         rounds: int | None = None,
-        iterations: int = 1,
         warmup_rounds: int = 0,
+        iterations: int = 1,
     ) -> Any:
-        """Measure with explicit repetition: ``rounds`` rounds of ``iterations`` calls after ``warmup_rounds``
-        unmeasured rounds. ``setup`` runs before each round, unmeasured; a tuple it returns replaces
-        ``args``. Returns the last result."""
+        """pytest-benchmark's ``pedantic``: ``rounds`` measured rounds of ``iterations`` calls each, after
+        ``warmup_rounds`` unmeasured rounds. ``setup()`` runs before each round, unmeasured, and may return
+        ``(args, kwargs)`` for it; ``teardown(*args, **kwargs)`` runs after each round. ``rounds=None`` uses
+        the configured rounds. Returns the last result."""
         self._claim()
         for name, value, least in (
             ("rounds", rounds, 1),
@@ -72,10 +75,6 @@ class EnergyFixture:
         ):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < least):
                 raise ValueError(f"energy.pedantic: {name} must be a whole number >= {least}, not {value!r}")
-        kwargs = dict(kwargs or {})
-        if not self._enabled:
-            prepared = setup() if setup is not None else None
-            return fn(*(prepared if isinstance(prepared, tuple) else args), **kwargs)
         from greencode.measurement import Profiler
 
         profiler = Profiler(
@@ -84,8 +83,24 @@ class EnergyFixture:
             warmup=warmup_rounds,
             label=self._node.nodeid,
             setup=setup,
+            teardown=teardown,
         )
-        return self._keep(profiler.run(fn, *args, **kwargs))
+        if not self._enabled:  # one round of one call, set up and torn down as when measuring
+            call_args, call_kwargs = profiler.arguments(tuple(args), dict(kwargs or {}))
+            value = self._once(target, call_args, call_kwargs)
+            if teardown is not None:
+                teardown(*call_args, **call_kwargs)
+            return value
+        return self._keep(profiler.run(target, *args, **dict(kwargs or {})))
+
+    def _once(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        from greencode.calls import Runner
+
+        runner = Runner(fn, self._node.nodeid)
+        try:
+            return runner(args, kwargs, 1)
+        finally:
+            runner.close()
 
     def _keep(self, profile: Profile) -> Any:
         self.profile = profile

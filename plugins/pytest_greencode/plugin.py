@@ -27,6 +27,8 @@ SETTING_OPTIONS = (
     "greencode_allow_other_machine",
     "greencode_include_setup",
 )
+#: Options whose value is a path (see :mod:`pytest_greencode.rootdir`; ``--option=PATH`` always works).
+PATH_OPTIONS = frozenset(("--greencode-baseline", "--greencode-json", "--greencode-compare"))
 
 MARKERS = (
     "greencode(rounds=None, skip=False): greencode measurement settings for this test: rounds=N repeats its "
@@ -103,6 +105,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="include each test's setup and teardown in its energy",
     )
     parser.addini("greencode", type="bool", default=False, help="measure energy per test (as --greencode)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # pytest chose the rootdir before this plugin's options existed, so `--greencode-json PATH` may have moved
+    # it; the check is a scan of the arguments, the rest is imported only when a path option was written so
+    if any(arg in PATH_OPTIONS for arg in args):
+        from pytest_greencode import rootdir
+
+        rootdir.restore(early_config, args)
 
 
 def _config_file_mentions_greencode(start: Path) -> bool:

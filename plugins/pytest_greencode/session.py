@@ -388,8 +388,16 @@ class GreencodeRun:
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         plan = item.stash.get(PLAN_KEY, None)
-        if plan is None or not plan.measure or plan.mode == "energy":
+        if plan is None or not plan.measure:
             return (yield)
+        if plan.mode == "energy":
+            try:
+                return (yield)
+            except BaseException:
+                # only a passing test gets a figure: the fixture's profile of a failed test is dropped
+                if PROFILE_KEY in item.stash:
+                    del item.stash[PROFILE_KEY]
+                raise
         glue = None
         if plan.mode == "benchmark":
             glue = BenchmarkEnergy(
