@@ -97,7 +97,8 @@ class Config:
     # pytest gate
     enabled: bool = False
     baseline: Path = Path(".greencode/baseline.json")
-    history: Path = Path(".greencode/history.sqlite")
+    #: a SQLite path, or a ``postgresql://`` URL (kept as text) for a shared database
+    history: Path | str = Path(".greencode/history.sqlite")
     fail_on: Threshold = Threshold(0.10)
     min_effect_j: float = 0.0
     alpha: float = 0.05
@@ -118,6 +119,10 @@ class Config:
     def resolve(self, path: Path) -> Path:
         """A configured relative path is relative to the project root (where the config file is)."""
         return path if path.is_absolute() else self.root / path
+
+    def history_location(self) -> Path | str:
+        """Where the history is: a PostgreSQL URL as configured, or the SQLite path resolved."""
+        return self.history if isinstance(self.history, str) else self.resolve(self.history)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -235,6 +240,31 @@ def _path(value: object) -> Path:
     return Path(value)
 
 
+#: How a ``history`` value that names a PostgreSQL database begins.
+HISTORY_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_history_url(value: object) -> bool:
+    """Whether a ``history`` value names a PostgreSQL database rather than a SQLite file."""
+    return isinstance(value, str) and value.lower().startswith(HISTORY_URL_SCHEMES)
+
+
+def _history(value: object) -> Path | str:
+    if is_history_url(value):
+        from urllib.parse import urlsplit
+
+        text = str(value)
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - a bad port raises here, not in the middle of a test run
+        except ValueError as exc:
+            raise ValueError(f"not a valid PostgreSQL URL ({exc})") from None
+        if "\x00" in text:
+            raise ValueError("a URL cannot contain NUL characters")
+        return text
+    return _path(value)
+
+
 def _choice(*choices: str) -> Any:
     def parse(value: object) -> str:
         if value not in choices:
@@ -339,7 +369,7 @@ _TOP_KEYS: dict[str, Any] = {
     "subtract_idle": _bool,
     "enabled": _bool,
     "baseline": _path,
-    "history": _path,
+    "history": _history,
     "fail_on": parse_threshold,
     "min_effect_j": parse_energy,
     "alpha": _alpha,

@@ -747,6 +747,7 @@ class RunInfo:
             "commit": self.vcs.commit if self.vcs else None,
             "branch": self.vcs.branch if self.vcs else None,
             "dirty": self.vcs.dirty if self.vcs else None,
+            "repository": self.vcs.repository if self.vcs else None,
             "meter": self.meter,
             "estimated": self.estimated,
             "meter_reasons": list(self.reasons),

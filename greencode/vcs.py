@@ -18,11 +18,14 @@ GIT_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class VcsState:
-    """The measured code's version. ``branch`` is None on a detached HEAD without a CI branch variable."""
+    """The measured code's version. ``branch`` is None on a detached HEAD without a CI branch variable;
+    ``repository`` names the project (CI's repository path, else the ``origin`` remote's, else the work
+    tree's directory), so runs of several repositories can share one history database."""
 
     commit: str
     branch: str | None
     dirty: bool
+    repository: str | None = None
 
     @property
     def short(self) -> str:
@@ -58,6 +61,19 @@ def _ci_branch() -> str | None:
     return None
 
 
+def _repository(root: Path) -> str | None:
+    for name in ("GITHUB_REPOSITORY", "CI_PROJECT_PATH", "BUILDKITE_PIPELINE_SLUG"):
+        if os.environ.get(name):
+            return os.environ[name]
+    remote = _git(root, "remote", "get-url", "origin")
+    if remote:
+        # host:owner/name.git or scheme://user:secret@host/owner/name.git -> owner/name (never a credential)
+        path = remote.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
+        return "/".join(part for part in path[-2:] if part and "@" not in part) or None
+    top = _git(root, "rev-parse", "--show-toplevel")
+    return Path(top).name if top else None
+
+
 def vcs_state(root: Path) -> VcsState | None:
     """The commit, branch and dirty flag of the git work tree containing ``root``; None outside git."""
     commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
@@ -65,4 +81,6 @@ def vcs_state(root: Path) -> VcsState | None:
         return None
     branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD") or _ci_branch()
     status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    return VcsState(commit=commit, branch=branch, dirty=status is None or bool(status))
+    return VcsState(
+        commit=commit, branch=branch, dirty=status is None or bool(status), repository=_repository(root)
+    )

@@ -113,7 +113,7 @@ def test_an_unwritable_history_is_a_warning_not_a_failure(pytester: pytest.Pytes
     result = run(pytester, "--greencode")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
-        ["warning: history not updated: *history.sqlite: the history database cannot*"]
+        ["warning: history not updated: *history.sqlite: not a readable SQLite database*"]
     )
 
 

@@ -141,7 +141,7 @@ def test_directory_input_is_refused(tmp_path: Path) -> None:
 def test_empty_history_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     with History(path) as history:
-        history._connect(create=True)
+        history.migrate()
     with pytest.raises(StoreError, match="holds no runs yet"):
         load_report(path)
 

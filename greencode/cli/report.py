@@ -67,7 +67,7 @@ def handle(args: argparse.Namespace) -> int:
     import sys
     from dataclasses import replace
 
-    from greencode.config import load_config, parse_threshold
+    from greencode.config import is_history_url, load_config, parse_threshold
     from greencode.errors import GreencodeError
     from greencode.files import atomic_write_text
     from greencode.report import load_report, render
@@ -79,7 +79,9 @@ def handle(args: argparse.Namespace) -> int:
             threshold = parse_threshold(args.fail_on)
         except ValueError as exc:
             raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
-    source = Path(args.input) if args.input else config.resolve(config.history)
+    source: Path | str = config.history_location()
+    if args.input:
+        source = args.input if is_history_url(args.input) else Path(args.input)
     report = load_report(source, config.carbon)
     gate = None
     if threshold is not None:

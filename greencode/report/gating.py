@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from greencode.store import Fingerprint, TestRecord
 
 
-def _history_records(path: Path) -> tuple[list[TestRecord], Fingerprint]:
+def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
     """The newest stored run as records. History keeps each test's median, not its samples, so the gate sees
     one sample per test: its run-to-run noise model is unaffected, only the within-run term is lost."""
     from greencode.history import History
@@ -39,7 +39,7 @@ def _history_records(path: Path) -> tuple[list[TestRecord], Fingerprint]:
             fingerprint = Fingerprint.from_dict(latest.fingerprint)
         except (TypeError, ValueError) as exc:
             raise StoreError(
-                f"{path}: run {latest.run_id} has a malformed machine fingerprint ({exc})"
+                f"{history.name}: run {latest.run_id} has a malformed machine fingerprint ({exc})"
             ) from None
         records = [
             TestRecord(p.node_id, p.per, (p.median_j,), p.wall_s, p.cpu_s, p.meter, p.estimated)
@@ -48,16 +48,18 @@ def _history_records(path: Path) -> tuple[list[TestRecord], Fingerprint]:
     return records, fingerprint
 
 
-def gate_input(source: Path, config: Config) -> GateReport:
-    """Compare the results in ``source`` with the configured baseline, with ``config``'s gate settings."""
+def gate_input(source: Path | str, config: Config) -> GateReport:
+    """Compare the results in ``source`` (a file, or a ``postgresql://`` history URL) with the configured
+    baseline, with ``config``'s gate settings."""
+    from greencode.config import is_history_url
     from greencode.gate import GateSettings, compare, config_budgets
     from greencode.store import load_baseline, load_results
 
-    if is_history_database(source):
+    if is_history_url(source) or is_history_database(Path(source)):
         records, fingerprint = _history_records(source)
     else:
         try:
-            results = load_results(source)
+            results = load_results(Path(source))
         except StoreError as exc:
             raise StoreError(
                 f"--fail-on needs a pytest results JSON (--greencode-json) or the history database: {exc}"

@@ -75,6 +75,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                     "low_j": p.low_j,
                     "high_j": p.high_j,
                     "estimated": p.estimated,
+                    "dirty": p.dirty,
                 }
                 for p in points
             ]

@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
-from greencode.config import CarbonConfig
+from greencode.config import CarbonConfig, is_history_url
 from greencode.errors import StoreError
 from greencode.sci import BUILTIN_UNITS, SCI, sci
 from greencode.store import RESULTS_SCHEMA
@@ -123,7 +123,8 @@ class TestResult:
 
 @dataclass(frozen=True)
 class HistoryPoint:
-    """One test's energy in one stored run (for the trend plot)."""
+    """One test's energy in one stored run (for the trend plot). ``dirty``: the work tree had uncommitted
+    changes, so the figure belongs to no commit (it is drawn and labelled apart from ``commit``'s)."""
 
     commit: str
     when: float
@@ -131,6 +132,7 @@ class HistoryPoint:
     low_j: float
     high_j: float
     estimated: bool
+    dirty: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,10 +238,13 @@ def build_test(
 # loading
 
 
-def load_report(path: Path, carbon: CarbonConfig | None = None) -> Report:
-    """Read any greencode output at ``path``; CO2e and SCI use ``carbon`` (default: built-in defaults)."""
-    path = Path(path)
+def load_report(path: Path | str, carbon: CarbonConfig | None = None) -> Report:
+    """Read any greencode output at ``path`` (or the history database at a ``postgresql://`` URL); CO2e and
+    SCI use ``carbon`` (default: built-in defaults)."""
     carbon = carbon or CarbonConfig()
+    if is_history_url(path):
+        return _from_history(path, carbon)
+    path = Path(path)
     if is_history_database(path):
         return _from_history(path, carbon)
     data = _read_json(path)
@@ -274,7 +279,7 @@ def latest_run(history: History) -> HistoryRun:
     runs = history.runs()
     if not runs:
         raise StoreError(
-            f"{history.path}: the history database holds no runs yet; run pytest --greencode first"
+            f"{history.name}: the history database holds no runs yet; run pytest --greencode first"
         )
     return runs[-1]
 
@@ -488,6 +493,7 @@ def _history_point(point: Fields) -> HistoryPoint:
         low_j=point.number("low_j", median, minimum=0),
         high_j=point.number("high_j", median, minimum=0),
         estimated=point.flag("estimated"),
+        dirty=point.flag("dirty"),
     )
 
 
@@ -567,7 +573,7 @@ def with_verdicts(report: Report, verdicts: Iterable[Verdict], notes: Sequence[s
     return replace(report, tests=tuple(tests), notes=(*report.notes, *notes))
 
 
-def _from_history(path: Path, carbon: CarbonConfig) -> Report:
+def _from_history(path: Path | str, carbon: CarbonConfig) -> Report:
     """The newest stored run with the gate's verdicts as recorded, and every run for the trend plot."""
     from greencode.history import History
 
@@ -592,11 +598,13 @@ def _from_history(path: Path, carbon: CarbonConfig) -> Report:
                 )
             )
             trends[point.node_id] = tuple(
-                HistoryPoint(p.commit or p.run_id, p.started, p.median_j, p.q1_j, p.q3_j, p.estimated)
+                HistoryPoint(
+                    p.commit or p.run_id, p.started, p.median_j, p.q1_j, p.q3_j, p.estimated, bool(p.dirty)
+                )
                 for p in history.series(point.node_id)
             )
     return Report(
-        source=str(path),
+        source=history.name,
         kind="history",
         carbon=carbon,
         tests=tuple(tests),
@@ -605,5 +613,10 @@ def _from_history(path: Path, carbon: CarbonConfig) -> Report:
         meter=latest.meter,
         machine=latest.machine,
         history=trends,
-        notes=(f"latest of {runs} stored run(s): {latest.run_id}",),
+        notes=(f"latest of {runs} stored run(s): {latest.run_id}",)
+        + (
+            (f"run {latest.run_id} was measured with uncommitted changes on top of {latest.commit}",)
+            if latest.dirty
+            else ()
+        ),
     )

@@ -280,7 +280,8 @@ def plot_history(
     """One line per test over the stored runs (oldest left), with its interval shaded.
 
     Only the ``max_tests`` tests with the most energy in their latest run are drawn, so the plot stays
-    readable; the x axis is labelled with short commit ids.
+    readable; the x axis is labelled with short commit ids. A run measured on a dirty work tree is drawn with
+    an open marker and labelled ``+dirty``: its figure is not the commit's.
     """
     figure = _figure(6)
     axes = figure.add_subplot()
@@ -289,6 +290,7 @@ def plot_history(
         key=lambda name: -max(history[name], key=lambda p: p.when).median_j,
     )[:max_tests]
     runs = sorted({(p.when, p.commit) for name in chosen for p in history[name]})
+    dirty_runs = {(p.when, p.commit) for name in chosen for p in history[name] if p.dirty}
     index = {run: i for i, run in enumerate(runs)}
     largest = max([p.high_j for name in chosen for p in history[name]] + [0])
     factor, unit = _scale(largest, _ENERGY_UNITS)
@@ -303,11 +305,26 @@ def plot_history(
             color=line.get_color(),
             alpha=0.15,
         )
-    axes.set_xticks(range(len(runs)), _run_labels(runs), rotation=45, ha="right")
+        dirty = [p for p in points if p.dirty]
+        if dirty:  # open markers: measured with uncommitted changes, not the commit on the axis
+            axes.plot(
+                [index[(p.when, p.commit)] for p in dirty],
+                [p.median_j / factor for p in dirty],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor=line.get_color(),
+            )
+    labels = [
+        f"{label} +dirty" if run in dirty_runs else label
+        for run, label in zip(runs, _run_labels(runs), strict=True)
+    ]
+    axes.set_xticks(range(len(runs)), labels, rotation=45, ha="right")
     estimated = any(p.estimated for name in chosen for p in history[name])
     scale = _log_scale(axes, [p.median_j for name in chosen for p in history[name]], factor, axis="y")
     axes.set_ylabel(f"energy ({unit}), {_kind(estimated)}{scale}")
-    axes.set_xlabel(f"{'commit' if all(_is_commit(c) for _, c in runs) else 'run'} (oldest left)")
+    dirty_note = "; open markers, +dirty: uncommitted changes on top of that commit" if dirty_runs else ""
+    axes.set_xlabel(f"{'commit' if all(_is_commit(c) for _, c in runs) else 'run'} (oldest left){dirty_note}")
     axes.set_title(title)
     if chosen:  # beside the axes: lines run across the whole width, so no corner inside is free
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")

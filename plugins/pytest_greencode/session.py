@@ -569,7 +569,7 @@ class GreencodeRun:
 
         verdicts = {c.node_id: (c.verdict, c.change) for c in report.comparisons}
         try:
-            with History(self.settings.resolve(self.settings.history)) as history:
+            with History(self.settings.history_location()) as history:
                 history.append(run, fingerprint, records, verdicts, report.failed)
         except StoreError as exc:
             self.warnings.append(f"history not updated: {exc}")

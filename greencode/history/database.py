@@ -1,0 +1,273 @@
+"""The history database, whichever backend holds it: appends runs, reads runs and per-test series.
+
+``History(location)`` opens a SQLite file (a path) or a PostgreSQL database (a ``postgresql://`` URL); both
+hold the same tables (:mod:`greencode.history.schema`). Every problem is a one-line
+:class:`~greencode.errors.StoreError` naming the file or host and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from greencode.config import is_history_url
+from greencode.errors import GreencodeError, StoreError
+from greencode.history.model import (
+    POINT_COLUMNS,
+    RUN_COLUMNS,
+    HistoryPoint,
+    HistoryRun,
+    point_from_row,
+    run_from_row,
+)
+from greencode.history.schema import SCHEMA_VERSION, migration, readable_column
+
+if TYPE_CHECKING:
+    from greencode.store import Fingerprint, RunInfo, TestRecord
+
+#: How long a writer waits for another one to finish (SQLite's busy timeout, PostgreSQL's connect timeout).
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class Backend(Protocol):
+    dialect: Any
+    placeholder: str
+    name: str
+
+    def exists(self) -> bool: ...
+    def connect(self, create: bool) -> Any: ...
+    def begin_write(self, connection: Any) -> None: ...
+    def stored_version(self, connection: Any) -> int: ...
+    def error(self, exc: Exception) -> StoreError | None: ...
+
+
+def _backend(location: str | Path, timeout_s: float) -> Backend:
+    if is_history_url(location):
+        from greencode.history.postgres import PostgresBackend
+
+        return PostgresBackend(str(location), timeout_s)
+    from greencode.history.sqlite import SqliteBackend
+
+    return SqliteBackend(Path(location), timeout_s)
+
+
+class History:
+    """The history at ``location`` (a SQLite path or a ``postgresql://`` URL), created on first append.
+
+    Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, location: str | Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.location = location
+        self._backend = _backend(location, timeout_s)
+        self._connection: Any = None
+        self._version: int | None = None
+        self._migrated_from = 0
+
+    @property
+    def name(self) -> str:
+        """The database for messages: its path, or its URL without the password."""
+        return self._backend.name
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except Exception as exc:
+                error = self._backend.error(exc)
+                if error is None:
+                    raise
+                raise error from None
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except GreencodeError:
+            raise
+        except Exception as exc:
+            error = self._backend.error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def _sql(self, text: str) -> str:
+        return text if self._backend.placeholder == "?" else text.replace("?", self._backend.placeholder)
+
+    def _open(self, create: bool) -> Any:
+        if self._connection is None:
+            if not create and not self._backend.exists():
+                return None
+            with self._errors():
+                self._connection = self._backend.connect(create)
+        return self._connection
+
+    # ------------------------------------------------------------------------------------------------------
+    # writing
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction on a database at the current schema version (migrated inside it)."""
+        connection = self._open(create=True)
+        with self._errors():
+            self._backend.begin_write(connection)
+            try:
+                version = self._backend.stored_version(connection)
+                if version > SCHEMA_VERSION:
+                    raise newer_version_error(self.name, version)
+                steps = migration(self._backend.dialect, version) if version < SCHEMA_VERSION else []
+                for statement in steps:
+                    connection.execute(statement)
+                self._migrated_from = version
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                with suppress(Exception):  # the error that made us roll back is the one to report
+                    connection.execute("ROLLBACK")
+                raise
+            self._version = SCHEMA_VERSION
+
+    def migrate(self) -> int:
+        """Create the schema, or bring it to the current version; returns the version it was at (0: new)."""
+        with self._write():
+            pass
+        return self._migrated_from
+
+    def append(
+        self,
+        run: RunInfo,
+        fingerprint: Fingerprint,
+        records: Iterable[TestRecord],
+        verdicts: Mapping[str, tuple[str, float | None]] | None = None,
+        failed: bool = False,
+    ) -> None:
+        """Store one run and its records; ``verdicts`` maps node ids to (verdict, relative change)."""
+        verdicts = verdicts or {}
+        records = list(records)
+        vcs = run.vcs
+        run_row = {
+            "run_id": run.run_id,
+            "started": run.started,
+            "finished": run.finished,
+            "repository": vcs.repository if vcs else None,
+            "commit_sha": vcs.commit if vcs else None,
+            "branch": vcs.branch if vcs else None,
+            "dirty": None if vcs is None else int(vcs.dirty),
+            "meter": run.meter,
+            "estimated": int(run.estimated),
+            "machine": fingerprint.describe(),
+            "fingerprint": _fingerprint_json(fingerprint),
+            "tests": len(records),
+            "failed": int(failed),
+        }
+        result_rows = []
+        for record in records:
+            summary = record.summary
+            verdict, change = verdicts.get(record.node_id, (None, None))
+            result_rows.append(
+                {
+                    "run_id": run.run_id,
+                    "node_id": record.node_id,
+                    "per": record.per,
+                    "n": summary.n,
+                    "median_j": summary.median,
+                    "q1_j": summary.q1,
+                    "q3_j": summary.q3,
+                    "mean_j": summary.mean,
+                    "stdev_j": summary.stdev,
+                    "wall_s": record.wall_s,
+                    "cpu_s": record.cpu_s,
+                    "estimated": int(record.estimated),
+                    "meter": record.meter,
+                    "verdict": verdict,
+                    "change": change,
+                    "instructions": getattr(record, "instructions", None),
+                    "d1_misses": getattr(record, "d1_misses", None),
+                    "ll_misses": getattr(record, "ll_misses", None),
+                }
+            )
+        self.insert_rows([run_row], result_rows)
+
+    def insert_rows(self, runs: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        """Insert raw run and result rows (the schema's columns) in one transaction."""
+        with self._write() as connection:
+            for table, rows in (("runs", runs), ("results", results)):
+                if rows:
+                    columns = list(rows[0])
+                    statement = self._sql(
+                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                    )
+                    connection.cursor().executemany(statement, [[row[c] for c in columns] for row in rows])
+
+    # ------------------------------------------------------------------------------------------------------
+    # reading
+
+    def _read(self, query: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]] | None:
+        """Rows of ``query`` (None when the database does not exist); ``{runs}`` and ``{points}`` in it are
+        replaced by the column lists readable at the database's version."""
+        connection = self._open(create=False)
+        if connection is None:
+            return None
+        with self._errors():
+            if self._version is None:
+                version = self._backend.stored_version(connection)
+                if version > SCHEMA_VERSION:
+                    raise newer_version_error(self.name, version)
+                self._version = version
+            if self._version == 0:
+                return []
+            runs = ", ".join(readable_column(c, self._version) for c in RUN_COLUMNS)
+            points = ", ".join(readable_column(c, self._version) for c in POINT_COLUMNS)
+            statement = self._sql(query.format(runs=runs, points=points))
+            return [tuple(row) for row in connection.execute(statement, parameters)]
+
+    def runs(self, limit: int | None = None) -> list[HistoryRun]:
+        """Stored runs, oldest first; ``limit`` keeps the newest ``limit``."""
+        query = "SELECT {runs} FROM runs ORDER BY started DESC, run_id DESC" + (" LIMIT ?" if limit else "")
+        rows = self._read(query, (limit,) if limit else ()) or []
+        return [run_from_row(self.name, row) for row in reversed(rows)]
+
+    def series(self, node_id: str) -> list[HistoryPoint]:
+        """One test's statistics in every stored run that measured it, oldest first."""
+        return self._points("s.node_id = ?", node_id)
+
+    def run_results(self, run_id: str) -> list[HistoryPoint]:
+        """Every test's statistics in one run, by node id."""
+        return self._points("s.run_id = ?", run_id)
+
+    def node_ids(self) -> list[str]:
+        rows = self._read("SELECT DISTINCT node_id FROM results ORDER BY node_id") or []
+        return [str(row[0]) for row in rows]
+
+    def _points(self, where: str, value: str) -> list[HistoryPoint]:
+        query = (
+            "SELECT {points} FROM results s JOIN runs r ON r.run_id = s.run_id WHERE "
+            + where
+            + " ORDER BY r.started, r.run_id, s.node_id"
+        )
+        return [point_from_row(self.name, row) for row in self._read(query, (value,)) or []]
+
+
+def newer_version_error(name: str, version: int) -> StoreError:
+    return StoreError(
+        f"{name}: the history database is at schema version {version}, newer than this greencode's "
+        f"({SCHEMA_VERSION}); upgrade greencode to read or write it"
+    )
+
+
+def _fingerprint_json(fingerprint: Fingerprint) -> str:
+    import json
+
+    return json.dumps(fingerprint.to_dict(), sort_keys=True)

@@ -1,0 +1,245 @@
+"""The SQLite history: concurrent first writers, foreign files, migrations, clear errors, checked reads."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greencode.errors import StoreError
+from greencode.history import History
+from greencode.history.schema import SCHEMA_VERSION
+from greencode.history.sqlite import SqliteBackend
+from greencode.report import load_report
+from greencode.vcs import VcsState
+from tests.report_inputs import FINGERPRINT, record, run_info, write_history
+from tests.run_cli import run_greencode
+
+# greencode 0.1.0's schema (version 1), as it created it
+_VERSION_1 = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, started REAL NOT NULL, finished REAL NOT NULL, commit_sha TEXT,
+    branch TEXT, dirty INTEGER, meter TEXT NOT NULL, estimated INTEGER NOT NULL, machine TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, tests INTEGER NOT NULL, failed INTEGER NOT NULL);
+CREATE TABLE results (run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, node_id TEXT NOT NULL,
+    per TEXT NOT NULL, n INTEGER NOT NULL, median_j REAL NOT NULL, q1_j REAL NOT NULL, q3_j REAL NOT NULL,
+    mean_j REAL NOT NULL, stdev_j REAL NOT NULL, wall_s REAL NOT NULL, cpu_s REAL NOT NULL,
+    estimated INTEGER NOT NULL, meter TEXT NOT NULL, verdict TEXT, change REAL,
+    PRIMARY KEY (run_id, node_id));
+CREATE INDEX results_by_node ON results (node_id);
+PRAGMA user_version = 1;
+"""
+
+
+_WORKERS = 6
+_DATABASES = 8
+
+
+def _write_runs(directory: str, worker: int, barrier: Any) -> None:
+    for database in range(_DATABASES):
+        barrier.wait(60)  # every worker's first write to each new database at the same moment
+        with History(Path(directory) / f"{database}" / "history.sqlite") as history:
+            for number in range(2):
+                run = replace(run_info(number), run_id=f"w{worker}-r{number}")
+                history.append(run, FINGERPRINT, [record("t.py::a", 1.0), record("t.py::b", 2.0)])
+
+
+def test_concurrent_first_writers_to_a_new_database_all_succeed(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(_WORKERS)
+    workers = [context.Process(target=_write_runs, args=(str(tmp_path), w, barrier)) for w in range(_WORKERS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0] * _WORKERS
+    for database in range(_DATABASES):
+        with History(tmp_path / f"{database}" / "history.sqlite") as history:
+            assert len(history.runs()) == 2 * _WORKERS
+            assert len(history.series("t.py::a")) == 2 * _WORKERS
+
+
+def test_schema_and_first_run_are_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history.append(run_info(), FINGERPRINT, [record("t.py::a", 1.0)])
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert connection.execute("SELECT value FROM greencode_meta").fetchone()[0] == str(SCHEMA_VERSION)
+    connection.close()
+
+
+@pytest.mark.parametrize("user_version", [0, 1, 7])
+def test_writing_to_another_applications_database_is_refused_and_leaves_it_unchanged(
+    tmp_path: Path, user_version: int
+) -> None:
+    path = tmp_path / "notes.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.execute(f"PRAGMA user_version = {user_version}")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    refused = pytest.raises(StoreError, match=r"not a greencode history database \(it holds notes")
+    with refused, History(path) as history:
+        history.append(run_info(), FINGERPRINT, [record("t.py::a", 1.0)])
+    assert path.read_bytes() == before
+
+
+def _version_1_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.executescript(_VERSION_1)
+    connection.execute(
+        "INSERT INTO runs VALUES ('old', 1.0, 2.0, ?, 'main', 0, 'estimate', 1, 'm', ?, 1, 0)",
+        ("c" * 40, '{"cpu_model": "AMD EPYC"}'),
+    )
+    connection.execute(
+        "INSERT INTO results VALUES ('old', 't.py::a', 'test', 7, 1.0, 0.9, 1.1, 1.0, 0.1, 0.05, 0.04, 1, "
+        "'estimate', NULL, NULL)"
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_a_version_1_database_is_read_without_being_changed(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    _version_1_database(path)
+    before = path.read_bytes()
+    with History(path) as history:
+        (run,) = history.runs()
+        (point,) = history.series("t.py::a")
+    assert run.run_id == "old" and run.repository is None and point.instructions is None
+    assert path.read_bytes() == before
+
+
+def test_a_version_1_database_is_migrated_by_the_next_write_keeping_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    _version_1_database(path)
+    run = replace(run_info(1), vcs=VcsState("d" * 40, "main", False, repository="acme/app"))
+    with History(path) as history:
+        history.append(run, FINGERPRINT, [record("t.py::a", 2.0)])
+    with History(path) as history:
+        runs = history.runs()
+        assert [r.run_id for r in runs] == ["old", "run-1"]
+        assert runs[1].repository == "acme/app"
+        assert [p.median_j for p in history.series("t.py::a")] == [1.0, pytest.approx(2.0)]
+        assert history.migrate() == SCHEMA_VERSION
+
+
+def test_a_database_of_a_newer_greencode_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE greencode_meta SET value = '99'")
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError, match=r"schema version 99, newer.*upgrade greencode") as caught:
+        History(path).runs()
+    assert "move it away" not in str(caught.value)
+
+
+def _hold_write_lock(path: str, ready: Any, release: Any) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    ready.set()
+    release.wait(30)
+    connection.execute("ROLLBACK")
+
+
+def test_a_locked_history_says_it_is_locked_not_move_it_away(tmp_path: Path) -> None:
+    path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_write_lock, args=(str(path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        refused = pytest.raises(StoreError, match="locked by another process")
+        with refused as caught, History(path, timeout_s=0.2) as history:
+            history.append(replace(run_info(1), run_id="x"), FINGERPRINT, [record("t.py::a", 1.0)])
+        assert "move it away" not in str(caught.value)
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_a_read_only_history_says_so(tmp_path: Path) -> None:
+    path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
+    # as root, file modes do not stop a write: SQLite's read-only mode gives the error a user would get
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        connection.execute("DELETE FROM runs")
+    connection.close()
+    message = str(SqliteBackend(path, 1.0).error(raised.value))
+    assert "is read-only" in message and "writable" in message and "move it away" not in message
+
+
+def test_a_full_disk_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "full.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE t (x BLOB)")
+    page_count = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {page_count + 1}")  # what SQLite reports on a full disk
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        connection.execute("INSERT INTO t VALUES (?)", (b"x" * 100_000,))
+    connection.close()
+    message = str(SqliteBackend(path, 1.0).error(raised.value))
+    assert "is full" in message and "free some space" in message and "move it away" not in message
+
+
+def _damage(path: Path, statement: str, *parameters: object) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute(statement, parameters)
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "parameters", "message"),
+    [
+        ("UPDATE runs SET fingerprint = ?", ("{not json",), "fingerprint is not valid JSON"),
+        ("UPDATE results SET median_j = ?", ("lots",), "median_j is 'lots', not a number"),
+        ("UPDATE results SET median_j = ?", (b"\x00\x01",), "median_j is a 2-byte blob, not a number"),
+        ("UPDATE results SET median_j = ?", (-1.0,), "median_j is -1.0, below 0"),
+        ("UPDATE results SET per = ?", ("fortnight",), "per is 'fortnight', not one of call, test"),
+    ],
+)
+def test_report_on_a_damaged_history_row_is_one_line_naming_file_and_problem(
+    tmp_path: Path, statement: str, parameters: tuple[object, ...], message: str
+) -> None:
+    path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
+    _damage(path, statement, *parameters)
+    for extra in ((), ("--fail-on", "10%")):
+        completed = run_greencode("report", str(path), *extra, cwd=tmp_path)
+        assert completed.returncode == 2, completed.stderr
+        lines = completed.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], lines
+        assert "Traceback" not in completed.stderr
+
+
+def test_dirty_runs_are_marked_in_the_history_trend(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
+        dirty = replace(run_info(1), vcs=VcsState("a" * 40, "main", True))
+        history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    report = load_report(path)
+    assert [p.dirty for p in report.history["t.py::a"]] == [False, True]
+    assert any("uncommitted changes on top of " + "a" * 40 in note for note in report.notes)
+
+
+def test_the_history_plot_labels_dirty_runs(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from greencode.report import plots
+
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
+        dirty = replace(run_info(1), vcs=VcsState("a" * 40, "main", True))
+        history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    figure = plots.plot_history(load_report(path).history)
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert len(labels) == 2 and not labels[0].endswith("+dirty") and labels[1].endswith("+dirty")
+    assert "uncommitted changes" in figure.axes[0].get_xlabel()
