@@ -501,33 +501,19 @@ def to_report(result: AbResult, carbon: CarbonConfig) -> Report:
     """The result as a :class:`~greencode.report.model.Report` (head's energy per test, base as baseline,
     the gate's verdicts), for :func:`greencode.report.render`: the same text and Markdown as ``greencode
     report``."""
-    from greencode.report.gating import with_gate
-    from greencode.report.model import Estimate, Report, build_test
+    from greencode.report.records import records_report
 
-    tests = tuple(
-        build_test(
-            record.node_id,
-            Estimate.of_samples(record.samples_j),
-            carbon,
-            per=record.per,
-            estimated=record.estimated,
-            wall_s=record.wall_s,
-            meter=record.meter,
-            samples_j=record.samples_j,
-        )
-        for _, record in sorted(result.head_records.items())
-    )
-    report = Report(
+    return records_report(
+        result.head_records.values(),
+        carbon,
+        result.gate,
         source=f"greencode ab: head {result.head.describe()} against base {result.base.describe()}",
         kind="paired runs, interleaved",
-        carbon=carbon,
-        tests=tests,
         commit=result.head.commit,
         meter=result.meter,
         machine=result.machine,
         notes=result.notes,
     )
-    return with_gate(report, result.gate)
 
 
 # ---------------------------------------------------------------------------------------------------------

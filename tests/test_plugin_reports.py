@@ -88,9 +88,9 @@ def test_github_step_summary_gets_a_markdown_table(
     run(pytester, "--greencode")
     text = summary.read_text()
     assert text.startswith("earlier step\n")
-    assert "### greencode: FAILED: 1 over energy budget" in text
-    assert "| test | energy | baseline | change | verdict |" in text
-    assert "| `test_energy.py::test_a` | 2 J/test |  |  | OVER BUDGET |" in text
+    assert "## greencode energy report: FAILED: 1 over energy budget\n" in text
+    assert "| test | energy | CO2e | SCI | status |" in text
+    assert "| test_energy.py::test_a | 2 J (est.) |" in text and "| over budget |" in text
 
 
 def test_every_run_is_appended_to_the_history(

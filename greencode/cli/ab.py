@@ -111,7 +111,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     import json
-    import os
     import sys
     from dataclasses import replace
     from pathlib import Path
@@ -121,6 +120,7 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.errors import GreencodeError
     from greencode.files import atomic_write_text
     from greencode.report import render
+    from greencode.report.records import append_step_summary
 
     config = load_config(args.config)
     if args.fail_on is not None:
@@ -153,12 +153,8 @@ def handle(args: argparse.Namespace) -> int:
         atomic_write_text(Path(args.json), json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
     if args.markdown:
         atomic_write_text(Path(args.markdown), markdown)
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        try:
-            with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(markdown + "\n")
-        except OSError as exc:
-            print(f"greencode ab: GITHUB_STEP_SUMMARY not written ({exc.strerror or exc})", file=sys.stderr)
+    warning = append_step_summary(markdown)
+    if warning:
+        print(f"greencode ab: {warning}", file=sys.stderr)
     print(f"greencode ab: {result.summary()}", file=sys.stderr)
     return result.exit_code

@@ -82,6 +82,18 @@ def with_gate(report: Report, gate: GateReport) -> Report:
     The verdict the run itself recorded is dropped: this decision replaces it.
     """
     verdicts = [Verdict(c.node_id, c.verdict, c.baseline_j, c.change) for c in gate.comparisons]
+    # a test over its budget shows it, unless it also regressed (the worse of the two)
+    compared = {v.node_id: v for v in verdicts}
+    for result in gate.over_budget:
+        known = compared.get(result.node_id)
+        if known is None or known.verdict != "regression":
+            compared[result.node_id] = Verdict(
+                result.node_id,
+                "over budget",
+                known.baseline_j if known else None,
+                known.change if known else None,
+            )
+    verdicts = list(compared.values())
     notes = [f"gate: {gate.summary()}"]
     if gate.refused:
         notes.append(f"gate: baseline not used: {gate.refused}")
@@ -99,5 +111,7 @@ def with_gate(report: Report, gate: GateReport) -> Report:
         f"over budget: {b.node_id}: {b.measured_j:.4g} J > {b.budget_j:.4g} J per {b.per}"
         for b in gate.over_budget
     ]
-    report = replace(report, notes=tuple(n for n in report.notes if not n.startswith(AS_RUN_NOTE)))
+    report = replace(
+        report, notes=tuple(n for n in report.notes if not n.startswith(AS_RUN_NOTE)), verdict=gate.summary()
+    )
     return with_verdicts(report, verdicts, notes)

@@ -21,7 +21,8 @@ def _table(table: list[list[str]]) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    lines = ["## greencode energy report", ""]
+    title = "## greencode energy report" + (f": {report.verdict}" if report.verdict else "")
+    lines = [title, ""]
     lines += [f"- {line}" for line in header_lines(report)]
     lines.append("")
     if report.tests:

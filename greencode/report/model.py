@@ -149,6 +149,8 @@ class Report:
     machine: str | None = None
     history: Mapping[str, tuple[HistoryPoint, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: the gate's one-line decision, when a gate judged these results (see ``report.gating.with_gate``)
+    verdict: str | None = None
 
     @property
     def estimated(self) -> bool:

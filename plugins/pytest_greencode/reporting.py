@@ -1,26 +1,46 @@
-"""What a measuring run shows: the terminal section, pytest's summary line, JUnit XML properties and a
-Markdown table for ``$GITHUB_STEP_SUMMARY``. (The JSON results file is written by the library:
-:func:`greencode.store.results_document`.)"""
+"""What a measuring run shows in pytest: the terminal section, pytest's summary line and JUnit XML
+properties, all read from the run's :class:`~greencode.outcome.RunOutcome`. The step summary is the library's
+Markdown report of that outcome (:mod:`greencode.report.records`), the same as ``greencode ab`` writes; the
+JSON results file is written by :func:`greencode.outcome.conclude`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from greencode.units import format_energy, format_percent
 
 if TYPE_CHECKING:
+    from greencode.config import CarbonConfig
     from greencode.gate import BudgetResult, Comparison
-    from pytest_greencode.session import GreencodeRun
+    from greencode.outcome import RunOutcome
+    from greencode.store import TestRecord
+
+
+class Shown(Protocol):
+    """What the plugin's run object offers this module (it is :class:`pytest_greencode.session.GreencodeRun`;
+    a protocol, so that the two modules do not import each other)."""
+
+    config: Any
+    outcome: RunOutcome | None
+    estimated: bool
+    workers_reported: int
+    warnings: list[str]
+    errors: list[str]
+
+    @property
+    def records(self) -> Mapping[str, TestRecord]: ...
+
+    @property
+    def meter_name(self) -> str: ...
+
 
 #: Rows shown without ``-v`` besides the flagged ones: the tests using the most energy.
 TOP_ROWS = 10
 #: Node ids up to this long are never shortened in the terminal.
 NAME_WIDTH = 60
-#: Rows in the step summary (GitHub truncates long summaries).
-MARKDOWN_ROWS = 50
 _ORDER = {
     "regression": 0,
     "over budget": 1,
@@ -49,9 +69,9 @@ def _change(comparison: Comparison | None) -> str:
     )
 
 
-def rows(run: GreencodeRun, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
+def rows(run: Shown, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
     """Table rows (see :data:`HEADINGS`), flagged tests first, then by energy; and how many were left out."""
-    report = run.report
+    report = run.outcome.gate if run.outcome else None
     comparisons = {c.node_id: c for c in report.comparisons} if report else {}
     over = {b.node_id for b in report.over_budget} if report else set()
     entries = []
@@ -132,20 +152,20 @@ def _budget_line(result: BudgetResult) -> str:
     )
 
 
-def _header(run: GreencodeRun) -> str:
+def _header(run: Shown) -> str:
     kind = "estimates" if run.estimated else "measurements"
-    parts = [f"{_tests(len(run.records))} measured with {run.selection.name} ({kind})"]
+    parts = [f"{_tests(len(run.records))} measured with {run.meter_name} ({kind})"]
     if run.workers_reported:
         parts.append(f"by {run.workers_reported} xdist workers")
-    report = run.report
+    report = run.outcome.gate if run.outcome else None
     if report is not None and report.compared and not report.missing_baseline:
         commit = f", commit {report.baseline_commit[:12]}" if report.baseline_commit else ""
         parts.append(f"baseline {report.baseline}{commit}")
     return "; ".join(parts)
 
 
-def _gate_lines(run: GreencodeRun) -> list[str]:
-    report = run.report
+def _gate_lines(run: Shown) -> list[str]:
+    report = run.outcome.gate if run.outcome else None
     if report is None:
         return []
     settings = report.settings
@@ -189,22 +209,19 @@ def _gate_lines(run: GreencodeRun) -> list[str]:
     return lines
 
 
-def _advice_lines(run: GreencodeRun) -> list[str]:
-    advice = run.advice
+def _advice_lines(run: Shown) -> list[str]:
+    advice = run.outcome.advice if run.outcome else None
     if not advice:
         return []
-    lines = [f"  hint for {item['node_id']}: {item['hint']}" for item in advice["hints"]]
-    if advice["findings"]:
-        since = advice["since_commit"]
+    lines = [f"  hint for {item.node_id}: {item.hint}" for item in advice.hints]
+    if advice.findings:
+        since = advice.since_commit
         lines.append(f"tactics for the code changed since {since[:12] if since else 'the last commit'}:")
-        lines.extend(
-            f"  {f['path']}:{f['line']}: {f['rule']} {f['message']} [{f['tactic']}]"
-            for f in advice["findings"]
-        )
+        lines.extend(f"  {f.path}:{f.line}: {f.rule} {f.message} [{f.tactic}]" for f in advice.findings)
     return lines
 
 
-def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
+def terminal_section(terminalreporter: Any, run: Shown) -> None:
     """The ``greencode`` section of pytest's terminal summary."""
     writer = terminalreporter
     verbose = writer.config.getoption("verbose") > 0
@@ -217,7 +234,7 @@ def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
             writer.write_line(line, bold=index == 0)
     if hidden:
         writer.write_line(f"... {_tests(hidden, 'more test')} (-v shows all)")
-    failed = run.report is not None and run.report.failed
+    failed = run.outcome is not None and run.outcome.gate.failed
     for line in _gate_lines(run):
         writer.write_line(
             line,
@@ -226,8 +243,8 @@ def terminal_section(terminalreporter: Any, run: GreencodeRun) -> None:
         )
     for line in _advice_lines(run):
         writer.write_line(line)
-    if run.saved is not None:
-        writer.write_line(run.saved.describe())
+    if run.outcome is not None and run.outcome.saved is not None:
+        writer.write_line(run.outcome.saved.describe())
     for warning in run.warnings:
         writer.write_line(f"warning: {warning}", yellow=True)
     for error in run.errors:
@@ -243,18 +260,19 @@ class Counted:
     message: str
 
 
-def mark_summary_line(run: GreencodeRun) -> None:
+def mark_summary_line(run: Shown) -> None:
     """Count greencode's failures in pytest's last line: "12 passed, 1 energy regression in 3.1s"."""
     reporter = run.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or run.report is None:
+    if reporter is None or run.outcome is None:
         return
-    regressions, errors = run.report.regressions, run.errors
+    gate, errors = run.outcome.gate, run.errors
+    regressions = gate.regressions
     # pytest prints each key after its count as it is, so the key carries its own plural
     additions = {
         "energy regression" + "s" * (len(regressions) > 1): [
             Counted(c.node_id, c.reason) for c in regressions
         ],
-        "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in run.report.over_budget],
+        "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in gate.over_budget],
         "greencode error" + "s" * (len(errors) > 1): [Counted("", error) for error in errors],
     }
     for key, items in additions.items():
@@ -262,44 +280,22 @@ def mark_summary_line(run: GreencodeRun) -> None:
             reporter.stats.setdefault(key, []).extend(items)
 
 
-def markdown(run: GreencodeRun) -> str:
-    """A Markdown summary: the gate's line and a table (for ``$GITHUB_STEP_SUMMARY``)."""
-    report = run.report
-    status = report.summary() if report is not None else "measured"
-    lines = [f"### greencode: {status}", "", _header(run) + "  "]
-    lines.extend(f"{line.strip()}  " for line in _gate_lines(run)[:1])
-    table, hidden = rows(run, MARKDOWN_ROWS)
-    if table:
-        escape = str.maketrans({"|": "\\|"})
-        lines += ["", "| " + " | ".join(HEADINGS) + " |", "|" + "---|" * len(HEADINGS)]
-        lines += [
-            "| "
-            + " | ".join(
-                f"`{r[0]}`".translate(escape) if i == 0 else r[i].translate(escape) for i in range(len(r))
-            )
-            + " |"
-            for r in table
-        ]
-    if hidden:
-        lines.append(f"\n{_tests(hidden, 'more test')} not shown.")
-    return "\n".join(lines) + "\n"
+def publish(config: Any, outcome: RunOutcome, carbon: CarbonConfig) -> str | None:
+    """Step summary and JUnit suite properties, when those are in use; a warning when the summary could not
+    be written."""
+    from greencode.report import render
+    from greencode.report.records import append_step_summary, outcome_report
 
-
-def publish(run: GreencodeRun) -> None:
-    """Step summary and JUnit suite properties, when those are in use."""
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        try:
-            with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(markdown(run) + "\n")
-        except OSError as exc:
-            run.warnings.append(f"GITHUB_STEP_SUMMARY not written ({exc.strerror or exc})")
+    warning = None
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # the report is built only when someone reads it
+        warning = append_step_summary(render(outcome_report(outcome, carbon), "md"))
     try:
         from _pytest.junitxml import xml_key
     except ImportError:  # pragma: no cover - a pytest without junitxml
-        return
-    xml = run.config.stash.get(xml_key, None)
-    if xml is not None and run.report is not None:
-        xml.add_global_property("greencode_gate", run.report.summary())
-        xml.add_global_property("greencode_meter", run.selection.name)
-        xml.add_global_property("greencode_estimated", str(run.estimated).lower())
+        return warning
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property("greencode_gate", outcome.gate.summary())
+        xml.add_global_property("greencode_meter", outcome.meter)
+        xml.add_global_property("greencode_estimated", str(outcome.estimated).lower())
+    return warning

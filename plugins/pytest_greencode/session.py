@@ -1,9 +1,10 @@
 """The measuring run: everything ``pytest --greencode`` does, registered only when greencode is switched on.
 
 Per test it measures the call phase (optionally setup and teardown too), repeating the call for the
-configured rounds, or takes the ``energy`` fixture's or pytest-benchmark's per-call figures. After the last
-test it checks budgets, compares with the baseline, saves, appends to the history and writes the reports,
-all through the library (:mod:`greencode.gate`, :mod:`greencode.store`, :mod:`greencode.history`). A
+configured rounds, or takes the ``energy`` fixture's or pytest-benchmark's per-call figures (markers are
+read by :mod:`pytest_greencode.markers`). After the last test the library ends the run
+(:func:`greencode.outcome.conclude`: budgets, baseline, history, results file, advice) and
+:mod:`pytest_greencode.reporting` shows its :class:`~greencode.outcome.RunOutcome`. A
 failing gate fails the session the way pytest-cov does: one more failure counted in ``session.testsfailed``
 from a ``pytest_runtestloop`` wrapper, so pytest's own summary and exit code 1 follow; greencode's errors
 become one line each, never a traceback.
@@ -14,49 +15,25 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from greencode.config import Config, load_config, parse_energy
+from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
-from greencode.gate import Budget, GateReport, GateSettings, check_budgets, compare, config_budgets
+from greencode.gate import Budget
 from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
-from greencode.store import (
-    Baseline,
-    Fingerprint,
-    RunInfo,
-    SaveResult,
-    TestRecord,
-    detect_fingerprint,
-    load_baseline,
-    new_run_id,
-    results_document,
-    save_baseline,
-    write_results,
-)
-from pytest_greencode import xdist
+from greencode.outcome import RunOutcome, conclude
+from greencode.store import Baseline, TestRecord, load_baseline
+from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
 
-PLAN_KEY: pytest.StashKey[Plan] = pytest.StashKey()
+PLAN_KEY: pytest.StashKey[markers.Plan] = pytest.StashKey()
 CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
 BENCHMARK_KEY: pytest.StashKey[BenchmarkEnergy] = pytest.StashKey()
 EXTRA_KEY: pytest.StashKey[float] = pytest.StashKey()
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How one test is measured. ``mode`` is ``"test"``, ``"energy"`` (the fixture) or ``"benchmark"``;
-    ``error`` is a bad marker, reported as the test's setup error."""
-
-    measure: bool
-    rounds: int
-    mode: str
-    budget: Budget | None = None
-    error: str | None = None
 
 
 def _option_path(config: pytest.Config, value: str | None) -> str | None:
@@ -89,10 +66,6 @@ def start(config: pytest.Config, requested: bool) -> None:
         config.pluginmanager.register(SetupEnergy(run), "greencode-setup-energy")
     if run.lock_path is not None:
         config.pluginmanager.register(OneAtATime(run.lock_path), "greencode-one-at-a-time")
-
-
-def _marker_error(item: pytest.Item, marker: str, problem: str) -> str:
-    return f"{item.nodeid}: @pytest.mark.{marker}: {problem}"
 
 
 def _record_from_windows(
@@ -150,7 +123,6 @@ class GreencodeRun:
     def __init__(self, config: pytest.Config, settings: Config) -> None:
         self.config = config
         self.settings = settings
-        self.gate_settings = GateSettings.from_config(settings)
         option = config.getoption
         compare_option = option("greencode_compare")
         if compare_option and (
@@ -196,11 +168,12 @@ class GreencodeRun:
         self.marker_errors: list[str] = []
         self.workers_reported = 0
         self.baseline: Baseline | None = None
-        self.fingerprint: Fingerprint | None = None
-        self.report: GateReport | None = None
-        self.saved: SaveResult | None = None
-        self.advice: dict[str, Any] | None = None
+        self.outcome: RunOutcome | None = None
         self.concluded = False
+
+    @property
+    def meter_name(self) -> str:
+        return self.selection.name
 
     # ----------------------------------------------------------------------------------------------------
     # start and end of the session
@@ -290,9 +263,31 @@ class GreencodeRun:
             self.errors.append(f"internal error ({type(exc).__name__}: {exc}); please report it")
         self.concluded = True
         reporting.mark_summary_line(self)
-        if self.errors or (self.report is not None and self.report.failed):
+        if self.errors or (self.outcome is not None and self.outcome.gate.failed):
             session.testsfailed += 1
         return result
+
+    def _conclude(self) -> None:
+        from pytest_greencode import reporting
+
+        self.outcome = outcome = conclude(
+            self.records.values(),
+            self.settings,
+            selection=self.selection,
+            started=self.started,
+            compare_with=self.baseline_path if self.compare else None,
+            baseline=self.baseline,
+            save_to=self.baseline_path if self.save else None,
+            json_path=self.json_path,
+            budgets=self.marker_budgets.values(),
+            workers=self.workers_reported,
+            warnings=self.warnings,
+        )
+        self.warnings[:] = outcome.warnings
+        self.errors.extend(outcome.errors)
+        warning = reporting.publish(self.config, outcome, self.settings.carbon)
+        if warning:
+            self.warnings.append(warning)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.concluded:
@@ -305,8 +300,9 @@ class GreencodeRun:
 
     @pytest.hookimpl(trylast=True)  # after -k and -m deselected what will not run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        benchmark_plugin = self.config.pluginmanager.hasplugin("benchmark")
         for item in items:
-            plan = self._plan(item)
+            plan = markers.plan(item, self.settings.rounds, benchmark_plugin)
             item.stash[PLAN_KEY] = plan
             if plan.error:
                 self.marker_errors.append(plan.error)
@@ -316,56 +312,6 @@ class GreencodeRun:
         # (it would crash), so there the test errors and the controller exits with the usage error's code
         if self.marker_errors and not self.is_worker:
             raise pytest.UsageError(*(f"greencode: {error}" for error in self.marker_errors))
-
-    def _plan(self, item: pytest.Item) -> Plan:
-        rounds, measure, error = self.settings.rounds, True, None
-        fixtures = getattr(item, "fixturenames", ())
-        benchmark = "benchmark" in fixtures and self.config.pluginmanager.hasplugin("benchmark")
-        mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
-        marker = item.get_closest_marker("greencode")
-        if marker is not None:
-            unknown = set(marker.kwargs) - {"rounds", "skip"}
-            value = marker.kwargs.get("rounds", rounds)
-            if marker.args or unknown:
-                error = _marker_error(item, "greencode", "takes only the keywords rounds=N and skip=True")
-            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                error = _marker_error(item, "greencode", f"rounds={value!r}: expected a whole number >= 1")
-            else:
-                rounds = value
-            measure = not marker.kwargs.get("skip", False)
-        budget = None
-        marker = item.get_closest_marker("energy_budget")
-        if marker is not None and error is None:
-            budget, error = self._budget(item, marker, mode)
-        return Plan(measure, rounds, mode, budget, error)
-
-    @staticmethod
-    def _budget(item: pytest.Item, marker: pytest.Mark, mode: str) -> tuple[Budget | None, str | None]:
-        expected = "test" if mode == "test" else "call"
-        kwargs = dict(marker.kwargs)
-        if marker.args:
-            kwargs.setdefault("joules", marker.args[0])
-        per = expected if kwargs.get("per") is None else kwargs["per"]  # per=None, as documented: the default
-        if set(kwargs) - {"joules", "per"} or len(marker.args) > 1 or "joules" not in kwargs:
-            return None, _marker_error(
-                item, "energy_budget", "use energy_budget(joules=..., per='test' or 'call')"
-            )
-        try:
-            joules = parse_energy(kwargs["joules"])
-        except ValueError as exc:
-            return None, _marker_error(item, "energy_budget", f"joules={kwargs['joules']!r}: {exc}")
-        if per not in ("call", "test"):
-            return None, _marker_error(item, "energy_budget", f"per={per!r}: expected 'call' or 'test'")
-        if per != expected:
-            why = (
-                "the energy or benchmark fixture measures per call"
-                if mode != "test"
-                else ("without the energy or benchmark fixture the whole test is measured")
-            )
-            return None, _marker_error(
-                item, "energy_budget", f"per={per!r} does not fit this test: {why}; use per={expected!r}"
-            )
-        return Budget(item.nodeid, joules, per, "marker"), None
 
     def window(self, label: str) -> Recorder:
         return Recorder(label, self.selection, self.settings)
@@ -486,129 +432,6 @@ class GreencodeRun:
                     ("greencode_rounds", str(record.rounds)),
                 ]
             )
-
-    # ----------------------------------------------------------------------------------------------------
-    # after the last test
-
-    def _conclude(self) -> None:
-        from pytest_greencode import reporting
-
-        records = list(self.records.values())
-        domains = sorted({d.name for m in self.selection.meters for d in m.domains()})
-        self.fingerprint = fingerprint = detect_fingerprint(self.selection.name, domains)
-        budgets = [*self.marker_budgets.values(), *config_budgets(self.settings)]
-        if self.compare:
-            report = compare(
-                records,
-                self.baseline,
-                self.gate_settings,
-                fingerprint=fingerprint,
-                budgets=budgets,
-                baseline_name=str(self.baseline_path),
-            )
-        else:
-            report = GateReport(self.gate_settings, budgets=check_budgets(records, budgets))
-        self.report = report
-        if report.failed:
-            self.advice = self._advice(report)
-        from greencode.vcs import vcs_state
-
-        vcs = vcs_state(self.settings.root)
-        run = RunInfo(
-            run_id=new_run_id(self.started),
-            started=self.started,
-            finished=time.time(),
-            vcs=vcs,
-            meter=self.selection.name,
-            estimated=self.estimated,
-            reasons=self.selection.reasons,
-            workers=self.workers_reported,
-        )
-        if self.save:
-            if records:
-                try:
-                    self.saved = save_baseline(self.baseline_path, records, fingerprint, vcs)
-                except StoreError as exc:
-                    self.errors.append(f"baseline not saved: {exc}")
-            else:
-                self.warnings.append("baseline not saved: no test was measured")
-        self._append_history(run, fingerprint, records, report)
-        if self.json_path is not None:
-            document = results_document(
-                run,
-                fingerprint,
-                records,
-                settings={
-                    **self.gate_settings.to_dict(),
-                    "rounds": self.settings.rounds,
-                    "include_setup": self.settings.include_setup,
-                },
-                gate=report.to_dict(),
-                baseline_saved=None
-                if self.saved is None
-                else {
-                    "path": str(self.saved.path),
-                    "added": list(self.saved.added),
-                    "replaced": list(self.saved.replaced),
-                    "pooled": list(self.saved.pooled),
-                    "reset": self.saved.reset,
-                },
-                advice=self.advice,
-                warnings=self.warnings,
-            )
-            try:
-                write_results(self.json_path, document)
-            except StoreError as exc:
-                self.errors.append(f"results not written: {exc}")
-        reporting.publish(self)
-
-    def _append_history(
-        self, run: RunInfo, fingerprint: Fingerprint, records: list[TestRecord], report: GateReport
-    ) -> None:
-        from greencode.history import History
-
-        verdicts = {c.node_id: (c.verdict, c.change) for c in report.comparisons}
-        try:
-            with History(self.settings.history_location()) as history:
-                history.append(run, fingerprint, records, verdicts, report.failed)
-        except StoreError as exc:
-            self.warnings.append(f"history not updated: {exc}")
-
-    def _advice(self, report: GateReport) -> dict[str, Any] | None:
-        """Tactics for failing tests: scanner findings in the files changed since the baseline's commit, and
-        what the timings themselves suggest. Optional: any problem here only skips the advice."""
-        try:
-            from greencode.tactics.advice import advice_for_changes, energy_hint
-        except ImportError:
-            return None
-        since = self.baseline.commit if self.baseline is not None else None
-        failing = dict.fromkeys(
-            [c.node_id for c in report.regressions] + [b.node_id for b in report.over_budget]
-        )
-        hints = []
-        for node_id in failing:
-            record = self.records.get(node_id)
-            hint = (
-                energy_hint(record.cpu_s * record.iterations, record.wall_s * record.iterations)
-                if record
-                else None
-            )
-            if hint:
-                hints.append({"node_id": node_id, "hint": hint})
-        try:
-            findings = advice_for_changes(self.settings.root, since, self.settings)
-        except Exception as exc:  # advice must never hide the verdict
-            self.warnings.append(f"no tactic advice: {type(exc).__name__}: {exc}")
-            findings = []
-        return {
-            "since_commit": since,
-            "failing": list(failing),
-            "hints": hints,
-            "findings": [
-                {"path": f.path, "line": f.line, "rule": f.rule, "tactic": f.tactic, "message": f.message}
-                for f in findings
-            ],
-        }
 
 
 class SetupEnergy:

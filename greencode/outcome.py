@@ -1,0 +1,243 @@
+"""The end of a measuring run: gate, baseline, history, results file and advice, as one frozen outcome.
+
+:func:`conclude` takes the records a run measured and does everything that follows the last test: checks
+budgets, compares with the baseline (when asked), saves the baseline (when asked), appends the run to the
+history, writes the results JSON (when asked) and, for a failing gate, looks for tactic advice. What it
+decided comes back as a :class:`RunOutcome`, which the pytest plugin renders and any other front end can
+render the same way (:func:`greencode.report.records.outcome_report`). Problems that lose data (a baseline
+or results file not written) are ``errors``; problems that only lose extras (history, advice) are
+``warnings``; neither raises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greencode.errors import StoreError
+from greencode.gate import Budget, GateReport, GateSettings, check_budgets, compare, config_budgets
+from greencode.store import (
+    Baseline,
+    Fingerprint,
+    RunInfo,
+    SaveResult,
+    TestRecord,
+    detect_fingerprint,
+    new_run_id,
+    results_document,
+    save_baseline,
+    write_results,
+)
+
+if TYPE_CHECKING:
+    from greencode.config import Config
+    from greencode.meters import Selection
+    from greencode.tactics.scanner import Finding
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What a failing test's own timings suggest (:func:`greencode.tactics.advice.energy_hint`)."""
+
+    node_id: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Tactics for the tests that failed the gate: timing hints, and scanner findings in the files changed
+    since the baseline's commit (``since_commit``; None: since ``HEAD``)."""
+
+    since_commit: str | None
+    failing: tuple[str, ...]
+    hints: tuple[Hint, ...]
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since_commit": self.since_commit,
+            "failing": list(self.failing),
+            "hints": [{"node_id": h.node_id, "hint": h.hint} for h in self.hints],
+            "findings": [
+                {"path": f.path, "line": f.line, "rule": f.rule, "tactic": f.tactic, "message": f.message}
+                for f in self.findings
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the end of a run decided and did. ``gate`` is the decision (budgets only when no comparison
+    was asked for); ``saved`` the baseline written, if any; ``errors`` fail the run like a regression."""
+
+    records: tuple[TestRecord, ...]
+    gate: GateReport
+    run: RunInfo
+    fingerprint: Fingerprint
+    saved: SaveResult | None = None
+    advice: Advice | None = None
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    @property
+    def meter(self) -> str:
+        return self.run.meter
+
+    @property
+    def estimated(self) -> bool:
+        return self.run.estimated
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or self.gate.failed
+
+
+def _saved_dict(saved: SaveResult | None) -> dict[str, Any] | None:
+    if saved is None:
+        return None
+    return {
+        "path": str(saved.path),
+        "added": list(saved.added),
+        "replaced": list(saved.replaced),
+        "pooled": list(saved.pooled),
+        "reset": saved.reset,
+    }
+
+
+def conclude(
+    records: Iterable[TestRecord],
+    config: Config,
+    *,
+    selection: Selection,
+    started: float,
+    compare_with: Path | None = None,
+    baseline: Baseline | None = None,
+    save_to: Path | None = None,
+    json_path: Path | None = None,
+    budgets: Iterable[Budget] = (),
+    workers: int = 0,
+    warnings: Iterable[str] = (),
+) -> RunOutcome:
+    """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
+
+    ``compare_with`` names the baseline the gate compares with (``baseline``, already loaded; None when the
+    file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
+    there; ``json_path`` writes the results file. ``budgets`` (from markers) are checked together with the
+    configuration's; ``warnings`` raised during the run are carried into the outcome and the results file.
+    """
+    records = tuple(records)
+    noted = list(warnings)
+    errors: list[str] = []
+    gate_settings = GateSettings.from_config(config)
+    domains = sorted(selection.domains)
+    fingerprint = detect_fingerprint(selection.name, domains)
+    all_budgets = [*budgets, *config_budgets(config)]
+    if compare_with is not None:
+        gate = compare(
+            records,
+            baseline,
+            gate_settings,
+            fingerprint=fingerprint,
+            budgets=all_budgets,
+            baseline_name=str(compare_with),
+        )
+    else:
+        gate = GateReport(gate_settings, budgets=check_budgets(records, all_budgets))
+    advice = _advice(gate, records, baseline, config, noted) if gate.failed else None
+    from greencode.vcs import vcs_state
+
+    vcs = vcs_state(config.root)
+    run = RunInfo(
+        run_id=new_run_id(started),
+        started=started,
+        finished=time.time(),
+        vcs=vcs,
+        meter=selection.name,
+        estimated=any(d.estimated for m in selection.meters for d in m.domains()),
+        reasons=selection.reasons,
+        workers=workers,
+    )
+    saved = None
+    if save_to is not None:
+        if records:
+            try:
+                saved = save_baseline(save_to, list(records), fingerprint, vcs)
+            except StoreError as exc:
+                errors.append(f"baseline not saved: {exc}")
+        else:
+            noted.append("baseline not saved: no test was measured")
+    _append_history(config, run, fingerprint, records, gate, noted)
+    if json_path is not None:
+        document = results_document(
+            run,
+            fingerprint,
+            records,
+            settings={
+                **gate_settings.to_dict(),
+                "rounds": config.rounds,
+                "include_setup": config.include_setup,
+            },
+            gate=gate.to_dict(),
+            baseline_saved=_saved_dict(saved),
+            advice=None if advice is None else advice.to_dict(),
+            warnings=noted,
+        )
+        try:
+            write_results(json_path, document)
+        except StoreError as exc:
+            errors.append(f"results not written: {exc}")
+    return RunOutcome(records, gate, run, fingerprint, saved, advice, tuple(noted), tuple(errors))
+
+
+def _append_history(
+    config: Config,
+    run: RunInfo,
+    fingerprint: Fingerprint,
+    records: tuple[TestRecord, ...],
+    gate: GateReport,
+    warnings: list[str],
+) -> None:
+    from greencode.history import History
+
+    verdicts = {c.node_id: (c.verdict, c.change) for c in gate.comparisons}
+    try:
+        with History(config.history_location()) as history:
+            history.append(run, fingerprint, list(records), verdicts, gate.failed)
+    except StoreError as exc:
+        warnings.append(f"history not updated: {exc}")
+
+
+def _advice(
+    gate: GateReport,
+    records: tuple[TestRecord, ...],
+    baseline: Baseline | None,
+    config: Config,
+    warnings: list[str],
+) -> Advice | None:
+    """Tactics for failing tests. Optional: any problem here only skips the advice."""
+    try:
+        from greencode.tactics.advice import advice_for_changes, energy_hint
+    except ImportError:
+        return None
+    since = baseline.commit if baseline is not None else None
+    failing = tuple(
+        dict.fromkeys([c.node_id for c in gate.regressions] + [b.node_id for b in gate.over_budget])
+    )
+    by_node: Mapping[str, TestRecord] = {r.node_id: r for r in records}
+    hints = []
+    for node_id in failing:
+        record = by_node.get(node_id)
+        if record is None:
+            continue
+        hint = energy_hint(record.cpu_s * record.iterations, record.wall_s * record.iterations)
+        if hint:
+            hints.append(Hint(node_id, hint))
+    try:
+        findings = tuple(advice_for_changes(config.root, since, config))
+    except Exception as exc:  # advice must never hide the verdict
+        warnings.append(f"no tactic advice: {type(exc).__name__}: {exc}")
+        findings = ()
+    return Advice(since, failing, tuple(hints), findings)
