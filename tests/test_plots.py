@@ -23,7 +23,6 @@ from greencode.report.plots import (
     plot_domains,
     plot_history,
     plot_leaderboard,
-    shorten_names,
 )
 
 CARBON = CarbonConfig(grid_intensity=400)
@@ -235,34 +234,6 @@ def test_history_keeps_only_the_biggest_tests() -> None:
     history = {f"t{i}": [HistoryPoint("c", 1.0, float(i), float(i), float(i), False)] for i in range(12)}
     axes = plot_history(history, max_tests=3).axes[0]
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["t11", "t10", "t9"]
-
-
-def test_long_names_lose_directories_then_modules_then_their_middle() -> None:
-    names = ["tests/unit/test_io.py::test_read", "tests/unit/test_db.py::test_read", "a" * 60]
-    short = shorten_names(names, width=20)
-    assert short[0] == "test_io.py::test_read"[:6] + "…" + "test_io.py::test_read"[-13:]
-    assert len(short[2]) == 20 and short[2].count("…") == 1
-    assert len(set(short)) == 3
-
-
-def test_names_are_shortened_alike_when_one_is_too_long() -> None:
-    names = ["tests/test_a.py::test_short", "tests/test_a.py::test_" + "x" * 50]
-    short = shorten_names(names, width=30)
-    assert short[0] == "test_short"
-    assert short[1].startswith("test_x") and len(short[1]) == 30
-
-
-def test_a_name_keeps_its_module_when_another_test_has_the_same_function_name() -> None:
-    names = ["tests/test_a.py::test_read", "tests/test_b.py::test_read", "tests/test_a.py::test_" + "x" * 40]
-    assert shorten_names(names, width=30)[:2] == ["test_a.py::test_read", "test_b.py::test_read"]
-
-
-def test_short_names_are_left_alone() -> None:
-    assert shorten_names(["tests/test_a.py::test_x"], width=40) == ["tests/test_a.py::test_x"]
-
-
-def test_module_is_dropped_when_the_rest_is_unique() -> None:
-    assert shorten_names(["tests/test_a.py::TestLong::test_x"], width=20) == ["TestLong::test_x"]
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])

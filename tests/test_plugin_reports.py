@@ -5,10 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from plugin_helpers import make_project, results, run, script
-from pytest_greencode.reporting import shorten
 
 from greencode.history import History
 
@@ -143,19 +140,6 @@ def test_long_node_ids_keep_the_file_name_and_the_test_names_ends(
     (folder / "test_text_stats.py").write_text(f"def {LONG_NAME}():\n    pass\n")
     result = run(pytester, "--greencode")
     result.stdout.fnmatch_lines(["…/test_text_stats.py::test_words_are_*…*of_the_same_words  1 J/test"])
-
-
-@given(
-    node_id=st.text(alphabet="abc_/.:[]-", min_size=1, max_size=150),
-    width=st.integers(min_value=12, max_value=120),
-)
-def test_a_shortened_node_id_fits_its_column_and_keeps_its_end(node_id: str, width: int) -> None:
-    short = shorten(node_id, width)
-    assert len(short) <= width
-    if len(node_id) <= width:
-        assert short == node_id
-    else:
-        assert "…" in short and short[-3:] == node_id[-3:]
 
 
 def test_a_greencode_error_counted_in_the_summary_line_leaves_other_plugins_working(

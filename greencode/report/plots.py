@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from greencode.carbon import J_PER_KWH
 from greencode.errors import GreencodeError
 from greencode.files import atomic_write_bytes
+from greencode.names import shorten_names
 from greencode.report.model import HistoryPoint, LeaderboardRow, TestResult
 from greencode.units import format_energy
 
@@ -37,7 +38,6 @@ __all__ = [
     "plot_history",
     "plot_leaderboard",
     "save_figure",
-    "shorten_names",
 ]
 
 #: Longest tick label before a test name is shortened.
@@ -72,48 +72,6 @@ def _scale(largest: float, units: Sequence[tuple[float, str]]) -> tuple[float, s
         if largest >= factor:
             return factor, unit
     return units[-1]
-
-
-def shorten_names(names: Sequence[str], width: int = NAME_WIDTH) -> list[str]:
-    """Readable, still distinct labels for test names.
-
-    While any label is longer than ``width``, every label drops the same part, so they read alike: first
-    the directories (``tests/unit/test_io.py::test_read`` → ``test_io.py::test_read``), then the module
-    (``test_read``), except where that would make two labels equal. A label still longer than ``width``
-    keeps its start and end around an ellipsis.
-    """
-
-    def clip(name: str) -> str:
-        if len(name) <= width:
-            return name
-        head = max(width // 3, 1)
-        return name[:head] + "…" + name[len(name) - (width - head - 1) :]
-
-    def without_directories(name: str) -> str:
-        path, sep, rest = name.partition("::")
-        return path.rsplit("/", 1)[-1] + sep + rest
-
-    def without_module(name: str) -> str:
-        _, sep, rest = name.partition("::")
-        return rest if sep and rest else name
-
-    result = list(names)
-    for shorter in (without_directories, without_module):
-        if all(len(label) <= width for label in result):
-            break
-        candidates = [shorter(label) for label in result]
-        result = [
-            candidate if candidates.count(candidate) == 1 else label
-            for label, candidate in zip(result, candidates, strict=True)
-        ]
-    result = [clip(label) for label in result]
-    # clipping can still collide; number the duplicates rather than show two identical labels
-    seen: dict[str, int] = {}
-    for index, label in enumerate(result):
-        if result.count(label) > 1:
-            seen[label] = seen.get(label, 0) + 1
-            result[index] = f"{label} #{seen[label]}"
-    return result
 
 
 def _errors(values: Sequence[tuple[float, float, float]], factor: float) -> list[list[float]]:
@@ -182,7 +140,7 @@ def plot_comparison(
         [t.energy.high_j for t in ordered] + [t.baseline.high_j for t in ordered if t.baseline] + [0]
     )
     factor, unit = _scale(largest, _ENERGY_UNITS)
-    labels = shorten_names([t.name for t in ordered])
+    labels = shorten_names([t.name for t in ordered], NAME_WIDTH)
     has_baseline = any(t.baseline for t in ordered)
     height = 0.4 if has_baseline else 0.7
     positions = list(range(len(ordered)))
@@ -260,7 +218,7 @@ def plot_domains(
         widths = [t.domains.get(domain, 0.0) / factor for t in ordered]
         axes.barh(positions, widths, left=left, height=0.7, label=domain)
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    axes.set_yticks(positions, shorten_names([t.name for t in ordered]))
+    axes.set_yticks(positions, shorten_names([t.name for t in ordered], NAME_WIDTH))
     kinds = " and ".join(sorted({_kind(t.estimated) for t in ordered}))
     axes.set_xlabel(f"energy per {_per(ordered)} ({unit}), {kinds}")
     axes.set_title(title)
@@ -294,7 +252,7 @@ def plot_history(
     index = {run: i for i, run in enumerate(runs)}
     largest = max([p.high_j for name in chosen for p in history[name]] + [0])
     factor, unit = _scale(largest, _ENERGY_UNITS)
-    for name, label in zip(chosen, shorten_names(chosen), strict=True):
+    for name, label in zip(chosen, shorten_names(chosen, NAME_WIDTH), strict=True):
         points = sorted(history[name], key=lambda p: p.when)
         xs = [index[(p.when, p.commit)] for p in points]
         (line,) = axes.plot(xs, [p.median_j / factor for p in points], marker="o", label=label)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from greencode.names import shorten
 from greencode.units import format_energy, format_percent
 
 if TYPE_CHECKING:
@@ -105,29 +106,6 @@ def rows(run: Shown, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
             )
         )
     return table, len(entries) - len(shown)
-
-
-def _elide_middle(text: str, width: int) -> str:
-    keep = max(width - 1, 0)
-    front = (keep + 1) // 2
-    return text[:front] + "…" + text[len(text) - (keep - front) :]
-
-
-def shorten(node_id: str, width: int) -> str:
-    """``node_id`` in at most ``width`` characters, keeping what tells tests apart: the file's name and the
-    start and end of the test's name (its parameters). Directories go first (``…/test_io.py::test_x``),
-    then the middle of the test's name; an id too long even for that loses its middle."""
-    if len(node_id) <= width:
-        return node_id
-    path, separator, name = node_id.partition("::")
-    _, slash, base = path.rpartition("/")
-    prefix = f"…/{base}{separator}" if slash else f"{base}{separator}"
-    if len(prefix) + len(name) <= width:
-        return prefix + name
-    # the test's name needs at least a few characters at each end to be recognisable
-    if separator and width - len(prefix) >= 9:
-        return prefix + _elide_middle(name, width - len(prefix))
-    return _elide_middle(node_id, width)
 
 
 def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
