@@ -1,39 +1,64 @@
-"""Safe file writes: every stored file (baseline, results, reports) is replaced atomically.
+"""Safe file writes: stored data is replaced atomically, and only ever where it is a regular file of ours.
 
-A temporary file in the same directory is written, flushed to disk and renamed over the target, so a reader
-sees the old file or the new one, never half of one, even when the writer crashes.
+Two entry points:
+
+- :func:`atomic_write_bytes` / :func:`atomic_write_text` for stored data (baselines, results). A temporary
+  file in the same directory is written, flushed to disk and renamed over the target, so a reader sees the old
+  file or the new one, never half of one, even when the writer crashes. A symlink is followed (the link stays,
+  its target is replaced); a target that is not a regular file (a device, a FIFO, a directory) is refused.
+- :func:`write_output` for a file the user names on the command line (``--json``, ``--output``): ``-`` is
+  standard output; ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` and ``/proc/self/fd/N`` are written to
+  that descriptor; character devices, FIFOs and sockets are written through, never replaced; regular files
+  and new paths are written atomically, following symlinks.
+
+Neither creates a missing directory outside the project (the current directory): that is almost always a
+typo, so the error names the directory instead.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from greencode.errors import StoreError
 
+#: ``-`` as an output path means standard output, for every command.
+STDOUT = "-"
+#: A temporary file older than this, left beside a target by a killed writer, is removed by the next write.
+ORPHAN_AFTER_S = 3600.0
+_OWN_DESCRIPTORS = {"/dev/stdout": 1, "/dev/stderr": 2}
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
+
+def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> None:
+    """Replace the regular file at ``path`` (or the file a symlink there points to) with ``data``, atomically.
+
+    ``root`` is the project directory inside which missing parent directories are created (default: the
+    current directory)."""
+    target = _regular_target(Path(path))
+    _ensure_parent(target, root)
+    _remove_orphans(target)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise StoreError(
-            f"{path}: cannot write here ({exc.strerror or exc}); check the directory exists "
-            "and is writable, or choose another path."
+            f"{path}: cannot write here ({exc.strerror or exc}); check the directory is writable, "
+            "or choose another path."
         ) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
+        try:
             # keep the permissions a user gave the file they are replacing
-            os.chmod(temporary, path.stat().st_mode & 0o7777)
-        else:
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        except FileNotFoundError:
             os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(exc, OSError):
@@ -43,5 +68,156 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, root: Path | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), root)
+
+
+def write_output(path: str | Path, text: str | bytes, root: Path | None = None) -> None:
+    """Write ``text`` to the output the user named (see the module docstring for what each kind gets)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    name = os.fspath(path)
+    if "\0" in name:
+        raise StoreError(f"{name!r}: a path cannot contain a NUL character")
+    if name == STDOUT:
+        _write_descriptor(1, data, name)
+        return
+    descriptor = _own_descriptor(name)
+    if descriptor is not None:
+        _write_descriptor(descriptor, data, name)
+        return
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        try:
+            with open(name, "wb") as handle:  # a device or pipe: written through, never replaced
+                handle.write(data)
+        except OSError as exc:
+            raise StoreError(f"{name}: write failed ({exc.strerror or exc})") from None
+        return
+    atomic_write_bytes(Path(name), data, root)
+
+
+def check_output(path: str | Path, root: Path | None = None) -> None:
+    """Fail now, before a long run, when :func:`write_output` could not write to ``path`` later."""
+    name = os.fspath(path)
+    if "\0" in name:
+        raise StoreError(f"{name!r}: a path cannot contain a NUL character")
+    if name == STDOUT or _own_descriptor(name) is not None:
+        return
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return  # a device or pipe: only writing can tell
+    target = _regular_target(Path(name))
+    _ensure_parent(target, root)
+    try:
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
+
+
+def is_stdout(path: str | Path | None) -> bool:
+    """Whether an output path means standard output (``-`` or ``/dev/stdout``)."""
+    return path is not None and (os.fspath(path) == STDOUT or _own_descriptor(os.fspath(path)) == 1)
+
+
+def _own_descriptor(name: str) -> int | None:
+    """The descriptor of this process that ``name`` stands for, if it names one (``/dev/stdout``...)."""
+    if name in _OWN_DESCRIPTORS:
+        return _OWN_DESCRIPTORS[name]
+    for directory in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
+        if name.startswith(directory) and name[len(directory) :].isdigit():
+            return int(name[len(directory) :])
+    return None
+
+
+def _write_descriptor(descriptor: int, data: bytes, name: str) -> None:
+    # through Python's own streams when they are ours, so text already buffered there stays in order
+    stream = {1: sys.stdout, 2: sys.stderr}.get(descriptor)
+    try:
+        if stream is not None:
+            stream.flush()
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                buffer.write(data)
+                buffer.flush()
+            else:
+                stream.write(data.decode("utf-8", errors="replace"))
+                stream.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise StoreError(f"{name}: write failed ({exc.strerror or exc})") from None
+
+
+def _regular_target(path: Path) -> Path:
+    """Where an atomic write of ``path`` lands: ``path`` itself, or the end of its symlink chain; raises
+    :class:`StoreError` when that exists and is not a regular file."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write there ({exc.strerror or exc}); choose another path") from None
+    if stat.S_ISDIR(mode):
+        raise StoreError(f"{path}: is a directory; name a file")
+    if not stat.S_ISREG(mode):
+        raise StoreError(
+            f"{path}: not a regular file (a device, pipe or socket); greencode replaces only regular files "
+            "here, choose another path"
+        )
+    return target
+
+
+def _ensure_parent(target: Path, root: Path | None) -> None:
+    """Create ``target``'s missing parent directories when they lie inside the project, else refuse."""
+    parent = target.parent
+    if parent.is_dir():
+        return
+    if parent.exists():
+        raise StoreError(f"{target}: {parent} is not a directory; choose another path")
+    project = Path(os.path.realpath(root if root is not None else Path.cwd()))
+    absolute = Path(os.path.realpath(parent))
+    if absolute != project and project not in absolute.parents:
+        raise StoreError(
+            f"{target}: the directory {parent} does not exist and is outside the project ({project}); "
+            "create it first or choose another path"
+        )
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{target}: cannot create the directory {parent} ({exc.strerror or exc})") from None
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove temporary files a killed writer left beside ``target`` (old enough that no writer owns them)."""
+    cutoff = time.time() - ORPHAN_AFTER_S
+    prefix = f".{target.name}."
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        candidate = target.parent / name
+        try:
+            info = candidate.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                candidate.unlink()
+        except OSError:
+            pass  # another writer's cleanup got there first, or the directory is read-only: harmless

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from greencode import carbon
 from greencode.config import Config, load_config
-from greencode.meters import Selection, select_meters
+from greencode.errors import GreencodeError
+from greencode.meters import Reading, Selection, Window, select_meters
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -40,7 +41,11 @@ class Measurement:
 
     ``domains`` maps each energy domain (``package-0``, ``dram-0``, ``gpu-0``, ``cpu``) to joules and
     ``provenance`` maps the same names to where the figure came from. ``estimated`` is true when any part is
-    an estimate; reports must say so.
+    an estimate; reports must say so. ``error`` names the exception the measured code raised, if any.
+
+    ``meter_error`` says why a meter failed during the window (a counter that became unreadable, say): the
+    energy is then unknown, ``energy_j`` and ``co2e_g`` are ``nan`` (``null`` in JSON) and ``domains`` holds
+    only what the meters that worked read. The measured code ran all the same.
     """
 
     label: str
@@ -56,6 +61,12 @@ class Measurement:
     intensity: str
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    meter_error: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Whether every meter worked, so that ``energy_j`` is known."""
+        return self.meter_error is None
 
     @property
     def power_w(self) -> float:
@@ -70,20 +81,25 @@ class Measurement:
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
-            "energy_j": self.energy_j,
+            "energy_j": _finite_or_none(self.energy_j),
             "wall_s": self.wall_s,
             "cpu_s": self.cpu_s,
-            "power_w": None if math.isnan(self.power_w) else self.power_w,
+            "power_w": _finite_or_none(self.power_w),
             "estimated": self.estimated,
             "meter": self.meter,
             "domains": dict(self.domains),
             "provenance": dict(self.provenance),
             "started_at": self.started_at,
-            "co2e_g": self.co2e_g,
+            "co2e_g": _finite_or_none(self.co2e_g),
             "intensity": self.intensity,
             "warnings": list(self.warnings),
             "error": self.error,
+            "meter_error": self.meter_error,
         }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -96,16 +112,25 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.config: Config | None = None
-        self.selections: dict[str, Selection] = {}
+        # A failure is kept too, so that a decorated function on a machine without the configured meter
+        # does not probe the hardware (or re-read the configuration) on every call.
+        self.config_error: GreencodeError | None = None
+        self.selections: dict[str, Selection | GreencodeError] = {}
         self.registry: deque[Measurement] = deque(maxlen=REGISTRY_SIZE)
 
     def get_config(self) -> Config:
         config = self.config
         if config is None:
             with self.lock:
-                if self.config is None:
-                    self.config = load_config()
+                if self.config is None and self.config_error is None:
+                    try:
+                        self.config = load_config()
+                    except GreencodeError as exc:
+                        self.config_error = exc
+                if self.config_error is not None:
+                    raise self.config_error
                 config = self.config
+                assert config is not None
         return config
 
     def selection(self, meter: str | None) -> Selection:
@@ -116,16 +141,23 @@ class _State:
             with self.lock:
                 selection = self.selections.get(key)
                 if selection is None:
-                    selection = select_meters(replace(config, meter=key) if meter else config)
+                    try:
+                        selection = select_meters(replace(config, meter=key) if meter else config)
+                    except GreencodeError as exc:
+                        selection = exc
                     self.selections[key] = selection
+        if isinstance(selection, GreencodeError):
+            raise selection
         return selection
 
     def reset(self, config: Config | None) -> None:
         with self.lock:
             for selection in self.selections.values():
-                selection.close()
+                if isinstance(selection, Selection):
+                    selection.close()
             self.selections.clear()
             self.config = config
+            self.config_error = None
 
 
 _state = _State()
@@ -201,7 +233,7 @@ class Recorder:
     ``greencode run``. Start it as late and stop it as early as possible around the code of interest.
     """
 
-    __slots__ = ("_config", "_cpu0", "_label", "_selection", "_started_at", "_wall0", "_windows")
+    __slots__ = ("_config", "_cpu0", "_failures", "_label", "_selection", "_started_at", "_wall0", "_windows")
 
     def __init__(self, label: str, selection: Selection, config: Config) -> None:
         self._label = label
@@ -210,10 +242,29 @@ class Recorder:
         self._started_at = time.time()
         self._cpu0 = time.process_time()
         self._wall0 = time.perf_counter()
-        self._windows = [meter.start() for meter in selection.meters]
+        # A meter that fails here or at stop() costs the measurement, never the measured code: neither
+        # method raises for a meter's sake (see Measurement.meter_error).
+        self._failures: list[str] = []
+        windows: list[Window | None] = []
+        for meter in selection.meters:
+            try:
+                windows.append(meter.start())
+            except Exception as exc:
+                windows.append(None)
+                self._failures.append(_meter_failure(meter.name, "could not start", exc))
+        self._windows = windows
 
     def stop(self, error: BaseException | None = None) -> Measurement:
-        readings = [window.stop() for window in reversed(self._windows)]
+        readings: list[Reading | None] = []
+        for meter, window in zip(reversed(self._selection.meters), reversed(self._windows), strict=True):
+            if window is None:
+                readings.append(None)
+                continue
+            try:
+                readings.append(window.stop())
+            except Exception as exc:
+                readings.append(None)
+                self._failures.append(_meter_failure(meter.name, "could not be read", exc))
         wall = time.perf_counter() - self._wall0
         cpu = time.process_time() - self._cpu0
         config = self._config
@@ -223,6 +274,8 @@ class Recorder:
         estimated = False
         known = self._selection.domains
         for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
+            if reading is None:
+                continue
             for name, joules in reading.energy_j.items():
                 domains[name] = domains.get(name, 0.0) + joules
                 domain = known.get(name)
@@ -230,7 +283,10 @@ class Recorder:
                 provenance[name] = domain.source if domain else meter.name
                 estimated = estimated or (domain.estimated if domain else True)
             warnings.extend(reading.warnings)
-        energy = math.fsum(domains.values())
+        meter_error = "; ".join(self._failures) if self._failures else None
+        if meter_error is not None:
+            warnings.append(f"energy not measured: {meter_error}")
+        energy = math.fsum(domains.values()) if meter_error is None else math.nan
         intensity = carbon.resolve_intensity(config.carbon, self._started_at)
         return Measurement(
             label=self._label,
@@ -246,7 +302,13 @@ class Recorder:
             intensity=intensity.label,
             warnings=tuple(warnings),
             error=None if error is None else type(error).__name__,
+            meter_error=meter_error,
         )
+
+
+def _meter_failure(meter: str, what: str, exc: Exception) -> str:
+    detail = str(exc) if isinstance(exc, GreencodeError) else f"{type(exc).__name__}: {exc}"
+    return f"meter {meter!r} {what} ({detail})"
 
 
 def start(label: str = "", meter: str | None = None) -> Recorder:
@@ -270,14 +332,22 @@ class MeasureBlock:
         self.result: Measurement | None = None
 
     def __enter__(self) -> MeasureBlock:
-        self._recorder = start(self.label, self._meter)
+        try:
+            self._recorder = start(self.label, self._meter)
+        except GreencodeError as exc:
+            # No usable meter or configuration: the code runs unmeasured (result None), with one warning
+            # per cause and call site, instead of every decorated function raising in production.
+            warn(f"greencode: not measuring {self.label!r}: {exc}")
+            self._recorder = None
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self._recorder is not None, "MeasureBlock exited without being entered"
         recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            self.result = None
+            return
         try:
             # a generator closed before its end has not failed
             self.result = recorder.stop(None if isinstance(exc, GeneratorExit) else exc)
@@ -286,6 +356,8 @@ class MeasureBlock:
             # would be worse than losing one measurement, so say so and carry on.
             warn(f"greencode: measuring {self.label!r} failed: {failure}")
             return
+        if self.result.meter_error is not None:
+            warn(f"greencode: energy of {self.label!r} not measured: {self.result.meter_error}")
         _publish(self.result)
         # returning None lets any exception from the block propagate unchanged
 
@@ -440,6 +512,7 @@ class Profile:
 
     ``samples_j`` holds one per-call figure per round (attributed energy when idle power was subtracted,
     else the total); ``total_samples_j`` always holds the totals. ``value`` is the last return value.
+    ``meter_error`` says why a meter failed in some round; those rounds' samples are ``nan``.
     """
 
     label: str
@@ -457,6 +530,7 @@ class Profile:
     intensity: str
     warnings: tuple[str, ...] = ()
     value: Any = field(default=None, repr=False, compare=False)
+    meter_error: str | None = None
 
     @property
     def energy(self) -> Summary:
@@ -492,6 +566,7 @@ class Profile:
             "co2e_g_per_call": self.co2e_g_per_call,
             "intensity": self.intensity,
             "warnings": list(self.warnings),
+            "meter_error": self.meter_error,
         }
 
 
@@ -591,9 +666,12 @@ class Profiler:
         walls: list[float] = []
         cpus: list[float] = []
         warnings: list[str] = []
+        meter_errors: list[str] = []
         last: Measurement | None = None
         for _ in range(rounds):
             last, value = call_round(iterations)
+            if last.meter_error is not None:
+                meter_errors.append(last.meter_error)
             totals.append(last.energy_j / iterations)
             idle_share = (idle_w or 0.0) * last.wall_s
             attributed.append(max(last.energy_j - idle_share, 0.0) / iterations)
@@ -621,6 +699,7 @@ class Profiler:
             intensity=intensity.label,
             warnings=tuple(dict.fromkeys(warnings)),
             value=value,
+            meter_error="; ".join(dict.fromkeys(meter_errors)) or None,
         )
 
 

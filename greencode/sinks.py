@@ -32,8 +32,14 @@ DEFAULT_OUTPUT = "print"
 
 def describe(measurement: Measurement) -> str:
     """One line for people: energy, kind, time, power, CO2e and the meter."""
-    power = "n/a" if measurement.wall_s <= 0 else format_power(measurement.power_w)
     error = f" (raised {measurement.error})" if measurement.error else ""
+    if measurement.meter_error is not None:
+        return (
+            f"{measurement.label}: energy not measured ({measurement.meter_error}) in "
+            f"{format_duration(measurement.wall_s)} (cpu {format_duration(measurement.cpu_s)}) "
+            f"[{measurement.meter}]{error}"
+        )
+    power = "n/a" if measurement.wall_s <= 0 else format_power(measurement.power_w)
     return (
         f"{measurement.label}: {format_energy(measurement.energy_j)} {measurement.kind} in "
         f"{format_duration(measurement.wall_s)} (cpu {format_duration(measurement.cpu_s)}), {power}, "

@@ -31,7 +31,7 @@ from typing import Any
 
 from greencode.errors import StoreError
 from greencode.files import atomic_write_text
-from greencode.locks import file_lock, lock_path_for
+from greencode.locks import announce_wait, file_lock, lock_path_for, store_lock_timeout
 from greencode.stats import Summary, summarize
 from greencode.vcs import VcsState
 
@@ -669,7 +669,7 @@ def _locked_update(path: Path, update: Callable[[Baseline | None], SaveResult]) 
     """Read, change and write the baseline at ``path`` under its lock; atomic, and a damaged file raises
     :class:`StoreError` before anything is written."""
     path = Path(path)
-    with file_lock(lock_path_for(path)):
+    with file_lock(lock_path_for(path), store_lock_timeout(), announce_wait):
         result = update(load_baseline(path))
         atomic_write_text(path, result.baseline.to_json())
     return replace(result, path=path, baseline=replace(result.baseline, path=path))
@@ -801,7 +801,10 @@ def results_document(
 
 
 def write_results(path: Path, document: Mapping[str, Any]) -> None:
-    atomic_write_text(Path(path), json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    """Write a results document where the user asked for it (``-`` is standard output)."""
+    from greencode.files import write_output
+
+    write_output(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def load_results(path: Path) -> Results:

@@ -94,10 +94,10 @@ def test_run_counts_the_childs_cpu_time_not_only_its_own(tmp_path: Path) -> None
     assert record["energy_j"] > 0
 
 
-def test_run_unknown_command_is_a_clear_error(tmp_path: Path) -> None:
+def test_run_unknown_command_is_a_clear_error_with_the_shells_status(tmp_path: Path) -> None:
     result = greencode("run", "--", "no-such-command-xyz", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "command not found: no-such-command-xyz" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 127
+    assert "no-such-command-xyz: command not found" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_without_a_command_is_a_usage_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from greencode import __version__
 from greencode.classroom.runner import Lesson
 from greencode.compare import basis, format_ratio, plot, table
 from greencode.errors import GreencodeError
-from greencode.files import atomic_write_text
+from greencode.files import write_output
 
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 
@@ -81,7 +81,7 @@ def write_report(lesson: Lesson, path: Path) -> Path:
         with tempfile.TemporaryDirectory(prefix="greencode-plots-") as scratch:
             plots = _draw(lesson, Path(scratch)) if can_plot else {}
             text = render_html(document(lesson, plots, path.parent, can_plot), "greencode classroom")
-    atomic_write_text(path, text)
+    write_output(path, text)
     return path
 
 

@@ -70,11 +70,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GreencodeError as exc:
         print(f"greencode: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except OSError as exc:
+        # the system refused something no command anticipated (too many open files, no memory for a
+        # process): one line that names it, like every other error, rather than a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"greencode: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("greencode: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 def run() -> None:

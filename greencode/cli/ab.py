@@ -118,7 +118,7 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab, to_report
     from greencode.config import load_config, parse_threshold
     from greencode.errors import GreencodeError
-    from greencode.files import atomic_write_text
+    from greencode.files import write_output
     from greencode.report import render
     from greencode.report.records import append_step_summary
 
@@ -150,9 +150,9 @@ def handle(args: argparse.Namespace) -> int:
     sys.stdout.write(render(report, "text"))
     markdown = render(report, "md")
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+        write_output(args.json, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
     if args.markdown:
-        atomic_write_text(Path(args.markdown), markdown)
+        write_output(args.markdown, markdown)
     warning = append_step_summary(markdown)
     if warning:
         print(f"greencode ab: {warning}", file=sys.stderr)

@@ -88,7 +88,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from greencode.config import load_config
     from greencode.errors import GreencodeError
-    from greencode.files import atomic_write_text
+    from greencode.files import write_output
     from greencode.gate import GateSettings, calibrate
     from greencode.store import baseline_from_runs, load_results, write_baseline
     from greencode.units import format_percent
@@ -133,7 +133,7 @@ def handle(args: argparse.Namespace) -> int:
         "below it 95% of the time; a smaller threshold only adds inconclusive warnings)"
     )
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(calibration.to_dict(), indent=2, sort_keys=True) + "\n")
+        write_output(args.json, json.dumps(calibration.to_dict(), indent=2, sort_keys=True) + "\n")
     if args.save:
         baseline = baseline_from_runs([r.records for r in results], fingerprint, vcs_state(config.root))
         path = Path(args.baseline).absolute() if args.baseline else config.resolve(config.baseline)

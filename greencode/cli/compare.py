@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from greencode.compare import compare, load_candidate, plot, render_text, require_plotting
     from greencode.errors import GreencodeError
-    from greencode.files import atomic_write_text
+    from greencode.files import write_output
 
     if len(args.candidates) == 1:
         raise GreencodeError("give two or more candidates to compare, or none for the built-in demo")
@@ -79,7 +79,7 @@ def handle(args: argparse.Namespace) -> int:
     if not args.candidates:
         print("\nCompare your own: greencode compare mymodule:slow mymodule:fast --check-equal")
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps(comparison.to_dict(), indent=2) + "\n")
+        write_output(args.json, json.dumps(comparison.to_dict(), indent=2) + "\n")
     if args.plot:
         plot(comparison, Path(args.plot), title=title)
     return 0

@@ -69,7 +69,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from greencode.config import is_history_url, load_config, parse_threshold
     from greencode.errors import GreencodeError
-    from greencode.files import atomic_write_text
+    from greencode.files import is_stdout, write_output
     from greencode.report import load_report, render
 
     config = load_config(args.config)
@@ -97,8 +97,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.plot:  # first: a plot that cannot be drawn stops the command before it writes anything else
         _plot(report, args.plot_kind, Path(args.plot))
         print(f"greencode: wrote {args.plot_kind} plot to {args.plot}", file=sys.stderr)
-    if args.output:
-        atomic_write_text(Path(args.output), text)
+    if args.output and not is_stdout(args.output):
+        write_output(args.output, text)
         print(f"greencode: wrote {fmt} report to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

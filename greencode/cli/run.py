@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import shlex
 import signal
 import subprocess
@@ -12,7 +14,6 @@ from typing import TYPE_CHECKING
 from greencode.cli import add_config_option, after_separator
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
 ORDER = 20
@@ -39,11 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     import json
     from dataclasses import replace
-    from pathlib import Path
 
     from greencode.config import load_config
     from greencode.errors import GreencodeError
-    from greencode.files import atomic_write_text
+    from greencode.files import check_output, write_output
     from greencode.measurement import Recorder
     from greencode.meters import select_meters
     from greencode.meters.estimate import children_cpu_s
@@ -54,16 +54,25 @@ def handle(args: argparse.Namespace) -> int:
         raise GreencodeError("no command given; usage: greencode run [options] -- CMD ARGS...")
     config = load_config(args.config, overrides={"meter": args.meter})
     if args.json:
-        _check_writable(Path(args.json))
+        check_output(args.json)  # before the command runs, not after a long run
+    # an explicitly requested meter that cannot work stops us here, before anything has run
     selection = select_meters(config)
     label = args.label or shlex.join(command)
     try:
         children0 = children_cpu_s()
-        recorder = Recorder(label, selection, config)
-        returncode = _run(command)
+        recorder = Recorder(label, selection, config)  # never raises for a meter's sake
+        try:
+            outcome = _run(command)
+        except CommandNotStarted as exc:
+            print(f"greencode: error: {exc}", file=sys.stderr)
+            return exc.status
         measurement = recorder.stop()
         # the command's CPU time is what the reader wants next to its energy, not greencode's own
-        measurement = replace(measurement, cpu_s=measurement.cpu_s + children_cpu_s() - children0)
+        measurement = replace(
+            measurement,
+            cpu_s=measurement.cpu_s + children_cpu_s() - children0,
+            warnings=(*measurement.warnings, *outcome.warnings),
+        )
     finally:
         selection.close()
 
@@ -73,37 +82,39 @@ def handle(args: argparse.Namespace) -> int:
     print(f"greencode:   grid intensity: {measurement.intensity}", file=sys.stderr)
     for warning in measurement.warnings:
         print(f"greencode: warning: {warning}", file=sys.stderr)
+    returncode = outcome.returncode
     if args.json:
         record = measurement.to_dict() | {"command": command, "returncode": returncode}
-        atomic_write_text(Path(args.json), json.dumps(record, indent=2, sort_keys=True) + "\n")
+        try:
+            write_output(args.json, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        except GreencodeError as exc:
+            # the command's own exit code matters more than our file: say what was lost, keep the code
+            print(f"greencode: error: --json not written: {exc}", file=sys.stderr)
     if returncode < 0:  # killed by a signal: report it the way shells do
         return 128 + (-returncode)
     return returncode
 
 
-def _check_writable(path: Path) -> None:
-    """Fail before the command runs, not after a long run, when the JSON cannot be written."""
-    import tempfile
+class CommandNotStarted(Exception):
+    """The command could not be started; ``status`` is the shell's code for why (126 or 127)."""
 
-    from greencode.errors import GreencodeError
-
-    try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "Is a directory")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as exc:
-        raise GreencodeError(
-            f"--json {path}: cannot write there ({exc.strerror or exc}); choose another path"
-        ) from None
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def _run(command: list[str]) -> int:
-    """Run ``command`` to its end; its exit status, or -N when signal N ended it."""
-    from greencode.errors import GreencodeError
+class Outcome:
+    """How the command ended, and what greencode saw that the measurement leaves out."""
 
+    def __init__(self, returncode: int, warnings: tuple[str, ...]) -> None:
+        self.returncode = returncode
+        self.warnings = warnings
+
+
+def _run(command: list[str]) -> Outcome:
+    """Run ``command`` to its end; its exit status (-N when signal N ended it) and warnings."""
     previous: dict[int, Any] = {}
+    reaper = _Subreaper()
     try:
         # Ctrl-C and Ctrl-\ reach the whole foreground process group: the command decides whether to stop,
         # and greencode waits to report it, as time(1) does. Catching KeyboardInterrupt instead can lose the
@@ -112,12 +123,7 @@ def _run(command: list[str]) -> int:
         for name in ("SIGINT", "SIGQUIT"):
             if hasattr(signal, name):
                 previous[getattr(signal, name)] = signal.signal(getattr(signal, name), _ignore)
-        try:
-            process = subprocess.Popen(command)
-        except FileNotFoundError:
-            raise GreencodeError(f"command not found: {command[0]}") from None
-        except PermissionError:
-            raise GreencodeError(f"command not executable: {command[0]}") from None
+        process = _start(command)
 
         def forward(signum: int, frame: object) -> None:
             process.send_signal(signum)
@@ -126,10 +132,115 @@ def _run(command: list[str]) -> int:
         for name in ("SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
                 previous[getattr(signal, name)] = signal.signal(getattr(signal, name), forward)
-        return process.wait()
+        returncode = process.wait()
+        return Outcome(returncode, reaper.leftovers())
     finally:
+        reaper.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start ``command``; a :class:`CommandNotStarted` with the shell's status when it cannot be."""
+    import errno
+
+    try:
+        return subprocess.Popen(command, preexec_fn=_die_with_parent if _prctl() is not None else None)
+    except FileNotFoundError:
+        raise CommandNotStarted(f"{command[0]}: command not found", 127) from None
+    except PermissionError:
+        raise CommandNotStarted(f"{command[0]}: permission denied (not executable)", 126) from None
+    except OSError as exc:
+        if exc.errno == errno.ENOEXEC:
+            reason = "not an executable format (a script needs a '#!' line, or run it with its interpreter)"
+        else:
+            reason = exc.strerror or str(exc)
+        raise CommandNotStarted(f"{command[0]}: cannot run it ({reason})", 126) from None
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Any:
+    """libc's ``prctl`` on Linux, else None (looked up on first use: ctypes is slow to import)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when greencode dies, even by SIGKILL, so no command is orphaned."""
+    parent = os.getppid()
+    _prctl()(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # greencode died before the request took effect
+        os._exit(128 + signal.SIGTERM)
+
+
+class _Subreaper:
+    """While the command runs, greencode adopts the processes it orphans (daemons, double forks): those that
+    end in time are reaped, so their CPU time counts; those still running when the command ends are named,
+    because their energy from then on is not measured."""
+
+    def __init__(self) -> None:
+        prctl = _prctl()
+        self.active = prctl is not None and prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+    def leftovers(self) -> tuple[str, ...]:
+        if not self.active:
+            return ()
+        _reap_finished()
+        running = _children_of(os.getpid())
+        if not running:
+            return ()
+        pids = ", ".join(str(pid) for pid in running[:5]) + (" ..." if len(running) > 5 else "")
+        return (
+            f"the command left {len(running)} process(es) running in the background (pid {pids}); their "
+            "energy after the command ended is not measured",
+        )
+
+    def close(self) -> None:
+        if self.active:
+            _prctl()(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def _reap_finished() -> None:
+    """Wait for adopted processes that have already ended (their CPU time then counts as children's)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _children_of(parent: int) -> list[int]:
+    """Live processes whose parent is ``parent``, from /proc."""
+    children = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        # after the command name: state, ppid, ...
+        if len(fields) > 1 and fields[1] == str(parent).encode() and fields[0] != b"Z":
+            children.append(int(entry))
+    return sorted(children)
 
 
 def _ignore(signum: int, frame: object) -> None:

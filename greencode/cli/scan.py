@@ -60,7 +60,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from greencode.config import load_config
     from greencode.errors import ConfigError
-    from greencode.files import atomic_write_text
+    from greencode.files import write_output
     from greencode.tactics.rules import RULES
     from greencode.tactics.sarif import to_sarif
     from greencode.tactics.scanner import scan_paths
@@ -83,7 +83,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         text = "".join(f"{finding}\n" for finding in report.findings)
     if args.output:
-        atomic_write_text(Path(args.output), text)
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     for skipped in report.skipped:

@@ -324,7 +324,7 @@ class CSVHandler(EnergyHandler):
         self.filename = Path(filename)
 
     def save_data(self) -> None:
-        from greencode.files import atomic_write_text
+        from greencode.files import write_output
         from greencode.report.csvout import csv_cell
 
         records = self.records()
@@ -338,7 +338,7 @@ class CSVHandler(EnergyHandler):
             columns = list(dict.fromkeys(key for record in records for key in record))
             lines = [";".join(columns)]
         lines += [";".join(csv_cell(record.get(column)) for column in columns) for record in records]
-        atomic_write_text(self.filename, "\n".join(lines) + "\n")
+        write_output(self.filename, "\n".join(lines) + "\n")
         self.traces.clear()
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from greencode.carbon import J_PER_KWH
 from greencode.errors import GreencodeError
-from greencode.files import atomic_write_bytes
+from greencode.files import write_output
 from greencode.names import shorten_names
 from greencode.report.model import HistoryPoint, LeaderboardRow, TestResult
 from greencode.units import format_energy
@@ -402,7 +402,7 @@ def image_format(path: Path) -> str:
 
 def save_figure(figure: Figure, path: Path) -> None:
     """Write ``figure`` to ``path`` as PNG or SVG (from the suffix), atomically."""
-    atomic_write_bytes(Path(path), _render(figure, image_format(path)))
+    write_output(path, _render(figure, image_format(path)))
 
 
 def figure_svg(figure: Figure) -> str:

@@ -12,6 +12,7 @@ become one line each, never a traceback.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Generator, Iterator
@@ -37,8 +38,10 @@ EXTRA_KEY: pytest.StashKey[float] = pytest.StashKey()
 
 
 def _option_path(config: pytest.Config, value: str | None) -> str | None:
-    """Paths on the command line are relative to where pytest was started."""
-    return None if not value else str(config.invocation_params.dir / value)
+    """Paths on the command line are relative to where pytest was started; ``-`` stays standard output."""
+    if not value or value == "-":
+        return value or None
+    return str(config.invocation_params.dir / value)
 
 
 def start(config: pytest.Config, requested: bool) -> None:
@@ -400,6 +403,11 @@ class GreencodeRun:
         profile = item.stash.get(PROFILE_KEY, None)
         glue = item.stash.get(BENCHMARK_KEY, None)
         windows = item.stash.get(CALLS_KEY, None)
+        meter_error = _meter_error(profile, glue, windows, item.stash.get(EXTRA_KEY, 0.0))
+        if meter_error is not None:
+            # the test itself ran and keeps its outcome; only its energy is missing
+            self.warnings.append(f"{item.nodeid}: energy not measured: {meter_error}")
+            return
         if profile is not None:
             record = _record_from_profile(item, profile)
         elif glue is not None:
@@ -432,6 +440,19 @@ class GreencodeRun:
                     ("greencode_rounds", str(record.rounds)),
                 ]
             )
+
+
+def _meter_error(
+    profile: Profile | None, glue: BenchmarkEnergy | None, windows: list[Measurement] | None, extra_j: float
+) -> str | None:
+    """Why a meter failed while this test was measured, if it did."""
+    if profile is not None:
+        return profile.meter_error
+    measured = [w for w, _ in glue.rounds] if glue is not None else list(windows or ())
+    errors = [m.meter_error for m in measured if m.meter_error is not None]
+    if errors:
+        return errors[0]
+    return None if math.isfinite(extra_j) else "a meter failed while setup or teardown was measured"
 
 
 class SetupEnergy:
