@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 from greencode.errors import StoreError
 
@@ -72,50 +73,31 @@ def atomic_write_text(path: Path, text: str, root: Path | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), root)
 
 
+OutputKind = Literal["descriptor", "through", "file"]
+
+
 def write_output(path: str | Path, text: str | bytes, root: Path | None = None) -> None:
     """Write ``text`` to the output the user named (see the module docstring for what each kind gets)."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     name = os.fspath(path)
-    if "\0" in name:
-        raise StoreError(f"{name!r}: a path cannot contain a NUL character")
-    if name == STDOUT:
-        _write_descriptor(1, data, name)
-        return
-    descriptor = _own_descriptor(name)
-    if descriptor is not None:
-        _write_descriptor(descriptor, data, name)
-        return
-    try:
-        mode = os.stat(name).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
-    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+    kind = _output_kind(name)
+    if kind == "descriptor":
+        _write_descriptor(_own_descriptor(name) or 0, data, name)
+    elif kind == "through":
         try:
             with open(name, "wb") as handle:  # a device or pipe: written through, never replaced
                 handle.write(data)
         except OSError as exc:
             raise StoreError(f"{name}: write failed ({exc.strerror or exc})") from None
-        return
-    atomic_write_bytes(Path(name), data, root)
+    else:
+        atomic_write_bytes(Path(name), data, root)
 
 
 def check_output(path: str | Path, root: Path | None = None) -> None:
     """Fail now, before a long run, when :func:`write_output` could not write to ``path`` later."""
     name = os.fspath(path)
-    if "\0" in name:
-        raise StoreError(f"{name!r}: a path cannot contain a NUL character")
-    if name == STDOUT or _own_descriptor(name) is not None:
-        return
-    try:
-        mode = os.stat(name).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
-    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        return  # a device or pipe: only writing can tell
+    if _output_kind(name) != "file":
+        return  # standard output, a device or a pipe: only writing can tell
     target = _regular_target(Path(name))
     _ensure_parent(target, root)
     try:
@@ -125,13 +107,33 @@ def check_output(path: str | Path, root: Path | None = None) -> None:
         raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
 
 
+def _output_kind(name: str) -> OutputKind:
+    """How :func:`write_output` writes to ``name``: to one of our descriptors, through a device or pipe, or
+    as a file (atomically)."""
+    if "\0" in name:
+        raise StoreError(f"{name!r}: a path cannot contain a NUL character")
+    if _own_descriptor(name) is not None:
+        return "descriptor"
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        return "file"
+    except OSError as exc:
+        raise StoreError(f"{name}: cannot write there ({exc.strerror or exc}); choose another path") from None
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return "through"
+    return "file"
+
+
 def is_stdout(path: str | Path | None) -> bool:
     """Whether an output path means standard output (``-`` or ``/dev/stdout``)."""
-    return path is not None and (os.fspath(path) == STDOUT or _own_descriptor(os.fspath(path)) == 1)
+    return path is not None and _own_descriptor(os.fspath(path)) == 1
 
 
 def _own_descriptor(name: str) -> int | None:
-    """The descriptor of this process that ``name`` stands for, if it names one (``/dev/stdout``...)."""
+    """The descriptor of this process that ``name`` stands for, if it names one (``-``, ``/dev/stdout``...)."""
+    if name == STDOUT:
+        return 1
     if name in _OWN_DESCRIPTORS:
         return _OWN_DESCRIPTORS[name]
     for directory in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
