@@ -131,7 +131,7 @@ def is_stdout(path: str | Path | None) -> bool:
 
 
 def _own_descriptor(name: str) -> int | None:
-    """The descriptor of this process that ``name`` stands for, if it names one (``-``, ``/dev/stdout``...)."""
+    """The descriptor of this process that ``name`` names, if any (``-``, ``/dev/stdout``, ``/dev/fd/3``)."""
     if name == STDOUT:
         return 1
     if name in _OWN_DESCRIPTORS:
