@@ -29,6 +29,7 @@ from greencode.errors import ConfigError
 ON_MISSING_BASELINE = ("warn", "fail", "ignore")
 INTENSITY_BASES = ("location", "market")
 SCAN_FORMATS = ("text", "json", "sarif")
+INSTRUCTION_BACKENDS = ("auto", "callgrind", "perf")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,19 @@ class EstimatorConfig:
     watts_per_thread: float | None = None
     tdp_w: float | None = None
     threads: int | None = None
+
+
+@dataclass(frozen=True)
+class InstructionsConfig:
+    """``[tool.greencode.instructions]``: the instruction meter's backend and energy coefficients (J per
+    event; ``None`` = the sourced defaults of ``docs/instructions.md``)."""
+
+    backend: str = "auto"
+    joules_per_instruction: float | None = None
+    joules_per_d1_miss: float | None = None
+    joules_per_ll_miss: float | None = None
+    #: callgrind's cache simulation (D1 and LL misses) when greencode starts Valgrind; about 2x slower
+    cache_sim: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,7 @@ class Config:
     gpus: tuple[int, ...] | None = None
     power_bound_w: float = 1000.0
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)
+    instructions: InstructionsConfig = field(default_factory=InstructionsConfig)
     # measurement
     output: str = ""
     rounds: int = 5
@@ -386,6 +401,16 @@ _SECTIONS: dict[str, tuple[type, dict[str, Any]]] = {
             "watts_per_thread": _positive_float,
             "tdp_w": _positive_float,
             "threads": _positive_int,
+        },
+    ),
+    "instructions": (
+        InstructionsConfig,
+        {
+            "backend": _choice(*INSTRUCTION_BACKENDS),
+            "joules_per_instruction": _positive_float,
+            "joules_per_d1_miss": _non_negative_float,
+            "joules_per_ll_miss": _non_negative_float,
+            "cache_sim": _bool,
         },
     ),
     "carbon": (

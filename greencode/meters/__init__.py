@@ -38,6 +38,9 @@ ESTIMATOR = "estimate"
 #: A third-party meter says so with a ``covers_cpu = True`` attribute.
 CPU_METERS = frozenset({"rapl"})
 GROUP = "greencode.meters"
+#: Meters that ``auto`` never picks: the estimator is its fallback, and the instruction meter is a model with
+#: its own way of running (under callgrind or on perf counters) that a user asks for by name.
+EXPLICIT_ONLY = frozenset({ESTIMATOR, "instructions"})
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +53,7 @@ def _entry_points() -> Mapping[str, EntryPoint]:
 
 def known_meters() -> tuple[str, ...]:
     """Names of every registered meter, built-ins first."""
-    builtin = ("rapl", "nvml", ESTIMATOR)
+    builtin = ("rapl", "nvml", ESTIMATOR, "instructions")
     names = _entry_points().keys()
     return tuple(n for n in builtin if n in names) + tuple(sorted(n for n in names if n not in builtin))
 
@@ -166,7 +169,7 @@ def select_meters(config: Config) -> Selection:
             for meter in meters:
                 meter.close()
             raise MeterUnavailable(f"meter {name!r} was requested but cannot be used: {exc}") from None
-        cpu = [meter.name for meter in meters if _covers_cpu(meter) or meter.name == ESTIMATOR]
+        cpu = [meter.name for meter in meters if _covers_cpu(meter) or meter.name in EXPLICIT_ONLY]
         if len(cpu) > 1:
             for meter in meters:
                 meter.close()
@@ -180,7 +183,7 @@ def select_meters(config: Config) -> Selection:
 
     meters, reasons = [], []
     for name in known_meters():
-        if name == ESTIMATOR:
+        if name in EXPLICIT_ONLY:
             continue
         try:
             meter = create_meter(name, config)

@@ -38,10 +38,17 @@ class Domain:
 
 @dataclass(frozen=True)
 class Reading:
-    """Energy used in one window, in joules per domain, with anything odd the meter noticed."""
+    """Energy used in one window, in joules per domain, with anything odd the meter noticed.
+
+    A meter that derives energy from event counts also returns the counts themselves (``counts``: raw
+    numbers named ``instructions``, ``d1_misses``, ``ll_misses``), and where it can, the instructions per
+    function (``functions``, keyed ``file:function``): those are the deterministic quantities a gate compares.
+    """
 
     energy_j: Mapping[str, float]
     warnings: tuple[str, ...] = field(default=())
+    counts: Mapping[str, int] = field(default_factory=dict)
+    functions: Mapping[str, int] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -1,0 +1,392 @@
+"""Callgrind's dump files: the parser, and where a process's dumps are written.
+
+A dump (``callgrind.out.<pid>.<n>``) holds the costs collected since the previous dump or zeroing: an
+``events:`` line naming the counted events (``Ir``; with ``--cache-sim=yes`` also ``Dr Dw I1mr D1mr D1mw
+ILmr DLmr DLmw``), a ``summary:`` and/or ``totals:`` line with their sums, and the cost of every function
+that ran. Function and file names are compressed: ``fn=(12) name`` defines id 12, a later ``fn=(12)``
+refers back to it. A cost line after ``calls=`` is the inclusive cost of that call, not the caller's own.
+
+Python functions are not C functions: callgrind sees the interpreter. On CPython 3.12+ with the perf
+trampoline on (``sys.activate_stack_trampoline("perf")``), every Python call passes through a small
+generated function whose address the interpreter writes to ``/tmp/perf-<pid>.map``; callgrind shows those
+as ``0x…`` names, and :func:`python_functions` turns their inclusive costs into ``file:function`` rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greencode.errors import CounterError
+
+__all__ = [
+    "COUNT_EVENTS",
+    "Dump",
+    "counts_from_events",
+    "dump_files",
+    "parse_dump",
+    "parse_perf_map",
+    "python_functions",
+    "short_function_name",
+]
+
+#: The raw counts the meter reports, as sums of callgrind events. ``d1_misses`` are data-cache (D1) read
+#: and write misses; ``ll_misses`` are last-level misses of instruction fetches and data, each a DRAM line.
+COUNT_EVENTS: Mapping[str, tuple[str, ...]] = {
+    "instructions": ("Ir",),
+    "d1_misses": ("D1mr", "D1mw"),
+    "ll_misses": ("ILmr", "DLmr", "DLmw"),
+}
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One parsed dump: event names, their totals, and per-function costs (one int per event).
+
+    ``self_costs`` is each function's own (exclusive) cost; ``call_costs`` sums the inclusive cost of every
+    call *into* a function. Functions are keyed ``file:function`` (the object file's name where callgrind
+    has no source file, ``???`` where it has neither).
+    """
+
+    events: tuple[str, ...]
+    totals: tuple[int, ...]
+    self_costs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    call_costs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    trigger: str = ""
+
+    def total(self, event: str) -> int:
+        return self.totals[self.events.index(event)] if event in self.events else 0
+
+
+def counts_from_events(events: tuple[str, ...], values: Iterable[int]) -> dict[str, int]:
+    """The meter's named counts (:data:`COUNT_EVENTS`) from event values; counts whose events were not
+    collected (no cache simulation) are left out rather than reported as 0."""
+    by_event = dict(zip(events, values, strict=False))
+    return {
+        name: sum(by_event[event] for event in parts)
+        for name, parts in COUNT_EVENTS.items()
+        if all(event in by_event for event in parts)
+    }
+
+
+_DEFINITION = re.compile(r"\((\d+)\)(?: (.*))?$")
+_NAME_KEYS = frozenset({"ob", "fl", "fi", "fe", "fn", "cob", "cfi", "cfl", "cfn"})
+
+
+class _Names:
+    """callgrind's name compression: one table per kind of name (objects, files, functions)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, str]] = {"ob": {}, "fl": {}, "fn": {}}
+
+    def resolve(self, kind: str, text: str, where: str) -> str:
+        match = _DEFINITION.match(text)
+        if match is None:
+            return text  # uncompressed name
+        number, name = match.groups()
+        table = self.tables[kind]
+        if name is not None:
+            table[number] = name
+            return name
+        try:
+            return table[number]
+        except KeyError:
+            raise CounterError(f"{where}: name ({number}) is used before it is defined") from None
+
+
+_RECURSION = re.compile(r"'\d+$")
+
+
+def _function_key(file: str, obj: str, function: str) -> str:
+    function = _RECURSION.sub("", function)  # callgrind names deeper recursion levels "f'2": one function
+    if file and file != "???":
+        return f"{file}:{function}"
+    return f"{Path(obj).name or '???'}:{function}"
+
+
+def _add(table: dict[str, list[int]], key: str, values: list[int]) -> None:
+    current = table.get(key)
+    if current is None:
+        table[key] = values
+    else:
+        for index, value in enumerate(values):
+            current[index] += value
+
+
+def parse_dump(text: str, where: str = "callgrind dump") -> Dump:
+    """Parse one dump; a file that is not callgrind's format raises :class:`CounterError` naming ``where``."""
+    names = _Names()
+    events: tuple[str, ...] = ()
+    positions = 1
+    totals: tuple[int, ...] | None = None
+    trigger = ""
+    self_costs: dict[str, list[int]] = {}
+    call_costs: dict[str, list[int]] = {}
+    obj = file = function = ""
+    call_obj = call_file = call_function = ""
+    pending_call = False  # the next cost line is a call's inclusive cost
+    skip_next = False  # the next line belongs to a jump=/jcnd= line
+    seen_format = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line or line[0] == "#":
+            seen_format = seen_format or line.startswith("# callgrind format")
+            continue
+        first = line[0]
+        if first.isdigit() or first in "+-*":
+            if skip_next:
+                skip_next = False
+                continue
+            parts = line.split()
+            try:
+                values = [int(value) for value in parts[positions:]]
+            except ValueError:
+                raise CounterError(f"{where}:{number}: not a cost line: {line[:80]!r}") from None
+            if len(values) > len(events):
+                raise CounterError(f"{where}:{number}: more costs than events ({len(events)})")
+            values.extend([0] * (len(events) - len(values)))
+            if pending_call:
+                pending_call = False
+                _add(call_costs, _function_key(call_file, call_obj, call_function), values)
+            else:
+                _add(self_costs, _function_key(file, obj, function), values)
+            continue
+        key, equals, value = line.partition("=")
+        if equals and key in _NAME_KEYS:
+            where_line = f"{where}:{number}"
+            if key == "ob":
+                obj = call_obj = names.resolve("ob", value, where_line)
+            elif key in ("fl", "fi", "fe"):
+                resolved = names.resolve("fl", value, where_line)
+                if key == "fl":
+                    file = call_file = resolved
+            elif key == "fn":
+                function = call_function = names.resolve("fn", value, where_line)
+                call_obj, call_file = obj, file
+            elif key == "cob":
+                call_obj = names.resolve("ob", value, where_line)
+            elif key in ("cfi", "cfl"):
+                call_file = names.resolve("fl", value, where_line)
+            else:  # cfn
+                call_function = names.resolve("fn", value, where_line)
+            continue
+        if equals and key == "calls":
+            pending_call = True
+            continue
+        if equals and key in ("jump", "jcnd"):
+            skip_next = True
+            continue
+        key, colon, value = line.partition(":")
+        if not colon:
+            raise CounterError(f"{where}:{number}: not callgrind's format: {line[:80]!r}")
+        value = value.strip()
+        if key == "events":
+            events = tuple(value.split())
+        elif key == "positions":
+            positions = len(value.split())
+        elif key in ("summary", "totals"):
+            try:
+                totals = tuple(int(part) for part in value.split())
+            except ValueError:
+                raise CounterError(f"{where}:{number}: {key}: is not a list of numbers") from None
+        elif key == "desc" and value.startswith("Trigger:"):
+            trigger = value.removeprefix("Trigger:").strip()
+        elif key in ("version", "creator", "cmd"):
+            seen_format = True
+    if not events:
+        if not seen_format:
+            raise CounterError(f"{where}: not a callgrind dump (no 'events:' line)")
+        raise CounterError(f"{where}: callgrind dump without an 'events:' line")
+    if totals is None:  # neither summary: nor totals: (a truncated file): the functions' sum is all we have
+        totals = tuple(sum(costs[i] for costs in self_costs.values()) for i in range(len(events)))
+    totals = totals + (0,) * (len(events) - len(totals))
+    return Dump(
+        events,
+        totals[: len(events)],
+        {key: tuple(costs) for key, costs in self_costs.items()},
+        {key: tuple(costs) for key, costs in call_costs.items()},
+        trigger,
+    )
+
+
+def read_summary(path: Path) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Only the events and totals of a dump (its header), without reading the function costs."""
+    events: tuple[str, ...] = ()
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("events:"):
+                    events = tuple(line[7:].split())
+                elif line.startswith(("summary:", "totals:")) and events:
+                    values = tuple(int(part) for part in line.partition(":")[2].split())
+                    return events, values + (0,) * (len(events) - len(values))
+    except (OSError, ValueError) as exc:
+        raise CounterError(f"{path}: cannot read callgrind's summary ({exc})") from None
+    return parse_dump(path.read_text(encoding="utf-8", errors="replace"), str(path)).events, ()
+
+
+def dump_files(pattern: Path, pid: int) -> list[tuple[int, Path]]:
+    """The numbered dumps ``<pattern>.<n>`` of process ``pid`` in order (``%p`` in the pattern: the pid)."""
+    base = Path(str(pattern).replace("%p", str(pid)))
+    found = []
+    try:
+        for path in base.parent.iterdir():
+            prefix, dot, suffix = path.name.rpartition(".")
+            if dot and prefix == base.name and suffix.isdigit():
+                found.append((int(suffix), path))
+    except OSError as exc:
+        raise CounterError(f"{base.parent}: cannot list callgrind's dumps ({exc.strerror})") from None
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# naming functions for people
+
+
+def parse_perf_map(text: str) -> list[tuple[int, int, str]]:
+    """``/tmp/perf-<pid>.map`` lines ``START SIZE NAME`` (hex), sorted by start address."""
+    entries = []
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            try:
+                entries.append((int(parts[0], 16), int(parts[1], 16), parts[2]))
+            except ValueError:
+                continue
+    return sorted(entries)
+
+
+def _python_name(perf_name: str) -> str:
+    # CPython writes "py::qualname:filename"
+    body = perf_name.removeprefix("py::")
+    qualname, _, filename = body.partition(":")
+    return f"{filename}:{qualname}" if filename else qualname
+
+
+def python_functions(
+    call_costs: Mapping[str, tuple[int, ...]], perf_map: list[tuple[int, int, str]]
+) -> dict[str, tuple[int, ...]]:
+    """Inclusive costs of Python functions: calls into perf-trampoline addresses, named by the perf map."""
+    import bisect
+
+    starts = [start for start, _, _ in perf_map]
+    named: dict[str, list[int]] = {}
+    for key, costs in call_costs.items():
+        _, _, name = key.rpartition(":")
+        if not name.startswith("0x"):
+            continue
+        try:
+            address = int(name, 16)
+        except ValueError:
+            continue
+        index = bisect.bisect_right(starts, address) - 1
+        if index < 0:
+            continue
+        start, size, perf_name = perf_map[index]
+        if address < start + size and perf_name.startswith("py::"):
+            _add(named, _python_name(perf_name), list(costs))
+    return {key: tuple(costs) for key, costs in named.items()}
+
+
+def function_costs(dump: Dump, perf_map: list[tuple[int, int, str]] | None, top: int) -> dict[str, int]:
+    """Instructions per function of a dump, the ``top`` largest: Python functions (inclusive) where the
+    perf trampoline named them, else the interpreter's C functions (exclusive)."""
+    index = dump.events.index("Ir") if "Ir" in dump.events else 0
+    named = python_functions(dump.call_costs, perf_map) if perf_map else {}
+    costs = named or dump.self_costs
+    largest = sorted(((values[index], key) for key, values in costs.items() if values[index]), reverse=True)
+    return {key: value for value, key in largest[:top]}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# parsing outside Valgrind: a dump takes ~50 ms to parse natively and seconds under Valgrind, so the meter
+# hands dumps to a helper process that runs on the real CPU (callgrind does not follow children unless
+# --trace-children=yes)
+
+
+def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
+    """The helper's loop: one JSON request per line (``dump``, ``perf_map``, ``top``), one JSON answer
+    (``functions`` or ``error``). The dump is deleted once read."""
+    import json
+
+    for line in lines:
+        try:
+            request = json.loads(line)
+            path = Path(request["dump"])
+            try:
+                dump = parse_dump(path.read_text(encoding="utf-8", errors="replace"), str(path))
+            finally:
+                path.unlink(missing_ok=True)
+            perf_map = None
+            if request.get("perf_map"):
+                try:
+                    perf_map = parse_perf_map(Path(request["perf_map"]).read_text(errors="replace"))
+                except OSError:
+                    perf_map = None
+            answer: dict[str, object] = {"functions": function_costs(dump, perf_map, int(request["top"]))}
+        except (OSError, ValueError, KeyError, CounterError) as exc:
+            answer = {"error": str(exc)}
+        write(json.dumps(answer) + "\n")
+
+
+class NativeParser:
+    """The client side: one helper process, started on first use, asked synchronously."""
+
+    def __init__(self, top: int = 200) -> None:
+        self.top = top
+        self._process: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        import sys
+
+        code = "import sys; from greencode.meters.callgrind import serve; serve(sys.stdin, _w)"
+        code = f"import sys\ndef _w(t):\n    sys.stdout.write(t); sys.stdout.flush()\n{code}"
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, _package_root()))},
+        )
+
+    def functions(self, dump: Path, perf_map: Path | None) -> dict[str, int]:
+        import json
+
+        if self._process is None or self._process.poll() is not None:
+            self._process = self._start()
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        request = {"dump": str(dump), "perf_map": str(perf_map) if perf_map else None, "top": self.top}
+        try:
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+            answer = json.loads(process.stdout.readline() or "{}")
+        except (OSError, ValueError) as exc:
+            raise CounterError(f"callgrind's dump parser stopped: {exc}") from None
+        if "functions" not in answer:
+            raise CounterError(f"{dump}: {answer.get('error', 'the dump parser gave no answer')}")
+        return {str(key): int(value) for key, value in answer["functions"].items()}
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=10)
+
+
+def _package_root() -> tuple[str, str]:
+    # the helper imports greencode from where this process did, whatever the working directory
+    return (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", ""))
+
+
+def short_function_name(key: str, parts: int = 2) -> str:
+    """``file:function`` with the file shortened to its last ``parts`` path components, for display."""
+    file, _, function = key.partition(":")
+    if not function:
+        return key
+    trimmed = "/".join(Path(file).parts[-parts:]) if "/" in file else file
+    return f"{trimmed}:{function}"

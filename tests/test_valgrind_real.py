@@ -1,0 +1,95 @@
+"""The instruction meter under a real Valgrind: small programs, each a few seconds under callgrind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from greencode.meters.valgrind import (
+    CALLGRIND_OUT_ENV,
+    INSTALL_HINT,
+    ClientRequests,
+    callgrind_command,
+    running_on_valgrind,
+)
+
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason=INSTALL_HINT)
+
+PROGRAM = """
+import json, sys
+from greencode.config import Config
+from greencode.meters.instructions import create
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+meter = create(Config())
+work(10)  # the first call of anything pays for Valgrind translating it; keep that out of the comparison
+results = {}
+outer = meter.start()
+work(5000)
+inner = meter.start()
+work(20000)
+results["inner"] = inner.stop().counts["instructions"]
+work(5000)
+results["outer"] = outer.stop().counts["instructions"]
+alone = meter.start()
+work(20000)
+reading = alone.stop()
+results["alone"] = reading.counts["instructions"]
+results["functions"] = sorted(reading.functions, key=reading.functions.get, reverse=True)[:3]
+results["dumps"] = meter.backend.dumps
+meter.close()
+print(json.dumps(results))
+"""
+
+
+def _run_under_callgrind(tmp_path: Path, program: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    out = tmp_path / "callgrind.out.%p"
+    command = callgrind_command([sys.executable, "-c", program], out)
+    command[-3:-3] = list(extra)  # after greencode's own options, so that they win
+    env = {**os.environ, CALLGRIND_OUT_ENV: str(out), "PYTHONHASHSEED": "0"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+
+def test_client_requests_on_a_real_cpu_return_the_default() -> None:
+    requests = ClientRequests()
+    assert requests(0x1001, default=7) == 7
+    assert not running_on_valgrind()
+
+
+def test_an_unknown_architecture_is_unavailable_saying_which() -> None:
+    from greencode.errors import MeterUnavailable
+
+    with pytest.raises(MeterUnavailable, match="'sparc64' architecture"):
+        ClientRequests("sparc64")
+
+
+@needs_valgrind
+def test_nested_windows_under_callgrind_count_the_same_work_alike(tmp_path: Path) -> None:
+    done = _run_under_callgrind(tmp_path, PROGRAM)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert results["inner"] == pytest.approx(results["alone"], rel=0.002)
+    # the outer window holds the inner one and two quarter-size pieces of work around it
+    assert results["outer"] > results["inner"] * 1.4
+    assert any("PyEval" in name or "long" in name for name in results["functions"])
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.count(".") == 3]  # callgrind.out.PID.N
+    assert leftovers == [], "every dump the meter read was deleted"
+
+
+@needs_valgrind
+def test_callgrind_collecting_from_the_start_is_refused_with_the_fix(tmp_path: Path) -> None:
+    program = "from greencode.config import Config\nfrom greencode.meters.instructions import create\n"
+    program += "create(Config())\n"
+    done = _run_under_callgrind(tmp_path, program, "--collect-atstart=yes")
+    assert "--collect-atstart=no" in done.stderr
