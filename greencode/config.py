@@ -27,6 +27,8 @@ from typing import Any
 from greencode.errors import ConfigError
 
 ON_MISSING_BASELINE = ("warn", "fail", "ignore")
+#: The embedded history, and where a run goes when a shared (PostgreSQL) history cannot be written.
+DEFAULT_HISTORY = ".greencode/history.sqlite"
 INTENSITY_BASES = ("location", "market")
 SCAN_FORMATS = ("text", "json", "sarif")
 INSTRUCTION_BACKENDS = ("auto", "callgrind", "perf")
@@ -113,7 +115,7 @@ class Config:
     enabled: bool = False
     baseline: Path = Path(".greencode/baseline.json")
     #: a SQLite path, or a ``postgresql://`` URL (kept as text) for a shared database
-    history: Path | str = Path(".greencode/history.sqlite")
+    history: Path | str = Path(DEFAULT_HISTORY)
     fail_on: Threshold = Threshold(0.10)
     min_effect_j: float = 0.0
     alpha: float = 0.05
@@ -264,7 +266,8 @@ def is_history_url(value: object) -> bool:
     return isinstance(value, str) and value.lower().startswith(HISTORY_URL_SCHEMES)
 
 
-def _history(value: object) -> Path | str:
+def parse_history_location(value: object) -> Path | str:
+    """A ``history`` value: a ``postgresql://`` URL (checked, kept as text) or a SQLite path."""
     if is_history_url(value):
         from urllib.parse import urlsplit
 
@@ -384,7 +387,7 @@ _TOP_KEYS: dict[str, Any] = {
     "subtract_idle": _bool,
     "enabled": _bool,
     "baseline": _path,
-    "history": _history,
+    "history": parse_history_location,
     "fail_on": parse_threshold,
     "min_effect_j": parse_energy,
     "alpha": _alpha,

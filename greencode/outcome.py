@@ -200,14 +200,12 @@ def _append_history(
     gate: GateReport,
     warnings: list[str],
 ) -> None:
-    from greencode.history import History
+    from greencode.config import DEFAULT_HISTORY
+    from greencode.history.recording import record_run
 
     verdicts = {c.node_id: (c.verdict, c.change) for c in gate.comparisons}
-    try:
-        with History(config.history_location()) as history:
-            history.append(run, fingerprint, list(records), verdicts, gate.failed)
-    except StoreError as exc:
-        warnings.append(f"history not updated: {exc}")
+    local = config.resolve(Path(DEFAULT_HISTORY))
+    warnings += record_run(config.history_location(), local, run, fingerprint, records, verdicts, gate.failed)
 
 
 def _advice(

@@ -21,3 +21,26 @@ def scripted(tmp_path: Path) -> Iterator[None]:
     testing.script(None)
     greencode.configure(Config(root=tmp_path, output="none"))
     greencode.clear_results()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A PostgreSQL server of this session (skipped, with the reason, only when PostgreSQL is missing)."""
+    from tests.postgres_server import Server, binaries
+
+    bindir = binaries()
+    if bindir is None:
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) found: apt-get install postgresql")
+    pytest.importorskip("psycopg", reason='psycopg missing: pip install -e ".[test]"')
+    server = Server(bindir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: object) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    from tests.postgres_server import Server
+
+    assert isinstance(postgres_server, Server)
+    return postgres_server.new_database()

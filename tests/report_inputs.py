@@ -62,7 +62,7 @@ def write_baseline(path: Path, energies: Mapping[str, float]) -> Path:
     return path
 
 
-def write_history(path: Path, runs: Sequence[Mapping[str, float]]) -> Path:
+def write_history(path: Path | str, runs: Sequence[Mapping[str, float]]) -> Path | str:
     with History(path) as history:
         for number, energies in enumerate(runs):
             records = [record(node_id, joules) for node_id, joules in energies.items()]

@@ -17,6 +17,9 @@ HEAVY = (
     "importlib.metadata",
     "sqlite3",
     "statistics",
+    "psycopg",
+    "opentelemetry",
+    "google.protobuf",
 )
 
 
@@ -31,7 +34,9 @@ def test_import_greencode_does_not_import(heavy: str) -> None:
     assert heavy not in modules_after("import greencode")
 
 
-@pytest.mark.parametrize("heavy", ["matplotlib", "codecarbon", "pynvml", "numpy", "sqlite3"])
+@pytest.mark.parametrize(
+    "heavy", ["matplotlib", "codecarbon", "pynvml", "numpy", "sqlite3", "psycopg", "opentelemetry"]
+)
 def test_plugin_module_import_does_not_import(heavy: str) -> None:
     assert heavy not in modules_after("import pytest_greencode.plugin")
 

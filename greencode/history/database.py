@@ -200,9 +200,16 @@ class History:
             )
         self.insert_rows([run_row], result_rows)
 
-    def insert_rows(self, runs: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
-        """Insert raw run and result rows (the schema's columns) in one transaction."""
+    def insert_rows(
+        self, runs: list[dict[str, Any]], results: list[dict[str, Any]], skip_existing: bool = False
+    ) -> int:
+        """Insert raw run and result rows (the schema's columns) in one transaction; returns the number of
+        runs inserted. ``skip_existing`` leaves out runs (and their results) whose id is already stored."""
         with self._write() as connection:
+            if skip_existing:
+                stored = {row[0] for row in connection.execute("SELECT run_id FROM runs")}
+                runs = [row for row in runs if row["run_id"] not in stored]
+                results = [row for row in results if row["run_id"] not in stored]
             for table, rows in (("runs", runs), ("results", results)):
                 if rows:
                     columns = list(rows[0])
@@ -210,6 +217,16 @@ class History:
                         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
                     )
                     connection.cursor().executemany(statement, [[row[c] for c in columns] for row in rows])
+        return len(runs)
+
+    def copy_into(self, target: History) -> tuple[int, int]:
+        """Copy every run of this history into ``target`` (rows checked on the way); runs already there are
+        left as they are. Returns (runs copied, runs already in ``target``)."""
+        runs = self.runs()
+        run_rows = [_run_row(run) for run in runs]
+        result_rows = [_point_row(point) for run in runs for point in self.run_results(run.run_id)]
+        copied = target.insert_rows(run_rows, result_rows, skip_existing=True)
+        return copied, len(runs) - copied
 
     # ------------------------------------------------------------------------------------------------------
     # reading
@@ -267,7 +284,49 @@ def newer_version_error(name: str, version: int) -> StoreError:
     )
 
 
-def _fingerprint_json(fingerprint: Fingerprint) -> str:
+def _fingerprint_json(fingerprint: Fingerprint | Mapping[str, object]) -> str:
     import json
 
-    return json.dumps(fingerprint.to_dict(), sort_keys=True)
+    data = fingerprint if isinstance(fingerprint, Mapping) else fingerprint.to_dict()
+    return json.dumps(data, sort_keys=True)
+
+
+def _run_row(run: HistoryRun) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started": run.started,
+        "finished": run.finished,
+        "repository": run.repository,
+        "commit_sha": run.commit,
+        "branch": run.branch,
+        "dirty": None if run.dirty is None else int(run.dirty),
+        "meter": run.meter,
+        "estimated": int(run.estimated),
+        "machine": run.machine,
+        "fingerprint": _fingerprint_json(run.fingerprint),
+        "tests": run.tests,
+        "failed": int(run.failed),
+    }
+
+
+def _point_row(point: HistoryPoint) -> dict[str, Any]:
+    return {
+        "run_id": point.run_id,
+        "node_id": point.node_id,
+        "per": point.per,
+        "n": point.n,
+        "median_j": point.median_j,
+        "q1_j": point.q1_j,
+        "q3_j": point.q3_j,
+        "mean_j": point.mean_j,
+        "stdev_j": point.stdev_j,
+        "wall_s": point.wall_s,
+        "cpu_s": point.cpu_s,
+        "estimated": int(point.estimated),
+        "meter": point.meter,
+        "verdict": point.verdict,
+        "change": point.change,
+        "instructions": point.instructions,
+        "d1_misses": point.d1_misses,
+        "ll_misses": point.ll_misses,
+    }
