@@ -12,14 +12,19 @@ from fakes import FakePowercap, make_fake_powercap
 import greencode
 from greencode.compat.pyjoules import (
     CSVHandler,
+    DeviceFactory,
     EnergyContext,
     EnergyHandler,
     EnergyMeter,
+    EnergyMeterNotStartedError,
+    EnergyMeterNotStoppedError,
     EnergySample,
     EnergyTrace,
+    NoSuchDomainError,
     NvidiaGPUDomain,
     PandasHandler,
     RaplCoreDomain,
+    RaplDevice,
     RaplDramDomain,
     RaplPackageDomain,
     RaplUncoreDomain,
@@ -216,3 +221,112 @@ def test_context_warnings_point_at_the_users_code(no_rapl: None) -> None:
     with pytest.warns(RuntimeWarning) as caught, context as ctx:
         ctx.record(tag="second")
     assert {w.filename for w in caught} == {__file__}
+
+
+def _sample(tag: str, **energy: float) -> EnergySample:
+    return EnergySample(0.0, tag, 1.0, dict(energy))
+
+
+def test_a_tag_is_in_a_trace_that_has_it() -> None:
+    trace = EnergyTrace([_sample("foo"), _sample("bar")])
+    assert "bar" in trace and "baz" not in trace
+
+
+def test_traces_append_and_add_like_pyjoules() -> None:
+    trace = EnergyTrace([_sample("a")])
+    trace.append(_sample("b"))
+    joined = trace + EnergyTrace([_sample("c")])
+    assert [s.tag for s in joined] == ["a", "b", "c"] and len(trace) == 2
+    same = trace
+    trace += EnergyTrace([_sample("d")])
+    assert trace is same and [s.tag for s in trace] == ["a", "b", "d"]
+
+
+def test_trace_remove_idle_and_clean_data() -> None:
+    trace = EnergyTrace([_sample("a", package_0=10.0), _sample("b", package_0=3.0)])
+    trace.remove_idle([{"package_0": 4.0}, {"package_0": 4.0}])
+    assert [s.energy["package_0"] for s in trace] == [6.0, -1.0]
+    trace.clean_data()
+    assert [s.tag for s in trace] == ["a"]
+    with pytest.raises(ValueError, match="1 idle figures for 2 samples"):
+        EnergyTrace([_sample("a"), _sample("b")]).remove_idle([{}])
+
+
+def test_stop_or_record_before_start_raises_not_started() -> None:
+    with pytest.raises(EnergyMeterNotStartedError, match=r"stop\(\) before start"):
+        EnergyMeter().stop()
+    with pytest.raises(EnergyMeterNotStartedError):
+        EnergyMeter().record("x")
+    assert isinstance(EnergyMeterNotStartedError("x"), greencode.GreencodeError)
+
+
+def test_get_trace_while_measuring_raises_not_stopped(rapl: FakePowercap) -> None:
+    meter = EnergyMeter()
+    assert len(meter.get_trace()) == 0  # never started: an empty trace, as in pyJoules
+    meter.start("a")
+    with pytest.raises(EnergyMeterNotStoppedError):
+        meter.get_trace()
+
+
+def test_resume_continues_a_stopped_trace(rapl: FakePowercap) -> None:
+    meter = EnergyMeter([RaplPackageDomain(0)])
+    meter.start("first")
+    rapl.add("intel-rapl:0", 1_000_000)
+    meter.stop()
+    rapl.add("intel-rapl:0", 7_000_000)  # between stop and resume: not measured
+    meter.resume("second")
+    rapl.add("intel-rapl:0", 2_000_000)
+    with pytest.raises(EnergyMeterNotStoppedError):
+        meter.resume("third")
+    meter.stop()
+    trace = meter.get_trace()
+    assert [s.tag for s in trace] == ["first", "second"]
+    assert trace["second"].energy["package_0"] == pytest.approx(2_000_000)
+
+
+def test_resume_without_start_starts(rapl: FakePowercap) -> None:
+    meter = EnergyMeter(default_tag="default")
+    meter.resume()
+    meter.stop()
+    assert [s.tag for s in meter.get_trace()] == ["default"]
+
+
+def test_pyjoules_manual_recipe_runs_with_device_factory(rapl: FakePowercap) -> None:
+    devices = DeviceFactory.create_devices([RaplPackageDomain(0), RaplDramDomain(0)])
+    assert [type(d) for d in devices] == [RaplDevice]
+    meter = EnergyMeter(devices)
+    meter.start(tag="foo")
+    rapl.add("intel-rapl:0", 1_000_000)
+    meter.record(tag="bar")
+    rapl.add("intel-rapl:0:0", 500_000)
+    meter.stop()
+    trace = meter.get_trace()
+    assert trace["foo"].energy["package_0"] == pytest.approx(1_000_000)
+    assert trace["bar"].energy == {"package_0": pytest.approx(0), "dram_0": pytest.approx(500_000)}
+
+
+def test_device_factory_without_domains_finds_what_is_measured_here(rapl: FakePowercap) -> None:
+    (device,) = DeviceFactory.create_devices()
+    assert device.get_configured_domains() == [RaplPackageDomain(0), RaplDramDomain(0)]
+
+
+def test_device_factory_without_counters_gives_no_device_and_the_meter_estimates(no_rapl: None) -> None:
+    assert DeviceFactory.create_devices() == []
+    meter = EnergyMeter(DeviceFactory.create_devices())
+    with pytest.warns(RuntimeWarning, match="using the estimator"):
+        meter.start("work")
+    meter.stop()
+    (sample,) = meter.get_trace()
+    assert sample.estimated and list(sample.energy) == ["cpu_estimated"]
+
+
+def test_a_device_refuses_a_domain_of_another_kind() -> None:
+    with pytest.raises(NoSuchDomainError, match="nvidia_gpu_0 is not a domain of this device"):
+        RaplDevice().configure([NvidiaGPUDomain(0)])
+
+
+def test_core_and_uncore_together_are_both_reported_missing(rapl: FakePowercap) -> None:
+    handler = EnergyHandler()
+    with pytest.warns(RuntimeWarning, match="core_0, uncore_0 cannot be measured here"):
+        measure_energy(handler=handler, domains=[RaplCoreDomain(0), RaplUncoreDomain(0)])(lambda: None)()
+    assert handler.samples()[0].missing == ("core_0", "uncore_0")

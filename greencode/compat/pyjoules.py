@@ -3,15 +3,17 @@
     from greencode.compat.pyjoules import measure_energy, EnergyContext, RaplPackageDomain, CSVHandler
 
 ``@measure_energy``, ``@measure_energy(handler=..., domains=[...])``,
-``EnergyContext(handler=..., domains=[...], start_tag=...)`` with ``ctx.record(tag=...)``, the domain classes
-and the print, CSV and DataFrame handlers behave as pyJoules 0.5.1 documents them, with these differences
-(``docs/migrating-from-pyjoules.md``):
+``EnergyContext(handler=..., domains=[...], start_tag=...)`` with ``ctx.record(tag=...)``, the manual
+``EnergyMeter(DeviceFactory.create_devices(domains))`` with ``start``/``record``/``stop``/``resume``/
+``get_trace``, ``EnergyTrace`` (``'tag' in trace``, ``append``, ``+``, ``+=``, ``remove_idle``,
+``clean_data``), the domain classes and the print, CSV and DataFrame handlers behave as pyJoules 0.5.1
+documents them, with these differences (``docs/migrating-from-pyjoules.md``):
 
 - energies are in microjoules for every domain, GPUs included (pyJoules gave NVML's millijoules unconverted);
 - RAPL counter wrap-around is handled, so energies are never negative;
 - without RAPL or NVML nothing crashes: the requested domains that cannot be measured are reported missing and
   greencode's estimate is recorded instead, under a key ending in ``_estimated`` with
-  ``sample.estimated = True``;
+  ``sample.estimated = True``; ``DeviceFactory`` never raises ``NoSuchDeviceError``;
 - the decorated function's return value and exceptions are never lost: a measurement problem becomes a
   warning;
 - ``core`` and ``uncore`` are not measured separately (greencode reports disjoint domains: they are part of
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -37,15 +39,24 @@ __all__ = [
     "UNIT",
     "CSVHandler",
     "DataFrame",
+    "Device",
+    "DeviceFactory",
     "EnergyContext",
     "EnergyHandler",
     "EnergyMeter",
+    "EnergyMeterNotStartedError",
+    "EnergyMeterNotStoppedError",
     "EnergySample",
     "EnergyTrace",
+    "NoSuchDeviceError",
+    "NoSuchDomainError",
+    "NvidiaGPUDevice",
     "NvidiaGPUDomain",
     "PandasHandler",
     "PrintHandler",
+    "PyJoulesException",
     "RaplCoreDomain",
+    "RaplDevice",
     "RaplDomain",
     "RaplDramDomain",
     "RaplPackageDomain",
@@ -59,6 +70,34 @@ _UJ_PER_J = 1e6
 _ESTIMATED_SUFFIX = "_estimated"
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# errors: pyJoules' names, greencode's base class
+
+
+class PyJoulesException(GreencodeError):
+    """Base of the errors pyJoules code catches by name."""
+
+
+class EnergyMeterNotStartedError(PyJoulesException):
+    """``stop()`` or ``record()`` on a meter that was never started."""
+
+
+class EnergyMeterNotStoppedError(PyJoulesException):
+    """``get_trace()`` or ``resume()`` on a meter that is still measuring."""
+
+
+class NoSuchDomainError(PyJoulesException):
+    """A device configured with a domain of another kind of device."""
+
+    def __init__(self, domain: object) -> None:
+        super().__init__(f"{domain} is not a domain of this device; give it to the device of its kind")
+        self.domain_name = str(domain)
+
+
+class NoSuchDeviceError(PyJoulesException):
+    """Kept for ``except`` clauses: greencode never raises it, a missing device is reported per sample."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -79,6 +118,9 @@ class RaplDomain:
 
     def __str__(self) -> str:
         return f"{self._kind}_{self.socket}"
+
+    def get_device_type(self) -> type[Device]:
+        return RaplDevice
 
 
 class RaplPackageDomain(RaplDomain):
@@ -120,8 +162,105 @@ class NvidiaGPUDomain:
     def __str__(self) -> str:
         return f"nvidia_gpu_{self.device_id}"
 
+    def get_device_type(self) -> type[Device]:
+        return NvidiaGPUDevice
+
 
 PyJoulesDomain = RaplDomain | NvidiaGPUDomain
+
+
+# ---------------------------------------------------------------------------------------------------------
+# devices: what pyJoules' manual recipe builds, ``EnergyMeter(DeviceFactory.create_devices(domains))``
+
+
+class Device:
+    """A group of domains of one kind of hardware. Energy is read by greencode's meters, so a device only
+    says which domains to report; a domain this machine cannot measure is reported missing per sample."""
+
+    def __init__(self) -> None:
+        self._configured_domains: list[PyJoulesDomain] | None = None
+
+    @staticmethod
+    def available_domains() -> list[PyJoulesDomain]:
+        raise NotImplementedError
+
+    def _owns(self, domain: object) -> bool:
+        return getattr(domain, "get_device_type", lambda: None)() is type(self)
+
+    def configure(self, domains: Sequence[PyJoulesDomain] | None = None) -> None:
+        """Report ``domains`` (default: every domain greencode can measure here on this kind of device)."""
+        chosen = list(self.available_domains() if domains is None else domains)
+        for domain in chosen:
+            if not self._owns(domain):
+                raise NoSuchDomainError(domain)
+        self._configured_domains = chosen
+
+    def get_configured_domains(self) -> list[PyJoulesDomain]:
+        if self._configured_domains is None:
+            raise PyJoulesException(f"{type(self).__name__} is not configured: call configure(domains) first")
+        return list(self._configured_domains)
+
+
+def _measurable(kind: type[Device]) -> list[PyJoulesDomain]:
+    """The pyJoules domains greencode's configured meters measure here, of devices of ``kind``."""
+    from greencode.measurement import meters_in_use
+
+    makers: dict[str, Callable[[int], PyJoulesDomain]] = {
+        "package": RaplPackageDomain,
+        "dram": RaplDramDomain,
+        "gpu": NvidiaGPUDomain,
+    }
+    try:
+        meters = meters_in_use().meters
+    except GreencodeError:  # the configured meter cannot work here: nothing is measured, the meter estimates
+        return []
+    found: list[PyJoulesDomain] = []
+    for meter in meters:
+        for domain in meter.domains():
+            name, _, index = domain.name.rpartition("-")
+            make = makers.get(name)
+            if domain.estimated or make is None or not index.isdigit():
+                continue
+            candidate = make(int(index))
+            if candidate.get_device_type() is kind:
+                found.append(candidate)
+    return found
+
+
+class RaplDevice(Device):
+    """The RAPL domains of the CPU sockets (``package_N``, ``dram_N``)."""
+
+    @staticmethod
+    def available_domains() -> list[PyJoulesDomain]:
+        return _measurable(RaplDevice)
+
+
+class NvidiaGPUDevice(Device):
+    """The NVIDIA GPUs (``nvidia_gpu_N``)."""
+
+    @staticmethod
+    def available_domains() -> list[PyJoulesDomain]:
+        return _measurable(NvidiaGPUDevice)
+
+
+class DeviceFactory:
+    """pyJoules' ``DeviceFactory.create_devices(domains)``: one configured device per kind of domain."""
+
+    @staticmethod
+    def create_devices(domains: Sequence[PyJoulesDomain] | None = None) -> list[Device]:
+        """Devices for ``domains``; without them, for every domain greencode measures here (none on a machine
+        without counters: the meter then records greencode's estimate, labelled as such)."""
+        if domains is None:
+            domains = [*RaplDevice.available_domains(), *NvidiaGPUDevice.available_domains()]
+        grouped: dict[type[Device], list[PyJoulesDomain]] = {}
+        for domain in domains:
+            grouped.setdefault(domain.get_device_type(), []).append(domain)
+        devices = []
+        for kind, group in grouped.items():
+            device = kind()
+            device.configure(group)
+            devices.append(device)
+        return devices
 
 
 def _warn(message: str) -> None:
@@ -184,6 +323,39 @@ class EnergyTrace(Sequence[EnergySample]):
     def __iter__(self) -> Iterator[EnergySample]:
         return iter(self._samples)
 
+    def __contains__(self, tag: object) -> bool:
+        """``"bar" in trace``: whether a sample has that tag (as in pyJoules), or is that sample."""
+        return any(sample.tag == tag or sample is tag for sample in self._samples)
+
+    def append(self, sample: EnergySample) -> None:
+        self._samples.append(sample)
+
+    def __add__(self, other: EnergyTrace) -> EnergyTrace:
+        return EnergyTrace([*self._samples, *other._samples])
+
+    def __iadd__(self, other: EnergyTrace) -> EnergyTrace:
+        self._samples.extend(other._samples)
+        return self
+
+    def remove_idle(self, idle: Sequence[Mapping[str, float]]) -> None:
+        """Subtract one idle figure per sample and domain (µJ), as pyJoules does; ``ValueError`` when the
+        lengths differ or a domain has no idle figure."""
+        if len(idle) != len(self._samples):
+            raise ValueError(f"remove_idle: {len(idle)} idle figures for {len(self._samples)} samples")
+        for idle_energy, sample in zip(idle, self._samples, strict=True):
+            for domain in sample.energy:
+                if domain not in idle_energy:
+                    raise ValueError(f"remove_idle: no idle figure for domain {domain!r}")
+                sample.energy[domain] -= idle_energy[domain]
+
+    def clean_data(self, guards: Sequence[Callable[[EnergySample], bool]] = ()) -> None:
+        """Keep only samples without negative energies for which every guard returns true."""
+        self._samples = [
+            sample
+            for sample in self._samples
+            if all(value >= 0 for value in sample.energy.values()) and all(guard(sample) for guard in guards)
+        ]
+
     def __repr__(self) -> str:
         return f"EnergyTrace({self._samples!r})"
 
@@ -193,45 +365,84 @@ class EnergyTrace(Sequence[EnergySample]):
 
 
 class EnergyMeter:
-    """Tagged intervals over greencode's configured meters: ``start(tag)``, ``record(tag)``, ``stop()``."""
+    """Tagged intervals over greencode's configured meters: ``start(tag)``, ``record(tag)``, ``stop()``,
+    ``resume(tag)``, ``get_trace()``, with pyJoules' rules (``EnergyMeterNotStartedError``,
+    ``EnergyMeterNotStoppedError``).
 
-    def __init__(self, domains: Sequence[PyJoulesDomain] | None = None) -> None:
-        self.domains = list(domains) if domains else None
+    ``devices`` is what ``DeviceFactory.create_devices(domains)`` returns, as in pyJoules; a list of domains
+    works too. ``None`` or an empty list reports every domain measured here.
+    """
+
+    def __init__(
+        self, devices: Sequence[Device | PyJoulesDomain] | None = None, default_tag: str = ""
+    ) -> None:
+        domains: list[PyJoulesDomain] = []
+        for item in devices or ():
+            domains.extend(item.get_configured_domains() if isinstance(item, Device) else [item])
+        self.domains = domains or None
+        self.default_tag = default_tag
         self._recorder: Recorder | None = None
         self._meter: str | None = None  # None: the configured meters
         self._tag = ""
+        self._started = False
         self._samples: list[EnergySample] = []
 
-    def _open(self, tag: str) -> None:
+    def _open(self, tag: str | None) -> None:
         from greencode.measurement import start
 
-        self._tag = tag
+        self._tag = self.default_tag if tag is None else tag
         try:
-            self._recorder = start(tag, meter=self._meter)
+            self._recorder = start(self._tag, meter=self._meter)
         except GreencodeError as exc:
             # a configured meter that cannot work here must not stop the user's program: estimate instead
-            _warn(f"greencode: {exc}; using the estimator for {tag!r}")
+            _warn(f"greencode: {exc}; using the estimator for {self._tag!r}")
             self._meter = "estimate"
-            self._recorder = start(tag, meter=self._meter)
+            self._recorder = start(self._tag, meter=self._meter)
 
     def _close(self) -> None:
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
             self._samples.append(self._sample(recorder.stop()))
 
-    def start(self, tag: str = "start") -> None:
+    def _must_be_started(self, call: str) -> None:
+        if not self._started:
+            raise EnergyMeterNotStartedError(
+                f"EnergyMeter.{call}() before start(): call meter.start(tag) first"
+            )
+
+    def start(self, tag: str | None = None) -> None:
+        """Begin a new trace (the previous one is dropped) with an interval tagged ``tag``."""
+        self._recorder = None
         self._samples = []
+        self._started = True
         self._open(tag)
 
-    def record(self, tag: str) -> None:
+    def record(self, tag: str | None = None) -> None:
         """End the current interval and start one tagged ``tag``."""
+        self._must_be_started("record")
         self._close()
+        self._open(tag)
+
+    def resume(self, tag: str | None = None) -> None:
+        """Continue a stopped trace with a new interval tagged ``tag`` (start one if none was started)."""
+        if not self._started:
+            self.start(tag)
+            return
+        if self._recorder is not None:
+            raise EnergyMeterNotStoppedError("EnergyMeter.resume() while measuring: call meter.stop() first")
         self._open(tag)
 
     def stop(self) -> None:
+        """End the current interval (a second ``stop()`` does nothing)."""
+        self._must_be_started("stop")
         self._close()
 
     def get_trace(self) -> EnergyTrace:
+        """The samples so far: empty before ``start()``; ``EnergyMeterNotStoppedError`` while measuring."""
+        if self._recorder is not None:
+            raise EnergyMeterNotStoppedError(
+                "EnergyMeter.get_trace() while measuring: call meter.stop() first"
+            )
         return EnergyTrace(self._samples)
 
     def _sample(self, measurement: Measurement) -> EnergySample:
@@ -252,9 +463,11 @@ class EnergyMeter:
         if self.domains is None:
             chosen = measured
         else:
-            wanted = {d.greencode_domain: str(d) for d in self.domains}
-            chosen = {name: j for name, j in measured.items() if name in wanted}
-            missing = [label for name, label in wanted.items() if name not in measured]
+            # pairs, not a mapping: core and uncore both have no greencode domain, and both are missing
+            wanted = [(d.greencode_domain, str(d)) for d in self.domains]
+            names = {name for name, _ in wanted}
+            chosen = {name: j for name, j in measured.items() if name in names}
+            missing = [label for name, label in wanted if name not in measured]
             if not chosen:
                 # nothing requested can be measured here: record greencode's estimate, labelled as such
                 chosen = {name: j for name, j in measured.items() if name in estimated_domains}
