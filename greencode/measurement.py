@@ -62,6 +62,9 @@ class Measurement:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     meter_error: str | None = None
+    #: Windows of other threads overlapped this one on a process-scoped meter (the estimator): the figure
+    #: is this thread's CPU time, or the process's shared with them; ``warnings`` says which.
+    concurrent: bool = False
 
     @property
     def measured(self) -> bool:
@@ -95,6 +98,7 @@ class Measurement:
             "warnings": list(self.warnings),
             "error": self.error,
             "meter_error": self.meter_error,
+            "concurrent": self.concurrent,
         }
 
 
@@ -272,6 +276,7 @@ class Recorder:
         provenance: dict[str, str] = {}
         warnings: list[str] = []
         estimated = False
+        concurrent = False
         known = self._selection.domains
         for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
             if reading is None:
@@ -283,6 +288,7 @@ class Recorder:
                 provenance[name] = domain.source if domain else meter.name
                 estimated = estimated or (domain.estimated if domain else True)
             warnings.extend(reading.warnings)
+            concurrent = concurrent or reading.concurrent
         meter_error = "; ".join(self._failures) if self._failures else None
         if meter_error is not None:
             warnings.append(f"energy not measured: {meter_error}")
@@ -303,6 +309,7 @@ class Recorder:
             warnings=tuple(warnings),
             error=None if error is None else type(error).__name__,
             meter_error=meter_error,
+            concurrent=concurrent,
         )
 
 

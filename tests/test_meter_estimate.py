@@ -6,6 +6,9 @@ import csv
 import io
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from importlib.metadata import entry_points
 from importlib.resources import files
@@ -15,12 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import greencode
 from greencode.config import Config, EstimatorConfig, load_config
 from greencode.errors import ConfigError
 from greencode.meters.base import Meter
 from greencode.meters.estimate import (
     GENERAL_DEFAULT_W,
     SERVER_DEFAULT_W,
+    SHARED_NOTE,
+    THREAD_TIME_NOTE,
     EstimateMeter,
     HostInfo,
     PowerModel,
@@ -367,6 +373,99 @@ def test_overlapping_and_nested_windows_are_independent() -> None:
     assert outer.stop().energy_j["cpu"] == 7.0
     own.now += 8.0
     assert late.stop().energy_j["cpu"] == 12.0
+
+
+class ThreadClocks:
+    """A per-thread CPU clock the test moves by hand, one reading per thread."""
+
+    def __init__(self) -> None:
+        self.now: dict[int, float] = {}
+
+    def __call__(self) -> float:
+        return self.now.get(threading.get_ident(), 0.0)
+
+    def add(self, thread: int, seconds: float) -> None:
+        self.now[thread] = self.now.get(thread, 0.0) + seconds
+
+
+def threaded_meter() -> tuple[EstimateMeter, FakeClock, ThreadClocks]:
+    own, threads = FakeClock(), ThreadClocks()
+    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
+    meter = EstimateMeter(model, cpu_clock=own, children_clock=lambda: 0.0, thread_clock=threads)
+    return meter, own, threads
+
+
+def test_windows_overlapping_in_two_threads_count_their_own_threads_cpu_time() -> None:
+    meter, own, threads = threaded_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        other = worker.submit(threading.get_ident).result()
+        a = worker.submit(meter.start).result()
+        b = meter.start()
+        own.now += 3.0
+        threads.add(other, 1.0)
+        threads.add(threading.get_ident(), 2.0)
+        first = worker.submit(a.stop).result()
+        second = b.stop()
+    assert (first.energy_j, second.energy_j) == ({"cpu": 1.0}, {"cpu": 2.0})
+    assert first.concurrent and second.concurrent and first.warnings == (THREAD_TIME_NOTE,)
+
+
+def test_a_window_around_windows_of_other_threads_keeps_the_process_figure() -> None:
+    meter, own, threads = threaded_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        other = worker.submit(threading.get_ident).result()
+        outer = meter.start()
+        inner = worker.submit(meter.start).result()
+        own.now += 5.0
+        threads.add(other, 4.0)
+        inside = worker.submit(inner.stop).result()
+        own.now += 1.0
+        whole = outer.stop()
+    assert whole.energy_j == {"cpu": 6.0} and not whole.concurrent and whole.warnings == ()
+    assert inside.energy_j == {"cpu": 4.0} and inside.concurrent
+
+
+def test_an_overlapped_window_closed_in_another_thread_is_flagged_as_shared() -> None:
+    meter, own, _ = threaded_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        a = meter.start()
+        b = worker.submit(meter.start).result()
+        own.now += 2.0
+        moved = worker.submit(a.stop).result()
+        b.stop()
+    assert moved.energy_j == {"cpu": 2.0} and moved.concurrent and moved.warnings == (SHARED_NOTE,)
+
+
+def test_windows_one_after_another_in_two_threads_are_not_concurrent() -> None:
+    meter, _, _ = threaded_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        first = worker.submit(lambda: meter.start().stop()).result()
+    second = meter.start().stop()
+    assert not first.concurrent and not second.concurrent
+
+
+def test_measurements_in_a_thread_pool_add_up_to_no_more_than_the_whole(tmp_path: Path) -> None:
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    try:
+
+        @greencode.measure("part")
+        def part() -> int:
+            return sum(i * i for i in range(200_000))
+
+        with greencode.measure("whole") as whole, ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda _: part(), range(8)))
+        parts = [m for m in greencode.results() if m.label == "part"]
+        assert whole.result is not None and not whole.result.concurrent
+        assert any(m.concurrent for m in parts) and all(
+            m.to_dict()["concurrent"] == m.concurrent for m in parts
+        )
+        resolution = time.get_clock_info("process_time").resolution
+        # thread CPU times partition the process's: their sum cannot exceed the whole (clock ticks aside)
+        watts = whole.result.energy_j / max(whole.result.cpu_s, resolution)
+        assert sum(m.energy_j for m in parts) <= whole.result.energy_j + 8 * 2 * resolution * watts
+    finally:
+        greencode.configure(Config(root=tmp_path, output="none"))
+        greencode.clear_results()
 
 
 def test_a_window_stops_once() -> None:

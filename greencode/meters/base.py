@@ -49,6 +49,9 @@ class Reading:
     warnings: tuple[str, ...] = field(default=())
     counts: Mapping[str, int] = field(default_factory=dict)
     functions: Mapping[str, int] = field(default_factory=dict)
+    #: True when windows of other threads overlapped this one on a meter whose scope is the process: the
+    #: figure is then this thread's share, or the process's figure shared with them (the warning says which).
+    concurrent: bool = False
 
 
 @runtime_checkable

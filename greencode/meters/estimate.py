@@ -17,9 +17,12 @@ CPU time. ``docs/estimator.md`` explains the model, its sources and its expected
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -358,14 +361,46 @@ else:
 Clock = Callable[[], float]
 
 
-class _Window:
-    """One open window: the two CPU clocks at start. Holds no reference to other windows."""
+#: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
+THREAD_TIME_NOTE = (
+    "windows in other threads overlapped this one, so it counts only its own thread's CPU time "
+    "(work it handed to other threads is not in it)"
+)
+SHARED_NOTE = (
+    "windows in other threads overlapped this one and it changed threads, so its figure is the whole "
+    "process's CPU time, shared with them: do not add these figures up"
+)
 
-    __slots__ = ("_children0", "_meter", "_self0", "_stopped")
+
+class _Window:
+    """One open window: the CPU clocks at start, and whether a window in another thread overlapped it.
+
+    Process CPU time is shared by every thread: eight windows running at once in a thread pool would each
+    see the process's total. So a window that overlapped a window of another thread (other than one nested
+    inside it) and stayed in one thread counts its thread's CPU time instead; one that changed threads keeps
+    the process's figure and is flagged. A window that merely contains the others (a whole run around
+    a pool) keeps the process's figure, as nesting always does.
+    """
+
+    # __weakref__: the meter tracks open windows weakly, so one never stopped does not count for ever
+    __slots__ = (
+        "__weakref__",
+        "_children0",
+        "_meter",
+        "_self0",
+        "_stopped",
+        "_thread",
+        "_thread0",
+        "overlapped",
+    )
 
     def __init__(self, meter: EstimateMeter) -> None:
         self._meter = meter
         self._stopped = False
+        self.overlapped = False
+        self._thread = threading.get_ident()
+        meter._opened(self)
+        self._thread0 = meter._thread_clock()
         self._self0 = meter._cpu_clock()
         self._children0 = meter._children_clock()
 
@@ -373,11 +408,12 @@ class _Window:
         meter = self._meter
         # Clocks first, so the bookkeeping below is not charged to the window.
         self_s = meter._cpu_clock() - self._self0
+        thread_s = meter._thread_clock() - self._thread0
         children_s = meter._children_clock() - self._children0
         if self._stopped:
             raise RuntimeError("this measurement window was already stopped")
         self._stopped = True
-        cpu_s = self_s + children_s
+        meter._closed(self)
         if self_s < 0 or children_s < 0:
             # Only possible when a window opened in one process is closed in a forked child.
             return Reading(
@@ -387,7 +423,17 @@ class _Window:
                     "(window closed in another process?); counted as 0 J",
                 ),
             )
-        return Reading({"cpu": cpu_s * meter.model.watts_per_thread})
+        if not self.overlapped:
+            return Reading({"cpu": (self_s + children_s) * meter.model.watts_per_thread})
+        if threading.get_ident() == self._thread:
+            return Reading(
+                {"cpu": (thread_s + children_s) * meter.model.watts_per_thread},
+                (THREAD_TIME_NOTE,),
+                concurrent=True,
+            )
+        return Reading(
+            {"cpu": (self_s + children_s) * meter.model.watts_per_thread}, (SHARED_NOTE,), concurrent=True
+        )
 
 
 class EstimateMeter:
@@ -402,13 +448,35 @@ class EstimateMeter:
         *,
         cpu_clock: Clock = time.process_time,
         children_clock: Clock = children_cpu_s,
+        thread_clock: Clock = time.thread_time,
     ) -> None:
         self.model = model
         self._cpu_clock = cpu_clock
         self._children_clock = children_clock
+        self._thread_clock = thread_clock
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
         self._domains = (Domain("cpu", model.provenance, estimated=True),)
+        # the open windows, in the order they opened: overlap between threads is decided from them
+        self._lock = threading.Lock()
+        self._open: weakref.WeakKeyDictionary[_Window, int] = weakref.WeakKeyDictionary()
+        self._sequence = itertools.count()
+
+    def _opened(self, window: _Window) -> None:
+        with self._lock:
+            for other in self._open:
+                if other._thread != window._thread:
+                    window.overlapped = True  # it started before this one: not nested inside it
+                    break
+            self._open[window] = next(self._sequence)
+
+    def _closed(self, window: _Window) -> None:
+        with self._lock:
+            seq = self._open.pop(window, -1)
+            for other, other_seq in self._open.items():
+                # opened after this one and still open: the two overlap without nesting
+                if other_seq > seq and other._thread != window._thread:
+                    other.overlapped = window.overlapped = True
 
     def domains(self) -> tuple[Domain, ...]:
         return self._domains
