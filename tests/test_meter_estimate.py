@@ -233,6 +233,21 @@ def test_incomplete_tdp_and_threads_error_names_the_file(tmp_path: Path) -> None
     assert str(path) in str(error.value) and "estimator.threads" in str(error.value)
 
 
+def test_a_typo_in_the_configured_cpu_model_says_so_and_suggests_the_nearest(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[tool.greencode.estimator]\ncpu_model = "AMD EPYC 7736"\n')
+    with pytest.raises(ConfigError, match="did you mean 'AMD EPYC 7763'") as error:
+        create(load_config(start=tmp_path, environ={}), host=HostInfo("unknown"), codecarbon_csv=None)
+    assert str(path) in str(error.value) and "cpu_model = 'AMD EPYC 7736'" in str(error.value)
+
+
+def test_a_configured_cpu_model_unlike_any_listed_one_names_the_ways_out() -> None:
+    estimator = EstimatorConfig(cpu_model="Quantum Abacus")
+    with pytest.raises(ConfigError, match="in none of greencode's CPU tables; set a listed model") as error:
+        model_for("unknown", estimator)
+    assert "did you mean" not in str(error.value) and "watts_per_thread" in str(error.value)
+
+
 def test_configured_cpu_model_replaces_the_detected_name() -> None:
     model = model_for("AMD EPYC", EstimatorConfig(cpu_model="AMD EPYC 7R13"))
     assert figures(model) == ("AMD EPYC 7R13", 225.0, 96, "table")

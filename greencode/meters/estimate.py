@@ -331,12 +331,31 @@ def build_power_model(
             parts.append(f"table: {row.source}")
         return PowerModel(name, tdp / threads, tdp, threads, "config", f"{name}: " + ", ".join(parts))
     if row is None:
+        if estimator.cpu_model:
+            # a name the user typed: a typo must not fall back to a default without a word
+            raise ConfigError(_unknown_model(estimator.cpu_model, codecarbon_csv))
         return _default(name)
     if row.threads is None:
         # CodeCarbon knows the TDP, but a VM shows only its own vCPUs, not the host chip's threads.
         return _default(name, f" (CodeCarbon lists {row.tdp_w:g} W TDP but no thread count: set threads)")
     return PowerModel(
         row.model, row.tdp_w / row.threads, row.tdp_w, row.threads, row.basis, _describe(row, name)
+    )
+
+
+def _unknown_model(name: str, codecarbon_csv: Path | None) -> str:
+    import difflib
+
+    models = {normalise_cpu_name(row.model): row.model for row in _own_table().values()}
+    if codecarbon_csv is not None:
+        for row in _codecarbon_table(codecarbon_csv).values():
+            models.setdefault(normalise_cpu_name(row.model), row.model)
+    close = difflib.get_close_matches(normalise_cpu_name(name), list(models), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(models[key]) for key in close)}? " if close else ""
+    return (
+        f"estimator.cpu_model = {name!r} is in none of greencode's CPU tables; {hint}set a listed model "
+        "(greencode/data/cpu_power.csv), or give estimator.tdp_w and estimator.threads, or "
+        "estimator.watts_per_thread"
     )
 
 
