@@ -14,13 +14,13 @@ within one job. So this measures both versions of the code here and now:
   of a back-to-back pair is typically a few per cent slower; each order occurs equally often, so that effect
   cancels in the mean.
 - Per test, each pair gives one log ratio ``log(head / base)`` of the two runs' medians; the change is their
-  trimmed mean with a Student-t interval over pairs (:func:`paired_change`), the pair spread shrunk towards
+  trimmed mean with a Student-t interval over pairs (``stats.paired_change``), the pair spread shrunk towards
   the one all tests share (:func:`decide`). The verdicts, threshold, floor and Holm's adjustment are the
   pytest gate's own (:func:`greencode.gate.judge`).
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
   test is decided, ``max_pairs`` is reached or the time budget is spent (:func:`measure_adaptively`). What
-  stayed undecided is reported. Each look at the data spends part of ``alpha`` (:func:`look_alpha`), so
+  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
   looking again cannot raise the false-alarm rate.
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
   fails the check.
@@ -32,20 +32,17 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greencode import vcs
 from greencode.errors import GreencodeError, StoreError
 from greencode.gate import (
     MIN_RUN_CV,
@@ -58,6 +55,16 @@ from greencode.gate import (
     check_budgets,
     judge,
 )
+from greencode.pytest_process import (
+    NO_TESTS_COLLECTED,
+    import_paths,
+    measuring_command,
+    measuring_environment,
+    problem,
+    run_pytest,
+    terminate_as_interrupt,
+)
+from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
 from greencode.store import BaselineEntry, TestRecord, entry_from_record, load_results
 
 if TYPE_CHECKING:
@@ -71,18 +78,10 @@ DEFAULT_MAX_PAIRS = 16
 DEFAULT_TIME_BUDGET_S = 900.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
+#: The two sides, in the order :func:`greencode.stats.balanced_orders` numbers them.
+SIDES = ("base", "head")
 #: Set in each side's pytest process to ``base`` or ``head`` (conftest files may want to know).
 SIDE_VARIABLE = "GREENCODE_AB_SIDE"
-#: Variables the measuring processes must not see: the step summary is the command's own to write, once.
-_HIDDEN_VARIABLES = ("GITHUB_STEP_SUMMARY",)
-#: ``git status --porcelain`` codes of unmerged paths.
-_CONFLICTS = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
-#: Default-branch candidates, after the CI's own hints and ``origin/HEAD``.
-_DEFAULT_BRANCHES = ("main", "master", "origin/main", "origin/master")
-_SHALLOW_HINT = (
-    "this clone is shallow: fetch the full history (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0) "
-    "or pass --base with a commit that is present"
-)
 
 
 class AbError(GreencodeError):
@@ -150,77 +149,16 @@ class Side:
         }
 
 
-def import_paths(root: Path) -> tuple[Path, ...]:
-    """Where a tree's own code is imported from: ``src/`` in a src layout, else the tree's top (flat layout).
-    Other layouts can name their directory with pytest's ``pythonpath`` ini option, which is relative to
-    each tree's rootdir and so also follows the side."""
-    src = root / "src"
-    return (src,) if src.is_dir() else (root,)
-
-
 def pair_order(index: int) -> tuple[str, str]:
     """The sides of pair ``index`` in running order: base first in even pairs, head first in odd ones, so
     that over every two pairs each side runs second once (the order effect cancels)."""
-    return ("base", "head") if index % 2 == 0 else ("head", "base")
+    orders = balanced_orders(2)
+    first, second = orders[index % len(orders)]
+    return SIDES[first], SIDES[second]
 
 
 # ---------------------------------------------------------------------------------------------------------
-# paired statistics
-
-
-#: Share of each test's pair ratios trimmed from each end. On a shared machine a run now and then lands in a
-#: busy spell and costs half as much again; a trimmed mean shrugs such pairs off where a mean would not.
-TRIM = 0.2
-
-
-@dataclass(frozen=True)
-class PairedChange:
-    """One test's change from its pairs: ``log_change`` is the trimmed mean of ``log(head / base)``,
-    ``error`` its standard error and ``df`` its degrees of freedom; ``spread`` is ``error * sqrt(pairs)``, the
-    spread of one pair's log ratio; ``order_effect`` is the mean of ``log(second / first)`` (how much more the
-    second run of a pair used)."""
-
-    pairs: int
-    log_change: float
-    error: float
-    df: int
-    spread: float
-    order_effect: float
-
-
-def paired_change(
-    base_j: Sequence[float], head_j: Sequence[float], head_second: Sequence[bool]
-) -> PairedChange | None:
-    """The paired estimate from run medians, pair by pair; None with fewer than two pairs or a value that is
-    not positive (a relative change is then undefined).
-
-    The change is the :data:`TRIM`-trimmed mean of the log ratios with the Tukey–McLaughlin standard error
-    (the winsorized standard deviation over ``(1 - 2 * TRIM) * sqrt(pairs)``, ``pairs - 2g - 1`` degrees of
-    freedom for ``g`` ratios trimmed from each end); with fewer than five pairs nothing is trimmed and this
-    is the paired t interval. The spread is floored at the gate's smallest run-to-run spread
-    (:data:`greencode.gate.MIN_RUN_CV`, for each of the two runs), so a few identical-looking pairs cannot
-    make an interval arbitrarily narrow.
-    """
-    if len(base_j) != len(head_j) or len(head_j) != len(head_second):
-        raise ValueError("base_j, head_j and head_second need one entry per pair")
-    if len(base_j) < 2 or any(v <= 0 or not math.isfinite(v) for v in (*base_j, *head_j)):
-        return None
-    ratios = [math.log(h) - math.log(b) for b, h in zip(base_j, head_j, strict=True)]
-    n = len(ratios)
-    trimmed = int(TRIM * n)
-    ordered = sorted(ratios)
-    kept = ordered[trimmed : n - trimmed]
-    winsorized = [kept[0]] * trimmed + kept + [kept[-1]] * trimmed
-    spread = max(statistics.stdev(winsorized) / (1.0 - 2.0 * trimmed / n), math.sqrt(2.0) * MIN_RUN_CV)
-    order = [r if second else -r for r, second in zip(ratios, head_second, strict=True)]
-    return PairedChange(
-        pairs=n,
-        log_change=statistics.fmean(kept),
-        error=spread / math.sqrt(n),
-        df=n - 2 * trimmed - 1,
-        spread=spread,
-        order_effect=statistics.fmean(order),
-    )
+# paired tests (the statistics are greencode.stats')
 
 
 @dataclass(frozen=True)
@@ -242,7 +180,10 @@ class PairedTest:
         return tuple(r.median_j for r in self.head)
 
     def change(self) -> PairedChange | None:
-        return paired_change(self.base_j, self.head_j, self.head_second)
+        # each of the two runs of a pair has at least the gate's smallest run-to-run spread
+        return paired_change(
+            self.base_j, self.head_j, self.head_second, min_spread=math.sqrt(2.0) * MIN_RUN_CV
+        )
 
     def to_dict(self) -> dict[str, Any]:
         change = self.change()
@@ -386,26 +327,6 @@ def needs_more_pairs(comparison: Comparison, settings: GateSettings) -> bool:
     return comparison.ci_high > settings.fail_on and reach > settings.min_effect_j
 
 
-def planned_looks(min_pairs: int, max_pairs: int) -> int:
-    """How many times the data are judged at most: after ``min_pairs`` pairs, then after every batch."""
-    return 1 + math.ceil((max_pairs - min_pairs) / BATCH_PAIRS)
-
-
-def look_alpha(alpha: float, look: int, looks: int, *, last: bool = False) -> float:
-    """The significance level for a regression at ``look`` (1-based) of ``looks`` planned.
-
-    Looking again after more pairs and stopping at the first significant result would let noise through
-    more often than ``alpha`` (optional stopping). So the looks share ``alpha`` (Bonferroni): the last
-    planned look gets ``alpha/2``, the one before ``alpha/4``, and so on; the look that ends the run, for
-    whatever reason, gets all that earlier looks left unspent. A test stops early only on a regression at its
-    look's level, or when even the full-``alpha`` interval lies below ``fail_on`` — which cannot add false
-    alarms.
-    """
-    if last:
-        return alpha - sum(look_alpha(alpha, earlier, looks) for earlier in range(1, look))
-    return alpha / 2.0 ** (looks - look + 1)
-
-
 def still_undecided(full: GateReport, spent: GateReport, settings: GateSettings) -> set[str]:
     """Tests that need more pairs: not a regression at the look's level (``spent``) and, at full ``alpha``
     (``full``), a regression or not clear of ``fail_on`` yet (:func:`needs_more_pairs`)."""
@@ -517,188 +438,7 @@ def to_report(result: AbResult, carbon: CarbonConfig) -> Report:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# git
-
-
-def _run_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # GIT_OPTIONAL_LOCKS=0: status must not take the index lock while the user's own git is working
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
-    except FileNotFoundError:
-        raise AbError(
-            "git is not installed or not on PATH; greencode ab needs it to check out the base"
-        ) from None
-
-
-def _git(cwd: Path, *args: str) -> str:
-    completed = _run_git(cwd, *args)
-    if completed.returncode != 0:
-        message = (completed.stderr.strip().splitlines() or ["no message"])[-1]
-        raise AbError(f"git {' '.join(args)}: {message}")
-    return completed.stdout.strip()
-
-
-def _toplevel(cwd: Path) -> Path:
-    completed = _run_git(cwd, "rev-parse", "--show-toplevel")
-    if completed.returncode != 0 or not completed.stdout.strip():
-        raise AbError(
-            f"{cwd}: not inside a git working tree; greencode ab compares two versions of a git repository — "
-            "run it in your project's clone"
-        )
-    return Path(completed.stdout.strip()).resolve()
-
-
-def _shallow(top: Path) -> bool:
-    return _run_git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-
-
-def _commit(top: Path, ref: str) -> str:
-    completed = _run_git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if completed.returncode != 0:
-        hint = _SHALLOW_HINT if _shallow(top) else "fetch it first, or check the spelling"
-        raise AbError(f"unknown REF {ref!r}: no such commit, branch or tag in this repository; {hint}")
-    return completed.stdout.strip()
-
-
-def _default_branch(top: Path) -> str:
-    candidates = []
-    if os.environ.get("GITHUB_BASE_REF"):  # a GitHub pull request: the branch it will merge into
-        candidates.append(f"origin/{os.environ['GITHUB_BASE_REF']}")
-    if os.environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):  # a GitLab merge request pipeline
-        candidates.append(f"origin/{os.environ['CI_MERGE_REQUEST_TARGET_BRANCH_NAME']}")
-    origin_head = _run_git(
-        top, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"
-    ).stdout.strip()
-    if origin_head:
-        candidates.append(origin_head)
-    candidates.extend(_DEFAULT_BRANCHES)
-    for candidate in candidates:
-        if _run_git(top, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").returncode == 0:
-            return candidate
-    raise AbError(
-        "cannot tell the default branch (no origin/HEAD, main or master here); pass --base REF, e.g. "
-        "--base origin/develop"
-    )
-
-
-def default_base(top: Path, head: str) -> tuple[str, str]:
-    """The base when none is given: the merge base of commit ``head`` and the default branch (GitHub's
-    ``GITHUB_BASE_REF``, GitLab's merge-request target or its ``CI_MERGE_REQUEST_DIFF_BASE_SHA``,
-    ``origin/HEAD``, ``main``, ``master``), and how it was chosen."""
-    if os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):  # GitLab computed the merge base already
-        sha = os.environ["CI_MERGE_REQUEST_DIFF_BASE_SHA"]
-        return _commit(top, sha), "merge base (CI_MERGE_REQUEST_DIFF_BASE_SHA)"
-    branch = _default_branch(top)
-    completed = _run_git(top, "merge-base", head, branch)
-    if completed.returncode != 0 or not completed.stdout.strip():
-        hint = _SHALLOW_HINT if _shallow(top) else "pass --base REF"
-        raise AbError(f"no merge base of {head[:12]} and {branch}; {hint}")
-    return completed.stdout.strip(), f"merge base with {branch}"
-
-
-def _conflicts(top: Path) -> list[str]:
-    status = _git(top, "status", "--porcelain", "--untracked-files=no")
-    return [line[3:] for line in status.splitlines() if line[:2] in _CONFLICTS]
-
-
-@contextlib.contextmanager
-def _uninterruptible() -> Iterator[None]:
-    """Clean-up must finish even when Ctrl-C is pressed again or SIGTERM repeats."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI cancelling the job) unwinds like Ctrl-C, so every ``finally`` runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def _worktree(top: Path, commit: str, path: Path) -> Iterator[Path]:
-    """``commit`` checked out (detached) at ``path``, removed again on every way out."""
-    try:
-        # no hooks: a post-checkout hook of the project has no business running for a measurement copy
-        _git(
-            top,
-            "-c",
-            f"core.hooksPath={os.devnull}",
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            str(path),
-            commit,
-        )
-        yield path
-    finally:
-        with _uninterruptible():
-            _run_git(top, "worktree", "remove", "--force", str(path))
-            shutil.rmtree(path, ignore_errors=True)
-            _run_git(top, "worktree", "prune")
-
-
-# ---------------------------------------------------------------------------------------------------------
 # running one side
-
-
-def measuring_environment(scratch: Path, config_file: Path | None = None) -> dict[str, str]:
-    """The environment of a pytest process that greencode starts to measure (``greencode ab``'s sides,
-    ``greencode calibrate``'s runs): its history goes to a database in ``scratch``, not into the user's
-    ``.greencode/``, and ``$GITHUB_STEP_SUMMARY`` is hidden, since the command writes the summary itself,
-    once. ``config_file``, else ``$GREENCODE_CONFIG``, is the greencode configuration the process reads: made
-    absolute, so that a process running in another directory (a worktree) reads the same file."""
-    env = {k: v for k, v in os.environ.items() if k not in _HIDDEN_VARIABLES}
-    env["GREENCODE_HISTORY"] = str(scratch / "history.sqlite")
-    config = config_file or env.get("GREENCODE_CONFIG")
-    if config:
-        env["GREENCODE_CONFIG"] = str(Path(config).resolve())
-    return env
-
-
-def measuring_command(
-    pytest_args: Sequence[str],
-    output: Path,
-    *,
-    rounds: int | None = None,
-    meter: str | None = None,
-    include_setup: bool = False,
-) -> list[str]:
-    """``python -m pytest`` with ``pytest_args``, measuring with greencode into the results file ``output``
-    (read it with :func:`greencode.store.load_results`), with pytest's short summary of failures and without
-    touching its cache. The plugin is loaded explicitly when pytest's plugin autoloading is off."""
-    command = [sys.executable, "-m", "pytest", *pytest_args]
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not any(
-        "pytest_greencode" in a for a in pytest_args
-    ):
-        command += ["-p", "pytest_greencode.plugin"]
-    command += ["--greencode", f"--greencode-json={output}", "-p", "no:cacheprovider", "-rfE"]
-    if rounds is not None:
-        command.append(f"--greencode-rounds={rounds}")
-    if meter:
-        command.append(f"--greencode-meter={meter}")
-    if include_setup:
-        command.append("--greencode-include-setup")
-    return command
 
 
 @dataclass(frozen=True)
@@ -713,29 +453,6 @@ class SideRun:
     duration_s: float
     machine: str
     warnings: tuple[str, ...] = ()
-
-
-def failing_tests(output: str) -> tuple[str, ...]:
-    """Node ids from pytest's short test summary (``-rfE``): ``FAILED id - message`` and ``ERROR id``."""
-    found = []
-    for line in output.splitlines():
-        for prefix in ("FAILED ", "ERROR "):
-            if line.startswith(prefix):
-                found.append(line[len(prefix) :].split(" - ", 1)[0].strip())
-    return tuple(dict.fromkeys(found))
-
-
-def _problem(completed: subprocess.CompletedProcess[str]) -> str:
-    """The most telling line of a pytest that did not run: a collection error from its short summary, the
-    exception of a traceback, a usage error, else its last line."""
-    out, err = completed.stdout.splitlines(), completed.stderr.splitlines()
-    where = [line.split(" - ", 1)[0] for line in out if line.startswith("ERROR ")][:1]
-    exception = [line[1:].strip() for line in out + err if line.startswith("E   ")][:1]
-    if where or exception:
-        return ": ".join(where + exception)
-    lines = [line[line.index("error:") :] for line in err if "error:" in line]
-    lines += [line for line in err if line.strip()][-1:] + [line for line in out if line.strip()][-1:]
-    return lines[0].strip() if lines else "no output"
 
 
 class _Runner:
@@ -792,36 +509,28 @@ class _Runner:
         if completed.returncode != 0:
             raise AbError(
                 f"--setup {self.options.setup!r} failed in the {side.name} worktree ({side.describe()}), "
-                f"exit {completed.returncode}: {_problem(completed)}"
+                f"exit {completed.returncode}: {problem(completed)}"
             )
 
     def run(self, side: Side, pair: int, deselect: Sequence[str]) -> SideRun:
         output = self.scratch / f"{side.name}-{pair}.json"
-        started = time.monotonic()
-        completed = subprocess.run(
-            self.command(side, output, deselect),
-            cwd=side.cwd,
-            env=self.environment(side),
-            capture_output=True,
-            text=True,
-            check=False,
+        run = run_pytest(
+            self.command(side, output, deselect), output, env=self.environment(side), cwd=side.cwd
         )
-        duration = time.monotonic() - started
         where = f"the {side.name} side ({side.describe()})"
-        if completed.returncode == 5:
+        if run.exit_code == NO_TESTS_COLLECTED:
             raise AbError(
                 f"pytest collected no tests on {where} with arguments {list(self.options.pytest_args)}; "
                 "check the test paths and -k/-m after '--'"
             )
-        if completed.returncode not in (0, 1):
-            problem, hint = _problem(completed), ""
-            if not side.working_tree and ("ImportError" in problem or "ModuleNotFoundError" in problem):
+        if run.exit_code not in (0, 1):
+            why, hint = run.problem(), ""
+            if not side.working_tree and ("ImportError" in why or "ModuleNotFoundError" in why):
                 hint = (
                     f" (the {side.name} is imported from its worktree: compiled extensions must be built "
                     "there, see --setup)"
                 )
-            raise AbError(f"pytest did not run on {where}, exit {completed.returncode}: {problem}{hint}")
-        failed = failing_tests(completed.stdout)
+            raise AbError(f"pytest did not run on {where}, exit {run.exit_code}: {why}{hint}")
         if not output.is_file():
             raise AbError(
                 f"pytest ran on {where} but wrote no greencode results; is the greencode plugin disabled "
@@ -840,9 +549,9 @@ class _Runner:
             side=side.name,
             pair=pair,
             records={r.node_id: r for r in results.records},
-            failed=failed,
+            failed=run.failed,
             budgets=budgets,
-            duration_s=duration,
+            duration_s=run.duration_s,
             machine=results.fingerprint.describe(),
             warnings=tuple(str(w) for w in results.raw.get("warnings") or []),
         )
@@ -925,26 +634,26 @@ def _sides(
 ) -> tuple[Side, Side]:
     relative = cwd.relative_to(top)
     if options.head:
-        head_commit = _commit(top, options.head)
-        head_root = stack.enter_context(_worktree(top, head_commit, scratch / "head"))
+        head_commit = vcs.resolve_commit(top, options.head)
+        head_root = stack.enter_context(vcs.worktree(top, head_commit, scratch / "head"))
         head = Side("head", options.head, head_commit, head_root, head_root / relative)
     else:
-        head_commit = _run_git(top, "rev-parse", "--verify", "--quiet", "HEAD").stdout.strip()
+        head_commit = vcs.head_commit(top) or ""
         if not head_commit:
             raise AbError("the repository has no commits yet: commit the code to compare against first")
-        conflicts = _conflicts(top)
+        conflicts = vcs.conflicts(top)
         if conflicts:
             raise AbError(
                 f"the working tree has unresolved merge conflicts ({', '.join(conflicts[:3])}); head is the "
                 "working tree as it is, so resolve them first, or pass --head REF to measure a commit"
             )
-        dirty = bool(_git(top, "status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(vcs.local_changes(top))
         head = Side("head", "HEAD", head_commit, top, cwd, working_tree=True, dirty=dirty)
     if options.base:
-        base_commit, base_ref = _commit(top, options.base), options.base
+        base_commit, base_ref = vcs.resolve_commit(top, options.base), options.base
     else:
-        base_commit, base_ref = default_base(top, head_commit)
-    base_root = stack.enter_context(_worktree(top, base_commit, scratch / "base"))
+        base_commit, base_ref = vcs.default_base(top, head_commit)
+    base_root = stack.enter_context(vcs.worktree(top, base_commit, scratch / "base"))
     base = Side("base", base_ref, base_commit, base_root, base_root / relative)
     for side in (base, head):
         if not side.cwd.is_dir():
@@ -977,14 +686,14 @@ def measure_adaptively(
     """The measuring loop. ``run_pair(index, active)`` runs pair ``index`` for the ``active`` tests (None:
     all) and returns the seconds it took; ``judged(alpha)`` is the gate's report on everything so far at
     that level. Pairs run up to ``min_pairs``; then, while tests are undecided (:func:`still_undecided` at
-    this look's level, :func:`look_alpha`), ``BATCH_PAIRS`` more for them alone, until ``max_pairs`` or the
+    this look's level, ``stats.look_alpha``), ``BATCH_PAIRS`` more for them alone, until ``max_pairs`` or the
     time budget (counted from the first pair). The final report is judged at the level the last look left.
     """
     started = time.monotonic()
     durations: list[float] = []
     active: frozenset[str] | None = None
     pairs, target, stopped = 0, options.min_pairs, "every test decided"
-    looks, look = planned_looks(options.min_pairs, options.max_pairs), 0
+    looks, look = planned_looks(options.min_pairs, options.max_pairs, BATCH_PAIRS), 0
     while True:
         while pairs < target:
             durations.append(run_pair(pairs, active))
@@ -1026,10 +735,10 @@ def run_ab(
     say = progress or (lambda line: None)
     started = time.monotonic()
     cwd = (cwd or Path.cwd()).resolve()
-    top = _toplevel(cwd)
+    top = vcs.toplevel(cwd)
     settings = GateSettings.from_config(config)
     collected = _Collected()
-    with _terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="greencode-ab-") as directory:
+    with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="greencode-ab-") as directory:
         scratch = Path(directory)
         with contextlib.ExitStack() as stack:
             base, head = _sides(options, cwd, top, scratch, stack)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from greencode.errors import GreencodeError
 from greencode.measurement import Profile, Profiler, current_config, meters_in_use
-from greencode.stats import Interval
+from greencode.stats import Interval, balanced_orders
 from greencode.units import format_duration, format_energy
 
 if TYPE_CHECKING:
@@ -254,29 +254,6 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
             break
         trim, coverage = trim + 1, 1 - 2 * cumulative
     return Interval(statistics.median(ordered), ordered[trim], ordered[n - 1 - trim], coverage)
-
-
-def balanced_orders(count: int) -> tuple[tuple[int, ...], ...]:
-    """Orders for interleaved rounds: a Williams design over ``count`` candidates.
-
-    Every candidate runs in every position equally often and, over the whole cycle, directly after every
-    other candidate equally often, so both "who runs first" and "who runs after whom" effects cancel. Two
-    candidates give ``(0, 1), (1, 0)``: A B B A.
-    """
-    if count < 1:
-        raise ValueError("balanced_orders needs at least one candidate")
-    first, low, high = [0], 1, count - 1
-    while len(first) < count:
-        if len(first) % 2:
-            first.append(low)
-            low += 1
-        else:
-            first.append(high)
-            high -= 1
-    rows = [tuple((item + shift) % count for item in first) for shift in range(count)]
-    if count % 2:  # an odd square needs its mirror image to balance the carry-over
-        rows += [row[::-1] for row in rows]
-    return tuple(rows)
 
 
 def _ratio(value: float, best: float) -> float:

@@ -29,3 +29,7 @@ class CounterPermissionError(CounterError, PermissionError):
 
 class StoreError(GreencodeError):
     """A stored file (baseline, history, results) is unreadable, malformed or of a foreign schema."""
+
+
+class VcsError(GreencodeError):
+    """git could not answer: not installed, not a repository, an unknown ref, or no answer in time."""

@@ -454,3 +454,110 @@ def moderated_variances(
         else:
             result.append(((weight * prior + df * variance) / (weight + df), weight + df))
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# interleaved runs: balanced orders, paired changes, sequential looks
+
+
+def balanced_orders(count: int) -> tuple[tuple[int, ...], ...]:
+    """Orders for interleaved rounds: a Williams design over ``count`` candidates.
+
+    Every candidate runs in every position equally often and, over the whole cycle, directly after every
+    other candidate equally often, so both "who runs first" and "who runs after whom" effects cancel. Two
+    candidates give ``(0, 1), (1, 0)``: A B B A.
+    """
+    if count < 1:
+        raise ValueError("balanced_orders needs at least one candidate")
+    first, low, high = [0], 1, count - 1
+    while len(first) < count:
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    rows = [tuple((item + shift) % count for item in first) for shift in range(count)]
+    if count % 2:  # an odd square needs its mirror image to balance the carry-over
+        rows += [row[::-1] for row in rows]
+    return tuple(rows)
+
+
+#: Share of each test's pair ratios trimmed from each end. On a shared machine a run now and then lands in a
+#: busy spell and costs half as much again; a trimmed mean shrugs such pairs off where a mean would not.
+TRIM = 0.2
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """One test's change from its pairs: ``log_change`` is the trimmed mean of ``log(head / base)``,
+    ``error`` its standard error and ``df`` its degrees of freedom; ``spread`` is ``error * sqrt(pairs)``, the
+    spread of one pair's log ratio; ``order_effect`` is the mean of ``log(second / first)`` (how much more the
+    second run of a pair used)."""
+
+    pairs: int
+    log_change: float
+    error: float
+    df: int
+    spread: float
+    order_effect: float
+
+
+def paired_change(
+    base_j: Sequence[float],
+    head_j: Sequence[float],
+    head_second: Sequence[bool],
+    *,
+    min_spread: float = 0.0,
+) -> PairedChange | None:
+    """The paired estimate from run medians, pair by pair; None with fewer than two pairs or a value that is
+    not positive (a relative change is then undefined).
+
+    The change is the :data:`TRIM`-trimmed mean of the log ratios with the Tukey–McLaughlin standard error
+    (the winsorized standard deviation over ``(1 - 2 * TRIM) * sqrt(pairs)``, ``pairs - 2g - 1`` degrees of
+    freedom for ``g`` ratios trimmed from each end); with fewer than five pairs nothing is trimmed and this
+    is the paired t interval. The spread is floored at ``min_spread`` (``greencode ab`` passes the gate's
+    smallest run-to-run spread for each of the two runs), so a few identical-looking pairs cannot make an
+    interval arbitrarily narrow.
+    """
+    if len(base_j) != len(head_j) or len(head_j) != len(head_second):
+        raise ValueError("base_j, head_j and head_second need one entry per pair")
+    if len(base_j) < 2 or any(v <= 0 or not math.isfinite(v) for v in (*base_j, *head_j)):
+        return None
+    ratios = [math.log(h) - math.log(b) for b, h in zip(base_j, head_j, strict=True)]
+    n = len(ratios)
+    trimmed = int(TRIM * n)
+    ordered = sorted(ratios)
+    kept = ordered[trimmed : n - trimmed]
+    winsorized = [kept[0]] * trimmed + kept + [kept[-1]] * trimmed
+    spread = max(statistics.stdev(winsorized) / (1.0 - 2.0 * trimmed / n), min_spread)
+    order = [r if second else -r for r, second in zip(ratios, head_second, strict=True)]
+    return PairedChange(
+        pairs=n,
+        log_change=statistics.fmean(kept),
+        error=spread / math.sqrt(n),
+        df=n - 2 * trimmed - 1,
+        spread=spread,
+        order_effect=statistics.fmean(order),
+    )
+
+
+def planned_looks(min_pairs: int, max_pairs: int, batch: int = 2) -> int:
+    """How many times the data are judged at most: after ``min_pairs`` pairs, then after every ``batch``
+    more."""
+    return 1 + math.ceil((max_pairs - min_pairs) / batch)
+
+
+def look_alpha(alpha: float, look: int, looks: int, *, last: bool = False) -> float:
+    """The significance level for a regression at ``look`` (1-based) of ``looks`` planned.
+
+    Looking again after more pairs and stopping at the first significant result would let noise through
+    more often than ``alpha`` (optional stopping). So the looks share ``alpha`` (Bonferroni): the last
+    planned look gets ``alpha/2``, the one before ``alpha/4``, and so on; the look that ends the run, for
+    whatever reason, gets all that earlier looks left unspent. A test stops early only on a regression at its
+    look's level, or when even the full-``alpha`` interval lies below ``fail_on`` — which cannot add false
+    alarms.
+    """
+    if last:
+        return alpha - sum(look_alpha(alpha, earlier, looks) for earlier in range(1, look))
+    return alpha / 2.0 ** (looks - look + 1)

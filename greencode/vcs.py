@@ -1,19 +1,71 @@
-"""Which version of the code was measured: the git commit, branch and whether the tree had local changes.
+"""git: which version of the code was measured, and the plumbing ``greencode ab`` needs to check out another.
 
-Baselines and the history database record this so a regression can be traced to a commit, and so repeated
-saves of the same clean commit can be pooled. Outside a git repository, or without git, everything is
-``None``: measuring never depends on version control.
+Baselines and the history database record the commit, branch and whether the tree had local changes
+(:func:`vcs_state`), so a regression can be traced to a commit and repeated saves of the same clean commit
+can be pooled; outside a git repository, or without git, that is ``None``: measuring never depends on
+version control. ``greencode ab`` finds the repository, resolves refs, picks the default base and checks
+commits out into temporary worktrees (:func:`worktree`). Every call goes through :func:`git`, which never
+hangs: it gives up after a timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from greencode.errors import VcsError
+
 #: git should answer in milliseconds; a hung network file system must not hang a test run.
 GIT_TIMEOUT_S = 10.0
+#: ... except when it checks out a whole tree, which in a large repository takes a while.
+CHECKOUT_TIMEOUT_S = 600.0
+#: ``git status --porcelain`` codes of unmerged paths.
+_CONFLICTS = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")
+#: Default-branch candidates, after the CI's own hints and ``origin/HEAD``.
+_DEFAULT_BRANCHES = ("main", "master", "origin/main", "origin/master")
+_SHALLOW_HINT = (
+    "this clone is shallow: fetch the full history (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0) "
+    "or pass --base with a commit that is present"
+)
+
+
+def git(
+    cwd: Path, *args: str, check: bool = False, timeout: float = GIT_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """``git ARGS`` in ``cwd``, its output captured as text. :class:`VcsError` when git is not installed or
+    does not answer within ``timeout`` seconds, and with ``check`` when it exits non-zero (its last line of
+    stderr says why)."""
+    # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock while a developer's git is working
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+    try:
+        completed = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except FileNotFoundError:
+        raise VcsError("git is not installed or not on PATH; install git to compare versions") from None
+    except subprocess.TimeoutExpired:
+        raise VcsError(f"git {' '.join(args)}: no answer within {timeout:g} s (in {cwd})") from None
+    if check and completed.returncode != 0:
+        message = (completed.stderr.strip().splitlines() or ["no message"])[-1]
+        raise VcsError(f"git {' '.join(args)}: {message}")
+    return completed
+
+
+def git_output(cwd: Path, *args: str) -> str | None:
+    """The stripped output of ``git ARGS``, or None when git fails, is missing or hangs: for callers to
+    whom version control is optional."""
+    try:
+        completed = git(cwd, *args)
+    except (VcsError, OSError):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
 
 
 @dataclass(frozen=True)
@@ -35,24 +87,6 @@ class VcsState:
         return {"commit": self.commit, "branch": self.branch, "dirty": self.dirty}
 
 
-def _git(root: Path, *args: str) -> str | None:
-    # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock while a developer's git is working
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    try:
-        completed = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_S,
-            env=env,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
-
-
 def _ci_branch() -> str | None:
     # CI checkouts are usually detached; the CI names the branch in the environment instead.
     for name in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH"):
@@ -65,22 +99,141 @@ def _repository(root: Path) -> str | None:
     for name in ("GITHUB_REPOSITORY", "CI_PROJECT_PATH", "BUILDKITE_PIPELINE_SLUG"):
         if os.environ.get(name):
             return os.environ[name]
-    remote = _git(root, "remote", "get-url", "origin")
+    remote = git_output(root, "remote", "get-url", "origin")
     if remote:
         # host:owner/name.git or scheme://user:secret@host/owner/name.git -> owner/name (never a credential)
         path = remote.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
         return "/".join(part for part in path[-2:] if part and "@" not in part) or None
-    top = _git(root, "rev-parse", "--show-toplevel")
+    top = git_output(root, "rev-parse", "--show-toplevel")
     return Path(top).name if top else None
 
 
 def vcs_state(root: Path) -> VcsState | None:
     """The commit, branch and dirty flag of the git work tree containing ``root``; None outside git."""
-    commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+    commit = git_output(root, "rev-parse", "--verify", "--quiet", "HEAD")
     if not commit:
         return None
-    branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD") or _ci_branch()
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    branch = git_output(root, "symbolic-ref", "--quiet", "--short", "HEAD") or _ci_branch()
+    status = git_output(root, "status", "--porcelain", "--untracked-files=no")
     return VcsState(
         commit=commit, branch=branch, dirty=status is None or bool(status), repository=_repository(root)
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# another version of the code
+
+
+def toplevel(cwd: Path) -> Path:
+    """The top of the git working tree containing ``cwd``."""
+    completed = git(cwd, "rev-parse", "--show-toplevel")
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise VcsError(
+            f"{cwd}: not inside a git working tree; greencode ab compares two versions of a git repository — "
+            "run it in your project's clone"
+        )
+    return Path(completed.stdout.strip()).resolve()
+
+
+def _shallow(top: Path) -> bool:
+    return git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+
+
+def resolve_commit(top: Path, ref: str) -> str:
+    """The full commit id ``ref`` (a commit, branch or tag) names."""
+    completed = git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if completed.returncode != 0:
+        hint = _SHALLOW_HINT if _shallow(top) else "fetch it first, or check the spelling"
+        raise VcsError(f"unknown REF {ref!r}: no such commit, branch or tag in this repository; {hint}")
+    return completed.stdout.strip()
+
+
+def head_commit(top: Path) -> str | None:
+    """The commit ``HEAD`` names; None in a repository without commits."""
+    return git(top, "rev-parse", "--verify", "--quiet", "HEAD").stdout.strip() or None
+
+
+def _default_branch(top: Path) -> str:
+    candidates = []
+    if os.environ.get("GITHUB_BASE_REF"):  # a GitHub pull request: the branch it will merge into
+        candidates.append(f"origin/{os.environ['GITHUB_BASE_REF']}")
+    if os.environ.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):  # a GitLab merge request pipeline
+        candidates.append(f"origin/{os.environ['CI_MERGE_REQUEST_TARGET_BRANCH_NAME']}")
+    origin_head = git(top, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").stdout.strip()
+    if origin_head:
+        candidates.append(origin_head)
+    candidates.extend(_DEFAULT_BRANCHES)
+    for candidate in candidates:
+        if git(top, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").returncode == 0:
+            return candidate
+    raise VcsError(
+        "cannot tell the default branch (no origin/HEAD, main or master here); pass --base REF, e.g. "
+        "--base origin/develop"
+    )
+
+
+def default_base(top: Path, head: str) -> tuple[str, str]:
+    """The base when none is given: the merge base of commit ``head`` and the default branch (GitHub's
+    ``GITHUB_BASE_REF``, GitLab's merge-request target or its ``CI_MERGE_REQUEST_DIFF_BASE_SHA``,
+    ``origin/HEAD``, ``main``, ``master``), and how it was chosen."""
+    if os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):  # GitLab computed the merge base already
+        sha = os.environ["CI_MERGE_REQUEST_DIFF_BASE_SHA"]
+        return resolve_commit(top, sha), "merge base (CI_MERGE_REQUEST_DIFF_BASE_SHA)"
+    branch = _default_branch(top)
+    completed = git(top, "merge-base", head, branch)
+    if completed.returncode != 0 or not completed.stdout.strip():
+        hint = _SHALLOW_HINT if _shallow(top) else "pass --base REF"
+        raise VcsError(f"no merge base of {head[:12]} and {branch}; {hint}")
+    return completed.stdout.strip(), f"merge base with {branch}"
+
+
+def local_changes(top: Path) -> list[str]:
+    """``git status --porcelain`` lines of tracked files with uncommitted changes."""
+    return git(top, "status", "--porcelain", "--untracked-files=no", check=True).stdout.splitlines()
+
+
+def conflicts(top: Path) -> list[str]:
+    """Paths with unresolved merge conflicts."""
+    return [line[3:] for line in local_changes(top) if line[:2] in _CONFLICTS]
+
+
+@contextlib.contextmanager
+def uninterruptible() -> Iterator[None]:
+    """Clean-up must finish even when Ctrl-C is pressed again or SIGTERM repeats."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def worktree(top: Path, commit: str, path: Path) -> Iterator[Path]:
+    """``commit`` checked out (detached) at ``path``, removed again on every way out."""
+    try:
+        # no hooks: a post-checkout hook of the project has no business running for a measurement copy
+        git(
+            top,
+            "-c",
+            f"core.hooksPath={os.devnull}",
+            "worktree",
+            "add",
+            "--detach",
+            "--quiet",
+            str(path),
+            commit,
+            check=True,
+            timeout=CHECKOUT_TIMEOUT_S,
+        )
+        yield path
+    finally:
+        with uninterruptible():
+            with contextlib.suppress(VcsError):
+                git(top, "worktree", "remove", "--force", str(path), timeout=CHECKOUT_TIMEOUT_S)
+            shutil.rmtree(path, ignore_errors=True)
+            with contextlib.suppress(VcsError):
+                git(top, "worktree", "prune")

@@ -34,22 +34,19 @@ from greencode.ab import (
     PairedTest,
     Side,
     decide,
-    default_base,
-    failing_tests,
-    import_paths,
-    look_alpha,
     measure_adaptively,
-    measuring_environment,
     needs_more_pairs,
     pair_order,
-    paired_change,
-    planned_looks,
     run_ab,
     still_undecided,
 )
 from greencode.config import Config, load_config
+from greencode.errors import VcsError
 from greencode.gate import Comparison, GateReport, GateSettings
+from greencode.pytest_process import failing_tests, import_paths, measuring_environment
+from greencode.stats import look_alpha, paired_change, planned_looks
 from greencode.store import TestRecord
+from greencode.vcs import default_base
 
 PACKAGE = """\
 WORK = {work}
@@ -395,20 +392,20 @@ def test_bad_options_are_one_line_errors() -> None:
 
 
 def test_outside_a_git_repository_it_says_so(tmp_path: Path) -> None:
-    with pytest.raises(AbError, match="not inside a git working tree"):
+    with pytest.raises(VcsError, match="not inside a git working tree"):
         run_ab(AbOptions(), Config(root=tmp_path), cwd=tmp_path)
 
 
 def test_an_unknown_base_is_named(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
-    with pytest.raises(AbError, match="unknown REF 'no-such-branch'"):
+    with pytest.raises(VcsError, match="unknown REF 'no-such-branch'"):
         measure(repo, base="no-such-branch")
 
 
 def test_without_a_default_branch_it_asks_for_base(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     git(repo, "branch", "-m", "main", "trunk")
-    with pytest.raises(AbError, match="pass --base REF"):
+    with pytest.raises(VcsError, match="pass --base REF"):
         measure(repo)
 
 

@@ -24,7 +24,6 @@ from greencode.compare import (
     Candidate,
     CompareError,
     Comparison,
-    balanced_orders,
     check_equal,
     compare,
     format_ratio,
@@ -33,6 +32,7 @@ from greencode.compare import (
     render_text,
 )
 from greencode.config import Config
+from greencode.stats import balanced_orders
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers

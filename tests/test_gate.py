@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from greencode.calibration import calibrate, detectable_change
 from greencode.config import Config, Threshold
 from greencode.gate import (
     CROSS_HOST_RUN_CV,
@@ -18,11 +19,9 @@ from greencode.gate import (
     EXIT_OK,
     Budget,
     GateSettings,
-    calibrate,
     check_budgets,
     compare,
     config_budgets,
-    detectable_change,
     estimate_noise,
 )
 from greencode.store import Baseline, Fingerprint, TestRecord, baseline_from_runs

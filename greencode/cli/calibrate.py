@@ -52,19 +52,18 @@ def _run_pytest(
     index: int, total: int, output: Path, scratch: Path, args: argparse.Namespace, extra: list[str]
 ) -> None:
     import json
-    import subprocess
     import sys
     from pathlib import Path
 
-    from greencode.ab import measuring_command, measuring_environment
     from greencode.errors import GreencodeError
+    from greencode.pytest_process import measuring_command, measuring_environment, run_pytest
 
     # as greencode ab's sides: the runs' history goes to the scratch directory and the step summary stays
     # the user's, so calibrating adds no A/A runs to either
     command = measuring_command([*extra, "-q"], output, meter=args.meter)
     env = measuring_environment(scratch, Path(args.config) if args.config else None)
     print(f"greencode calibrate: run {index} of {total}: {' '.join(command[3:])}", file=sys.stderr)
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    run = run_pytest(command, output, env=env)
     gate_failed = False
     try:
         with open(output, encoding="utf-8") as handle:
@@ -72,11 +71,11 @@ def _run_pytest(
     except (OSError, ValueError):
         pass
     # exit 1 is fine when only greencode's own check (a budget) failed: the measurements are still valid
-    if completed.returncode not in (0, 1) or (completed.returncode == 1 and not gate_failed):
+    if run.exit_code not in (0, 1) or (run.exit_code == 1 and not gate_failed):
+        completed = run.completed
         tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
         raise GreencodeError(
-            f"pytest failed in run {index} (exit {completed.returncode}); "
-            f"calibrate needs a passing suite:\n{tail}"
+            f"pytest failed in run {index} (exit {run.exit_code}); calibrate needs a passing suite:\n{tail}"
         )
 
 
@@ -86,10 +85,11 @@ def handle(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from greencode.calibration import calibrate
     from greencode.config import load_config
     from greencode.errors import GreencodeError
     from greencode.files import write_output
-    from greencode.gate import GateSettings, calibrate
+    from greencode.gate import GateSettings
     from greencode.store import baseline_from_runs, load_results, write_baseline
     from greencode.units import format_percent
     from greencode.vcs import vcs_state

@@ -13,7 +13,7 @@ from pathlib import Path
 from greencode.config import Config
 from greencode.tactics.catalogue import get_tactic
 from greencode.tactics.scanner import Finding, scan_paths
-from greencode.vcs import _git
+from greencode.vcs import git_output
 
 #: Below this share of wall time spent on the CPU, a test is mostly waiting.
 WAITING_CPU_SHARE = 0.25
@@ -35,19 +35,19 @@ def changed_python_files(root: Path, since: str | None) -> list[Path]:
     a known commit (a shallow CI clone, say), the answer is ``[]``: advice is optional, never an error.
     """
     root = Path(root).absolute()
-    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
+    if git_output(root, "rev-parse", "--is-inside-work-tree") != "true":
         return []
     base = since or "HEAD"
-    if _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}") is None:
+    if git_output(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}") is None:
         if since is not None:
             return []
         # a repository without commits yet: everything tracked is new
-        changed = _git(root, "ls-files", "-z")
+        changed = git_output(root, "ls-files", "-z")
     else:
-        changed = _git(root, "diff", "--name-only", "-z", "--relative", "--diff-filter=d", base, "--")
+        changed = git_output(root, "diff", "--name-only", "-z", "--relative", "--diff-filter=d", base, "--")
     if changed is None:
         return []
-    untracked = _git(root, "ls-files", "-z", "--others", "--exclude-standard")
+    untracked = git_output(root, "ls-files", "-z", "--others", "--exclude-standard")
     names = dict.fromkeys([*_paths(changed), *_paths(untracked)])
     return sorted(root / name for name in names if name.endswith(".py") and (root / name).is_file())
 
