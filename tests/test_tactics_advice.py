@@ -107,9 +107,9 @@ def test_outside_git_there_are_no_changed_files(tmp_path: Path) -> None:
 def test_advice_covers_only_the_changed_files(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
     base = commit_all(repo, "base")
-    (repo / "edited.py").write_text("total = sum([x for x in xs])\n")
+    (repo / "edited.py").write_text("import re\ndef f(xs):\n    for x in xs:\n        re.match('a+', x)\n")
     findings = advice_for_changes(repo, base, Config(root=repo))
-    assert [(f.path, f.rule, f.tactic) for f in findings] == [("edited.py", "GRN010", "GT-LP-03")]
+    assert [(f.path, f.rule, f.tactic) for f in findings] == [("edited.py", "GRN007", "GT-LP-01")]
 
 
 @needs_git

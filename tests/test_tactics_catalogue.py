@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from run_cli import run_greencode as greencode
 
-from greencode.tactics import markdown
+from greencode.tactics import links, markdown
 from greencode.tactics.catalogue import CATEGORIES, CatalogueError, load_catalogue, parse_catalogue
 from greencode.tactics.rules import RULES
 
@@ -200,8 +200,26 @@ def test_cli_list_by_category_prints_only_that_category() -> None:
 def test_cli_show_prints_summary_rules_and_sources() -> None:
     result = tactics("show", "gt-wt-01")
     assert result.returncode == 0
-    for text in ("GT-WT-01  Block on events instead of polling", "GRN008", "Push Over Poll", "#gt-wt-01"):
+    for text in ("GT-WT-01  Block on events instead of polling", "GRN008", "Push Over Poll"):
         assert text in result.stdout
+
+
+def test_cli_show_prints_no_link_while_no_address_is_published() -> None:
+    result = tactics("show", "gt-wt-01")
+    assert "More:" not in result.stdout and "greencode/greencode" not in result.stdout
+
+
+def test_tactic_url_follows_the_one_documentation_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(links, "docs_url", lambda: "https://example.org/greencode/docs")
+    assert CATALOGUE.get("GT-WT-01").url == "https://example.org/greencode/docs/tactics.md#gt-wt-01"
+
+
+def test_no_placeholder_project_address_is_left_in_the_package() -> None:
+    package = Path(links.__file__).parents[1]
+    offenders = [
+        p for p in package.rglob("*.py") if "github.com/greencode/greencode" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
 
 
 def test_cli_show_unknown_id_exits_2_with_one_line() -> None:

@@ -151,7 +151,8 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
         link = f" Worksheet: [{exercise.name}/README.md]({_relative(worksheet, base)})." if worksheet else ""
         catalogue = _local_catalogue(exercise.directory)
         url = f"{_relative(catalogue, base)}#{tactic.id.lower()}" if catalogue else tactic.url
-        blocks.append(Paragraph(f"Tactic **{tactic.id}**: [{tactic.name}]({url}).{link}"))
+        name = f"[{tactic.name}]({url})" if url else tactic.name
+        blocks.append(Paragraph(f"Tactic **{tactic.id}**: {name}.{link}"))
         if result.comparison is None:
             blocks.append(Paragraph(f"**Did not run**: {result.error}"))
             continue

@@ -17,16 +17,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "scan",
         help="find code where a green software tactic applies",
-        description="Scan Python files for patterns that waste energy (a list searched in a loop, a string "
-        "built with +=, polling with sleep, ...). Each finding names its rule, the tactic that fixes it and "
-        "what to do instead. Exit status: 0 no findings, 1 findings, 2 usage error. Silence a line with "
-        "'# greencode: ignore[RULE]'; choose rules and excluded paths in [tool.greencode.scan].",
-        epilog="Examples: greencode scan src; greencode scan --select GRN001,GT-WT --format sarif "
-        "--output greencode.sarif",
+        description="Scan Python files for patterns that waste energy (a list searched in a loop, a "
+        "string built with +=, polling with sleep, ...). Each finding names its rule, the tactic that fixes "
+        "it, what to do instead, and its impact (high/medium/low, from where the code runs) and confidence. "
+        "By default only findings that can matter are shown and test files are left out. Exit status: "
+        "0 no findings, 1 findings (or malformed suppression comments), 2 usage error, 3 no findings but "
+        "some files could not be scanned. Silence a finding with '# greencode: ignore[RULE]' on the line "
+        "it names; choose rules and excluded paths in [tool.greencode.scan].",
+        epilog="Examples: greencode scan src; greencode scan --all --include-tests .; greencode scan "
+        "--profile prof.out src; greencode scan --select GRN001,GT-WT --format sarif --output x.sarif",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="report format")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE, not standard output")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="everything",
+        help="show every finding, also those of low impact or confidence",
+    )
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also scan test files and fixtures found in directories (test_*.py, tests/, fixtures/, ...)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        action="append",
+        help="rank findings by measured cost: a cProfile/pstats file, a greencode results JSON "
+        "(pytest --greencode-json), a history database, or a per-function cost JSON (see docs/tactics.md)",
+    )
     parser.add_argument(
         "--select",
         type=_rule_list,
@@ -46,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="processes for large scans (default 0: one per CPU; 1: none)",
+        help="processes for large scans (default 0: one per CPU; 1: none; at most 64 or one per CPU)",
     )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     add_config_option(parser)
@@ -59,35 +80,48 @@ def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from greencode.config import load_config
-    from greencode.errors import ConfigError
     from greencode.files import write_output
     from greencode.tactics.rules import RULES
     from greencode.tactics.sarif import to_sarif
-    from greencode.tactics.scanner import scan_paths
+    from greencode.tactics.scanner import check_jobs, rank, scan_paths
 
     if args.list_rules:
         for rule in RULES:
             print(f"{rule.id}  {rule.tactic}  {rule.name}: {rule.title}")
         return 0
-    if args.jobs < 0:
-        raise ConfigError(f"--jobs {args.jobs}: expected 0 (one process per CPU) or a positive number")
+    check_jobs(args.jobs)
     config = load_config(args.config)
     select = [s for group in args.select for s in group] if args.select else None
     ignore = [s for group in args.ignore or () for s in group]
-    report = scan_paths(args.paths or ["."], config, select=select, ignore=ignore, jobs=args.jobs)
+    report = scan_paths(
+        args.paths or ["."],
+        config,
+        select=select,
+        ignore=ignore,
+        jobs=args.jobs,
+        include_tests=args.include_tests,
+    )
+    if args.profile:
+        from greencode.tactics.hotness import load_profiles
 
+        report = rank(report, load_profiles([Path(p) for p in args.profile]).cost_of)
+
+    everything = args.everything
     if args.format == "sarif":
-        text = json.dumps(to_sarif(report, Path.cwd()), indent=2, ensure_ascii=False) + "\n"
+        sarif = to_sarif(report, Path.cwd(), everything=everything)
+        text = json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "json":
-        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(report.to_dict(everything), indent=2, ensure_ascii=False) + "\n"
     else:
-        text = "".join(f"{finding}\n" for finding in report.findings)
+        text = "".join(f"{finding}\n" for finding in report.shown(everything))
     if args.output:
         write_output(args.output, text)
     else:
         sys.stdout.write(text)
     for skipped in report.skipped:
         print(f"greencode scan: {skipped}", file=sys.stderr)
-    hint = "; explain a tactic with 'greencode tactics show ID'" if report.findings else ""
-    print(f"greencode scan: {report.summary()}{hint}", file=sys.stderr)
-    return 1 if report.findings else 0
+    for malformed in report.malformed:
+        print(f"greencode scan: {malformed}", file=sys.stderr)
+    hint = "; explain a tactic with 'greencode tactics show ID'" if report.shown(everything) else ""
+    print(f"greencode scan: {report.summary(everything)}{hint}", file=sys.stderr)
+    return report.exit_status(everything)

@@ -119,6 +119,7 @@ def handle_show(args: argparse.Namespace) -> int:
         lines += [f"  {r}  {RULES_BY_ID[r].title}" for r in tactic.rules]
     lines += ["", "Sources:"]
     lines += [f"  {s.ref} - {s.title} <{s.url}>" for s in tactic.sources]
-    lines += ["", f"More: {tactic.url}"]
+    if tactic.url:
+        lines += ["", f"More: {tactic.url}"]
     print("\n".join(lines))
     return 0

@@ -2,7 +2,9 @@
 
 The pytest gate calls these when a test regresses or overruns its budget. :func:`advice_for_changes` scans
 the Python files changed since the baseline's commit, so the findings shown next to a failing test are about
-code the developer just touched. :func:`energy_hint` reads the measurement itself: a test whose CPU time is
+code the developer just touched; like ``greencode scan`` it keeps only findings that can matter, and given
+measurements (:mod:`greencode.tactics.hotness`) it puts those in the most costly code first.
+:func:`energy_hint` reads the measurement itself: a test whose CPU time is
 far below its wall time spent its time waiting, and the tactic for that is to wait without polling.
 """
 
@@ -12,7 +14,8 @@ from pathlib import Path
 
 from greencode.config import Config
 from greencode.tactics.catalogue import get_tactic
-from greencode.tactics.scanner import Finding, scan_paths
+from greencode.tactics.hotness import Profile
+from greencode.tactics.scanner import Finding, rank, scan_paths
 from greencode.vcs import git_output
 
 #: Below this share of wall time spent on the CPU, a test is mostly waiting.
@@ -52,12 +55,18 @@ def changed_python_files(root: Path, since: str | None) -> list[Path]:
     return sorted(root / name for name in names if name.endswith(".py") and (root / name).is_file())
 
 
-def advice_for_changes(root: Path, since: str | None, config: Config) -> list[Finding]:
-    """Scanner findings (rules and exclusions from ``config.scan``) in the files changed since ``since``."""
+def advice_for_changes(
+    root: Path, since: str | None, config: Config, profile: Profile | None = None
+) -> list[Finding]:
+    """Scanner findings that can matter (rules and exclusions from ``config.scan``) in the files changed
+    since ``since``, the most costly first when a ``profile`` of measured costs is given."""
     files = changed_python_files(root, since)
     if not files:
         return []
-    return list(scan_paths(files, config).findings)
+    report = scan_paths(files, config)
+    if profile is not None:
+        report = rank(report, profile.cost_of)
+    return list(report.shown())
 
 
 def energy_hint(cpu_s: float, wall_s: float) -> str | None:

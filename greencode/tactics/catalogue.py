@@ -18,9 +18,6 @@ from greencode.errors import GreencodeError
 #: The categories, in the order ``greencode tactics list`` shows them.
 CATEGORIES = ("code", "data", "architecture", "ml", "ci")
 
-#: Where the rendered catalogue lives; SARIF links a rule's help to its tactic's anchor here.
-DOCS_URL = "https://github.com/greencode/greencode/blob/main/docs/tactics.md"
-
 _TACTIC_ID = re.compile(r"^GT-[A-Z]{2}-\d{2}$")
 _RULE_ID = re.compile(r"^GRN\d{3}$")
 
@@ -55,9 +52,12 @@ class Tactic:
     evidence: str | None = None
 
     @property
-    def url(self) -> str:
-        """The tactic's section in docs/tactics.md (anchors are the lower-cased ID)."""
-        return f"{DOCS_URL}#{self.id.lower()}"
+    def url(self) -> str | None:
+        """The tactic's section in the published docs/tactics.md; None while no address is published
+        (:mod:`greencode.tactics.links`)."""
+        from greencode.tactics.links import tactic_url
+
+        return tactic_url(self.id)
 
     def matches(self, word: str) -> bool:
         """Case-insensitive substring match on ID, name, summary, category, rules and source references."""

@@ -33,6 +33,7 @@ from greencode.tactics.context import (
     STR,
     Context,
 )
+from greencode.tactics.impact import Level
 
 Check = Callable[[Any, Context], "bool | str"]
 
@@ -57,6 +58,12 @@ class Rule:
     calls: tuple[str, ...] = ()
     # for function definitions: check after the body was walked (the scope's facts are complete)
     after_body: bool = False
+    # the most a finding can matter, however hot its code (what the tactic can save at best)
+    max_impact: Level = "high"
+    # how often the pattern is what it looks like: high (nearly always), medium, low (often intended)
+    confidence: Level = "high"
+    # where a suppression comment may go besides the finding's own line: its enclosing loop's header
+    suppress_on_loop: bool = False
 
 
 _REGISTRY: list[Rule] = []
@@ -73,6 +80,9 @@ def rule(
     nodes: tuple[type[ast.AST], ...],
     calls: tuple[str, ...] = (),
     after_body: bool = False,
+    max_impact: Level = "high",
+    confidence: Level = "high",
+    suppress_on_loop: bool = False,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         _REGISTRY.append(
@@ -88,6 +98,9 @@ def rule(
                 check,
                 calls,
                 after_body,
+                max_impact,
+                confidence,
+                suppress_on_loop,
             )
         )
         return check
@@ -731,6 +744,7 @@ _CLOCKS = frozenset(
     network file systems, third-party APIs); rate limiting written as a while loop.""",
     nodes=(ast.Call,),
     calls=("sleep",),
+    suppress_on_loop=True,
 )
 def _sleep_polling(node: ast.Call, ctx: Context) -> bool:
     if ctx.qualname(node.func) not in ("time.sleep", "asyncio.sleep"):

@@ -4,9 +4,11 @@ Each file is parsed once and walked once. The walker keeps the :class:`~greencod
 up to date and hands every node only to the rules registered for its type (calls: for its callee's name), so
 adding rules does not add walks. A file that does not parse is reported as skipped and the scan goes on.
 
-Findings can be silenced on their line with ``# greencode: ignore[GRN001]`` (several IDs separated by
-commas; a bare ``# greencode: ignore`` silences every rule on the line). Rules are chosen with
+Every finding carries an impact and a confidence (:mod:`greencode.tactics.impact`); the default output shows
+only what can matter. Findings can be silenced with ``# greencode: ignore[GRN001]`` on their line (or, for
+rules about a loop, on the loop's header; :mod:`greencode.tactics.suppression`). Rules are chosen with
 ``[tool.greencode.scan]`` ``select``/``ignore`` and files skipped with ``exclude`` (see :func:`scan_paths`).
+Only regular files up to :data:`MAX_FILE_BYTES` are read; anything else is reported as not scanned.
 """
 
 from __future__ import annotations
@@ -15,26 +17,41 @@ import ast
 import fnmatch
 import io
 import os
-import re
+import stat
+import sys
 import tokenize
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from greencode.config import Config
 from greencode.errors import ConfigError
-from greencode.tactics.context import COMPREHENSIONS, LIST, OTHER, PARAM, SMALL_LIST, Context, Scope
+from greencode.tactics.context import COMPREHENSIONS, LIST, LOOPS, OTHER, PARAM, SMALL_LIST, Context, Scope
+from greencode.tactics.impact import Level, Role, file_role, lower, place
 from greencode.tactics.rules import RULES, RULES_BY_ID, Rule
+from greencode.tactics.suppression import MalformedSuppression, read_suppressions
 
 #: Directories never entered when a directory is scanned (files named explicitly are still scanned).
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "build", "dist"})
 
-_SUPPRESSION = re.compile(r"#\s*greencode:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
+#: Larger files are skipped unread: generated code or data, and reading them could exhaust memory.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+#: The most processes ``jobs`` may ask for (more than one per CPU only adds start-up cost).
+MAX_JOBS = max(64, os.cpu_count() or 1)
+
+_RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """A place where a tactic applies. Lines and columns are 1-based; columns count characters."""
+    """A place where a tactic applies. Lines and columns are 1-based; columns count characters.
+
+    ``impact`` says how much the code's place lets the pattern matter (:mod:`greencode.tactics.impact`),
+    ``why`` the reason for it; ``confidence`` how often the rule's pattern is what it looks like.
+    ``suppress_line`` is the line where ``# greencode: ignore[RULE]`` silences this finding. ``hot``
+    describes the measured cost of the enclosing code when a profile was given (``share`` of the total).
+    """
 
     path: str
     line: int
@@ -44,14 +61,39 @@ class Finding:
     message: str
     end_line: int | None = None
     end_column: int | None = None
+    impact: Level = "medium"
+    confidence: Level = "high"
+    why: str = ""
+    function: str | None = None
+    suppress_line: int | None = None
+    role: Role = "code"
+    hot: str | None = None
+    share: float | None = None
+
+    @property
+    def shown_by_default(self) -> bool:
+        """Whether the default output shows it: it can matter, and the rule is fairly sure."""
+        return self.impact != "low" and self.confidence != "low"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message} [{self.tactic}]"
+        notes = [f"{self.impact} impact: {self.why}" if self.why else f"{self.impact} impact"]
+        if self.confidence != "high":
+            notes.append(f"{self.confidence} confidence")
+        if self.hot:
+            notes.append(self.hot)
+        if self.role == "test":
+            notes.append("test code")
+        if self.suppress_line is not None and self.suppress_line != self.line:
+            notes.append(f"silence it on line {self.suppress_line}")
+        return (
+            f"{self.path}:{self.line}:{self.column}: {self.rule} {self.message} [{self.tactic}] "
+            f"({'; '.join(notes)})"
+        )
 
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file that could not be scanned (syntax error, undecodable, unreadable) and why."""
+    """A file that could not be scanned (syntax error, undecodable, unreadable, not a file) and why."""
 
     path: str
     reason: str
@@ -64,42 +106,69 @@ class SkippedFile:
 
 @dataclass(frozen=True)
 class ScanReport:
-    """The outcome of scanning a set of files."""
+    """The outcome of scanning a set of files; ``findings`` holds every finding, shown by default or not."""
 
     findings: tuple[Finding, ...]
     skipped: tuple[SkippedFile, ...]
     files: int
     suppressed: int
     rules: tuple[Rule, ...]
+    malformed: tuple[MalformedSuppression, ...] = ()
+    tests_skipped: int = 0
 
     @property
     def files_with_findings(self) -> int:
         return len({f.path for f in self.findings})
 
-    def to_dict(self) -> dict[str, object]:
+    def shown(self, everything: bool = False) -> tuple[Finding, ...]:
+        """What the output shows: findings that can matter, or with ``everything`` all of them."""
+        return self.findings if everything else tuple(f for f in self.findings if f.shown_by_default)
+
+    def exit_status(self, everything: bool = False) -> int:
+        """0 clean, 1 findings shown or malformed suppressions, 3 otherwise clean but files not scanned."""
+        if self.shown(everything) or self.malformed:
+            return 1
+        return 3 if self.skipped else 0
+
+    def to_dict(self, everything: bool = False) -> dict[str, object]:
         """The report as JSON-ready data (``greencode scan --format json``)."""
+        shown = self.shown(everything)
         return {
-            "version": 1,
+            "version": 2,
             "files": self.files,
             "suppressed": self.suppressed,
+            "hidden": len(self.findings) - len(shown),
+            "tests_skipped": self.tests_skipped,
             "rules": [rule.id for rule in self.rules],
-            "findings": [asdict(finding) for finding in self.findings],
+            "findings": [asdict(finding) for finding in shown],
             "skipped": [asdict(skipped) for skipped in self.skipped],
+            "malformed_suppressions": [asdict(m) for m in self.malformed],
         }
 
-    def summary(self) -> str:
-        """One line: how many findings in how many files, suppressed and skipped counts."""
+    def summary(self, everything: bool = False) -> str:
+        """One line: findings shown in how many files; hidden, suppressed, skipped and test-file counts."""
+        shown = self.shown(everything)
         notes = []
+        hidden = len(self.findings) - len(shown)
+        if hidden:
+            notes.append(f"{hidden} more of low impact or confidence: --all shows them")
         if self.suppressed:
             notes.append(f"{self.suppressed} suppressed")
+        if self.malformed:
+            count = len(self.malformed)
+            notes.append(f"{count} malformed suppression comment{'s' * (count != 1)}")
         if self.skipped:
             notes.append(f"{len(self.skipped)} file{'s' * (len(self.skipped) != 1)} not scanned")
+        if self.tests_skipped:
+            count = self.tests_skipped
+            notes.append(f"{count} test file{'s' * (count != 1)} left out: --include-tests scans them")
         extra = f" ({', '.join(notes)})" if notes else ""
         files = f"{self.files} file{'s' * (self.files != 1)}"
-        if not self.findings:
+        if not shown:
             return f"no findings in {files}{extra}"
-        count = len(self.findings)
-        return f"{count} finding{'s' * (count != 1)} in {self.files_with_findings} of {files}{extra}"
+        count = len(shown)
+        in_files = len({f.path for f in shown})
+        return f"{count} finding{'s' * (count != 1)} in {in_files} of {files}{extra}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -107,35 +176,64 @@ class ScanReport:
 
 
 def select_rules(
-    select: Sequence[str] = (), ignore: Sequence[str] = (), where: str = "command line"
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    where: str = "command line",
+    *,
+    cli_ignore: Sequence[str] = (),
 ) -> tuple[Rule, ...]:
     """The rules to run. A selector is a rule ID, an ID prefix (``GRN0``), a tactic ID or prefix (``GT-DS``)
-    or ``ALL``; ``select`` empty means all rules, then every rule matching ``ignore`` is dropped."""
+    or ``ALL``; ``select`` empty means all rules, then every rule matching ``ignore`` (read from ``where``)
+    or ``cli_ignore`` (given on the command line) is dropped."""
 
-    def matching(selector: str, key: str) -> list[Rule]:
+    def matching(selector: str, key: str, origin: str) -> list[Rule]:
         wanted = selector.strip().upper()
         found = [
             r for r in RULES if wanted == "ALL" or r.id.startswith(wanted) or r.tactic.startswith(wanted)
         ]
         if not wanted or not found:
             raise ConfigError(
-                f"{where}: {key} = {selector!r} matches no scanner rule; use rule IDs such as "
+                f"{origin}: {key} = {selector!r} matches no scanner rule; use rule IDs such as "
                 "'GRN001', a prefix such as 'GRN0', or tactic IDs such as 'GT-DS-02' "
                 "(list them with 'greencode scan --list-rules')"
             )
         return found
 
     chosen = (
-        RULES if not select else tuple(r for r in RULES if any(r in matching(s, "select") for s in select))
+        RULES
+        if not select
+        else tuple(r for r in RULES if any(r in matching(s, "select", where) for s in select))
     )
-    dropped = {r.id for s in ignore for r in matching(s, "ignore")}
+    dropped = {r.id for s in ignore for r in matching(s, "ignore", where)}
+    dropped |= {r.id for s in cli_ignore for r in matching(s, "--ignore", "command line")}
     return tuple(r for r in chosen if r.id not in dropped)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # the walk
 
-_Hit = tuple[Rule, ast.AST, str]
+
+@dataclass(frozen=True)
+class _Hit:
+    rule: Rule
+    node: ast.AST
+    message: str
+    impact: Level
+    why: str
+    function: str | None
+    loop_line: int | None
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 class _Walker:
@@ -181,11 +279,13 @@ class _Walker:
         }
         self.ctx = Context("")
         self.hits: list[_Hit] = []
+        self.role: tuple[Role, str] = ("code", "")
 
-    def run(self, tree: ast.Module, path: str) -> list[_Hit]:
+    def run(self, tree: ast.Module, path: str, role: tuple[Role, str] = ("code", "")) -> list[_Hit]:
         self.ctx = Context(path)
         self.ctx.scopes.append(Scope(tree))
         self.hits = []
+        self.role = role
         self._visit(tree)
         return self.hits
 
@@ -195,7 +295,32 @@ class _Walker:
         for rule in rules:
             verdict = rule.check(node, self.ctx)
             if verdict:
-                self.hits.append((rule, node, verdict if isinstance(verdict, str) else rule.message))
+                self._hit(rule, node, verdict if isinstance(verdict, str) else rule.message)
+
+    def _hit(self, rule: Rule, node: ast.AST, message: str) -> None:
+        ctx = self.ctx
+        loops = list(ctx.scope.loops)
+        if isinstance(node, (*LOOPS, *COMPREHENSIONS, ast.comprehension)):
+            loops.append(node)  # a rule about the loop itself: its own size is what counts
+        names = []
+        function = None
+        for scope in ctx.scopes[1:]:
+            scope_node = scope.node
+            if isinstance(scope_node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.append(scope_node.name)
+            else:
+                names.append("<lambda>")
+            if not isinstance(scope_node, ast.ClassDef):
+                function = names[-1]
+        main_block = any(_is_main_guard(a) for a in ctx.ancestors)
+        where = place(loops, ".".join(names) or None, function, main_block, self.role)
+        loop_line = None
+        if rule.suppress_on_loop:
+            loop = ctx.innermost_loop()
+            loop_line = getattr(loop, "lineno", None)
+        impact = lower(where.impact, rule.max_impact)
+        why = where.why if impact == where.impact else f"{where.why}, but the rule's gain is small"
+        self.hits.append(_Hit(rule, node, message, impact, why, where.function, loop_line))
 
     def _visit(self, node: ast.AST) -> None:
         node_type = type(node)
@@ -372,36 +497,34 @@ def _decode(source: bytes) -> str:
     return source.decode(encoding, errors="replace")
 
 
-def _suppressed(line: str, rule_id: str) -> bool:
-    match = _SUPPRESSION.search(line)
-    if match is None:
-        return False
-    listed = match.group(1)
-    return listed is None or rule_id in {part.strip().upper() for part in listed.split(",")}
-
-
 def _column(line: str, byte_offset: int) -> int:
     """1-based character column of a UTF-8 byte offset into ``line`` (ast's offsets are in bytes)."""
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
 
 
-def _findings(hits: list[_Hit], source: str | bytes, path: str) -> tuple[list[Finding], int]:
-    """Turn hits into findings with character columns, dropping suppressed ones; also count those."""
-    if not hits:
-        return [], 0
+def _findings(
+    hits: list[_Hit], source: str | bytes, path: str, role: Role = "code"
+) -> tuple[list[Finding], int, tuple[MalformedSuppression, ...]]:
+    """Turn hits into findings with character columns, dropping suppressed ones; also count those and
+    return the malformed suppression comments."""
     text = source if isinstance(source, str) else _decode(source)
+    suppressions = read_suppressions(text, path, RULES_BY_ID)
+    if not hits:
+        return [], 0, suppressions.malformed
     # only the line ends Python knows: str.splitlines() would also split at form feeds and shift lines
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     findings: list[Finding] = []
     suppressed = 0
-    for rule, hit, message in hits:
+    for hit in hits:
+        rule = hit.rule
         # a comprehension clause has no position of its own; point at its iterable
-        node = hit.iter if isinstance(hit, ast.comprehension) else hit
+        node = hit.node.iter if isinstance(hit.node, ast.comprehension) else hit.node
         line = getattr(node, "lineno", 1)
-        text_line = lines[line - 1] if line <= len(lines) else ""
-        if _suppressed(text_line, rule.id):
+        suppress_line = hit.loop_line or line
+        if suppressions.silences(line, rule.id) or suppressions.silences(suppress_line, rule.id):
             suppressed += 1
             continue
+        text_line = lines[line - 1] if line <= len(lines) else ""
         column = _column(text_line, getattr(node, "col_offset", 0))
         end_line = getattr(node, "end_lineno", None)
         end_column = None
@@ -410,9 +533,26 @@ def _findings(hits: list[_Hit], source: str | bytes, path: str) -> tuple[list[Fi
         else:
             end_text = lines[end_line - 1] if end_line <= len(lines) else ""
             end_column = _column(end_text, getattr(node, "end_col_offset", 0) or 0)
-        findings.append(Finding(path, line, column, rule.id, rule.tactic, message, end_line, end_column))
+        findings.append(
+            Finding(
+                path,
+                line,
+                column,
+                rule.id,
+                rule.tactic,
+                message=hit.message,
+                end_line=end_line,
+                end_column=end_column,
+                impact=hit.impact,
+                confidence=rule.confidence,
+                why=hit.why,
+                function=hit.function,
+                suppress_line=suppress_line,
+                role=role,
+            )
+        )
     findings.sort(key=lambda f: (f.line, f.column, f.rule))
-    return findings, suppressed
+    return findings, suppressed, suppressions.malformed
 
 
 def scan_source(
@@ -421,7 +561,8 @@ def scan_source(
     """Findings in one piece of source code, suppressions applied. Raises SyntaxError if it does not parse."""
     walker = _Walker(RULES if rules is None else rules)
     tree = ast.parse(source, filename=path)
-    return _findings(walker.run(tree, path), source, path)[0]
+    role = file_role(path)
+    return _findings(walker.run(tree, path, role), source, path, role[0])[0]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -459,20 +600,15 @@ def is_excluded(path: Path, patterns: Sequence[str], root: Path) -> bool:
     return False
 
 
-def iter_python_files(
-    paths: Iterable[Path], exclude: Sequence[str] = (), root: Path | None = None
-) -> Iterator[Path]:
-    """The ``.py`` files under ``paths`` (absolute), in a stable order, minus excluded ones.
-
-    Walking a directory skips hidden directories and :data:`SKIPPED_DIRS`; a file named explicitly is
-    scanned whatever its name, unless ``exclude`` matches it. A missing path raises ConfigError.
-    """
-    root = Path(os.path.abspath(root or Path.cwd()))
+def _walk(paths: Iterable[Path], exclude: Sequence[str], root: Path) -> Iterator[tuple[Path, str, bool]]:
+    """Each file to scan, its path relative to the directory given (what its role is judged from) and
+    whether it was named explicitly."""
     for given in paths:
         path = Path(os.path.abspath(given))
-        if path.is_file():
+        if os.path.lexists(path) and not path.is_dir():
+            # named explicitly: a device or FIFO is yielded too, so that it is reported, never read
             if not is_excluded(path, exclude, root):
-                yield path
+                yield path, path.name, True
             continue
         if not path.is_dir():
             raise ConfigError(f"{given}: no such file or directory; give Python files or directories to scan")
@@ -487,32 +623,74 @@ def iter_python_files(
             )
             for name in sorted(filenames):
                 if name.endswith(".py") and not is_excluded(here / name, exclude, root):
-                    yield here / name
+                    yield here / name, (here / name).relative_to(path).as_posix(), False
+
+
+def iter_python_files(
+    paths: Iterable[Path], exclude: Sequence[str] = (), root: Path | None = None
+) -> Iterator[Path]:
+    """The ``.py`` files under ``paths`` (absolute), in a stable order, minus excluded ones.
+
+    Walking a directory skips hidden directories and :data:`SKIPPED_DIRS`; a file named explicitly is
+    scanned whatever its name, unless ``exclude`` matches it. A missing path raises ConfigError.
+    """
+    root = Path(os.path.abspath(root or Path.cwd()))
+    for path, _, _ in _walk(paths, exclude, root):
+        yield path
 
 
 def _display(path: Path, cwd: Path) -> str:
     return _relative(path, cwd) or path.as_posix()
 
 
-_FileResult = tuple[list[Finding], int, "SkippedFile | None"]
+_FileResult = tuple[list[Finding], int, "SkippedFile | None", tuple[MalformedSuppression, ...]]
+_Item = tuple[Path, str, tuple[Role, str]]
 
 
-def _scan_file(path: Path, shown: str, walker: _Walker) -> _FileResult:
-    """Findings and suppressed count of one file, or the reason it was skipped."""
+def _read(path: Path) -> bytes:
+    """The file's bytes; OSError for anything but a regular file of at most MAX_FILE_BYTES.
+
+    Opened without blocking and checked after opening, so a FIFO or a device planted as ``x.py`` (or
+    swapped in after a check) is never waited on or read without end.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
-        source = path.read_bytes()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file (a device, FIFO or socket); skipped unread")
+        if info.st_size > MAX_FILE_BYTES:
+            raise OSError(0, f"larger than {MAX_FILE_BYTES // 2**20} MiB (generated code or data?); skipped")
+        with os.fdopen(fd, "rb", closefd=True) as file:
+            fd = -1
+            return file.read(MAX_FILE_BYTES + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _syntax_reason(exc: SyntaxError) -> str:
+    return (
+        f"syntax error: {exc.msg} (parsed as Python {_RUNNING}; if the file uses newer syntax, "
+        "run greencode with a newer Python)"
+    )
+
+
+def _scan_file(path: Path, shown: str, walker: _Walker, role: tuple[Role, str]) -> _FileResult:
+    """Findings, suppressed count and malformed suppressions of one file, or the reason it was skipped."""
+    try:
+        source = _read(path)
         tree = ast.parse(source, filename=shown)
-        hits = walker.run(tree, shown)
+        hits = walker.run(tree, shown, role)
     except SyntaxError as exc:
-        return [], 0, SkippedFile(shown, f"syntax error: {exc.msg}", exc.lineno)
+        return [], 0, SkippedFile(shown, _syntax_reason(exc), exc.lineno), ()
     except ValueError as exc:  # null bytes, undecodable source (UnicodeDecodeError)
-        return [], 0, SkippedFile(shown, f"cannot decode: {exc}")
-    except RecursionError:
-        return [], 0, SkippedFile(shown, "nested too deeply to analyse")
+        return [], 0, SkippedFile(shown, f"cannot decode: {exc}"), ()
+    except (RecursionError, MemoryError):
+        return [], 0, SkippedFile(shown, "nested too deeply to analyse"), ()
     except OSError as exc:
-        return [], 0, SkippedFile(shown, f"cannot read: {exc.strerror or exc}")
-    findings, suppressed = _findings(hits, source, shown)
-    return findings, suppressed, None
+        return [], 0, SkippedFile(shown, f"cannot read: {exc.strerror or exc}"), ()
+    findings, suppressed, malformed = _findings(hits, source, shown, role[0])
+    return findings, suppressed, None, malformed
 
 
 #: Below this many files a process pool costs more than it saves.
@@ -525,12 +703,12 @@ def _start_worker(rule_ids: tuple[str, ...]) -> None:
     _worker_walker = _Walker([RULES_BY_ID[rule_id] for rule_id in rule_ids])
 
 
-def _scan_in_worker(item: tuple[Path, str]) -> _FileResult:
+def _scan_in_worker(item: _Item) -> _FileResult:
     assert _worker_walker is not None
-    return _scan_file(item[0], item[1], _worker_walker)
+    return _scan_file(item[0], item[1], _worker_walker, item[2])
 
 
-def _scan_files(items: list[tuple[Path, str]], rules: tuple[Rule, ...], jobs: int) -> Iterator[_FileResult]:
+def _scan_files(items: list[_Item], rules: tuple[Rule, ...], jobs: int) -> Iterator[_FileResult]:
     if jobs > 1 and len(items) >= PARALLEL_MIN_FILES:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -540,8 +718,17 @@ def _scan_files(items: list[tuple[Path, str]], rules: tuple[Rule, ...], jobs: in
             yield from pool.map(_scan_in_worker, items, chunksize=max(1, len(items) // (jobs * 8)))
         return
     walker = _Walker(rules)
-    for path, shown in items:
-        yield _scan_file(path, shown, walker)
+    for path, shown, role in items:
+        yield _scan_file(path, shown, walker, role)
+
+
+def check_jobs(jobs: int) -> int:
+    """``jobs`` validated: 0 (one process per CPU) up to :data:`MAX_JOBS`; ConfigError otherwise."""
+    if not 0 <= jobs <= MAX_JOBS:
+        raise ConfigError(
+            f"--jobs {jobs}: expected 0 (one process per CPU) or a number of processes from 1 to {MAX_JOBS}"
+        )
+    return jobs or os.cpu_count() or 1
 
 
 def scan_paths(
@@ -551,27 +738,68 @@ def scan_paths(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] = (),
     jobs: int = 1,
+    include_tests: bool = False,
 ) -> ScanReport:
     """Scan files and directories with the rules and exclusions of ``config.scan``.
 
-    ``select`` (from the command line) replaces ``scan.select``; ``ignore`` adds to ``scan.ignore``.
-    ``jobs`` > 1 spreads a large scan over that many processes (0: one per CPU). Paths in findings are
-    relative to the current directory when they are below it.
+    ``select`` (from the command line) replaces ``scan.select``; ``ignore`` (from the command line) adds to
+    ``scan.ignore``. ``jobs`` > 1 spreads a large scan over that many processes (0: one per CPU). Test
+    files and fixtures found in directories are left out unless ``include_tests`` (files named explicitly
+    are always scanned). Paths in findings are relative to the current directory when they are below it.
     """
     config = config or Config()
-    where = config.source if select is None else "command line"
     rules = select_rules(
-        config.scan.select if select is None else select, (*config.scan.ignore, *ignore), where
+        config.scan.select if select is None else select,
+        config.scan.ignore,
+        config.source if select is None else "command line",
+        cli_ignore=ignore,
     )
+    processes = check_jobs(jobs)
     cwd = Path(os.path.abspath(Path.cwd()))
-    files = list(dict.fromkeys(iter_python_files([Path(p) for p in paths], config.scan.exclude, config.root)))
+    root = Path(os.path.abspath(config.root))
+    items: list[_Item] = []
+    seen: set[Path] = set()
+    tests_skipped = 0
+    for path, relative, explicit in _walk([Path(p) for p in paths], config.scan.exclude, root):
+        if path in seen:
+            continue
+        seen.add(path)
+        role = file_role(relative)
+        if role[0] == "test" and not explicit and not include_tests:
+            tests_skipped += 1
+            continue
+        items.append((path, _display(path, cwd), role))
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
+    malformed: list[MalformedSuppression] = []
     suppressed = 0
-    items = [(path, _display(path, cwd)) for path in files]
-    for file_findings, file_suppressed, skip in _scan_files(items, rules, jobs or os.cpu_count() or 1):
+    for file_findings, file_suppressed, skip, file_malformed in _scan_files(items, rules, processes):
         findings.extend(file_findings)
         suppressed += file_suppressed
+        malformed.extend(file_malformed)
         if skip is not None:
             skipped.append(skip)
-    return ScanReport(tuple(findings), tuple(skipped), len(files), suppressed, rules)
+    return ScanReport(
+        tuple(findings), tuple(skipped), len(items), suppressed, rules, tuple(malformed), tests_skipped
+    )
+
+
+def rank(report: ScanReport, costs: Callable[[Finding], tuple[float | None, str | None]]) -> ScanReport:
+    """The report with each finding's measured cost attached and findings ordered by it, hottest first.
+
+    ``costs`` gives a finding's share of the measured total (0 to 1; None where nothing was measured) and a
+    phrase saying so. Measured findings come first by share, then unmeasured ones in file order, then
+    findings in code that was measured and cost nothing.
+    """
+    ranked = []
+    for finding in report.findings:
+        share, hot = costs(finding)
+        ranked.append(replace(finding, share=share, hot=hot))
+
+    def order(finding: Finding) -> tuple[int, float]:
+        if finding.share is None:
+            return 1, 0.0
+        return (0, -finding.share) if finding.share > 0 else (2, 0.0)
+
+    ranked.sort(key=order)
+    return replace(report, findings=tuple(ranked))

@@ -1,0 +1,160 @@
+"""How much a finding can matter, judged from where the code is.
+
+The same pattern costs nothing in code that runs once and a lot in a loop over a large input. Without
+running the code, the scanner estimates that from the code's place:
+
+- ``high``: inside a function, in a loop whose size is unknown (a parameter, a file, a query result) or a
+  ``while`` loop: the work repeats as often as the data allows;
+- ``medium``: inside a function but not in such a loop (the cost is paid per call), or in a module-level
+  loop over unknown data (paid once per import, but once per item);
+- ``low``: code that runs once (module and class bodies, ``if __name__ == "__main__":``), loops over a
+  handful of literal items or a small ``range()``, ``__repr__``/``__str__`` and friends, command-line entry
+  points, setup scripts, examples, docs and benchmarks.
+
+Tests and fixtures are a separate role: they are skipped unless asked for (``--include-tests``), because
+their code measures or checks the product rather than being it (a formatter's fixtures never even run).
+
+Each rule also caps the impact at what its tactic can save (squaring with ``x * x`` saves a few
+nanoseconds, however hot) and carries a confidence: how often its pattern is what it looks like.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+Level = Literal["high", "medium", "low"]
+LEVELS: tuple[Level, ...] = ("high", "medium", "low")
+_RANK = {"high": 0, "medium": 1, "low": 2}
+
+Role = Literal["code", "test", "script"]
+
+#: A ``range()`` up to this many steps, or a literal display up to this many items, is a small loop.
+SMALL_LOOP_MAX = 32
+
+#: Functions that run rarely or once: when an object is printed, or when a program starts.
+_RARE_FUNCTIONS = frozenset(
+    {
+        "__repr__",
+        "__str__",
+        "__format__",
+        "__rich_repr__",
+        "_repr_html_",
+        "_repr_pretty_",
+        "main",
+        "_main",
+        "cli",
+        "parse_args",
+        "build_parser",
+        "setup",
+    }
+)
+_TEST_DIRS = frozenset({"test", "tests", "testing", "fixtures", "testdata", "test_data", "conftest"})
+_SCRIPT_DIRS = frozenset(
+    {"examples", "example", "docs", "doc", "scripts", "tools", "bin", "benchmarks", "bench", "cli"}
+)
+_SCRIPT_FILES = frozenset({"setup.py", "__main__.py", "cli.py", "manage.py", "noxfile.py", "fabfile.py"})
+
+
+def lower(a: Level, b: Level) -> Level:
+    """The lower of two levels."""
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def at_least(level: Level, threshold: Level) -> bool:
+    return _RANK[level] <= _RANK[threshold]
+
+
+def file_role(path: str) -> tuple[Role, str]:
+    """Whether a file is product code, a test or fixture, or a script/example, and why (from its path)."""
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    name = parts[-1] if parts else path
+    directories = {p.lower() for p in parts[:-1]}
+    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
+        return "test", "a test file"
+    if directories & _TEST_DIRS:
+        return "test", f"under {min(directories & _TEST_DIRS)}/"
+    if name in _SCRIPT_FILES:
+        return "script", f"in {name}, which runs once per command"
+    if directories & _SCRIPT_DIRS:
+        return "script", f"under {min(directories & _SCRIPT_DIRS)}/ (examples, scripts, docs)"
+    return "code", ""
+
+
+def _small_iterable(node: ast.AST) -> bool:
+    """A literal display of few items, a short string, or ``range()``/``enumerate()`` of those."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return len(node.elts) <= SMALL_LOOP_MAX and not any(isinstance(e, ast.Starred) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return len(node.keys) <= SMALL_LOOP_MAX and None not in node.keys
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (str, bytes)) and len(node.value) <= SMALL_LOOP_MAX
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if node.func.id == "range" and node.args:
+            bounds = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, int)]
+            if len(bounds) != len(node.args):
+                return False
+            start, stop = (0, bounds[0]) if len(bounds) == 1 else (bounds[0], bounds[1])
+            return stop - start <= SMALL_LOOP_MAX
+        if node.func.id in ("enumerate", "reversed", "sorted", "zip") and node.args:
+            return all(_small_iterable(a) for a in node.args)
+    return False
+
+
+def loop_is_small(loop: ast.AST) -> bool:
+    """Whether a loop (or comprehension) visibly runs only a few times."""
+    if isinstance(loop, (ast.For, ast.AsyncFor)):
+        return _small_iterable(loop.iter)
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return all(_small_iterable(g.iter) for g in loop.generators)
+    if isinstance(loop, ast.comprehension):
+        return _small_iterable(loop.iter)
+    return False  # a while loop runs until its condition says so
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a finding's code runs, as the scanner sees it."""
+
+    impact: Level
+    why: str
+    function: str | None
+
+
+def place(
+    loops: list[ast.AST],
+    qualname: str | None,
+    function: str | None,
+    in_main_block: bool,
+    role: tuple[Role, str],
+) -> Place:
+    """The impact of code inside ``loops`` (those of the current function or body, outermost first).
+
+    ``qualname`` names the enclosing definitions (``Parser.parse``); ``function`` is the innermost
+    enclosing function's own name, None at module or class level.
+    """
+    shown = f"{qualname}()" if function else "module level"
+    if role[0] == "script":
+        return Place("low", role[1], qualname)
+    if in_main_block:
+        return Place("low", "under `if __name__ == '__main__':`, which runs once", qualname)
+    if function in _RARE_FUNCTIONS:
+        return Place("low", f"in {function}(), which runs rarely (printing, start-up)", qualname)
+    unknown = [loop for loop in loops if not loop_is_small(loop)]
+    if loops and not unknown:
+        return Place("low", f"in a loop over a few literal items in {shown}", qualname)
+    if unknown:
+        if function is None:
+            return Place("medium", "in a module-level loop, which runs once per import", qualname)
+        if len(unknown) > 1:
+            what = "nested loops"
+        elif isinstance(unknown[0], ast.While):
+            what = "a while loop"
+        else:
+            what = "a loop over data of unknown size"
+        return Place("high", f"in {what} in {shown}", qualname)
+    if function is not None:
+        return Place("medium", f"once per call of {shown}", qualname)
+    return Place("low", "at module or class level, which runs once", qualname)

@@ -1,0 +1,113 @@
+"""greencode scan --profile: findings ranked by the measured cost of the code around them."""
+
+from __future__ import annotations
+
+import cProfile
+import json
+from pathlib import Path
+
+import pytest
+from run_cli import run_greencode as greencode
+
+from greencode.config import Config
+from greencode.errors import ConfigError
+from greencode.tactics.hotness import load_profile
+from greencode.tactics.scanner import rank, scan_paths
+
+WORK = """\
+import re
+
+
+def parse(lines):
+    for line in lines:
+        re.search("a+b", line)
+
+
+def cold(lines):
+    for line in lines:
+        re.match("x", line)
+
+
+def unmeasured(lines):
+    for line in lines:
+        re.match("y", line)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "work.py").write_text(WORK, encoding="utf-8")
+    (tmp_path / "other.py").write_text(WORK, encoding="utf-8")
+    return tmp_path
+
+
+def costs(path: Path, functions: list[dict[str, object]]) -> Path:
+    path.write_text(json.dumps({"schema": "greencode-costs", "unit": "instructions", "functions": functions}))
+    return path
+
+
+def test_findings_are_ranked_by_the_measured_cost_of_their_function(project: Path) -> None:
+    profile = costs(
+        project / "c.json",
+        [
+            {"file": "pkg/work.py", "function": "cold", "cost": 10},
+            {"file": "pkg/work.py", "function": "parse", "cost": 30},
+        ],
+    )
+    report = rank(scan_paths(["pkg"], Config(root=project)), load_profile(profile).cost_of)
+    assert [f.function for f in report.findings] == ["parse", "cold", "unmeasured"]
+    assert report.findings[0].hot == "in parse(), 75 % of the instructions in c.json"
+    assert report.findings[0].share == 0.75
+
+
+def test_measured_code_that_cost_nothing_ranks_after_unmeasured_code(project: Path) -> None:
+    profile = costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 5}])
+    report = rank(scan_paths(["pkg", "other.py"], Config(root=project)), load_profile(profile).cost_of)
+    order = [(f.path, f.function, f.share) for f in report.findings]
+    assert order[0] == ("pkg/work.py", "parse", 1.0)
+    assert [o[2] for o in order[1:]] == [None, None, None, 0.0, 0.0]
+
+
+def test_a_cprofile_dump_ranks_the_function_that_ran(project: Path) -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(WORK, str(project / "pkg" / "work.py"), "exec"), namespace)
+    profiler = cProfile.Profile()
+    profiler.runcall(namespace["parse"], ["aab"] * 2000)  # type: ignore[arg-type]
+    profiler.dump_stats(project / "prof.out")
+    report = rank(scan_paths(["pkg"], Config(root=project)), load_profile(project / "prof.out").cost_of)
+    first = report.findings[0]
+    assert first.function == "parse" and first.hot is not None and "of the profiled time" in first.hot
+
+
+def test_a_pytest_node_id_maps_to_its_file_and_function(project: Path) -> None:
+    from greencode.tactics.hotness import _node_entry
+
+    entry = _node_entry("tests/test_a.py::TestX::test_b[1-2]", 0.5)
+    assert entry is not None
+    assert (entry.file, entry.function, entry.cost) == ("tests/test_a.py", "test_b", 0.5)
+
+
+def test_cli_profile_prints_the_share_beside_the_finding(project: Path) -> None:
+    costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 1}])
+    result = greencode("scan", "--profile", "c.json", "pkg", cwd=project)
+    assert result.returncode == 1
+    assert "in parse(), 100 % of the instructions in c.json" in result.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a profile", b'{"schema": "greencode-costs", "functions": [{"file": "a.py", "cost": -1}]}', b"{"],
+    ids=["garbage", "negative-cost", "bad-json"],
+)
+def test_an_unreadable_profile_is_one_clear_error(project: Path, content: bytes) -> None:
+    (project / "p").write_bytes(content)
+    with pytest.raises(ConfigError, match="--profile"):
+        load_profile(project / "p")
+
+
+def test_cli_unreadable_profile_exits_2_without_a_traceback(project: Path) -> None:
+    (project / "p").write_bytes(b"garbage")
+    result = greencode("scan", "--profile", "p", "pkg", cwd=project)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "--profile p" in result.stderr
