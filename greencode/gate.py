@@ -70,16 +70,34 @@ class GateSettings:
     on_missing_baseline: str = "warn"
     default_run_cv: float = DEFAULT_RUN_CV
     cross_host_run_cv: float = CROSS_HOST_RUN_CV
+    #: the run-to-run spread the meters declare (``run_to_run_noise``, e.g. 0.003 for instruction counts);
+    #: None: unknown, so the CPU-time defaults above apply
+    meter_noise: float | None = None
 
     @classmethod
-    def from_config(cls, config: Config) -> GateSettings:
+    def from_config(cls, config: Config, meter_noise: float | None = None) -> GateSettings:
         return cls(
             fail_on=config.fail_on.fraction,
             min_effect_j=config.min_effect_j,
             alpha=config.alpha,
             allow_other_machine=config.allow_other_machine,
             on_missing_baseline=config.on_missing_baseline,
+            meter_noise=meter_noise,
         )
+
+    @property
+    def run_cv(self) -> float:
+        """The spread assumed until a baseline pools runs: the meters' own, else the CPU-time default."""
+        return self.default_run_cv if self.meter_noise is None else self.meter_noise
+
+    @property
+    def noise_source(self) -> str:
+        return "default" if self.meter_noise is None else "meter"
+
+    @property
+    def min_run_cv(self) -> float:
+        """The smallest spread ever assumed: a deterministic meter's declared noise may go below 1 %."""
+        return MIN_RUN_CV if self.meter_noise is None else min(MIN_RUN_CV, self.meter_noise)
 
     @property
     def confidence(self) -> float:
@@ -95,6 +113,7 @@ class GateSettings:
             "on_missing_baseline": self.on_missing_baseline,
             "default_run_cv": self.default_run_cv,
             "cross_host_run_cv": self.cross_host_run_cv,
+            "meter_noise": self.meter_noise,
         }
 
 
@@ -330,14 +349,29 @@ def _log_runs(entry: BaselineEntry) -> list[float] | None:
     return [math.log(v) for v in entry.runs_j] if all(v > 0 for v in entry.runs_j) else None
 
 
-def estimate_noise(baseline: Baseline, default_cv: float = DEFAULT_RUN_CV) -> dict[str, Noise]:
-    """The run-to-run spread to assume for each baseline entry (see the module docstring)."""
+def declared_noise(meters: Iterable[object]) -> float | None:
+    """The run-to-run spread a set of meters declares (their ``run_to_run_noise``, the largest), or None
+    when any of them does not declare one."""
+    declared = [getattr(meter, "run_to_run_noise", None) for meter in meters]
+    if not declared or any(value is None for value in declared):
+        return None
+    return max(float(value) for value in declared if value is not None)
+
+
+def estimate_noise(
+    baseline: Baseline,
+    default_cv: float = DEFAULT_RUN_CV,
+    min_cv: float = MIN_RUN_CV,
+    default_source: str = "default",
+) -> dict[str, Noise]:
+    """The run-to-run spread to assume for each baseline entry (see the module docstring); ``default_source``
+    names where ``default_cv`` comes from in reports."""
     names, groups = [], []
     for node_id, entry in baseline.entries.items():
         logs = _log_runs(entry)
         names.append(node_id)
         groups.append((statistics.variance(logs), len(logs) - 1) if logs and len(logs) > 1 else (0.0, 0))
-    default = Noise(default_cv, math.inf, "default")
+    default = Noise(default_cv, math.inf, default_source)
     if not any(df > 0 for _, df in groups):
         return dict.fromkeys(names, default)
     noise = {}
@@ -345,7 +379,7 @@ def estimate_noise(baseline: Baseline, default_cv: float = DEFAULT_RUN_CV) -> di
         if df <= 0:
             noise[name] = default
         else:
-            noise[name] = Noise(max(math.sqrt(variance), MIN_RUN_CV), df, "baseline runs")
+            noise[name] = Noise(max(math.sqrt(variance), min_cv), df, "baseline runs")
     return noise
 
 
@@ -557,9 +591,10 @@ def compare(
             )
         notes.append("compared although " + reason.split(" (--greencode")[0] + ", as allowed")
 
-    noise = estimate_noise(baseline, settings.default_run_cv)
+    noise = estimate_noise(baseline, settings.run_cv, settings.min_run_cv, settings.noise_source)
     if (
-        fingerprint is not None
+        settings.meter_noise is None  # counts do not change with the host once the fingerprints match
+        and fingerprint is not None
         and fingerprint.hostname
         and baseline.fingerprint.hostname not in ("", fingerprint.hostname)
     ):

@@ -65,6 +65,10 @@ class Measurement:
     #: Windows of other threads overlapped this one on a process-scoped meter (the estimator): the figure
     #: is this thread's CPU time, or the process's shared with them; ``warnings`` says which.
     concurrent: bool = False
+    #: raw counts of counting meters (``instructions``, ``d1_misses``, ``ll_misses``) and instructions per
+    #: function (``file:function``) where the meter knows them; empty for energy meters
+    counts: Mapping[str, int] = field(default_factory=dict)
+    functions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def measured(self) -> bool:
@@ -99,6 +103,7 @@ class Measurement:
             "error": self.error,
             "meter_error": self.meter_error,
             "concurrent": self.concurrent,
+            **self.counts,
         }
 
 
@@ -278,9 +283,14 @@ class Recorder:
         estimated = False
         concurrent = False
         known = self._selection.domains
+        counts: dict[str, int] = {}
+        functions: dict[str, int] = {}
         for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
             if reading is None:
                 continue
+            if reading.counts:
+                counts.update(reading.counts)
+                functions.update(reading.functions)
             for name, joules in reading.energy_j.items():
                 domains[name] = domains.get(name, 0.0) + joules
                 domain = known.get(name)
@@ -310,7 +320,12 @@ class Recorder:
             error=None if error is None else type(error).__name__,
             meter_error=meter_error,
             concurrent=concurrent,
+            counts=MappingProxyType(counts) if counts else _NO_COUNTS,
+            functions=MappingProxyType(functions) if functions else _NO_COUNTS,
         )
+
+
+_NO_COUNTS: Mapping[str, int] = MappingProxyType({})
 
 
 def _meter_failure(meter: str, what: str, exc: Exception) -> str:

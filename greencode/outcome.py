@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
-from greencode.gate import Budget, GateReport, GateSettings, check_budgets, compare, config_budgets
+from greencode.gate import (
+    Budget,
+    GateReport,
+    GateSettings,
+    check_budgets,
+    compare,
+    config_budgets,
+    declared_noise,
+)
+from greencode.meters import counting_identity
 from greencode.store import (
     Baseline,
     Fingerprint,
@@ -131,9 +140,9 @@ def conclude(
     records = tuple(records)
     noted = list(warnings)
     errors: list[str] = []
-    gate_settings = GateSettings.from_config(config)
+    gate_settings = GateSettings.from_config(config, declared_noise(selection.meters))
     domains = sorted(selection.domains)
-    fingerprint = detect_fingerprint(selection.name, domains)
+    fingerprint = detect_fingerprint(selection.name, domains, counting_identity(selection))
     all_budgets = [*budgets, *config_budgets(config)]
     if compare_with is not None:
         gate = compare(

@@ -23,17 +23,20 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
 from greencode.files import atomic_write_text
 from greencode.locks import announce_wait, file_lock, lock_path_for, store_lock_timeout
 from greencode.stats import Summary, summarize
 from greencode.vcs import VcsState
+
+if TYPE_CHECKING:
+    from greencode.measurement import Measurement
 
 BASELINE_SCHEMA = "greencode-baseline"
 BASELINE_VERSION = 1
@@ -88,6 +91,12 @@ class TestRecord:
     source: str = "test"
     co2e_g: float | None = None
     warnings: tuple[str, ...] = ()
+    # raw counts of a counting meter (``instructions``), per call or test like the energy, and the
+    # instructions of the largest functions: the deterministic quantities behind the energy
+    instructions: int | None = None
+    d1_misses: int | None = None
+    ll_misses: int | None = None
+    functions: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.per not in PER_VALUES:
@@ -119,6 +128,7 @@ class TestRecord:
             "source": self.source,
             "co2e_g": None if self.co2e_g is None else _round(self.co2e_g),
             "warnings": list(self.warnings),
+            **counts_to_dict(self),
         }
 
     @classmethod
@@ -138,7 +148,52 @@ class TestRecord:
             source=_get(data, "source", str, "test"),
             co2e_g=_get(data, "co2e_g", float, None),
             warnings=tuple(str(w) for w in _get(data, "warnings", list, [])),
+            **counts_from_dict(data),
         )
+
+
+#: Raw counts a record or baseline entry may carry (see :mod:`greencode.meters.instructions`).
+COUNT_FIELDS = ("instructions", "d1_misses", "ll_misses")
+#: Functions kept per test in results and baselines: enough to say where a regression is.
+MAX_FUNCTIONS = 50
+
+
+def counts_to_dict(item: TestRecord | BaselineEntry) -> dict[str, Any]:
+    """The raw counts and largest functions of a record or entry: only those it has (old files lack them)."""
+    data: dict[str, Any] = {
+        name: getattr(item, name) for name in COUNT_FIELDS if getattr(item, name) is not None
+    }
+    if item.functions:
+        largest = sorted(item.functions.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FUNCTIONS]
+        data["functions"] = dict(largest)
+    return data
+
+
+def counts_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`counts_to_dict`; raises ``ValueError`` naming a malformed field."""
+    counts: dict[str, Any] = {name: _get(data, name, int, None) for name in COUNT_FIELDS}
+    functions = _get(data, "functions", dict, {})
+    if not all(type(v) is int and isinstance(k, str) for k, v in functions.items()):
+        raise ValueError("'functions' should map 'file:function' to whole numbers of instructions")
+    counts["functions"] = MappingProxyType(dict(functions))
+    return counts
+
+
+def counts_of_rounds(measurements: Sequence[Measurement], calls: Sequence[int]) -> dict[str, Any]:
+    """A record's counts from its rounds' measurements (each of ``calls`` calls): the median round's counts
+    per call, and that round's functions."""
+    per_call = [
+        {name: value // n for name, value in m.counts.items()}
+        for m, n in zip(measurements, calls, strict=True)
+    ]
+    order = sorted(range(len(per_call)), key=lambda i: per_call[i].get("instructions", 0))
+    middle = order[(len(order) - 1) // 2]
+    functions = measurements[middle].functions
+    n = calls[middle]
+    return {
+        **{name: per_call[middle].get(name) for name in COUNT_FIELDS},
+        "functions": MappingProxyType({key: value // n for key, value in functions.items()}),
+    }
 
 
 _MISSING = object()
@@ -192,10 +247,20 @@ class Fingerprint:
     frequency_mhz: float | None = None
     hostname: str = ""
     platform: str = ""
+    #: a counting meter's counter and interpreter (``callgrind, CPython 3.11.7``): instruction counts change
+    #: with both, so they are part of the identity; empty for energy meters
+    counter: str = ""
 
     @property
     def identity(self) -> tuple[object, ...]:
-        return (self.cpu_model, self.logical_cpus, self.meter, tuple(sorted(self.domains)), self.virtualised)
+        return (
+            self.cpu_model,
+            self.logical_cpus,
+            self.meter,
+            tuple(sorted(self.domains)),
+            self.virtualised,
+            self.counter,
+        )
 
     def matches(self, other: Fingerprint) -> bool:
         return self.identity == other.identity
@@ -214,6 +279,11 @@ class Fingerprint:
         if self.virtualised != other.virtualised:
             kinds = ("physical", "virtual")
             found.append(f"{kinds[other.virtualised]} vs {kinds[self.virtualised]} machine")
+        if self.counter != other.counter:
+            found.append(
+                f"counted with {other.counter or 'no counter'!r} vs {self.counter or 'no counter'!r} "
+                "(instruction counts change with the counter, the Python version and implementation)"
+            )
         return tuple(found)
 
     def describe(self) -> str:
@@ -231,6 +301,7 @@ class Fingerprint:
             "frequency_mhz": self.frequency_mhz,
             "hostname": self.hostname,
             "platform": self.platform,
+            **({"counter": self.counter} if self.counter else {}),
         }
 
     @classmethod
@@ -245,6 +316,7 @@ class Fingerprint:
             frequency_mhz=_get(data, "frequency_mhz", float, None),
             hostname=_get(data, "hostname", str, ""),
             platform=_get(data, "platform", str, ""),
+            counter=_get(data, "counter", str, ""),
         )
 
 
@@ -294,8 +366,9 @@ def _frequency_mhz() -> float | None:
     return None
 
 
-def detect_fingerprint(meter: str, domains: Iterable[str]) -> Fingerprint:
-    """This machine's fingerprint for measurements taken with ``meter`` over ``domains``.
+def detect_fingerprint(meter: str, domains: Iterable[str], counter: str = "") -> Fingerprint:
+    """This machine's fingerprint for measurements taken with ``meter`` over ``domains`` (``counter``: a
+    counting meter's :func:`~greencode.meters.counting_identity`).
 
     The CPU model and the hypervisor flag come from the estimator's host detection (``/proc/cpuinfo`` on
     Linux); DMI and ``/sys/hypervisor`` files catch hypervisors that hide the flag. Nothing is executed.
@@ -315,6 +388,7 @@ def detect_fingerprint(meter: str, domains: Iterable[str]) -> Fingerprint:
         frequency_mhz=_frequency_mhz(),
         hostname=socket.gethostname(),
         platform=platform.platform(terse=True),
+        counter=counter,
     )
 
 
@@ -344,6 +418,10 @@ class BaselineEntry:
     rounds: int = 1
     iterations: int = 1
     commit: str | None = None
+    instructions: int | None = None
+    d1_misses: int | None = None
+    ll_misses: int | None = None
+    functions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def centre_j(self) -> float:
@@ -365,6 +443,7 @@ class BaselineEntry:
             "rounds": self.rounds,
             "iterations": self.iterations,
             "commit": self.commit,
+            **counts_to_dict(self),
         }
 
     @classmethod
@@ -396,6 +475,7 @@ class BaselineEntry:
             rounds=_get(data, "rounds", int, 1),
             iterations=_get(data, "iterations", int, 1),
             commit=_get(data, "commit", str, None),
+            **counts_from_dict(data),
         )
 
 
@@ -415,6 +495,10 @@ def entry_from_record(record: TestRecord, commit: str | None, runs: tuple[float,
         rounds=record.rounds,
         iterations=record.iterations,
         commit=commit,
+        instructions=record.instructions,
+        d1_misses=record.d1_misses,
+        ll_misses=record.ll_misses,
+        functions=record.functions,
     )
 
 

@@ -16,6 +16,9 @@ from greencode.cli import add_config_option, after_separator
 if TYPE_CHECKING:
     from typing import Any
 
+    from greencode.config import Config
+    from greencode.meters.instructions_launch import CallgrindLaunch
+
 ORDER = 20
 
 
@@ -28,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: greencode run --json run.json -- python -m mypackage.train --epochs 1",
     )
     parser.add_argument(
-        "--meter", help="meter(s) to use: auto (default), rapl, nvml, estimate or a comma list"
+        "--meter",
+        help="meter(s) to use: auto (default), rapl, nvml, estimate, instructions (runs CMD under callgrind "
+        "where there are no hardware counters) or a comma list",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the measurement as JSON to FILE")
     parser.add_argument("--label", help="label for the measurement (default: the command line)")
@@ -55,17 +60,20 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides={"meter": args.meter})
     if args.json:
         check_output(args.json)  # before the command runs, not after a long run
-    # an explicitly requested meter that cannot work stops us here, before anything has run
-    selection = select_meters(config)
     label = args.label or shlex.join(command)
+    launch = _callgrind_launch(command, config)
+    # an explicitly requested meter that cannot work stops us here, before anything has run
+    selection = select_meters(config) if launch is None else launch.selection(config)
     try:
         children0 = children_cpu_s()
         recorder = Recorder(label, selection, config)  # never raises for a meter's sake
         try:
-            outcome = _run(command)
+            outcome = _run(command if launch is None else launch.command)
         except CommandNotStarted as exc:
             print(f"greencode: error: {exc}", file=sys.stderr)
             return exc.status
+        if launch is not None:
+            launch.finish()
         measurement = recorder.stop()
         # the command's CPU time is what the reader wants next to its energy, not greencode's own
         measurement = replace(
@@ -75,10 +83,15 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         selection.close()
+        if launch is not None:
+            launch.close()
 
     print(f"greencode: {describe(measurement)}", file=sys.stderr)
     for domain, joules in measurement.domains.items():
         print(f"greencode:   {domain}: {joules:.6g} J from {measurement.provenance[domain]}", file=sys.stderr)
+    if measurement.counts:
+        counted = ", ".join(f"{name} {value:,}" for name, value in measurement.counts.items())
+        print(f"greencode:   counts: {counted}", file=sys.stderr)
     print(f"greencode:   grid intensity: {measurement.intensity}", file=sys.stderr)
     for warning in measurement.warnings:
         print(f"greencode: warning: {warning}", file=sys.stderr)
@@ -93,6 +106,17 @@ def handle(args: argparse.Namespace) -> int:
     if returncode < 0:  # killed by a signal: report it the way shells do
         return 128 + (-returncode)
     return returncode
+
+
+def _callgrind_launch(command: list[str], config: Config) -> CallgrindLaunch | None:
+    """With the instruction meter and no hardware counters: the command, prepared to run under callgrind."""
+    from greencode.meters.instructions_launch import CallgrindLaunch, needs_callgrind
+
+    if not needs_callgrind(config):
+        return None
+    launch = CallgrindLaunch(command, config, collect_all=True)
+    os.environ.update(launch.env)  # the command inherits them; this process ends with it
+    return launch
 
 
 class CommandNotStarted(Exception):

@@ -29,6 +29,7 @@ __all__ = [
     "Scope",
     "Selection",
     "Window",
+    "counting_identity",
     "meter_status",
     "select_meters",
 ]
@@ -151,6 +152,16 @@ class Selection:
     def close(self) -> None:
         for meter in self.meters:
             meter.close()
+
+
+def counting_identity(selection: Selection) -> str:
+    """What, besides the machine, a counting meter's figures depend on (e.g. ``callgrind, CPython 3.11.7``);
+    empty for energy meters. Baselines record it and refuse comparisons across it."""
+    return "; ".join(str(getattr(m, "counter_identity", "")) for m in selection.meters if _counts(m))
+
+
+def _counts(meter: Meter) -> bool:
+    return bool(getattr(meter, "counter_identity", ""))
 
 
 def _covers_cpu(meter: Meter) -> bool:

@@ -254,6 +254,13 @@ class InstructionsMeter:
         self.backend = backend
         self.model = model
         self.run_to_run_noise: float | None = backend.run_to_run_noise
+        import platform
+
+        # instruction counts change with the counter, the interpreter and its version (and the CPU model,
+        # which every baseline records anyway)
+        self.counter_identity = (
+            f"{backend.name}, {platform.python_implementation()} {platform.python_version()}"
+        )
         source = model.provenance(backend.name, backend.counts)
         self._domains = (Domain("cpu", source, estimated=True),)
         self._lock = threading.Lock()
@@ -338,7 +345,7 @@ class InstructionsMeter:
                 "instructions: a window was closed in another thread than it opened in, so callgrind kept "
                 "counting that thread until its next window"
             )
-        return Reading({"cpu": self.model.energy_j(counts)}, tuple(warnings), counts, functions)
+        return Reading({"cpu": self.model.energy_j(counts)}, tuple(warnings), counts=counts, functions=functions)
 
     def close(self) -> None:
         self.backend.close()
@@ -401,8 +408,6 @@ def availability(syscalls: Syscalls | None = None) -> tuple[str, str]:
 
 def create(config: Config, *, syscalls: Syscalls | None = None, functions: bool = True) -> InstructionsMeter:
     """The ``instructions`` entry point: callgrind when running under it, else perf counters."""
-    from greencode.meters.estimate import build_power_model, detect_host
-
     settings = config.instructions
     backend: Backend
     if settings.backend == "callgrind":
@@ -417,12 +422,19 @@ def create(config: Config, *, syscalls: Syscalls | None = None, functions: bool 
                 backend = _perf(syscalls)
             except MeterUnavailable as perf_reason:
                 raise MeterUnavailable(f"{_valgrind_advice(callgrind_reason)}; PMU: {perf_reason}") from None
+    return InstructionsMeter(backend, model_for(config))
+
+
+def model_for(config: Config) -> InstructionModel:
+    """The energy model of ``[tool.greencode.instructions]``, its default derived from the estimator's."""
+    from greencode.meters.estimate import build_power_model, detect_host
+
+    settings = config.instructions
     power = build_power_model(config.estimator, detect_host())
-    model = build_instruction_model(
+    return build_instruction_model(
         settings.joules_per_instruction,
         settings.joules_per_d1_miss,
         settings.joules_per_ll_miss,
         power.watts_per_thread,
         power.source,
     )
-    return InstructionsMeter(backend, model)

@@ -16,6 +16,7 @@ import math
 import statistics
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,10 @@ import pytest
 
 from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
-from greencode.gate import Budget
+from greencode.gate import Budget, declared_noise
 from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
-from greencode.store import Baseline, TestRecord, load_baseline
+from greencode.store import Baseline, TestRecord, counts_of_rounds, load_baseline
 from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
@@ -62,6 +63,7 @@ def start(config: pytest.Config, requested: bool) -> None:
         raise pytest.UsageError(f"greencode: {exc}") from None
     if not requested and not settings.enabled:
         return
+    _rerun_under_callgrind_if_needed(config, settings)
     run = GreencodeRun(config, settings)
     config.pluginmanager.register(run, "greencode-run")
     # hooks that only some sessions need are separate plugins, so the others do not pay for them per test
@@ -69,6 +71,35 @@ def start(config: pytest.Config, requested: bool) -> None:
         config.pluginmanager.register(SetupEnergy(run), "greencode-setup-energy")
     if run.lock_path is not None:
         config.pluginmanager.register(OneAtATime(run.lock_path), "greencode-one-at-a-time")
+
+
+def _rerun_under_callgrind_if_needed(config: pytest.Config, settings: Config) -> None:
+    """The instruction meter without hardware counters needs callgrind: run this same session under it
+    and exit with its status (the process is not under Valgrind yet, so nothing measured is lost)."""
+    from greencode.meters.instructions_launch import needs_callgrind
+
+    if xdist.is_worker(config) or not needs_callgrind(settings):
+        return
+    import os
+    import sys
+
+    from greencode.meters.instructions_launch import launch_under_callgrind
+    from greencode.meters.valgrind import find_valgrind
+
+    try:
+        find_valgrind()
+    except GreencodeError as exc:
+        raise pytest.UsageError(f"greencode: the instructions meter needs Valgrind here: {exc}") from None
+    if tuple(config.invocation_params.args) != tuple(sys.argv[1:]):
+        # pytest.main() from other code, or pytester: this process's command line is not this session's
+        raise pytest.UsageError(
+            "greencode: the instructions meter needs Valgrind's callgrind here (no hardware counters); run "
+            "the session under it: greencode valgrind -- pytest ARGS"
+        )
+    follow = bool(getattr(config.option, "numprocesses", None))  # xdist workers measure, so trace them
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(launch_under_callgrind([sys.executable, *sys.orig_argv[1:]], settings, follow_children=follow))
 
 
 def _record_from_windows(
@@ -85,6 +116,7 @@ def _record_from_windows(
         cpu = statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
         co2e = statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
     first = windows[0]
+    counts = counts_of_rounds(windows, calls) if first.counts else {}
     return TestRecord(
         node_id=item.nodeid,
         per=per,
@@ -99,6 +131,7 @@ def _record_from_windows(
         source=source,
         co2e_g=co2e,
         warnings=tuple(dict.fromkeys(warning for w in windows for warning in w.warnings)),
+        **counts,
     )
 
 
@@ -159,6 +192,11 @@ class GreencodeRun:
         except GreencodeError as exc:
             self._restore()
             raise pytest.UsageError(f"greencode: {exc}") from None
+        if declared_noise(self.selection.meters) is not None and settings.origin("rounds") == "defaults":
+            # a deterministic meter gives the same figure every round: one is enough
+            self.settings = settings = replace(settings, rounds=1)
+        #: counts depend on the code path only: fix the inputs that vary between runs before each call
+        self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
         self.estimated = any(d.estimated for m in self.selection.meters for d in m.domains())
         self.lock_path = xdist.worker_lock_path(config) if self.is_worker else None
@@ -358,6 +396,8 @@ class GreencodeRun:
                     "the whole test instead of its rounds"
                 )
                 glue = None
+        if self.pin_variation:
+            _pin_variation(item)
         recorder = self.window(item.nodeid)
         try:
             result = yield
@@ -376,6 +416,8 @@ class GreencodeRun:
 
     def _repeat(self, item: pytest.Item, rounds: int) -> Iterator[Measurement]:
         for index in range(1, rounds):
+            if self.pin_variation:
+                _pin_variation(item)
             recorder = self.window(item.nodeid)
             try:
                 item.runtest()
@@ -440,6 +482,17 @@ class GreencodeRun:
                     ("greencode_rounds", str(record.rounds)),
                 ]
             )
+
+
+def _pin_variation(item: pytest.Item) -> None:
+    """Before a counted call: ``random`` seeded from the test's id, and the garbage collector run, so that
+    neither an earlier test's garbage nor the clock-seeded random state changes this test's count."""
+    import gc
+    import random
+    import zlib
+
+    random.seed(zlib.crc32(item.nodeid.encode("utf-8")))
+    gc.collect()
 
 
 def _meter_error(
