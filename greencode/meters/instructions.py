@@ -345,7 +345,8 @@ class InstructionsMeter:
                 "instructions: a window was closed in another thread than it opened in, so callgrind kept "
                 "counting that thread until its next window"
             )
-        return Reading({"cpu": self.model.energy_j(counts)}, tuple(warnings), counts=counts, functions=functions)
+        energy = {"cpu": self.model.energy_j(counts)}
+        return Reading(energy, tuple(warnings), counts=counts, functions=functions)
 
     def close(self) -> None:
         self.backend.close()
