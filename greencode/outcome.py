@@ -113,6 +113,7 @@ def _saved_dict(saved: SaveResult | None) -> dict[str, Any] | None:
         "replaced": list(saved.replaced),
         "pooled": list(saved.pooled),
         "reset": saved.reset,
+        "not_pooled": saved.not_pooled,
     }
 
 
@@ -156,9 +157,15 @@ def conclude(
     else:
         gate = GateReport(gate_settings, budgets=check_budgets(records, all_budgets))
     advice = _advice(gate, records, baseline, config, noted) if gate.failed else None
+    from greencode.config import DEFAULT_HISTORY
+    from greencode.datadir import DATA_DIR
     from greencode.vcs import vcs_state
 
-    vcs = vcs_state(config.root)
+    local_history = config.resolve(Path(DEFAULT_HISTORY))
+    stored = [path for path in (save_to, compare_with) if path is not None]
+    history = config.history_location()
+    history_files = [local_history, *([history] if isinstance(history, Path) else [])]
+    vcs = vcs_state(config.root, [config.root / DATA_DIR, *history_files, *stored])
     run = RunInfo(
         run_id=new_run_id(started),
         started=started,
@@ -178,7 +185,8 @@ def conclude(
                 errors.append(f"baseline not saved: {exc}")
         else:
             noted.append("baseline not saved: no test was measured")
-    _append_history(config, run, fingerprint, records, gate, noted)
+    _append_history(config, run, fingerprint, records, gate, noted, local_history)
+    _keep_run_files_out_of_git({path.parent for path in (*history_files, *stored)}, noted)
     if json_path is not None:
         document = results_document(
             run,
@@ -201,6 +209,16 @@ def conclude(
     return RunOutcome(records, gate, run, fingerprint, saved, advice, tuple(noted), tuple(errors))
 
 
+def _keep_run_files_out_of_git(directories: set[Path], warnings: list[str]) -> None:
+    from greencode.datadir import ensure_gitignore
+
+    for directory in sorted(directories):
+        try:
+            ensure_gitignore(directory)
+        except OSError as exc:
+            warnings.append(f"{directory / '.gitignore'} not written ({exc}); do not commit the history file")
+
+
 def _append_history(
     config: Config,
     run: RunInfo,
@@ -208,12 +226,11 @@ def _append_history(
     records: tuple[TestRecord, ...],
     gate: GateReport,
     warnings: list[str],
+    local: Path,
 ) -> None:
-    from greencode.config import DEFAULT_HISTORY
     from greencode.history.recording import record_run
 
     verdicts = {c.node_id: (c.verdict, c.change) for c in gate.comparisons}
-    local = config.resolve(Path(DEFAULT_HISTORY))
     warnings += record_run(config.history_location(), local, run, fingerprint, records, verdicts, gate.failed)
 
 

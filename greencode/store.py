@@ -681,13 +681,18 @@ class SaveResult:
     replaced: tuple[str, ...]
     pooled: tuple[str, ...]
     reset: str | None = None
+    #: Why the ``replaced`` entries did not gain a run instead (None when nothing was replaced).
+    not_pooled: str | None = None
 
     def describe(self) -> str:
         parts = [f"{len(self.baseline.entries)} tests" + (f" in {self.path}" if self.path else "")]
         if self.added:
             parts.append(f"{len(self.added)} added")
         if self.replaced:
-            parts.append(f"{len(self.replaced)} replaced")
+            parts.append(
+                f"{len(self.replaced)} replaced"
+                + (f" (not pooled with earlier runs: {self.not_pooled})" if self.not_pooled else "")
+            )
         if self.pooled:
             runs = max(len(self.baseline.entries[n].runs_j) for n in self.pooled)
             parts.append(f"{len(self.pooled)} pooled with earlier runs of this commit (up to {runs} runs)")
@@ -724,6 +729,7 @@ def merge_baseline(
     entries = dict(keep.entries) if keep else {}
     clean_commit = _clean_commit(vcs)
     added, replaced, pooled = [], [], []
+    reasons: dict[str, None] = {}
     for record in records:
         old = entries.get(record.node_id)
         if old is None:
@@ -734,6 +740,7 @@ def merge_baseline(
             entries[record.node_id] = entry_from_record(record, clean_commit, old.runs_j)
         else:
             replaced.append(record.node_id)
+            reasons[_why_not_pooled(vcs, old.commit, old.per != record.per)] = None
             entries[record.node_id] = entry_from_record(record, clean_commit)
     stamp = now_iso(now)
     baseline = Baseline(
@@ -746,7 +753,24 @@ def merge_baseline(
         estimated=any(e.estimated for e in entries.values()),
         greencode_version=__version__,
     )
-    return SaveResult(baseline, None, tuple(added), tuple(replaced), tuple(pooled), reset)
+    not_pooled = "; ".join(reasons) if reasons else None
+    return SaveResult(baseline, None, tuple(added), tuple(replaced), tuple(pooled), reset, not_pooled)
+
+
+def _why_not_pooled(vcs: VcsState | None, saved_commit: str | None, per_changed: bool) -> str:
+    """Why a test's new run starts its entry afresh instead of joining the runs saved before."""
+    if per_changed:
+        return "the test is now measured per call instead of per test, or the reverse"
+    if vcs is None:
+        return "this is not a git work tree, so runs cannot be matched to one commit"
+    if vcs.dirty:
+        shown = ", ".join(vcs.changes) if vcs.changes else "see git status"
+        return (
+            f"the work tree has uncommitted changes ({shown}); runs pool only when saved at one clean commit"
+        )
+    if saved_commit is None:
+        return "the saved runs came from a tree with uncommitted changes"
+    return f"the saved runs are of commit {saved_commit[:12]}, this run of {vcs.short}"
 
 
 def _locked_update(path: Path, update: Callable[[Baseline | None], SaveResult]) -> SaveResult:

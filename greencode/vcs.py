@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +78,8 @@ class VcsState:
     branch: str | None
     dirty: bool
     repository: str | None = None
+    #: The first few paths with uncommitted changes (relative to the repository's top), for messages.
+    changes: tuple[str, ...] = ()
 
     @property
     def short(self) -> str:
@@ -108,16 +110,44 @@ def _repository(root: Path) -> str | None:
     return Path(top).name if top else None
 
 
-def vcs_state(root: Path) -> VcsState | None:
-    """The commit, branch and dirty flag of the git work tree containing ``root``; None outside git."""
+#: How many changed paths :attr:`VcsState.changes` keeps.
+SHOWN_CHANGES = 5
+
+
+def vcs_state(root: Path, own_files: Iterable[Path] = ()) -> VcsState | None:
+    """The commit, branch and dirty flag of the git work tree containing ``root``; None outside git.
+
+    ``own_files`` (files or directories) are greencode's own data — the baseline, the history, ``.greencode/``
+    — whose changes say nothing about the measured code: a committed baseline rewritten by each save must
+    not make the tree look dirty, or saves of one commit would never pool."""
     commit = git_output(root, "rev-parse", "--verify", "--quiet", "HEAD")
     if not commit:
         return None
     branch = git_output(root, "symbolic-ref", "--quiet", "--short", "HEAD") or _ci_branch()
-    status = git_output(root, "status", "--porcelain", "--untracked-files=no")
-    return VcsState(
-        commit=commit, branch=branch, dirty=status is None or bool(status), repository=_repository(root)
+    status = git_output(
+        root, "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_excluded(root, own_files)
     )
+    # "XY path" lines; the first lost its leading blank to the output being stripped
+    changes = tuple(line[2:].strip() for line in (status or "").splitlines()[:SHOWN_CHANGES])
+    return VcsState(
+        commit=commit,
+        branch=branch,
+        dirty=status is None or bool(status),
+        repository=_repository(root),
+        changes=changes,
+    )
+
+
+def _excluded(root: Path, paths: Iterable[Path]) -> list[str]:
+    """Pathspecs excluding ``paths`` that lie inside the work tree (git refuses a path outside it)."""
+    paths = [Path(p).resolve() for p in paths]
+    if not paths:
+        return []
+    top = git_output(root, "rev-parse", "--show-toplevel")
+    if not top:
+        return []
+    inside = [p for p in paths if p.is_relative_to(Path(top).resolve())]
+    return [f":(exclude){p}" for p in inside]
 
 
 # ---------------------------------------------------------------------------------------------------------

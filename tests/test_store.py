@@ -189,6 +189,32 @@ def test_saving_a_dirty_tree_or_another_commit_starts_the_entry_afresh(vcs: VcsS
     assert second.baseline.entries["a.py::x"].runs_j == (2.0,)
 
 
+@pytest.mark.parametrize(
+    ("vcs", "why"),
+    [
+        (None, "this is not a git work tree, so runs cannot be matched to one commit"),
+        (
+            VcsState("a" * 40, "main", dirty=True, changes=("src/x.py",)),
+            "the work tree has uncommitted changes (src/x.py); runs pool only when saved at one clean commit",
+        ),
+        (
+            VcsState("b" * 40, "main", dirty=False),
+            f"the saved runs are of commit {'a' * 12}, this run of {'b' * 12}",
+        ),
+    ],
+)
+def test_a_save_that_starts_entries_afresh_says_why_they_did_not_pool(vcs: VcsState | None, why: str) -> None:
+    first = merge_baseline(None, [record("a.py::x", 1.0)], MACHINE, CLEAN).baseline
+    second = merge_baseline(first, [record("a.py::x", 2.0)], MACHINE, vcs)
+    assert second.not_pooled == why
+    assert f"1 replaced (not pooled with earlier runs: {why})" in second.describe()
+
+
+def test_a_save_that_pools_has_no_reason_not_to() -> None:
+    first = merge_baseline(None, [record("a.py::x", 1.0)], MACHINE, CLEAN).baseline
+    assert merge_baseline(first, [record("a.py::x", 2.0)], MACHINE, CLEAN).not_pooled is None
+
+
 def test_saving_keeps_tests_that_did_not_run() -> None:
     first = merge_baseline(None, [record("a.py::x"), record("b.py::y")], MACHINE, CLEAN).baseline
     second = merge_baseline(first, [record("a.py::x")], MACHINE, None).baseline
