@@ -148,8 +148,28 @@ class Config:
 
 _NUMBER = r"[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _PERCENT = re.compile(rf"^\s*({_NUMBER})\s*%\s*$")
-_ENERGY = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Zµ]*)\s*$")
-_ENERGY_UNITS = {"": 1.0, "j": 1.0, "mj": 1e-3, "uj": 1e-6, "µj": 1e-6, "kj": 1e3, "wh": 3600.0, "kwh": 3.6e6}
+_ENERGY = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Zµμ]*)\s*$")
+# Case matters: mJ is milli, MJ mega (10^9 apart). Only SI spellings are accepted; "mj" or "KJ" could mean
+# either, so they are errors that list these forms rather than guesses.
+_ENERGY_UNITS = {
+    "": 1.0,
+    "J": 1.0,
+    "mJ": 1e-3,
+    "uJ": 1e-6,
+    "µJ": 1e-6,  # micro sign
+    "μJ": 1e-6,  # Greek mu
+    "nJ": 1e-9,
+    "kJ": 1e3,
+    "MJ": 1e6,
+    "GJ": 1e9,
+    "mWh": 3.6,
+    "Wh": 3600.0,
+    "kWh": 3.6e6,
+    "MWh": 3.6e9,
+}
+ENERGY_FORMS = (
+    "J, nJ, uJ (or µJ), mJ, kJ, MJ, GJ, mWh, Wh, kWh or MWh, case as written (mJ is milli, MJ mega)"
+)
 
 
 def parse_threshold(value: object) -> Threshold:
@@ -174,9 +194,9 @@ def parse_energy(value: object) -> float:
     if isinstance(value, (int, float)):
         joules = float(value)
     elif isinstance(value, str) and (match := _ENERGY.match(value)):
-        unit = match.group(2).lower()
+        unit = match.group(2)
         if unit not in _ENERGY_UNITS:
-            raise ValueError(f"unknown unit {match.group(2)!r}; use J, mJ, uJ, kJ, Wh or kWh")
+            raise ValueError(f"unknown or ambiguous unit {unit!r}; use {ENERGY_FORMS}")
         joules = float(match.group(1)) * _ENERGY_UNITS[unit]
     else:
         raise ValueError("expected an energy such as 5, '5 J', '200 mJ' or '0.1 Wh'")
@@ -223,9 +243,27 @@ def _positive_int(value: object) -> int:
     return value
 
 
+def _bounded(parse: Any, low: float, high: float, what: str) -> Any:
+    """``parse``, then a range check: values that parse but could only fail later (a run of a billion
+    rounds, a poller that would sleep for ages) are refused when they are read."""
+
+    def check(value: object) -> Any:
+        parsed = parse(value)
+        if not low <= parsed <= high:
+            raise ValueError(f"expected {what} from {low:g} to {high:g}")
+        return parsed
+
+    return check
+
+
+#: Most rounds per test: each round runs the test once more.
+MAX_ROUNDS = 10_000
+
+
 def _alpha(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 0.5:
-        raise ValueError("expected a significance level between 0 and 0.5, such as 0.05")
+    # below 1e-6 the gate's quantiles leave floating-point range; no test suite needs such a level
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1e-6 <= value < 0.5:
+        raise ValueError("expected a significance level from 1e-06 to below 0.5, such as 0.05")
     return float(value)
 
 
@@ -252,8 +290,10 @@ def _str(value: object) -> str:
 
 
 def _path(value: object) -> Path:
-    if not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise ValueError("expected a path")
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise ValueError("expected a path (it is empty)" if isinstance(value, str) else "expected a path")
+    if "\0" in str(value):
+        raise ValueError("a path cannot contain a NUL character")
     return Path(value)
 
 
@@ -380,9 +420,10 @@ _TOP_KEYS: dict[str, Any] = {
     "meter": _meter,
     "powercap_root": _path,
     "gpus": _gpus,
-    "power_bound_w": _positive_float,
+    # the most a RAPL package can draw: 1 W is below any CPU; 100 kW above any machine
+    "power_bound_w": _bounded(_positive_float, 1.0, 100_000.0, "watts"),
     "output": _str,
-    "rounds": _positive_int,
+    "rounds": _bounded(_positive_int, 1, MAX_ROUNDS, "a whole number of rounds"),
     "min_round_s": _positive_float,
     "subtract_idle": _bool,
     "enabled": _bool,
@@ -504,11 +545,16 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
 
 def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
     """Read and parse a TOML file; unreadable or malformed files raise one :class:`ConfigError`."""
+    from greencode.errors import StoreError
+    from greencode.files import read_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ConfigError(f"{path}: cannot read the {what} ({reason}).") from None
+        # a regular file only (``--config /dev/zero`` would never end); a UTF-8 BOM is dropped
+        text = read_text(path, what, limit=16 * 1024 * 1024)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: cannot read the {what} (no such file).") from None
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from None
     return parse_toml(text, str(path))
 
 
@@ -516,7 +562,10 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
     """The greencode table of one file and a description of where it is, for messages."""
     data = read_toml(path, "configuration file")
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("greencode", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' must be a table ([tool.greencode] lives in it), not {tool!r}")
+        table = tool.get("greencode", {})
         where = f"{path} [tool.greencode]"
     else:
         table, where = data, str(path)
@@ -532,16 +581,23 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if "[tool.greencode" in text:
-                return candidate
+        if candidate.is_file() and _mentions_greencode(candidate):
+            return candidate
         if (directory / ".git").exists():
             break
     return None
+
+
+def _mentions_greencode(pyproject: Path) -> bool:
+    """Whether ``pyproject`` has a ``[tool.greencode`` table. A UTF-16 file that has one counts, so that
+    reading it reports the encoding instead of silently ignoring the settings."""
+    try:
+        with pyproject.open("rb") as handle:
+            data = handle.read(16 * 1024 * 1024)
+    except OSError:
+        return False
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+    return "[tool.greencode" in data.decode(encoding, errors="replace")
 
 
 def load_config(

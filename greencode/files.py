@@ -1,6 +1,10 @@
-"""Safe file writes: stored data is replaced atomically, and only ever where it is a regular file of ours.
+"""Safe file reads and writes: stored data is replaced atomically, and only ever where it is a regular file of
+ours; inputs are read only from regular files, within a size limit, so that no input can hang greencode.
 
-Two entry points:
+Reading: :func:`read_text` (a configuration file, a results file) and :func:`read_json` on top of it, which
+turns every way a JSON input can be wrong into one :class:`~greencode.errors.StoreError` naming the file.
+
+Writing, two entry points:
 
 - :func:`atomic_write_bytes` / :func:`atomic_write_text` for stored data (baselines, results). A temporary
   file in the same directory is written, flushed to disk and renamed over the target, so a reader sees the old
@@ -17,13 +21,14 @@ typo, so the error names the directory instead.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from greencode.errors import StoreError
 
@@ -32,6 +37,94 @@ STDOUT = "-"
 #: A temporary file older than this, left beside a target by a killed writer, is removed by the next write.
 ORPHAN_AFTER_S = 3600.0
 _OWN_DESCRIPTORS = {"/dev/stdout": 1, "/dev/stderr": 2}
+#: Inputs larger than this are refused: no results file, baseline or configuration comes near it.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+class NotText(StoreError):
+    """The input is binary (or UTF-16) rather than UTF-8 text; the message says what it looks like."""
+
+
+def read_bytes(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``; :class:`StoreError` naming the file otherwise.
+
+    A device, FIFO or socket is refused before it is read (``/dev/zero`` would never end, a FIFO could block
+    forever), and so is a file over ``limit`` bytes. :class:`FileNotFoundError` passes through, for callers
+    to whom a missing file means something."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused right after
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise StoreError(f"{path}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise StoreError(f"{path}: is a directory, not a {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"{path}: not a regular file (a device, pipe or socket), so not a {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(descriptor, True)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    finally:
+        os.close(descriptor)
+    if size > limit:
+        raise StoreError(f"{path}: larger than {limit // (1024 * 1024)} MiB, too large for a {what}")
+    return b"".join(chunks)
+
+
+def read_text(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """The UTF-8 text of the regular file at ``path`` (a UTF-8 byte-order mark is dropped)."""
+    data = read_bytes(path, what, limit)
+    if data.startswith(_UTF16_BOMS):
+        raise NotText(f"{path}: the {what} is UTF-16 text; save it as UTF-8")
+    if data.startswith(_SQLITE_MAGIC):
+        raise NotText(f"{path}: an SQLite database, not a {what}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotText(f"{path}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
+
+
+def read_json(path: Path, what: str, hint: str = "") -> Any:
+    """The JSON document at ``path``. Empty, binary, malformed, nested too deeply, or holding ``NaN`` or
+    ``Infinity`` (not JSON, though Python writes them) is one :class:`StoreError` naming the file, with
+    ``hint`` (what to do) appended."""
+    suffix = f"; {hint}" if hint else ""
+    try:
+        text = read_text(path, what)
+    except NotText as exc:
+        raise NotText(f"{exc}{suffix}") from None
+    if not text.strip():
+        raise StoreError(f"{path}: the file is empty{suffix}")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise StoreError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}), so not a "
+            f"{what}{suffix}"
+        ) from None
+    except ValueError as exc:  # from _reject_constant
+        raise StoreError(f"{path}: {exc}, so not a valid {what}{suffix}") from None
+    except RecursionError:
+        raise StoreError(f"{path}: nested too deeply to be a {what}{suffix}") from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"holds {name}, which is not a number in JSON")
 
 
 def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> None:

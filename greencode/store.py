@@ -138,13 +138,13 @@ class TestRecord:
             node_id=_get(data, "node_id", str),
             per=_get(data, "per", str),
             samples_j=_floats(data, "samples_j"),
-            wall_s=_get(data, "wall_s", float),
-            cpu_s=_get(data, "cpu_s", float),
+            wall_s=_seconds(data, "wall_s"),
+            cpu_s=_seconds(data, "cpu_s"),
             meter=_get(data, "meter", str),
             estimated=_get(data, "estimated", bool),
-            provenance=MappingProxyType(dict(_get(data, "provenance", dict, {}))),
-            rounds=_get(data, "rounds", int, 1),
-            iterations=_get(data, "iterations", int, 1),
+            provenance=MappingProxyType(_texts(data, "provenance")),
+            rounds=_count(data, "rounds"),
+            iterations=_count(data, "iterations"),
             source=_get(data, "source", str, "test"),
             co2e_g=_get(data, "co2e_g", float, None),
             warnings=tuple(str(w) for w in _get(data, "warnings", list, [])),
@@ -197,6 +197,9 @@ def counts_of_rounds(measurements: Sequence[Measurement], calls: Sequence[int]) 
 
 
 _MISSING = object()
+#: Larger energies in a stored file are damage, not data (1e15 J is about 280 GWh); a limit also keeps
+#: sums and statistics far from float overflow.
+MOST_ENERGY_J = 1e15
 
 
 def _get(data: Mapping[str, Any], key: str, kind: type, default: Any = _MISSING) -> Any:
@@ -209,6 +212,32 @@ def _get(data: Mapping[str, Any], key: str, kind: type, default: Any = _MISSING)
         return float(value)
     if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
         raise ValueError(f"{key!r} should be {kind.__name__}, found {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key!r} should be a finite number, found {value!r}")
+    return value
+
+
+def _texts(data: Mapping[str, Any], key: str) -> dict[str, str]:
+    """An object of strings (optional)."""
+    value = _get(data, key, dict, {})
+    if not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"{key!r} should map names to strings")
+    return dict(value)
+
+
+def _seconds(data: Mapping[str, Any], key: str) -> float:
+    """A duration: a finite number of seconds >= 0."""
+    value: float = _get(data, key, float)
+    if value < 0:
+        raise ValueError(f"{key!r} should be a duration >= 0 s, found {value!r}")
+    return value
+
+
+def _count(data: Mapping[str, Any], key: str, default: Any = 1) -> int:
+    """A whole number >= 1 (rounds, iterations, samples)."""
+    value: int = _get(data, key, int, default)
+    if value < 1:
+        raise ValueError(f"{key!r} should be a whole number >= 1, found {value!r}")
     return value
 
 
@@ -221,6 +250,8 @@ def _floats(data: Mapping[str, Any], key: str, *, energies: bool = False) -> tup
     values = _get(data, key, list)
     if not all(_number(v) and not (energies and v < 0) for v in values):
         raise ValueError(f"{key!r} should be a list of finite numbers" + (" >= 0" if energies else ""))
+    if any(abs(v) > MOST_ENERGY_J for v in values):
+        raise ValueError(f"{key!r} holds an energy above {MOST_ENERGY_J:g} J, which no test uses")
     return tuple(float(v) for v in values)
 
 
@@ -306,11 +337,18 @@ class Fingerprint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fingerprint:
+        # strict: a fingerprint read wrongly would not match this machine, and the next save would then
+        # replace the whole baseline as if it came from another one
+        domains = _get(data, "domains", list)
+        if not all(isinstance(d, str) and d for d in domains):
+            raise ValueError("'domains' should be a list of domain names")
+        if not _get(data, "cpu_model", str) or not _get(data, "meter", str):
+            raise ValueError("'cpu_model' and 'meter' should not be empty")
         return cls(
             cpu_model=_get(data, "cpu_model", str),
-            logical_cpus=_get(data, "logical_cpus", int),
+            logical_cpus=_count(data, "logical_cpus", _MISSING),
             meter=_get(data, "meter", str),
-            domains=tuple(str(d) for d in _get(data, "domains", list)),
+            domains=tuple(domains),
             virtualised=_get(data, "virtualised", bool),
             python=_get(data, "python", str, ""),
             frequency_mhz=_get(data, "frequency_mhz", float, None),
@@ -462,18 +500,19 @@ class BaselineEntry:
             raise ValueError(f"'summary' lacks {exc}") from None
         if not all(_number(v) for v in vars(summary).values()):
             raise ValueError("'summary' should hold numbers only")
+        _count(summary_data, "n")
         return cls(
             node_id=node_id,
             per=per,
             runs_j=runs,
             samples_j=samples,
             summary=summary,
-            wall_s=_get(data, "wall_s", float),
-            cpu_s=_get(data, "cpu_s", float),
+            wall_s=_seconds(data, "wall_s"),
+            cpu_s=_seconds(data, "cpu_s"),
             meter=_get(data, "meter", str),
             estimated=_get(data, "estimated", bool),
-            rounds=_get(data, "rounds", int, 1),
-            iterations=_get(data, "iterations", int, 1),
+            rounds=_count(data, "rounds"),
+            iterations=_count(data, "iterations"),
             commit=_get(data, "commit", str, None),
             **counts_from_dict(data),
         )
@@ -576,6 +615,9 @@ class Baseline:
                 raise StoreError(
                     f"{where}: baseline entry {node_id!r} is malformed ({exc}); save a new baseline"
                 ) from None
+        estimated = data.get("estimated", any(e.estimated for e in entries.values()))
+        if not isinstance(estimated, bool):  # "false" is a non-empty string: bool() would say True
+            raise StoreError(f"{where}: baseline 'estimated' = {estimated!r}: expected true or false")
         vcs_data = data.get("vcs")
         vcs = None
         if isinstance(vcs_data, dict) and isinstance(vcs_data.get("commit"), str):
@@ -590,31 +632,20 @@ class Baseline:
             updated=str(data.get("updated", "")),
             vcs=vcs,
             meter=str(data.get("meter", fingerprint.meter)),
-            estimated=bool(data.get("estimated", any(e.estimated for e in entries.values()))),
+            estimated=estimated,
             greencode_version=str(data.get("greencode_version", "")),
         )
 
 
 def _read_json(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise
-    except IsADirectoryError:
-        raise StoreError(f"{path}: is a directory, not a {what} file") from None
-    except UnicodeDecodeError:
-        raise StoreError(
-            f"{path}: not a text file, so not a greencode {what}; move it away or save anew"
-        ) from None
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"{path}: the {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            f"the file was left as it is — restore it from version control or delete it and save a new {what}"
-        ) from None
+    """The JSON at ``path``; :class:`FileNotFoundError` when there is none, else :class:`StoreError`."""
+    from greencode.files import read_json
+
+    return read_json(
+        path,
+        what,
+        f"the file was left as it is; restore it from version control or delete it and save a new {what}",
+    )
 
 
 def load_baseline(path: Path) -> Baseline | None:
@@ -927,21 +958,26 @@ def load_results(path: Path) -> Results:
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise StoreError(f"{path}: not a greencode results file (expected schema {RESULTS_SCHEMA!r})")
     version = data.get("version")
-    if not isinstance(version, int) or version > RESULTS_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= RESULTS_VERSION:
         raise StoreError(
             f"{path}: results version {version!r} is not one this greencode reads ({RESULTS_VERSION}); "
             "upgrade greencode or write the file again"
         )
     try:
         fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
-        records = tuple(TestRecord.from_dict(t) for t in _get(data, "tests", list))
+        tests = _get(data, "tests", list)
+        if not all(isinstance(t, dict) for t in tests):
+            raise ValueError("'tests' should be a list of objects")
+        records = tuple(TestRecord.from_dict(t) for t in tests)
+        run = _get(data, "run", dict, {})
+        gate = _get(data, "gate", dict, None)
+        _get(data, "warnings", list, [])
     except (ValueError, TypeError) as exc:
         raise StoreError(f"{path}: results file is malformed ({exc}); write it again") from None
-    gate = data.get("gate")
     return Results(
-        run=MappingProxyType(dict(data.get("run") or {})),
+        run=MappingProxyType(dict(run)),
         fingerprint=fingerprint,
         records=records,
-        gate=gate if isinstance(gate, dict) else None,
+        gate=gate,
         raw=data,
     )

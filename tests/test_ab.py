@@ -484,7 +484,7 @@ def test_thirty_percent_more_work_fails_the_check_with_every_report(
     assert result["head"]["working_tree"] and result["head"]["dirty"]
     assert result["base"]["description"].endswith("(merge base with main)")
     markdown = (tmp_path / "ab.md").read_text()
-    assert "| tests/test_work.py::test_work[1000] |" in markdown and "regression" in markdown
+    assert "| tests/test_work.py::test_work\\[1000\\] |" in markdown and "regression" in markdown
     assert summary.read_text() == markdown + "\n"
     captured = capsys.readouterr()
     assert "regression" in captured.out

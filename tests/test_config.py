@@ -161,10 +161,10 @@ def test_energy_rejects_malformed_text(bad: object) -> None:
 
 @given(
     st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False),
-    st.sampled_from(["J", "mJ", "kJ", "Wh", "kWh", "uJ"]),
+    st.sampled_from(["J", "mJ", "kJ", "MJ", "Wh", "kWh", "uJ", "µJ"]),
 )
 def test_energy_parsing_scales_by_the_unit(value: float, unit: str) -> None:
-    factors = {"J": 1.0, "mJ": 1e-3, "kJ": 1e3, "Wh": 3600.0, "kWh": 3.6e6, "uJ": 1e-6}
+    factors = {"J": 1.0, "mJ": 1e-3, "kJ": 1e3, "MJ": 1e6, "Wh": 3600.0, "kWh": 3.6e6, "uJ": 1e-6, "µJ": 1e-6}
     assert parse_energy(f"{value!r} {unit}") == pytest.approx(value * factors[unit])
 
 

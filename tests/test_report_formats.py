@@ -65,7 +65,7 @@ def test_markdown_is_a_table_with_escaped_pipes(report: Report) -> None:
     lines = [line for line in text.splitlines() if line.startswith("|")]
     assert lines[0].startswith("| test | energy | interval | CO2e | SCI | baseline | change | status |")
     assert lines[1].startswith("|---|---:|")
-    assert "test_read[a\\|b]" in lines[2]
+    assert "test_read\\[a\\|b\\]" in lines[2]
     assert all(line.count(" | ") == lines[0].count(" | ") for line in lines[2:])
     assert lines[-1].startswith("| **total (2 entries)**")
 

@@ -111,7 +111,8 @@ def test_run_sci_sums_energy_and_reserved_time(tmp_path: Path) -> None:
         (b"[1, 2]", "expected a JSON object"),
         (b'{"schema": "something-else"}', r"not a greencode results file \(schema 'something-else'\)"),
         (b'{"hello": 1}', r"not a greencode results file \(no 'schema' key\)"),
-        (b"\xff\xfe\x00binary", "not a text file or SQLite database"),
+        (b"\x80\x81\x00binary", "not UTF-8 text"),
+        (b"\xff\xfe{\x00}\x00", "UTF-16 text; save it as UTF-8"),
         (b'{"schema": "greencode-report", "version": 99}', "version 99 is newer than this greencode reads"),
         (b'{"schema": "greencode-results", "version": 1}', "malformed"),
         (

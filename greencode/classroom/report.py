@@ -20,6 +20,7 @@ from greencode import __version__
 from greencode.classroom.runner import Lesson
 from greencode.compare import basis, format_ratio, plot, table
 from greencode.errors import GreencodeError
+from greencode.escaping import markdown_text
 from greencode.files import write_output
 
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -146,7 +147,7 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
     for index, result in enumerate(lesson.results, start=1):
         exercise = result.exercise
         tactic = get_tactic(exercise.tactic)
-        blocks.append(Heading(2, f"{index}. {exercise.title}"))
+        blocks.append(Heading(2, f"{index}. {markdown_text(exercise.title)}"))
         worksheet = exercise.worksheet
         link = f" Worksheet: [{exercise.name}/README.md]({_relative(worksheet, base)})." if worksheet else ""
         catalogue = _local_catalogue(exercise.directory)
@@ -154,7 +155,7 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
         name = f"[{tactic.name}]({url})" if url else tactic.name
         blocks.append(Paragraph(f"Tactic **{tactic.id}**: {name}.{link}"))
         if result.comparison is None:
-            blocks.append(Paragraph(f"**Did not run**: {result.error}"))
+            blocks.append(Paragraph(f"**Did not run**: {markdown_text(str(result.error))}"))
             continue
         if exercise.name in plots:
             image = plots[exercise.name]
@@ -200,27 +201,34 @@ def render_markdown(blocks: list[Block]) -> str:
             out.append(block.text)
         elif isinstance(block, Table):
             lines = [block.header, ["---"] * len(block.header), *block.rows]
-            out.append(
-                "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in lines)
-            )
+            out.append("\n".join("| " + " | ".join(markdown_text(c) for c in row) + " |" for row in lines))
         elif isinstance(block, Image):
-            out.append(f"![{block.alt}]({block.link})")
+            out.append(f"![{markdown_text(block.alt)}]({block.link})")
         else:
             out.append(f"```\n{block.text}\n```")
     return "\n\n".join(out) + "\n"
 
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)")
+_INLINE = re.compile(r"\\(.)|`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)")
+#: Where a link in the HTML report may point: the web, and files or anchors beside the report.
+_SAFE_URL = re.compile(r"(?i)(https?://|#|\.{0,2}/|[\w.-]+(/|#|$))")
 
 
 def _inline_html(text: str) -> str:
+    """The few inline forms the blocks use (code, bold, links) as HTML; a backslash-escaped character (text
+    from an exercise or a result, see :func:`markdown_text`) stays literal."""
+
     def replace(match: re.Match[str]) -> str:
-        code, bold, label, url = match.groups()
+        escaped, code, bold, label, url = match.groups()
+        if escaped is not None:
+            return escaped
         if code is not None:
             return f"<code>{code}</code>"
         if bold is not None:
             return f"<strong>{bold}</strong>"
-        return f'<a href="{url}">{label}</a>'
+        if not _SAFE_URL.match(html.unescape(url)):
+            return match.group()  # a javascript: or data: link stays visible text
+        return f'<a href="{html.escape(html.unescape(url))}">{label}</a>'
 
     return _INLINE.sub(replace, html.escape(text, quote=False))
 

@@ -28,9 +28,19 @@ EXIT_USAGE = 2
 CONFIG_HELP = "configuration file (default: nearest pyproject.toml)"
 
 
+def path_argument(value: str) -> str:
+    """An argparse ``type`` for path options: an empty path or one with a NUL character is a usage error
+    now (an empty ``--json ""`` would otherwise be ignored without a word)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty path; name a file (or - for standard output)")
+    if "\0" in value:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL character")
+    return value
+
+
 def add_config_option(parser: argparse.ArgumentParser, help: str = CONFIG_HELP) -> None:
     """The ``--config FILE`` option every command that reads the configuration takes."""
-    parser.add_argument("--config", metavar="FILE", help=help)
+    parser.add_argument("--config", metavar="FILE", type=path_argument, help=help)
 
 
 def after_separator(words: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from greencode.cli import add_config_option, after_separator
+from greencode.cli import add_config_option, after_separator, path_argument
 
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
@@ -88,8 +88,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PCT",
         help="relative increase that fails, e.g. 10%% (default: the 'fail_on' key)",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write the result as JSON to FILE")
-    parser.add_argument("--markdown", metavar="FILE", help="also write the Markdown summary to FILE")
+    parser.add_argument(
+        "--json", type=path_argument, metavar="FILE", help="also write the result as JSON to FILE"
+    )
+    parser.add_argument(
+        "--markdown", type=path_argument, metavar="FILE", help="also write the Markdown summary to FILE"
+    )
     parser.add_argument(
         "--setup",
         metavar="CMD",

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option, after_separator
+from greencode.cli import add_config_option, after_separator, path_argument
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+#: Each run is a whole pytest session; more than this is a typo, not a calibration.
+MAX_RUNS = 1000
 ORDER = 40
 
 
@@ -34,10 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--save", action="store_true", help="write a baseline pooling every run")
     parser.add_argument(
-        "--baseline", metavar="PATH", help="baseline file for --save (default: the 'baseline' key)"
+        "--baseline",
+        type=path_argument,
+        metavar="PATH",
+        help="baseline file for --save (default: the 'baseline' key)",
     )
     parser.add_argument("--meter", help="meter(s) to use (default: the 'meter' key)")
-    parser.add_argument("--json", metavar="FILE", help="also write the calibration as JSON to FILE")
+    parser.add_argument(
+        "--json", type=path_argument, metavar="FILE", help="also write the calibration as JSON to FILE"
+    )
     add_config_option(parser)
     parser.add_argument(
         "pytest_args",
@@ -94,8 +101,10 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.units import format_percent
     from greencode.vcs import vcs_state
 
-    if args.runs < 2:
-        raise GreencodeError(f"--runs {args.runs}: calibration needs at least 2 runs")
+    if not 2 <= args.runs <= MAX_RUNS:
+        raise GreencodeError(
+            f"--runs {args.runs}: expected 2 to {MAX_RUNS} runs (each is a whole pytest run)"
+        )
     extra = after_separator(args.pytest_args)
     config = load_config(args.config, overrides={"meter": args.meter})
     settings = GateSettings.from_config(config)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from greencode.cli import path_argument
+
 ORDER = 30
 
 
@@ -36,8 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--check-equal", action="store_true", help="first check that every candidate returns an equal result"
     )
-    parser.add_argument("--plot", metavar="FILE", help="draw the leaderboard to FILE (.png or .svg)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument(
+        "--plot", type=path_argument, metavar="FILE", help="draw the leaderboard to FILE (.png or .svg)"
+    )
+    parser.add_argument(
+        "--json", type=path_argument, metavar="FILE", help="also write the results as JSON to FILE"
+    )
     parser.add_argument(
         "--meter", help="meter(s) to use: auto (default), rapl, nvml, estimate or a comma list"
     )

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option
+from greencode.cli import add_config_option, path_argument
 
 if TYPE_CHECKING:
     from greencode.report import Report
@@ -46,8 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=FORMATS,
         help="output format (default: from the --output suffix, else text)",
     )
-    parser.add_argument("--output", "-o", metavar="PATH", help="write the report to PATH instead of stdout")
-    parser.add_argument("--plot", metavar="PATH", help="also draw a plot to PATH (.png or .svg)")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=path_argument,
+        metavar="PATH",
+        help="write the report to PATH instead of stdout",
+    )
+    parser.add_argument(
+        "--plot", type=path_argument, metavar="PATH", help="also draw a plot to PATH (.png or .svg)"
+    )
     parser.add_argument(
         "--plot-kind",
         choices=PLOT_KINDS,

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option, after_separator
+from greencode.cli import add_config_option, after_separator, path_argument
 
 if TYPE_CHECKING:
     from typing import Any
@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="meter(s) to use: auto (default), rapl, nvml, estimate, instructions (runs CMD under callgrind "
         "where there are no hardware counters) or a comma list",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write the measurement as JSON to FILE")
+    parser.add_argument(
+        "--json", type=path_argument, metavar="FILE", help="also write the measurement as JSON to FILE"
+    )
     parser.add_argument("--label", help="label for the measurement (default: the command line)")
     add_config_option(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from greencode.cli import add_config_option
+from greencode.cli import add_config_option, path_argument
 
 ORDER = 61
 
@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="report format")
-    parser.add_argument("--output", metavar="FILE", help="write the report to FILE, not standard output")
+    parser.add_argument(
+        "--output", type=path_argument, metavar="FILE", help="write the report to FILE, not standard output"
+    )
     parser.add_argument(
         "--all",
         action="store_true",

@@ -20,8 +20,10 @@ always holds, so windows spanning many wraps stay exact.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -91,9 +93,18 @@ def wrap_seconds(range_uj: int, power_bound_w: float) -> float:
     return (range_uj + 1) / 1e6 / power_bound_w
 
 
+#: The poller reads at least this often, however long a wrap takes: a huge ``max_energy_range_uj`` or a tiny
+#: power bound must not put the poller to sleep for longer than a thread can wait (it would die).
+MAX_POLL_S = 3600.0
+#: ``energy_uj`` is a 64-bit counter; a larger range is a broken or hostile tree.
+MAX_RANGE_UJ = 2**64 - 1
+#: Zone files hold one short line; reading more would let a hostile tree (``name`` -> /dev/zero) hang us.
+MAX_ZONE_FILE_BYTES = 4096
+
+
 def poll_interval(shortest_wrap_s: float) -> float:
     """Seconds between background reads, so that every counter is read several times per wrap."""
-    return max(COUNTER_UPDATE_S, shortest_wrap_s / READS_PER_WRAP)
+    return min(MAX_POLL_S, max(COUNTER_UPDATE_S, shortest_wrap_s / READS_PER_WRAP))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -101,8 +112,11 @@ def poll_interval(shortest_wrap_s: float) -> float:
 
 
 def read_file(path: Path) -> str:
-    """The default reader for zone files."""
-    return path.read_text(encoding="utf-8", errors="replace")
+    """The default reader for zone files: a regular file (sysfs attributes are), of one short line."""
+    with open(path, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        return handle.read(MAX_ZONE_FILE_BYTES).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,7 @@ def discover_zones(
         except (OSError, ValueError) as exc:
             notes.append(f"{zone_id}: skipped, its name or max_energy_range_uj cannot be read ({exc})")
             continue
-        if range_uj <= 0:
+        if not 0 < range_uj <= MAX_RANGE_UJ:
             notes.append(f"{zone_id} ({name}): skipped, max_energy_range_uj is {range_uj}")
             continue
         zones.append(Zone(zone_id, path, name, range_uj))
@@ -328,7 +342,16 @@ class RaplMeter(CounterMeter):
             for zone in zones:
                 try:
                     read = self._open_counter(zone.energy_file)
-                except (OSError, ValueError) as exc:
+                except OSError as exc:
+                    if exc.errno in (errno.EMFILE, errno.ENFILE):
+                        # not the zone's fault: measuring without it would quietly undercount
+                        raise MeterUnavailable(
+                            f"cannot open the RAPL counter {zone.energy_file}: {exc.strerror}; raise the "
+                            "open-file limit (ulimit -n) or close files"
+                        ) from None
+                    failures.append((zone, exc))
+                    continue
+                except ValueError as exc:
                     failures.append((zone, exc))
                     continue
                 chosen.append((domain, zone, read))

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 
+from greencode.escaping import csv_text
 from greencode.report.model import Report
 
 COLUMNS = (
@@ -68,9 +69,12 @@ def render_csv(report: Report) -> str:
 
 
 def csv_cell(value: object) -> str:
-    """A CSV field: empty for ``None`` and non-finite numbers, ``repr`` for floats (no digits lost)."""
+    """A CSV field: empty for ``None`` and non-finite numbers, ``repr`` for floats (no digits lost); text
+    that a spreadsheet would run as a formula is quoted (numbers stay numbers, negative ones included)."""
     if value is None:
         return ""
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else ""
-    return str(value)
+    if isinstance(value, (int, bool)):
+        return str(value)
+    return csv_text(str(value))

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+from greencode.escaping import markdown_text
 from greencode.report.model import Report
 from greencode.report.text import HEADERS, header_lines, rows, total_row
 
-
-def _cell(text: str) -> str:
-    # a pipe would end the cell; test ids with parameters can contain one
-    return text.replace("|", "\\|")
+#: Columns holding text from the input (test ids, statuses); the others are figures greencode formatted.
+_INPUT_COLUMNS = frozenset({HEADERS.index("test"), HEADERS.index("status")})
 
 
-def _table(table: list[list[str]]) -> list[str]:
+def _cell(text: str, column: int) -> str:
+    # a test id can hold HTML, links, backticks or a pipe (which would end the cell): all made literal
+    return markdown_text(text) if column in _INPUT_COLUMNS else text.replace("|", "\\|")
+
+
+def _table(table: list[list[str]], bold_last: bool) -> list[str]:
     used = [i for i in range(len(table[0])) if any(row[i] for row in table[1:])] or [0]
     numeric = set(range(1, len(table[0])))
-    lines = ["| " + " | ".join(_cell(table[0][i]) for i in used) + " |"]
+    cells = [[_cell(row[i], i) for i in used] for row in table]
+    if bold_last:
+        cells[-1] = [f"**{cell}**" if cell else "" for cell in cells[-1]]
+    lines = ["| " + " | ".join(cells[0]) + " |"]
     lines.append("|" + "|".join("---:" if i in numeric else "---" for i in used) + "|")
-    lines += ["| " + " | ".join(_cell(row[i]) for i in used) + " |" for row in table[1:]]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
     return lines
 
 
 def render_markdown(report: Report) -> str:
-    title = "## greencode energy report" + (f": {report.verdict}" if report.verdict else "")
-    lines = [title, ""]
-    lines += [f"- {line}" for line in header_lines(report)]
+    verdict = f": {markdown_text(report.verdict)}" if report.verdict else ""
+    lines = [f"## greencode energy report{verdict}", ""]
+    # header lines and notes carry file names, commits, meters and warnings from the input
+    lines += [f"- {markdown_text(line)}" for line in header_lines(report)]
     lines.append("")
     if report.tests:
         table = [list(HEADERS), *rows(report)]
-        if len(report.tests) > 1:
-            table.append([f"**{cell}**" if cell else "" for cell in total_row(report)])
-        lines += _table(table)
+        total = len(report.tests) > 1
+        if total:
+            table.append(total_row(report))
+        lines += _table(table, bold_last=total)
     else:
         lines.append("_No results in this file._")
     if report.notes:
-        lines += ["", *[f"> note: {note}" for note in report.notes]]
+        lines += ["", *[f"> note: {markdown_text(note)}" for note in report.notes]]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,6 @@ A missing, corrupt or foreign file raises :class:`~greencode.errors.StoreError` 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -286,19 +285,19 @@ def latest_run(history: History) -> HistoryRun:
     return runs[-1]
 
 
+_DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        if not text.strip():
-            raise StoreError(f"{path}: the file is empty; {_INPUT_HINT}")
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise StoreError(f"{path}: not a text file or SQLite database; {_INPUT_HINT}") from None
-    except json.JSONDecodeError as exc:
+    from greencode.files import read_json
+
+    if path.suffix.lower() in _DATABASE_SUFFIXES:
+        # named like the history database but without SQLite's header: saying "not valid JSON" would puzzle
         raise StoreError(
-            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); the file is damaged or not a greencode "
-            "results file - write it again"
-        ) from None
+            f"{path}: not an SQLite database (it lacks SQLite's file header), though named like one; "
+            f"{_INPUT_HINT}"
+        )
+    data = read_json(path, "results file", _INPUT_HINT)
     if not isinstance(data, dict):
         raise StoreError(f"{path}: expected a JSON object at the top level; {_INPUT_HINT}")
     return data
@@ -338,6 +337,15 @@ class Fields:
             raise self._fail(key, f"a number >= {minimum:g}")
         return float(value)
 
+    def energy(self, key: str, default: float | None = None) -> float:
+        """Joules: a number from 0 to :data:`~greencode.store.MOST_ENERGY_J`."""
+        from greencode.store import MOST_ENERGY_J
+
+        value = self.number(key, default, minimum=0)
+        if value > MOST_ENERGY_J:
+            raise self._fail(key, f"an energy up to {MOST_ENERGY_J:g} J")
+        return value
+
     def optional_number(self, key: str, *, minimum: float | None = None) -> float | None:
         return None if self.data.get(key) is None else self.number(key, minimum=minimum)
 
@@ -375,13 +383,23 @@ class Fields:
             raise self._fail(key, "true or false")
         return value
 
-    def numbers(self, key: str) -> tuple[float, ...]:
+    def energies_list(self, key: str) -> tuple[float, ...]:
+        """A list of joules (optional), each as :meth:`energy` accepts."""
+        from greencode.store import MOST_ENERGY_J
+
         value = self.data.get(key) or []
         if not isinstance(value, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MOST_ENERGY_J for v in value
         ):
-            raise self._fail(key, "a list of numbers")
+            raise self._fail(key, f"a list of energies from 0 to {MOST_ENERGY_J:g} J")
         return tuple(float(v) for v in value)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        """A list of strings (optional)."""
+        value = self.data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "a list of strings")
+        return tuple(value)
 
     def mapping(self, key: str) -> Mapping[str, Any]:
         value = self.data.get(key) or {}
@@ -392,7 +410,7 @@ class Fields:
     def energies(self, key: str) -> dict[str, float]:
         value = self.mapping(key)
         inner = Fields(self.path, value, f"{self.where}{key}.")
-        return {str(name): inner.number(name, minimum=0) for name in value}
+        return {str(name): inner.energy(name) for name in value}
 
     def items(self, key: str) -> Iterable[Fields]:
         value = self.data.get(key) or []
@@ -407,18 +425,20 @@ class Fields:
         if not isinstance(value, Mapping):
             raise self._fail(key, "an object with median, low and high")
         inner = Fields(self.path, value, f"{self.where}{key}.")
-        median = inner.number("median", minimum=0)
-        return Estimate(
-            median, inner.number("low", median, minimum=0), inner.number("high", median, minimum=0)
-        )
+        median = inner.energy("median")
+        return Estimate(median, inner.energy("low", median), inner.energy("high", median))
 
 
 def _from_run_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
     """``greencode run --json``: one measurement of one command (R = one run)."""
     fields = Fields(path, data)
+    if data.get("energy_j") is None and isinstance(data.get("meter_error"), str):
+        raise StoreError(
+            f"{path}: this run's energy was not measured ({data['meter_error']}); measure the command again"
+        )
     test = build_test(
         fields.text("label"),
-        Estimate.exact(fields.number("energy_j", minimum=0)),
+        Estimate.exact(fields.energy("energy_j")),
         carbon,
         per="run",
         estimated=fields.flag("estimated"),
@@ -427,7 +447,7 @@ def _from_run_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) ->
         domains=fields.energies("domains"),
         started_at=fields.timestamp("started_at"),
     )
-    notes = tuple(str(w) for w in data.get("warnings") or [])
+    notes = fields.texts("warnings")
     return Report(
         source=str(path),
         kind="run",
@@ -457,7 +477,7 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
                 wall_s=entry.optional_number("wall_s", minimum=0),
                 meter=entry.optional_text("meter"),
                 domains=entry.energies("domains"),
-                samples_j=entry.numbers("samples_j"),
+                samples_j=entry.energies_list("samples_j"),
                 baseline=entry.estimate("baseline_j"),
                 status=entry.optional_text("status"),
                 change=entry.optional_number("change"),
@@ -539,7 +559,7 @@ def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
         commit=run.optional_text("commit"),
         meter=run.optional_text("meter"),
         machine=results.fingerprint.describe(),
-        notes=tuple(str(w) for w in results.raw.get("warnings") or []),
+        notes=Fields(path, results.raw).texts("warnings"),
     )
     gate = Fields(path, results.gate or {}, "gate.")
     verdicts = [

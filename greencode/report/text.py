@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from greencode.escaping import terminal_text
 from greencode.report.model import Report, TestResult
 from greencode.sci import BUILTIN_UNITS
 from greencode.units import format_co2e, format_energy, format_percent
@@ -101,7 +102,12 @@ def _align(table: list[list[str]]) -> list[str]:
 
 
 def render_text(report: Report) -> str:
-    """A plain-text report for terminals and logs."""
+    """A plain-text report for terminals and logs; control characters from the input (escape sequences
+    that could rewrite the screen) are shown as ``\\xNN``."""
+    return terminal_text(_render_text(report))
+
+
+def _render_text(report: Report) -> str:
     lines = [f"greencode energy report: {len(report.tests)} result(s)"]
     lines += [f"  {line}" for line in header_lines(report)]
     lines.append("")

@@ -137,13 +137,22 @@ def _config_file_mentions_greencode(start: Path) -> bool:
     return False
 
 
+def _ini_flag(config: pytest.Config, name: str) -> bool:
+    """A boolean ini value; one that is not true or false is a usage error naming the key."""
+    try:
+        return bool(config.getini(name))
+    except (ValueError, pytest.UsageError) as exc:  # pytest's message names the value, not the key
+        where = config.inipath or "the pytest configuration"
+        raise pytest.UsageError(f"greencode: {where}: ini key {name!r}: {exc}; use true or false") from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     requested = (
         config.getoption("greencode")
         or any(config.getoption(name) not in (None, False) for name in ENABLING_OPTIONS)
-        or bool(config.getini("greencode"))
+        or _ini_flag(config, "greencode")
     )
     given = any(config.getoption(name) is not None for name in SETTING_OPTIONS)
     if not requested and not given and not _config_file_mentions_greencode(config.invocation_params.dir):

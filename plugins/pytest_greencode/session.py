@@ -38,8 +38,11 @@ BENCHMARK_KEY: pytest.StashKey[BenchmarkEnergy] = pytest.StashKey()
 EXTRA_KEY: pytest.StashKey[float] = pytest.StashKey()
 
 
-def _option_path(config: pytest.Config, value: str | None) -> str | None:
-    """Paths on the command line are relative to where pytest was started; ``-`` stays standard output."""
+def _option_path(config: pytest.Config, value: str | None, option: str | None = None) -> str | None:
+    """Paths on the command line are relative to where pytest was started; ``-`` stays standard output.
+    With ``option`` named, an empty path is a usage error rather than silently no path."""
+    if option is not None and value is not None and not value.strip():
+        raise pytest.UsageError(f"greencode: {option} was given an empty path; name a file")
     if not value or value == "-":
         return value or None
     return str(config.invocation_params.dir / value)
@@ -53,7 +56,7 @@ def start(config: pytest.Config, requested: bool) -> None:
         "meter": option("greencode_meter"),
         "fail_on": option("greencode_fail_on"),
         "min_effect_j": option("greencode_min_effect"),
-        "baseline": _option_path(config, option("greencode_baseline")),
+        "baseline": _option_path(config, option("greencode_baseline"), "--greencode-baseline"),
         "allow_other_machine": option("greencode_allow_other_machine"),
         "include_setup": option("greencode_include_setup"),
     }
@@ -175,7 +178,7 @@ class GreencodeRun:
             if compare_option
             else settings.resolve(settings.baseline)
         )
-        json_option = _option_path(config, option("greencode_json"))
+        json_option = _option_path(config, option("greencode_json"), "--greencode-json")
         self.json_path = Path(json_option) if json_option else None
         self.is_worker = xdist.is_worker(config)
         self.junit = bool(getattr(config.option, "xmlpath", None))
