@@ -29,20 +29,20 @@ from greencode.store import load_baseline
 Edit = Callable[[dict[str, Any]], None]
 
 
-def edited_results(tmp_path: Path, edit: Edit) -> Path:
-    path = write_results_file(tmp_path / "results.json", {"t::x": 1.0})
+def edited(path: Path, edit: Edit) -> Path:
+    """The JSON file at ``path`` after ``edit`` changed its data."""
     data = json.loads(path.read_text(encoding="utf-8"))
     edit(data)
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+def edited_results(tmp_path: Path, edit: Edit) -> Path:
+    return edited(write_results_file(tmp_path / "results.json", {"t::x": 1.0}), edit)
 
 
 def edited_baseline(tmp_path: Path, edit: Edit) -> Path:
-    path = write_baseline(tmp_path / "baseline.json", {"t::x": 1.0})
-    data = json.loads(path.read_text(encoding="utf-8"))
-    edit(data)
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
+    return edited(write_baseline(tmp_path / "baseline.json", {"t::x": 1.0}), edit)
 
 
 def one_line_store_error(call: Callable[[], object], path: Path) -> str:

@@ -46,7 +46,7 @@ def test_the_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     ("option", "message"),
     [
         ("--greencode-rounds=abc", "rounds = 'abc': expected a whole number >= 1"),
-        ("--greencode-min-effect=5 mJJ", "min_effect_j = '5 mJJ': unknown unit 'mJJ'*"),
+        ("--greencode-min-effect=5 mJJ", "min_effect_j = '5 mJJ': unknown or ambiguous unit 'mJJ'*"),
     ],
 )
 def test_a_bad_option_is_a_usage_error_even_when_it_does_not_switch_measuring_on(
@@ -136,7 +136,7 @@ def test_creates_a_file():
         ("greencode(rounds=0)", "rounds=0: expected a whole number >= 1"),
         ("greencode(3)", "takes only the keywords rounds=N and skip=True"),
         ("energy_budget(joules='lots')", "joules='lots'"),
-        ("energy_budget(joules='2 JJ')", "joules='2 JJ': unknown unit 'JJ'"),
+        ("energy_budget(joules='2 JJ')", "joules='2 JJ': unknown or ambiguous unit 'JJ'"),
         ("energy_budget(joules=-1)", "joules=-1: expected a non-negative, finite energy"),
         ("energy_budget(joules=1, per='call')", "per='call' does not fit this test"),
     ],

@@ -97,7 +97,7 @@ def test_a_corrupt_baseline_is_a_usage_error_naming_the_file_which_stays_untouch
     ("settings", "options", "message"),
     [
         ({"fail_on": "ten"}, [], "*fail_on = 'ten': expected a percentage such as '10%' or '2.5%'"),
-        ({"alpha": 2}, [], "*alpha = 2: expected a significance level between 0 and 0.5*"),
+        ({"alpha": 2}, [], "*alpha = 2: expected a significance level from 1e-06 to below 0.5*"),
         (
             {"on_missing_baseline": "shrug"},
             [],
