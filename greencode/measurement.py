@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from greencode import carbon
-from greencode.config import Config, load_config
+from greencode import carbon, sinks
+from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError
 from greencode.meters import Reading, Selection, Window, select_meters
 
@@ -57,8 +57,8 @@ class Measurement:
     estimated: bool
     meter: str
     started_at: float
-    co2e_g: float
-    intensity: str
+    #: the carbon settings that :attr:`co2e_g` and :attr:`intensity` are derived with
+    carbon: CarbonConfig = field(repr=False, compare=False)
     warnings: tuple[str, ...] = ()
     error: str | None = None
     meter_error: str | None = None
@@ -69,6 +69,21 @@ class Measurement:
     #: function (``file:function``) where the meter knows them; empty for energy meters
     counts: Mapping[str, int] = field(default_factory=dict)
     functions: Mapping[str, int] = field(default_factory=dict)
+
+    # CO2e is derived on demand, not when the window closes: most windows are never asked for it, and
+    # resolving the grid intensity would otherwise be a good part of what a window costs.
+    @property
+    def co2e_g(self) -> float:
+        """Grams of CO2e for :attr:`energy_j` at the grid intensity of :attr:`started_at` (``nan`` when the
+        energy is unknown)."""
+        return carbon.co2e_g(
+            self.energy_j, carbon.resolve_intensity(self.carbon, self.started_at), self.carbon.pue
+        )
+
+    @property
+    def intensity(self) -> str:
+        """The grid intensity :attr:`co2e_g` uses, with its source (the provenance of that figure)."""
+        return carbon.resolve_intensity(self.carbon, self.started_at).label
 
     @property
     def measured(self) -> bool:
@@ -125,6 +140,8 @@ class _State:
         # does not probe the hardware (or re-read the configuration) on every call.
         self.config_error: GreencodeError | None = None
         self.selections: dict[str, Selection | GreencodeError] = {}
+        #: the configured meters and the configuration, once built: what a window naming no meter uses
+        self.default: tuple[Selection, Config] | None = None
         self.registry: deque[Measurement] = deque(maxlen=REGISTRY_SIZE)
 
     def get_config(self) -> Config:
@@ -155,6 +172,8 @@ class _State:
                     except GreencodeError as exc:
                         selection = exc
                     self.selections[key] = selection
+                if meter is None and self.config is config and isinstance(selection, Selection):
+                    self.default = (selection, config)
         if isinstance(selection, GreencodeError):
             raise selection
         return selection
@@ -165,6 +184,7 @@ class _State:
                 if isinstance(selection, Selection):
                     selection.close()
             self.selections.clear()
+            self.default = None
             self.config = config
             self.config_error = None
 
@@ -178,8 +198,6 @@ def configure(config: Config | None = None, **overrides: Any) -> Config:
     With no arguments the configuration is read again (pyproject.toml, environment). Keyword arguments are
     configuration keys, validated as in the file: ``configure(meter="estimate", output="jsonl:out.jsonl")``.
     """
-    from greencode import sinks
-
     base = config if config is not None else load_config()
     if overrides:
         from greencode.config import apply_table
@@ -224,13 +242,6 @@ def warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
-def _publish(measurement: Measurement) -> None:
-    from greencode import sinks
-
-    _state.registry.append(measurement)
-    sinks.emit(measurement)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # one window over a selection of meters
 
@@ -242,86 +253,91 @@ class Recorder:
     ``greencode run``. Start it as late and stop it as early as possible around the code of interest.
     """
 
-    __slots__ = ("_config", "_cpu0", "_failures", "_label", "_selection", "_started_at", "_wall0", "_windows")
+    __slots__ = (
+        "_config",
+        "_cpu0",
+        "_failures",
+        "_label",
+        "_selection",
+        "_started_at",
+        "_wall0",
+        "_windows",
+    )
 
     def __init__(self, label: str, selection: Selection, config: Config) -> None:
         self._label = label
+        self._open(selection, config)
+
+    def _open(self, selection: Selection, config: Config) -> None:
         self._selection = selection
         self._config = config
         self._started_at = time.time()
-        self._cpu0 = time.process_time()
+        self._cpu0 = cpu0 = time.process_time()
         self._wall0 = time.perf_counter()
+        # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
+        # instead of reading the same clock again (a third of what an estimator window costs).
+        shared = selection.cpu_time_meter
         # A meter that fails here or at stop() costs the measurement, never the measured code: neither
         # method raises for a meter's sake (see Measurement.meter_error).
         self._failures: list[str] = []
         windows: list[Window | None] = []
         for meter in selection.meters:
             try:
-                windows.append(meter.start())
+                windows.append(shared.start_at(cpu0) if meter is shared else meter.start())
             except Exception as exc:
                 windows.append(None)
                 self._failures.append(_meter_failure(meter.name, "could not start", exc))
-        self._windows = windows
+        self._windows: list[Window | None] = windows
 
     def stop(self, error: BaseException | None = None) -> Measurement:
+        selection = self._selection
+        windows = self._windows
+        if not windows:
+            raise RuntimeError("this measurement window was already stopped")
+        self._windows = []
+        shared = selection.cpu_time_meter
+        cpu_now = time.process_time() if shared is not None else 0.0
         readings: list[Reading | None] = []
-        for meter, window in zip(reversed(self._selection.meters), reversed(self._windows), strict=True):
-            if window is None:
-                readings.append(None)
-                continue
+        for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
             try:
-                readings.append(window.stop())
+                if window is None:
+                    readings.append(None)
+                elif meter is shared:
+                    readings.append(window.stop_at(cpu_now))  # type: ignore[attr-defined]
+                else:
+                    readings.append(window.stop())
             except Exception as exc:
                 readings.append(None)
                 self._failures.append(_meter_failure(meter.name, "could not be read", exc))
         wall = time.perf_counter() - self._wall0
-        cpu = time.process_time() - self._cpu0
-        config = self._config
-        domains: dict[str, float] = {}
-        provenance: dict[str, str] = {}
-        warnings: list[str] = []
-        estimated = False
-        concurrent = False
-        known = self._selection.domains
-        counts: dict[str, int] = {}
-        functions: dict[str, int] = {}
-        for meter, reading in zip(reversed(self._selection.meters), readings, strict=True):
-            if reading is None:
-                continue
-            if reading.counts:
-                counts.update(reading.counts)
-                functions.update(reading.functions)
-            for name, joules in reading.energy_j.items():
-                domains[name] = domains.get(name, 0.0) + joules
-                domain = known.get(name)
-                # a domain the meter did not declare is labelled estimated: nothing vouches for it
-                provenance[name] = domain.source if domain else meter.name
-                estimated = estimated or (domain.estimated if domain else True)
-            warnings.extend(reading.warnings)
-            concurrent = concurrent or reading.concurrent
+        cpu = (cpu_now if shared is not None else time.process_time()) - self._cpu0
+        readings.reverse()
+        domains, warnings, provenance, estimated, concurrent, counts, functions = _combine(
+            selection, readings
+        )
         meter_error = "; ".join(self._failures) if self._failures else None
-        if meter_error is not None:
-            warnings.append(f"energy not measured: {meter_error}")
-        energy = math.fsum(domains.values()) if meter_error is None else math.nan
-        intensity = carbon.resolve_intensity(config.carbon, self._started_at)
-        return Measurement(
-            label=self._label,
-            wall_s=wall,
-            cpu_s=cpu,
-            energy_j=energy,
-            domains=MappingProxyType(domains),
-            provenance=MappingProxyType(provenance),
-            estimated=estimated,
-            meter=self._selection.name,
-            started_at=self._started_at,
-            co2e_g=carbon.co2e_g(energy, intensity, config.carbon.pue),
-            intensity=intensity.label,
-            warnings=tuple(warnings),
-            error=None if error is None else type(error).__name__,
-            meter_error=meter_error,
-            concurrent=concurrent,
-            counts=MappingProxyType(counts) if counts else _NO_COUNTS,
-            functions=MappingProxyType(functions) if functions else _NO_COUNTS,
+        if meter_error is None:
+            energy = math.fsum(domains.values())
+        else:
+            energy = math.nan
+            warnings = (*warnings, f"energy not measured: {meter_error}")
+        return _new_measurement(
+            self._label,
+            wall,
+            cpu,
+            energy,
+            MappingProxyType(domains),
+            provenance,
+            estimated,
+            selection.name,
+            self._started_at,
+            self._config.carbon,
+            warnings,
+            None if error is None else type(error).__name__,
+            meter_error,
+            concurrent,
+            counts,
+            functions,
         )
 
 
@@ -333,54 +349,186 @@ def _meter_failure(meter: str, what: str, exc: Exception) -> str:
     return f"meter {meter!r} {what} ({detail})"
 
 
+def _slot_setters() -> Callable[..., Measurement]:
+    """``Measurement(*fields)``, at half the cost: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, which costs about as much as the rest of closing a window. This fills the same
+    slots directly, in field order (a test checks it builds what ``Measurement(...)`` builds)."""
+    from dataclasses import fields
+
+    (
+        set_label,
+        set_wall,
+        set_cpu,
+        set_energy,
+        set_domains,
+        set_provenance,
+        set_estimated,
+        set_meter,
+        set_started,
+        set_carbon,
+        set_warnings,
+        set_error,
+        set_meter_error,
+        set_concurrent,
+        set_counts,
+        set_functions,
+    ) = (getattr(Measurement, f.name).__set__ for f in fields(Measurement))
+    new = object.__new__
+
+    def build(
+        label: str,
+        wall_s: float,
+        cpu_s: float,
+        energy_j: float,
+        domains: Mapping[str, float],
+        provenance: Mapping[str, str],
+        estimated: bool,
+        meter: str,
+        started_at: float,
+        carbon: CarbonConfig,
+        warnings: tuple[str, ...],
+        error: str | None,
+        meter_error: str | None,
+        concurrent: bool,
+        counts: Mapping[str, int],
+        functions: Mapping[str, int],
+    ) -> Measurement:
+        measurement = new(Measurement)
+        set_label(measurement, label)
+        set_wall(measurement, wall_s)
+        set_cpu(measurement, cpu_s)
+        set_energy(measurement, energy_j)
+        set_domains(measurement, domains)
+        set_provenance(measurement, provenance)
+        set_estimated(measurement, estimated)
+        set_meter(measurement, meter)
+        set_started(measurement, started_at)
+        set_carbon(measurement, carbon)
+        set_warnings(measurement, warnings)
+        set_error(measurement, error)
+        set_meter_error(measurement, meter_error)
+        set_concurrent(measurement, concurrent)
+        set_counts(measurement, counts)
+        set_functions(measurement, functions)
+        return measurement
+
+    return build
+
+
+_new_measurement = _slot_setters()
+
+
+def _combine(
+    selection: Selection, readings: list[Reading | None]
+) -> tuple[
+    dict[str, float], tuple[str, ...], Mapping[str, str], bool, bool, Mapping[str, int], Mapping[str, int]
+]:
+    """The readings of a selection's meters (in its order; ``None`` for a meter that failed) as domains,
+    warnings, provenance, estimated, concurrent, counts and functions."""
+    domains: dict[str, float] = {}
+    warnings: list[str] = []
+    concurrent = False
+    counts: Mapping[str, int] = _NONE_COUNTED
+    functions: Mapping[str, int] = _NONE_COUNTED
+    for reading in readings:
+        if reading is None:
+            continue
+        if reading.counts:  # a counting meter (instructions): its raw numbers travel with the result
+            counts = MappingProxyType({**counts, **reading.counts})
+            functions = MappingProxyType({**functions, **reading.functions})
+        for name, joules in reading.energy_j.items():
+            domains[name] = domains.get(name, 0.0) + joules
+        warnings.extend(reading.warnings)
+        concurrent = concurrent or reading.concurrent
+    known = selection.domains
+    if domains.keys() == known.keys():  # the usual case: every declared domain and nothing else
+        return (
+            domains,
+            tuple(warnings),
+            selection.provenance,
+            selection.estimated,
+            concurrent,
+            counts,
+            functions,
+        )
+    # an undeclared domain is labelled estimated: nothing vouches for it
+    provenance = {
+        name: known[name].source if name in known else meter.name
+        for meter, reading in zip(selection.meters, readings, strict=True)
+        if reading is not None
+        for name in reading.energy_j
+    }
+    estimated = any(name not in known or known[name].estimated for name in domains)
+    provenance_view = MappingProxyType(provenance)
+    return domains, tuple(warnings), provenance_view, estimated, concurrent, counts, functions
+
+
+#: what an energy meter's result holds as counts and functions (shared: a result's mappings are read-only)
+_NONE_COUNTED: Mapping[str, int] = MappingProxyType({})
+
+
 def start(label: str = "", meter: str | None = None) -> Recorder:
     """Open a window with the configured (or named) meters; call ``.stop()`` on the result."""
-    return Recorder(label, _state.selection(meter), _state.get_config())
+    return Recorder(label, *_meters(meter))
+
+
+def _meters(meter: str | None) -> tuple[Selection, Config]:
+    default = _state.default
+    if meter is None and default is not None:  # the usual case, kept to one look-up
+        return default
+    return _state.selection(meter), _state.get_config()
 
 
 # ---------------------------------------------------------------------------------------------------------
 # the public decorator / context manager
 
 
-class MeasureBlock:
-    """What ``with measure(...) as m`` binds: ``m.result`` is the :class:`Measurement` after the block."""
+class MeasureBlock(Recorder):
+    """What ``with measure(...) as m`` binds: ``m.result`` is the :class:`Measurement` after the block.
 
-    __slots__ = ("_meter", "_recorder", "label", "result")
+    A block is the recorder of its own window (opened when the block is entered), so a window costs one
+    object, not two.
+    """
+
+    __slots__ = ("_meter", "result")
 
     def __init__(self, label: str, meter: str | None) -> None:
-        self.label = label
+        self._label = label
         self._meter = meter
-        self._recorder: Recorder | None = None
+        self._windows = []  # not open yet
         self.result: Measurement | None = None
+
+    @property
+    def label(self) -> str:
+        return self._label
 
     def __enter__(self) -> MeasureBlock:
         try:
-            self._recorder = start(self.label, self._meter)
+            self._open(*_meters(self._meter))
         except GreencodeError as exc:
             # No usable meter or configuration: the code runs unmeasured (result None), with one warning
             # per cause and call site, instead of every decorated function raising in production.
-            warn(f"greencode: not measuring {self.label!r}: {exc}")
-            self._recorder = None
+            warn(f"greencode: not measuring {self._label!r}: {exc}")
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        recorder, self._recorder = self._recorder, None
-        if recorder is None:
-            self.result = None
+        if self._windows == []:  # never opened: greencode could not measure (see __enter__)
             return
         try:
             # a generator closed before its end has not failed
-            self.result = recorder.stop(None if isinstance(exc, GeneratorExit) else exc)
+            result = self.stop(None if isinstance(exc, GeneratorExit) else exc)
         except Exception as failure:
             # The measured code has already run: losing its return value or replacing its exception
             # would be worse than losing one measurement, so say so and carry on.
-            warn(f"greencode: measuring {self.label!r} failed: {failure}")
+            warn(f"greencode: measuring {self._label!r} failed: {failure}")
             return
-        if self.result.meter_error is not None:
-            warn(f"greencode: energy of {self.label!r} not measured: {self.result.meter_error}")
-        _publish(self.result)
+        self.result = result
+        if result.meter_error is not None:
+            warn(f"greencode: energy of {self._label!r} not measured: {result.meter_error}")
+        _state.registry.append(result)
+        sinks.emit(result)
         # returning None lets any exception from the block propagate unchanged
 
     async def __aenter__(self) -> MeasureBlock:
@@ -407,24 +555,28 @@ class measure:
     ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
     """
 
+    label: str | None
+    meter: str | None
+    #: The result of the last block this object measured (in any thread or task).
+    result: Measurement | None
+
     @overload
     def __new__(cls, label: F, *, meter: str | None = None) -> F: ...  # type: ignore[misc]
 
     @overload
     def __new__(cls, label: str | None = None, *, meter: str | None = None) -> measure: ...
 
+    # No __init__: ``with measure("x"):`` builds one object per block; one Python call is cheaper than two.
     def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
-        if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
-            return cls(None, meter=meter)(label)
-        return super().__new__(cls)
-
-    def __init__(self, label: str | None = None, *, meter: str | None = None) -> None:
         if label is not None and not isinstance(label, str):
+            if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
+                return cls(None, meter=meter)(label)
             raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
+        self = super().__new__(cls)
         self.label = label
         self.meter = meter
-        #: The result of the last block this object measured (in any thread or task).
-        self.result: Measurement | None = None
+        self.result = None
+        return self
 
     def __enter__(self) -> MeasureBlock:
         block = MeasureBlock(self.label or "block", self.meter)

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from pathlib import Path
 
 import pytest
 
 import greencode
-from greencode import testing
+from greencode import measurement, testing
+from greencode.config import CarbonConfig, Config
 
 pytestmark = pytest.mark.usefixtures("scripted")
 
@@ -441,3 +445,48 @@ def test_warning_of_a_failed_measurement_points_at_the_callers_code() -> None:
     with pytest.warns(RuntimeWarning) as caught:
         work()
     assert caught[0].filename == __file__
+
+
+def test_blocks_of_one_object_in_two_contexts_each_close_their_own_when_the_first_leaves_early() -> None:
+    # The object's own slot is free again while another context still has a block open on it; a block
+    # opened after that in the other context must still be closed before the older one.
+    shared = greencode.measure("shared")
+    first, second = contextvars.copy_context(), contextvars.copy_context()
+    testing.script([1.0, 2.0, 3.0])  # energies in the order the windows close
+    first.run(shared.__enter__)
+    outer = second.run(shared.__enter__)
+    first.run(shared.__exit__, None, None, None)
+    inner = second.run(shared.__enter__)
+    second.run(shared.__exit__, None, None, None)
+    second.run(shared.__exit__, None, None, None)
+    assert inner.result is not None and outer.result is not None
+    assert (inner.result.energy_j, outer.result.energy_j) == (2.0, 3.0)
+
+
+def test_fast_measurement_constructor_builds_what_the_dataclass_builds() -> None:
+    carbon = CarbonConfig()
+    energies = ({"cpu": 2.0}, {"cpu": "x"})
+    counts = ({"instructions": 7}, {"f.py:g": 7})
+    values = ("l", 1.0, 0.5, 2.0, *energies, True, "est", 10.0, carbon, ("w",), "E", "M", True, *counts)
+    built = measurement._new_measurement(*values)
+    expected = greencode.Measurement(*values)  # type: ignore[arg-type]
+    assert built == expected and built.carbon == expected.carbon
+    assert [getattr(built, f.name) for f in dataclasses.fields(built)] == list(values)
+
+
+def test_co2e_is_derived_from_the_energy_and_the_intensity_at_the_start_of_the_window(tmp_path: Path) -> None:
+    greencode.configure(
+        Config(
+            root=tmp_path,
+            meter="greencode.testing:scripted",
+            output="none",
+            carbon=CarbonConfig(grid_intensity=100),
+        )
+    )
+    testing.script([3.6e6])  # one kWh
+    with greencode.measure() as m:
+        pass
+    assert m.result is not None
+    assert m.result.co2e_g == pytest.approx(100.0)
+    assert m.result.intensity == "100 gCO2e/kWh (location-based: carbon.grid_intensity)"
+    assert m.result.to_dict()["co2e_g"] == pytest.approx(100.0)

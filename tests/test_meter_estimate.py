@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import subprocess
 import sys
@@ -527,3 +528,23 @@ def test_the_real_clocks_count_this_processs_work() -> None:
     sum(i * i for i in range(200_000))
     assert window.stop().energy_j["cpu"] > 0
     assert children_cpu_s() >= 0
+
+
+def test_a_window_of_another_thread_collected_unstopped_does_not_make_later_windows_concurrent() -> None:
+    meter, _, _ = threaded_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(meter.start).result()  # opened, never stopped, then dropped
+    gc.collect()
+    assert not meter.start().stop().concurrent
+
+
+def test_the_estimator_shares_the_recorders_cpu_clock_reading(tmp_path: Path) -> None:
+    # with the default clocks the recorder hands its own reading to the estimator: energy and cpu_s then
+    # come from the same two reads of the process clock
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    meter = greencode.meters_in_use().meters[0]
+    assert isinstance(meter, EstimateMeter) and meter.reads_process_time
+    with greencode.measure("work") as m:
+        sum(range(20_000))
+    assert m.result is not None
+    assert m.result.energy_j == m.result.cpu_s * meter.model.watts_per_thread

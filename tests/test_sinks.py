@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -138,3 +139,148 @@ def test_configure_with_a_bad_output_from_the_environment_warns_instead_of_raisi
     with pytest.warns(RuntimeWarning, match=r"environment \(GREENCODE_OUTPUT\): output 'prnt'"):
         greencode.configure(load_config(start=tmp_path))
     assert measured_value() == "value"
+
+
+def hot_calls(sink: sinks.PrintSink, label: str, energies: list[float]) -> None:
+    testing.script(energies)
+    for _ in energies:
+        sink(run_block(label))
+
+
+def test_print_sink_prints_a_labels_first_measurement_when_it_happens_and_later_ones_only_at_flush() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    hot_calls(sink, "hot", [1.0, 2.0, 3.0])
+    assert stream.getvalue().count("\n") == 1 and stream.getvalue().startswith("greencode: hot: 1 J")
+    sink.flush()
+    summary = stream.getvalue().splitlines()[1]
+    assert summary.startswith("greencode: hot: 3 calls in ") and "6 J estimated in total" in summary
+    assert "per call median 2 J, range 1 J–3 J" in summary and summary.endswith("[scripted]")
+
+
+def test_print_summary_gives_the_middle_half_of_the_calls() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    hot_calls(sink, "hot", [1.0, 2.0, 3.0, 4.0, 5.0])
+    sink.flush()
+    assert "per call median 3 J, middle half 2 J–4 J [scripted]" in stream.getvalue()
+
+
+def test_print_summary_is_not_printed_for_a_label_measured_once() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    hot_calls(sink, "once", [1.0])
+    sink.flush()
+    assert stream.getvalue().count("\n") == 1
+
+
+def test_print_summary_counts_every_call_beyond_its_bounded_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sinks, "SUMMARY_SAMPLE", 10)
+    monkeypatch.setattr(sinks.LabelSummary, "BATCH", 7)
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    hot_calls(sink, "hot", [1.0] * 100)
+    summary = sink._labels["hot"]
+    sink.flush()
+    assert summary.calls == 100 and summary.energy_j == 100.0 and len(summary.sample_j) == 10
+    assert (
+        "100 calls in " in stream.getvalue()
+        and "100 J estimated" in stream.getvalue()
+        and "(of 10 sampled calls)" in stream.getvalue()
+    )
+
+
+def test_print_summary_shows_a_warning_of_a_later_call_once() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    sink(run_block("hot"))
+    late = dataclasses.replace(run_block("hot"), warnings=("counter wrapped",))
+    sink(late)
+    sink(late)
+    sink.flush()
+    assert stream.getvalue().count("greencode: warning: hot: counter wrapped") == 1
+
+
+def test_print_each_prints_every_measurement() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream, each=True)
+    hot_calls(sink, "hot", [1.0, 2.0, 3.0])
+    sink.flush()
+    assert stream.getvalue().count("greencode: hot: ") == 3 and "calls" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("spec", "each", "stdout"),
+    [
+        ("print", False, False),
+        ("print:each", True, False),
+        ("print:stdout", False, True),
+        ("print:each:stdout", True, True),
+        ("print:stdout:each", True, True),
+    ],
+)
+def test_print_output_options_choose_per_call_lines_and_the_stream(
+    spec: str, each: bool, stdout: bool
+) -> None:
+    (sink,) = sinks.parse_output(spec)
+    assert isinstance(sink, sinks.PrintSink)
+    assert sink._each is each and (sink._stream is sys.stdout) is stdout
+
+
+@pytest.mark.parametrize("spec", ["print:", "print:every", "print:each:each"])
+def test_unknown_print_option_is_a_config_error(spec: str) -> None:
+    with pytest.raises(ConfigError, match="print:each"):
+        sinks.parse_output(spec)
+
+
+def test_replacing_the_print_sink_prints_what_it_was_summing_up(capsys: pytest.CaptureFixture[str]) -> None:
+    greencode.set_output("print")
+    testing.script([1.0, 2.0])
+    run_block("hot")
+    run_block("hot")
+    greencode.set_output("none")
+    assert "3 J estimated in total" in capsys.readouterr().err
+
+
+def test_jsonl_and_registry_keep_every_call_while_print_sums_up(tmp_path: Path) -> None:
+    path = tmp_path / "energy.jsonl"
+    greencode.set_output(f"print:stdout,jsonl:{path}")
+    for _ in range(5):
+        run_block("hot")
+    assert len(path.read_text().splitlines()) == 5
+    assert [m.label for m in greencode.results()] == ["hot"] * 5
+    greencode.set_output("none")
+
+
+def test_hot_function_prints_its_first_call_and_one_summary_at_exit(tmp_path: Path) -> None:
+    script = (
+        "import greencode\n"
+        "@greencode.measure\n"
+        "def hot():\n"
+        "    return 1\n"
+        "print(sum(hot() for _ in range(1000)))\n"
+    )
+    env = {**os.environ, "GREENCODE_METER": "estimate"}
+    env.pop("GREENCODE_OUTPUT", None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout == "1000\n"
+    first, summary = result.stderr.splitlines()
+    assert first.startswith("greencode: hot: ") and "estimated in" in first
+    assert summary.startswith("greencode: hot: 1000 calls in ") and "per call median" in summary
+
+
+def test_print_summary_counts_calls_a_meter_failed_to_measure_apart_from_the_energy() -> None:
+    stream = io.StringIO()
+    sink = sinks.PrintSink(stream)
+    hot_calls(sink, "hot", [1.0, 3.0])
+    sink(
+        dataclasses.replace(
+            run_block("hot"), energy_j=float("nan"), meter_error="meter 'x' could not be read"
+        )
+    )
+    sink.flush()
+    summary = stream.getvalue().splitlines()[-1]
+    assert "hot: 3 calls in " in summary and "1 of them not measured (a meter failed)" in summary
+    assert "4 J estimated in total; per call median 2 J" in summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from greencode.errors import GreencodeError, MeterUnavailable
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
     from greencode.config import Config
+    from greencode.meters.estimate import EstimateMeter
 
 __all__ = [
     "Domain",
@@ -140,7 +142,7 @@ class Selection:
     meters: tuple[Meter, ...]
     reasons: tuple[str, ...]
 
-    @property
+    @cached_property
     def name(self) -> str:
         return "+".join(meter.name for meter in self.meters)
 
@@ -148,6 +150,24 @@ class Selection:
     def domains(self) -> Mapping[str, Domain]:
         """Every domain of every meter by name (a meter's domains are fixed once it is created)."""
         return {domain.name: domain for meter in self.meters for domain in meter.domains()}
+
+    @cached_property
+    def provenance(self) -> Mapping[str, str]:
+        """Where each domain's figure comes from, for a window that reports exactly the declared domains."""
+        return MappingProxyType({name: domain.source for name, domain in self.domains.items()})
+
+    @cached_property
+    def estimated(self) -> bool:
+        """Whether a window that reports exactly the declared domains is (partly) an estimate."""
+        return any(domain.estimated for domain in self.domains.values())
+
+    @cached_property
+    def cpu_time_meter(self) -> EstimateMeter | None:
+        """The estimator, when it reads this process's CPU clock as a recorder does: a recorder then shares
+        its own clock reads with it (see :class:`greencode.measurement.Recorder`)."""
+        from greencode.meters.estimate import EstimateMeter
+
+        return next((m for m in self.meters if isinstance(m, EstimateMeter) and m.reads_process_time), None)
 
     def close(self) -> None:
         for meter in self.meters:

@@ -407,27 +407,32 @@ class _Window:
         "_children0",
         "_meter",
         "_self0",
+        "_sequence",
         "_stopped",
         "_thread",
         "_thread0",
         "overlapped",
     )
 
-    def __init__(self, meter: EstimateMeter) -> None:
+    def __init__(self, meter: EstimateMeter, self0: float) -> None:
         self._meter = meter
         self._stopped = False
         self.overlapped = False
         self._thread = threading.get_ident()
+        self._sequence = -1  # the order it opened in, given by the meter
         meter._opened(self)
         self._thread0 = meter._thread_clock()
-        self._self0 = meter._cpu_clock()
+        self._self0 = self0
         self._children0 = meter._children_clock()
 
     def stop(self) -> Reading:
+        return self.stop_at(self._meter._cpu_clock())
+
+    def stop_at(self, cpu_now: float) -> Reading:
+        """:meth:`stop`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``."""
         meter = self._meter
         # Clocks first, so the bookkeeping below is not charged to the window.
-        self_s = meter._cpu_clock() - self._self0
-        thread_s = meter._thread_clock() - self._thread0
+        self_s = cpu_now - self._self0
         children_s = meter._children_clock() - self._children0
         if self._stopped:
             raise RuntimeError("this measurement window was already stopped")
@@ -442,9 +447,11 @@ class _Window:
                     "(window closed in another process?); counted as 0 J",
                 ),
             )
-        if not self.overlapped:
+        if not self.overlapped:  # final: once closed, no other window marks this one
             return Reading({"cpu": (self_s + children_s) * meter.model.watts_per_thread})
         if threading.get_ident() == self._thread:
+            # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
+            thread_s = meter._thread_clock() - self._thread0
             return Reading(
                 {"cpu": (thread_s + children_s) * meter.model.watts_per_thread},
                 (THREAD_TIME_NOTE,),
@@ -473,35 +480,78 @@ class EstimateMeter:
         self._cpu_clock = cpu_clock
         self._children_clock = children_clock
         self._thread_clock = thread_clock
+        #: whether this process's CPU time is read with ``time.process_time``, as a recorder reads it too: the
+        #: recorder then passes its own reading (:meth:`start_at`), one clock read less at each end
+        self.reads_process_time = cpu_clock is time.process_time
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
         self._domains = (Domain("cpu", model.provenance, estimated=True),)
-        # the open windows, in the order they opened: overlap between threads is decided from them
+        # The open windows by the order they opened, with their threads: overlap between threads is decided
+        # from them. Weak references, so that a window never stopped does not count for ever; and a count of
+        # open windows per thread, so that the usual case (windows of one thread only) needs no scan.
         self._lock = threading.Lock()
-        self._open: weakref.WeakKeyDictionary[_Window, int] = weakref.WeakKeyDictionary()
+        self._open: dict[int, tuple[weakref.ref[_Window], int]] = {}
+        self._threads: dict[int, int] = {}
         self._sequence = itertools.count()
 
+    def _other_threads_open(self, thread: int) -> bool:
+        """Whether a thread other than ``thread`` may have a window open (the caller holds the lock)."""
+        return len(self._threads) > (thread in self._threads)
+
+    def _live_others(self, thread: int) -> list[tuple[int, _Window]]:
+        """The open windows of other threads with their sequence numbers; forgets windows collected unstopped
+        (the caller holds the lock)."""
+        live = []
+        for sequence, (ref, owner) in list(self._open.items()):
+            if owner == thread:
+                continue
+            other = ref()
+            if other is None:
+                self._forget(sequence)
+            else:
+                live.append((sequence, other))
+        return live
+
+    def _forget(self, sequence: int) -> None:
+        entry = self._open.pop(sequence, None)
+        if entry is not None:
+            owner = entry[1]
+            left = self._threads[owner] - 1
+            if left:
+                self._threads[owner] = left
+            else:
+                del self._threads[owner]
+
     def _opened(self, window: _Window) -> None:
+        thread = window._thread
         with self._lock:
-            for other in self._open:
-                if other._thread != window._thread:
-                    window.overlapped = True  # it started before this one: not nested inside it
-                    break
-            self._open[window] = next(self._sequence)
+            if self._other_threads_open(thread) and self._live_others(thread):
+                window.overlapped = True  # they started before this one: it is not nested inside them
+            sequence = window._sequence = next(self._sequence)
+            self._open[sequence] = (weakref.ref(window), thread)
+            self._threads[thread] = self._threads.get(thread, 0) + 1
 
     def _closed(self, window: _Window) -> None:
+        thread = window._thread
         with self._lock:
-            seq = self._open.pop(window, -1)
-            for other, other_seq in self._open.items():
+            self._forget(window._sequence)
+            if not self._other_threads_open(thread):
+                return
+            for sequence, other in self._live_others(thread):
                 # opened after this one and still open: the two overlap without nesting
-                if other_seq > seq and other._thread != window._thread:
+                if sequence > window._sequence:
                     other.overlapped = window.overlapped = True
 
     def domains(self) -> tuple[Domain, ...]:
         return self._domains
 
     def start(self) -> _Window:
-        return _Window(self)
+        return _Window(self, self._cpu_clock())
+
+    def start_at(self, cpu_now: float) -> _Window:
+        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``;
+        stop the window with ``stop_at``."""
+        return _Window(self, cpu_now)
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""
