@@ -231,6 +231,10 @@ def _append_history(
     from greencode.history.recording import record_run
 
     verdicts = {c.node_id: (c.verdict, c.change) for c in gate.comparisons}
+    for result in gate.over_budget:  # over budget, not "new": unless it also regressed, the worse of the two
+        verdict, change = verdicts.get(result.node_id, (None, None))
+        if verdict != "regression":
+            verdicts[result.node_id] = ("over budget", change)
     warnings += record_run(config.history_location(), local, run, fingerprint, records, verdicts, gate.failed)
 
 

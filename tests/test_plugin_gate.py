@@ -162,6 +162,13 @@ def test_a_missing_baseline_warns_or_fails_as_configured(pytester: pytest.Pytest
     failed.stdout.fnmatch_lines(["gate: FAILED: no usable baseline (on_missing_baseline = 'fail')*"])
 
 
+def test_a_session_failed_by_a_missing_baseline_says_why_on_its_last_line(pytester: pytest.Pytester) -> None:
+    make_project(pytester, SUITE, on_missing_baseline="fail")
+    failed = run(pytester, "--greencode-compare")
+    assert failed.ret == pytest.ExitCode.TESTS_FAILED
+    assert "4 passed, 1 without energy baseline (on_missing_baseline = 'fail') in " in failed.outlines[-1]
+
+
 BUDGETED = """
 import pytest
 

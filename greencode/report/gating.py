@@ -7,23 +7,26 @@ A pipeline that ran the tests in one job can gate in another: the records come f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
 from greencode.report.model import (
     AS_RUN_NOTE,
+    Fields,
     Report,
     Verdict,
     is_history_database,
     latest_run,
+    with_budgets,
     with_verdicts,
 )
 
 if TYPE_CHECKING:
     from greencode.config import Config
-    from greencode.gate import GateReport
+    from greencode.gate import Budget, GateReport
     from greencode.store import Fingerprint, TestRecord
 
 
@@ -55,6 +58,7 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
     from greencode.gate import GateSettings, compare, config_budgets
     from greencode.store import load_baseline, load_results
 
+    budgets: list[Budget] = []
     if is_history_url(source) or is_history_database(Path(source)):
         records, fingerprint = _history_records(source)
     else:
@@ -65,15 +69,29 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
                 f"--fail-on needs a pytest results JSON (--greencode-json) or the history database: {exc}"
             ) from None
         records, fingerprint = list(results.records), results.fingerprint
+        budgets.extend(_marker_budgets(Path(source), results.gate or {}))
     baseline_path = config.resolve(config.baseline)
     return compare(
         records,
         load_baseline(baseline_path),
         GateSettings.from_config(config),
         fingerprint=fingerprint,
-        budgets=config_budgets(config),
+        budgets=[*budgets, *config_budgets(config)],
         baseline_name=str(baseline_path),
     )
+
+
+def _marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
+    """The ``@pytest.mark.energy_budget`` limits the run checked, as its results file recorded them: a
+    gate in another job must hold the tests to the same budgets as the run itself."""
+    from greencode.gate import Budget
+
+    budgets = []
+    for item in Fields(path, gate, "gate.").items("budgets"):
+        if item.text("source", "") == "marker":
+            per = item.choice("per", "test", ("test", "call"))
+            budgets.append(Budget(item.text("node_id"), item.number("budget_j", minimum=0), per, "marker"))
+    return budgets
 
 
 def with_gate(report: Report, gate: GateReport) -> Report:
@@ -81,19 +99,10 @@ def with_gate(report: Report, gate: GateReport) -> Report:
 
     The verdict the run itself recorded is dropped: this decision replaces it.
     """
-    verdicts = [Verdict(c.node_id, c.verdict, c.baseline_j, c.change) for c in gate.comparisons]
-    # a test over its budget shows it, unless it also regressed (the worse of the two)
-    compared = {v.node_id: v for v in verdicts}
-    for result in gate.over_budget:
-        known = compared.get(result.node_id)
-        if known is None or known.verdict != "regression":
-            compared[result.node_id] = Verdict(
-                result.node_id,
-                "over budget",
-                known.baseline_j if known else None,
-                known.change if known else None,
-            )
-    verdicts = list(compared.values())
+    verdicts = with_budgets(
+        [Verdict(c.node_id, c.verdict, c.baseline_j, c.change) for c in gate.comparisons],
+        [b.node_id for b in gate.over_budget],
+    )
     notes = [f"gate: {gate.summary()}"]
     if gate.refused:
         notes.append(f"gate: baseline not used: {gate.refused}")

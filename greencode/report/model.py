@@ -568,6 +568,8 @@ def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
         )
         for c in gate.items("comparisons")
     ]
+    over = [b.text("node_id") for b in gate.items("budgets") if b.flag("over")]
+    verdicts = with_budgets(verdicts, over)
     summary = gate.optional_text("summary")
     return with_verdicts(report, verdicts, (f"{AS_RUN_NOTE}{summary}",) if summary else ())
 
@@ -580,6 +582,19 @@ class Verdict:
     verdict: str
     baseline_j: float | None
     change: float | None
+
+
+def with_budgets(verdicts: Iterable[Verdict], over_budget: Iterable[str]) -> list[Verdict]:
+    """``verdicts`` with each test of ``over_budget`` (node ids) shown as ``over budget``, unless it also
+    regressed (the worse of the two) — never as ``new`` because it had no baseline entry."""
+    by_node = {v.node_id: v for v in verdicts}
+    for node_id in over_budget:
+        known = by_node.get(node_id)
+        if known is None or known.verdict != "regression":
+            by_node[node_id] = Verdict(
+                node_id, "over budget", known.baseline_j if known else None, known.change if known else None
+            )
+    return list(by_node.values())
 
 
 def with_verdicts(report: Report, verdicts: Iterable[Verdict], notes: Sequence[str] = ()) -> Report:

@@ -251,6 +251,10 @@ def mark_summary_line(run: Shown) -> None:
             Counted(c.node_id, c.reason) for c in regressions
         ],
         "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in gate.over_budget],
+        # like pytest-cov's --cov-fail-under: a session failed by a setting says so on its last line
+        "without energy baseline (on_missing_baseline = 'fail')": (
+            [Counted("", gate.refused or f"no baseline at {gate.baseline}")] if gate.baseline_failure else []
+        ),
         "greencode error" + "s" * (len(errors) > 1): [Counted("", error) for error in errors],
     }
     for key, items in additions.items():

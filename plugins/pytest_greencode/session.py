@@ -382,12 +382,18 @@ class GreencodeRun:
             return (yield)
         if plan.mode == "energy":
             try:
-                return (yield)
+                result = yield
             except BaseException:
                 # only a passing test gets a figure: the fixture's profile of a failed test is dropped
                 if PROFILE_KEY in item.stash:
                     del item.stash[PROFILE_KEY]
                 raise
+            if plan.budget is not None and PROFILE_KEY not in item.stash:
+                self.warnings.append(
+                    f"{item.nodeid}: its energy budget was not checked: the test requests the energy "
+                    "fixture but never called it (call energy(fn, ...) on the work to budget)"
+                )
+            return result
         glue = None
         if plan.mode == "benchmark":
             glue = BenchmarkEnergy(
@@ -443,7 +449,14 @@ class GreencodeRun:
 
     def _finish_item(self, item: pytest.Item) -> None:
         plan = item.stash.get(PLAN_KEY, None)
-        if plan is None or not plan.measure:
+        if plan is None:
+            return
+        if not plan.measure:
+            if plan.budget is not None:
+                self.warnings.append(
+                    f"{item.nodeid}: its energy budget was not checked: the test is marked "
+                    "@pytest.mark.greencode(skip=True), so it is not measured"
+                )
             return
         profile = item.stash.get(PROFILE_KEY, None)
         glue = item.stash.get(BENCHMARK_KEY, None)
