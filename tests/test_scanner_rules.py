@@ -1033,6 +1033,515 @@ NEGATIVE = [
 ]
 
 
+# -- rules added for issue 13's recall gaps, and the false positives it listed (near misses) --------------
+
+POSITIVE += [
+    Case(
+        "GRN004",
+        "s-equals-s-plus-x",
+        "def f(words):\n    s = ''\n    for w in words:\n        s = s + w\n    return s\n",
+    ),
+    Case(
+        "GRN015",
+        "sql-held-in-a-variable",
+        """
+        QUERY = "SELECT name FROM users WHERE id = ?"
+        def names(cursor, ids):
+            for i in ids:
+                cursor.execute(QUERY, (i,))
+        """,
+    ),
+    Case(
+        "GRN015",
+        "sqlalchemy-text",
+        """
+        from sqlalchemy import text
+        def names(conn, ids):
+            for i in ids:
+                conn.execute(text("SELECT name FROM users WHERE id = :i"), {"i": i})
+        """,
+    ),
+    Case(
+        "GRN020",
+        "tensor-from-list-comprehension",
+        """
+        import torch
+        def batch(rows):
+            return torch.tensor([row.features for row in rows])
+        """,
+    ),
+    Case(
+        "GRN029",
+        "math-sqrt-per-element",
+        """
+        import math
+        import numpy as np
+        def norms(values):
+            return [math.sqrt(v) for v in np.asarray(values)]
+        """,
+    ),
+    Case(
+        "GRN030",
+        "keyerror-continue-in-loop",
+        """
+        def total(counts, keys):
+            t = 0
+            for k in keys:
+                try:
+                    t += counts[k]
+                except KeyError:
+                    continue
+            return t
+        """,
+    ),
+    Case("GRN031", "wildcard-import", "from os.path import *\n"),
+    Case(
+        "GRN032",
+        "dataclass-created-in-a-loop",
+        """
+        from dataclasses import dataclass
+        @dataclass
+        class Point:
+            x: float
+            y: float
+        def points(rows):
+            return [Point(a, b) for a, b in rows]
+        """,
+    ),
+    Case(
+        "GRN033",
+        "module-constant-read-per-element",
+        """
+        SCALE = 2.5
+        def scaled(xs):
+            out = []
+            for x in xs:
+                out.append(x * SCALE)
+            return out
+        """,
+    ),
+    Case(
+        "GRN034",
+        "len-in-while-condition",
+        """
+        def total(xs):
+            i = t = 0
+            while i < len(xs):
+                t += xs[i]
+                i += 1
+            return t
+        """,
+    ),
+    Case(
+        "GRN035",
+        "nested-loops-over-the-same-list",
+        """
+        def pairs(items):
+            found = []
+            for a in items:
+                for b in items:
+                    if a.key == b.key and a is not b:
+                        found.append((a, b))
+            return found
+        """,
+    ),
+    Case(
+        "GRN036",
+        "repeated-attribute-chain",
+        """
+        def clip(self, values):
+            out = []
+            for v in values:
+                lo = self.config.limits.low
+                hi = self.config.limits.high
+                out.append(min(max(v, lo), hi) * self.config.limits.scale)
+            return out
+        """,
+    ),
+    Case(
+        "GRN037",
+        "open-never-closed",
+        """
+        def first_line(path):
+            f = open(path)
+            line = f.readline()
+            return line
+        """,
+    ),
+    Case(
+        "GRN038",
+        "sum-of-the-same-list-per-iteration",
+        """
+        def normalise(weights):
+            return [w / sum(weights) for w in weights]
+        """,
+    ),
+    Case(
+        "GRN038",
+        "sorted-per-iteration",
+        """
+        def ranks(scores):
+            out = []
+            for s in scores:
+                out.append(sorted(scores).index(s))
+            return out
+        """,
+    ),
+    Case(
+        "GRN039",
+        "dataloader-without-pin-memory",
+        """
+        import torch
+        from torch.utils.data import DataLoader
+        def train(model, data):
+            model.cuda()
+            for batch in DataLoader(data, batch_size=64):
+                model(batch.cuda())
+        """,
+    ),
+    Case(
+        "GRN040",
+        "django-get-per-item",
+        """
+        from django.db import models
+        def names(ids):
+            return [User.objects.get(pk=i).name for i in ids] + [
+                User.objects.get(pk=j).email for j in ids
+            ]
+        def emails(ids):
+            out = []
+            for i in ids:
+                out.append(User.objects.get(pk=i).email)
+            return out
+        """,
+    ),
+    Case(
+        "GRN040",
+        "sqlalchemy-session-get-per-item",
+        """
+        from sqlalchemy.orm import Session
+        def load(session, ids):
+            users = []
+            for i in ids:
+                users.append(session.get(User, i))
+            return users
+        """,
+    ),
+]
+
+NEGATIVE += [
+    # the false positives issue 13 found on real projects
+    Case(
+        "GRN022",
+        "orm-session-flush",
+        """
+        def save_all(session, objects):
+            for obj in objects:
+                session.add(obj)
+                session.flush()
+        """,
+    ),
+    Case(
+        "GRN021",
+        "cache-over-a-bool-and-a-literal",
+        """
+        import functools
+        from typing import Literal
+        @functools.cache
+        def style(bold: bool, colour: Literal["red", "green"]):
+            return (bold, colour)
+        """,
+    ),
+    Case(
+        "GRN021",
+        "cache-over-an-enum",
+        """
+        import enum
+        import functools
+        class Mode(enum.Enum):
+            A = 1
+            B = 2
+        @functools.lru_cache(maxsize=None)
+        def table(mode: Mode):
+            return [mode] * 3
+        """,
+    ),
+    Case(
+        "GRN001",
+        "list-as-fallback-for-unhashable-items",
+        """
+        def unique(items):
+            seen_set, seen_list = set(), []
+            for item in items:
+                try:
+                    if item not in seen_set:
+                        seen_set.add(item)
+                except TypeError:
+                    if item not in seen_list:
+                        seen_list.append(item)
+        """,
+    ),
+    Case(
+        "GRN001",
+        "list-reordered-inside-the-loop",
+        """
+        def drain(items, queue):
+            pending = []
+            for item in items:
+                if item in pending:
+                    pending.remove(item)
+                else:
+                    pending.append(item)
+        """,
+    ),
+    Case(
+        "GRN010",
+        "all-over-a-list-that-forces-side-effects",
+        """
+        def validate(fields):
+            return all([field.validate() for field in fields])
+        """,
+    ),
+    Case(
+        "GRN016",
+        "select-star-limit-1-reads-the-schema",
+        """
+        def columns(cursor, table):
+            cursor.execute(f"SELECT * FROM {table} LIMIT 1")
+            return [d[0] for d in cursor.description]
+        """,
+    ),
+    Case(
+        "GRN006",
+        "concatenated-template-with-lazy-arguments",
+        """
+        import logging
+        log = logging.getLogger(__name__)
+        def report(prefix, n):
+            log.debug("%s " + prefix, n)
+        """,
+    ),
+    Case(
+        "GRN002",
+        "insert-front-then-break",
+        """
+        def place(items, new):
+            for i, item in enumerate(items):
+                if new < item:
+                    items.insert(0, new)
+                    break
+        """,
+    ),
+    Case(
+        "GRN011",
+        "snapshot-of-a-list-the-loop-changes",
+        """
+        def prune(nodes):
+            for node in [n for n in nodes if n.dead]:
+                nodes.remove(node)
+        """,
+    ),
+    # near misses of the new rules
+    Case(
+        "GRN004",
+        "s-equals-t-plus-x",
+        "def f(words):\n    for w in words:\n        s = w + '!'\n        print(s)\n",
+    ),
+    Case(
+        "GRN015",
+        "variable-that-is-not-sql",
+        """
+        QUERY = "users"
+        def run(cursor, ids):
+            for i in ids:
+                cursor.execute(QUERY, (i,))
+        """,
+    ),
+    Case(
+        "GRN020",
+        "tensor-from-a-short-literal",
+        """
+        import torch
+        def unit():
+            return torch.tensor([1.0, 0.0, 0.0])
+        """,
+    ),
+    Case(
+        "GRN029",
+        "math-without-numpy",
+        """
+        import math
+        def norms(values):
+            return [math.sqrt(v) for v in values]
+        """,
+    ),
+    Case(
+        "GRN029",
+        "math-on-a-loop-invariant",
+        """
+        import math
+        import numpy as np
+        def scaled(values, k):
+            return [v * math.sqrt(k) for v in np.asarray(values)]
+        """,
+    ),
+    Case(
+        "GRN030",
+        "handler-that-does-real-work",
+        """
+        def load(paths):
+            for p in paths:
+                try:
+                    parse(p)
+                except ValueError:
+                    log_failure(p)
+                    raise
+        """,
+    ),
+    Case("GRN031", "named-import", "from os.path import join, exists\n"),
+    Case(
+        "GRN032",
+        "dataclass-with-slots",
+        """
+        from dataclasses import dataclass
+        @dataclass(slots=True)
+        class Point:
+            x: float
+        def points(rows):
+            return [Point(a) for a in rows]
+        """,
+    ),
+    Case(
+        "GRN032",
+        "dataclass-created-once",
+        """
+        from dataclasses import dataclass
+        @dataclass
+        class Settings:
+            debug: bool
+        def load():
+            return Settings(False)
+        """,
+    ),
+    Case(
+        "GRN033",
+        "local-shadowing-the-global",
+        """
+        SCALE = 2.5
+        def scaled(xs, SCALE=SCALE):
+            return [x * SCALE for x in xs]
+        """,
+    ),
+    Case(
+        "GRN034",
+        "while-over-a-shrinking-list",
+        """
+        def drain(queue):
+            while len(queue) > 0:
+                queue.pop()
+        """,
+    ),
+    Case(
+        "GRN035",
+        "nested-loops-over-different-lists",
+        """
+        def pairs(xs, ys):
+            return [(x, y) for x in xs for y in ys]
+        def grid(rows, cols):
+            for r in rows:
+                for c in cols:
+                    print(r, c)
+        """,
+    ),
+    Case(
+        "GRN036",
+        "chain-read-twice",
+        """
+        def clip(self, values):
+            for v in values:
+                print(self.config.low, self.config.high)
+        """,
+    ),
+    Case(
+        "GRN037",
+        "open-with-with",
+        """
+        def first_line(path):
+            with open(path) as f:
+                return f.readline()
+        def opened(path):
+            f = open(path)
+            return f
+        def closed(path):
+            f = open(path)
+            try:
+                return f.read()
+            finally:
+                f.close()
+        """,
+    ),
+    Case(
+        "GRN038",
+        "sum-of-a-list-the-loop-grows",
+        """
+        def running(xs):
+            seen = []
+            for x in xs:
+                seen.append(x)
+                print(sum(seen))
+        """,
+    ),
+    Case(
+        "GRN038",
+        "sum-of-the-loop-variable",
+        """
+        def totals(rows):
+            return [sum(row) for row in rows]
+        """,
+    ),
+    Case(
+        "GRN039",
+        "dataloader-with-pin-memory",
+        """
+        import torch
+        from torch.utils.data import DataLoader
+        def train(model, data):
+            model.cuda()
+            loader = DataLoader(data, batch_size=64, pin_memory=True, num_workers=4)
+        """,
+    ),
+    Case(
+        "GRN039",
+        "dataloader-on-the-cpu",
+        """
+        import torch
+        from torch.utils.data import DataLoader
+        def train(model, data):
+            loader = DataLoader(data, batch_size=64)
+        """,
+    ),
+    Case(
+        "GRN040",
+        "one-query-before-the-loop",
+        """
+        from django.db import models
+        def emails(ids):
+            users = User.objects.filter(pk__in=ids)
+            return [u.email for u in users]
+        """,
+    ),
+    Case(
+        "GRN040",
+        "dict-get-in-a-loop",
+        """
+        from sqlalchemy.orm import Session
+        def lookup(cache, ids):
+            return [cache.get(i) for i in ids]
+        """,
+    ),
+]
+
+
 @pytest.mark.parametrize("case", POSITIVE, ids=str)
 def test_rule_finds_its_pattern(case: Case) -> None:
     assert case.rule in rules_found(case.code)

@@ -39,6 +39,23 @@ _CALL_KINDS = {
 }
 
 
+def _is_text_expression(value: ast.expr) -> bool:
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, str)
+    if isinstance(value, ast.JoinedStr):
+        return True
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Mod)):
+        return _is_text_expression(value.left)
+    if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):
+        name = value.func.id if isinstance(value.func, ast.Name) else value.func.attr
+        return name in ("text", "format") and (
+            bool(value.args) and _is_text_expression(value.args[0])
+            if name == "text"
+            else isinstance(value.func, ast.Attribute) and _is_text_expression(value.func.value)
+        )
+    return False
+
+
 @dataclass
 class Scope:
     """A module, class, function or lambda body."""
@@ -54,13 +71,17 @@ class Scope:
     self_calls: list[ast.Call] = field(default_factory=list)
     # per-scope facts that individual rules record for themselves (keyed by rule ID)
     notes: dict[str, set[str]] = field(default_factory=dict)
+    # names last bound to a string expression (a literal, f-string, `%`/`+` of one, `text("...")`): the text
+    texts: dict[str, ast.expr] = field(default_factory=dict)
 
 
 class Context:
     """The walker's state; rules read it through the helpers below."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str = "") -> None:
         self.path = path
+        # the file's source text, for the rare rule that asks whether a word appears anywhere in it
+        self.text = text
         self.imports: dict[str, str] = {}
         self.scopes: list[Scope] = []
         # every node from the module down to (excluding) the node being checked
@@ -104,9 +125,21 @@ class Context:
             kind = self.scopes[0].kinds.get(name)
         return kind
 
-    def bind(self, target: ast.AST, kind: str) -> None:
+    def text_of(self, name: str) -> ast.expr | None:
+        """The string expression ``name`` was last bound to in this scope or at module level, if any."""
+        found = self.scopes[-1].texts.get(name)
+        if found is None and name not in self.scopes[-1].kinds:
+            found = self.scopes[0].texts.get(name)
+        return found
+
+    def bind(self, target: ast.AST, kind: str, value: ast.expr | None = None) -> None:
         if isinstance(target, ast.Name):
             self.scopes[-1].kinds[target.id] = kind
+            texts = self.scopes[-1].texts
+            if value is not None and _is_text_expression(value):
+                texts[target.id] = value
+            else:
+                texts.pop(target.id, None)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self.bind(element, OTHER)

@@ -28,7 +28,7 @@ from greencode.config import Config
 from greencode.errors import ConfigError
 from greencode.tactics.context import COMPREHENSIONS, LIST, LOOPS, OTHER, PARAM, SMALL_LIST, Context, Scope
 from greencode.tactics.impact import Level, Role, file_role, lower, place
-from greencode.tactics.rules import RULES, RULES_BY_ID, Rule
+from greencode.tactics.rules import RULES, RULES_BY_ID, Rule, Verdict
 from greencode.tactics.suppression import MalformedSuppression, read_suppressions
 
 #: Directories never entered when a directory is scanned (files named explicitly are still scanned).
@@ -281,8 +281,10 @@ class _Walker:
         self.hits: list[_Hit] = []
         self.role: tuple[Role, str] = ("code", "")
 
-    def run(self, tree: ast.Module, path: str, role: tuple[Role, str] = ("code", "")) -> list[_Hit]:
-        self.ctx = Context(path)
+    def run(
+        self, tree: ast.Module, path: str, role: tuple[Role, str] = ("code", ""), text: str = ""
+    ) -> list[_Hit]:
+        self.ctx = Context(path, text)
         self.ctx.scopes.append(Scope(tree))
         self.hits = []
         self.role = role
@@ -294,10 +296,12 @@ class _Walker:
             return
         for rule in rules:
             verdict = rule.check(node, self.ctx)
-            if verdict:
-                self._hit(rule, node, verdict if isinstance(verdict, str) else rule.message)
+            if isinstance(verdict, Verdict):
+                self._hit(rule, node, verdict.message or rule.message, verdict.max_impact or rule.max_impact)
+            elif verdict:
+                self._hit(rule, node, verdict if isinstance(verdict, str) else rule.message, rule.max_impact)
 
-    def _hit(self, rule: Rule, node: ast.AST, message: str) -> None:
+    def _hit(self, rule: Rule, node: ast.AST, message: str, cap: Level) -> None:
         ctx = self.ctx
         loops = list(ctx.scope.loops)
         if isinstance(node, (*LOOPS, *COMPREHENSIONS, ast.comprehension)):
@@ -318,7 +322,7 @@ class _Walker:
         if rule.suppress_on_loop:
             loop = ctx.innermost_loop()
             loop_line = getattr(loop, "lineno", None)
-        impact = lower(where.impact, rule.max_impact)
+        impact = lower(where.impact, cap)
         why = where.why if impact == where.impact else f"{where.why}, but the rule's gain is small"
         self.hits.append(_Hit(rule, node, message, impact, why, where.function, loop_line))
 
@@ -380,8 +384,25 @@ class _Walker:
         self._visit_all(node.decorator_list)
         self._visit_all(node.bases)
         self._visit_all(node.keywords)
-        self.ctx.scope.kinds[node.name] = OTHER
-        self.ctx.scopes.append(Scope(node))
+        ctx = self.ctx
+        ctx.scope.kinds[node.name] = OTHER
+        notes = ctx.module.notes
+        if any((ctx.qualname(b) or "").endswith(("Enum", "Flag")) for b in node.bases):
+            notes.setdefault("enums", set()).add(node.name)
+        for decorator in node.decorator_list:
+            if ctx.callee(decorator) == "dataclasses.dataclass":
+                slots = isinstance(decorator, ast.Call) and any(
+                    kw.arg == "slots" and not (isinstance(kw.value, ast.Constant) and not kw.value.value)
+                    for kw in decorator.keywords
+                )
+                has_slots = any(
+                    isinstance(s, ast.Assign)
+                    and any(getattr(t, "id", None) == "__slots__" for t in s.targets)
+                    for s in node.body
+                )
+                if not (slots or has_slots):
+                    notes.setdefault("plain-dataclasses", set()).add(node.name)
+        ctx.scopes.append(Scope(node))
         self._visit_all(node.body)
         self.ctx.scopes.pop()
 
@@ -454,7 +475,7 @@ class _Walker:
         kind = self.ctx.kind_of(node.value)
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
-            self.ctx.bind(target, kind)
+            self.ctx.bind(target, kind, node.value)
 
     def _augassign(self, node: ast.AST) -> None:
         assert isinstance(node, ast.AugAssign)
@@ -562,7 +583,8 @@ def scan_source(
     walker = _Walker(RULES if rules is None else rules)
     tree = ast.parse(source, filename=path)
     role = file_role(path)
-    return _findings(walker.run(tree, path, role), source, path, role[0])[0]
+    text = source if isinstance(source, str) else _decode(source)
+    return _findings(walker.run(tree, path, role, text), text, path, role[0])[0]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -680,7 +702,7 @@ def _scan_file(path: Path, shown: str, walker: _Walker, role: tuple[Role, str]) 
     try:
         source = _read(path)
         tree = ast.parse(source, filename=shown)
-        hits = walker.run(tree, shown, role)
+        hits = walker.run(tree, shown, role, _decode(source))
     except SyntaxError as exc:
         return [], 0, SkippedFile(shown, _syntax_reason(exc), exc.lineno), ()
     except ValueError as exc:  # null bytes, undecodable source (UnicodeDecodeError)

@@ -82,6 +82,7 @@ def read_suppressions(text: str, path: str, known_rules: Collection[str]) -> Sup
         return NONE
     by_line: dict[int, Silenced] = {}
     malformed: list[MalformedSuppression] = []
+    known = frozenset(known_rules)
     for line, comment in _comments(text):
         for attempt in _DIRECTIVE.finditer(comment):
             start = attempt.start("start")
@@ -95,7 +96,7 @@ def read_suppressions(text: str, path: str, known_rules: Collection[str]) -> Sup
                 by_line[line] = None
                 continue
             listed = frozenset(part.strip().upper() for part in ids.split(","))
-            unknown = sorted(listed - set(known_rules))
+            unknown = sorted(listed - known)
             if unknown:
                 problem = f"unknown rule {', '.join(unknown)} (list them with 'greencode scan --list-rules')"
                 malformed.append(MalformedSuppression(path, line, fragment, problem))
