@@ -213,11 +213,11 @@ POSITIVE = [
     ),
     Case(
         "GRN012",
-        "count-with-assign",
+        "total-with-assign",
         """
         n = 0
         for item in items:
-            n = n + 1
+            n = n + item
         """,
     ),
     Case(
@@ -1230,6 +1230,17 @@ POSITIVE += [
 ]
 
 NEGATIVE += [
+    Case(
+        "GRN012",
+        "sum-of-an-expression-gains-nothing",
+        """
+        def total(xs):
+            t = 0
+            for x in xs:
+                t += x * 2
+            return t
+        """,
+    ),
     # the false positives issue 13 found on real projects
     Case(
         "GRN022",

@@ -5,8 +5,9 @@ running the code, the scanner estimates that from the code's place:
 
 - ``high``: inside a function, in a loop whose size is unknown (a parameter, a file, a query result) or a
   ``while`` loop: the work repeats as often as the data allows;
-- ``medium``: inside a function but not in such a loop (the cost is paid per call), or in a module-level
-  loop over unknown data (paid once per import, but once per item);
+- ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
+  parts of one split string (``s.split(",")``: a field list, usually short), or in a module-level loop over
+  unknown data (paid once per import, but once per item);
 - ``low``: code that runs once (module and class bodies, ``if __name__ == "__main__":``), loops over a
   handful of literal items or a small ``range()``, ``__repr__``/``__str__`` and friends, command-line entry
   points, setup scripts, examples, docs and benchmarks.
@@ -63,8 +64,11 @@ def lower(a: Level, b: Level) -> Level:
     return a if _RANK[a] >= _RANK[b] else b
 
 
-def at_least(level: Level, threshold: Level) -> bool:
-    return _RANK[level] <= _RANK[threshold]
+def worth_showing(impact: Level, confidence: Level) -> bool:
+    """What the default output shows: high impact unless the rule is unsure, or medium impact when it is
+    sure. Everything else (low impact; medium impact at medium confidence; low confidence) needs --all."""
+    score = {"high": 3, "medium": 2, "low": 1}
+    return impact != "low" and confidence != "low" and score[impact] * score[confidence] >= 6
 
 
 def file_role(path: str) -> tuple[Role, str]:
@@ -101,6 +105,31 @@ def _small_iterable(node: ast.AST) -> bool:
         if node.func.id in ("enumerate", "reversed", "sorted", "zip") and node.args:
             return all(_small_iterable(a) for a in node.args)
     return False
+
+
+_SPLITS = frozenset({"split", "rsplit", "partition", "rpartition"})
+
+
+def loop_over_split(loop: ast.AST) -> bool:
+    """A loop over the parts of one split string (``s.split(",")``, ``re.split(...)``): a field list,
+    usually short. (``splitlines()`` and ``split("\\n")`` are not: a text's lines can be many.)"""
+    iterable = getattr(loop, "iter", None)
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        iterable = loop.generators[0].iter
+    if (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and iterable.func.id == "enumerate"
+    ):
+        iterable = iterable.args[0] if iterable.args else None
+    if not (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Attribute)
+        and iterable.func.attr in _SPLITS
+    ):
+        return False
+    separators = [a.value for a in iterable.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return not any("\n" in s for s in separators)  # split("\n") yields a text's lines
 
 
 def loop_is_small(loop: ast.AST) -> bool:
@@ -145,6 +174,12 @@ def place(
     unknown = [loop for loop in loops if not loop_is_small(loop)]
     if loops and not unknown:
         return Place("low", f"in a loop over a few literal items in {shown}", qualname)
+    if unknown and all(loop_over_split(loop) for loop in unknown):
+        if function is None:
+            return Place("low", "in a module-level loop over the parts of a split string", qualname)
+        return Place(
+            "medium", f"in a loop over the parts of a split string (usually few) in {shown}", qualname
+        )
     if unknown:
         if function is None:
             return Place("medium", "in a module-level loop, which runs once per import", qualname)

@@ -46,6 +46,7 @@ class Verdict:
 
     message: str | None = None
     max_impact: Level | None = None
+    confidence: Level | None = None
 
 
 _FOR = (ast.For, ast.AsyncFor)
@@ -233,11 +234,12 @@ def _mutated(statements: list[ast.stmt], name: str, methods: frozenset[str]) -> 
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr in methods and _names_in(node.func.value) == {name}:
                     return True
-            elif isinstance(node, (ast.Delete, ast.Assign, ast.AugAssign)):
+            elif isinstance(node, (ast.Delete, ast.Assign, ast.AugAssign, ast.For)):
                 targets = node.targets if isinstance(node, (ast.Delete, ast.Assign)) else [node.target]
                 for target in targets:
-                    if isinstance(target, ast.Subscript) and _names_in(target.value) == {name}:
-                        return True
+                    for part in ast.walk(target):  # also `a[i], b[j] = ...` and `for a[i] in ...`
+                        if isinstance(part, ast.Subscript) and _names_in(part.value) == {name}:
+                            return True
     return False
 
 
@@ -289,7 +291,7 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     tactic="GT-DS-01",
     title="Membership test on a list inside a loop",
     message="`in` scans a list element by element on every iteration; build a set (or dict) once before the "
-    "loop and test against that",
+    "loop and test against that (measured on CPython 3.11: 2.2× for 10 items, 245× for 1,000)",
     heuristic="""A comparison `x in y` or `x not in y` inside a loop, where `y` is a name last bound to a list
     that can be long (an empty or long list display, a list comprehension, `list(...)`, `sorted(...)`, or a
     short display that is appended to), or where `y` is itself a list comprehension, `list(...)` or
@@ -344,13 +346,34 @@ def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
     short.""",
     false_positives="""Receivers that are not lists but have an `insert(index, value)` method and were not
     created in view of the scanner (e.g. a widget passed in as a parameter); short lists. An insert followed
-    by `break` or `return` runs once per loop and is left alone.""",
+    by `break` or `return` runs once per loop and is left alone. Confidence is high only when the list is
+    bound in the same function; a list passed in or held on an object (often short, or not a list: an XML
+    element) gets low confidence and shows only with `--all`.""",
     nodes=(ast.Call,),
     calls=("insert",),
 )
-def _insert_front(node: ast.Call, ctx: Context) -> bool:
+def _insert_front(node: ast.Call, ctx: Context) -> bool | Verdict:
     receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
-    return _front_operation(node, ctx, arity=2) and ctx.qualname(receiver or node.func) != "sys.path"
+    if not _front_operation(node, ctx, arity=2) or ctx.qualname(receiver or node.func) == "sys.path":
+        return False
+    return _front_verdict(receiver, ctx)
+
+
+def _front_verdict(receiver: ast.AST | None, ctx: Context) -> bool | Verdict:
+    """Sure when the list was built in view (a list bound in this function) and lives across iterations;
+    unsure otherwise, since a list passed in or held on an object is often short (command-line arguments,
+    a split line) or not a list at all (an XML element). A list made afresh in the loop's body does not
+    grow across iterations: no finding."""
+    loop = ctx.innermost_loop()
+    if (
+        isinstance(receiver, ast.Name)
+        and isinstance(loop, (*_FOR, ast.While))
+        and _bound_each_iteration(receiver.id, ctx, ctx.ancestors[-1] if ctx.ancestors else loop)
+    ):
+        return False
+    if isinstance(receiver, ast.Name) and ctx.scope.kinds.get(receiver.id) in (LIST, SMALL_LIST):
+        return True
+    return Verdict(confidence="low")
 
 
 @rule(
@@ -359,33 +382,41 @@ def _insert_front(node: ast.Call, ctx: Context) -> bool:
     tactic="GT-DS-02",
     title="list.pop(0) inside a loop",
     message="`pop(0)` moves every remaining element of a list; for a queue use collections.deque and "
-    "popleft(), or iterate instead of consuming from the front",
+    "popleft() (draining 20,000 items: 24× faster on CPython 3.11), or iterate instead of consuming from "
+    "the front",
     heuristic="""A call `y.pop(0)` inside a loop (typically `while queue: item = queue.pop(0)`), with the
     same receiver check as GRN002.""",
     false_positives="""Objects other than lists whose `pop` takes an index or key and were not created in
-    view of the scanner (e.g. a dict keyed by integers passed in as a parameter); short lists.""",
+    view of the scanner (e.g. a dict keyed by integers passed in as a parameter); short lists (a split
+    line, command-line arguments). As for GRN002, confidence is low unless the list is bound in the same
+    function.""",
     nodes=(ast.Call,),
     calls=("pop",),
 )
-def _pop_front(node: ast.Call, ctx: Context) -> bool:
-    return _front_operation(node, ctx, arity=1)
+def _pop_front(node: ast.Call, ctx: Context) -> bool | Verdict:
+    if not _front_operation(node, ctx, arity=1):
+        return False
+    return _front_verdict(node.func.value if isinstance(node.func, ast.Attribute) else None, ctx)
 
 
 @rule(
     id="GRN004",
-    max_impact="medium",
+    max_impact="low",
     name="str-concat-in-loop",
     tactic="GT-DS-03",
     title="String built with += inside a loop",
-    message="each `+=` on a string copies it; append the pieces to a list and ''.join() them once after "
-    "the loop (or write them to an io.StringIO)",
+    message="building a string with += in a loop; collecting the pieces in a list and ''.join()ing them "
+    "once is faster, but only modestly on CPython, which grows an unshared string in place (measured on "
+    "3.11: 1.4× for 100 pieces, 1.8× for 10,000; more on other Pythons)",
     heuristic="""An augmented assignment `s += ...` (or `s = s + ...`) inside a loop where `s` is a plain
     name that was last bound to a string (a literal, an f-string, `str(...)`), or where the added value is a
     string literal
     or f-string, and the innermost loop does not otherwise assign `s` (then `s` is a per-iteration
     temporary, not an accumulator).""",
-    false_positives="""Loops with very few iterations; CPython can sometimes grow a string in place, which
-    makes appending cheaper (the measured cost was still about 7× that of join).""",
+    false_positives="""Loops with very few iterations. CPython grows a string that nothing else refers to in
+    place, so appending is much cheaper than its reputation: per-character `+=` measured 1.5× slower than
+    `join` on CPython 3.11 (7× in the classroom pair with longer pieces). Findings are therefore capped at
+    low impact; prepending (GRN005) is the quadratic case.""",
     nodes=(ast.AugAssign, ast.Assign),
 )
 def _str_concat(node: ast.AugAssign | ast.Assign, ctx: Context) -> bool:
@@ -417,7 +448,7 @@ def _str_concat(node: ast.AugAssign | ast.Assign, ctx: Context) -> bool:
     tactic="GT-DS-03",
     title="String prepended to inside a loop",
     message="`s = x + s` rebuilds the whole string every time; collect the pieces in a list and "
-    "''.join(reversed(pieces)) once after the loop",
+    "''.join(reversed(pieces)) once after the loop (2,000 pieces: 14× on CPython 3.11)",
     heuristic="""An assignment `s = <expr> + s` inside a loop where `s` was last bound to a string or the
     added expression is a string literal or f-string, and the innermost loop does not otherwise assign `s`
     (such as `name = prefix + name` on a fresh `name` each iteration).""",
@@ -563,14 +594,16 @@ _REGEX_FLAGS_AT = {"compile": 1, "split": 3, "sub": 4, "subn": 4}
     tactic="GT-LP-01",
     title="Constant regular expression compiled or looked up inside a loop",
     message="the pattern is the same on every iteration; compile it once outside the loop (e.g. "
-    "PATTERN = re.compile(...) at module level) and call PATTERN.search() etc. in the loop",
+    "PATTERN = re.compile(...) at module level) and call PATTERN.search() etc. in the loop (about 2.3× "
+    "on the call on CPython 3.11 while re's own cache holds the pattern, far more when it does not)",
     heuristic="""A call of `re.compile`, `re.match`, `re.search`, `re.fullmatch`, `re.findall`,
     `re.finditer`, `re.sub`, `re.subn` or `re.split` inside a loop whose pattern argument is a string
     literal, unless its `flags` argument uses a name the loop binds (then each iteration compiles a different
     expression).""",
     false_positives="""Loops that run a few times. `re` keeps its own cache of recently used patterns, so the
     saving is modest (measured about 2.3×) unless many different patterns are in use (about 120× when its
-    cache is defeated).""",
+    cache is defeated); hence medium confidence: findings show by default only in loops of unknown size.""",
+    confidence="medium",
     nodes=(ast.Call,),
     calls=("compile", "match", "search", "fullmatch", "findall", "finditer", "sub", "subn", "split"),
 )
@@ -600,9 +633,8 @@ def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
     heuristic="""A call of the built-in `sum`, `any`, `all`, `min` or `max` whose first argument is a list
     comprehension. For `any`/`all` the gain is stopping early, so comprehensions that call anything are
     left alone: their list forces every call's side effects, and a generator would change behaviour. For
-    `sum`/`min`/`max` the gain is memory only (CPU time is about equal, and on CPython 3.11 `sum` over a
-    generator of 10 items measured 1.19× slower than over a list), so those findings are capped at low
-    impact.""",
+    `sum`/`min`/`max` the gain is memory only (on CPython 3.11 `sum` over a generator measured 1.15×
+    slower than over a list, at 10 and at 10,000 items), so those findings are capped at low impact.""",
     false_positives="""Comprehensions whose element is an attribute or subscript with side effects
     (properties, `__getitem__`), which a generator would stop evaluating early.""",
     nodes=(ast.Call,),
@@ -621,8 +653,9 @@ def _list_into_reducer(node: ast.Call, ctx: Context) -> bool | Verdict:
         element = node.args[0].elt
         return not any(isinstance(n, ast.Call) for n in ast.walk(element))
     return Verdict(
-        "drop the square brackets to save the list's memory on large inputs; for small ones a list "
-        "comprehension is as fast or faster (sum over a 10-item generator: 1.19× slower on CPython 3.11)",
+        "drop the square brackets only to save the list's memory on large inputs: a generator is not "
+        "faster (sum over a generator measured 1.15× slower than over a list, at 10 and 10,000 items, on "
+        "CPython 3.11)",
         max_impact="low",
     )
 
@@ -667,6 +700,8 @@ def _loop_over_listcomp(node: ast.For | ast.comprehension, ctx: Context) -> bool
 )
 def _loop_over_readlines(node: ast.For | ast.comprehension, ctx: Context) -> bool:
     it = node.iter
+    if ctx.scope.name == "readlines":
+        return False  # a wrapper's own readlines() must return a list
     return (
         isinstance(it, ast.Call)
         and isinstance(it.func, ast.Attribute)
@@ -682,10 +717,13 @@ def _loop_over_readlines(node: ast.For | ast.comprehension, ctx: Context) -> boo
     name="manual-sum",
     tactic="GT-LP-02",
     title="Hand-written accumulation loop",
-    message="the loop only adds to a number; use the built-in, e.g. total = sum(f(x) for x in xs) "
-    "(math.fsum for floats), which runs the loop in C",
+    message="the loop only adds up its items; sum(xs) (math.fsum for floats) runs the loop in C (10,000 "
+    "items: 4.8× on CPython 3.11)",
     heuristic="""A `for` loop without `else` whose body is a single `acc += expr` (or `acc = acc + expr`),
-    where `acc` was last bound to a number literal and `expr` does not read `acc`.""",
+    where `acc` was last bound to a number literal and `expr` does not read `acc` and calls nothing: the
+    gain is the interpreter's loop overhead. Only loops that add their own variable (`t += x`) are
+    reported: `sum(xs)` then runs entirely in C (measured 4.8×); for an expression (`t += x * 2`),
+    `sum(x * 2 for x in xs)` measured 1.12× slower than the loop on CPython 3.11: nothing to gain.""",
     false_positives="""Accumulators later re-bound to a non-number that the scanner cannot see (e.g. a
     Decimal or a NumPy array added to the integer 0).""",
     nodes=_FOR,
@@ -710,7 +748,15 @@ def _manual_sum(node: ast.For, ctx: Context) -> bool:
         return False
     if ctx.kind(acc) != NUMBER:
         return False
-    return not any(isinstance(n, ast.Name) and n.id == acc for n in ast.walk(value))
+    if any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.NamedExpr)) for n in ast.walk(value)):
+        return False  # the body's own work dominates; the loop's overhead is not what costs
+    if any(isinstance(n, ast.Name) and n.id == acc for n in ast.walk(value)):
+        return False
+    # `for x in xs: t += x` is sum(xs), which runs entirely in C; `t += f(x)` is not worth changing:
+    # sum(f(x) for x in xs) still evaluates f per item and measured 1.12x slower than the loop (3.11)
+    return isinstance(value, ast.Name) and any(
+        isinstance(n, ast.Name) and n.id == value.id for n in ast.walk(node.target)
+    )
 
 
 @rule(
@@ -719,7 +765,8 @@ def _manual_sum(node: ast.For, ctx: Context) -> bool:
     name="square-with-pow",
     tactic="GT-LP-06",
     title="Squaring with ** 2 or pow() inside a loop",
-    message="`x * x` is cheaper than the general power routine behind `x ** 2` and pow(x, 2)",
+    message="`x * x` is cheaper than the general power routine behind `x ** 2` and pow(x, 2) (2× on the "
+    "squaring itself on CPython 3.11; it matters only in hot numeric loops)",
     heuristic="""Inside a loop, `name ** 2` or `pow(name, 2)` / `math.pow(name, 2)` where the base is a plain
     name or attribute. Files that import NumPy, pandas, PyTorch or JAX are skipped, because there `**2` is
     usually array arithmetic that is already specialised.""",
@@ -1005,6 +1052,7 @@ def _formats_eagerly(message: ast.AST | None) -> bool:
     loggers format differently but still pay for an f-string); code where DEBUG/INFO is always enabled.
     Skipped on purpose: a concatenation that only builds the template while the values are passed
     separately (`log.debug(prefix + "%s", value)`), which keeps the values lazy.""",
+    max_impact="medium",
     nodes=(ast.Call,),
     calls=("debug", "info", "log"),
     confidence="medium",
@@ -1360,8 +1408,9 @@ def _tensor_copy(node: ast.Call, ctx: Context) -> bool | str:
 # loop-invariant work and repeated lookups
 
 #: Built-ins whose cost grows with their argument: calling one on the same collection every iteration makes
-#: the loop quadratic. (len() is O(1) and left to GRN034.)
-_LINEAR_BUILTINS = ("sum", "max", "min", "sorted", "set", "frozenset", "list", "tuple", "dict", "any", "all")
+#: the loop quadratic. (len() is O(1) and left to GRN034; list(), tuple() and dict() copies are left out
+#: because a copy per iteration is usually a snapshot of something that changes through another name.)
+_LINEAR_BUILTINS = ("sum", "max", "min", "sorted", "set", "frozenset", "any", "all")
 
 
 def _loop_changes(loop: ast.AST, name: str) -> bool:
@@ -1377,9 +1426,9 @@ def _loop_changes(loop: ast.AST, name: str) -> bool:
     tactic="GT-LP-01",
     title="The same collection summed, sorted or copied on every iteration",
     message="this call gives the same result on every iteration but walks the whole collection each time, "
-    "which makes the loop quadratic; compute it once before the loop",
+    "which makes the loop quadratic; compute it once before the loop (300 items: 38× on CPython 3.11)",
     heuristic="""Inside a loop, a call of the built-in `sum`, `max`, `min`, `sorted`, `set`, `frozenset`,
-    `list`, `tuple`, `dict`, `any` or `all` whose only argument is a plain name that the loop neither
+    `any` or `all` whose only argument is a plain name that the loop neither
     re-binds nor changes (no `append`, `remove`, item assignment, ... on it in the loop body). Calls in a
     `raise` or `return` statement, or followed by `break`, run once per loop and are left alone.""",
     false_positives="""Collections changed through another name (an alias, a callee) inside the loop;
@@ -1520,6 +1569,33 @@ def _repeated_attribute_chain(node: ast.For | ast.While, ctx: Context) -> bool |
     return False
 
 
+def _matches_across(inner: ast.For, ctx: Context) -> bool:
+    """Whether the inner loop's body tests an outer loop variable's value for equality with its own:
+    a search for matching items, which an index (dict or set) answers without the inner loop."""
+    mine = {n.id for n in ast.walk(inner.target) if isinstance(n, ast.Name)}
+    outer = {
+        n.id
+        for loop in ctx.scope.loops
+        if isinstance(loop, _FOR)
+        for n in ast.walk(loop.target)
+        if isinstance(n, ast.Name)
+    }
+    for stmt in inner.body:
+        for test in (n.test for n in ast.walk(stmt) if isinstance(n, (ast.If, ast.IfExp))):
+            for compare in (c for c in ast.walk(test) if isinstance(c, ast.Compare)):
+                if not any(isinstance(op, (ast.Eq, ast.Is)) for op in compare.ops):
+                    continue
+                operands = [compare.left, *compare.comparators]
+                if any(isinstance(o, ast.Name) for o in operands):
+                    continue  # `a == b` or `a is b` skips the item itself; it does not look for a match
+                sides = [_names_in(o) for o in operands]
+                if any(s & outer and not s & mine for s in sides) and any(
+                    s & mine and not s & outer for s in sides
+                ):
+                    return True
+    return False
+
+
 @rule(
     id="GRN035",
     name="nested-loop-same-collection",
@@ -1528,9 +1604,14 @@ def _repeated_attribute_chain(node: ast.For | ast.While, ctx: Context) -> bool |
     message="looping over a collection inside a loop over the same collection is quadratic; when looking "
     "for matches, index the items in a dict or set first, and for pairs use itertools.combinations",
     heuristic="""A `for` loop whose iterable is a plain name (or `name.items()`, `.values()`, `.keys()`)
-    nested directly or indirectly inside another `for` loop of the same function over the same name.""",
+    nested directly or indirectly inside another `for` loop of the same function over the same name, whose
+    body tests an outer item for equality with an inner one (`if a.email == b.email`): a search for
+    matches, which a dict or set built once answers in one pass. Nested loops that do something with every
+    pair (all-pairs algorithms, products, matrices) are left alone: they are quadratic by nature.""",
     false_positives="""Algorithms that genuinely compare every pair and are already as cheap as they can
-    be; collections that are always small.""",
+    be; collections that are always small. Names bound to the result of a call other than `list()` or
+    `sorted()` are left alone: they are often iterators, which a nested loop consumes rather than walks
+    again.""",
     nodes=_FOR,
     confidence="medium",
 )
@@ -1543,8 +1624,10 @@ def _nested_same_collection(node: ast.For, ctx: Context) -> bool:
         return ctx.qualname(it) if isinstance(it, (ast.Name, ast.Attribute)) else None
 
     inner = source(node)
-    if inner is None:
+    if inner is None or not _matches_across(node, ctx):
         return False
+    if isinstance(node.iter, ast.Name) and ctx.kind(node.iter.id) not in (None, PARAM, LIST):
+        return False  # an iterator (consumed, not walked twice), a short list, or something else
     return any(isinstance(outer, _FOR) and source(outer) == inner for outer in ctx.scope.loops)
 
 
@@ -1561,8 +1644,9 @@ _CONTROL_FLOW_EXCEPTIONS = frozenset(
     name="exception-as-control-flow",
     tactic="GT-LP-08",
     title="Exception used for ordinary control flow in a loop",
-    message="raising and catching an exception costs far more than a check; if the exception is common "
-    "here, test first (`if key in d`, `d.get(key)`, `getattr(o, name, None)`, `next(it, None)`)",
+    message="raising and catching an exception costs more than a check when it happens often; if it "
+    "is common here, test first (`d.get(key)`, `key in d`, `getattr(o, name, None)`, `next(it, None)`) "
+    "(CPython 3.11: 2.7× when half the lookups miss, but try/except is 1.24× faster when none do)",
     heuristic="""Inside a loop, a `try` whose only handler catches `KeyError`, `IndexError`,
     `AttributeError`, `ValueError` or `StopIteration` and only does `continue`, `pass` or a simple
     assignment. Whether it wastes anything depends on how often the exception is raised: when it is rare,
@@ -1730,6 +1814,10 @@ _MATH_ELEMENTWISE = frozenset(
     confidence="medium",
 )
 def _math_per_element(node: ast.Call, ctx: Context) -> bool:
+    if isinstance(ctx.enclosing((ast.stmt,)), ast.Assign) and any(
+        isinstance(t, ast.Subscript) for t in getattr(ctx.enclosing((ast.stmt,)), "targets", [])
+    ):
+        return False  # `d[key] = exp(x)`: filling a mapping, not transforming an array
     name = ctx.qualname(node.func) or ""
     if not (name.startswith("math.") and name[5:] in _MATH_ELEMENTWISE and ctx.imports_module("numpy")):
         return False

@@ -27,7 +27,7 @@ from pathlib import Path
 from greencode.config import Config
 from greencode.errors import ConfigError
 from greencode.tactics.context import COMPREHENSIONS, LIST, LOOPS, OTHER, PARAM, SMALL_LIST, Context, Scope
-from greencode.tactics.impact import Level, Role, file_role, lower, place
+from greencode.tactics.impact import Level, Role, file_role, lower, place, worth_showing
 from greencode.tactics.rules import RULES, RULES_BY_ID, Rule, Verdict
 from greencode.tactics.suppression import MalformedSuppression, read_suppressions
 
@@ -72,8 +72,9 @@ class Finding:
 
     @property
     def shown_by_default(self) -> bool:
-        """Whether the default output shows it: it can matter, and the rule is fairly sure."""
-        return self.impact != "low" and self.confidence != "low"
+        """Whether the default output shows it: high impact at medium or high confidence, or medium impact at
+        high confidence (:func:`greencode.tactics.impact.worth_showing`)."""
+        return worth_showing(self.impact, self.confidence)
 
     def __str__(self) -> str:
         notes = [f"{self.impact} impact: {self.why}" if self.why else f"{self.impact} impact"]
@@ -219,6 +220,7 @@ class _Hit:
     node: ast.AST
     message: str
     impact: Level
+    confidence: Level
     why: str
     function: str | None
     loop_line: int | None
@@ -297,11 +299,14 @@ class _Walker:
         for rule in rules:
             verdict = rule.check(node, self.ctx)
             if isinstance(verdict, Verdict):
-                self._hit(rule, node, verdict.message or rule.message, verdict.max_impact or rule.max_impact)
+                message = verdict.message or rule.message
+                confidence = verdict.confidence or rule.confidence
+                self._hit(rule, node, message, verdict.max_impact or rule.max_impact, confidence)
             elif verdict:
-                self._hit(rule, node, verdict if isinstance(verdict, str) else rule.message, rule.max_impact)
+                message = verdict if isinstance(verdict, str) else rule.message
+                self._hit(rule, node, message, rule.max_impact, rule.confidence)
 
-    def _hit(self, rule: Rule, node: ast.AST, message: str, cap: Level) -> None:
+    def _hit(self, rule: Rule, node: ast.AST, message: str, cap: Level, confidence: Level) -> None:
         ctx = self.ctx
         loops = list(ctx.scope.loops)
         if isinstance(node, (*LOOPS, *COMPREHENSIONS, ast.comprehension)):
@@ -324,7 +329,7 @@ class _Walker:
             loop_line = getattr(loop, "lineno", None)
         impact = lower(where.impact, cap)
         why = where.why if impact == where.impact else f"{where.why}, but the rule's gain is small"
-        self.hits.append(_Hit(rule, node, message, impact, why, where.function, loop_line))
+        self.hits.append(_Hit(rule, node, message, impact, confidence, why, where.function, loop_line))
 
     def _visit(self, node: ast.AST) -> None:
         node_type = type(node)
@@ -565,7 +570,7 @@ def _findings(
                 end_line=end_line,
                 end_column=end_column,
                 impact=hit.impact,
-                confidence=rule.confidence,
+                confidence=hit.confidence,
                 why=hit.why,
                 function=hit.function,
                 suppress_line=suppress_line,
