@@ -161,9 +161,11 @@ def test_rapl_passes_on_a_tree_whose_package_rises_when_busy(tmp_path: Path) -> 
 
 def test_rapl_fails_when_the_package_does_not_rise(tmp_path: Path) -> None:
     with live_tree(tmp_path) as tree:
-        same = workload(tree, 10, 5, 2)
         section = rapl.check(
-            replace(FAST, powercap_root=str(tmp_path)), busy=same, idle=same, reader=read_file
+            replace(FAST, powercap_root=str(tmp_path)),
+            busy=workload(tree, 2, 1, 2),  # less than asleep: the busy loop's energy never showed up
+            idle=workload(tree, 10, 5, 2),
+            reader=read_file,
         )
     assert section.status == "fail"
     assert "FAIL: package power rose from" in text(section)
