@@ -6,7 +6,9 @@ of their own (the tests put this directory on the parts' PYTHONPATH).
 
 from __future__ import annotations
 
+import errno
 import os
+import struct
 import sys
 import threading
 import time
@@ -90,6 +92,38 @@ class LiveTree:
     ) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class SteppingKernel:
+    """perf_event_open answered by a fake PMU: each read finds every counter ``step`` higher than the last."""
+
+    def __init__(self, step: int = 3_000_000, refuse: int | None = None) -> None:
+        self.step = step
+        self.refuse = refuse
+        self.values: dict[int, int] = {}
+
+    def perf_event_open(self, attr: bytes, pid: int, cpu: int, group_fd: int, flags: int) -> int:
+        if self.refuse is not None:
+            raise OSError(self.refuse, os.strerror(self.refuse))
+        fd = 100 + len(self.values)
+        self.values[fd] = 0
+        return fd
+
+    def read(self, fd: int, size: int) -> bytes:
+        self.values[fd] += self.step
+        return struct.pack("<QQQ", self.values[fd], 1, 1)  # value, time enabled, time running
+
+    def close(self, fd: int) -> None:
+        self.values.pop(fd, None)
+
+
+def stepping_kernel() -> SteppingKernel:
+    return SteppingKernel()
+
+
+def no_pmu() -> SteppingKernel:
+    """A kernel without hardware counters, as in most virtual machines."""
+    return SteppingKernel(refuse=errno.ENOENT)
 
 
 def hang(settings: Settings) -> Section:

@@ -20,7 +20,7 @@ import hardware_check  # noqa: E402
 from fakes import make_fake_powercap  # noqa: E402
 from hardware_check import PARTS, Part, render, run_check  # noqa: E402
 from hardware_fakes import LiveTree  # noqa: E402
-from hwcheck import estimator, nvml, rapl  # noqa: E402
+from hwcheck import estimator, nvml, perf, rapl  # noqa: E402
 from hwcheck.report import Section  # noqa: E402
 from hwcheck.settings import Settings  # noqa: E402
 
@@ -60,12 +60,17 @@ def text(section: Section) -> str:
 
 
 def test_a_machine_with_nothing_reports_every_counter_absent(tmp_path: Path, parts_path: None) -> None:
-    settings = replace(FAST, powercap_root=str(tmp_path / "none"), nvml_library="hardware_fakes:no_driver")
+    settings = replace(
+        FAST,
+        powercap_root=str(tmp_path / "none"),
+        nvml_library="hardware_fakes:no_driver",
+        perf_syscalls="hardware_fakes:no_pmu",
+    )
     sections = by_name(run_check(settings))
     assert [s.status for s in sections.values()] == ["info", "absent", "absent", "absent", "absent", "absent"]
     assert "no powercap tree at" in sections["rapl"].summary
     assert "libnvidia-ml.so" in sections["nvml"].summary
-    assert sections["perf"].summary == "instructions meter not available in this build"
+    assert "no hardware instruction counter here" in sections["perf"].summary
     assert "no readable RAPL counter" in sections["estimator"].summary
 
 
@@ -265,6 +270,26 @@ def test_nvml_is_absent_without_a_driver() -> None:
     section = nvml.check(replace(FAST, nvml_library="hardware_fakes:no_driver"))
     assert section.status == "absent"
     assert "libnvidia-ml.so" in section.summary
+
+
+# ---------------------------------------------------------------------------------------------------------
+# perf, through the instructions meter's perf backend over a fake kernel
+
+
+def test_perf_counts_the_same_loop_twice_and_compares_the_counts() -> None:
+    section = perf.check(replace(FAST, perf_syscalls="hardware_fakes:stepping_kernel", perf_loop=1000))
+    body = text(section)
+    assert section.status == "pass", body
+    assert "counts the PMU gives: instructions, d1_misses, ll_misses." in body
+    assert "| run 1 | 3,000,000 | 3,000,000 | 3,000,000 |" in body
+    assert "PASS: the two counts differ by +0.00 %" in body
+    assert "3e+03 instructions per iteration" in body
+
+
+def test_perf_without_a_pmu_is_absent_and_says_why() -> None:
+    section = perf.check(replace(FAST, perf_syscalls="hardware_fakes:no_pmu"))
+    assert section.status == "absent"
+    assert "no hardware instruction counter here" in section.summary
 
 
 # ---------------------------------------------------------------------------------------------------------

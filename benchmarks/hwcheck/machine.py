@@ -13,7 +13,7 @@ from hwcheck.report import Section, table
 from hwcheck.settings import Settings
 
 
-def _first_line(path: str) -> str:
+def first_line(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[0].strip()
     except (OSError, IndexError):
@@ -31,8 +31,8 @@ def check(settings: Settings) -> Section:
         ["system", platform.platform()],
         ["Python", f"{platform.python_implementation()} {sys.version.split()[0]}"],
         ["powercap", str(settings.powercap()) + ("" if settings.powercap().is_dir() else " (absent)")],
-        ["perf_event_paranoid", _first_line("/proc/sys/kernel/perf_event_paranoid")],
-        ["NVIDIA driver", _first_line("/proc/driver/nvidia/version")],
+        ["perf_event_paranoid", first_line("/proc/sys/kernel/perf_event_paranoid")],
+        ["NVIDIA driver", first_line("/proc/driver/nvidia/version")],
         ["installed", modules],
     ]
     summary = f"{host.cpu_model}, {platform.system()} {platform.release()}, Python {sys.version.split()[0]}"

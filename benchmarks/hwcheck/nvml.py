@@ -3,7 +3,6 @@ side, short windows, and GPU index selection. Every read goes through ``greencod
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
 import statistics
@@ -28,8 +27,7 @@ SHORT_WINDOWS_S = (0.001, 0.01, 0.1)
 def load_library(settings: Settings) -> Any:
     """``pynvml``, or the fake library a test names; raises MeterUnavailable saying what is missing."""
     if settings.nvml_library:
-        module, _, factory = settings.nvml_library.partition(":")
-        return getattr(importlib.import_module(module), factory)()
+        return settings.make(settings.nvml_library)
     try:
         import pynvml
     except ImportError:

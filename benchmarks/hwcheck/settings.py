@@ -6,9 +6,11 @@ whole check runs in a few seconds against fakes.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -19,6 +21,8 @@ class Settings:
     powercap_root: str | None = None
     #: ``module:factory`` returning a pynvml-like library (tests pass a fake); None = ``import pynvml``
     nvml_library: str | None = None
+    #: ``module:factory`` returning perf_event_open's system calls (tests pass a fake kernel); None = Linux's
+    perf_syscalls: str | None = None
     #: NVML index of the GPU to load and check; None = the first one
     gpu_index: int | None = None
     #: ``auto`` = PyTorch, else CuPy, else no load; ``none`` = never load the GPU
@@ -43,6 +47,7 @@ class Settings:
     # perf and calibration
     perf_loop: int = 1_000_000
     calibration_s: float = 0.5
+    calibration_mib: int = 256
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -51,6 +56,12 @@ class Settings:
     def from_json(cls, text: str) -> Settings:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in json.loads(text).items() if key in known})
+
+    @staticmethod
+    def make(factory: str) -> Any:
+        """Call the zero-argument factory named ``module:function`` (how tests hand fakes to a part)."""
+        module, _, name = factory.partition(":")
+        return getattr(importlib.import_module(module), name)()
 
     def powercap(self) -> Path:
         import os
