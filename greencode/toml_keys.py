@@ -24,6 +24,8 @@ __all__ = ["UnsafeEdit", "block", "set_keys", "write_keys"]
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\- ]+?)\s*\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
+_DOTS = re.compile(r"\s*\.\s*")
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z0-9_\-]+)(\s*=\s*)([^#\n]*?)(\s*#[^\n]*)?(\r?\n)?$")
 
 
 class UnsafeEdit(GreencodeError):
@@ -54,7 +56,7 @@ def _section(lines: list[str], table: Sequence[str]) -> tuple[int, int] | None:
     wanted = ".".join(table)
     for index, line in enumerate(lines):
         match = _HEADER.match(line)
-        if match and re.sub(r"\s*\.\s*", ".", match.group(1)) == wanted:
+        if match and _DOTS.sub(".", match.group(1)) == wanted:
             end = next((j for j in range(index + 1, len(lines)) if _ANY_HEADER.match(lines[j])), len(lines))
             return index, end
     return None
@@ -63,6 +65,7 @@ def _section(lines: list[str], table: Sequence[str]) -> tuple[int, int] | None:
 def set_keys(text: str, table: Sequence[str], values: Mapping[str, float], where: str) -> str:
     """``text`` with ``values`` set under ``[table]``; raises UnsafeEdit when that cannot be done safely."""
     original = parse_toml(text, where)
+    values = {key: float(_value(value)) for key, value in values.items()}  # as the file will hold them
     lines = text.splitlines(keepends=True)
     section = _section(lines, table)
     if section is None:
@@ -73,9 +76,7 @@ def set_keys(text: str, table: Sequence[str], values: Mapping[str, float], where
         header, end = section
         remaining = dict(values)
         for index in range(header + 1, end):
-            match = re.match(
-                r"^(\s*)([A-Za-z0-9_\-]+)(\s*=\s*)([^#\n]*?)(\s*#[^\n]*)?(\r?\n)?$", lines[index]
-            )
+            match = _KEY_LINE.match(lines[index])
             if match and match.group(2) in remaining:
                 indent, key, equals, _, comment, newline = match.groups()
                 lines[index] = (

@@ -20,7 +20,7 @@ import hardware_check  # noqa: E402
 from fakes import make_fake_powercap  # noqa: E402
 from hardware_check import PARTS, Part, render, run_check  # noqa: E402
 from hardware_fakes import LiveTree  # noqa: E402
-from hwcheck import estimator, nvml, perf, rapl  # noqa: E402
+from hwcheck import calibration, estimator, nvml, perf, rapl  # noqa: E402
 from hwcheck.report import Section  # noqa: E402
 from hwcheck.settings import Settings  # noqa: E402
 
@@ -29,7 +29,7 @@ from greencode.meters.rapl import read_file  # noqa: E402
 FAST = Settings(
     busy_s=0.1,
     idle_s=0.1,
-    interval_probe_s=0.1,
+    interval_probe_s=0.3,
     poller_interval_s=0.05,
     poller_window_s=0.5,
     gpu_load_s=1.0,
@@ -328,3 +328,33 @@ def test_nvml_reports_a_gpu_load_that_fails(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(nvml, "gpu_load", lambda settings, index: (out_of_memory, ""))
     section = nvml.check(replace(FAST, nvml_library="hardware_fakes:running_gpus"))
     assert "Work done: the load failed (RuntimeError: CUDA out of memory)" in text(section)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the instruction model's calibration
+
+
+def test_calibration_runs_the_workloads_and_reports_why_a_flat_counter_cannot_be_fitted(
+    tmp_path: Path,
+) -> None:
+    make_fake_powercap(tmp_path, packages=1, domains=("package",))
+    settings = replace(
+        FAST,
+        powercap_root=str(tmp_path),
+        perf_syscalls="hardware_fakes:stepping_kernel",
+        calibration_s=0.001,
+        calibration_mib=1,
+        idle_s=0.01,
+    )
+    section = calibration.check(settings)
+    assert section.status == "fail"
+    assert "used no energy above idle by RAPL's count" in section.summary
+
+
+def test_calibration_is_absent_without_instruction_counts(tmp_path: Path) -> None:
+    make_fake_powercap(tmp_path, packages=1, domains=("package",))
+    section = calibration.check(
+        replace(FAST, powercap_root=str(tmp_path), perf_syscalls="hardware_fakes:no_pmu")
+    )
+    assert section.status == "absent"
+    assert "needs hardware instruction counts (perf_event_open)" in section.summary

@@ -116,3 +116,8 @@ def test_write_keys_creates_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "greencode.toml"
     write_keys(path, ("instructions",), VALUES)
     assert parse_toml(path.read_text(), "x") == {"instructions": VALUES}
+
+
+def test_values_are_written_to_six_significant_digits() -> None:
+    edited = set_keys("", ("instructions",), {"joules_per_instruction": 1.23456789e-10}, "greencode.toml")
+    assert edited == "[instructions]\njoules_per_instruction = 1.234568e-10\n"

@@ -4,7 +4,8 @@ can detect on this machine.
 Runs ``python -m pytest --greencode`` RUNS times (default 2) in fresh processes, then reports each test's
 run-to-run spread, the drift between runs, the smallest regression the gate would flag at the configured
 ``fail_on`` and ``alpha``, and a recommended ``fail_on``. ``--save`` writes a baseline pooling all the runs,
-from which the gate learns this machine's noise.
+from which the gate learns this machine's noise. ``--instructions`` fits the instruction model against RAPL
+instead (:mod:`greencode.cli._instruction_calibration`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--meter", help="meter(s) to use (default: the 'meter' key)")
     parser.add_argument(
         "--json", type=path_argument, metavar="FILE", help="also write the calibration as JSON to FILE"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead: fit the instruction model's joules per instruction and per DRAM line against RAPL "
+        "(needs RAPL and perf counters; see docs/instructions.md)",
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="with --instructions: set the fitted keys in the configuration file",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="with --instructions: seconds per workload (1)",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -101,6 +120,10 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.units import format_percent
     from greencode.vcs import vcs_state
 
+    if args.instructions:
+        from greencode.cli._instruction_calibration import handle_instructions
+
+        return handle_instructions(args)
     if not 2 <= args.runs <= MAX_RUNS:
         raise GreencodeError(
             f"--runs {args.runs}: expected 2 to {MAX_RUNS} runs (each is a whole pytest run)"
