@@ -40,7 +40,9 @@ def test_text_has_energy_co2e_sci_baseline_change_and_status(report: Report) -> 
     text = render(report, "text")
     line = next(line for line in text.splitlines() if line.startswith("tests/test_io.py::test_read"))
     assert re.search(
-        r"12 mJ \(est\.\)\s+11 mJ – 13 mJ\s+.*gCO2e\s+.*gCO2e/test\s+10 mJ\s+\+20\.0%\s+regression", line
+        r"12 mJ \(est\.\)\s+11 mJ – 13 mJ\s+.*gCO2e \(est\.\)\s+.*gCO2e/test \(est\.\)\s+10 mJ\s+\+20\.0%\s+"
+        r"regression",
+        line,
     )
     assert "ESTIMATES" in text
     assert "267.622 gCO2e/kWh (location-based: Netherlands (NLD) 2023" in text
@@ -54,6 +56,44 @@ def test_text_total_row_has_sci_per_run(report: Report) -> None:
 
 def test_text_total_of_estimates_is_marked_as_an_estimate(report: Report) -> None:
     assert "14 mJ (est.)" in render(report, "text").splitlines()[-1]
+
+
+def _mixed() -> Report:
+    tests = (
+        build_test("t.py::test_whole", Estimate.exact(0.5), CARBON, estimated=False, wall_s=0.5),
+        build_test("t.py::test_other", Estimate.exact(0.25), CARBON, estimated=False, wall_s=0.2),
+        build_test("t.py::test_fn", Estimate.exact(24e-6), CARBON, per="call", estimated=True, wall_s=1e-6),
+    )
+    return Report(source="results.json", kind="pytest", carbon=CARBON, tests=tests)
+
+
+def test_totals_add_only_per_test_figures_and_say_what_they_leave_out() -> None:
+    report = _mixed()
+    assert report.total_energy_j == 0.75 and not report.total_estimated
+    total = render(report, "text").splitlines()[-1]
+    assert total.startswith("total of 2 entries per test or run (1 per-call figure not added")
+    assert "750 mJ" in total and "(est.)" not in total
+    totals = json.loads(render(report, "json"))["totals"]
+    assert (totals["energy_j"], totals["entries"], totals["per_call_not_added"]) == (0.75, 2, 1)
+
+
+def test_a_per_call_figure_is_labelled_per_call() -> None:
+    line = next(line for line in render(_mixed(), "text").splitlines() if line.startswith("t.py::test_fn"))
+    assert "24 µJ/call (est.)" in line
+
+
+def test_only_per_call_figures_get_no_total_row() -> None:
+    tests = tuple(
+        build_test(f"t.py::test_{i}", Estimate.exact(1e-5), CARBON, per="call", estimated=True)
+        for i in range(2)
+    )
+    text = render(Report(source="r.json", kind="pytest", carbon=CARBON, tests=tests), "text")
+    assert "total" not in text
+
+
+def test_co2e_and_sci_of_an_estimate_are_marked_as_estimates(report: Report) -> None:
+    for fmt in ("text", "md", "html"):
+        assert "gCO2e (est.)" in render(report, fmt) and "gCO2e/test (est.)" in render(report, fmt), fmt
 
 
 def test_text_without_results_says_so() -> None:

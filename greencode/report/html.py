@@ -12,7 +12,7 @@ from html import escape
 from greencode import __version__
 from greencode.errors import GreencodeError
 from greencode.report.model import Report
-from greencode.report.text import HEADERS, header_lines, rows, total_row
+from greencode.report.text import HEADERS, header_lines, rows, shows_total, total_row
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222;
@@ -40,7 +40,7 @@ def _table(report: Report) -> str:
             for index, cell in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    if len(report.tests) > 1:
+    if shows_total(report):
         body.append(
             '<tr class="total">' + "".join(f"<td>{escape(c)}</td>" for c in total_row(report)) + "</tr>"
         )

@@ -61,9 +61,13 @@ def report_dict(report: Report) -> dict[str, Any]:
             "functional_unit": carbon.functional_unit,
         },
         "totals": {
+            # energy spent once (per test or run); per-call figures are rates and are not added
             "energy_j": report.total_energy_j,
             "co2e_g": report.total_co2e_g,
             "sci": run.to_dict() if run else None,
+            "entries": len(report.totalled),
+            "per_call_not_added": len(report.tests) - len(report.totalled),
+            "estimated": report.total_estimated,
         },
         "tests": [_test(test) for test in report.tests],
         "history": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greencode.escaping import markdown_text
 from greencode.report.model import Report
-from greencode.report.text import HEADERS, header_lines, rows, total_row
+from greencode.report.text import HEADERS, header_lines, rows, shows_total, total_row
 
 #: Columns holding text from the input (test ids, statuses); the others are figures greencode formatted.
 _INPUT_COLUMNS = frozenset({HEADERS.index("test"), HEADERS.index("status")})
@@ -35,7 +35,7 @@ def render_markdown(report: Report) -> str:
     lines.append("")
     if report.tests:
         table = [list(HEADERS), *rows(report)]
-        total = len(report.tests) > 1
+        total = shows_total(report)
         if total:
             table.append(total_row(report))
         lines += _table(table, bold_last=total)

@@ -161,19 +161,30 @@ class Report:
         return tuple(dict.fromkeys(test.intensity.label for test in self.tests))
 
     @property
+    def totalled(self) -> tuple[TestResult, ...]:
+        """The entries the totals add up: energy actually spent once (per test or per run). A per-call
+        figure is a rate — joules per call of a measured function — and adding it to those would mix units."""
+        return tuple(test for test in self.tests if test.per != "call")
+
+    @property
     def total_energy_j(self) -> float:
-        return math.fsum(test.energy.median_j for test in self.tests)
+        return math.fsum(test.energy.median_j for test in self.totalled)
 
     @property
     def total_co2e_g(self) -> float:
-        return math.fsum(test.co2e_g for test in self.tests)
+        return math.fsum(test.co2e_g for test in self.totalled)
+
+    @property
+    def total_estimated(self) -> bool:
+        return any(test.estimated for test in self.totalled)
 
     @property
     def run_sci(self) -> SCI | None:
         """The SCI of the whole run (R = one run): all energy and all reserved time together."""
-        if not self.tests:
+        totalled = self.totalled
+        if not totalled:
             return None
-        wall = math.fsum(test.wall_s or 0.0 for test in self.tests)
+        wall = math.fsum(test.wall_s or 0.0 for test in totalled)
         operational = self.total_co2e_g
         # one intensity that reproduces the summed CO2e, so hourly profiles stay exact
         energy = self.total_energy_j
@@ -182,7 +193,7 @@ class Report:
         intensity = Intensity(
             g_per_kwh,
             labels[0] if len(labels) == 1 else f"{g_per_kwh:.4g} gCO2e/kWh (energy-weighted over hours)",
-            self.tests[0].intensity.basis,
+            totalled[0].intensity.basis,
         )
         return sci(energy, wall, self.carbon, intensity=intensity, functional_unit="run")
 

@@ -25,10 +25,13 @@ def rows(report: Report) -> list[list[str]]:
     return [
         [
             test.name,
-            format_energy(test.energy.median_j) + (" (est.)" if test.estimated else ""),
+            format_energy(test.energy.median_j)
+            + ("/call" if test.per == "call" else "")
+            + _est(test.estimated),
             _interval(test),
-            format_co2e(test.co2e_g),
-            f"{format_co2e(test.sci.per_unit_g)}/{test.sci.functional_unit}",
+            # CO2e and SCI derived from an estimate are estimates too
+            format_co2e(test.co2e_g) + _est(test.estimated),
+            f"{format_co2e(test.sci.per_unit_g)}/{test.sci.functional_unit}" + _est(test.estimated),
             format_energy(test.baseline.median_j) if test.baseline else "",
             format_percent(test.change) if test.change is not None else "",
             test.status or "",
@@ -37,15 +40,36 @@ def rows(report: Report) -> list[list[str]]:
     ]
 
 
+def _est(estimated: bool) -> str:
+    return " (est.)" if estimated else ""
+
+
+def shows_total(report: Report) -> bool:
+    """Whether a total row says anything: several entries, at least one of which adds up."""
+    return len(report.tests) > 1 and bool(report.totalled)
+
+
+def total_label(report: Report) -> str:
+    """What the total row covers: only energy spent once (per test or run), never per-call rates."""
+    added = len(report.totalled)
+    left = len(report.tests) - added
+    entries = f"{added} {'entry' if added == 1 else 'entries'}"
+    if not left:
+        return f"total ({entries})"
+    figures = f"{left} per-call figure{'s' * (left != 1)}"
+    return f"total of {entries} per test or run ({figures} not added: joules per call do not add up)"
+
+
 def total_row(report: Report) -> list[str]:
-    """The run as a whole: summed energy and CO2e, and SCI per run."""
+    """The run as a whole: summed energy and CO2e, and SCI per run, of the entries that add up."""
     run = report.run_sci
+    estimated = _est(report.total_estimated)
     return [
-        f"total ({len(report.tests)} {'entry' if len(report.tests) == 1 else 'entries'})",
-        format_energy(report.total_energy_j) + (" (est.)" if report.estimated else ""),
+        total_label(report),
+        format_energy(report.total_energy_j) + estimated,
         "",
-        format_co2e(report.total_co2e_g),
-        f"{format_co2e(run.per_unit_g)}/run" if run else "",
+        format_co2e(report.total_co2e_g) + estimated,
+        f"{format_co2e(run.per_unit_g)}/run{estimated}" if run else "",
         "",
         "",
         "",
@@ -113,7 +137,7 @@ def _render_text(report: Report) -> str:
     lines.append("")
     if report.tests:
         table = [list(HEADERS), *rows(report)]
-        if len(report.tests) > 1:
+        if shows_total(report):
             table.append(total_row(report))
         lines += _align(table)
     else:
