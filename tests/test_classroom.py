@@ -262,3 +262,53 @@ def test_classroom_run_refuses_an_unknown_report_suffix_before_running(
     assert main(["classroom", "run", str(tmp_path / "lesson"), "--output", str(tmp_path / "x.pdf")]) == 2
     err = capsys.readouterr().err
     assert "the report must end in .md or .html" in err and "[1/1]" not in err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the exercises shipped in the wheel, and `greencode classroom init`
+
+
+def test_classroom_init_copies_the_shipped_exercises_into_a_new_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "lesson"
+    assert main(["classroom", "init", str(target)]) == 0
+    copied = discover(target)
+    assert [e.name for e in copied] == [e.name for e in discover(EXAMPLES)]
+    assert f"greencode classroom run {target}" in capsys.readouterr().out
+
+
+def test_classroom_init_refuses_a_directory_that_holds_something(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["classroom", "init", str(tmp_path)]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_classroom_list_without_a_checkout_lists_the_shipped_exercises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no examples/classroom here
+    assert main(["classroom", "list"]) == 0
+    assert "01-membership" in capsys.readouterr().out
+
+
+def test_the_wheel_carries_the_exercises_where_the_package_looks_for_them(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    from greencode.classroom.packaged import PACKAGED
+
+    root = Path(__file__).parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q", "-w", str(tmp_path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("greencode-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    inside = PACKAGED.relative_to(root / "greencode").as_posix()
+    for exercise in discover(EXAMPLES):
+        assert f"greencode/{inside}/{exercise.name}/exercise.toml" in names

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from greencode.cli.compare import positive_int
 
 ORDER = 70
 DEFAULT_DIR = "examples/classroom"
+DIR_HELP = f"default: {DEFAULT_DIR}, or the exercises shipped with greencode where there is none"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     listing = commands.add_parser("list", help="list the exercises in DIR", description="List the exercises.")
-    listing.add_argument(
-        "directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=f"default: {DEFAULT_DIR}"
-    )
+    listing.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     listing.set_defaults(func=handle_list)
 
     run = commands.add_parser(
@@ -32,9 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Works offline; plots need matplotlib (pip install 'greencode[plot]').",
         epilog="Example: greencode classroom run examples/classroom --output lesson.html",
     )
-    run.add_argument(
-        "directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=f"default: {DEFAULT_DIR}"
-    )
+    run.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     run.add_argument(
         "--output",
         default="classroom-report.md",
@@ -48,16 +46,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--meter", help="meter(s) to use: auto (default), rapl, nvml, estimate or a comma list")
     run.set_defaults(func=handle_run)
+    init = commands.add_parser(
+        "init",
+        help="copy greencode's exercises into DIR, to run, change or hand out",
+        description="Copy the exercises shipped with greencode (each a wasteful and a green implementation "
+        "of one task, with its tests) into DIR, which must be new or empty.",
+        epilog="Example: greencode classroom init lesson && greencode classroom run lesson",
+    )
+    init.add_argument("directory", metavar="DIR", help="where to put the exercises (new or empty)")
+    init.set_defaults(func=handle_init)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
-def handle_list(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _exercises(directory: str) -> Path:
+    """DIR as given; the default, when it is not here, means the exercises shipped with greencode."""
+    from greencode.classroom.packaged import exercises_dir
 
+    path = Path(directory)
+    if directory == DEFAULT_DIR and not path.is_dir():
+        return exercises_dir()
+    return path
+
+
+def handle_init(args: argparse.Namespace) -> int:
+    from greencode.classroom.packaged import init
+
+    written = init(Path(args.directory))
+    print(f"{len(written)} exercises copied into {args.directory}:")
+    for directory in written:
+        print(f"  {directory.name}")
+    print(f"Run them with: greencode classroom run {args.directory}")
+    return 0
+
+
+def handle_list(args: argparse.Namespace) -> int:
     from greencode.classroom import discover
     from greencode.tactics.catalogue import get_tactic
 
-    for exercise in discover(Path(args.directory)):
+    for exercise in discover(_exercises(args.directory)):
         print(f"{exercise.name:<20} {exercise.tactic}  {exercise.title}")
         print(f"{'':<20} {'':<8}  tactic: {get_tactic(exercise.tactic).name}")
     return 0
@@ -65,7 +91,6 @@ def handle_list(args: argparse.Namespace) -> int:
 
 def handle_run(args: argparse.Namespace) -> int:
     import sys
-    from pathlib import Path
 
     from greencode.classroom import Exercise, discover
     from greencode.classroom.report import report_kind, write_report
@@ -74,7 +99,7 @@ def handle_run(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     report_kind(output)  # a report that cannot be written is said before the lesson runs
-    exercises = discover(Path(args.directory))
+    exercises = discover(_exercises(args.directory))
 
     def progress(index: int, exercise: Exercise) -> None:
         print(f"[{index}/{len(exercises)}] {exercise.name}: {exercise.title}", file=sys.stderr, flush=True)
