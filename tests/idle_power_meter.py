@@ -6,12 +6,15 @@ Select it with ``meter="idle_power_meter:create"`` (the tests folder is on ``sys
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from greencode.meters.base import Domain, Reading
 
 IDLE_W = 10.0
 _work = {"joules": 0.0}
+#: The clock the idle draw accrues on; a test replaces it (with greencode.measurement's) to make it exact.
+clock: Callable[[], float] = time.perf_counter
 
 
 def work(joules: float) -> None:
@@ -21,11 +24,11 @@ def work(joules: float) -> None:
 
 class _Window:
     def __init__(self) -> None:
-        self.started = time.perf_counter()
+        self.started = clock()
         self.work0 = _work["joules"]
 
     def stop(self) -> Reading:
-        elapsed = time.perf_counter() - self.started
+        elapsed = clock() - self.started
         return Reading({"package-0": IDLE_W * elapsed + _work["joules"] - self.work0})
 
 
