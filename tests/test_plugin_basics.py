@@ -76,7 +76,7 @@ def test_enabled_in_the_pytest_ini(pytester: pytest.Pytester, monkeypatch: pytes
 def test_header_names_the_meter_and_that_figures_are_estimates(pytester: pytest.Pytester) -> None:
     make_project(pytester, SIMPLE)
     run(pytester, "--greencode").stdout.fnmatch_lines(
-        ["greencode: meter scripted (estimated), rounds 5", "*1 test measured with scripted (estimates)*"]
+        ["greencode: meter scripted (estimated), rounds 1", "*1 test measured with scripted (estimates)*"]
     )
 
 

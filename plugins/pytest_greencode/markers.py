@@ -31,13 +31,16 @@ def _error(item: pytest.Item, marker: str, problem: str) -> str:
     return f"{item.nodeid}: @pytest.mark.{marker}: {problem}"
 
 
-def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool) -> Plan:
-    """``item``'s plan from its fixtures and markers; ``rounds`` is the configured default and
+def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool, test_rounds: int | None = None) -> Plan:
+    """``item``'s plan from its fixtures and markers; ``rounds`` is the configured default (the ``energy``
+    fixture's rounds), ``test_rounds`` the default for repeating a test's own call (``rounds`` when None) and
     ``benchmark_plugin`` whether pytest-benchmark is installed."""
     measure, error = True, None
     fixtures = getattr(item, "fixturenames", ())
     benchmark = "benchmark" in fixtures and benchmark_plugin
     mode: Mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
+    if mode == "test" and test_rounds is not None:
+        rounds = test_rounds
     marker = item.get_closest_marker("greencode")
     if marker is not None:
         unknown = set(marker.kwargs) - {"rounds", "skip"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,10 @@ from greencode.store import Baseline, TestRecord, counts_of_rounds, load_baselin
 from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode.quiet import has_failed_subtests, quiet_rounds
+
+#: Rounds of a test's call when the ``rounds`` key is not set.
+TEST_ROUNDS = 1
 
 PLAN_KEY: pytest.StashKey[markers.Plan] = pytest.StashKey()
 CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
@@ -198,6 +202,9 @@ class GreencodeRun:
         if declared_noise(self.selection.meters) is not None and settings.origin("rounds") == "defaults":
             # a deterministic meter gives the same figure every round: one is enough
             self.settings = settings = replace(settings, rounds=1)
+        #: How often a test's call runs. One unless ``rounds`` is set: a measuring run then costs about what a
+        #: plain run costs (the configured default still gives the ``energy`` fixture its rounds).
+        self.test_rounds = settings.rounds if settings.origin("rounds") != "defaults" else TEST_ROUNDS
         #: counts depend on the code path only: fix the inputs that vary between runs before each call
         self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
@@ -224,7 +231,7 @@ class GreencodeRun:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         kind = "estimated" if self.estimated else "measured"
-        lines = [f"greencode: meter {self.selection.name} ({kind}), rounds {self.settings.rounds}"]
+        lines = [f"greencode: meter {self.selection.name} ({kind}), rounds {self.test_rounds}"]
         if self.compare:
             lines.append(
                 f"greencode: comparing with {self.baseline_path} (fail_on {self.settings.fail_on}, "
@@ -346,7 +353,7 @@ class GreencodeRun:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         benchmark_plugin = self.config.pluginmanager.hasplugin("benchmark")
         for item in items:
-            plan = markers.plan(item, self.settings.rounds, benchmark_plugin)
+            plan = markers.plan(item, self.settings.rounds, benchmark_plugin, self.test_rounds)
             item.stash[PLAN_KEY] = plan
             if plan.error:
                 self.marker_errors.append(plan.error)
@@ -423,20 +430,33 @@ class GreencodeRun:
         item.stash[CALLS_KEY] = windows
         return result
 
-    def _repeat(self, item: pytest.Item, rounds: int) -> Iterator[Measurement]:
-        for index in range(1, rounds):
-            if self.pin_variation:
-                _pin_variation(item)
-            recorder = self.window(item.nodeid)
-            try:
-                item.runtest()
-            except (Exception, pytest.fail.Exception, pytest.skip.Exception) as exc:
-                self.warnings.append(
-                    f"{item.nodeid}: round {index + 1} of {rounds} raised {type(exc).__name__}; kept {index} "
-                    "round(s). Mark it @pytest.mark.greencode(rounds=1) if it must not run twice."
-                )
-                return
-            yield recorder.stop()
+    def _repeat(self, item: pytest.Item, rounds: int) -> list[Measurement]:
+        """Rounds 2 to ``rounds`` of the call, which pytest never hears of (:mod:`pytest_greencode.quiet`):
+        its outcome, counts, subtests, warnings and captured output are those of the first round."""
+        windows: list[Measurement] = []
+        if has_failed_subtests(item):
+            return windows
+        with quiet_rounds(item) as quiet:
+            for _ in range(1, rounds):
+                if self.pin_variation:
+                    _pin_variation(item)
+                recorder = self.window(item.nodeid)
+                try:
+                    item.runtest()
+                except (Exception, pytest.fail.Exception, pytest.skip.Exception) as exc:
+                    problem = f"raised {type(exc).__name__}"
+                    break
+                windows.append(recorder.stop())
+            else:
+                problem = None
+        if quiet.subtest_failed:
+            problem, windows = "had a failing subtest", []
+        if problem is not None:
+            self.warnings.append(
+                f"{item.nodeid}: round {len(windows) + 2} of {rounds} {problem}; kept {len(windows) + 1} "
+                "round(s). Mark it @pytest.mark.greencode(rounds=1) if it must not run twice."
+            )
+        return windows
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:

@@ -1,0 +1,115 @@
+"""Extra rounds of a test's call that pytest never hears of.
+
+Measuring a test more than once runs its call again inside the same test. pytest's outcome must stay what a
+plain run reports, so while the extra rounds run, nothing they do reaches pytest: subtest reports (pytest's
+built-in ``subtests`` fixture or the pytest-subtests plugin), warnings, captured output and captured log
+records are kept away from it, and what the first round captured stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+import pytest
+
+
+class _SilentHooks:
+    """Stands in for a subtests fixture's hook relay: reports are built as usual but never logged."""
+
+    def __init__(self, hooks: Any) -> None:
+        self._hooks = hooks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hooks, name)
+
+    def pytest_runtest_logreport(self, **kwargs: Any) -> None:
+        """An extra round's subtest is neither counted nor shown."""
+
+    def pytest_exception_interact(self, **kwargs: Any) -> None:
+        """No debugger for an extra round's subtest."""
+
+
+class Quiet:
+    """What :func:`quiet_rounds` yields: ``subtest_failed`` tells whether a subtest of an extra round failed
+    (its exception is swallowed by the subtest, so the round itself does not raise)."""
+
+    subtest_failed = False
+
+
+def _subtest_failures(config: pytest.Config) -> MutableMapping[Any, int] | None:
+    try:
+        from _pytest.subtests import failed_subtests_key  # pytest >= 9
+    except ImportError:
+        return None
+    return config.stash.get(failed_subtests_key, None)
+
+
+def has_failed_subtests(item: pytest.Item) -> bool:
+    """Whether a subtest of ``item`` has failed: the test fails, so more rounds of it would tell nothing."""
+    failures = _subtest_failures(item.config)
+    return bool(failures and failures.get(item.nodeid))
+
+
+def _silence_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
+    fixture = getattr(item, "funcargs", {}).get("subtests")
+    for name in ("_ihook", "ihook"):  # pytest's built-in fixture, then the pytest-subtests plugin's
+        hooks = getattr(fixture, name, None)
+        if hooks is not None and not isinstance(hooks, _SilentHooks):
+            setattr(fixture, name, _SilentHooks(hooks))
+            stack.callback(setattr, fixture, name, hooks)
+            return
+
+
+def _keep_log_captures(stack: contextlib.ExitStack) -> None:
+    from _pytest.logging import LogCaptureHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, LogCaptureHandler):
+            records, stream = handler.records, handler.stream
+            count, position = len(records), stream.tell()
+
+            stack.callback(_truncate, records, stream, count, position)
+
+
+def _truncate(records: list[logging.LogRecord], stream: io.StringIO, count: int, position: int) -> None:
+    del records[count:]
+    stream.seek(position)
+    stream.truncate()
+
+
+@contextlib.contextmanager
+def quiet_rounds(item: pytest.Item) -> Iterator[Quiet]:
+    """Run extra rounds of ``item``'s call inside this block: pytest sees nothing of them."""
+    quiet = Quiet()
+    capture = item.config.pluginmanager.getplugin("capturemanager")
+    capturing = capture is not None and capture.is_globally_capturing()
+    failures = _subtest_failures(item.config)
+    failed_before = dict(failures) if failures is not None else None
+    first_out = first_err = ""
+    if capturing:
+        # take what the first round printed now, so that the extra rounds' output can be dropped after them
+        first_out, first_err = capture.read_global_capture()
+    with contextlib.ExitStack() as stack:
+        _silence_subtests(item, stack)
+        _keep_log_captures(stack)
+        stack.enter_context(warnings.catch_warnings(record=True))  # the filters stay; the records are dropped
+        if not capturing:  # -s: the extra rounds' output would reach the terminal
+            stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+            stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        try:
+            yield quiet
+        finally:
+            if capturing:
+                capture.read_global_capture()
+            if failures is not None and failed_before is not None and failures != failed_before:
+                quiet.subtest_failed = True
+                failures.clear()
+                failures.update(failed_before)
+    if capturing:
+        item.add_report_section("call", "stdout", first_out)
+        item.add_report_section("call", "stderr", first_err)
