@@ -22,11 +22,10 @@ from __future__ import annotations
 import importlib
 
 from greencode.errors import GreencodeError
+from greencode.version import __version__
 
 # Not ``typing.TYPE_CHECKING``: importing typing would double the cost of ``import greencode``.
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _LAZY = {

@@ -68,8 +68,7 @@ from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_ch
 from greencode.store import BaselineEntry, TestRecord, entry_from_record, load_results
 
 if TYPE_CHECKING:
-    from greencode.config import CarbonConfig, Config
-    from greencode.report.model import Report
+    from greencode.config import Config
 
 AB_SCHEMA = "greencode-ab"
 AB_VERSION = 1
@@ -390,7 +389,7 @@ class AbResult:
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        from greencode import __version__
+        from greencode.version import __version__
 
         return {
             "schema": AB_SCHEMA,
@@ -416,25 +415,6 @@ class AbResult:
             "gate": self.gate.to_dict(),
             "notes": list(self.notes),
         }
-
-
-def to_report(result: AbResult, carbon: CarbonConfig) -> Report:
-    """The result as a :class:`~greencode.report.model.Report` (head's energy per test, base as baseline,
-    the gate's verdicts), for :func:`greencode.report.render`: the same text and Markdown as ``greencode
-    report``."""
-    from greencode.report.records import records_report
-
-    return records_report(
-        result.head_records.values(),
-        carbon,
-        result.gate,
-        source=f"greencode ab: head {result.head.describe()} against base {result.base.describe()}",
-        kind="paired runs, interleaved",
-        commit=result.head.commit,
-        meter=result.meter,
-        machine=result.machine,
-        notes=result.notes,
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -25,15 +25,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from greencode.errors import GreencodeError
 from greencode.measurement import Profile, Profiler, current_config, meters_in_use
 from greencode.stats import Interval, balanced_orders
 from greencode.units import format_duration, format_energy
-
-if TYPE_CHECKING:
-    from greencode.report.model import LeaderboardRow
 
 T = TypeVar("T")
 
@@ -380,22 +377,6 @@ class Comparison:
             "candidates": [result.to_dict() for result in self.results],
         }
 
-    def leaderboard_rows(self) -> list[LeaderboardRow]:
-        """Rows for :func:`greencode.report.plots.plot_leaderboard`."""
-        from greencode.report.model import LeaderboardRow
-
-        return [
-            LeaderboardRow(
-                r.label,
-                r.median_j,
-                r.energy.low,
-                r.energy.high,
-                r.estimated,
-                ratio=r.ratio.estimate if math.isfinite(r.ratio.estimate) else None,
-            )
-            for r in self.results
-        ]
-
 
 # ---------------------------------------------------------------------------------------------------------
 # running
@@ -575,22 +556,3 @@ def render_text(comparison: Comparison) -> str:
     warnings = dict.fromkeys(w for r in comparison.results for w in r.warnings)
     lines += [f"warning: {w}" for w in warnings]
     return "\n".join([*lines, "", *basis(comparison)])
-
-
-def require_plotting(path: Path | None = None) -> None:
-    """Raise a one-line :class:`GreencodeError` unless matplotlib is importable and ``path`` names an image
-    format it can write (check before measuring)."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise GreencodeError("plots need matplotlib: pip install 'greencode[plot]'")
-    if path is not None:
-        from greencode.report.plots import image_format
-
-        image_format(path)
-
-
-def plot(comparison: Comparison, path: Path, *, title: str) -> None:
-    """Draw the leaderboard of ``comparison`` to ``path`` (PNG or SVG by suffix)."""
-    require_plotting()
-    from greencode.report.plots import plot_leaderboard
-
-    plot_leaderboard(comparison.leaderboard_rows(), path, title=title)

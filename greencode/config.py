@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from greencode.config_files import find_config_file
 from greencode.errors import ConfigError
 
 ON_MISSING_BASELINE = ("warn", "fail", "ignore")
@@ -381,7 +382,7 @@ def _budgets(value: object) -> dict[str, float]:
 def _grid(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2,3}|(?i:world)", value.strip()):
         raise ValueError("expected an ISO 3166 country code such as 'NL' or 'NLD', or 'world'")
-    from greencode.carbon import country_table  # here: greencode.carbon imports this module
+    from greencode.grid import country_table
 
     if value.strip().upper() not in country_table():
         raise ValueError(
@@ -407,7 +408,7 @@ def _check_carbon(carbon: CarbonConfig, root: Path, where: str) -> CarbonConfig:
         )
     profile = carbon.hourly_profile
     if profile is not None:
-        from greencode.carbon import load_hourly_profile  # here: greencode.carbon imports this module
+        from greencode.grid import load_hourly_profile
 
         if not profile.is_absolute():
             profile = root / profile
@@ -572,32 +573,6 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table of settings")
     return table, where
-
-
-def find_config_file(start: Path) -> Path | None:
-    """The nearest ``greencode.toml`` or ``pyproject.toml`` with a ``[tool.greencode]`` table, upwards."""
-    for directory in (start, *start.parents):
-        candidate = directory / "greencode.toml"
-        if candidate.is_file():
-            return candidate
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file() and _mentions_greencode(candidate):
-            return candidate
-        if (directory / ".git").exists():
-            break
-    return None
-
-
-def _mentions_greencode(pyproject: Path) -> bool:
-    """Whether ``pyproject`` has a ``[tool.greencode`` table. A UTF-16 file that has one counts, so that
-    reading it reports the encoding instead of silently ignoring the settings."""
-    try:
-        with pyproject.open("rb") as handle:
-            data = handle.read(16 * 1024 * 1024)
-    except OSError:
-        return False
-    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
-    return "[tool.greencode" in data.decode(encoding, errors="replace")
 
 
 def load_config(

@@ -33,3 +33,22 @@ class StoreError(GreencodeError):
 
 class VcsError(GreencodeError):
     """git could not answer: not installed, not a repository, an unknown ref, or no answer in time."""
+
+
+class GreencodeWarning(RuntimeWarning):
+    """What greencode warns about while the measured code runs on (a meter that failed, an output that
+    could not be written): filter it with ``-W ignore::greencode.errors.GreencodeWarning``."""
+
+
+def warn(message: str) -> None:
+    """A :class:`GreencodeWarning` shown at the first caller outside greencode: the user's line, however
+    deep the wrappers in between (decorators, generators, the pyJoules layer)."""
+    import sys
+    import warnings
+
+    frame = sys._getframe(1)
+    level = 2  # warnings.warn's level of our caller
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "greencode":
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, GreencodeWarning, stacklevel=level)

@@ -13,7 +13,6 @@ import functools
 import math
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
-from greencode.errors import GreencodeError
+from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
 
 if TYPE_CHECKING:
@@ -229,17 +228,6 @@ def clear_results() -> None:
     _state.registry.clear()
 
 
-def warn(message: str) -> None:
-    """A ``RuntimeWarning`` shown at the first caller outside greencode: the user's line, however deep the
-    wrappers in between (decorators, generators, the pyJoules layer)."""
-    import sys
-
-    frame = sys._getframe(1)
-    level = 2  # warnings.warn's level of our caller
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "greencode":
-        frame = frame.f_back
-        level += 1
-    warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -528,7 +516,7 @@ class MeasureBlock(Recorder):
         if result.meter_error is not None:
             warn(f"greencode: energy of {self._label!r} not measured: {result.meter_error}")
         _state.registry.append(result)
-        sinks.emit(result)
+        sinks.emit(result, current_config)
         # returning None lets any exception from the block propagate unchanged
 
     async def __aenter__(self) -> MeasureBlock:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from greencode.errors import ConfigError
+from greencode.errors import ConfigError, warn
 from greencode.units import format_co2e, format_duration, format_energy, format_power
 
 if TYPE_CHECKING:
@@ -308,8 +308,6 @@ def add_sink(callback: Sink) -> Callable[[], None]:
 def use_config_output(config: Config) -> None:
     """Use the sinks named by ``config.output``. A name that is not understood (from a file or the
     environment) is one warning, never a failure of the measured code or of a test run."""
-    from greencode.measurement import warn
-
     try:
         set_output(config.output)
     except ConfigError as exc:
@@ -322,15 +320,13 @@ def use_config_output(config: Config) -> None:
         )
 
 
-def emit(measurement: Measurement) -> None:
+def emit(measurement: Measurement, config: Callable[[], Config]) -> None:
+    """Send ``measurement`` to every sink; before the first, the sinks ``config()`` names are set up (the
+    caller passes its configuration, so this module need not know where that lives)."""
     if _sinks.configured is None:
-        from greencode.measurement import current_config
-
-        use_config_output(current_config())
+        use_config_output(config())
     for sink in _sinks.active:
         try:
             sink(measurement)
         except Exception as exc:  # an output problem must never break the measured code
-            from greencode.measurement import warn
-
             warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")

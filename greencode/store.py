@@ -677,7 +677,7 @@ def baseline_from_runs(
 ) -> Baseline:
     """A baseline pooling several runs of the same code (``greencode calibrate --save``): each test's
     entry holds one median per run, and the latest run's samples."""
-    from greencode import __version__
+    from greencode.version import __version__
 
     entries: dict[str, BaselineEntry] = {}
     clean_commit = _clean_commit(vcs)
@@ -745,7 +745,7 @@ def merge_baseline(
     (up to :data:`MAX_RUNS`); otherwise its entry starts afresh. A baseline from another machine, or an
     estimate where measurements were stored (or the reverse), is replaced as a whole.
     """
-    from greencode import __version__
+    from greencode.version import __version__
 
     records = list(records)
     estimated = any(r.estimated for r in records)
@@ -922,7 +922,7 @@ def results_document(
     warnings: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The ``greencode-results`` JSON document (schema in ``docs/pytest.md``)."""
-    from greencode import __version__
+    from greencode.version import __version__
 
     return {
         "schema": RESULTS_SCHEMA,

@@ -18,12 +18,11 @@ from greencode.carbon import (
     Intensity,
     co2e_g,
     country_intensity,
-    country_table,
-    load_hourly_profile,
     resolve_intensity,
 )
 from greencode.config import CarbonConfig, Config, apply_table
 from greencode.errors import ConfigError
+from greencode.grid import country_table, load_hourly_profile
 
 #: The real finder; the fixture below replaces it for every other test.
 FIND_CODECARBON_FILE = carbon.codecarbon_data_file

@@ -32,6 +32,7 @@ from greencode.compare import (
     render_text,
 )
 from greencode.config import Config
+from greencode.report.leaderboard import leaderboard_rows
 from greencode.stats import balanced_orders
 
 # ---------------------------------------------------------------------------------------------------------
@@ -487,7 +488,7 @@ def test_cli_plot_draws_the_leaderboard(
 
 def test_leaderboard_rows_carry_the_paired_ratio_to_the_best(costs: Costs) -> None:
     comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 3.0)], rounds=2)
-    assert [row.ratio for row in comparison.leaderboard_rows()] == [
+    assert [row.ratio for row in leaderboard_rows(comparison)] == [
         result.ratio.estimate for result in comparison.results
     ]
 

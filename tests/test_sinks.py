@@ -105,7 +105,7 @@ def test_bad_output_in_the_environment_is_one_warning_and_the_code_still_runs(tm
     )
     assert result.returncode == 0 and result.stdout == "42 42 2\n"
     assert "Traceback" not in result.stderr
-    (warning,) = [line for line in result.stderr.splitlines() if "RuntimeWarning" in line]
+    (warning,) = [line for line in result.stderr.splitlines() if "GreencodeWarning" in line]
     assert "environment (GREENCODE_OUTPUT)" in warning and "'bogus'" in warning
 
 

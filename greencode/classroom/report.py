@@ -16,12 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from greencode import __version__
 from greencode.classroom.runner import Lesson
-from greencode.compare import basis, format_ratio, plot, table
+from greencode.compare import basis, format_ratio, table
 from greencode.errors import GreencodeError
 from greencode.escaping import markdown_text
 from greencode.files import write_output
+from greencode.report.leaderboard import plot
+from greencode.version import __version__
 
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 

@@ -17,8 +17,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from greencode import __version__
 from greencode.errors import GreencodeError
+from greencode.version import __version__
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -119,12 +119,12 @@ def handle(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab, to_report
+    from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab
     from greencode.config import load_config, parse_threshold
     from greencode.errors import GreencodeError
     from greencode.files import write_output
     from greencode.report import render
-    from greencode.report.records import append_step_summary
+    from greencode.report.records import ab_report, append_step_summary
 
     config = load_config(args.config)
     if args.fail_on is not None:
@@ -150,7 +150,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"greencode ab: {line}", file=sys.stderr, flush=True)
 
     result = run_ab(options, config, progress=progress)
-    report = to_report(result, config.carbon)
+    report = ab_report(result, config.carbon)
     sys.stdout.write(render(report, "text"))
     markdown = render(report, "md")
     if args.json:

@@ -56,9 +56,10 @@ def handle(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from greencode.compare import compare, load_candidate, plot, render_text, require_plotting
+    from greencode.compare import compare, load_candidate, render_text
     from greencode.errors import GreencodeError
     from greencode.files import write_output
+    from greencode.report.leaderboard import plot, require_plotting
 
     if len(args.candidates) == 1:
         raise GreencodeError("give two or more candidates to compare, or none for the built-in demo")

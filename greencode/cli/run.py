@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from greencode.cli import add_config_option, after_separator, path_argument
+from greencode.errors import GreencodeError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -49,7 +50,6 @@ def handle(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from greencode.config import load_config
-    from greencode.errors import GreencodeError
     from greencode.files import check_output, write_output
     from greencode.measurement import Recorder
     from greencode.meters import select_meters
@@ -121,7 +121,7 @@ def _callgrind_launch(command: list[str], config: Config) -> CallgrindLaunch | N
     return launch
 
 
-class CommandNotStarted(Exception):
+class CommandNotStarted(GreencodeError):
     """The command could not be started; ``status`` is the shell's code for why (126 or 127)."""
 
     def __init__(self, message: str, status: int) -> None:

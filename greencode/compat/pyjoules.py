@@ -264,7 +264,7 @@ class DeviceFactory:
 
 
 def _warn(message: str) -> None:
-    from greencode.measurement import warn  # shown at the user's line, however deep this layer calls it
+    from greencode.errors import warn  # shown at the user's line, however deep this layer calls it
 
     warn(message)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from greencode import __version__
 from greencode.errors import GreencodeError
 from greencode.report.model import Report
 from greencode.report.text import HEADERS, header_lines, rows, shows_total, total_row
+from greencode.version import __version__
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222;

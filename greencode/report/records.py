@@ -12,6 +12,7 @@ from greencode.report.gating import with_gate
 from greencode.report.model import Estimate, Report, build_test
 
 if TYPE_CHECKING:
+    from greencode.ab import AbResult
     from greencode.config import CarbonConfig
     from greencode.gate import GateReport
     from greencode.outcome import RunOutcome
@@ -74,6 +75,21 @@ def outcome_report(outcome: RunOutcome, carbon: CarbonConfig) -> Report:
         machine=outcome.fingerprint.describe(),
         notes=(*outcome.warnings, *(f"error: {error}" for error in outcome.errors)),
         started_at=outcome.run.started,
+    )
+
+
+def ab_report(result: AbResult, carbon: CarbonConfig) -> Report:
+    """``greencode ab``'s result: head's energy per test, base as the baseline, the gate's verdicts."""
+    return records_report(
+        result.head_records.values(),
+        carbon,
+        result.gate,
+        source=f"greencode ab: head {result.head.describe()} against base {result.base.describe()}",
+        kind="paired runs, interleaved",
+        commit=result.head.commit,
+        meter=result.meter,
+        machine=result.machine,
+        notes=result.notes,
     )
 
 

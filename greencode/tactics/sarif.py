@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from greencode import __version__
 from greencode.tactics.catalogue import Catalogue, Tactic, load_catalogue
 from greencode.tactics.links import docs_url
 from greencode.tactics.rules import Rule
 from greencode.tactics.scanner import Finding, ScanReport
+from greencode.version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = "note"  # advice to consider, not a defect: GitHub shows these as "Note"

@@ -1,4 +1,5 @@
-"""Stash keys shared by the plugin's modules (here, so the light modules need not import the heavy ones)."""
+"""Names shared by the plugin's modules: stash keys and option names (here, so the light modules need not
+import the heavy ones, and no two modules import each other)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,5 @@ PROFILE_KEY: pytest.StashKey[Profile] = pytest.StashKey()
 #: Rounds for this test as resolved from its marker, the option and the configuration; only measured tests
 #: have it (the ``energy`` fixture of an unmeasured test just calls its function).
 ROUNDS_KEY: pytest.StashKey[int] = pytest.StashKey()
+#: Options whose value is a path (see :mod:`pytest_greencode.rootdir`; ``--option=PATH`` always works).
+PATH_OPTIONS = frozenset(("--greencode-baseline", "--greencode-json", "--greencode-compare"))

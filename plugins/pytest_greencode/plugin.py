@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_greencode.fixture import energy
+from pytest_greencode.keys import PATH_OPTIONS
 
 __all__ = ["energy"]
 
@@ -27,8 +28,6 @@ SETTING_OPTIONS = (
     "greencode_allow_other_machine",
     "greencode_include_setup",
 )
-#: Options whose value is a path (see :mod:`pytest_greencode.rootdir`; ``--option=PATH`` always works).
-PATH_OPTIONS = frozenset(("--greencode-baseline", "--greencode-json", "--greencode-compare"))
 
 MARKERS = (
     "greencode(rounds=None, skip=False): greencode measurement settings for this test: rounds=N repeats its "
@@ -119,23 +118,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 
 def _config_file_mentions_greencode(start: Path) -> bool:
-    # A cheap look before importing greencode: mirrors the search of greencode.config.find_config_file
-    # (greencode.toml, or a pyproject.toml with a [tool.greencode] table, upwards to the repository root).
-    if os.environ.get("GREENCODE_CONFIG"):
-        return True
-    for directory in (start, *start.parents):
-        if (directory / "greencode.toml").is_file():
-            return True
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                if "[tool.greencode" in pyproject.read_text(encoding="utf-8", errors="replace"):
-                    return True
-            except OSError:
-                pass
-        if (directory / ".git").exists():
-            break
-    return False
+    # a cheap look before importing the configuration code: the library's own search, a leaf module
+    from greencode.config_files import find_config_file
+
+    return bool(os.environ.get("GREENCODE_CONFIG")) or find_config_file(start) is not None
 
 
 def _ini_flag(config: pytest.Config, name: str) -> bool:

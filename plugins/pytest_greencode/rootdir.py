@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pytest_greencode.plugin import PATH_OPTIONS
+from pytest_greencode.keys import PATH_OPTIONS
 
 
 def two_word_path_options(args: list[str]) -> list[str]:
