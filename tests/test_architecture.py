@@ -26,6 +26,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.gate", "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare"),
     ("greencode.report",),
 )  # fmt: skip
+#: Known arrows pointing up, each with the reason it is tolerated for now.
+TOLERATED = {
+    # ranking scanner findings by measured energy reads any greencode output through the report loaders
+    ("greencode.tactics.hotness", "greencode.report.model"),
+}
 FRONT_ENDS = ("greencode.cli", "greencode.__main__", "pytest_greencode")
 
 
@@ -77,10 +82,14 @@ GRAPH = {name: imports_of(name) for name in MODULES}
 
 
 def layer_of(name: str) -> int | None:
-    for index, layer in enumerate(LAYERS):
-        if any(name == top or name.startswith(top + ".") for top in layer):
-            return index
-    return None
+    """The layer of the most specific entry of :data:`LAYERS` that holds ``name``."""
+    matches = [
+        (len(top), index)
+        for index, layer in enumerate(LAYERS)
+        for top in layer
+        if name == top or name.startswith(top + ".")
+    ]
+    return max(matches)[1] if matches else None
 
 
 def cycles() -> list[list[str]]:
@@ -126,8 +135,7 @@ def test_a_module_imports_nothing_from_a_layer_above_its_own(name: str) -> None:
     above = sorted(
         other
         for other in GRAPH[name]
-        if (layer_of(other) is None and not other.startswith("greencode.meters"))
-        or (layer_of(other) or 0) > own
+        if (name, other) not in TOLERATED and (layer_of(other) is None or (layer_of(other) or 0) > own)
     )
     assert above == []
 
