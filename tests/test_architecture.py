@@ -17,7 +17,8 @@ ROOT = Path(__file__).parents[1]
 #: here (the decisions, reports, front ends) sit above all of them.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.errors", "greencode.units", "greencode.names", "greencode.config_files", "greencode.grid",
-     "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version"),
+     "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version",
+     "greencode.datadir"),
     ("greencode.config", "greencode.carbon", "greencode.sci"),
     ("greencode.meters",),
     ("greencode.calls", "greencode.sinks", "greencode.measurement"),
