@@ -13,12 +13,12 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 
-#: Layers from the bottom up; a module may import from its own layer and those below. Modules not named
-#: here (the decisions, reports, front ends) sit above all of them.
+#: Layers from the bottom up; a module may import from its own layer and those below. The front ends sit
+#: above all of them; a module not named here yet is not checked (add it: docs/architecture.md).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.errors", "greencode.units", "greencode.names", "greencode.config_files", "greencode.grid",
      "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version",
-     "greencode.datadir"),
+     "greencode.datadir", "greencode.escaping"),
     ("greencode.config", "greencode.carbon", "greencode.sci"),
     ("greencode.meters",),
     ("greencode.calls", "greencode.sinks", "greencode.measurement"),
@@ -134,9 +134,7 @@ def test_a_module_imports_nothing_from_a_layer_above_its_own(name: str) -> None:
     own = layer_of(name)
     assert own is not None
     above = sorted(
-        other
-        for other in GRAPH[name]
-        if (name, other) not in TOLERATED and (layer_of(other) is None or (layer_of(other) or 0) > own)
+        other for other in GRAPH[name] if (name, other) not in TOLERATED and (layer_of(other) or 0) > own
     )
     assert above == []
 
