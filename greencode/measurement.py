@@ -228,8 +228,6 @@ def clear_results() -> None:
     _state.registry.clear()
 
 
-
-
 # ---------------------------------------------------------------------------------------------------------
 # one window over a selection of meters
 
