@@ -114,7 +114,8 @@ class Config:
     subtract_idle: bool = False
     # pytest gate
     enabled: bool = False
-    baseline: Path = Path(".greencode/baseline.json")
+    #: a baseline file, or ``history:BRANCH`` for the recent runs of a branch in the history
+    baseline: Path | str = Path(".greencode/baseline.json")
     #: a SQLite path, or a ``postgresql://`` URL (kept as text) for a shared database
     history: Path | str = Path(DEFAULT_HISTORY)
     fail_on: Threshold = Threshold(0.10)
@@ -124,6 +125,9 @@ class Config:
     budgets: Mapping[str, float] = field(default_factory=dict)
     include_setup: bool = False
     allow_other_machine: bool = False
+    # export (docs/teams.md)
+    otel: bool = False
+    prometheus: Path | None = None
     # carbon and scan
     carbon: CarbonConfig = field(default_factory=CarbonConfig)
     scan: ScanConfig = field(default_factory=ScanConfig)
@@ -324,6 +328,20 @@ def parse_history_location(value: object) -> Path | str:
     return _path(value)
 
 
+#: How a ``baseline`` value that names a branch of the history begins (``history:main``).
+HISTORY_BASELINE_PREFIX = "history:"
+
+
+def parse_baseline_location(value: object) -> Path | str:
+    """A ``baseline`` value: ``"history:BRANCH"`` (kept as text) or the path of a baseline file."""
+    if isinstance(value, str) and value.startswith(HISTORY_BASELINE_PREFIX):
+        branch = value[len(HISTORY_BASELINE_PREFIX) :].strip()
+        if not branch:
+            raise ValueError("name the branch whose runs to compare with, e.g. 'history:main'")
+        return f"{HISTORY_BASELINE_PREFIX}{branch}"
+    return _path(value)
+
+
 def _choice(*choices: str) -> Any:
     def parse(value: object) -> str:
         if value not in choices:
@@ -428,7 +446,7 @@ _TOP_KEYS: dict[str, Any] = {
     "min_round_s": _positive_float,
     "subtract_idle": _bool,
     "enabled": _bool,
-    "baseline": _path,
+    "baseline": parse_baseline_location,
     "history": parse_history_location,
     "fail_on": parse_threshold,
     "min_effect_j": parse_energy,
@@ -437,6 +455,8 @@ _TOP_KEYS: dict[str, Any] = {
     "budgets": _budgets,
     "include_setup": _bool,
     "allow_other_machine": _bool,
+    "otel": _bool,
+    "prometheus": _path,
 }
 _SECTIONS: dict[str, tuple[type, dict[str, Any]]] = {
     "estimator": (

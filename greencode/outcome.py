@@ -123,7 +123,7 @@ def conclude(
     *,
     selection: Selection,
     started: float,
-    compare_with: Path | None = None,
+    compare_with: Path | str | None = None,
     baseline: Baseline | None = None,
     save_to: Path | None = None,
     json_path: Path | None = None,
@@ -162,7 +162,8 @@ def conclude(
     from greencode.vcs import vcs_state
 
     local_history = config.resolve(Path(DEFAULT_HISTORY))
-    stored = [path for path in (save_to, compare_with) if path is not None]
+    # a history baseline ("history:BRANCH") is no file of the run's
+    stored = [path for path in (save_to, compare_with) if isinstance(path, Path)]
     history = config.history_location()
     history_files = [local_history, *([history] if isinstance(history, Path) else [])]
     vcs = vcs_state(config.root, [config.root / DATA_DIR, *history_files, *stored])
@@ -187,6 +188,10 @@ def conclude(
             noted.append("baseline not saved: no test was measured")
     _append_history(config, run, fingerprint, records, gate, noted, local_history)
     _keep_run_files_out_of_git({path.parent for path in (*history_files, *stored)}, noted)
+    if config.otel or config.prometheus is not None:
+        from greencode.export.send import export_run
+
+        noted += export_run(config, run, fingerprint, records)
     if json_path is not None:
         document = results_document(
             run,

@@ -243,3 +243,39 @@ def test_the_history_plot_labels_dirty_runs(tmp_path: Path) -> None:
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
     assert len(labels) == 2 and not labels[0].endswith("+dirty") and labels[1].endswith("+dirty")
     assert "uncommitted changes" in figure.axes[0].get_xlabel()
+
+
+def test_history_runs_lists_runs_and_marks_dirty_ones(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
+        dirty = replace(run_info(1), vcs=VcsState("b" * 40, "main", True))
+        history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    completed = run_greencode("history", "runs", str(path), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    first, second = completed.stdout.splitlines()
+    assert "a" * 12 in first and "+dirty" not in first
+    assert "b" * 12 + " +dirty" in second
+
+
+def test_history_migrate_creates_then_finds_the_schema_current(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    created = run_greencode("history", "migrate", str(path), cwd=tmp_path)
+    again = run_greencode("history", "migrate", str(path), cwd=tmp_path)
+    assert created.returncode == 0 and f"schema version {SCHEMA_VERSION} (created)" in created.stdout
+    assert again.returncode == 0 and "(already current)" in again.stdout
+
+
+def test_copying_from_a_history_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    completed = run_greencode("history", "copy", "missing.sqlite", "target.sqlite", cwd=tmp_path)
+    assert completed.returncode == 2 and "no such history database" in completed.stderr
+    assert not (tmp_path / "target.sqlite").exists()
+
+
+def test_raw_counts_travel_into_the_history_and_back(tmp_path: Path) -> None:
+    counted = replace(record("t.py::a", 1.0), instructions=1_234_567, d1_misses=89, ll_misses=7)
+    with History(tmp_path / "history.sqlite") as history:
+        history.append(run_info(), FINGERPRINT, [counted])
+        (point,) = history.series("t.py::a")
+    assert (point.instructions, point.d1_misses, point.ll_misses) == (1_234_567, 89, 7)
+    assert point.as_record().instructions == 1_234_567

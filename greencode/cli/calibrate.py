@@ -168,7 +168,13 @@ def handle(args: argparse.Namespace) -> int:
         write_output(args.json, json.dumps(calibration.to_dict(), indent=2, sort_keys=True) + "\n")
     if args.save:
         baseline = baseline_from_runs([r.records for r in results], fingerprint, vcs_state(config.root))
-        path = Path(args.baseline).absolute() if args.baseline else config.resolve(config.baseline)
+        from greencode.history.baselines import file_baseline
+
+        path = (
+            Path(args.baseline).absolute()
+            if args.baseline
+            else file_baseline(config, "greencode calibrate --save")
+        )
         saved = write_baseline(path, baseline)
         print(f"  {saved.describe()}", file=sys.stdout)
     return 0

@@ -100,9 +100,13 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace) -> int:
+    from greencode.errors import StoreError
     from greencode.history import History
 
-    with History(_location(args.source, args)) as source, History(_location(args.target, args)) as target:
+    location = _location(args.source, args)
+    if not isinstance(location, str) and not location.exists():
+        raise StoreError(f"{location}: no such history database to copy from")
+    with History(location) as source, History(_location(args.target, args)) as target:
         copied, kept = source.copy_into(target)
         print(f"greencode: copied {copied} run(s) from {source.name} to {target.name} ({kept} already there)")
     return 0

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from greencode.cli import add_config_option, after_separator, path_argument
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from greencode.config import Config
+    from greencode.measurement import Measurement
+    from greencode.meters import Selection
     from greencode.meters.instructions_launch import CallgrindLaunch
 
 ORDER = 20
@@ -39,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", type=path_argument, metavar="FILE", help="also write the measurement as JSON to FILE"
     )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        default=None,
+        help="export the measurement over OTLP (OTEL_EXPORTER_OTLP_* variables; extra 'otel')",
+    )
     parser.add_argument("--label", help="label for the measurement (default: the command line)")
     add_config_option(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
@@ -59,7 +68,7 @@ def handle(args: argparse.Namespace) -> int:
     command = after_separator(args.command)
     if not command:
         raise GreencodeError("no command given; usage: greencode run [options] -- CMD ARGS...")
-    config = load_config(args.config, overrides={"meter": args.meter})
+    config = load_config(args.config, overrides={"meter": args.meter, "otel": args.otel})
     if args.json:
         check_output(args.json)  # before the command runs, not after a long run
     label = args.label or shlex.join(command)
@@ -98,6 +107,8 @@ def handle(args: argparse.Namespace) -> int:
     for warning in measurement.warnings:
         print(f"greencode: warning: {warning}", file=sys.stderr)
     returncode = outcome.returncode
+    for warning in _export(config, label, measurement, selection):
+        print(f"greencode: warning: {warning}", file=sys.stderr)
     if args.json:
         record = measurement.to_dict() | {"command": command, "returncode": returncode}
         try:
@@ -119,6 +130,31 @@ def _callgrind_launch(command: list[str], config: Config) -> CallgrindLaunch | N
     launch = CallgrindLaunch(command, config, collect_all=True)
     os.environ.update(launch.env)  # the command inherits them; this process ends with it
     return launch
+
+
+def _export(config: Config, label: str, measurement: Measurement, selection: Selection) -> list[str]:
+    """The command as one exported point (``otel``, ``prometheus``); nothing when its energy is unknown."""
+    if (not config.otel and config.prometheus is None) or not measurement.measured:
+        return []
+    from greencode.export.points import Point
+    from greencode.export.send import export_points
+    from greencode.store import detect_fingerprint
+    from greencode.vcs import vcs_state
+
+    vcs = vcs_state(config.root)
+    point = Point(
+        test_id=label,
+        per="run",
+        energy_j=measurement.energy_j,
+        co2e_g=measurement.co2e_g,
+        instructions=measurement.counts.get("instructions"),
+        meter=selection.name,
+        estimated=measurement.estimated,
+        commit=(vcs.commit + ("+dirty" if vcs.dirty else "")) if vcs else "",
+        branch=(vcs.branch or "") if vcs else "",
+        machine=detect_fingerprint(selection.name, sorted(selection.domains)).describe(),
+    )
+    return export_points(config, [point], time.time())
 
 
 class CommandNotStarted(GreencodeError):

@@ -193,9 +193,9 @@ class History:
                     "meter": record.meter,
                     "verdict": verdict,
                     "change": change,
-                    "instructions": getattr(record, "instructions", None),
-                    "d1_misses": getattr(record, "d1_misses", None),
-                    "ll_misses": getattr(record, "ll_misses", None),
+                    "instructions": record.instructions,
+                    "d1_misses": record.d1_misses,
+                    "ll_misses": record.ll_misses,
                 }
             )
         self.insert_rows([run_row], result_rows)
@@ -250,10 +250,12 @@ class History:
             statement = self._sql(query.format(runs=runs, points=points))
             return [tuple(row) for row in connection.execute(statement, parameters)]
 
-    def runs(self, limit: int | None = None) -> list[HistoryRun]:
-        """Stored runs, oldest first; ``limit`` keeps the newest ``limit``."""
-        query = "SELECT {runs} FROM runs ORDER BY started DESC, run_id DESC" + (" LIMIT ?" if limit else "")
-        rows = self._read(query, (limit,) if limit else ()) or []
+    def runs(self, limit: int | None = None, branch: str | None = None) -> list[HistoryRun]:
+        """Stored runs, oldest first; ``limit`` keeps the newest ``limit``, ``branch`` only that branch's."""
+        query = "SELECT {runs} FROM runs" + (" WHERE branch = ?" if branch is not None else "")
+        query += " ORDER BY started DESC, run_id DESC" + (" LIMIT ?" if limit else "")
+        parameters = (*((branch,) if branch is not None else ()), *((limit,) if limit else ()))
+        rows = self._read(query, parameters) or []
         return [run_from_row(self.name, row) for row in reversed(rows)]
 
     def series(self, node_id: str) -> list[HistoryPoint]:

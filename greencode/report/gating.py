@@ -7,7 +7,7 @@ A pipeline that ran the tests in one job can gate in another: the records come f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
     """The newest stored run as records. History keeps each test's median, not its samples, so the gate sees
     one sample per test: its run-to-run noise model is unaffected, only the within-run term is lost."""
     from greencode.history import History
-    from greencode.store import Fingerprint, TestRecord
+    from greencode.store import Fingerprint
 
     with History(path) as history:
         latest = latest_run(history)
@@ -44,10 +44,7 @@ def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
             raise StoreError(
                 f"{history.name}: run {latest.run_id} has a malformed machine fingerprint ({exc})"
             ) from None
-        records = [
-            TestRecord(p.node_id, p.per, (p.median_j,), p.wall_s, p.cpu_s, p.meter, p.estimated)
-            for p in history.run_results(latest.run_id)
-        ]
+        records = [p.as_record() for p in history.run_results(latest.run_id)]
     return records, fingerprint
 
 
@@ -55,8 +52,7 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
     """Compare the results in ``source`` (a file, or a ``postgresql://`` history URL) with the configured
     baseline, with ``config``'s gate settings."""
     from greencode.config import is_history_url
-    from greencode.gate import GateSettings, compare, config_budgets
-    from greencode.store import load_baseline, load_results
+    from greencode.store import load_results
 
     budgets: list[Budget] = []
     if is_history_url(source) or is_history_database(Path(source)):
@@ -69,19 +65,29 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
                 f"--fail-on needs a pytest results JSON (--greencode-json) or the history database: {exc}"
             ) from None
         records, fingerprint = list(results.records), results.fingerprint
-        budgets.extend(_marker_budgets(Path(source), results.gate or {}))
-    baseline_path = config.resolve(config.baseline)
+        budgets.extend(marker_budgets(Path(source), results.gate or {}))
+    return gate_records(records, fingerprint, config, budgets)
+
+
+def gate_records(
+    records: list[TestRecord], fingerprint: Fingerprint, config: Config, budgets: Sequence[Budget] = ()
+) -> GateReport:
+    """Compare ``records`` with the configured baseline (a file or ``history:BRANCH``), with ``config``'s
+    gate settings and budgets and the run's own marker ``budgets``."""
+    from greencode.gate import GateSettings, compare, config_budgets
+    from greencode.history.baselines import describe, load_configured_baseline
+
     return compare(
         records,
-        load_baseline(baseline_path),
+        load_configured_baseline(config, fingerprint),
         GateSettings.from_config(config),
         fingerprint=fingerprint,
         budgets=[*budgets, *config_budgets(config)],
-        baseline_name=str(baseline_path),
+        baseline_name=describe(config),
     )
 
 
-def _marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
+def marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
     """The ``@pytest.mark.energy_budget`` limits the run checked, as its results file recorded them: a
     gate in another job must hold the tests to the same budgets as the run itself."""
     from greencode.gate import Budget

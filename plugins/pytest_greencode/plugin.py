@@ -104,6 +104,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="include each test's setup and teardown in its energy",
     )
+    group.addoption(
+        "--greencode-otel",
+        action="store_true",
+        default=None,
+        help="export per-test metrics over OTLP (OTEL_EXPORTER_OTLP_* variables; extra 'otel')",
+    )
+    group.addoption(
+        "--greencode-prometheus",
+        metavar="PATH",
+        default=None,
+        help="write per-test metrics to PATH in Prometheus text format (node-exporter textfile collector)",
+    )
     parser.addini("greencode", type="bool", default=False, help="measure energy per test (as --greencode)")
 
 

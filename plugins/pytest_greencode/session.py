@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from greencode.config import Config, load_config
+from greencode.config import HISTORY_BASELINE_PREFIX, Config, load_config
 from greencode.errors import GreencodeError, StoreError
 from greencode.gate import Budget, declared_noise
+from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
-from greencode.store import Baseline, TestRecord, counts_of_rounds, load_baseline
+from greencode.store import Baseline, TestRecord, counts_of_rounds, detect_fingerprint, load_baseline
 from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
@@ -52,6 +53,13 @@ def _option_path(config: pytest.Config, value: str | None, option: str | None = 
     return str(config.invocation_params.dir / value)
 
 
+def _baseline_option(config: pytest.Config, value: str | None) -> str | None:
+    """A baseline file (relative to where pytest started), or ``history:BRANCH`` as it is."""
+    if value and value.startswith(HISTORY_BASELINE_PREFIX):
+        return value
+    return _option_path(config, value, "--greencode-baseline")
+
+
 def start(config: pytest.Config, requested: bool) -> None:
     """Read greencode's configuration and, when measuring is switched on, register the measuring run."""
     option = config.getoption
@@ -60,9 +68,11 @@ def start(config: pytest.Config, requested: bool) -> None:
         "meter": option("greencode_meter"),
         "fail_on": option("greencode_fail_on"),
         "min_effect_j": option("greencode_min_effect"),
-        "baseline": _option_path(config, option("greencode_baseline"), "--greencode-baseline"),
+        "baseline": _baseline_option(config, option("greencode_baseline")),
         "allow_other_machine": option("greencode_allow_other_machine"),
         "include_setup": option("greencode_include_setup"),
+        "otel": option("greencode_otel"),
+        "prometheus": _option_path(config, option("greencode_prometheus"), "--greencode-prometheus"),
     }
     try:
         settings = load_config(start=config.invocation_params.dir, overrides=overrides)
@@ -177,9 +187,12 @@ class GreencodeRun:
             )
         self.compare = compare_option is not None or option("greencode_fail_on") is not None
         self.save = bool(option("greencode_save"))
-        self.baseline_path = (
+        # a file, or "history:BRANCH": the recent runs of a branch in the history database
+        self.baseline_path: Path | str = (
             Path(_option_path(config, compare_option) or "")
             if compare_option
+            else settings.baseline
+            if isinstance(settings.baseline, str)
             else settings.resolve(settings.baseline)
         )
         json_option = _option_path(config, option("greencode_json"), "--greencode-json")
@@ -237,7 +250,12 @@ class GreencodeRun:
                 f"greencode: comparing with {self.baseline_path} (fail_on {self.settings.fail_on}, "
                 f"alpha {self.settings.alpha})"
             )
-        if self.save:
+        if self.save and isinstance(self.baseline_path, str):
+            lines.append(
+                f"greencode: baseline {self.baseline_path} is the history's recent runs: this run is saved "
+                "by being appended to the history"
+            )
+        elif self.save:
             lines.append(f"greencode: saving the baseline to {self.baseline_path}")
         if xdist.is_controller(config):
             if self.machine_wide:
@@ -257,7 +275,13 @@ class GreencodeRun:
             self._controller_lock = xdist.new_lock_path()
         if self.compare or self.save:
             try:
-                self.baseline = load_baseline(self.baseline_path)
+                self.baseline = (
+                    load_baseline(self.baseline_path)
+                    if isinstance(self.baseline_path, Path)
+                    else load_configured_baseline(
+                        self.settings, detect_fingerprint(self.selection.name, sorted(self.selection.domains))
+                    )
+                )
             except StoreError as exc:
                 raise pytest.UsageError(f"greencode: {exc}") from None
 
@@ -328,7 +352,7 @@ class GreencodeRun:
             started=self.started,
             compare_with=self.baseline_path if self.compare else None,
             baseline=self.baseline,
-            save_to=self.baseline_path if self.save else None,
+            save_to=self.baseline_path if self.save and isinstance(self.baseline_path, Path) else None,
             json_path=self.json_path,
             budgets=self.marker_budgets.values(),
             workers=self.workers_reported,
