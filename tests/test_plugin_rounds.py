@@ -19,7 +19,7 @@ def test_counted():
 
 # every kind of outcome pytest counts, subtests that pass, skip and fail, a warning and captured output
 MIXED = """
-import logging, warnings, pytest
+import logging, unittest, warnings, pytest
 
 def test_passes():
     print("printed once")
@@ -54,6 +54,19 @@ def test_subtests(subtests):
 def test_failing_subtest(subtests):
     with subtests.test(msg="bad"):
         assert False
+
+class TestUnittestSkips(unittest.TestCase):
+    @unittest.skipIf(True, "never here")
+    def test_skipped(self):
+        pass
+
+class TestUnittestStyle(unittest.TestCase):
+    def test_sub(self):
+        for i in range(3):
+            with self.subTest(i=i):
+                if i == 2:
+                    self.skipTest("third")
+                self.assertLess(i, 2)
 """
 
 
@@ -87,8 +100,8 @@ def test_pytests_summary_is_that_of_a_plain_run_at_any_number_of_rounds(
     assert measured.parseoutcomes() == plain.parseoutcomes()
     assert measured.ret == plain.ret
     verbose = [run(pytester, *options, "-v").stdout.str() for options in (("-p", "no:greencode"), measuring)]
-    assert [text.count("SUBPASSED") for text in verbose] == [3, 3]
-    assert [text.count("SUBSKIPPED") for text in verbose] == [1, 1]
+    assert [text.count("SUBPASSED") for text in verbose] == [5, 5]
+    assert [text.count("SUBSKIPPED") for text in verbose] == [2, 2]
 
 
 def test_extra_rounds_add_nothing_to_a_tests_captured_output_logs_or_warnings(
@@ -122,7 +135,7 @@ def test_flaky_subtest(subtests):
     assert "subtests failed" not in result.stdout.str()
     (record,) = results(pytester)["tests"]
     assert record["rounds"] == 1
-    assert any("had a failing subtest" in warning for warning in results(pytester)["warnings"])
+    assert any("had a failing or skipped subtest" in warning for warning in results(pytester)["warnings"])
 
 
 def test_extra_rounds_print_nothing_under_capture_off(pytester: pytest.Pytester) -> None:

@@ -2,8 +2,9 @@
 
 Measuring a test more than once runs its call again inside the same test. pytest's outcome must stay what a
 plain run reports, so while the extra rounds run, nothing they do reaches pytest: subtest reports (pytest's
-built-in ``subtests`` fixture or the pytest-subtests plugin), warnings, captured output and captured log
-records are kept away from it, and what the first round captured stays exactly as it was.
+built-in ``subtests`` fixture, the pytest-subtests plugin, unittest's ``self.subTest()``), warnings,
+captured output and captured log records are kept away from it, and what the first round captured stays
+exactly as it was.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class _SilentHooks:
 
 
 class Quiet:
-    """What :func:`quiet_rounds` yields: ``subtest_failed`` tells whether a subtest of an extra round failed
-    (its exception is swallowed by the subtest, so the round itself does not raise)."""
+    """What :func:`quiet_rounds` yields: ``subtest_failed`` tells whether a subtest of an extra round (or a
+    unittest test, which records its outcome instead of raising) failed or skipped."""
 
     subtest_failed = False
 
@@ -49,10 +50,12 @@ def _subtest_failures(config: pytest.Config) -> MutableMapping[Any, int] | None:
     return config.stash.get(failed_subtests_key, None)
 
 
-def has_failed_subtests(item: pytest.Item) -> bool:
-    """Whether a subtest of ``item`` has failed: the test fails, so more rounds of it would tell nothing."""
+def did_not_pass(item: pytest.Item) -> bool:
+    """Whether the first round failed or skipped without raising: a failed subtest, or a unittest test
+    whose failure or skip pytest keeps on the item (``_excinfo``) until its report. More rounds of it would
+    tell nothing, and might change what pytest reports."""
     failures = _subtest_failures(item.config)
-    return bool(failures and failures.get(item.nodeid))
+    return bool(failures and failures.get(item.nodeid)) or bool(getattr(item, "_excinfo", None))
 
 
 def _silence_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
@@ -63,6 +66,19 @@ def _silence_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
             setattr(fixture, name, _SilentHooks(hooks))
             stack.callback(setattr, fixture, name, hooks)
             return
+
+
+def _silence_unittest_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
+    # unittest's self.subTest() reports through the item's hooks, which pytest looks up on the session each
+    # time (Node.ihook): for the extra rounds, the session hands out the silent relay instead
+    session = item.session
+    real = session.gethookproxy
+    own = "gethookproxy" in vars(session)
+    session.gethookproxy = lambda path: _SilentHooks(real(path))  # type: ignore[method-assign, assignment, return-value]
+    if own:
+        stack.callback(setattr, session, "gethookproxy", real)
+    else:
+        stack.callback(vars(session).pop, "gethookproxy", None)
 
 
 def _keep_log_captures(stack: contextlib.ExitStack) -> None:
@@ -96,14 +112,20 @@ def quiet_rounds(item: pytest.Item) -> Iterator[Quiet]:
         first_out, first_err = capture.read_global_capture()
     with contextlib.ExitStack() as stack:
         _silence_subtests(item, stack)
+        _silence_unittest_subtests(item, stack)
         _keep_log_captures(stack)
         stack.enter_context(warnings.catch_warnings(record=True))  # the filters stay; the records are dropped
         if not capturing:  # -s: the extra rounds' output would reach the terminal
             stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
             stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        outcomes = getattr(item, "_excinfo", None)  # a unittest item's failures and skips
+        recorded = len(outcomes) if isinstance(outcomes, list) else 0
         try:
             yield quiet
         finally:
+            if isinstance(outcomes, list) and len(outcomes) > recorded:
+                quiet.subtest_failed = True
+                del outcomes[recorded:]
             if capturing:
                 capture.read_global_capture()
             if failures is not None and failed_before is not None and failures != failed_before:

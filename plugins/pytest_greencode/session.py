@@ -32,7 +32,7 @@ from greencode.store import Baseline, TestRecord, counts_of_rounds, detect_finge
 from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
-from pytest_greencode.quiet import has_failed_subtests, quiet_rounds
+from pytest_greencode.quiet import did_not_pass, quiet_rounds
 
 #: Rounds of a test's call when the ``rounds`` key is not set.
 TEST_ROUNDS = 1
@@ -458,7 +458,7 @@ class GreencodeRun:
         """Rounds 2 to ``rounds`` of the call, which pytest never hears of (:mod:`pytest_greencode.quiet`):
         its outcome, counts, subtests, warnings and captured output are those of the first round."""
         windows: list[Measurement] = []
-        if has_failed_subtests(item):
+        if did_not_pass(item):
             return windows
         with quiet_rounds(item) as quiet:
             for _ in range(1, rounds):
@@ -474,7 +474,7 @@ class GreencodeRun:
             else:
                 problem = None
         if quiet.subtest_failed:
-            problem, windows = "had a failing subtest", []
+            problem, windows = "had a failing or skipped subtest", []
         if problem is not None:
             self.warnings.append(
                 f"{item.nodeid}: round {len(windows) + 2} of {rounds} {problem}; kept {len(windows) + 1} "
