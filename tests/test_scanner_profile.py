@@ -111,3 +111,49 @@ def test_cli_unreadable_profile_exits_2_without_a_traceback(project: Path) -> No
     (project / "p").write_bytes(b"garbage")
     result = greencode("scan", "--profile", "p", "pkg", cwd=project)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "--profile p" in result.stderr
+
+
+CALLGRIND = """\
+# callgrind format
+version: 1
+pid: 4242
+events: Ir
+summary: 1000
+
+ob=(1) /usr/bin/python3.12
+fl=(1) ???
+fn=(1) _PyEval_EvalFrameDefault
+0 100
+cfn=(2) 0x0000000000001004
+calls=1 0
+0 600
+cfn=(3) 0x0000000000002004
+calls=1 0
+0 300
+fn=(2)
+0 600
+fn=(3)
+0 300
+totals: 1000
+"""
+
+
+def test_a_callgrind_dump_ranks_python_functions_named_by_the_perf_map(project: Path) -> None:
+    (project / "callgrind.out.4242.1").write_text(CALLGRIND, encoding="utf-8")
+    work = project / "pkg" / "work.py"
+    (project / "perf-4242.map").write_text(f"1000 10 py::parse:{work}\n2000 10 py::cold:{work}\n")
+    report = rank(
+        scan_paths(["pkg"], Config(root=project)), load_profile(project / "callgrind.out.4242.1").cost_of
+    )
+    assert [(f.function, f.share) for f in report.findings] == [
+        ("parse", 0.6),
+        ("cold", 0.3),
+        ("unmeasured", 0.0),
+    ]
+    assert report.findings[0].hot == "in parse(), 60 % of the instructions in callgrind.out.4242.1"
+
+
+def test_a_callgrind_dump_without_a_perf_map_says_how_to_get_one(project: Path) -> None:
+    (project / "callgrind.out.4243.1").write_text(CALLGRIND.replace("4242", "4243"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="perf map"):
+        load_profile(project / "callgrind.out.4243.1")

@@ -8,8 +8,10 @@ it could matter: "in parse(), 34 % of the measured time". Readers, chosen by the
 - greencode's own outputs (a pytest results JSON from ``--greencode-json``, a report JSON, ``greencode run
   --json``, the history database): the energy of each test or measured function, matched through the
   pytest node id (``tests/test_x.py::TestA::test_b`` → file and function) or a ``module.function`` label;
-- a per-function cost mapping, the simplest thing any tool can write (the instructions meter's per-function
-  callgrind costs are meant to be fed this way)::
+- a callgrind dump (``callgrind.out.<pid>.<n>``, as the ``instructions`` meter writes them): the inclusive
+  instruction count of each Python function, named through the interpreter's perf map
+  (``perf-<pid>.map`` next to the dump or in ``/tmp``; CPython 3.12+ with ``python -X perf``);
+- a per-function cost mapping, the simplest thing any tool can write::
 
       {"schema": "greencode-costs", "unit": "instructions",
        "functions": [{"file": "src/pkg/parse.py", "function": "parse", "cost": 1234567}]}
@@ -65,7 +67,9 @@ class Profile:
         object.__setattr__(self, "_total", math.fsum(e.cost for e in self.entries if e.function is not None))
 
     def cost_of(self, finding: Finding) -> tuple[float | None, str | None]:
-        """The finding's share of the total and a phrase saying it; (None, None) when not measured."""
+        """The finding's share of the total and a phrase saying it; (None, None) when not measured.
+
+        A function is matched by its qualified name (``Parser.parse``) or its own name."""
         by_file, total = self._by_file, self._total
         functions = by_file.get(_key(finding.path)) or _by_suffix(by_file, finding.path)
         if functions is None or total <= 0:
@@ -175,6 +179,36 @@ def _from_costs(path: Path, data: dict[str, object]) -> Profile:
     return Profile(tuple(entries), unit, path.name)
 
 
+def _from_callgrind(path: Path) -> Profile:
+    from greencode.errors import CounterError
+    from greencode.meters.callgrind import parse_dump, parse_perf_map, python_functions
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        dump = parse_dump(text, str(path))
+    except (OSError, CounterError) as exc:
+        raise ConfigError(f"--profile {path}: not a callgrind dump greencode can read ({exc})") from None
+    pid = next((line.split()[1] for line in text.splitlines()[:20] if line.startswith("pid:")), None)
+    maps = [path.parent / f"perf-{pid}.map", Path("/tmp") / f"perf-{pid}.map"] if pid else []
+    perf_map = next((p for p in maps if p.is_file()), None)
+    if perf_map is None:
+        raise ConfigError(
+            f"--profile {path}: no perf map names its Python functions (looked for "
+            f"{' and '.join(str(p) for p in maps) or 'perf-<pid>.map'}); record with CPython 3.12+ and "
+            "`python -X perf` under the instructions meter, or give a 'greencode-costs' JSON"
+        )
+    named = python_functions(dump.call_costs, parse_perf_map(perf_map.read_text(encoding="utf-8")))
+    index = dump.events.index("Ir") if "Ir" in dump.events else 0
+    total = dump.total("Ir") or sum(values[index] for values in dump.self_costs.values())
+    entries = []
+    for key, values in named.items():
+        file, _, qualname = key.rpartition(":")
+        if file.endswith(".py") and total:
+            entries.append(Entry(file, qualname, values[index] / total))
+    # inclusive counts overlap (a caller includes its callees), so shares are of the dump's total
+    return _Normalised(tuple(entries), "instructions", path.name)
+
+
 def load_profile(path: Path) -> Profile:
     """Read one profile, whatever its kind; ConfigError naming the file when it is none of them."""
     try:
@@ -192,6 +226,8 @@ def load_profile(path: Path) -> Profile:
         return _from_greencode(path)
     if head == b"S":  # SQLite: the history database
         return _from_greencode(path)
+    if head == b"#" or path.name.startswith("callgrind.out"):
+        return _from_callgrind(path)
     try:
         return _from_pstats(path)
     except Exception:  # pstats raises whatever marshal and its own checks raise on foreign input
