@@ -44,6 +44,11 @@ def running_gpus() -> RunningNvml:
     return RunningNvml()
 
 
+def counter_only() -> FakeNvml:
+    """A GPU with an energy counter whose power NVML cannot read, so it cannot be sampled for comparison."""
+    return FakeNvml([FakeGpu(power_mw=None)])
+
+
 def no_driver() -> FakeNvml:
     """NVML as on a machine without an NVIDIA driver: its shared library is missing."""
     return FakeNvml(init_error=FakeNvml.NVML_ERROR_LIBRARY_NOT_FOUND)

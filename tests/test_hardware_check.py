@@ -266,6 +266,13 @@ def test_nvml_says_when_no_gpu_load_library_is_installed(monkeypatch: pytest.Mon
     assert why == "no GPU load available (torch not installed; cupy not installed)"
 
 
+def test_nvml_says_when_a_gpu_cannot_be_sampled_for_the_comparison() -> None:
+    section = nvml.check(replace(FAST, nvml_library="hardware_fakes:counter_only", gpu_load="none"))
+    assert section.status == "fail"
+    assert "GPU 0 cannot be measured both ways" in section.summary
+    assert "neither its energy" in text(section)
+
+
 def test_nvml_is_absent_without_a_driver() -> None:
     section = nvml.check(replace(FAST, nvml_library="hardware_fakes:no_driver"))
     assert section.status == "absent"

@@ -3,6 +3,7 @@ side, short windows, and GPU index selection. Every read goes through ``greencod
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import statistics
@@ -225,17 +226,17 @@ def check(settings: Settings) -> Section:
         measured = [int(domain.name.removeprefix("gpu-")) for domain in meter.domains()]
         index = settings.gpu_index if settings.gpu_index is not None else measured[0]
         body += ["", "GPU index selection:", *check_selection(library, count)]
-        try:
-            counter_meter = NvmlMeter(library, [index])
-        except GreencodeError as exc:
-            body += ["", f"**GPU {index} cannot be measured**: {exc}"]
-            return Section("nvml", "fail", f"GPU {index} cannot be measured", tuple(body))
-        with (
-            counter_meter,
-            NvmlMeter(
-                WithoutEnergyCounter(library), [index], sample_interval_s=settings.sample_interval_s
-            ) as sampled_meter,
-        ):
+        with contextlib.ExitStack() as stack:
+            try:
+                counter_meter = stack.enter_context(NvmlMeter(library, [index]))
+                sampled_meter = stack.enter_context(
+                    NvmlMeter(
+                        WithoutEnergyCounter(library), [index], sample_interval_s=settings.sample_interval_s
+                    )
+                )
+            except GreencodeError as exc:
+                body += ["", f"**GPU {index} cannot be measured both ways**: {exc}"]
+                return Section("nvml", "fail", f"GPU {index} cannot be measured both ways", tuple(body))
             has_counter = "total energy counter" in counter_meter.domains()[0].source
             log("nvml: preparing the GPU load")
             load, no_load = gpu_load(settings, index)
