@@ -178,11 +178,19 @@ class PairedTest:
     def head_j(self) -> tuple[float, ...]:
         return tuple(r.median_j for r in self.head)
 
-    def change(self) -> PairedChange | None:
+    def change(self, min_cv: float = MIN_RUN_CV) -> PairedChange | None:
         # each of the two runs of a pair has at least the gate's smallest run-to-run spread
-        return paired_change(
-            self.base_j, self.head_j, self.head_second, min_spread=math.sqrt(2.0) * MIN_RUN_CV
-        )
+        return paired_change(self.base_j, self.head_j, self.head_second, min_spread=math.sqrt(2.0) * min_cv)
+
+    def single_change(self, noise: float) -> ChangeEstimate | None:
+        """One pair of a deterministic meter: the change is the ratio of the two runs, each run as uncertain
+        as the meter's declared run-to-run spread."""
+        base, head = self.base_j[0], self.head_j[0]
+        if base <= 0 or head <= 0 or not math.isfinite(base + head):
+            return None
+        head_record, entry = combine(self.head), _entry(combine(self.base), "")
+        spread = Noise(noise, math.inf, "meter: declared run-to-run noise")
+        return ChangeEstimate(head_record, entry, spread, math.log(head / base), noise * math.sqrt(2.0))
 
     def to_dict(self) -> dict[str, Any]:
         change = self.change()
@@ -244,9 +252,15 @@ def decide(
 
     others = []
     paired = []
+    single = []
     for node_id, test in sorted(tests.items()):
         head, entry = combine(test.head), _entry(combine(test.base), base.commit if base else "")
-        change = test.change()
+        if len(test.base) == 1 and settings.meter_noise is not None:
+            estimate = test.single_change(settings.meter_noise)
+            if estimate is not None:
+                single.append(estimate._replace(entry=entry))
+                continue
+        change = test.change(settings.min_run_cv)
         if change is not None:
             paired.append((head, entry, change))
             continue
@@ -271,7 +285,7 @@ def decide(
             )
         )
     moderated = moderated_variances([(c.spread * c.spread, c.df) for _, _, c in paired])
-    estimates = []
+    estimates = single
     for (head, entry, change), (variance, df) in zip(paired, moderated, strict=True):
         spread = math.sqrt(variance)
         # the spread of one pair's log ratio is that of two runs: each run's own is 1/sqrt(2) of it
@@ -433,6 +447,8 @@ class SideRun:
     duration_s: float
     machine: str
     warnings: tuple[str, ...] = ()
+    #: the run-to-run spread the side's meters declared (a deterministic meter's), None when unknown
+    meter_noise: float | None = None
 
 
 class _Runner:
@@ -443,6 +459,10 @@ class _Runner:
         self.top = top
         self.scratch = scratch
         self.rounds = options.rounds or config.rounds
+        # unless asked for, the plugin picks the rounds: one for a deterministic meter, else the config's
+        self.requested_rounds = options.rounds or (
+            None if config.origin("rounds") == "defaults" else self.rounds
+        )
         self.meter = options.meter or config.meter
         self.include_setup = config.include_setup
 
@@ -468,7 +488,7 @@ class _Runner:
         command = measuring_command(
             [self._rebase(a, side) for a in self.options.pytest_args],
             output,
-            rounds=self.rounds,
+            rounds=self.requested_rounds,
             meter=self.meter,
             include_setup=self.include_setup,
         )
@@ -534,7 +554,13 @@ class _Runner:
             duration_s=run.duration_s,
             machine=results.fingerprint.describe(),
             warnings=tuple(str(w) for w in results.raw.get("warnings") or []),
+            meter_noise=_declared_noise(results.raw),
         )
+
+
+def _declared_noise(results: Mapping[str, Any]) -> float | None:
+    value = (results.get("settings") or {}).get("meter_noise")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -553,6 +579,13 @@ class _Collected:
         self.machine = ""
         self.meter = ""
         self.estimated = False
+        self.meter_noise: float | None = None
+        self.rounds = 0
+
+    @property
+    def min_pairs(self) -> int:
+        """A deterministic meter's one pair is a comparison; otherwise a paired interval needs two."""
+        return 1 if self.meter_noise is not None else 2
 
     def add(self, first: SideRun, second: SideRun, active: AbstractSet[str] | None) -> None:
         runs = {first.side: first, second.side: second}
@@ -560,6 +593,7 @@ class _Collected:
             self.failed[run.side].update(dict.fromkeys(run.failed))
             self.warnings.update(dict.fromkeys(run.warnings))
             self.machine = self.machine or run.machine
+            self.meter_noise = run.meter_noise if self.meter_noise is None else self.meter_noise
         self.budgets.update((b.pattern, b) for b in runs["head"].budgets)
         base, head = runs["base"].records, runs["head"].records
         for node_id in sorted(set(base) | set(head)):
@@ -567,6 +601,7 @@ class _Collected:
                 continue  # measured only because it could not be deselected exactly
             record = head.get(node_id) or base[node_id]
             self.meter, self.estimated = record.meter, self.estimated or record.estimated
+            self.rounds = self.rounds or record.rounds
             if node_id in base and node_id in head:
                 self.pairs.setdefault(node_id, []).append(
                     (base[node_id], head[node_id], second.side == "head")
@@ -588,7 +623,7 @@ class _Collected:
                 tuple(s for _, _, s in pairs),
             )
             for node_id, pairs in self.pairs.items()
-            if node_id not in failing and len(pairs) >= 2
+            if node_id not in failing and len(pairs) >= self.min_pairs
         }
 
     def one_sided(self, side: str) -> dict[str, TestRecord]:
@@ -742,14 +777,27 @@ def run_ab(
             def judged(alpha: float) -> GateReport:
                 return decide(
                     collected.paired(),
-                    replace(settings, alpha=alpha),
+                    replace(settings, alpha=alpha, meter_noise=collected.meter_noise),
                     base_only=collected.one_sided("base"),
                     head_only=collected.one_sided("head"),
                     budgets=_budgets(config, collected),
                     base=base,
                 )
 
-            outcome = measure_adaptively(run_pair, judged, settings, options, say)
+            first_pair_s = run_pair(0, None)
+            if collected.meter_noise is not None:
+                # a deterministic meter: a second pair would give the same counts, so one pair decides
+                outcome = Adaptive(
+                    judged(settings.alpha), 1, 1, frozenset(), "one pair: the meter is deterministic"
+                )
+            else:
+                outcome = measure_adaptively(
+                    lambda index, active: first_pair_s if index == 0 else run_pair(index, active),
+                    judged,
+                    settings,
+                    options,
+                    say,
+                )
     paired = collected.paired()
     return AbResult(
         gate=outcome.report,
@@ -764,7 +812,7 @@ def run_ab(
         elapsed_s=time.monotonic() - started,
         meter=collected.meter or runner.meter,
         estimated=collected.estimated,
-        rounds=runner.rounds,
+        rounds=collected.rounds or runner.rounds,
         machine=collected.machine,
         pytest_args=options.pytest_args,
         notes=_notes(base, head, paired, collected, outcome, settings),
