@@ -36,7 +36,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -731,7 +731,24 @@ def measure_adaptively(
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions}
-    return Adaptive(final, pairs, look, frozenset(undecided), stopped)
+    return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
+
+
+def label_undecided(report: GateReport, undecided: Iterable[str], settings: GateSettings) -> GateReport:
+    """``report`` with each test measuring stopped on while undecided called ``inconclusive``: a test whose
+    interval still reaches above ``fail_on`` is not known to be unchanged, whatever its point estimate."""
+    undecided = set(undecided)
+    comparisons = tuple(
+        replace(
+            c,
+            verdict="inconclusive",
+            reason=f"{c.reason}; its interval still reaches above fail_on {settings.fail_on:.1%}: undecided",
+        )
+        if c.node_id in undecided and c.verdict in ("unchanged", "improvement")
+        else c
+        for c in report.comparisons
+    )
+    return replace(report, comparisons=comparisons)
 
 
 def run_ab(

@@ -338,6 +338,18 @@ def test_the_look_that_ends_the_run_spends_what_is_left() -> None:
     assert outcome.undecided == frozenset()
 
 
+def test_a_test_still_undecided_when_measuring_stops_is_inconclusive_not_unchanged() -> None:
+    def judged(alpha: float) -> GateReport:  # -10 % .. +24 %: not a regression, not clear of fail_on
+        return GateReport(GateSettings(alpha=alpha), (comparison("unchanged", 0.24),))
+
+    outcome = measure_adaptively(lambda index, active: 0.0, judged, GateSettings(), AbOptions(max_pairs=6))
+
+    assert outcome.undecided == frozenset({"t"})
+    (only,) = outcome.report.comparisons
+    assert only.verdict == "inconclusive" and only.reason.endswith("reaches above fail_on 10.0%: undecided")
+    assert outcome.report.counts()["unchanged"] == 0 and not outcome.report.failed
+
+
 def test_progress_speaks_of_one_undecided_test_in_the_singular() -> None:
     def judged(alpha: float) -> GateReport:
         return GateReport(GateSettings(alpha=alpha), (comparison("inconclusive", 0.6),))
