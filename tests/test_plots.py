@@ -136,6 +136,32 @@ def test_comparison_draws_current_and_baseline_bars_sorted_by_energy() -> None:
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["current", "baseline"]
 
 
+def _outside(axes: Any) -> bool:
+    anchor = axes.get_legend().get_bbox_to_anchor().transformed(axes.transAxes.inverted())
+    return bool(anchor.x0 >= 1.0)
+
+
+def test_comparison_legend_explains_the_red_and_green_bars_and_stays_off_them() -> None:
+    tests = [
+        result("a", 2.0, baseline=1.0, status="regression"),
+        result("b", 1.0, baseline=2.0, status="improvement"),
+    ]
+    axes = plot_comparison(tests).axes[0]
+    texts = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert texts == ["current", "current: regression", "current: improvement", "baseline"]
+    assert _outside(axes)
+
+
+def test_comparison_without_baseline_still_explains_a_red_bar() -> None:
+    axes = plot_comparison([result("a", 2.0, status="regression"), result("b", 1.0)]).axes[0]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["current", "current: regression"]
+
+
+def test_domains_legend_sits_beside_the_bars() -> None:
+    axes = plot_domains([result("a", 3.0, domains={"package-0": 2.0, "dram-0": 1.0})]).axes[0]
+    assert _outside(axes)
+
+
 def test_comparison_colours_regressions_and_improvements() -> None:
     tests = [
         result("a", 2.0, baseline=1.0, status="regression"),

@@ -155,7 +155,6 @@ def plot_comparison(
         xerr=_errors([(t.energy.median_j, t.energy.low_j, t.energy.high_j) for t in ordered], factor),
         color=colours,
         capsize=3,
-        label="current",
     )
     with_baseline = [
         (p, t.baseline) for p, t in zip(positions, ordered, strict=True) if t.baseline is not None
@@ -168,9 +167,8 @@ def plot_comparison(
             xerr=_errors([(b.median_j, b.low_j, b.high_j) for _, b in with_baseline], factor),
             color=_BASELINE,
             capsize=3,
-            label="baseline",
         )
-        axes.legend(loc="lower right")
+    _comparison_legend(axes, {t.status for t in ordered}, bool(with_baseline))
     axes.set_yticks(positions, labels)
     kinds = {_kind(t.estimated) for t in ordered}
     scale = _log_scale(
@@ -183,6 +181,26 @@ def plot_comparison(
     if intensity is not None:
         _co2e_axis(axes, factor, intensity, pue)
     return _finish(figure, path)
+
+
+def _comparison_legend(axes: Axes, statuses: set[str | None], baseline: bool) -> None:
+    """One entry per colour drawn, saying what it means — the red and green bars included."""
+    from matplotlib.patches import Patch
+
+    entries = [(_CURRENT, "current")]
+    if "regression" in statuses:
+        entries.append((_WORSE, "current: regression"))
+    if "improvement" in statuses:
+        entries.append((_BETTER, "current: improvement"))
+    if baseline:
+        entries.append((_BASELINE, "baseline"))
+    if len(entries) > 1:
+        _legend_outside(axes, [Patch(color=colour, label=label) for colour, label in entries])
+
+
+def _legend_outside(axes: Axes, handles: Sequence[Any] | None = None, title: str | None = None) -> None:
+    """A legend to the right of the plot, where it cannot cover a bar."""
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title=title)
 
 
 def _per(tests: Sequence[TestResult]) -> str:
@@ -223,7 +241,7 @@ def plot_domains(
     axes.set_xlabel(f"energy per {_per(ordered)} ({unit}), {kinds}")
     axes.set_title(title)
     if domains:
-        axes.legend(loc="lower right", title="domain")
+        _legend_outside(axes, title="domain")
     if intensity is not None:
         _co2e_axis(axes, factor, intensity, pue)
     return _finish(figure, path)
