@@ -96,6 +96,35 @@ def test_co2e_and_sci_of_an_estimate_are_marked_as_estimates(report: Report) -> 
         assert "gCO2e (est.)" in render(report, fmt) and "gCO2e/test (est.)" in render(report, fmt), fmt
 
 
+def _suite() -> Report:
+    tests = (
+        build_test("tests/test_io.py::test_read", Estimate.exact(0.6), CARBON, estimated=False, wall_s=0.5),
+        build_test("tests/test_io.py::test_write", Estimate.exact(0.2), CARBON, estimated=False, wall_s=0.1),
+        build_test("tests/test_db.py::test_query", Estimate.exact(0.2), CARBON, estimated=True, wall_s=0.1),
+        build_test("tests/test_db.py::test_fn", Estimate.exact(5e-6), CARBON, per="call", estimated=False),
+    )
+    return Report(source="results.json", kind="pytest", carbon=CARBON, tests=tests)
+
+
+def test_energy_by_file_shows_where_the_suites_energy_goes() -> None:
+    text = render(_suite(), "text")
+    block = text.split("energy by file (per-test figures):\n", 1)[1].splitlines()
+    assert re.match(r"file\s+energy\s+share\s+tests", block[0])
+    assert re.match(r"tests/test_io.py\s+800 mJ\s+80.0%\s+2", block[1])
+    assert re.match(
+        r"tests/test_db.py\s+200 mJ \(est.\)\s+20.0%\s+1", block[2]
+    )  # the per-call figure is not added
+    assert "**Energy by file**" in render(_suite(), "md")
+    (first, second) = json.loads(render(_suite(), "json"))["by_file"]
+    assert (first["path"], first["tests"], first["share"]) == ("tests/test_io.py", 2, pytest.approx(0.8))
+    assert second["estimated"] is True
+
+
+def test_energy_by_file_is_left_out_for_a_single_file(report: Report) -> None:
+    assert "energy by file" not in render(report, "text")
+    assert json.loads(render(report, "json"))["by_file"] == []
+
+
 def test_text_without_results_says_so() -> None:
     assert "no results in this file" in render(Report("x", "pytest", CARBON, ()), "text")
 

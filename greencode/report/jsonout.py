@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from greencode.report.byfile import energy_by_file
 from greencode.report.model import SCHEMA, SCHEMA_VERSION, Report, TestResult
 
 
@@ -70,6 +71,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "estimated": report.total_estimated,
         },
         "tests": [_test(test) for test in report.tests],
+        "by_file": [row.to_dict() for row in energy_by_file(report)],
         "history": {
             name: [
                 {

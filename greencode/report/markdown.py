@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greencode.escaping import markdown_text
+from greencode.report import byfile
 from greencode.report.model import Report
 from greencode.report.text import HEADERS, header_lines, rows, shows_total, total_row
 
@@ -39,6 +40,9 @@ def render_markdown(report: Report) -> str:
         if total:
             table.append(total_row(report))
         lines += _table(table, bold_last=total)
+        by_file = byfile.table(report)
+        if by_file:
+            lines += ["", "**Energy by file** (per-test figures)", "", *_table(by_file, bold_last=False)]
     else:
         lines.append("_No results in this file._")
     if report.notes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from greencode.escaping import terminal_text
+from greencode.report import byfile
 from greencode.report.model import Report, TestResult
 from greencode.sci import BUILTIN_UNITS
 from greencode.units import format_co2e, format_energy, format_percent
@@ -140,6 +141,9 @@ def _render_text(report: Report) -> str:
         if shows_total(report):
             table.append(total_row(report))
         lines += _align(table)
+        by_file = byfile.table(report)
+        if by_file:
+            lines += ["", "energy by file (per-test figures):", *_align(by_file)]
     else:
         lines.append("no results in this file")
     lines += [f"note: {note}" for note in report.notes]
