@@ -66,6 +66,7 @@ from greencode.pytest_process import (
 )
 from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
 from greencode.store import BaselineEntry, TestRecord, entry_from_record, load_results
+from greencode.units import plural
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -389,7 +390,7 @@ class AbResult:
     def summary(self) -> str:
         """One line: the gate's summary, failing tests and what stayed undecided."""
         text = {
-            side: f"{len(nodes)} test{'s' * (len(nodes) != 1)} failing on {side}"
+            side: f"{plural(len(nodes), 'test')} failing on {side}"
             for side, nodes in self.failed.items()
             if nodes
         }
@@ -725,7 +726,7 @@ def measure_adaptively(
         if time.monotonic() - started + statistics.fmean(durations) * BATCH_PAIRS > options.time_budget_s:
             stopped = f"--time-budget {options.time_budget_s:g} s spent"
             break
-        tests = f"{len(undecided)} test{'s' * (len(undecided) != 1)}"
+        tests = plural(len(undecided), "test")
         say(f"{tests} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs")
         active, target = frozenset(undecided), min(pairs + BATCH_PAIRS, options.max_pairs)
     final = judged(look_alpha(settings.alpha, look, looks, last=True))

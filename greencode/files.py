@@ -27,6 +27,7 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,6 +122,23 @@ def read_json(path: Path, what: str, hint: str = "") -> Any:
         raise StoreError(f"{path}: {exc}, so not a valid {what}{suffix}") from None
     except RecursionError:
         raise StoreError(f"{path}: nested too deeply to be a {what}{suffix}") from None
+
+
+def check_version(data: Mapping[str, Any], supported: int, where: str, what: str, fix: str) -> int:
+    """The ``version`` of a greencode JSON document: a whole number from 1 to ``supported`` (not ``true``,
+    not ``0``, not ``1.0``), else one :class:`StoreError` naming ``where``, with ``fix`` for a version that
+    is missing or malformed. Every reader of greencode's file formats checks through here."""
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StoreError(
+            f"{where}: {what} has no valid 'version' (version {version!r}, not a whole number from 1); {fix}"
+        )
+    if version > supported:
+        raise StoreError(
+            f"{where}: {what} version {version} is newer than this greencode reads (up to {supported}): "
+            "it was written by a newer greencode; upgrade greencode"
+        )
+    return version
 
 
 def _reject_constant(name: str) -> float:

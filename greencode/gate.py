@@ -40,7 +40,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
-from greencode.units import format_energy, format_percent
+from greencode.units import format_energy, format_percent, plural
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -311,7 +311,7 @@ class GateReport:
         """One line: what failed, or that nothing did."""
         parts = []
         if self.regressions:
-            parts.append(f"{len(self.regressions)} energy regression{'s' * (len(self.regressions) != 1)}")
+            parts.append(plural(len(self.regressions), "energy regression"))
         if self.over_budget:
             parts.append(f"{len(self.over_budget)} over energy budget")
         if self.baseline_failure:

@@ -97,16 +97,6 @@ class Interval:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class RankTest:
-    """A Mann–Whitney U test. ``statistic`` is U of the second sample (pairs where it is larger, ties
-    counting one half); ``method`` is ``"exact"`` or ``"normal"`` (tie-corrected, continuity-corrected)."""
-
-    statistic: float
-    p_value: float
-    method: str
-
-
 def normal_cdf(x: float) -> float:
     """Standard normal distribution function."""
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
@@ -201,174 +191,14 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def _u_statistic(x: Sequence[float], y: Sequence[float]) -> float:
-    """U of ``y``: the number of pairs with y > x, ties counting one half (via mid-ranks, O(N log N))."""
-    pooled = sorted([(v, 0) for v in x] + [(v, 1) for v in y])
-    rank_sum_y = 0.0
-    i = 0
-    while i < len(pooled):
-        j = i
-        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
-            j += 1
-        mid_rank = (i + j) / 2.0 + 1.0
-        rank_sum_y += mid_rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 1)
-        i = j + 1
-    return rank_sum_y - len(y) * (len(y) + 1) / 2.0
-
-
-def _tie_sizes(values: Sequence[float]) -> list[int]:
-    counts: dict[float, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return [c for c in counts.values() if c > 1]
-
-
-#: Largest n * m for which exact Mann–Whitney probabilities are computed (the table has n * m + 1 entries).
-EXACT_LIMIT = 2500
-
-
-def _u_counts(n: int, m: int) -> list[int]:
-    """How many of the C(n+m, n) arrangements give each U = 0 .. n*m (no ties): the coefficients of the
-    Gaussian binomial coefficient [n+m choose n]_q = prod_{i=1..n} (1 - q^(m+i)) / (1 - q^i)."""
-    size = n * m + 1
-    poly = [0] * size
-    poly[0] = 1
-    for i in range(1, n + 1):
-        for k in range(size - 1, m + i - 1, -1):  # multiply by (1 - q^(m+i))
-            poly[k] -= poly[k - m - i]
-        for k in range(i, size):  # divide by (1 - q^i): a running sum with stride i
-            poly[k] += poly[k - i]
-    return poly
-
-
-def mann_whitney(x: Sequence[float], y: Sequence[float], alternative: str = "two-sided") -> RankTest:
-    """Mann–Whitney U test of ``y`` against ``x``.
-
-    ``alternative`` is ``"greater"`` (y tends to be larger), ``"less"`` or ``"two-sided"``. Exact without
-    ties and for n * m up to :data:`EXACT_LIMIT`; otherwise the normal approximation with tie and continuity
-    corrections.
-    """
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError("alternative must be 'two-sided', 'greater' or 'less'")
-    n, m = len(x), len(y)
-    if n == 0 or m == 0:
-        raise ValueError("both samples need at least one value")
-    u = _u_statistic(x, y)
-    ties = _tie_sizes([*x, *y])
-    if not ties and n * m <= EXACT_LIMIT:
-        counts = _u_counts(n, m)
-        total = math.comb(n + m, n)
-        k = round(u)
-        upper = sum(counts[k:]) / total  # P(U >= u)
-        lower = sum(counts[: k + 1]) / total  # P(U <= u)
-        method = "exact"
-    else:
-        big_n = n + m
-        mean = n * m / 2.0
-        tie_term = sum(t**3 - t for t in ties) / (big_n * (big_n - 1))
-        sd = math.sqrt(n * m / 12.0 * ((big_n + 1) - tie_term))
-        if sd == 0:  # every value equal: no evidence either way
-            return RankTest(u, 1.0, "normal")
-        upper = 1.0 - normal_cdf((u - mean - 0.5) / sd)
-        lower = normal_cdf((u - mean + 0.5) / sd)
-        method = "normal"
-    if alternative == "greater":
-        p = upper
-    elif alternative == "less":
-        p = lower
-    else:
-        p = min(1.0, 2.0 * min(upper, lower))
-    return RankTest(u, min(1.0, max(0.0, p)), method)
-
-
-def _rank_interval_depth(n: int, m: int, confidence: float) -> tuple[int, float]:
-    """How many of the n*m sorted pairwise differences to drop from each end for a two-sided interval at
-    ``confidence``, and the confidence actually achieved.
-
-    The lower limit d_(k+1) lies above the true shift exactly when at most k differences fall below it,
-    which has probability P(U <= k): drop the largest k with P(U <= k) <= alpha / 2 (exact distribution
-    when small, normal approximation with continuity correction otherwise).
-    """
-    alpha = 1.0 - confidence
-    if n * m <= EXACT_LIMIT:
-        counts = _u_counts(n, m)
-        total = math.comb(n + m, n)
-        drop, below = 0, counts[0]
-        while drop + 1 < len(counts) and (below + counts[drop + 1]) / total <= alpha / 2:
-            drop += 1
-            below += counts[drop]
-        return drop, 1.0 - 2.0 * below / total
-    z = normal_ppf(1.0 - alpha / 2.0)
-    drop = math.floor(n * m / 2.0 - 0.5 - z * math.sqrt(n * m * (n + m + 1) / 12.0))
-    return max(drop, 0), confidence
-
-
-def hodges_lehmann(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Hodges–Lehmann shift of ``y`` relative to ``x`` (the median of all differences y_j - x_i) with the
-    distribution-free interval from the Mann–Whitney distribution.
-
-    With very few values the requested confidence cannot be reached; the interval then spans every
-    difference and ``confidence`` reports what was actually achieved.
-    """
-    if not x or not y:
-        raise ValueError("both samples need at least one value")
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    differences = sorted(b - a for a in x for b in y)
-    estimate = statistics.median(differences)
-    drop, achieved = _rank_interval_depth(len(x), len(y), confidence)
-    drop = min(drop, (len(differences) - 1) // 2)
-    return Interval(estimate, differences[drop], differences[-drop - 1], achieved)
-
-
-def _logs(values: Sequence[float], what: str) -> list[float]:
-    if any(v <= 0 or not math.isfinite(v) for v in values):
-        raise ValueError(f"{what}: ratios need positive, finite values")
-    return [math.log(v) for v in values]
-
-
-def hodges_lehmann_ratio(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Interval:
-    """The ratio y / x as a Hodges–Lehmann shift of logarithms: ``estimate`` 1.12 means y is 12% larger."""
-    shift = hodges_lehmann(_logs(x, "x"), _logs(y, "y"), confidence)
-    return Interval(math.exp(shift.estimate), math.exp(shift.low), math.exp(shift.high), shift.confidence)
-
-
-def bootstrap_ratio(
-    x: Sequence[float],
-    y: Sequence[float],
-    confidence: float = 0.95,
-    *,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> Interval:
-    """median(y) / median(x) with a percentile bootstrap interval; the fixed ``seed`` makes it repeatable."""
-    import random
-
-    if not x or not y:
-        raise ValueError("both samples need at least one value")
-    if statistics.median(x) <= 0:
-        raise ValueError("x: the median must be positive for a ratio")
-    rng = random.Random(seed)
-    ratios = []
-    for _ in range(resamples):
-        denominator = statistics.median(rng.choices(x, k=len(x)))
-        if denominator > 0:
-            ratios.append(statistics.median(rng.choices(y, k=len(y))) / denominator)
-    tail = (1.0 - confidence) / 2.0
-    return Interval(
-        statistics.median(y) / statistics.median(x),
-        quantile(ratios, tail),
-        quantile(ratios, 1.0 - tail),
-        confidence,
-    )
-
-
 def log_median_variance(samples: Sequence[float]) -> float:
     """Approximate variance of log(median) of ``samples``: pi/2 * sigma^2 / n, sigma from the MAD of the
     logs (robust to the outliers shared machines produce); 0 for fewer than two samples."""
     if len(samples) < 2:
         return 0.0
-    logs = _logs(samples, "samples")
+    if any(v <= 0 or not math.isfinite(v) for v in samples):
+        raise ValueError("samples: ratios need positive, finite values")
+    logs = [math.log(v) for v in samples]
     centre = statistics.median(logs)
     sigma = 1.4826 * statistics.median(abs(v - centre) for v in logs)
     if sigma == 0:

@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from greencode.errors import StoreError
-from greencode.files import atomic_write_text
+from greencode.files import atomic_write_text, check_version
 from greencode.locks import announce_wait, file_lock, lock_path_for, store_lock_timeout
 from greencode.stats import Summary, summarize
 from greencode.vcs import VcsState
@@ -46,7 +46,9 @@ RESULTS_VERSION = 1
 MAX_SAMPLES = 200
 #: Saved runs pooled per baseline entry: the gate learns the run-to-run spread from them.
 MAX_RUNS = 10
-PER_VALUES = ("call", "test")
+#: What one test's figure covers: one call of the measured function, or the whole test.
+Per = Literal["call", "test"]
+PER_VALUES: tuple[Per, ...] = ("call", "test")
 _DIGITS = 7
 
 
@@ -588,14 +590,7 @@ class Baseline:
                 f"{where}: not a greencode baseline ({found}); point --greencode-compare at a file written "
                 "by --greencode-save, or move this file away"
             )
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise StoreError(f"{where}: baseline has no valid 'version'; save a new baseline")
-        if version > BASELINE_VERSION:
-            raise StoreError(
-                f"{where}: baseline version {version} was written by a newer greencode (this one reads "
-                f"version {BASELINE_VERSION}); upgrade greencode or save a new baseline elsewhere"
-            )
+        check_version(data, BASELINE_VERSION, where, "baseline", "save a new baseline")
         try:
             fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
         except ValueError as exc:
@@ -957,12 +952,7 @@ def load_results(path: Path) -> Results:
         ) from None
     if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
         raise StoreError(f"{path}: not a greencode results file (expected schema {RESULTS_SCHEMA!r})")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= RESULTS_VERSION:
-        raise StoreError(
-            f"{path}: results version {version!r} is not one this greencode reads ({RESULTS_VERSION}); "
-            "upgrade greencode or write the file again"
-        )
+    check_version(data, RESULTS_VERSION, str(path), "results file", "write the file again")
     try:
         fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
         tests = _get(data, "tests", list)

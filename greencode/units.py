@@ -43,3 +43,8 @@ def format_co2e(grams: float) -> str:
 
 def format_percent(fraction: float, signed: bool = True) -> str:
     return f"{fraction * 100:+.1f}%" if signed else f"{fraction * 100:.1f}%"
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, with an ``s`` unless there is exactly one: ``1 test``, ``3 tests``."""
+    return f"{count} {noun}{'s' * (count != 1)}"

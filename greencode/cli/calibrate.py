@@ -117,7 +117,7 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.files import write_output
     from greencode.gate import GateSettings
     from greencode.store import baseline_from_runs, load_results, write_baseline
-    from greencode.units import format_percent
+    from greencode.units import format_percent, plural
     from greencode.vcs import vcs_state
 
     if args.instructions:
@@ -145,7 +145,7 @@ def handle(args: argparse.Namespace) -> int:
     fingerprint = results[-1].fingerprint
     pct = lambda value: format_percent(value, signed=False)  # noqa: E731
     worst = max(calibration.tests, key=lambda t: t.cv)
-    tests = f"{len(calibration.tests)} test{'s' * (len(calibration.tests) != 1)}"
+    tests = plural(len(calibration.tests), "test")
     print(f"greencode calibrate: {calibration.runs} runs of {tests} on {fingerprint.describe()}")
     print(
         f"  run-to-run spread: typical {pct(calibration.typical_cv)}, 90th percentile "

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
+from greencode.store import PER_VALUES
 
 if TYPE_CHECKING:
     from greencode.store import TestRecord
-
-#: What one stored figure can cover (``TestRecord.per``).
-PER_VALUES = ("call", "test")
 
 
 @dataclass(frozen=True)

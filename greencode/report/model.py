@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
 from greencode.config import CarbonConfig, is_history_url
 from greencode.errors import StoreError
+from greencode.files import check_version
 from greencode.sci import BUILTIN_UNITS, SCI, sci
-from greencode.store import RESULTS_SCHEMA
+from greencode.store import PER_VALUES, RESULTS_SCHEMA
 
 if TYPE_CHECKING:
     from greencode.history import History, HistoryRun
@@ -38,8 +39,8 @@ SCHEMA_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: How a results file's note on the gate's decision at the time of the run begins.
 AS_RUN_NOTE = "gate (as run): "
-#: What one figure can cover (``TestResult.per``).
-PER_VALUES = ("call", "test", "run")
+#: What one report figure can cover (``TestResult.per``): a test's figure, or a whole ``greencode run``.
+REPORT_PER_VALUES = (*PER_VALUES, "run")
 #: Times are seconds since 1970 up to the year 9999, the range every platform's clock functions accept.
 _LATEST_TIME = 253_402_300_799.0
 _INPUT_HINT = (
@@ -262,7 +263,7 @@ def load_report(path: Path | str, carbon: CarbonConfig | None = None) -> Report:
     data = _read_json(path)
     schema = data.get("schema")
     if schema == SCHEMA:
-        _check_version(path, data, SCHEMA_VERSION)
+        check_version(data, SCHEMA_VERSION, str(path), f"{SCHEMA} file", "write it again")
         return _from_report_json(path, data, carbon)
     if schema == RESULTS_SCHEMA:
         return _from_results_json(path, carbon)
@@ -312,17 +313,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StoreError(f"{path}: expected a JSON object at the top level; {_INPUT_HINT}")
     return data
-
-
-def _check_version(path: Path, data: Mapping[str, Any], supported: int) -> None:
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise StoreError(f"{path}: {data.get('schema')} file without an integer 'version'; write it again")
-    if version > supported:
-        raise StoreError(
-            f"{path}: {data.get('schema')} version {version} is newer than this greencode reads "
-            f"(up to {supported}); upgrade greencode"
-        )
 
 
 class Fields:
@@ -483,7 +473,7 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
                 entry.text("name"),
                 energy,
                 carbon,
-                per=entry.choice("per", "test", PER_VALUES),
+                per=entry.choice("per", "test", REPORT_PER_VALUES),
                 estimated=entry.flag("estimated"),
                 wall_s=entry.optional_number("wall_s", minimum=0),
                 meter=entry.optional_text("meter"),

@@ -8,7 +8,7 @@ from greencode.escaping import terminal_text
 from greencode.report import byfile
 from greencode.report.model import Report, TestResult
 from greencode.sci import BUILTIN_UNITS
-from greencode.units import format_co2e, format_energy, format_percent
+from greencode.units import format_co2e, format_energy, format_percent, plural
 
 HEADERS = ("test", "energy", "interval", "CO2e", "SCI", "baseline", "change", "status")
 
@@ -57,7 +57,7 @@ def total_label(report: Report) -> str:
     entries = f"{added} {'entry' if added == 1 else 'entries'}"
     if not left:
         return f"total ({entries})"
-    figures = f"{left} per-call figure{'s' * (left != 1)}"
+    figures = plural(left, "per-call figure")
     return f"total of {entries} per test or run ({figures} not added: joules per call do not add up)"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greencode.names import shorten
-from greencode.units import format_energy, format_percent
+from greencode.units import format_energy, format_percent, plural
 
 if TYPE_CHECKING:
     from greencode.config import CarbonConfig
@@ -56,7 +56,7 @@ HEADINGS = ("test", "energy", "baseline", "change", "verdict")
 
 
 def _tests(count: int, what: str = "test") -> str:
-    return f"{count} {what}{'s' * (count != 1)}"
+    return plural(count, what)
 
 
 def _change(comparison: Comparison | None) -> str:
