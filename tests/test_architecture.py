@@ -18,14 +18,16 @@ ROOT = Path(__file__).parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.errors", "greencode.units", "greencode.names", "greencode.config_files", "greencode.grid",
      "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version",
-     "greencode.datadir", "greencode.escaping"),
-    ("greencode.config", "greencode.carbon", "greencode.sci"),
-    ("greencode.meters",),
+     "greencode.datadir", "greencode.escaping", "greencode.instruction_fit", "greencode.export.points"),
+    ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys"),
+    ("greencode.meters", "greencode.testing"),
     ("greencode.calls", "greencode.sinks", "greencode.measurement"),
-    ("greencode.vcs", "greencode.store", "greencode.history", "greencode.pytest_process",
-     "greencode.tactics"),
-    ("greencode.gate", "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare"),
+    ("greencode.vcs", "greencode.store", "greencode.history", "greencode.pytest_process", "greencode.merge",
+     "greencode.export", "greencode.tactics"),
+    ("greencode.gate", "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare",
+     "greencode.instruction_calibration"),
     ("greencode.report",),
+    ("greencode.classroom", "greencode.compat"),
 )  # fmt: skip
 #: Known arrows pointing up, each with the reason it is tolerated for now.
 TOLERATED = {

@@ -30,7 +30,7 @@ def export(points: Iterable[Point]) -> list[str]:
         from opentelemetry.sdk.resources import Resource
     except ImportError:
         return [f"OpenTelemetry export skipped: the SDK and OTLP exporter are not installed ({_INSTALL})"]
-    from greencode import __version__
+    from greencode.version import __version__
 
     points = list(points)
     if not points:
