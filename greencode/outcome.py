@@ -90,6 +90,8 @@ class RunOutcome:
     advice: Advice | None = None
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    #: the results file kept as a named run (``--greencode-save=NAME``), when it was written
+    saved_run: Path | None = None
 
     @property
     def meter(self) -> str:
@@ -127,16 +129,18 @@ def conclude(
     baseline: Baseline | None = None,
     save_to: Path | None = None,
     json_path: Path | None = None,
+    saved_run: Path | None = None,
     budgets: Iterable[Budget] = (),
     workers: int = 0,
     warnings: Iterable[str] = (),
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
-    ``compare_with`` names the baseline the gate compares with (``baseline``, already loaded; None when the
-    file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
-    there; ``json_path`` writes the results file. ``budgets`` (from markers) are checked together with the
-    configuration's; ``warnings`` raised during the run are carried into the outcome and the results file.
+        ``compare_with`` names the baseline the gate compares with (``baseline``, already loaded; None when the
+        file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
+        there; ``json_path`` writes the results file, and ``saved_run`` keeps a copy of it as a named run
+    (:mod:`greencode.runs`). ``budgets`` (from markers) are checked together with the
+        configuration's; ``warnings`` raised during the run are carried into the outcome and the results file.
     """
     records = tuple(records)
     noted = list(warnings)
@@ -192,7 +196,8 @@ def conclude(
         from greencode.export.send import export_run
 
         noted += export_run(config, run, fingerprint, records)
-    if json_path is not None:
+    kept_run = None
+    if json_path is not None or saved_run is not None:
         document = results_document(
             run,
             fingerprint,
@@ -207,11 +212,21 @@ def conclude(
             advice=None if advice is None else advice.to_dict(),
             warnings=noted,
         )
-        try:
-            write_results(json_path, document)
-        except StoreError as exc:
-            errors.append(f"results not written: {exc}")
-    return RunOutcome(records, gate, run, fingerprint, saved, advice, tuple(noted), tuple(errors))
+        if json_path is not None:
+            try:
+                write_results(json_path, document)
+            except StoreError as exc:
+                errors.append(f"results not written: {exc}")
+        if saved_run is not None:
+            try:
+                saved_run.parent.mkdir(parents=True, exist_ok=True)
+                write_results(saved_run, document)
+                kept_run = saved_run
+            except (OSError, StoreError) as exc:
+                errors.append(f"run not saved as {saved_run.stem}: {exc}")
+    return RunOutcome(
+        records, gate, run, fingerprint, saved, advice, tuple(noted), tuple(errors), saved_run=kept_run
+    )
 
 
 def _keep_run_files_out_of_git(directories: set[Path], warnings: list[str]) -> None:

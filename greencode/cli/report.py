@@ -31,9 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="report stored results with CO2e and SCI, as text, Markdown, JSON, CSV or HTML",
         description="Read a results file (pytest --greencode-json, greencode run --json, a report JSON) or "
         "the history database and report energy with CO2e and SCI next to it. With --fail-on, exit 1 when a "
-        "test regressed by more than the threshold against its baseline.",
+        "test regressed by more than the threshold against its baseline. --compare A B puts two saved runs "
+        "side by side.",
         epilog="Examples: greencode report results.json --format md >> $GITHUB_STEP_SUMMARY; "
-        "greencode report .greencode/history.sqlite --format html --output energy.html",
+        "greencode report .greencode/history.sqlite --format html --output energy.html; "
+        "greencode report --compare before-cache after-cache --fail-on 5%%",
     )
     parser.add_argument(
         "input",
@@ -63,6 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="what --plot draws: per-test bars vs baseline (default), energy by domain, or the history trend",
     )
     parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="compare run B with run A (each a saved run's name, from --greencode-save=NAME, or a results "
+        "file): B's report with each test's change against A",
+    )
+    parser.add_argument(
         "--fail-on",
         metavar="PCT",
         help="exit 1 when a result regressed by more than PCT (e.g. 10%%) against its baseline",
@@ -90,9 +99,22 @@ def handle(args: argparse.Namespace) -> int:
     source: Path | str = config.history_location()
     if args.input:
         source = args.input if is_history_url(args.input) else Path(args.input)
-    report = load_report(source, config.carbon)
     gate = None
-    if threshold is not None:
+    if args.compare:
+        from greencode.report.gating import gate_runs, with_gate
+        from greencode.runs import find_run
+
+        if args.input:
+            raise GreencodeError("give either INPUT or --compare A B, not both")
+        base, source = (find_run(config, name) for name in args.compare)
+        report = load_report(source, config.carbon)
+        gate = gate_runs(base, source, config if threshold is None else replace(config, fail_on=threshold))
+        report = with_gate(report, gate)
+        if threshold is None:  # without --fail-on the comparison informs; it fails nothing
+            gate = None
+    else:
+        report = load_report(source, config.carbon)
+    if threshold is not None and not args.compare:
         from greencode.report.gating import gate_input, with_gate
 
         gate = gate_input(source, replace(config, fail_on=threshold))

@@ -69,6 +69,23 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
     return gate_records(records, fingerprint, config, budgets)
 
 
+def gate_runs(base: Path, head: Path, config: Config) -> GateReport:
+    """Compare the results file ``head`` with the results file ``base`` (``greencode report --compare``):
+    ``base``'s records stand in for the baseline, as one saved run, and ``head``'s marker budgets hold."""
+    from greencode.gate import GateSettings, compare, config_budgets
+    from greencode.store import baseline_from_runs, load_results
+
+    before, after = load_results(base), load_results(head)
+    return compare(
+        list(after.records),
+        baseline_from_runs([before.records], before.fingerprint, None),
+        GateSettings.from_config(config),
+        fingerprint=after.fingerprint,
+        budgets=[*marker_budgets(head, after.gate or {}), *config_budgets(config)],
+        baseline_name=str(base),
+    )
+
+
 def gate_records(
     records: list[TestRecord], fingerprint: Fingerprint, config: Config, budgets: Sequence[Budget] = ()
 ) -> GateReport:

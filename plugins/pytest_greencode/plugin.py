@@ -57,9 +57,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--greencode-save",
-        action="store_true",
+        metavar="NAME",
+        nargs="?",
+        const=True,
         default=False,
-        help="write this run into the baseline file (the 'baseline' key, default .greencode/baseline.json)",
+        help="write this run into the baseline file (the 'baseline' key, default .greencode/baseline.json); "
+        "with =NAME also keep the run's results as .greencode/runs/NAME.json, for "
+        "'greencode report --compare A B'",
     )
     group.addoption(
         "--greencode-compare",

@@ -223,6 +223,12 @@ def terminal_section(terminalreporter: Any, run: Shown) -> None:
         writer.write_line(line)
     if run.outcome is not None and run.outcome.saved is not None:
         writer.write_line(run.outcome.saved.describe())
+    if run.outcome is not None and run.outcome.saved_run is not None:
+        name = run.outcome.saved_run.stem
+        writer.write_line(
+            f"run saved as {name!r} ({run.outcome.saved_run}); compare two saved runs with: "
+            f"greencode report --compare OTHER {name}"
+        )
     for warning in run.warnings:
         writer.write_line(f"warning: {warning}", yellow=True)
     for error in run.errors:

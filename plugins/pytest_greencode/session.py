@@ -28,6 +28,7 @@ from greencode.gate import Budget, declared_noise
 from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
+from greencode.runs import run_path
 from greencode.store import Baseline, TestRecord, counts_of_rounds, detect_fingerprint, load_baseline
 from pytest_greencode import markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
@@ -186,7 +187,19 @@ class GreencodeRun:
                 "baseline; write --greencode-compare=PATH, or put --greencode-compare after the test paths"
             )
         self.compare = compare_option is not None or option("greencode_fail_on") is not None
-        self.save = bool(option("greencode_save"))
+        save_option = option("greencode_save")
+        self.save = bool(save_option)
+        self.saved_run: Path | None = None
+        if isinstance(save_option, str):
+            if Path(save_option).exists() or "/" in save_option or "::" in save_option:
+                raise pytest.UsageError(
+                    f"greencode: --greencode-save {save_option}: that looks like a test path, not a run "
+                    "name; write --greencode-save=NAME, or put --greencode-save after the test paths"
+                )
+            try:
+                self.saved_run = run_path(settings, save_option)
+            except GreencodeError as exc:
+                raise pytest.UsageError(f"greencode: --greencode-save: {exc}") from None
         # a file, or "history:BRANCH": the recent runs of a branch in the history database
         self.baseline_path: Path | str = (
             Path(_option_path(config, compare_option) or "")
@@ -354,6 +367,7 @@ class GreencodeRun:
             baseline=self.baseline,
             save_to=self.baseline_path if self.save and isinstance(self.baseline_path, Path) else None,
             json_path=self.json_path,
+            saved_run=self.saved_run,
             budgets=self.marker_budgets.values(),
             workers=self.workers_reported,
             warnings=self.warnings,
