@@ -136,11 +136,11 @@ def conclude(
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
-        ``compare_with`` names the baseline the gate compares with (``baseline``, already loaded; None when the
-        file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
-        there; ``json_path`` writes the results file, and ``saved_run`` keeps a copy of it as a named run
-    (:mod:`greencode.runs`). ``budgets`` (from markers) are checked together with the
-        configuration's; ``warnings`` raised during the run are carried into the outcome and the results file.
+    ``compare_with`` names the baseline the gate compares with (``baseline``, already loaded; None when the
+    file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
+    there; ``json_path`` writes the results file, and ``saved_run`` keeps a copy of it as a named run
+    (:mod:`greencode.runs`). ``budgets`` (from markers) are checked together with the configuration's;
+    ``warnings`` raised during the run are carried into the outcome and the results file.
     """
     records = tuple(records)
     noted = list(warnings)
