@@ -58,13 +58,22 @@ def test_a_plain_save_keeps_no_named_run(pytester: pytest.Pytester, monkeypatch:
     assert not (pytester.path / ".greencode" / "runs").exists()
 
 
-def test_a_save_name_that_is_a_test_path_is_a_usage_error(
+def test_the_save_option_written_alone_leaves_the_test_path_after_it_to_pytest(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_project(pytester, SUITE)
-    result = run(pytester, "--greencode-save", "test_energy.py")
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    script(monkeypatch, **STEADY)
+    run(pytester, "--greencode-save", "test_other.py").assert_outcomes(passed=1)
+    assert (pytester.path / ".greencode" / "baseline.json").is_file()
+    assert not (pytester.path / ".greencode" / "runs").exists()
+
+
+def test_a_save_name_that_is_no_plain_name_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    make_project(pytester, SUITE)
+    result = run(pytester, "--greencode-save=tests/x")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*looks like a test path, not a run name*--greencode-save=NAME*"])
+    result.stderr.fnmatch_lines(["*--greencode-save=tests/x*cannot name a saved run*"])
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a b", ".hidden", "x" * 101, "tests.py", "a..b"])

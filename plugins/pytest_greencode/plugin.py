@@ -62,8 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         const=True,
         default=False,
         help="write this run into the baseline file (the 'baseline' key, default .greencode/baseline.json); "
-        "with =NAME also keep the run's results as .greencode/runs/NAME.json, for "
-        "'greencode report --compare A B'",
+        "with --greencode-save=NAME (one word) also keep the run's results as .greencode/runs/NAME.json, "
+        "for 'greencode report --compare A B'",
     )
     group.addoption(
         "--greencode-compare",
@@ -125,6 +125,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # a run's name is taken only as --greencode-save=NAME: written alone, the option must not swallow the
+    # test path after it (`--greencode-save tests/`); pytest parses this same list once more after the hook
+    args[:] = ["--greencode-save=" if arg == "--greencode-save" else arg for arg in args]
     # pytest chose the rootdir before this plugin's options existed, so `--greencode-json PATH` may have moved
     # it; the check is a scan of the arguments, the rest is imported only when a path option was written so
     if any(arg in PATH_OPTIONS for arg in args):

@@ -187,19 +187,14 @@ class GreencodeRun:
                 "baseline; write --greencode-compare=PATH, or put --greencode-compare after the test paths"
             )
         self.compare = compare_option is not None or option("greencode_fail_on") is not None
-        save_option = option("greencode_save")
-        self.save = bool(save_option)
+        save_option = option("greencode_save")  # False; "" or True for the flag; a name from =NAME
+        self.save = save_option not in (None, False)
         self.saved_run: Path | None = None
-        if isinstance(save_option, str):
-            if Path(save_option).exists() or "/" in save_option or "::" in save_option:
-                raise pytest.UsageError(
-                    f"greencode: --greencode-save {save_option}: that looks like a test path, not a run "
-                    "name; write --greencode-save=NAME, or put --greencode-save after the test paths"
-                )
+        if isinstance(save_option, str) and save_option:
             try:
                 self.saved_run = run_path(settings, save_option)
             except GreencodeError as exc:
-                raise pytest.UsageError(f"greencode: --greencode-save: {exc}") from None
+                raise pytest.UsageError(f"greencode: --greencode-save={save_option}: {exc}") from None
         # a file, or "history:BRANCH": the recent runs of a branch in the history database
         self.baseline_path: Path | str = (
             Path(_option_path(config, compare_option) or "")
