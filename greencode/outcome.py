@@ -27,6 +27,7 @@ from greencode.gate import (
     config_budgets,
     declared_noise,
 )
+from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.meters import counting_identity
 from greencode.store import (
     Baseline,
@@ -44,6 +45,7 @@ from greencode.store import (
 if TYPE_CHECKING:
     from greencode.config import Config
     from greencode.meters import Selection
+    from greencode.tactics.hotness import Profile
     from greencode.tactics.scanner import Finding
 
 
@@ -92,6 +94,8 @@ class RunOutcome:
     errors: tuple[str, ...] = ()
     #: the results file kept as a named run (``--greencode-save=NAME``), when it was written
     saved_run: Path | None = None
+    #: the functions that grew the most in each regressed test (instruction counts on both sides)
+    hotspots: tuple[Hotspots, ...] = ()
 
     @property
     def meter(self) -> str:
@@ -160,7 +164,8 @@ def conclude(
         )
     else:
         gate = GateReport(gate_settings, budgets=check_budgets(records, all_budgets))
-    advice = _advice(gate, records, baseline, config, noted) if gate.failed else None
+    hotspots = _hotspots(gate, records, baseline)
+    advice = _advice(gate, records, baseline, config, noted, hotspots) if gate.failed else None
     from greencode.config import DEFAULT_HISTORY
     from greencode.datadir import DATA_DIR
     from greencode.vcs import vcs_state
@@ -210,6 +215,7 @@ def conclude(
             gate=gate.to_dict(),
             baseline_saved=_saved_dict(saved),
             advice=None if advice is None else advice.to_dict(),
+            hotspots=[h.to_dict() for h in hotspots],
             warnings=noted,
         )
         if json_path is not None:
@@ -225,7 +231,16 @@ def conclude(
             except (OSError, StoreError) as exc:
                 errors.append(f"run not saved as {saved_run.stem}: {exc}")
     return RunOutcome(
-        records, gate, run, fingerprint, saved, advice, tuple(noted), tuple(errors), saved_run=kept_run
+        records,
+        gate,
+        run,
+        fingerprint,
+        saved,
+        advice,
+        tuple(noted),
+        tuple(errors),
+        saved_run=kept_run,
+        hotspots=hotspots,
     )
 
 
@@ -258,12 +273,50 @@ def _append_history(
     warnings += record_run(config.history_location(), local, run, fingerprint, records, verdicts, gate.failed)
 
 
+def _hotspots(
+    gate: GateReport, records: tuple[TestRecord, ...], baseline: Baseline | None
+) -> tuple[Hotspots, ...]:
+    if baseline is None or not gate.regressions:
+        return ()
+    return regression_hotspots(
+        [c.node_id for c in gate.regressions],
+        {r.node_id: r.functions for r in records},
+        {node_id: entry.functions for node_id, entry in baseline.entries.items()},
+    )
+
+
+def advice_profile(records: tuple[TestRecord, ...], hotspots: tuple[Hotspots, ...]) -> Profile | None:
+    """What the advice ranks findings by: the growth of the regressed tests' hotspots when there are any
+    (findings inside the grown functions first), else the run's measured instructions per function."""
+    from greencode.tactics.hotness import Entry, Profile
+
+    if hotspots:
+        grown: dict[tuple[str, str], float] = {}
+        for spot in hotspots:
+            for row in spot.rows:
+                grown[row.file, row.name] = grown.get((row.file, row.name), 0.0) + row.added
+        entries = tuple(Entry(file, name, cost) for (file, name), cost in grown.items())
+        return Profile(entries, "growth in instructions", "the regressed tests")
+    measured: dict[str, float] = {}
+    for record in records:
+        for function, count in record.functions.items():
+            measured[function] = measured.get(function, 0.0) + count
+    if not measured:
+        return None
+    entries = tuple(
+        Entry(function.rpartition(":")[0], function.rpartition(":")[2], cost)
+        for function, cost in measured.items()
+    )
+    return Profile(entries, "instructions", "this run")
+
+
 def _advice(
     gate: GateReport,
     records: tuple[TestRecord, ...],
     baseline: Baseline | None,
     config: Config,
     warnings: list[str],
+    hotspots: tuple[Hotspots, ...] = (),
 ) -> Advice | None:
     """Tactics for failing tests. Optional: any problem here only skips the advice."""
     try:
@@ -284,7 +337,9 @@ def _advice(
         if hint:
             hints.append(Hint(node_id, hint))
     try:
-        findings = tuple(advice_for_changes(config.root, since, config))
+        grown_files = [Path(row.file) for spot in hotspots for row in spot.rows if row.file]
+        profile = advice_profile(records, hotspots)
+        findings = tuple(advice_for_changes(config.root, since, config, profile, also=grown_files))
     except Exception as exc:  # advice must never hide the verdict
         warnings.append(f"no tactic advice: {type(exc).__name__}: {exc}")
         findings = ()

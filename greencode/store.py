@@ -914,6 +914,7 @@ def results_document(
     gate: Mapping[str, Any] | None = None,
     baseline_saved: Mapping[str, Any] | None = None,
     advice: Mapping[str, Any] | None = None,
+    hotspots: Iterable[Mapping[str, Any]] = (),
     warnings: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The ``greencode-results`` JSON document (schema in ``docs/pytest.md``)."""
@@ -930,6 +931,7 @@ def results_document(
         "gate": None if gate is None else dict(gate),
         "baseline_saved": None if baseline_saved is None else dict(baseline_saved),
         "advice": None if advice is None else dict(advice),
+        "hotspots": [dict(h) for h in hotspots],
         "warnings": list(warnings),
     }
 

@@ -12,7 +12,10 @@ choose the energies, first match winning:
    window (``energy_j`` otherwise), ``scale`` multiplies them (inject "30 % more"); ``cv`` is log-normal
    noise per window and ``run_cv`` one factor per test and run, both drawn from ``seed``, so a given seed
    always gives the same energies (``"seed": null`` draws a fresh seed in each process, like real runs).
-   ``scope`` ("process", "machine" or "device") is what the meter claims to see;
+   ``scope`` ("process", "machine" or "device") is what the meter claims to see; ``functions`` maps node ids
+   or globs to the instructions per function (``{"recipes.py:factor": 1000}``) each window reports, like
+   the ``instructions`` meter's per-function counts, with their sum as its ``instructions`` (for testing
+   :mod:`greencode.hotspots`);
 3. ``GREENCODE_SCRIPTED_J``: one constant number of joules per window.
 
 It is a real :class:`~greencode.meters.base.Meter`: nothing else in greencode special-cases it.
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from itertools import cycle
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from greencode.errors import ConfigError
 from greencode.meters.base import Domain, Reading
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 #: A function giving the joules of the next window.
 _Script = Callable[[], float]
+_T = TypeVar("_T")
 
 
 class _Scripted:
@@ -74,6 +78,7 @@ class _EnvironmentScript:
     run_cv: float = 0.0
     seed: int = 0
     scope: str = "process"
+    functions: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     windows: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -82,7 +87,7 @@ class _EnvironmentScript:
             data: Any = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object")
-            unknown = set(data) - {"energy_j", "tests", "scale", "cv", "run_cv", "seed", "scope"}
+            unknown = set(data) - {"energy_j", "tests", "scale", "cv", "run_cv", "seed", "scope", "functions"}
             if unknown:
                 raise ValueError(f"unknown keys {sorted(unknown)}")
             script = cls(
@@ -97,6 +102,10 @@ class _EnvironmentScript:
                 if "seed" in data
                 else 0,
                 scope=str(data.get("scope", "process")),
+                functions={
+                    str(k): {str(name): int(count) for name, count in dict(v).items()}
+                    for k, v in dict(data.get("functions", {})).items()
+                },
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"GREENCODE_SCRIPTED: {exc}; see greencode.testing for the format") from None
@@ -105,14 +114,16 @@ class _EnvironmentScript:
         return script
 
     @staticmethod
-    def _lookup(table: Mapping[str, float], node_id: str) -> float | None:
+    def _lookup(table: Mapping[str, _T], node_id: str) -> _T | None:
         if node_id in table:
             return table[node_id]
         return next((v for k, v in table.items() if fnmatchcase(node_id, k)), None)
 
+    def next_functions(self) -> Mapping[str, int]:
+        return self._lookup(self.functions, _current_test()) or {}
+
     def next_energy(self) -> float:
-        # "tests/test_a.py::test_x (call)": the test pytest is running in this process right now
-        node_id = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        node_id = _current_test()
         energy = self._lookup(self.tests, node_id)
         energy = self.energy_j if energy is None else energy
         energy *= self._lookup(self.scale, node_id) or 1.0
@@ -123,6 +134,11 @@ class _EnvironmentScript:
         if self.cv:
             energy *= math.exp(random.Random(f"{self.seed}:{node_id}:{index}").gauss(0.0, self.cv))
         return energy
+
+
+def _current_test() -> str:
+    # "tests/test_a.py::test_x (call)": the test pytest is running in this process right now
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
 
 
 _environment_scripts: dict[str, _EnvironmentScript] = {}
@@ -156,7 +172,12 @@ class _Window:
     __slots__ = ()
 
     def stop(self) -> Reading:
-        return Reading({"scripted": _next_energy()})
+        energy = _next_energy()
+        environment = _environment_script() if _script.source is None else None
+        functions = environment.next_functions() if environment is not None else {}
+        # per-function counts travel with a counting meter's raw counts, as the instructions meter's do
+        counts = {"instructions": sum(functions.values())} if functions else {}
+        return Reading({"scripted": energy}, counts=counts, functions=functions)
 
 
 class ScriptedMeter:

@@ -87,6 +87,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             ]
             for name, points in report.history.items()
         },
+        "hotspots": [spot.to_dict() for spot in report.hotspots],
         "notes": list(report.notes),
     }
 

@@ -28,6 +28,15 @@ def _table(table: list[list[str]], bold_last: bool) -> list[str]:
     return lines
 
 
+def _code(text: str) -> str:
+    """``text`` made literal; the parts greencode put in backticks (function names) stay code spans, which
+    show their content literally (a backtick of the input's own would end the span: dropped)."""
+    parts = text.split("`")
+    return "".join(
+        f"`{part.replace('`', '')}`" if index % 2 else markdown_text(part) for index, part in enumerate(parts)
+    )
+
+
 def render_markdown(report: Report) -> str:
     verdict = f": {markdown_text(report.verdict)}" if report.verdict else ""
     lines = [f"## greencode energy report{verdict}", ""]
@@ -45,6 +54,14 @@ def render_markdown(report: Report) -> str:
             lines += ["", "**Energy by file** (per-test figures)", "", *_table(by_file, bold_last=False)]
     else:
         lines.append("_No results in this file._")
+    if report.hotspots:
+        lines += ["", "**Where the energy went** (functions that grew the most)", ""]
+        for spot in report.hotspots:
+            lines.append(f"- {markdown_text(spot.node_id)}: {_code(spot.summary())}")
+            lines += [
+                f"  - {_code(f'`{row.function}`{row.describe().removeprefix(row.function)}')}"
+                for row in spot.rows
+            ]
     if report.notes:
         lines += ["", *[f"> note: {markdown_text(note)}" for note in report.notes]]
     return "\n".join(lines) + "\n"

@@ -26,6 +26,7 @@ from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
 from greencode.config import CarbonConfig, is_history_url
 from greencode.errors import StoreError
 from greencode.files import check_version
+from greencode.hotspots import Growth, Hotspots
 from greencode.sci import BUILTIN_UNITS, SCI, sci
 from greencode.store import PER_VALUES, RESULTS_SCHEMA
 
@@ -151,6 +152,8 @@ class Report:
     notes: tuple[str, ...] = ()
     #: the gate's one-line decision, when a gate judged these results (see ``report.gating.with_gate``)
     verdict: str | None = None
+    #: the functions that grew the most in each regressed test (:mod:`greencode.hotspots`)
+    hotspots: tuple[Hotspots, ...] = ()
 
     @property
     def estimated(self) -> bool:
@@ -504,7 +507,20 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
         machine=fields.optional_text("machine"),
         history=history,
         notes=tuple(str(n) for n in data.get("notes") or []),
+        hotspots=_hotspots(path, data.get("hotspots") or []),
     )
+
+
+def _hotspots(path: Path, data: Any) -> tuple[Hotspots, ...]:
+    try:
+        if not isinstance(data, list):
+            raise ValueError("expected a list")
+        return tuple(
+            Hotspots(str(item["node_id"]), tuple(Growth.from_dict(row) for row in item["functions"]))
+            for item in data
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{path}: hotspots: {exc}; write the report again") from None
 
 
 def _history_point(point: Fields) -> HistoryPoint:

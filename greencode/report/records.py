@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from greencode.ab import AbResult
     from greencode.config import CarbonConfig
     from greencode.gate import GateReport
+    from greencode.hotspots import Hotspots
     from greencode.outcome import RunOutcome
     from greencode.store import TestRecord
 
@@ -31,6 +32,7 @@ def records_report(
     machine: str | None = None,
     notes: Iterable[str] = (),
     started_at: float | None = None,
+    hotspots: tuple[Hotspots, ...] = (),
 ) -> Report:
     """``records`` with CO2e and SCI from ``carbon``, and the gate's verdicts, summary and reasons."""
     tests = tuple(
@@ -57,6 +59,7 @@ def records_report(
         meter=meter,
         machine=machine,
         notes=tuple(notes),
+        hotspots=hotspots,
     )
     return with_gate(report, gate)
 
@@ -75,6 +78,7 @@ def outcome_report(outcome: RunOutcome, carbon: CarbonConfig) -> Report:
         machine=outcome.fingerprint.describe(),
         notes=(*outcome.warnings, *(f"error: {error}" for error in outcome.errors)),
         started_at=outcome.run.started,
+        hotspots=outcome.hotspots,
     )
 
 

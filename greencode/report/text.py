@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from greencode.escaping import terminal_text
+from greencode.hotspots import hotspot_lines
 from greencode.report import byfile
 from greencode.report.model import Report, TestResult
 from greencode.sci import BUILTIN_UNITS
@@ -146,5 +147,11 @@ def _render_text(report: Report) -> str:
             lines += ["", "energy by file (per-test figures):", *_align(by_file)]
     else:
         lines.append("no results in this file")
+    if report.hotspots:
+        lines += [
+            "",
+            "where the energy went (functions that grew the most):",
+            *hotspot_lines(report.hotspots),
+        ]
     lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines) + "\n"

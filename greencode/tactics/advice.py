@@ -10,6 +10,7 @@ far below its wall time spent its time waiting, and the tactic for that is to wa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from greencode.config import Config
@@ -56,11 +57,18 @@ def changed_python_files(root: Path, since: str | None) -> list[Path]:
 
 
 def advice_for_changes(
-    root: Path, since: str | None, config: Config, profile: Profile | None = None
+    root: Path,
+    since: str | None,
+    config: Config,
+    profile: Profile | None = None,
+    also: Iterable[Path] = (),
 ) -> list[Finding]:
     """Scanner findings that can matter (rules and exclusions from ``config.scan``) in the files changed
-    since ``since``, the most costly first when a ``profile`` of measured costs is given."""
-    files = changed_python_files(root, since)
+    since ``since`` and the Python files ``also`` names (those of functions whose cost grew, relative to
+    ``root`` or absolute), the most costly first when a ``profile`` of measured costs is given."""
+    extra = [path if path.is_absolute() else Path(root) / path for path in also]
+    changed = changed_python_files(root, since)
+    files = sorted(dict.fromkeys([*changed, *(p for p in extra if p.suffix == ".py" and p.is_file())]))
     if not files:
         return []
     report = scan_paths(files, config)

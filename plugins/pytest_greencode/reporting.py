@@ -177,8 +177,13 @@ def _gate_lines(run: Shown) -> list[str]:
                 f"{_tests(counts['missing'], 'baseline test')} not run (missing)"
             )
         lines.extend(f"note: {note}" for note in report.notes)
+        hotspots = {spot.node_id: spot for spot in run.outcome.hotspots} if run.outcome else {}
         for comparison in report.regressions + report.inconclusive:
             lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")
+            spot = hotspots.get(comparison.node_id)
+            if spot is not None:
+                lines.append(f"    {spot.summary()}")
+                lines.extend(f"      {row.describe()}" for row in spot.rows)
     elif report.budgets:
         lines.append(f"budgets: {report.summary()}")
     for result in report.budgets:
@@ -194,8 +199,14 @@ def _advice_lines(run: Shown) -> list[str]:
     lines = [f"  hint for {item.node_id}: {item.hint}" for item in advice.hints]
     if advice.findings:
         since = advice.since_commit
-        lines.append(f"tactics for the code changed since {since[:12] if since else 'the last commit'}:")
-        lines.extend(f"  {f.path}:{f.line}: {f.rule} {f.message} [{f.tactic}]" for f in advice.findings)
+        grown = " and in the files of the functions that grew" if run.outcome and run.outcome.hotspots else ""
+        lines.append(
+            f"tactics for the code changed since {since[:12] if since else 'the last commit'}{grown}:"
+        )
+        lines.extend(
+            f"  {f.path}:{f.line}: {f.rule} {f.message} [{f.tactic}]{f' ({f.hot})' if f.hot else ''}"
+            for f in advice.findings
+        )
     return lines
 
 
