@@ -55,6 +55,7 @@ from greencode.gate import (
     check_budgets,
     judge,
 )
+from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.pytest_process import (
     NO_TESTS_COLLECTED,
     import_paths,
@@ -210,6 +211,7 @@ class PairedTest:
 def combine(records: Sequence[TestRecord]) -> TestRecord:
     """One side's runs of a test as one record with one sample per run (that run's median)."""
     first = records[0]
+    typical = sorted(records, key=lambda r: r.median_j)[len(records) // 2]
     co2e = [r.co2e_g for r in records if r.co2e_g is not None]
     return TestRecord(
         node_id=first.node_id,
@@ -225,6 +227,8 @@ def combine(records: Sequence[TestRecord]) -> TestRecord:
         source=first.source,
         co2e_g=statistics.median(co2e) if co2e else None,
         warnings=tuple(dict.fromkeys(w for r in records for w in r.warnings)),
+        # a counting meter's per-function instructions: the typical run's (they are where a regression went)
+        functions=typical.functions,
     )
 
 
@@ -377,6 +381,8 @@ class AbResult:
     machine: str
     pytest_args: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: the functions that grew the most in each regressed test (a counting meter's, on both sides)
+    hotspots: tuple[Hotspots, ...] = ()
 
     @property
     def failed_check(self) -> bool:
@@ -428,6 +434,7 @@ class AbResult:
             "failing_tests": {side: list(nodes) for side, nodes in sorted(self.failed.items())},
             "tests": [self.tests[node].to_dict() for node in sorted(self.tests)],
             "gate": self.gate.to_dict(),
+            "hotspots": [spot.to_dict() for spot in self.hotspots],
             "notes": list(self.notes),
         }
 
@@ -834,6 +841,11 @@ def run_ab(
         machine=collected.machine,
         pytest_args=options.pytest_args,
         notes=_notes(base, head, paired, collected, outcome, settings),
+        hotspots=regression_hotspots(
+            [c.node_id for c in outcome.report.regressions],
+            {n: combine(t.head).functions for n, t in paired.items()},
+            {n: combine(t.base).functions for n, t in paired.items()},
+        ),
     )
 
 

@@ -102,7 +102,8 @@ def grown_functions(
 
     Growth below ``noise_share`` of the test's instructions (the larger side's sum) is left out, and so
     are functions that shrank or vanished: they are not where the energy went. Functions listed on only one
-    side count as 0 on the other (a function new in ``after`` grew by all of its count).
+    side count as 0 on the other (a function new in ``after`` grew by all of its count). Among functions
+    that grew by the same amount (within that noise), the innermost comes first (:func:`_callees_first`).
     """
     total = max(sum(before.values()), sum(after.values()))
     floor = max(1.0, noise_share * total)
@@ -112,7 +113,21 @@ def grown_functions(
         if count - before.get(function, 0) >= floor
     ]
     rows.sort(key=lambda row: (-row.added, row.function))
-    return tuple(rows[:limit])
+    return tuple(_callees_first(rows, floor)[:limit])
+
+
+def _callees_first(rows: list[Growth], floor: float) -> list[Growth]:
+    """Python functions' counts are inclusive: a caller grows by as much as the callee that did the work.
+    Rows whose growth is the same within ``floor`` keep the smallest total first: the innermost function,
+    where the work was added, rather than the test or helper that called it."""
+    ordered: list[Growth] = []
+    group: list[Growth] = []
+    for row in rows:  # rows come largest growth first
+        if group and group[0].added - row.added >= floor:
+            ordered += sorted(group, key=lambda r: (r.after, r.function))
+            group = []
+        group.append(row)
+    return ordered + sorted(group, key=lambda r: (r.after, r.function))
 
 
 def regression_hotspots(

@@ -92,6 +92,9 @@ os.environ["GREENCODE_SCRIPTED"] = json.dumps({
     "cv": 0.02,
     "run_cv": 0.06,
     "seed": int(os.environ.get("AB_TEST_SEED", "0")) * 1000 + run,
+    # as the instructions meter would count them: work() grows with WORK, the test's own code does not
+    "functions": {"*": {"tinypkg.py:work": int(1e6 * tinypkg.WORK), "test_work.py:test_work": 2_000_000}}
+    if os.environ.get("AB_TEST_FUNCTIONS") else {},
 })
 """
 
@@ -504,6 +507,23 @@ def test_thirty_percent_more_work_fails_the_check_with_every_report(
     assert snapshot(repo) == before
     assert not (repo / ".greencode").exists()  # the side runs kept their history out of the user's tree
     assert list(environment.iterdir()) == []
+
+
+def test_a_regression_names_the_function_whose_instructions_grew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    set_work(repo, 1.5)
+    monkeypatch.setenv("AB_TEST_FUNCTIONS", "1")
+    monkeypatch.chdir(repo)
+
+    code = cli.main(["ab", "--max-pairs", "4", "--json", str(tmp_path / "ab.json"), "--", "tests"])
+
+    assert code == 1
+    (spot,) = json.loads((tmp_path / "ab.json").read_text())["hotspots"]
+    assert [row["function"] for row in spot["functions"]] == ["tinypkg.py:work"]
+    assert spot["functions"][0]["relative"] == pytest.approx(0.5)
+    assert "the regression is in `tinypkg.py:work`, +50 % instructions" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -94,6 +94,7 @@ def ab_report(result: AbResult, carbon: CarbonConfig) -> Report:
         meter=result.meter,
         machine=result.machine,
         notes=result.notes,
+        hotspots=result.hotspots,
     )
 
 
