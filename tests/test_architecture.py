@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "greencode.merge",
      "greencode.export", "greencode.tactics"),
     ("greencode.gate", "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare",
-     "greencode.instruction_calibration"),
+     "greencode.instruction_calibration", "greencode.hotspots"),
     ("greencode.report",),
     ("greencode.classroom", "greencode.compat"),
 )  # fmt: skip
