@@ -221,7 +221,9 @@ def test_a_regression_comes_with_tactic_advice_and_hints(
     advice = importlib.import_module("greencode.tactics.advice")
 
     finding = Finding("src/slow.py", 12, 5, "GCI105", "GT-XX-01", "string concatenation in a loop")
-    monkeypatch.setattr(advice, "advice_for_changes", lambda root, since, config: [finding])
+    monkeypatch.setattr(
+        advice, "advice_for_changes", lambda root, since, config, profile=None, also=(): [finding]
+    )
     monkeypatch.setattr(advice, "energy_hint", lambda cpu_s, wall_s: "the test mostly waited")
     make_project(pytester, SUITE)
     save_runs(pytester, monkeypatch, range(2))
