@@ -31,7 +31,7 @@ def test_json_results_follow_the_documented_schema(
     assert (data["schema"], data["version"]) == ("greencode-results", 1)
     assert set(data) == {
         "schema", "version", "greencode_version", "run", "fingerprint", "settings", "tests", "gate",
-        "baseline_saved", "advice", "warnings",
+        "baseline_saved", "advice", "hotspots", "warnings",
     }  # fmt: skip
     assert {"id", "started", "commit", "branch", "dirty", "meter", "estimated", "xdist_workers"} <= set(
         data["run"]
