@@ -35,7 +35,7 @@ def scripted(tmp_path: Path) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[object]:
     """A PostgreSQL server of this session (skipped, with the reason, only when PostgreSQL is missing)."""
-    from tests.postgres_server import Server, binaries
+    from postgres_server import Server, binaries
 
     bindir = binaries()
     if bindir is None:
@@ -49,7 +49,7 @@ def postgres_server() -> Iterator[object]:
 @pytest.fixture
 def postgres_url(postgres_server: object) -> str:
     """The URL of a new, empty database on the session's PostgreSQL server."""
-    from tests.postgres_server import Server
+    from postgres_server import Server
 
     assert isinstance(postgres_server, Server)
     return postgres_server.new_database()

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from plugin_helpers import make_project, run, script
+from run_cli import run_greencode
 
 from greencode.export.points import Point
 from greencode.export.prometheus import render
-from tests.run_cli import run_greencode
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 metrics_pb2 = pytest.importorskip(

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_inputs import FINGERPRINT, record, run_info, write_history
+from run_cli import run_greencode
 
 from greencode.errors import StoreError
 from greencode.history import History
@@ -16,8 +18,6 @@ from greencode.history.schema import SCHEMA_VERSION
 from greencode.history.sqlite import SqliteBackend
 from greencode.report import load_report
 from greencode.vcs import VcsState
-from tests.report_inputs import FINGERPRINT, record, run_info, write_history
-from tests.run_cli import run_greencode
 
 # greencode 0.1.0's schema (version 1), as it created it
 _VERSION_1 = """

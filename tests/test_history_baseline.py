@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from plugin_helpers import commit_all, make_project, run, script
+from report_inputs import FINGERPRINT, record, run_info
 
 from greencode.config import load_config
 from greencode.errors import ConfigError
 from greencode.history import History
 from greencode.history.baselines import POOLED_RUNS, baseline_from_history
 from greencode.vcs import VcsState
-from tests.report_inputs import FINGERPRINT, record, run_info
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from plugin_helpers import make_project, run, script
+from report_inputs import FINGERPRINT, record, run_info, write_baseline, write_history
+from run_cli import run_greencode
+from test_history import _version_1_database
 
 from greencode.errors import StoreError
 from greencode.history import History
 from greencode.history.schema import SCHEMA_VERSION
-from tests.report_inputs import FINGERPRINT, record, run_info, write_baseline, write_history
-from tests.run_cli import run_greencode
-from tests.test_history import _version_1_database
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 _WORKERS = 5

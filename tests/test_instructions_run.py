@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from plugin_helpers import FAST
+from run_cli import run_greencode
 
 from greencode.config import Config, InstructionsConfig
 from greencode.meters.instructions_launch import LAUNCHED_ENV, needs_callgrind, real_command
 from greencode.meters.valgrind import INSTALL_HINT
-from tests.plugin_helpers import FAST
-from tests.run_cli import run_greencode
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason=INSTALL_HINT)
 COUNTING = replace(Config(), meter="instructions", instructions=InstructionsConfig(backend="callgrind"))

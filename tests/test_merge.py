@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from plugin_helpers import commit_all, make_project, run, script
+from report_inputs import write_results_file
+from run_cli import run_greencode
 
 from greencode.config import load_config
 from greencode.errors import StoreError
 from greencode.merge import merge_results
 from greencode.report.gating import gate_input
-from tests.report_inputs import write_results_file
-from tests.run_cli import run_greencode
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 

@@ -82,6 +82,22 @@ def test_each_tests_call_runs_once_by_default(pytester: pytest.Pytester) -> None
     assert results(pytester)["tests"][0]["rounds"] == 1
 
 
+@pytest.mark.parametrize("gating", ["--greencode-save", "--greencode-compare"])
+def test_saving_or_comparing_a_baseline_runs_the_configured_default_rounds(
+    pytester: pytest.Pytester, gating: str
+) -> None:
+    make_project(pytester, COUNTED)
+    run(pytester, gating, "--greencode-json=results.json").assert_outcomes(passed=1)
+    assert (pytester.path / "calls.txt").read_text() == "5"
+    assert results(pytester)["tests"][0]["rounds"] == 5
+
+
+def test_a_gating_run_with_rounds_asked_for_runs_those(pytester: pytest.Pytester) -> None:
+    make_project(pytester, COUNTED)
+    run(pytester, "--greencode-save", "--greencode-rounds=2").assert_outcomes(passed=1)
+    assert (pytester.path / "calls.txt").read_text() == "2"
+
+
 def test_the_rounds_key_still_repeats_the_call(pytester: pytest.Pytester) -> None:
     make_project(pytester, COUNTED, rounds=3)
     run(pytester, "--greencode").assert_outcomes(passed=1)

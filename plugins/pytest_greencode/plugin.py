@@ -52,8 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--greencode-rounds",
         metavar="N",
         default=None,
-        help="run each test's call N times for a distribution (default: the 'rounds' key if set, else 1); "
-        "the extra rounds report nothing to pytest",
+        help="run each test's call N times for a distribution (default: the 'rounds' key if set, else 1, "
+        "or 5 when saving or comparing a baseline); the extra rounds report nothing to pytest",
     )
     group.addoption(
         "--greencode-save",

@@ -223,9 +223,14 @@ class GreencodeRun:
         if declared_noise(self.selection.meters) is not None and settings.origin("rounds") == "defaults":
             # a deterministic meter gives the same figure every round: one is enough
             self.settings = settings = replace(settings, rounds=1)
-        #: How often a test's call runs. One unless ``rounds`` is set: a measuring run then costs about what a
-        #: plain run costs (the configured default still gives the ``energy`` fixture its rounds).
-        self.test_rounds = settings.rounds if settings.origin("rounds") != "defaults" else TEST_ROUNDS
+        #: How often a test's call runs. Measuring alone: once unless ``rounds`` is set, so such a run costs
+        #: about what a plain run costs. Saving or comparing a baseline: the configured rounds (5 unless set;
+        #: one for a deterministic meter), because until the gate repeats only where doubt is, one sample of
+        #: a test of a few microseconds is mostly noise: on more-itertools' suite (664 tests) unchanged code
+        #: failed 22-46 tests at one round, 2-4 at five (docs/performance.md).
+        gating = self.compare or self.save
+        explicit = settings.origin("rounds") != "defaults"
+        self.test_rounds = settings.rounds if explicit or gating else TEST_ROUNDS
         #: counts depend on the code path only: fix the inputs that vary between runs before each call
         self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
