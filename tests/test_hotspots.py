@@ -177,6 +177,7 @@ def test_a_regressed_test_shows_its_grown_functions_and_advice_starts_inside_the
     assert document["hotspots"][0]["node_id"] == FACTOR
     assert document["hotspots"][0]["functions"][0]["function"] == "recipes.py:factor"
     assert "  - `recipes.py:factor` +1,400,000 instructions (+140 %)" in summary.read_text()
+    assert load_report(pytester.path / "results.json").hotspots[0].rows[0].function == "recipes.py:factor"
     findings = document["advice"]["findings"]
     # `other` comes first in the file; the advice puts the finding inside the grown function first
     assert [f["line"] for f in findings][:2] == [10, 3]
@@ -198,3 +199,10 @@ def test_without_hotspots_the_advice_ranks_by_the_runs_measured_instructions() -
         ("x.py", "g", 600.0),
     }
     assert advice_profile((record("t::a", {}),), ()) is None
+
+
+def test_a_new_gate_decision_on_stored_results_leaves_the_runs_own_hotspots_out() -> None:
+    from greencode.gate import GateReport, GateSettings
+    from greencode.report.gating import with_gate
+
+    assert with_gate(_report(), GateReport(GateSettings())).hotspots == ()

@@ -120,7 +120,8 @@ def marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
 def with_gate(report: Report, gate: GateReport) -> Report:
     """``report`` showing the gate's verdicts, its summary, what it compared with and why each test failed.
 
-    The verdict the run itself recorded is dropped: this decision replaces it.
+    The verdict the run itself recorded is dropped: this decision replaces it, and so are the hotspots of
+    the tests that regressed then (:mod:`greencode.hotspots`).
     """
     verdicts = with_budgets(
         [Verdict(c.node_id, c.verdict, c.baseline_j, c.change) for c in gate.comparisons],
@@ -144,6 +145,9 @@ def with_gate(report: Report, gate: GateReport) -> Report:
         for b in gate.over_budget
     ]
     report = replace(
-        report, notes=tuple(n for n in report.notes if not n.startswith(AS_RUN_NOTE)), verdict=gate.summary()
+        report,
+        notes=tuple(n for n in report.notes if not n.startswith(AS_RUN_NOTE)),
+        verdict=gate.summary(),
+        hotspots=(),
     )
     return with_verdicts(report, verdicts, notes)

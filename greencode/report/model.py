@@ -577,6 +577,7 @@ def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
         meter=run.optional_text("meter"),
         machine=results.fingerprint.describe(),
         notes=Fields(path, results.raw).texts("warnings"),
+        hotspots=_hotspots(path, results.raw.get("hotspots") or []),
     )
     gate = Fields(path, results.gate or {}, "gate.")
     verdicts = [

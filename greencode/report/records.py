@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from greencode.report.gating import with_gate
@@ -59,9 +60,8 @@ def records_report(
         meter=meter,
         machine=machine,
         notes=tuple(notes),
-        hotspots=hotspots,
     )
-    return with_gate(report, gate)
+    return replace(with_gate(report, gate), hotspots=hotspots)
 
 
 def outcome_report(outcome: RunOutcome, carbon: CarbonConfig) -> Report:
