@@ -16,8 +16,12 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from greencode.errors import GreencodeError
+
+if TYPE_CHECKING:
+    from greencode.config import Config
 from greencode.version import __version__
 
 EXIT_OK = 0
@@ -41,6 +45,21 @@ def path_argument(value: str) -> str:
 def add_config_option(parser: argparse.ArgumentParser, help: str = CONFIG_HELP) -> None:
     """The ``--config FILE`` option every command that reads the configuration takes."""
     parser.add_argument("--config", metavar="FILE", type=path_argument, help=help)
+
+
+def with_fail_on(config: Config, value: str | None) -> Config:
+    """``config`` with a ``--fail-on PCT`` option's value as its ``fail_on`` (as it is without one); a value
+    that is no percentage is one error line naming the option."""
+    if value is None:
+        return config
+    from dataclasses import replace
+
+    from greencode.config import parse_threshold
+
+    try:
+        return replace(config, fail_on=parse_threshold(value))
+    except ValueError as exc:
+        raise GreencodeError(f"--fail-on {value!r}: {exc}") from None
 
 
 def after_separator(words: Sequence[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from greencode.cli import add_config_option, after_separator, path_argument
+from greencode.cli import add_config_option, after_separator, path_argument, with_fail_on
 
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
@@ -116,22 +116,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     import json
     import sys
-    from dataclasses import replace
     from pathlib import Path
 
     from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab
-    from greencode.config import load_config, parse_threshold
-    from greencode.errors import GreencodeError
+    from greencode.config import load_config
     from greencode.files import write_output
     from greencode.report import render
     from greencode.report.records import ab_report, append_step_summary
 
-    config = load_config(args.config)
-    if args.fail_on is not None:
-        try:
-            config = replace(config, fail_on=parse_threshold(args.fail_on))
-        except ValueError as exc:
-            raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
+    config = with_fail_on(load_config(args.config), args.fail_on)
     pytest_args = after_separator(args.pytest_args)
     given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget}
     options = AbOptions(

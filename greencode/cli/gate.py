@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from greencode.cli import add_config_option
+from greencode.cli import add_config_option, with_fail_on
 
 ORDER = 53
 
@@ -35,21 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dataclasses import replace
     from pathlib import Path
 
-    from greencode.config import load_config, parse_threshold
-    from greencode.errors import GreencodeError
+    from greencode.config import load_config
     from greencode.merge import merge_results
     from greencode.report.gating import gate_records, marker_budgets
     from greencode.store import Fingerprint, TestRecord
 
-    config = load_config(args.config)
-    if args.fail_on is not None:
-        try:
-            config = replace(config, fail_on=parse_threshold(args.fail_on))
-        except ValueError as exc:
-            raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
+    config = with_fail_on(load_config(args.config), args.fail_on)
     merged = merge_results([Path(p) for p in args.inputs], allow_mixed=args.allow_mixed)
     records = [TestRecord.from_dict(t) for t in merged.document["tests"]]
     fingerprint = Fingerprint.from_dict(merged.document["fingerprint"])

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option, path_argument
+from greencode.cli import add_config_option, path_argument, with_fail_on
 
 if TYPE_CHECKING:
     from greencode.report import Report
@@ -82,20 +82,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     import sys
-    from dataclasses import replace
 
-    from greencode.config import is_history_url, load_config, parse_threshold
+    from greencode.config import is_history_url, load_config
     from greencode.errors import GreencodeError
     from greencode.files import is_stdout, write_output
     from greencode.report import load_report, render
 
-    config = load_config(args.config)
-    threshold = None
-    if args.fail_on is not None:
-        try:
-            threshold = parse_threshold(args.fail_on)
-        except ValueError as exc:
-            raise GreencodeError(f"--fail-on {args.fail_on!r}: {exc}") from None
+    config = with_fail_on(load_config(args.config), args.fail_on)
+    gating = args.fail_on is not None
     source: Path | str = config.history_location()
     if args.input:
         source = args.input if is_history_url(args.input) else Path(args.input)
@@ -108,16 +102,16 @@ def handle(args: argparse.Namespace) -> int:
             raise GreencodeError("give either INPUT or --compare A B, not both")
         base, source = (find_run(config, name) for name in args.compare)
         report = load_report(source, config.carbon)
-        gate = gate_runs(base, source, config if threshold is None else replace(config, fail_on=threshold))
+        gate = gate_runs(base, source, config)
         report = with_gate(report, gate)
-        if threshold is None:  # without --fail-on the comparison informs; it fails nothing
+        if not gating:  # without --fail-on the comparison informs; it fails nothing
             gate = None
     else:
         report = load_report(source, config.carbon)
-    if threshold is not None and not args.compare:
+    if gating and not args.compare:
         from greencode.report.gating import gate_input, with_gate
 
-        gate = gate_input(source, replace(config, fail_on=threshold))
+        gate = gate_input(source, config)
         report = with_gate(report, gate)
 
     fmt = args.format or (
@@ -133,7 +127,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     if gate is not None:
-        print(f"greencode: gate ({threshold}): {gate.summary()}", file=sys.stderr)
+        print(f"greencode: gate ({config.fail_on}): {gate.summary()}", file=sys.stderr)
         return gate.exit_code
     return 0
 
