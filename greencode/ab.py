@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greencode import vcs
+from greencode.bytecode import precompile
 from greencode.errors import GreencodeError, StoreError
 from greencode.gate import (
     MIN_RUN_CV,
@@ -786,6 +787,7 @@ def run_ab(
             runner = _Runner(options, config, top, scratch)
             for side in (base, head):
                 runner.setup(side)
+                precompile(side.root, runner.environment(side))
             sides = {"base": base, "head": head}
 
             def run_pair(index: int, active: frozenset[str] | None) -> float:

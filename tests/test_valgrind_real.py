@@ -93,3 +93,44 @@ def test_callgrind_collecting_from_the_start_is_refused_with_the_fix(tmp_path: P
     program += "create(Config())\n"
     done = _run_under_callgrind(tmp_path, program, "--collect-atstart=yes")
     assert "--collect-atstart=no" in done.stderr
+
+
+LAZY_PROGRAM = """
+import json, sys
+sys.path.insert(0, ".")
+from greencode.config import Config
+from greencode.meters.instructions import create
+
+meter = create(Config())
+window = meter.start()
+import lazy  # imported inside the window, as a test's lazy import is
+counted = window.stop().counts["instructions"]
+meter.close()
+print(json.dumps(counted))
+"""
+
+
+@needs_valgrind
+def test_a_lazy_import_counts_alike_in_a_fresh_tree_and_a_used_one_once_both_are_precompiled(
+    tmp_path: Path,
+) -> None:
+    """An A/A run of greencode ab: a fresh worktree (no ``__pycache__``) against the user's tree, whose
+    bytecode an earlier run wrote. Unless both are precompiled, the fresh one compiles ``lazy.py`` inside the
+    window (always so under ``PYTHONDONTWRITEBYTECODE``) and counts a third more."""
+    import py_compile
+
+    from greencode.bytecode import precompile
+
+    source = "\n".join(f"def f{i}(x):\n    return [x * {i} for _ in range(3)]\n" for i in range(40))
+    fresh, used = tmp_path / "a", tmp_path / "b"
+    for tree in (fresh, used):
+        tree.mkdir()
+        (tree / "lazy.py").write_text(source)
+    py_compile.compile(str(used / "lazy.py"))
+    counts = []
+    for tree in (fresh, used):
+        precompile(tree, os.environ)  # what greencode ab does for each side before measuring
+        done = _run_under_callgrind(tree, LAZY_PROGRAM)
+        assert done.returncode == 0, done.stderr
+        counts.append(json.loads(done.stdout.splitlines()[-1]))
+    assert counts[0] == pytest.approx(counts[1], rel=0.005)
