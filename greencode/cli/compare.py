@@ -50,6 +50,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=handle)
 
 
+def _under_callgrind(meter: str) -> int | None:
+    """With the instructions meter and no hardware counters, this same command run again under callgrind,
+    as ``pytest --greencode-meter instructions`` does: its exit status; None to measure in this process."""
+    import dataclasses
+    import sys
+
+    from greencode.config import load_config
+    from greencode.errors import GreencodeError
+    from greencode.meters.instructions_launch import launch_under_callgrind, needs_callgrind
+
+    config = dataclasses.replace(load_config(None), meter=meter)
+    if not needs_callgrind(config):
+        return None
+    if sys.argv[1:2] != ["compare"]:  # called from other code: this process's command line is not ours
+        raise GreencodeError(
+            "the instructions meter needs callgrind here: greencode valgrind -- greencode compare ..."
+        )
+    return launch_under_callgrind([sys.executable, "-m", "greencode", *sys.argv[1:]], config)
+
+
 def handle(args: argparse.Namespace) -> int:
     import json
     import os
@@ -79,6 +99,9 @@ def handle(args: argparse.Namespace) -> int:
             f"No candidates given: running the built-in demo. {demo.TITLE} "
             f"(tactic {demo.TACTIC}: {get_tactic(demo.TACTIC).name})"
         )
+    status = _under_callgrind(args.meter) if args.meter else None
+    if status is not None:
+        return status
     candidates = [load_candidate(spec) for spec in specs]
     print(f"Measuring {len(candidates)} candidates in interleaved rounds...", file=sys.stderr, flush=True)
     comparison = compare(candidates, rounds=args.rounds, meter=args.meter, check_results=check)
