@@ -490,6 +490,9 @@ class _Runner:
         own = [str(p) for p in import_paths(side.root)]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*own, *inherited]))
         env[SIDE_VARIABLE] = side.name
+        # each side's bytecode in the scratch directory: both start without a cache and are precompiled
+        # alike, and the user's tree gets no __pycache__ from us
+        env["PYTHONPYCACHEPREFIX"] = str(self.scratch / f"pycache-{side.name}")
         env["COLUMNS"] = "300"  # pytest's short summary must show node ids whole
         return env
 

@@ -117,7 +117,8 @@ def _rerun_under_callgrind_if_needed(config: pytest.Config, settings: Config) ->
     follow = bool(getattr(config.option, "numprocesses", None))  # xdist workers measure, so trace them
     from greencode.bytecode import precompile
 
-    precompile(config.rootpath, os.environ)  # natively, so that no test's window compiles a lazy import
+    if not sys.dont_write_bytecode:  # natively, so that no test's window compiles a lazy import
+        precompile(config.rootpath, os.environ)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(launch_under_callgrind([sys.executable, *sys.orig_argv[1:]], settings, follow_children=follow))
