@@ -151,7 +151,7 @@ def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> Non
     ``root`` is the project directory inside which missing parent directories are created (default: the
     current directory)."""
     target = _regular_target(Path(path))
-    _ensure_parent(target, root)
+    ensure_parent(target, root)
     _remove_orphans(target)
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -210,7 +210,7 @@ def check_output(path: str | Path, root: Path | None = None) -> None:
     if _output_kind(name) != "file":
         return  # standard output, a device or a pipe: only writing can tell
     target = _regular_target(Path(name))
-    _ensure_parent(target, root)
+    ensure_parent(target, root)
     try:
         with tempfile.TemporaryFile(dir=target.parent):
             pass
@@ -296,7 +296,7 @@ def _regular_target(path: Path) -> Path:
     return target
 
 
-def _ensure_parent(target: Path, root: Path | None) -> None:
+def ensure_parent(target: Path, root: Path | None) -> None:
     """Create ``target``'s missing parent directories when they lie inside the project, else refuse."""
     parent = target.parent
     if parent.is_dir():

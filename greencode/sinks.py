@@ -223,6 +223,7 @@ class JsonlSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._parent_ready = False
 
     def __repr__(self) -> str:
         return f"jsonl:{self.path}"
@@ -231,7 +232,11 @@ class JsonlSink:
         import json
 
         line = (json.dumps(measurement.to_dict(), sort_keys=True) + "\n").encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._parent_ready:  # once: like every output, a missing directory only inside the project
+            from greencode.files import ensure_parent
+
+            ensure_parent(self.path, None)
+            self._parent_ready = True
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(descriptor, line)

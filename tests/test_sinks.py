@@ -13,7 +13,7 @@ import pytest
 import greencode
 from greencode import sinks, testing
 from greencode.config import load_config
-from greencode.errors import ConfigError
+from greencode.errors import ConfigError, GreencodeWarning
 
 pytestmark = pytest.mark.usefixtures("scripted")
 
@@ -27,13 +27,29 @@ def test_print_sink_writes_one_line_with_energy_kind_and_meter() -> None:
     assert "[scripted]" in line
 
 
-def test_jsonl_sink_appends_one_object_per_measurement(tmp_path: Path) -> None:
+def test_jsonl_sink_appends_one_object_per_measurement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "out" / "energy.jsonl"
     greencode.set_output(f"jsonl:{path}")
     run_block("a")
     run_block("b")
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["label"] for r in records] == ["a", "b"]
+
+
+def test_jsonl_sink_creates_no_directory_outside_the_project_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    path = tmp_path / "elsewhere" / "energy.jsonl"
+    greencode.set_output(f"jsonl:{path}")
+    with pytest.warns(GreencodeWarning, match="outside the project"):
+        run_block("a")
+    assert not path.parent.exists()
 
 
 def test_callback_sink_receives_measurements_until_removed() -> None:
