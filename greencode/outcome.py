@@ -224,11 +224,10 @@ def conclude(
             except StoreError as exc:
                 errors.append(f"results not written: {exc}")
         if saved_run is not None:
-            try:
-                saved_run.parent.mkdir(parents=True, exist_ok=True)
-                write_results(saved_run, document)
+            try:  # greencode's own directory: created wherever the project's root is
+                write_results(saved_run, document, root=config.root)
                 kept_run = saved_run
-            except (OSError, StoreError) as exc:
+            except StoreError as exc:
                 errors.append(f"run not saved as {saved_run.stem}: {exc}")
     return RunOutcome(
         records,

@@ -936,11 +936,12 @@ def results_document(
     }
 
 
-def write_results(path: Path, document: Mapping[str, Any]) -> None:
-    """Write a results document where the user asked for it (``-`` is standard output)."""
+def write_results(path: Path, document: Mapping[str, Any], root: Path | None = None) -> None:
+    """Write a results document where the user asked for it (``-`` is standard output); missing directories
+    are created only inside ``root`` (default: the current directory)."""
     from greencode.files import write_output
 
-    write_output(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_output(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", root)
 
 
 def load_results(path: Path) -> Results:

@@ -42,6 +42,17 @@ def test_a_named_save_keeps_the_runs_results_under_its_name(
     assert (pytester.path / ".greencode" / "baseline.json").is_file()  # the baseline is saved as before
 
 
+def test_a_named_save_from_a_subdirectory_keeps_the_run_under_the_projects_root(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(pytester, SUITE)
+    (pytester.path / "sub").mkdir()
+    monkeypatch.chdir(pytester.path / "sub")
+    script(monkeypatch, **STEADY)
+    run(pytester, "--greencode-save=before", "../test_energy.py").assert_outcomes(passed=3)
+    assert (pytester.path / ".greencode" / "runs" / "before.json").is_file()
+
+
 def test_a_named_save_says_where_the_run_went_and_how_to_compare(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
