@@ -18,7 +18,8 @@ ROOT = Path(__file__).parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.errors", "greencode.units", "greencode.names", "greencode.config_files", "greencode.grid",
      "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version",
-     "greencode.datadir", "greencode.escaping", "greencode.instruction_fit", "greencode.export.points"),
+     "greencode.datadir", "greencode.escaping", "greencode.instruction_fit", "greencode.export.points",
+     "greencode.variation"),
     ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys"),
     ("greencode.meters", "greencode.testing"),
     ("greencode.calls", "greencode.sinks", "greencode.measurement"),

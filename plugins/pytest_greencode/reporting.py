@@ -279,6 +279,17 @@ def mark_summary_line(run: Shown) -> None:
             reporter.stats.setdefault(key, []).extend(items)
 
 
+def junit_properties(record: TestRecord) -> list[tuple[str, str]]:
+    """A measured test's figures as JUnit XML properties of its test case."""
+    return [
+        ("greencode_energy_j", f"{record.median_j:.6g}"),
+        ("greencode_per", record.per),
+        ("greencode_estimated", str(record.estimated).lower()),
+        ("greencode_meter", record.meter),
+        ("greencode_rounds", str(record.rounds)),
+    ]
+
+
 def publish(config: Any, outcome: RunOutcome, carbon: CarbonConfig) -> str | None:
     """Step summary and JUnit suite properties, when those are in use; a warning when the summary could not
     be written."""

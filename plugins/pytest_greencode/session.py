@@ -12,8 +12,6 @@ become one line each, never a traceback.
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Generator
 from dataclasses import replace
@@ -22,157 +20,42 @@ from typing import Any
 
 import pytest
 
-from greencode.config import HISTORY_BASELINE_PREFIX, Config, load_config
+from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
 from greencode.gate import Budget, declared_noise
 from greencode.history.baselines import load_configured_baseline
-from greencode.measurement import Measurement, Profile, Recorder, configure, current_config, meters_in_use
+from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
-from greencode.runs import run_path
-from greencode.store import Baseline, TestRecord, counts_of_rounds, detect_fingerprint, load_baseline
-from pytest_greencode import markers, xdist
+from greencode.store import Baseline, TestRecord, detect_fingerprint, load_baseline
+from greencode.variation import pin_variation
+from pytest_greencode import callgrind, markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
-from pytest_greencode.keys import PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PLAN_KEY, PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode.options import overrides, run_options
 from pytest_greencode.quiet import did_not_pass, quiet_rounds
+from pytest_greencode.records import meter_error, record_of
+from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
 
 #: Rounds of a test's call when the ``rounds`` key is not set.
 TEST_ROUNDS = 1
 
-PLAN_KEY: pytest.StashKey[markers.Plan] = pytest.StashKey()
-CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
-BENCHMARK_KEY: pytest.StashKey[BenchmarkEnergy] = pytest.StashKey()
-EXTRA_KEY: pytest.StashKey[float] = pytest.StashKey()
-
-
-def _option_path(config: pytest.Config, value: str | None, option: str | None = None) -> str | None:
-    """Paths on the command line are relative to where pytest was started; ``-`` stays standard output.
-    With ``option`` named, an empty path is a usage error rather than silently no path."""
-    if option is not None and value is not None and not value.strip():
-        raise pytest.UsageError(f"greencode: {option} was given an empty path; name a file")
-    if not value or value == "-":
-        return value or None
-    return str(config.invocation_params.dir / value)
-
-
-def _baseline_option(config: pytest.Config, value: str | None) -> str | None:
-    """A baseline file (relative to where pytest started), or ``history:BRANCH`` as it is."""
-    if value and value.startswith(HISTORY_BASELINE_PREFIX):
-        return value
-    return _option_path(config, value, "--greencode-baseline")
-
 
 def start(config: pytest.Config, requested: bool) -> None:
     """Read greencode's configuration and, when measuring is switched on, register the measuring run."""
-    option = config.getoption
-    overrides = {
-        "rounds": option("greencode_rounds"),
-        "meter": option("greencode_meter"),
-        "fail_on": option("greencode_fail_on"),
-        "min_effect_j": option("greencode_min_effect"),
-        "baseline": _baseline_option(config, option("greencode_baseline")),
-        "allow_other_machine": option("greencode_allow_other_machine"),
-        "include_setup": option("greencode_include_setup"),
-        "otel": option("greencode_otel"),
-        "prometheus": _option_path(config, option("greencode_prometheus"), "--greencode-prometheus"),
-    }
     try:
-        settings = load_config(start=config.invocation_params.dir, overrides=overrides)
+        settings = load_config(start=config.invocation_params.dir, overrides=overrides(config))
     except GreencodeError as exc:
         raise pytest.UsageError(f"greencode: {exc}") from None
     if not requested and not settings.enabled:
         return
-    _rerun_under_callgrind_if_needed(config, settings)
+    callgrind.rerun_if_needed(config, settings)
     run = GreencodeRun(config, settings)
     config.pluginmanager.register(run, "greencode-run")
     # hooks that only some sessions need are separate plugins, so the others do not pay for them per test
     if run.settings.include_setup:
         config.pluginmanager.register(SetupEnergy(run), "greencode-setup-energy")
     if run.lock_path is not None:
-        config.pluginmanager.register(OneAtATime(run.lock_path), "greencode-one-at-a-time")
-
-
-def _rerun_under_callgrind_if_needed(config: pytest.Config, settings: Config) -> None:
-    """The instruction meter without hardware counters needs callgrind: run this same session under it
-    and exit with its status (the process is not under Valgrind yet, so nothing measured is lost)."""
-    from greencode.meters.instructions_launch import needs_callgrind
-
-    if xdist.is_worker(config) or not needs_callgrind(settings):
-        return
-    import os
-    import sys
-
-    from greencode.meters.instructions_launch import launch_under_callgrind
-    from greencode.meters.valgrind import find_valgrind
-
-    try:
-        find_valgrind()
-    except GreencodeError as exc:
-        raise pytest.UsageError(f"greencode: the instructions meter needs Valgrind here: {exc}") from None
-    if tuple(config.invocation_params.args) != tuple(sys.argv[1:]):
-        # pytest.main() from other code, or pytester: this process's command line is not this session's
-        raise pytest.UsageError(
-            "greencode: the instructions meter needs Valgrind's callgrind here (no hardware counters); run "
-            "the session under it: greencode valgrind -- pytest ARGS"
-        )
-    follow = bool(getattr(config.option, "numprocesses", None))  # xdist workers measure, so trace them
-    from greencode.bytecode import precompile
-
-    if not sys.dont_write_bytecode:  # natively, so that no test's window compiles a lazy import
-        precompile(config.rootpath, os.environ)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(launch_under_callgrind([sys.executable, *sys.orig_argv[1:]], settings, follow_children=follow))
-
-
-def _record_from_windows(
-    item: pytest.Item, windows: list[Measurement], extra_j: float, per: str, calls: list[int], source: str
-) -> TestRecord:
-    samples: tuple[float, ...]
-    if len(windows) == 1:  # the common case (one round), kept cheap: it runs once per test
-        (window,), (n,) = windows, calls
-        samples, wall, cpu = (window.energy_j / n + extra_j,), window.wall_s / n, window.cpu_s / n
-        co2e = window.co2e_g / n
-    else:
-        samples = tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True))
-        wall = statistics.median(w.wall_s / n for w, n in zip(windows, calls, strict=True))
-        cpu = statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
-        co2e = statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
-    first = windows[0]
-    counts = counts_of_rounds(windows, calls) if first.counts else {}
-    return TestRecord(
-        node_id=item.nodeid,
-        per=per,
-        samples_j=samples,
-        wall_s=wall,
-        cpu_s=cpu,
-        meter=first.meter,
-        estimated=any(w.estimated for w in windows),
-        provenance=first.provenance,
-        rounds=len(windows),
-        iterations=max(calls),
-        source=source,
-        co2e_g=co2e,
-        warnings=tuple(dict.fromkeys(warning for w in windows for warning in w.warnings)),
-        **counts,
-    )
-
-
-def _record_from_profile(item: pytest.Item, profile: Profile) -> TestRecord:
-    return TestRecord(
-        node_id=item.nodeid,
-        per="call",
-        samples_j=profile.samples_j,
-        wall_s=statistics.median(profile.wall_samples_s),
-        cpu_s=statistics.median(profile.cpu_samples_s),
-        meter=profile.meter,
-        estimated=profile.estimated,
-        provenance=profile.provenance,
-        rounds=profile.rounds,
-        iterations=profile.iterations,
-        source="energy",
-        co2e_g=profile.co2e_g_per_call,
-        warnings=profile.warnings,
-    )
+        config.pluginmanager.register(xdist.OneAtATime(run.lock_path), "greencode-one-at-a-time")
 
 
 class GreencodeRun:
@@ -181,34 +64,9 @@ class GreencodeRun:
     def __init__(self, config: pytest.Config, settings: Config) -> None:
         self.config = config
         self.settings = settings
-        option = config.getoption
-        compare_option = option("greencode_compare")
-        if compare_option and (
-            Path(compare_option).is_dir() or compare_option.endswith(".py") or "::" in compare_option
-        ):
-            raise pytest.UsageError(
-                f"greencode: --greencode-compare {compare_option}: that looks like a test path, not a "
-                "baseline; write --greencode-compare=PATH, or put --greencode-compare after the test paths"
-            )
-        self.compare = compare_option is not None or option("greencode_fail_on") is not None
-        save_option = option("greencode_save")  # False; "" or True for the flag; a name from =NAME
-        self.save = save_option not in (None, False)
-        self.saved_run: Path | None = None
-        if isinstance(save_option, str) and save_option:
-            try:
-                self.saved_run = run_path(settings, save_option)
-            except GreencodeError as exc:
-                raise pytest.UsageError(f"greencode: --greencode-save={save_option}: {exc}") from None
-        # a file, or "history:BRANCH": the recent runs of a branch in the history database
-        self.baseline_path: Path | str = (
-            Path(_option_path(config, compare_option) or "")
-            if compare_option
-            else settings.baseline
-            if isinstance(settings.baseline, str)
-            else settings.resolve(settings.baseline)
-        )
-        json_option = _option_path(config, option("greencode_json"), "--greencode-json")
-        self.json_path = Path(json_option) if json_option else None
+        options = run_options(config, settings)
+        self.compare, self.save, self.saved_run = options.compare, options.save, options.saved_run
+        self.baseline_path, self.json_path = options.baseline_path, options.json_path
         self.is_worker = xdist.is_worker(config)
         self.junit = bool(getattr(config.option, "xmlpath", None))
         # measure() and profile() inside the tests use this run's configuration; the process's own comes back
@@ -415,15 +273,6 @@ class GreencodeRun:
         if plan is not None and plan.error:
             pytest.fail(plan.error, pytrace=False)
 
-    def measures_setup(self, item: pytest.Item) -> bool:
-        if not self.settings.include_setup:
-            return False
-        plan = item.stash.get(PLAN_KEY, None)
-        return plan is not None and plan.measure
-
-    def add_setup_energy(self, item: pytest.Item, recorder: Recorder) -> None:
-        item.stash[EXTRA_KEY] = item.stash.get(EXTRA_KEY, 0.0) + recorder.stop().energy_j
-
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         plan = item.stash.get(PLAN_KEY, None)
@@ -455,7 +304,7 @@ class GreencodeRun:
                 )
                 glue = None
         if self.pin_variation:
-            _pin_variation(item)
+            pin_variation(item.nodeid)
         recorder = self.window(item.nodeid)
         try:
             result = yield
@@ -481,7 +330,7 @@ class GreencodeRun:
         with quiet_rounds(item) as quiet:
             for _ in range(1, rounds):
                 if self.pin_variation:
-                    _pin_variation(item)
+                    pin_variation(item.nodeid)
                 recorder = self.window(item.nodeid)
                 try:
                     item.runtest()
@@ -502,10 +351,10 @@ class GreencodeRun:
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        recorder = self.window(item.nodeid) if self.measures_setup(item) else None
+        recorder = self.window(item.nodeid) if measures_setup(self, item) else None
         result = yield
         if recorder is not None:
-            self.add_setup_energy(item, recorder)
+            add_setup_energy(item, recorder)
         self._finish_item(item)
         return result
 
@@ -523,23 +372,14 @@ class GreencodeRun:
         profile = item.stash.get(PROFILE_KEY, None)
         glue = item.stash.get(BENCHMARK_KEY, None)
         windows = item.stash.get(CALLS_KEY, None)
-        meter_error = _meter_error(profile, glue, windows, item.stash.get(EXTRA_KEY, 0.0))
-        if meter_error is not None:
+        extra_j = item.stash.get(EXTRA_KEY, 0.0)
+        error = meter_error(profile, glue, windows, extra_j)
+        if error is not None:
             # the test itself ran and keeps its outcome; only its energy is missing
-            self.warnings.append(f"{item.nodeid}: energy not measured: {meter_error}")
+            self.warnings.append(f"{item.nodeid}: energy not measured: {error}")
             return
-        if profile is not None:
-            record = _record_from_profile(item, profile)
-        elif glue is not None:
-            rounds = glue.rounds
-            record = _record_from_windows(
-                item, [w for w, _ in rounds], 0.0, "call", [n for _, n in rounds], "benchmark"
-            )
-        elif windows:
-            record = _record_from_windows(
-                item, windows, item.stash.get(EXTRA_KEY, 0.0), "test", [1] * len(windows), "test"
-            )
-        else:
+        record = record_of(item.nodeid, profile, glue, windows, extra_j)
+        if record is None:
             return
         self.records[item.nodeid] = record
         if plan.budget is not None and plan.budget.per != record.per:
@@ -551,71 +391,6 @@ class GreencodeRun:
         elif plan.budget is not None:
             self.marker_budgets[item.nodeid] = plan.budget
         if self.junit:  # JUnit XML reads them from the teardown report, made right after this
-            item.user_properties.extend(
-                [
-                    ("greencode_energy_j", f"{record.median_j:.6g}"),
-                    ("greencode_per", record.per),
-                    ("greencode_estimated", str(record.estimated).lower()),
-                    ("greencode_meter", record.meter),
-                    ("greencode_rounds", str(record.rounds)),
-                ]
-            )
+            from pytest_greencode.reporting import junit_properties
 
-
-def _pin_variation(item: pytest.Item) -> None:
-    """Before a counted call: ``random`` seeded from the test's id, and the garbage collector run, so that
-    neither an earlier test's garbage nor the clock-seeded random state changes this test's count."""
-    import gc
-    import random
-    import zlib
-
-    random.seed(zlib.crc32(item.nodeid.encode("utf-8")))
-    gc.collect()
-
-
-def _meter_error(
-    profile: Profile | None, glue: BenchmarkEnergy | None, windows: list[Measurement] | None, extra_j: float
-) -> str | None:
-    """Why a meter failed while this test was measured, if it did."""
-    if profile is not None:
-        return profile.meter_error
-    measured = [w for w, _ in glue.rounds] if glue is not None else list(windows or ())
-    errors = [m.meter_error for m in measured if m.meter_error is not None]
-    if errors:
-        return errors[0]
-    return None if math.isfinite(extra_j) else "a meter failed while setup or teardown was measured"
-
-
-class SetupEnergy:
-    """With ``include_setup``: the energy of each measured test's setup (its teardown is measured by
-    :meth:`GreencodeRun.pytest_runtest_teardown`, which then completes the record)."""
-
-    def __init__(self, run: GreencodeRun) -> None:
-        self.run = run
-
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        if not self.run.measures_setup(item):
-            return (yield)
-        recorder = self.run.window(item.nodeid)
-        result = yield
-        self.run.add_setup_energy(item, recorder)
-        return result
-
-
-class OneAtATime:
-    """On xdist workers with a machine- or device-wide meter: each measured test, from setup to teardown,
-    holds a lock shared by all workers, so no other worker's test runs inside its window."""
-
-    def __init__(self, lock_path: Path) -> None:
-        self.lock_path = lock_path
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        plan = item.stash.get(PLAN_KEY, None)
-        if plan is None or not plan.measure:
-            return (yield)
-        from greencode.locks import file_lock
-
-        with file_lock(self.lock_path):
-            return (yield)
+            item.user_properties.extend(junit_properties(record))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 
 from greencode.gate import Budget
 from greencode.store import TestRecord
+from pytest_greencode.keys import PLAN_KEY
 
 OUTPUT_KEY = "greencode"
 LOCK_KEY = "greencode_lock"
@@ -78,3 +79,21 @@ def read_payload(
         [str(item) for item in data.get("warnings", [])],
         [str(item) for item in data.get("marker_errors", [])],
     )
+
+
+class OneAtATime:
+    """On xdist workers with a machine- or device-wide meter: each measured test, from setup to teardown,
+    holds a lock shared by all workers, so no other worker's test runs inside its window."""
+
+    def __init__(self, lock_path: Path) -> None:
+        self.lock_path = lock_path
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is None or not plan.measure:
+            return (yield)
+        from greencode.locks import file_lock
+
+        with file_lock(self.lock_path):
+            return (yield)
