@@ -1,8 +1,8 @@
 """Safe file reads and writes: stored data is replaced atomically, and only ever where it is a regular file of
 ours; inputs are read only from regular files, within a size limit, so that no input can hang greencode.
 
-Reading: :func:`read_text` (a configuration file, a results file) and :func:`read_json` on top of it, which
-turns every way a JSON input can be wrong into one :class:`~greencode.errors.StoreError` naming the file.
+Reading: :func:`read_text` (a configuration file, a results file); JSON documents are read on top of it by
+:mod:`greencode.documents`.
 
 Writing, two entry points:
 
@@ -21,15 +21,13 @@ typo, so the error names the directory instead.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from greencode.errors import StoreError
 
@@ -98,51 +96,6 @@ def read_text(path: Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise NotText(f"{path}: not UTF-8 text (byte {exc.start}), so not a {what}") from None
-
-
-def read_json(path: Path, what: str, hint: str = "") -> Any:
-    """The JSON document at ``path``. Empty, binary, malformed, nested too deeply, or holding ``NaN`` or
-    ``Infinity`` (not JSON, though Python writes them) is one :class:`StoreError` naming the file, with
-    ``hint`` (what to do) appended."""
-    suffix = f"; {hint}" if hint else ""
-    try:
-        text = read_text(path, what)
-    except NotText as exc:
-        raise NotText(f"{exc}{suffix}") from None
-    if not text.strip():
-        raise StoreError(f"{path}: the file is empty{suffix}")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}), so not a "
-            f"{what}{suffix}"
-        ) from None
-    except ValueError as exc:  # from _reject_constant
-        raise StoreError(f"{path}: {exc}, so not a valid {what}{suffix}") from None
-    except RecursionError:
-        raise StoreError(f"{path}: nested too deeply to be a {what}{suffix}") from None
-
-
-def check_version(data: Mapping[str, Any], supported: int, where: str, what: str, fix: str) -> int:
-    """The ``version`` of a greencode JSON document: a whole number from 1 to ``supported`` (not ``true``,
-    not ``0``, not ``1.0``), else one :class:`StoreError` naming ``where``, with ``fix`` for a version that
-    is missing or malformed. Every reader of greencode's file formats checks through here."""
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise StoreError(
-            f"{where}: {what} has no valid 'version' (version {version!r}, not a whole number from 1); {fix}"
-        )
-    if version > supported:
-        raise StoreError(
-            f"{where}: {what} version {version} is newer than this greencode reads (up to {supported}): "
-            "it was written by a newer greencode; upgrade greencode"
-        )
-    return version
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"holds {name}, which is not a number in JSON")
 
 
 def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> None:

@@ -29,8 +29,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from greencode.documents import (
+    REQUIRED,
+    count_of,
+    floats_of,
+    is_number,
+    read_document,
+    seconds_of,
+    texts_of,
+    typed,
+)
 from greencode.errors import StoreError
-from greencode.files import atomic_write_text, check_version
+from greencode.files import atomic_write_text
 from greencode.locks import announce_wait, file_lock, lock_path_for, store_lock_timeout
 from greencode.stats import Summary, summarize
 from greencode.vcs import VcsState
@@ -50,6 +60,11 @@ MAX_RUNS = 10
 Per = Literal["call", "test"]
 PER_VALUES: tuple[Per, ...] = ("call", "test")
 _DIGITS = 7
+_BASELINE_HINT = (
+    "the file was left as it is; point --greencode-compare at a file written by --greencode-save, or move "
+    "this file away and save a new baseline"
+)
+_RESULTS_HINT = f"expected schema {RESULTS_SCHEMA!r}, written by pytest --greencode-json"
 
 
 def _round(value: float) -> float:
@@ -137,19 +152,19 @@ class TestRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> TestRecord:
         """The inverse of :meth:`to_dict`; raises ``ValueError`` saying which field is wrong."""
         return cls(
-            node_id=_get(data, "node_id", str),
-            per=_get(data, "per", str),
-            samples_j=_floats(data, "samples_j"),
-            wall_s=_seconds(data, "wall_s"),
-            cpu_s=_seconds(data, "cpu_s"),
-            meter=_get(data, "meter", str),
-            estimated=_get(data, "estimated", bool),
-            provenance=MappingProxyType(_texts(data, "provenance")),
-            rounds=_count(data, "rounds"),
-            iterations=_count(data, "iterations"),
-            source=_get(data, "source", str, "test"),
-            co2e_g=_get(data, "co2e_g", float, None),
-            warnings=tuple(str(w) for w in _get(data, "warnings", list, [])),
+            node_id=typed(data, "node_id", str),
+            per=typed(data, "per", str),
+            samples_j=floats_of(data, "samples_j"),
+            wall_s=seconds_of(data, "wall_s"),
+            cpu_s=seconds_of(data, "cpu_s"),
+            meter=typed(data, "meter", str),
+            estimated=typed(data, "estimated", bool),
+            provenance=MappingProxyType(texts_of(data, "provenance")),
+            rounds=count_of(data, "rounds"),
+            iterations=count_of(data, "iterations"),
+            source=typed(data, "source", str, "test"),
+            co2e_g=typed(data, "co2e_g", float, None),
+            warnings=tuple(str(w) for w in typed(data, "warnings", list, [])),
             **counts_from_dict(data),
         )
 
@@ -173,8 +188,8 @@ def counts_to_dict(item: TestRecord | BaselineEntry) -> dict[str, Any]:
 
 def counts_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
     """The inverse of :func:`counts_to_dict`; raises ``ValueError`` naming a malformed field."""
-    counts: dict[str, Any] = {name: _get(data, name, int, None) for name in COUNT_FIELDS}
-    functions = _get(data, "functions", dict, {})
+    counts: dict[str, Any] = {name: typed(data, name, int, None) for name in COUNT_FIELDS}
+    functions = typed(data, "functions", dict, {})
     if not all(type(v) is int and isinstance(k, str) for k, v in functions.items()):
         raise ValueError("'functions' should map 'file:function' to whole numbers of instructions")
     counts["functions"] = MappingProxyType(dict(functions))
@@ -196,65 +211,6 @@ def counts_of_rounds(measurements: Sequence[Measurement], calls: Sequence[int]) 
         **{name: per_call[middle].get(name) for name in COUNT_FIELDS},
         "functions": MappingProxyType({key: value // n for key, value in functions.items()}),
     }
-
-
-_MISSING = object()
-#: Larger energies in a stored file are damage, not data (1e15 J is about 280 GWh); a limit also keeps
-#: sums and statistics far from float overflow.
-MOST_ENERGY_J = 1e15
-
-
-def _get(data: Mapping[str, Any], key: str, kind: type, default: Any = _MISSING) -> Any:
-    if key not in data or data[key] is None:
-        if default is _MISSING:
-            raise ValueError(f"missing {key!r}")
-        return default
-    value = data[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
-        raise ValueError(f"{key!r} should be {kind.__name__}, found {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{key!r} should be a finite number, found {value!r}")
-    return value
-
-
-def _texts(data: Mapping[str, Any], key: str) -> dict[str, str]:
-    """An object of strings (optional)."""
-    value = _get(data, key, dict, {})
-    if not all(isinstance(v, str) for v in value.values()):
-        raise ValueError(f"{key!r} should map names to strings")
-    return dict(value)
-
-
-def _seconds(data: Mapping[str, Any], key: str) -> float:
-    """A duration: a finite number of seconds >= 0."""
-    value: float = _get(data, key, float)
-    if value < 0:
-        raise ValueError(f"{key!r} should be a duration >= 0 s, found {value!r}")
-    return value
-
-
-def _count(data: Mapping[str, Any], key: str, default: Any = 1) -> int:
-    """A whole number >= 1 (rounds, iterations, samples)."""
-    value: int = _get(data, key, int, default)
-    if value < 1:
-        raise ValueError(f"{key!r} should be a whole number >= 1, found {value!r}")
-    return value
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _floats(data: Mapping[str, Any], key: str, *, energies: bool = False) -> tuple[float, ...]:
-    """A list of finite numbers; with ``energies``, none below zero (no meter reads less than nothing)."""
-    values = _get(data, key, list)
-    if not all(_number(v) and not (energies and v < 0) for v in values):
-        raise ValueError(f"{key!r} should be a list of finite numbers" + (" >= 0" if energies else ""))
-    if any(abs(v) > MOST_ENERGY_J for v in values):
-        raise ValueError(f"{key!r} holds an energy above {MOST_ENERGY_J:g} J, which no test uses")
-    return tuple(float(v) for v in values)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -341,22 +297,22 @@ class Fingerprint:
     def from_dict(cls, data: Mapping[str, Any]) -> Fingerprint:
         # strict: a fingerprint read wrongly would not match this machine, and the next save would then
         # replace the whole baseline as if it came from another one
-        domains = _get(data, "domains", list)
+        domains = typed(data, "domains", list)
         if not all(isinstance(d, str) and d for d in domains):
             raise ValueError("'domains' should be a list of domain names")
-        if not _get(data, "cpu_model", str) or not _get(data, "meter", str):
+        if not typed(data, "cpu_model", str) or not typed(data, "meter", str):
             raise ValueError("'cpu_model' and 'meter' should not be empty")
         return cls(
-            cpu_model=_get(data, "cpu_model", str),
-            logical_cpus=_count(data, "logical_cpus", _MISSING),
-            meter=_get(data, "meter", str),
+            cpu_model=typed(data, "cpu_model", str),
+            logical_cpus=count_of(data, "logical_cpus", REQUIRED),
+            meter=typed(data, "meter", str),
             domains=tuple(domains),
-            virtualised=_get(data, "virtualised", bool),
-            python=_get(data, "python", str, ""),
-            frequency_mhz=_get(data, "frequency_mhz", float, None),
-            hostname=_get(data, "hostname", str, ""),
-            platform=_get(data, "platform", str, ""),
-            counter=_get(data, "counter", str, ""),
+            virtualised=typed(data, "virtualised", bool),
+            python=typed(data, "python", str, ""),
+            frequency_mhz=typed(data, "frequency_mhz", float, None),
+            hostname=typed(data, "hostname", str, ""),
+            platform=typed(data, "platform", str, ""),
+            counter=typed(data, "counter", str, ""),
         )
 
 
@@ -488,34 +444,34 @@ class BaselineEntry:
 
     @classmethod
     def from_dict(cls, node_id: str, data: Mapping[str, Any]) -> BaselineEntry:
-        per = _get(data, "per", str)
+        per = typed(data, "per", str)
         if per not in PER_VALUES:
             raise ValueError(f"'per' should be 'call' or 'test', found {per!r}")
-        runs = _floats(data, "runs_j", energies=True)
-        samples = _floats(data, "samples_j", energies=True)
+        runs = floats_of(data, "runs_j", energies=True)
+        samples = floats_of(data, "samples_j", energies=True)
         if not runs or not samples:
             raise ValueError("'runs_j' and 'samples_j' need at least one value")
-        summary_data = _get(data, "summary", dict)
+        summary_data = typed(data, "summary", dict)
         try:
             summary = Summary(**{k: summary_data[k] for k in Summary.__dataclass_fields__})
         except KeyError as exc:
             raise ValueError(f"'summary' lacks {exc}") from None
-        if not all(_number(v) for v in vars(summary).values()):
+        if not all(is_number(v) for v in vars(summary).values()):
             raise ValueError("'summary' should hold numbers only")
-        _count(summary_data, "n")
+        count_of(summary_data, "n")
         return cls(
             node_id=node_id,
             per=per,
             runs_j=runs,
             samples_j=samples,
             summary=summary,
-            wall_s=_seconds(data, "wall_s"),
-            cpu_s=_seconds(data, "cpu_s"),
-            meter=_get(data, "meter", str),
-            estimated=_get(data, "estimated", bool),
-            rounds=_count(data, "rounds"),
-            iterations=_count(data, "iterations"),
-            commit=_get(data, "commit", str, None),
+            wall_s=seconds_of(data, "wall_s"),
+            cpu_s=seconds_of(data, "cpu_s"),
+            meter=typed(data, "meter", str),
+            estimated=typed(data, "estimated", bool),
+            rounds=count_of(data, "rounds"),
+            iterations=count_of(data, "iterations"),
+            commit=typed(data, "commit", str, None),
             **counts_from_dict(data),
         )
 
@@ -580,19 +536,11 @@ class Baseline:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: Any, where: str) -> Baseline:
-        """Validate and build; raises :class:`StoreError` naming ``where`` and what is wrong."""
-        if not isinstance(data, dict):
-            raise StoreError(f"{where}: not a greencode baseline (expected a JSON object)")
-        if data.get("schema") != BASELINE_SCHEMA:
-            found = f"schema {data.get('schema')!r}" if "schema" in data else "no 'schema' key"
-            raise StoreError(
-                f"{where}: not a greencode baseline ({found}); point --greencode-compare at a file written "
-                "by --greencode-save, or move this file away"
-            )
-        check_version(data, BASELINE_VERSION, where, "baseline", "save a new baseline")
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> Baseline:
+        """Build from a baseline document whose schema and version are checked (:func:`load_baseline`);
+        raises :class:`StoreError` naming ``where`` and what is wrong."""
         try:
-            fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
+            fingerprint = Fingerprint.from_dict(typed(data, "fingerprint", dict))
         except ValueError as exc:
             raise StoreError(
                 f"{where}: baseline fingerprint is malformed ({exc}); save a new baseline"
@@ -632,17 +580,6 @@ class Baseline:
         )
 
 
-def _read_json(path: Path, what: str) -> Any:
-    """The JSON at ``path``; :class:`FileNotFoundError` when there is none, else :class:`StoreError`."""
-    from greencode.files import read_json
-
-    return read_json(
-        path,
-        what,
-        f"the file was left as it is; restore it from version control or delete it and save a new {what}",
-    )
-
-
 def load_baseline(path: Path) -> Baseline | None:
     """The baseline at ``path``, or None when there is no such file.
 
@@ -651,7 +588,9 @@ def load_baseline(path: Path) -> Baseline | None:
     """
     path = Path(path)
     try:
-        data = _read_json(path, "baseline")
+        data = read_document(
+            path, "baseline", BASELINE_SCHEMA, BASELINE_VERSION, "save a new baseline", _BASELINE_HINT
+        )
     except FileNotFoundError:
         return None
     return replace(Baseline.from_dict(data, str(path)), path=path)
@@ -948,23 +887,28 @@ def load_results(path: Path) -> Results:
     """Read a results file written by ``pytest --greencode-json``; :class:`StoreError` when it is not one."""
     path = Path(path)
     try:
-        data = _read_json(path, "results")
+        data = read_document(
+            path, "results file", RESULTS_SCHEMA, RESULTS_VERSION, "write the file again", _RESULTS_HINT
+        )
     except FileNotFoundError:
         raise StoreError(
             f"{path}: no such results file; write one with pytest --greencode-json {path}"
         ) from None
-    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
-        raise StoreError(f"{path}: not a greencode results file (expected schema {RESULTS_SCHEMA!r})")
-    check_version(data, RESULTS_VERSION, str(path), "results file", "write the file again")
+    return results_from_document(data, path)
+
+
+def results_from_document(data: Mapping[str, Any], path: Path) -> Results:
+    """A results document whose schema and version are checked, validated; :class:`StoreError` naming
+    ``path`` and the field when it is malformed."""
     try:
-        fingerprint = Fingerprint.from_dict(_get(data, "fingerprint", dict))
-        tests = _get(data, "tests", list)
+        fingerprint = Fingerprint.from_dict(typed(data, "fingerprint", dict))
+        tests = typed(data, "tests", list)
         if not all(isinstance(t, dict) for t in tests):
             raise ValueError("'tests' should be a list of objects")
         records = tuple(TestRecord.from_dict(t) for t in tests)
-        run = _get(data, "run", dict, {})
-        gate = _get(data, "gate", dict, None)
-        _get(data, "warnings", list, [])
+        run = typed(data, "run", dict, {})
+        gate = typed(data, "gate", dict, None)
+        typed(data, "warnings", list, [])
     except (ValueError, TypeError) as exc:
         raise StoreError(f"{path}: results file is malformed ({exc}); write it again") from None
     return Results(

@@ -19,9 +19,9 @@ from plugin_helpers import FAST, make_project
 from report_inputs import write_baseline, write_results_file, write_run_file
 
 from greencode.config import Config, load_config, parse_energy
+from greencode.documents import read_json
 from greencode.errors import ConfigError, StoreError
 from greencode.escaping import csv_text, markdown_text, terminal_text
-from greencode.files import read_json
 from greencode.meters.rapl import RaplMeter, discover_zones, poll_interval
 from greencode.report import load_report, render
 from greencode.store import load_baseline

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
 from greencode.config import CarbonConfig, is_history_url
+from greencode.documents import MOST_ENERGY_J, check_version, read_json, schema_found
 from greencode.errors import StoreError
-from greencode.files import check_version
 from greencode.hotspots import Growth, Hotspots
 from greencode.sci import BUILTIN_UNITS, SCI, sci
-from greencode.store import PER_VALUES, RESULTS_SCHEMA
+from greencode.store import PER_VALUES, RESULTS_SCHEMA, RESULTS_VERSION
 
 if TYPE_CHECKING:
     from greencode.history import History, HistoryRun
@@ -269,11 +269,11 @@ def load_report(path: Path | str, carbon: CarbonConfig | None = None) -> Report:
         check_version(data, SCHEMA_VERSION, str(path), f"{SCHEMA} file", "write it again")
         return _from_report_json(path, data, carbon)
     if schema == RESULTS_SCHEMA:
-        return _from_results_json(path, carbon)
+        check_version(data, RESULTS_VERSION, str(path), "results file", "write the file again")
+        return _from_results_json(path, data, carbon)
     if schema is None and {"label", "energy_j", "domains"} <= data.keys():
         return _from_run_json(path, data, carbon)
-    found = f"schema {schema!r}" if schema is not None else "no 'schema' key"
-    raise StoreError(f"{path}: not a greencode results file ({found}); {_INPUT_HINT}")
+    raise StoreError(f"{path}: not a greencode results file ({schema_found(data)}); {_INPUT_HINT}")
 
 
 def is_history_database(path: Path) -> bool:
@@ -304,8 +304,6 @@ _DATABASE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    from greencode.files import read_json
-
     if path.suffix.lower() in _DATABASE_SUFFIXES:
         # named like the history database but without SQLite's header: saying "not valid JSON" would puzzle
         raise StoreError(
@@ -342,9 +340,7 @@ class Fields:
         return float(value)
 
     def energy(self, key: str, default: float | None = None) -> float:
-        """Joules: a number from 0 to :data:`~greencode.store.MOST_ENERGY_J`."""
-        from greencode.store import MOST_ENERGY_J
-
+        """Joules: a number from 0 to :data:`~greencode.documents.MOST_ENERGY_J`."""
         value = self.number(key, default, minimum=0)
         if value > MOST_ENERGY_J:
             raise self._fail(key, f"an energy up to {MOST_ENERGY_J:g} J")
@@ -389,8 +385,6 @@ class Fields:
 
     def energies_list(self, key: str) -> tuple[float, ...]:
         """A list of joules (optional), each as :meth:`energy` accepts."""
-        from greencode.store import MOST_ENERGY_J
-
         value = self.data.get(key) or []
         if not isinstance(value, list) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= MOST_ENERGY_J for v in value
@@ -560,11 +554,11 @@ def _record_test(
     )
 
 
-def _from_results_json(path: Path, carbon: CarbonConfig) -> Report:
-    """The pytest plugin's results (:func:`greencode.store.load_results`): one entry per test."""
-    from greencode.store import load_results
+def _from_results_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
+    """The pytest plugin's results (:func:`greencode.store.results_from_document`): one entry per test."""
+    from greencode.store import results_from_document
 
-    results = load_results(path)
+    results = results_from_document(data, path)
     run = Fields(path, results.run, "run.")
     started = run.timestamp("started_epoch")
     report = Report(
