@@ -55,6 +55,7 @@ from greencode.gate import (
     Noise,
     check_budgets,
     judge,
+    judge_suite,
 )
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.pytest_process import (
@@ -325,6 +326,7 @@ def decide(
         )
     comparisons = sorted([*judge(estimates, settings), *others], key=lambda c: c.node_id)
     head_records = [combine(t.head) for t in tests.values()] + list(head_only.values())
+    unjudged = [c.node_id for c in others if c.verdict not in ("new", "missing")]
     return GateReport(
         settings,
         tuple(comparisons),
@@ -332,6 +334,7 @@ def decide(
         compared=True,
         baseline=f"base {base.describe()}" if base else "base",
         baseline_commit=base.commit if base else None,
+        suite=judge_suite(estimates, settings, new=head_only, missing=base_only, excluded=unjudged),
     )
 
 

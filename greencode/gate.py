@@ -35,9 +35,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
 from greencode.units import format_energy, format_percent, plural
@@ -173,6 +173,73 @@ class Comparison:
         }
 
 
+#: What the whole suite's total can be judged: the per-test verdicts less "new" and "missing".
+SuiteJudgement = Literal["regression", "improvement", "unchanged", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class SuiteVerdict:
+    """The suite's total energy against the baseline's, over the ``compared`` tests both measured.
+
+    ``current_j``/``baseline_j`` are the two totals (in the unit ``per``), ``change`` and its interval are
+    relative as for one test; ``new`` and ``missing`` name the tests left out because only one side has
+    them, ``excluded`` those both have but that could not be judged (zero energy, another unit).
+    """
+
+    verdict: SuiteJudgement
+    reason: str
+    per: str = "test"
+    compared: int = 0
+    current_j: float | None = None
+    baseline_j: float | None = None
+    change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    delta_j: float | None = None
+    p: float | None = None
+    noise: Noise | None = None
+    new: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    estimated: bool = False
+
+    def line(self) -> str:
+        """One line for summaries: the verdict, why, and what was left out."""
+        left_out = [
+            f"{len(names)} {what}"
+            for names, what in (
+                (self.new, "new"),
+                (self.missing, "missing"),
+                (self.excluded, "not comparable"),
+            )
+            if names
+        ]
+        tail = f"; left out: {', '.join(left_out)}" if left_out else ""
+        return f"suite total over {plural(self.compared, 'test')}: {self.verdict}, {self.reason}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "per": self.per,
+            "compared": self.compared,
+            "current_j": self.current_j,
+            "baseline_j": self.baseline_j,
+            "change": self.change,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "delta_j": self.delta_j,
+            "p": self.p,
+            "noise_cv": self.noise.cv if self.noise else None,
+            "noise_df": None if self.noise is None or math.isinf(self.noise.df) else self.noise.df,
+            "noise_source": self.noise.source if self.noise else None,
+            "new": list(self.new),
+            "missing": list(self.missing),
+            "excluded": list(self.excluded),
+            "estimated": self.estimated,
+        }
+
+
 @dataclass(frozen=True)
 class Budget:
     """An energy limit: ``joules`` per ``per`` (None: in whatever unit the test is measured).
@@ -267,6 +334,8 @@ class GateReport:
     refused: str | None = None
     missing_baseline: bool = False
     notes: tuple[str, ...] = field(default=())
+    #: the whole suite's total against the baseline's (None: nothing was compared)
+    suite: SuiteVerdict | None = None
 
     def _with(self, verdict: str) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if c.verdict == verdict)
@@ -293,8 +362,13 @@ class GateReport:
         return self.compared and self.missing_baseline and self.settings.on_missing_baseline == "fail"
 
     @property
+    def suite_regressed(self) -> bool:
+        """The suite's total rose by more than ``fail_on``: it fails the run as a test's regression does."""
+        return self.suite is not None and self.suite.verdict == "regression"
+
+    @property
     def failed(self) -> bool:
-        return bool(self.regressions or self.over_budget or self.baseline_failure)
+        return bool(self.regressions or self.over_budget or self.baseline_failure or self.suite_regressed)
 
     @property
     def exit_code(self) -> int:
@@ -312,6 +386,8 @@ class GateReport:
         parts = []
         if self.regressions:
             parts.append(plural(len(self.regressions), "energy regression"))
+        if self.suite_regressed:
+            parts.append("suite total energy regression")
         if self.over_budget:
             parts.append(f"{len(self.over_budget)} over energy budget")
         if self.baseline_failure:
@@ -338,6 +414,7 @@ class GateReport:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "budgets": [b.to_dict() for b in self.budgets],
             "notes": list(self.notes),
+            "suite": None if self.suite is None else self.suite.to_dict(),
         }
 
 
@@ -414,9 +491,9 @@ def estimate_change(record: TestRecord, entry: BaselineEntry, noise: Noise) -> C
 
 @dataclass(frozen=True)
 class _Tested:
-    """A judged estimate before the multiple-comparison adjustment."""
+    """A judged change before the multiple-comparison adjustment."""
 
-    estimate: ChangeEstimate
+    noise: Noise
     change: float
     ci_low: float
     ci_high: float
@@ -425,20 +502,27 @@ class _Tested:
     p_decrease: float
 
 
-def _test(estimate: ChangeEstimate, settings: GateSettings) -> _Tested:
-    record, entry, noise, difference, error = estimate
+def _test_change(
+    difference: float, error: float, noise: Noise, delta_j: float, settings: GateSettings
+) -> _Tested:
+    """The Student-t interval and both one-sided p-values of one log change with standard error ``error``."""
     error = max(error, 1e-12)  # identical values: any change at all is then certain
     quantile = t_ppf(1.0 - settings.alpha, noise.df)
     bound = math.log1p(settings.fail_on)
     return _Tested(
-        estimate=ChangeEstimate(*estimate),
+        noise=noise,
         change=math.expm1(difference),
         ci_low=math.expm1(difference - quantile * error),
         ci_high=math.expm1(difference + quantile * error),
-        delta_j=record.median_j - entry.centre_j,
+        delta_j=delta_j,
         p_increase=1.0 - t_cdf((difference - bound) / error, noise.df),
         p_decrease=t_cdf((difference + bound) / error, noise.df),
     )
+
+
+def _test(estimate: ChangeEstimate, settings: GateSettings) -> _Tested:
+    record, entry, noise, difference, error = estimate
+    return _test_change(difference, error, noise, record.median_j - entry.centre_j, settings)
 
 
 def _interval(tested: _Tested, settings: GateSettings) -> str:
@@ -456,7 +540,9 @@ def _p(value: float) -> str:
     return f"p < {SMALLEST_P:g}" if value < SMALLEST_P else f"p = {value:.2g}"
 
 
-def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings) -> tuple[str, str]:
+def _verdict(
+    tested: _Tested, p_up: float, p_down: float, settings: GateSettings, adjusted: str = "adjusted "
+) -> tuple[str, str]:
     threshold = format_percent(settings.fail_on, signed=False)
     interval = _interval(tested, settings)
     small = abs(tested.delta_j) <= settings.min_effect_j
@@ -464,13 +550,13 @@ def _verdict(tested: _Tested, p_up: float, p_down: float, settings: GateSettings
     if p_up < settings.alpha:
         if small:
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
-        return "regression", f"{interval}: more than {threshold} with adjusted {_p(p_up)}"
+        return "regression", f"{interval}: more than {threshold} with {adjusted}{_p(p_up)}"
     if p_down < settings.alpha:
         if small:
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
-        return "improvement", f"{interval}: less by more than {threshold} with adjusted {_p(p_down)}"
+        return "improvement", f"{interval}: less by more than {threshold} with {adjusted}{_p(p_down)}"
     if tested.change > settings.fail_on and not small:
-        noise = tested.estimate.noise
+        noise = tested.noise
         return "inconclusive", (
             f"{interval} may exceed {threshold}, but run-to-run noise "
             f"({format_percent(noise.cv, signed=False)}, {noise.source}) is too large to tell"
@@ -484,13 +570,14 @@ def judge(estimates: Iterable[ChangeEstimate | tuple[Any, ...]], settings: GateS
     Each change gets a Student-t interval (``noise.df`` degrees of freedom) and one-sided p-values against
     "at most ``fail_on`` more" and "at most that factor less"; see the module docstring for the verdicts.
     """
-    tested = [_test(ChangeEstimate(*estimate), settings) for estimate in estimates]
+    given = [ChangeEstimate(*estimate) for estimate in estimates]
+    tested = [_test(estimate, settings) for estimate in given]
     adjusted_up = holm([t.p_increase for t in tested])
     adjusted_down = holm([t.p_decrease for t in tested])
     comparisons = []
-    for result, p_up, p_down in zip(tested, adjusted_up, adjusted_down, strict=True):
+    for estimate, result, p_up, p_down in zip(given, tested, adjusted_up, adjusted_down, strict=True):
         verdict, why = _verdict(result, p_up, p_down, settings)
-        record, entry, noise = result.estimate.record, result.estimate.entry, result.estimate.noise
+        record, entry, noise = estimate.record, estimate.entry, estimate.noise
         comparisons.append(
             Comparison(
                 node_id=record.node_id,
@@ -512,6 +599,72 @@ def judge(estimates: Iterable[ChangeEstimate | tuple[Any, ...]], settings: GateS
             )
         )
     return comparisons
+
+
+def judge_suite(
+    estimates: Iterable[ChangeEstimate | tuple[Any, ...]],
+    settings: GateSettings,
+    *,
+    new: Iterable[str] = (),
+    missing: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+) -> SuiteVerdict:
+    """The whole suite's verdict from the per-test estimates :func:`judge` takes (the stored-baseline gate's
+    or ``greencode ab``'s): the total of the tests both sides measured against the baseline's total.
+
+    Each test's baseline energy, moved by its estimated change, gives the run's side of the total, so the
+    suite's change is the energy-weighted mean of the tests' changes. Its standard error is the
+    energy-weighted *sum* of theirs, as if every test moved with the others: on a shared machine they do (a
+    busier run is slower everywhere), and a sum of independent errors would make a long suite look more
+    certain than its runs are. The verdict is then the one a test gets with that change and error, at
+    ``alpha`` (one more decision, not in the tests' Holm family) and with ``fail_on`` and ``min_effect_j``
+    applied to the total. The total is in the unit most tests share ("test" when any is measured per test);
+    tests in the other unit are ``excluded``, as are those the caller could not estimate.
+    """
+    given = [ChangeEstimate(*estimate) for estimate in estimates]
+    per = "test" if any(e.record.per == "test" for e in given) or not given else "call"
+    counted = [e for e in given if e.record.per == per]
+    other_unit = [e.record.node_id for e in given if e.record.per != per]
+    estimated = any(e.record.estimated for e in counted)
+    unjudged = SuiteVerdict(
+        "inconclusive",
+        "no test both sides measured with energy above zero",
+        per,
+        len(counted),
+        new=tuple(sorted(new)),
+        missing=tuple(sorted(missing)),
+        excluded=tuple(sorted([*excluded, *other_unit])),
+        estimated=estimated,
+    )
+    base = [e.entry.centre_j for e in counted]
+    moved = [b * math.exp(e.log_change) for b, e in zip(base, counted, strict=True)]
+    base_total, moved_total = math.fsum(base), math.fsum(moved)
+    if not counted or base_total <= 0 or moved_total <= 0 or not math.isfinite(base_total + moved_total):
+        return unjudged
+    shares = [m / moved_total for m in moved]
+    error = math.fsum(w * e.error for w, e in zip(shares, counted, strict=True))
+    sources = sorted({e.noise.source for e in counted})
+    noise = Noise(
+        math.fsum(w * e.noise.cv for w, e in zip(shares, counted, strict=True)),
+        min(e.noise.df for e in counted),
+        sources[0] if len(sources) == 1 else "mixed: " + "; ".join(sources),
+    )
+    difference = math.log(moved_total) - math.log(base_total)
+    tested = _test_change(difference, error, noise, moved_total - base_total, settings)
+    verdict, why = _verdict(tested, tested.p_increase, tested.p_decrease, settings, adjusted="")
+    return replace(
+        unjudged,
+        verdict=cast(SuiteJudgement, verdict),
+        reason=why,
+        current_j=moved_total,
+        baseline_j=base_total,
+        change=tested.change,
+        ci_low=tested.ci_low,
+        ci_high=tested.ci_high,
+        delta_j=tested.delta_j,
+        p=tested.p_increase,
+        noise=noise,
+    )
 
 
 def _incompatible(record: TestRecord, entry: BaselineEntry, allow_other_machine: bool) -> str | None:
@@ -611,6 +764,7 @@ def compare(
     current = {r.node_id: r for r in records}
     verdicts: dict[str, Comparison] = {}
     estimates: list[ChangeEstimate] = []
+    not_estimated: list[str] = []
     for record in records:
         entry = baseline.entries.get(record.node_id)
         if entry is None:
@@ -627,6 +781,7 @@ def compare(
         problem = _incompatible(record, entry, settings.allow_other_machine)
         result = None if problem else estimate_change(record, entry, noise[record.node_id])
         if result is None:
+            not_estimated.append(record.node_id)
             delta = record.median_j - entry.centre_j
             quiet = abs(delta) <= settings.min_effect_j
             verdicts[record.node_id] = Comparison(
@@ -665,6 +820,13 @@ def compare(
                 estimated=entry.estimated,
                 meter=entry.meter,
             )
+    suite = judge_suite(
+        estimates,
+        settings,
+        new=(c.node_id for c in verdicts.values() if c.verdict == "new"),
+        missing=(c.node_id for c in verdicts.values() if c.verdict == "missing"),
+        excluded=not_estimated,
+    )
     return GateReport(
         settings,
         tuple(verdicts[k] for k in sorted(verdicts)),
@@ -673,6 +835,7 @@ def compare(
         baseline=name,
         baseline_commit=baseline.commit,
         notes=tuple(notes),
+        suite=suite,
     )
 
 
