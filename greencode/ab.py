@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from greencode import vcs
 from greencode.bytecode import precompile
 from greencode.errors import GreencodeError, StoreError
+from greencode.footprint import EXTRA_PAIRS, SETTING_UP, Footprint, Stopwatch, footprint
 from greencode.gate import (
     MIN_RUN_CV,
     Budget,
@@ -54,6 +55,7 @@ from greencode.gate import (
     GateSettings,
     Noise,
     check_budgets,
+    check_total_budget,
     judge,
     judge_suite,
 )
@@ -335,6 +337,7 @@ def decide(
         baseline=f"base {base.describe()}" if base else "base",
         baseline_commit=base.commit if base else None,
         suite=judge_suite(estimates, settings, new=head_only, missing=base_only, excluded=unjudged),
+        total_budget=check_total_budget(head_records, settings),
     )
 
 
@@ -387,6 +390,8 @@ class AbResult:
     notes: tuple[str, ...] = field(default=())
     #: the functions that grew the most in each regressed test (a counting meter's, on both sides)
     hotspots: tuple[Hotspots, ...] = ()
+    #: what measuring added to one run of each side: setting both up and the pairs after the first
+    footprint: Footprint | None = None
 
     @property
     def failed_check(self) -> bool:
@@ -431,6 +436,7 @@ class AbResult:
             "order": "balanced: base-head, head-base, ...",
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
+            "footprint": None if self.footprint is None else self.footprint.to_dict(),
             "summary": self.summary(),
             "failed": self.failed_check,
             "exit_code": self.exit_code,
@@ -785,15 +791,17 @@ def run_ab(
     top = vcs.toplevel(cwd)
     settings = GateSettings.from_config(config)
     collected = _Collected()
+    setting_up, later_pairs = Stopwatch(), Stopwatch()  # what measuring adds to one run of each side
     with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="greencode-ab-") as directory:
         scratch = Path(directory)
         with contextlib.ExitStack() as stack:
-            base, head = _sides(options, cwd, top, scratch, stack)
-            say(f"base: {base.describe()}; head: {head.describe()}")
-            runner = _Runner(options, config, top, scratch)
-            for side in (base, head):
-                runner.setup(side)
-                precompile(side.root, runner.environment(side))
+            with setting_up:
+                base, head = _sides(options, cwd, top, scratch, stack)
+                say(f"base: {base.describe()}; head: {head.describe()}")
+                runner = _Runner(options, config, top, scratch)
+                for side in (base, head):
+                    runner.setup(side)
+                    precompile(side.root, runner.environment(side))
             sides = {"base": base, "head": head}
 
             def run_pair(index: int, active: frozenset[str] | None) -> float:
@@ -803,7 +811,8 @@ def run_ab(
                     f"pair {index + 1}: {first.name} then {second.name}"
                     + ("" if active is None else f" (undecided: {len(active)})")
                 )
-                runs = (runner.run(first, index, deselect), runner.run(second, index, deselect))
+                with later_pairs if index else Stopwatch():
+                    runs = (runner.run(first, index, deselect), runner.run(second, index, deselect))
                 collected.add(runs[0], runs[1], active)
                 return runs[0].duration_s + runs[1].duration_s
 
@@ -832,6 +841,7 @@ def run_ab(
                     say,
                 )
     paired = collected.paired()
+    elapsed_s = time.monotonic() - started
     return AbResult(
         gate=outcome.report,
         base=base,
@@ -842,7 +852,7 @@ def run_ab(
         undecided=tuple(sorted(outcome.undecided)),
         pairs=outcome.pairs,
         stopped=outcome.stopped,
-        elapsed_s=time.monotonic() - started,
+        elapsed_s=elapsed_s,
         meter=collected.meter or runner.meter,
         estimated=collected.estimated,
         rounds=collected.rounds or runner.rounds,
@@ -853,6 +863,9 @@ def run_ab(
             [c.node_id for c in outcome.report.regressions],
             {n: combine(t.head).functions for n, t in paired.items()},
             {n: combine(t.base).functions for n, t in paired.items()},
+        ),
+        footprint=footprint(
+            elapsed_s, [setting_up.spent(SETTING_UP), later_pairs.spent(EXTRA_PAIRS)], config
         ),
     )
 

@@ -123,6 +123,8 @@ class Config:
     alpha: float = 0.05
     on_missing_baseline: str = "warn"
     budgets: Mapping[str, float] = field(default_factory=dict)
+    #: the most the whole suite may use: the sum of the tests measured per test (None: no limit)
+    total_budget_j: float | None = None
     include_setup: bool = False
     allow_other_machine: bool = False
     # export (docs/teams.md)
@@ -453,6 +455,7 @@ _TOP_KEYS: dict[str, Any] = {
     "alpha": _alpha,
     "on_missing_baseline": _choice(*ON_MISSING_BASELINE),
     "budgets": _budgets,
+    "total_budget_j": parse_energy,
     "include_setup": _bool,
     "allow_other_machine": _bool,
     "otel": _bool,

@@ -73,6 +73,8 @@ class GateSettings:
     #: the run-to-run spread the meters declare (``run_to_run_noise``, e.g. 0.003 for instruction counts);
     #: None: unknown, so the CPU-time defaults above apply
     meter_noise: float | None = None
+    #: the most the suite's tests measured per test may use together (``total_budget_j``; None: no limit)
+    total_budget_j: float | None = None
 
     @classmethod
     def from_config(cls, config: Config, meter_noise: float | None = None) -> GateSettings:
@@ -83,6 +85,7 @@ class GateSettings:
             allow_other_machine=config.allow_other_machine,
             on_missing_baseline=config.on_missing_baseline,
             meter_noise=meter_noise,
+            total_budget_j=config.total_budget_j,
         )
 
     @property
@@ -114,6 +117,7 @@ class GateSettings:
             "default_run_cv": self.default_run_cv,
             "cross_host_run_cv": self.cross_host_run_cv,
             "meter_noise": self.meter_noise,
+            "total_budget_j": self.total_budget_j,
         }
 
 
@@ -215,12 +219,13 @@ class SuiteVerdict:
             if names
         ]
         tail = f"; left out: {', '.join(left_out)}" if left_out else ""
-        return f"suite total over {plural(self.compared, 'test')}: {self.verdict}, {self.reason}{tail}"
+        return f"suite total: {self.verdict} over {plural(self.compared, 'test')}, {self.reason}{tail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
             "reason": self.reason,
+            "line": self.line(),
             "per": self.per,
             "compared": self.compared,
             "current_j": self.current_j,
@@ -320,6 +325,57 @@ def check_budgets(records: Iterable[TestRecord], budgets: Iterable[Budget]) -> t
 
 
 @dataclass(frozen=True)
+class TotalBudgetResult:
+    """The suite's total energy against ``total_budget_j``: the sum of the medians of the ``tests`` measured
+    per test; ``per_call`` tests (the energy fixture, pytest-benchmark) count energy per call and are left
+    out of the sum."""
+
+    budget_j: float
+    measured_j: float
+    tests: int
+    over: bool
+    estimated: bool
+    per_call: int = 0
+
+    def line(self) -> str:
+        relation = ">" if self.over else "<="
+        kind = ", estimated" if self.estimated else ""
+        left_out = f"; {plural(self.per_call, 'test')} measured per call not counted" if self.per_call else ""
+        return (
+            f"suite total {format_energy(self.measured_j)} {relation} total_budget_j "
+            f"{format_energy(self.budget_j)} ({plural(self.tests, 'test')}{kind}){left_out}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget_j": self.budget_j,
+            "measured_j": self.measured_j,
+            "line": self.line(),
+            "tests": self.tests,
+            "over": self.over,
+            "estimated": self.estimated,
+            "per_call": self.per_call,
+        }
+
+
+def check_total_budget(records: Iterable[TestRecord], settings: GateSettings) -> TotalBudgetResult | None:
+    """The run's tests measured per test, summed, against ``settings.total_budget_j`` (None: no budget)."""
+    if settings.total_budget_j is None:
+        return None
+    records = list(records)
+    counted = [r for r in records if r.per == "test"]
+    total = math.fsum(r.median_j for r in counted)
+    return TotalBudgetResult(
+        settings.total_budget_j,
+        total,
+        len(counted),
+        total > settings.total_budget_j,
+        any(r.estimated for r in counted),
+        len(records) - len(counted),
+    )
+
+
+@dataclass(frozen=True)
 class GateReport:
     """The gate's decision for one run. ``compared`` is false when no comparison was asked for (budgets are
     still checked); ``refused`` says why the baseline was not used (another machine, estimate against
@@ -336,6 +392,8 @@ class GateReport:
     notes: tuple[str, ...] = field(default=())
     #: the whole suite's total against the baseline's (None: nothing was compared)
     suite: SuiteVerdict | None = None
+    #: the suite's total against ``total_budget_j`` (None: no total budget)
+    total_budget: TotalBudgetResult | None = None
 
     def _with(self, verdict: str) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if c.verdict == verdict)
@@ -367,8 +425,18 @@ class GateReport:
         return self.suite is not None and self.suite.verdict == "regression"
 
     @property
+    def over_total_budget(self) -> bool:
+        return self.total_budget is not None and self.total_budget.over
+
+    @property
     def failed(self) -> bool:
-        return bool(self.regressions or self.over_budget or self.baseline_failure or self.suite_regressed)
+        return bool(
+            self.regressions
+            or self.over_budget
+            or self.baseline_failure
+            or self.suite_regressed
+            or self.over_total_budget
+        )
 
     @property
     def exit_code(self) -> int:
@@ -386,10 +454,12 @@ class GateReport:
         parts = []
         if self.regressions:
             parts.append(plural(len(self.regressions), "energy regression"))
-        if self.suite_regressed:
+        elif self.suite_regressed:  # with tests regressed, they say it already; the suite's line says more
             parts.append("suite total energy regression")
         if self.over_budget:
             parts.append(f"{len(self.over_budget)} over energy budget")
+        if self.over_total_budget:
+            parts.append("suite over its total energy budget")
         if self.baseline_failure:
             parts.append("no usable baseline (on_missing_baseline = 'fail')")
         if parts:
@@ -397,6 +467,17 @@ class GateReport:
         if self.inconclusive:
             return f"passed, {len(self.inconclusive)} inconclusive (warning only)"
         return "passed"
+
+    def suite_lines(self) -> list[str]:
+        """The whole suite's lines for every report: its total against the baseline's and the total
+        budget, each when there is one."""
+        lines = [] if self.suite is None else [self.suite.line()]
+        if self.total_budget is not None:
+            lines.append(
+                ("OVER total budget: " if self.total_budget.over else "total budget: ")
+                + self.total_budget.line()
+            )
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -415,6 +496,7 @@ class GateReport:
             "budgets": [b.to_dict() for b in self.budgets],
             "notes": list(self.notes),
             "suite": None if self.suite is None else self.suite.to_dict(),
+            "total_budget": None if self.total_budget is None else self.total_budget.to_dict(),
         }
 
 
@@ -713,6 +795,7 @@ def compare(
     """
     records = sorted(records, key=lambda r: r.node_id)
     budget_results = check_budgets(records, budgets)
+    total_budget = check_total_budget(records, settings)
     name = baseline_name or (str(baseline.path) if baseline is not None and baseline.path else None)
     if baseline is None:
         return GateReport(
@@ -727,6 +810,7 @@ def compare(
             compared=True,
             baseline=name,
             missing_baseline=True,
+            total_budget=total_budget,
         )
     notes = []
     reason = refusal(baseline, fingerprint, records)
@@ -741,6 +825,7 @@ def compare(
                 baseline_commit=baseline.commit,
                 refused=reason,
                 missing_baseline=True,
+                total_budget=total_budget,
             )
         notes.append("compared although " + reason.split(" (--greencode")[0] + ", as allowed")
 
@@ -836,6 +921,7 @@ def compare(
         baseline_commit=baseline.commit,
         notes=tuple(notes),
         suite=suite,
+        total_budget=total_budget,
     )
 
 

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
+from greencode.footprint import Footprint, Spent, footprint
 from greencode.gate import (
     Budget,
     GateReport,
     GateSettings,
     check_budgets,
+    check_total_budget,
     compare,
     config_budgets,
     declared_noise,
@@ -96,6 +98,8 @@ class RunOutcome:
     saved_run: Path | None = None
     #: the functions that grew the most in each regressed test (instruction counts on both sides)
     hotspots: tuple[Hotspots, ...] = ()
+    #: the time and estimated energy measuring itself added (None: not stated, e.g. a run built in a test)
+    footprint: Footprint | None = None
 
     @property
     def meter(self) -> str:
@@ -137,6 +141,7 @@ def conclude(
     budgets: Iterable[Budget] = (),
     workers: int = 0,
     warnings: Iterable[str] = (),
+    measuring: Iterable[Spent] = (),
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
@@ -144,7 +149,8 @@ def conclude(
     file does not exist); without it only budgets are checked. ``save_to`` saves the records as the baseline
     there; ``json_path`` writes the results file, and ``saved_run`` keeps a copy of it as a named run
     (:mod:`greencode.runs`). ``budgets`` (from markers) are checked together with the configuration's;
-    ``warnings`` raised during the run are carried into the outcome and the results file.
+    ``warnings`` raised during the run are carried into the outcome and the results file; ``measuring`` is
+    the time measuring added (extra rounds), stated in the outcome's :class:`~greencode.footprint.Footprint`.
     """
     records = tuple(records)
     noted = list(warnings)
@@ -163,7 +169,11 @@ def conclude(
             baseline_name=str(compare_with),
         )
     else:
-        gate = GateReport(gate_settings, budgets=check_budgets(records, all_budgets))
+        gate = GateReport(
+            gate_settings,
+            budgets=check_budgets(records, all_budgets),
+            total_budget=check_total_budget(records, gate_settings),
+        )
     hotspots = _hotspots(gate, records, baseline)
     advice = _advice(gate, records, baseline, config, noted, hotspots) if gate.failed else None
     from greencode.config import DEFAULT_HISTORY
@@ -186,6 +196,7 @@ def conclude(
         reasons=selection.reasons,
         workers=workers,
     )
+    spent = footprint(run.finished - run.started, measuring, config, workers)
     saved = None
     if save_to is not None:
         if records:
@@ -203,21 +214,24 @@ def conclude(
         noted += export_run(config, run, fingerprint, records)
     kept_run = None
     if json_path is not None or saved_run is not None:
-        document = results_document(
-            run,
-            fingerprint,
-            records,
-            settings={
-                **gate_settings.to_dict(),
-                "rounds": config.rounds,
-                "include_setup": config.include_setup,
-            },
-            gate=gate.to_dict(),
-            baseline_saved=_saved_dict(saved),
-            advice=None if advice is None else advice.to_dict(),
-            hotspots=[h.to_dict() for h in hotspots],
-            warnings=noted,
-        )
+        document = {
+            **results_document(
+                run,
+                fingerprint,
+                records,
+                settings={
+                    **gate_settings.to_dict(),
+                    "rounds": config.rounds,
+                    "include_setup": config.include_setup,
+                },
+                gate=gate.to_dict(),
+                baseline_saved=_saved_dict(saved),
+                advice=None if advice is None else advice.to_dict(),
+                hotspots=[h.to_dict() for h in hotspots],
+                warnings=noted,
+            ),
+            "footprint": spent.to_dict(),
+        }
         if json_path is not None:
             try:
                 write_results(json_path, document)
@@ -240,6 +254,7 @@ def conclude(
         tuple(errors),
         saved_run=kept_run,
         hotspots=hotspots,
+        footprint=spent,
     )
 
 

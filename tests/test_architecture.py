@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "greencode.documents"),
     ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys"),
     ("greencode.meters", "greencode.testing"),
-    ("greencode.calls", "greencode.sinks", "greencode.measurement"),
+    ("greencode.calls", "greencode.sinks", "greencode.measurement", "greencode.footprint"),
     ("greencode.vcs", "greencode.store", "greencode.runs", "greencode.history", "greencode.pytest_process",
      "greencode.merge",
      "greencode.export", "greencode.tactics"),

@@ -109,7 +109,7 @@ def test_a_regression_fails_the_gate_with_exit_code_1() -> None:
     assert comparison.ci_low is not None and comparison.ci_low > SETTINGS.fail_on
     assert comparison.change == pytest.approx(2.0 / math.sqrt(1.01) - 1)
     assert "more than 10.0%" in comparison.reason
-    assert report.summary() == "FAILED: 1 energy regression, suite total energy regression"
+    assert report.summary() == "FAILED: 1 energy regression"
 
 
 def test_a_p_value_too_small_to_print_is_shown_as_a_bound_not_as_zero() -> None:

@@ -31,7 +31,7 @@ def test_json_results_follow_the_documented_schema(
     assert (data["schema"], data["version"]) == ("greencode-results", 1)
     assert set(data) == {
         "schema", "version", "greencode_version", "run", "fingerprint", "settings", "tests", "gate",
-        "baseline_saved", "advice", "hotspots", "warnings",
+        "baseline_saved", "advice", "hotspots", "warnings", "footprint",
     }  # fmt: skip
     assert {"id", "started", "commit", "branch", "dirty", "meter", "estimated", "xdist_workers"} <= set(
         data["run"]
@@ -51,6 +51,20 @@ def test_json_results_follow_the_documented_schema(
     assert [c["verdict"] for c in gate["comparisons"]] == ["unchanged", "unchanged"]
     assert {"change", "ci_low", "ci_high", "p", "p_adjusted", "noise_cv", "reason"} <= set(
         gate["comparisons"][0]
+    )
+    suite = gate["suite"]
+    assert {"verdict", "line", "compared", "current_j", "baseline_j", "change", "ci_low", "ci_high"} <= set(
+        suite
+    )
+    # the energy fixture's test counts per call: not added to the per-test total
+    assert (suite["verdict"], suite["compared"], suite["excluded"]) == (
+        "unchanged",
+        1,
+        ["test_energy.py::test_b"],
+    )
+    assert gate["total_budget"] is None
+    assert {"line", "run_s", "tests_s", "added_s", "added_j", "added_j_estimated", "parts"} <= set(
+        data["footprint"]
     )
 
 

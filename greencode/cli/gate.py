@@ -53,6 +53,8 @@ def handle(args: argparse.Namespace) -> int:
     for budget in gate.over_budget:
         over = f"{budget.measured_j:.4g} J > {budget.budget_j:.4g} J per {budget.per}"
         print(f"over budget: {budget.node_id}: {over}")
+    for line in gate.suite_lines():
+        print(line)
     scope = f"{merged.tests} tests from {len(merged.shards)} file(s)"
     print(f"greencode: gate ({config.fail_on}) on {scope}: {gate.summary()}")
     return gate.exit_code

@@ -137,6 +137,7 @@ def with_gate(report: Report, gate: GateReport) -> Report:
             "pytest --greencode-save"
         )
     notes += [f"gate: {note}" for note in gate.notes]
+    notes += [f"gate: {line}" for line in gate.suite_lines()]
     notes += [f"regression: {c.node_id}: {c.reason}" for c in gate.regressions]
     # tests of the baseline that did not run have no row of their own
     notes += [f"missing: {c.node_id}: {c.reason}" for c in gate.comparisons if c.verdict == "missing"]

@@ -570,7 +570,7 @@ def _from_results_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig
         commit=run.optional_text("commit"),
         meter=run.optional_text("meter"),
         machine=results.fingerprint.describe(),
-        notes=Fields(path, results.raw).texts("warnings"),
+        notes=(*Fields(path, results.raw).texts("warnings"), *_footprint_line(results.raw.get("footprint"))),
         hotspots=_hotspots(path, results.raw.get("hotspots") or []),
     )
     gate = Fields(path, results.gate or {}, "gate.")
@@ -583,7 +583,24 @@ def _from_results_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig
     over = [b.text("node_id") for b in gate.items("budgets") if b.flag("over")]
     verdicts = with_budgets(verdicts, over)
     summary = gate.optional_text("summary")
-    return with_verdicts(report, verdicts, (f"{AS_RUN_NOTE}{summary}",) if summary else ())
+    return with_verdicts(
+        report, verdicts, tuple(f"{AS_RUN_NOTE}{line}" for line in _as_run(summary, results.gate))
+    )
+
+
+def _footprint_line(footprint: object) -> list[str]:
+    """What measuring added to the run, as the run stated it (:mod:`greencode.footprint`)."""
+    line = footprint.get("line") if isinstance(footprint, Mapping) else None
+    return [line] if isinstance(line, str) else []
+
+
+def _as_run(summary: str | None, gate: Mapping[str, Any] | None) -> list[str]:
+    """The gate's decision as the run recorded it: its summary, the suite's total and the total budget."""
+    parts = [(gate or {}).get(key) for key in ("suite", "total_budget")]
+    lines = [
+        part["line"] for part in parts if isinstance(part, Mapping) and isinstance(part.get("line"), str)
+    ]
+    return ([summary] if summary else []) + lines
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,11 @@ def outcome_report(outcome: RunOutcome, carbon: CarbonConfig) -> Report:
         commit=vcs.commit if vcs else None,
         meter=outcome.meter,
         machine=outcome.fingerprint.describe(),
-        notes=(*outcome.warnings, *(f"error: {error}" for error in outcome.errors)),
+        notes=(
+            *outcome.warnings,
+            *(f"error: {error}" for error in outcome.errors),
+            *([outcome.footprint.line()] if outcome.footprint else []),
+        ),
         started_at=outcome.run.started,
         hotspots=outcome.hotspots,
     )
@@ -93,7 +97,7 @@ def ab_report(result: AbResult, carbon: CarbonConfig) -> Report:
         commit=result.head.commit,
         meter=result.meter,
         machine=result.machine,
-        notes=result.notes,
+        notes=(*result.notes, *([result.footprint.line()] if result.footprint else [])),
         hotspots=result.hotspots,
     )
 

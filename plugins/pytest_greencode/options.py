@@ -40,6 +40,7 @@ def overrides(config: pytest.Config) -> dict[str, Any]:
         "meter": option("greencode_meter"),
         "fail_on": option("greencode_fail_on"),
         "min_effect_j": option("greencode_min_effect"),
+        "total_budget_j": option("greencode_total_budget"),
         "baseline": _baseline_option(config, option("greencode_baseline")),
         "allow_other_machine": option("greencode_allow_other_machine"),
         "include_setup": option("greencode_include_setup"),

@@ -18,7 +18,13 @@ from pytest_greencode.keys import PATH_OPTIONS
 __all__ = ["energy"]
 
 #: Options that ask for something only a measuring run can do, and so switch measuring on by themselves.
-ENABLING_OPTIONS = ("greencode_save", "greencode_compare", "greencode_json", "greencode_fail_on")
+ENABLING_OPTIONS = (
+    "greencode_save",
+    "greencode_compare",
+    "greencode_json",
+    "greencode_fail_on",
+    "greencode_total_budget",
+)
 #: Options that only change how measuring works: not a reason to measure, but their values are still checked.
 SETTING_OPTIONS = (
     "greencode_rounds",
@@ -86,6 +92,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ENERGY",
         default=None,
         help="absolute increase a regression must also exceed, e.g. '5 mJ' (the 'min_effect_j' key)",
+    )
+    group.addoption(
+        "--greencode-total-budget",
+        metavar="ENERGY",
+        default=None,
+        help="fail the session when the tests together use more than ENERGY, e.g. '50 J' (the "
+        "'total_budget_j' key; implies --greencode)",
     )
     group.addoption(
         "--greencode-json", metavar="PATH", default=None, help="write the results as JSON to PATH"

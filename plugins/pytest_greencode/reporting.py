@@ -53,6 +53,16 @@ _ORDER = {
     "": 7,
 }
 HEADINGS = ("test", "energy", "baseline", "change", "verdict")
+#: How the terminal section's lines that fail the run, and those that warn, begin.
+RED_LINES = (
+    "gate: FAILED",
+    "budgets: FAILED",
+    "  regression",
+    "  over budget",
+    "suite total: regression",
+    "OVER",
+)
+YELLOW_LINES = ("  inconclusive", "baseline not used", "no baseline", "suite total: inconclusive")
 
 
 def _tests(count: int, what: str = "test") -> str:
@@ -177,6 +187,7 @@ def _gate_lines(run: Shown) -> list[str]:
                 f"{_tests(counts['missing'], 'baseline test')} not run (missing)"
             )
         lines.extend(f"note: {note}" for note in report.notes)
+        lines.extend(report.suite_lines())
         hotspots = {spot.node_id: spot for spot in run.outcome.hotspots} if run.outcome else {}
         for comparison in report.regressions + report.inconclusive:
             lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")
@@ -184,8 +195,9 @@ def _gate_lines(run: Shown) -> list[str]:
             if spot is not None:
                 lines.append(f"    {spot.summary()}")
                 lines.extend(f"      {row.describe()}" for row in spot.rows)
-    elif report.budgets:
+    elif report.budgets or report.total_budget:
         lines.append(f"budgets: {report.summary()}")
+        lines.extend(report.suite_lines())
     for result in report.budgets:
         if result.over:
             lines.append(f"  over budget: {_budget_line(result)}")
@@ -227,8 +239,8 @@ def terminal_section(terminalreporter: Any, run: Shown) -> None:
     for line in _gate_lines(run):
         writer.write_line(
             line,
-            red=failed and line.startswith(("gate: FAILED", "  regression", "  over budget")),
-            yellow=line.startswith(("  inconclusive", "baseline not used", "no baseline")),
+            red=failed and line.startswith(RED_LINES),
+            yellow=line.startswith(YELLOW_LINES),
         )
     for line in _advice_lines(run):
         writer.write_line(line)
@@ -240,6 +252,8 @@ def terminal_section(terminalreporter: Any, run: Shown) -> None:
             f"run saved as {name!r} ({run.outcome.saved_run}); compare two saved runs with: "
             f"greencode report --compare OTHER {name}"
         )
+    if run.outcome is not None and run.outcome.footprint is not None:
+        writer.write_line(run.outcome.footprint.line())
     for warning in run.warnings:
         writer.write_line(f"warning: {warning}", yellow=True)
     for error in run.errors:
@@ -268,6 +282,15 @@ def mark_summary_line(run: Shown) -> None:
             Counted(c.node_id, c.reason) for c in regressions
         ],
         "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in gate.over_budget],
+        # counted when it alone failed the run: with tests regressed, they are the count
+        "suite energy regression": (
+            [Counted("", gate.suite.reason)]
+            if gate.suite and gate.suite_regressed and not regressions
+            else []
+        ),
+        "over total energy budget": (
+            [Counted("", gate.total_budget.line())] if gate.total_budget and gate.total_budget.over else []
+        ),
         # like pytest-cov's --cov-fail-under: a session failed by a setting says so on its last line
         "without energy baseline (on_missing_baseline = 'fail')": (
             [Counted("", gate.refused or f"no baseline at {gate.baseline}")] if gate.baseline_failure else []

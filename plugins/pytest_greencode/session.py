@@ -22,6 +22,7 @@ import pytest
 
 from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
+from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
 from greencode.gate import Budget, declared_noise
 from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
@@ -106,6 +107,9 @@ class GreencodeRun:
         self.errors: list[str] = []
         self.marker_errors: list[str] = []
         self.workers_reported = 0
+        #: what measuring added: this process's extra rounds, and (on the controller) the workers' parts
+        self.extra_rounds = Stopwatch()
+        self.measuring: list[Spent] = []
         self.baseline: Baseline | None = None
         self.outcome: RunOutcome | None = None
         self.concluded = False
@@ -177,13 +181,18 @@ class GreencodeRun:
         self.warnings.extend(warnings)
         # every worker collects every test, so each reports the same bad markers
         self.marker_errors.extend(e for e in marker_errors if e not in self.marker_errors)
+        self.measuring.extend(xdist.read_measuring(data))
         self.workers_reported += 1
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
             workeroutput = getattr(self.config, "workeroutput", {})
             workeroutput[xdist.OUTPUT_KEY] = xdist.payload(
-                self.records.values(), self.marker_budgets.values(), self.warnings, self.marker_errors
+                self.records.values(),
+                self.marker_budgets.values(),
+                self.warnings,
+                self.marker_errors,
+                measuring=[self.extra_rounds.spent(EXTRA_ROUNDS)],
             )
         elif self.marker_errors:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
@@ -233,6 +242,7 @@ class GreencodeRun:
             budgets=self.marker_budgets.values(),
             workers=self.workers_reported,
             warnings=self.warnings,
+            measuring=[*self.measuring, self.extra_rounds.spent(EXTRA_ROUNDS)],
         )
         self.warnings[:] = outcome.warnings
         self.errors.extend(outcome.errors)
@@ -325,9 +335,9 @@ class GreencodeRun:
         """Rounds 2 to ``rounds`` of the call, which pytest never hears of (:mod:`pytest_greencode.quiet`):
         its outcome, counts, subtests, warnings and captured output are those of the first round."""
         windows: list[Measurement] = []
-        if did_not_pass(item):
+        if rounds <= 1 or did_not_pass(item):
             return windows
-        with quiet_rounds(item) as quiet:
+        with self.extra_rounds, quiet_rounds(item) as quiet:
             for _ in range(1, rounds):
                 if self.pin_variation:
                     pin_variation(item.nodeid)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from greencode.footprint import Spent
 from greencode.gate import Budget
 from greencode.store import TestRecord
 from pytest_greencode.keys import PLAN_KEY
@@ -59,13 +60,15 @@ def payload(
     budgets: Iterable[Budget],
     warnings: Iterable[str],
     marker_errors: Iterable[str],
+    measuring: Iterable[Spent] = (),
 ) -> dict[str, Any]:
-    """What a worker sends to the controller."""
+    """What a worker sends to the controller; ``measuring`` is the time its measuring added."""
     return {
         "records": [record.to_dict() for record in records],
         "budgets": [budget.to_dict() for budget in budgets],
         "warnings": list(warnings),
         "marker_errors": list(marker_errors),
+        "measuring": [spent.to_dict() for spent in measuring],
     }
 
 
@@ -97,3 +100,8 @@ class OneAtATime:
 
         with file_lock(self.lock_path):
             return (yield)
+
+
+def read_measuring(data: Mapping[str, Any]) -> list[Spent]:
+    """The time a worker's measuring added (:func:`payload`'s ``measuring``)."""
+    return [Spent.from_dict(item) for item in data.get("measuring", [])]

@@ -1,0 +1,150 @@
+"""The whole suite in the plugin: its total against the baseline's, the total budget, and what measuring
+itself added, in the terminal, pytest's last line and the results JSON."""
+
+from __future__ import annotations
+
+import pytest
+from plugin_helpers import make_project, results, run, script
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+TWO_TESTS = """
+def test_a():
+    pass
+
+def test_b():
+    pass
+"""
+
+
+def test_a_configured_total_budget_that_holds_passes_and_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="5 J")
+    result = run(pytester, "--greencode")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["total budget: suite total 2 J <= total_budget_j 5 J (2 tests, estimated)"])
+
+
+def test_a_configured_total_budget_that_is_exceeded_fails_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="1.5 J")
+    result = run(pytester, "--greencode")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "budgets: FAILED: suite over its total energy budget",
+            "OVER total budget: suite total 2 J > total_budget_j 1.5 J (2 tests, estimated)",
+            "*2 passed, 1 over total energy budget*",
+        ]
+    )
+
+
+def test_the_total_budget_option_measures_and_overrides_the_configuration(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="5 J")
+    result = run(pytester, "--greencode-total-budget", "1500 mJ")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["OVER total budget: suite total 2 J > total_budget_j 1.5 J*"])
+
+
+def test_a_total_budget_without_a_unit_it_knows_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1)
+    result = run(pytester, "--greencode-total-budget", "5 mj")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "total_budget_j" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_the_total_budget_is_in_the_results_json(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="1.5 J")
+    run(pytester, "--greencode-json=results.json")
+    data = results(pytester)
+    assert data["settings"]["total_budget_j"] == 1.5
+    budget = data["gate"]["total_budget"]
+    assert (budget["budget_j"], budget["measured_j"], budget["tests"], budget["over"]) == (1.5, 2.0, 2, True)
+    assert budget["line"].startswith("suite total 2 J > total_budget_j 1.5 J")
+    assert data["gate"]["failed"] is True
+
+
+def test_an_unchanged_suite_is_judged_as_a_whole_in_the_terminal_and_json(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS + "\ndef test_gone():\n    pass\n", rounds=1)
+    run(pytester, "--greencode-save")
+    pytester.makepyfile(test_energy=TWO_TESTS + "\ndef test_new():\n    pass\n")
+    result = run(pytester, "--greencode-compare", "--greencode-json=results.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["suite total: unchanged over 2 tests, +0.0%*; left out: 1 new, 1 missing"])
+    suite = results(pytester)["gate"]["suite"]
+    assert suite["verdict"] == "unchanged" and suite["compared"] == 2
+    assert (suite["current_j"], suite["baseline_j"]) == (2.0, 2.0)
+    assert suite["new"] == ["test_energy.py::test_new"] and suite["missing"] == ["test_energy.py::test_gone"]
+
+
+def test_a_suite_regression_no_test_shows_alone_fails_the_run_and_is_counted_on_the_last_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one saved run (default noise): +50 % in each of 40 tests is too little for any after Holm's adjustment
+    many = "import pytest\n\n@pytest.mark.parametrize('n', range(40))\ndef test_n(n):\n    pass\n"
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, many, rounds=1)
+    run(pytester, "--greencode-save")
+    script(monkeypatch, energy_j=1.5)
+    result = run(pytester, "--greencode-compare")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "gate: FAILED: suite total energy regression (fail_on*",
+            "suite total: regression over 40 tests, +50.0%*",
+            "*40 passed, 1 suite energy regression in*",
+        ]
+    )
+    assert "REGRESSION" not in result.stdout.str()
+
+
+def test_the_terminal_says_what_extra_rounds_added(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=3)
+    result = run(pytester, "--greencode")
+    result.stdout.re_match_lines(
+        [
+            r"greencode: measuring added \d+\.\d s to \d+\.\d s of tests "
+            r"\((\+\d+\.\d%: )?extra rounds \d+\.\d s\), (about .+ \(estimated\)|energy unknown .*)"
+        ]
+    )
+
+
+def test_one_round_adds_nothing_timed(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1)
+    result = run(pytester, "--greencode")
+    result.stdout.re_match_lines([r"greencode: measuring added nothing timed to \d+\.\d s of tests"])
+
+
+def test_the_footprint_is_in_the_results_json_labelled_estimated(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=3)
+    run(pytester, "--greencode-json=results.json")
+    footprint = results(pytester)["footprint"]
+    assert footprint["added_j_estimated"] is True
+    assert [part["what"] for part in footprint["parts"]] == ["extra rounds"]
+    assert footprint["added_s"] == footprint["parts"][0]["wall_s"] >= 0
+    assert footprint["run_s"] >= footprint["tests_s"]
+    assert footprint["line"].startswith("greencode: measuring added")
