@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from plugin_helpers import make_project, results, run, script
+from run_cli import run_greencode
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -148,3 +149,32 @@ def test_the_footprint_is_in_the_results_json_labelled_estimated(
     assert footprint["added_s"] == footprint["parts"][0]["wall_s"] >= 0
     assert footprint["run_s"] >= footprint["tests_s"]
     assert footprint["line"].startswith("greencode: measuring added")
+
+
+def test_greencode_report_shows_the_suite_the_total_budget_and_the_footprint_in_every_format(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=2, total_budget_j="5 J")
+    run(pytester, "--greencode-save")
+    run(pytester, "--greencode-compare", "--greencode-json=results.json")
+    # each format escapes "<" its own way
+    for form, at_most in (("text", "<="), ("md", "\\<="), ("html", "&lt;=")):
+        shown = run_greencode("report", "results.json", "--format", form, cwd=pytester.path).stdout
+        assert "suite total: unchanged over 2 tests" in shown, form
+        assert f"suite total 2 J {at_most} total_budget_j 5 J" in shown, form
+        assert "greencode: measuring added" in shown, form
+
+
+def test_greencode_gate_prints_the_suite_verdict_and_the_total_budget(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="1 J")
+    run(pytester, "--greencode-save")
+    run(pytester, "--greencode", "--greencode-json=results.json")
+    gated = run_greencode("gate", "results.json", cwd=pytester.path)
+    assert gated.returncode == 1, gated.stdout + gated.stderr
+    assert "suite total: unchanged over 2 tests" in gated.stdout
+    assert "OVER total budget: suite total 2 J > total_budget_j 1 J" in gated.stdout
+    assert gated.stdout.rstrip().endswith("FAILED: suite over its total energy budget")
