@@ -496,6 +496,12 @@ def test_thirty_percent_more_work_fails_the_check_with_every_report(
         "tests/test_work.py::test_work[2000]": "regression",
     }
     assert all(t["change"] == pytest.approx(0.3, abs=0.08) for t in result["tests"])
+    assert result["gate"]["suite"]["verdict"] == "regression" and result["gate"]["suite"]["compared"] == 2
+    footprint = result["footprint"]
+    assert [p["what"] for p in footprint["parts"]] == ["setting up both sides", "pairs after the first"]
+    assert footprint["added_j_estimated"] is True and footprint["run_s"] == pytest.approx(
+        result["elapsed_s"], abs=0.001
+    )
     assert result["head"]["working_tree"] and result["head"]["dirty"]
     assert result["base"]["description"].endswith("(merge base with main)")
     markdown = (tmp_path / "ab.md").read_text()
@@ -503,6 +509,8 @@ def test_thirty_percent_more_work_fails_the_check_with_every_report(
     assert summary.read_text() == markdown + "\n"
     captured = capsys.readouterr()
     assert "regression" in captured.out
+    assert "suite total: regression over 2 tests" in captured.out
+    assert "greencode: measuring added" in captured.out and "pairs after the first" in captured.out
     assert captured.err.strip().endswith("greencode ab: FAILED: 2 energy regressions")
     assert snapshot(repo) == before
     assert not (repo / ".greencode").exists()  # the side runs kept their history out of the user's tree
