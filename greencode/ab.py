@@ -69,8 +69,9 @@ from greencode.pytest_process import (
     run_pytest,
     terminate_as_interrupt,
 )
+from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_from_record
+from greencode.results_file import load_results
 from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
-from greencode.store import BaselineEntry, TestRecord, entry_from_record, load_results
 from greencode.units import plural
 
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ class PairedTest:
         base, head = self.base_j[0], self.head_j[0]
         if base <= 0 or head <= 0 or not math.isfinite(base + head):
             return None
-        head_record, entry = combine(self.head), _entry(combine(self.base), "")
+        head_record, entry = combine_runs(self.head), _entry(combine_runs(self.base), "")
         spread = Noise(noise, math.inf, "meter: declared run-to-run noise")
         return ChangeEstimate(head_record, entry, spread, math.log(head / base), noise * math.sqrt(2.0))
 
@@ -210,30 +211,6 @@ class PairedTest:
             "pair_spread": None if change is None else change.spread,
             "order_effect": None if change is None else math.expm1(change.order_effect),
         }
-
-
-def combine(records: Sequence[TestRecord]) -> TestRecord:
-    """One side's runs of a test as one record with one sample per run (that run's median)."""
-    first = records[0]
-    typical = sorted(records, key=lambda r: r.median_j)[len(records) // 2]
-    co2e = [r.co2e_g for r in records if r.co2e_g is not None]
-    return TestRecord(
-        node_id=first.node_id,
-        per=first.per,
-        samples_j=tuple(r.median_j for r in records),
-        wall_s=statistics.median(r.wall_s for r in records),
-        cpu_s=statistics.median(r.cpu_s for r in records),
-        meter=first.meter,
-        estimated=any(r.estimated for r in records),
-        provenance=first.provenance,
-        rounds=len(records),
-        iterations=first.iterations,
-        source=first.source,
-        co2e_g=statistics.median(co2e) if co2e else None,
-        warnings=tuple(dict.fromkeys(w for r in records for w in r.warnings)),
-        # a counting meter's per-function instructions: the typical run's (they are where a regression went)
-        functions=typical.functions,
-    )
 
 
 def _entry(record: TestRecord, commit: str) -> BaselineEntry:
@@ -263,7 +240,7 @@ def decide(
     paired = []
     single = []
     for node_id, test in sorted(tests.items()):
-        head, entry = combine(test.head), _entry(combine(test.base), base.commit if base else "")
+        head, entry = combine_runs(test.head), _entry(combine_runs(test.base), base.commit if base else "")
         if len(test.base) == 1 and settings.meter_noise is not None:
             estimate = test.single_change(settings.meter_noise)
             if estimate is not None:
@@ -327,7 +304,7 @@ def decide(
             )
         )
     comparisons = sorted([*judge(estimates, settings), *others], key=lambda c: c.node_id)
-    head_records = [combine(t.head) for t in tests.values()] + list(head_only.values())
+    head_records = [combine_runs(t.head) for t in tests.values()] + list(head_only.values())
     unjudged = [c.node_id for c in others if c.verdict not in ("new", "missing")]
     return GateReport(
         settings,
@@ -650,7 +627,7 @@ class _Collected:
     def one_sided(self, side: str) -> dict[str, TestRecord]:
         failing, paired = self.failing(), set(self.pairs)
         return {
-            node_id: combine(records)
+            node_id: combine_runs(records)
             for node_id, records in self.only[side].items()
             if node_id not in failing and node_id not in paired
         }
@@ -847,7 +824,7 @@ def run_ab(
         base=base,
         head=head,
         tests=paired,
-        head_records={**{n: combine(t.head) for n, t in paired.items()}, **collected.one_sided("head")},
+        head_records={**{n: combine_runs(t.head) for n, t in paired.items()}, **collected.one_sided("head")},
         failed={side: tuple(sorted(nodes)) for side, nodes in collected.failed.items() if nodes},
         undecided=tuple(sorted(outcome.undecided)),
         pairs=outcome.pairs,
@@ -861,8 +838,8 @@ def run_ab(
         notes=_notes(base, head, paired, collected, outcome, settings),
         hotspots=regression_hotspots(
             [c.node_id for c in outcome.report.regressions],
-            {n: combine(t.head).functions for n, t in paired.items()},
-            {n: combine(t.base).functions for n, t in paired.items()},
+            {n: combine_runs(t.head).functions for n, t in paired.items()},
+            {n: combine_runs(t.base).functions for n, t in paired.items()},
         ),
         footprint=footprint(
             elapsed_s, [setting_up.spent(SETTING_UP), later_pairs.spent(EXTRA_PAIRS)], config

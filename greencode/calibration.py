@@ -18,7 +18,7 @@ from greencode.gate import MIN_RUN_CV, GateSettings
 from greencode.stats import moderated_variances, normal_ppf, quantile, t_ppf
 
 if TYPE_CHECKING:
-    from greencode.store import TestRecord
+    from greencode.records import TestRecord
 
 
 def detectable_change(

@@ -43,8 +43,10 @@ from greencode.stats import holm, log_median_variance, moderated_variances, t_cd
 from greencode.units import format_energy, format_percent, plural
 
 if TYPE_CHECKING:
+    from greencode.baselines import Baseline
     from greencode.config import Config
-    from greencode.store import Baseline, BaselineEntry, Fingerprint, TestRecord
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import BaselineEntry, TestRecord
 
 EXIT_OK = 0
 EXIT_FAILED = 1

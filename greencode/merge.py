@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from greencode.errors import StoreError
-from greencode.store import Results, load_results
+from greencode.results_file import Results, load_results
 
 
 @dataclass(frozen=True)

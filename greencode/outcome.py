@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greencode.baselines import Baseline, SaveResult, save_baseline
 from greencode.errors import StoreError
+from greencode.fingerprint import Fingerprint, detect_fingerprint
 from greencode.footprint import Footprint, Spent, footprint
 from greencode.gate import (
     Budget,
@@ -31,18 +33,8 @@ from greencode.gate import (
 )
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.meters import counting_identity
-from greencode.store import (
-    Baseline,
-    Fingerprint,
-    RunInfo,
-    SaveResult,
-    TestRecord,
-    detect_fingerprint,
-    new_run_id,
-    results_document,
-    save_baseline,
-    write_results,
-)
+from greencode.records import TestRecord
+from greencode.results_file import RunInfo, new_run_id, results_document, write_results
 
 if TYPE_CHECKING:
     from greencode.config import Config

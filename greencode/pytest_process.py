@@ -58,8 +58,8 @@ def measuring_command(
     include_setup: bool = False,
 ) -> list[str]:
     """``python -m pytest`` with ``pytest_args``, measuring with greencode into the results file ``output``
-    (read it with :func:`greencode.store.load_results`), with pytest's short summary of failures and without
-    touching its cache. The plugin is loaded explicitly when pytest's plugin autoloading is off."""
+    (read it with :func:`greencode.results_file.load_results`), with pytest's short summary of failures and
+    without touching its cache. The plugin is loaded explicitly when pytest's plugin autoloading is off."""
     command = [sys.executable, "-m", "pytest", *pytest_args]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") and not any(
         "pytest_greencode" in a for a in pytest_args

@@ -10,15 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from greencode.baselines import save_baseline
+from greencode.fingerprint import Fingerprint
 from greencode.history import History
-from greencode.store import (
-    Fingerprint,
-    RunInfo,
-    TestRecord,
-    results_document,
-    save_baseline,
-    write_results,
-)
+from greencode.records import TestRecord
+from greencode.results_file import RunInfo, results_document, write_results
 from greencode.vcs import VcsState
 
 FINGERPRINT = Fingerprint("AMD EPYC", 2, "estimate", ("cpu",), True)

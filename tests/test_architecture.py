@@ -21,10 +21,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "greencode.datadir", "greencode.escaping", "greencode.instruction_fit", "greencode.export.points",
      "greencode.variation",
      "greencode.documents"),
-    ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys"),
+    ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys",
+     "greencode.fingerprint"),
     ("greencode.meters", "greencode.testing"),
     ("greencode.calls", "greencode.sinks", "greencode.measurement", "greencode.footprint"),
-    ("greencode.vcs", "greencode.store", "greencode.runs", "greencode.history", "greencode.pytest_process",
+    ("greencode.vcs", "greencode.store", "greencode.records", "greencode.baselines", "greencode.results_file",
+     "greencode.runs", "greencode.history", "greencode.pytest_process",
      "greencode.merge",
      "greencode.export", "greencode.tactics"),
     ("greencode.gate", "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare",
@@ -35,7 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Known arrows pointing up, each with the reason it is tolerated for now.
 TOLERATED = {
     # ranking scanner findings by measured energy reads any greencode output through the report loaders
-    ("greencode.tactics.hotness", "greencode.report.model"),
+    ("greencode.tactics.hotness", "greencode.report.loaders"),
 }
 FRONT_ENDS = ("greencode.cli", "greencode.__main__", "pytest_greencode")
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from greencode.baselines import Baseline, baseline_from_runs
 from greencode.calibration import calibrate, detectable_change
 from greencode.config import Config, Threshold
+from greencode.fingerprint import Fingerprint
 from greencode.gate import (
     CROSS_HOST_RUN_CV,
     DEFAULT_RUN_CV,
@@ -24,7 +26,7 @@ from greencode.gate import (
     config_budgets,
     estimate_noise,
 )
-from greencode.store import Baseline, Fingerprint, TestRecord, baseline_from_runs
+from greencode.records import TestRecord
 
 MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
 SETTINGS = GateSettings()

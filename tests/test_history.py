@@ -16,6 +16,7 @@ from greencode.errors import StoreError
 from greencode.history import History
 from greencode.history.schema import SCHEMA_VERSION
 from greencode.history.sqlite import SqliteBackend
+from greencode.records import record_from_point
 from greencode.report import load_report
 from greencode.vcs import VcsState
 
@@ -278,4 +279,4 @@ def test_raw_counts_travel_into_the_history_and_back(tmp_path: Path) -> None:
         history.append(run_info(), FINGERPRINT, [counted])
         (point,) = history.series("t.py::a")
     assert (point.instructions, point.d1_misses, point.ll_misses) == (1_234_567, 89, 7)
-    assert point.as_record().instructions == 1_234_567
+    assert record_from_point(point).instructions == 1_234_567

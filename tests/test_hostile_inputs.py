@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from plugin_helpers import FAST, make_project
 from report_inputs import write_baseline, write_results_file, write_run_file
 
+from greencode.baselines import load_baseline
 from greencode.config import Config, load_config, parse_energy
 from greencode.documents import read_json
 from greencode.errors import ConfigError, StoreError
 from greencode.escaping import csv_text, markdown_text, terminal_text
 from greencode.meters.rapl import RaplMeter, discover_zones, poll_interval
 from greencode.report import load_report, render
-from greencode.store import load_baseline
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -177,7 +177,8 @@ def test_a_malformed_fingerprint_stops_the_next_save_instead_of_replacing_the_ba
 ) -> None:
     from report_inputs import record
 
-    from greencode.store import detect_fingerprint, save_baseline
+    from greencode.baselines import save_baseline
+    from greencode.fingerprint import detect_fingerprint
 
     path = edited_baseline(tmp_path, lambda d: d["fingerprint"].__setitem__("domains", ["", 3]))
     before = path.read_bytes()

@@ -88,7 +88,8 @@ def test_a_planted_lock_file_symlink_is_refused_not_followed(tmp_path: Path) -> 
 def test_save_waits_then_gives_up_with_a_message_while_another_process_holds_the_baseline_lock(
     tmp_path: Path, held_lock: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from greencode.store import detect_fingerprint, save_baseline
+    from greencode.baselines import save_baseline
+    from greencode.fingerprint import detect_fingerprint
 
     monkeypatch.setenv("GREENCODE_LOCK_TIMEOUT", "0.2")
     with pytest.raises(StoreError, match="still locked"):  # it gives up rather than waiting forever

@@ -13,7 +13,8 @@ from plugin_helpers import make_project, results, run, script
 from greencode.config import CarbonConfig
 from greencode.hotspots import NOISE_SHARE, Growth, Hotspots, grown_functions, regression_hotspots
 from greencode.report import render
-from greencode.report.model import Report, load_report
+from greencode.report.loaders import load_report
+from greencode.report.model import Report
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -185,7 +186,7 @@ def test_a_regressed_test_shows_its_grown_functions_and_advice_starts_inside_the
 
 def test_without_hotspots_the_advice_ranks_by_the_runs_measured_instructions() -> None:
     from greencode.outcome import advice_profile
-    from greencode.store import TestRecord
+    from greencode.records import TestRecord
 
     def record(node_id: str, functions: dict[str, int]) -> TestRecord:
         return TestRecord(node_id, "test", (1.0,), 0.1, 0.1, "instructions", True, functions=functions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greencode.ab import PairedTest, decide
 from greencode.gate import GateSettings
-from greencode.store import TestRecord
+from greencode.records import TestRecord
 
 COUNTED = GateSettings(fail_on=0.01, meter_noise=0.003)
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import greencode
 from greencode.config import Config, EstimatorConfig, load_config
 from greencode.errors import ConfigError
+from greencode.fingerprint import HostInfo, detect_host, parse_cpuinfo
 from greencode.meters.base import Meter
 from greencode.meters.estimate import (
     GENERAL_DEFAULT_W,
@@ -29,15 +30,12 @@ from greencode.meters.estimate import (
     SHARED_NOTE,
     THREAD_TIME_NOTE,
     EstimateMeter,
-    HostInfo,
     PowerModel,
     build_power_model,
     children_cpu_s,
     codecarbon_table_path,
     create,
-    detect_host,
     normalise_cpu_name,
-    parse_cpuinfo,
 )
 
 TABLE_ROWS = list(csv.DictReader(io.StringIO(files("greencode").joinpath("data/cpu_power.csv").read_text())))

@@ -9,7 +9,7 @@ import pytest
 from plugin_helpers import make_project, run, script
 from run_cli import run_greencode
 
-from greencode.report.model import load_report
+from greencode.report.loaders import load_report
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 

@@ -177,7 +177,8 @@ def test_fail_on_keeps_the_gates_own_notes(project: Path, capsys: pytest.Capture
 
     from report_inputs import FINGERPRINT, record
 
-    from greencode.store import save_baseline, write_results
+    from greencode.baselines import save_baseline
+    from greencode.results_file import write_results
 
     save_baseline(
         project / "baseline.json", [record("t::x", 1.0)], replace(FINGERPRINT, hostname="ci-1"), None

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from greencode.baselines import load_baseline
 from greencode.errors import StoreError
-from greencode.report.model import load_report
-from greencode.store import load_baseline, load_results
+from greencode.report.loaders import load_report
+from greencode.results_file import load_results
 
 READERS: dict[str, tuple[str, Callable[[Path], Any]]] = {
     "baseline": ("greencode-baseline", load_baseline),

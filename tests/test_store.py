@@ -16,25 +16,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greencode.errors import StoreError
-from greencode.history import History
-from greencode.locks import file_lock
-from greencode.store import (
+from greencode.baselines import (
     BASELINE_SCHEMA,
-    MAX_RUNS,
-    Fingerprint,
-    RunInfo,
-    TestRecord,
     baseline_from_runs,
-    detect_fingerprint,
     load_baseline,
-    load_results,
     merge_baseline,
-    results_document,
     save_baseline,
     write_baseline,
-    write_results,
 )
+from greencode.errors import StoreError
+from greencode.fingerprint import Fingerprint, detect_fingerprint
+from greencode.history import History
+from greencode.locks import file_lock
+from greencode.records import MAX_RUNS, TestRecord
+from greencode.results_file import RunInfo, load_results, results_document, write_results
 from greencode.vcs import VcsState, vcs_state
 
 MACHINE = Fingerprint("AMD EPYC", 2, "estimate", ("cpu",), True, "3.11.7", 2450.0, "runner-1", "Linux")
@@ -410,3 +405,16 @@ def test_reading_a_foreign_sqlite_database_is_refused_and_leaves_it_unchanged(tm
     with pytest.raises(StoreError, match="not a greencode history database"), History(path) as history:
         history.runs()
     assert path.read_bytes() == before
+
+
+def test_the_documented_store_api_is_one_import_of_the_modules_that_hold_it() -> None:
+    import greencode.store
+    from greencode import baselines, fingerprint, records, results_file
+
+    documented = (Path(__file__).parents[1] / "docs" / "pytest.md").read_text(encoding="utf-8")
+    section = documented[documented.index("- `greencode.store`:") : documented.index("- `greencode.gate`:")]
+    names = set(re.findall(r"`(\w+)(?:\(|`)", section))
+    assert names == set(greencode.store.__all__)
+    homes = (baselines, fingerprint, records, results_file)
+    for name in names:
+        assert any(getattr(home, name, None) is getattr(greencode.store, name) for home in homes), name

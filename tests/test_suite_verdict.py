@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from greencode.baselines import baseline_from_runs
+from greencode.fingerprint import Fingerprint
 from greencode.gate import ChangeEstimate, GateSettings, Noise, compare, judge, judge_suite
-from greencode.store import Fingerprint, TestRecord, baseline_from_runs, entry_from_record
+from greencode.records import TestRecord, entry_from_record
 
 SETTINGS = GateSettings()
 NOISE = Noise(0.08, math.inf, "default")

@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from greencode.meters.estimate import detect_host
+from greencode.fingerprint import detect_host
 from hwcheck.report import Section, table
 from hwcheck.settings import Settings
 

@@ -111,12 +111,13 @@ def handle(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from greencode.baselines import baseline_from_runs, write_baseline
     from greencode.calibration import calibrate
     from greencode.config import load_config
     from greencode.errors import GreencodeError
     from greencode.files import write_output
     from greencode.gate import GateSettings
-    from greencode.store import baseline_from_runs, load_results, write_baseline
+    from greencode.results_file import load_results
     from greencode.units import format_percent, plural
     from greencode.vcs import vcs_state
 

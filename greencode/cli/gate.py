@@ -38,9 +38,10 @@ def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from greencode.config import load_config
+    from greencode.fingerprint import Fingerprint
     from greencode.merge import merge_results
+    from greencode.records import TestRecord
     from greencode.report.gating import gate_records, marker_budgets
-    from greencode.store import Fingerprint, TestRecord
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     merged = merge_results([Path(p) for p in args.inputs], allow_mixed=args.allow_mixed)

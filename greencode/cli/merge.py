@@ -38,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from greencode.merge import merge_results
-    from greencode.store import write_results
+    from greencode.results_file import write_results
 
     merged = merge_results([Path(p) for p in args.inputs], allow_mixed=args.allow_mixed)
     write_results(Path(args.output), merged.document)

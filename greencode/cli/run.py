@@ -138,7 +138,7 @@ def _export(config: Config, label: str, measurement: Measurement, selection: Sel
         return []
     from greencode.export.points import Point
     from greencode.export.send import export_points
-    from greencode.store import detect_fingerprint
+    from greencode.fingerprint import detect_fingerprint
     from greencode.vcs import vcs_state
 
     vcs = vcs_state(config.root)

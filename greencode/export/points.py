@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from greencode.store import Fingerprint, RunInfo, TestRecord
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
+    from greencode.results_file import RunInfo
 
 
 @dataclass(frozen=True)

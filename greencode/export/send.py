@@ -9,7 +9,9 @@ from greencode.export.points import Point, points
 
 if TYPE_CHECKING:
     from greencode.config import Config
-    from greencode.store import Fingerprint, RunInfo, TestRecord
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
+    from greencode.results_file import RunInfo
 
 
 def export_points(config: Config, exported: list[Point], finished: float) -> list[str]:

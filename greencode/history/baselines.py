@@ -16,9 +16,10 @@ from greencode.config import HISTORY_BASELINE_PREFIX as PREFIX
 from greencode.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
+    from greencode.baselines import Baseline
     from greencode.config import Config
+    from greencode.fingerprint import Fingerprint
     from greencode.history.model import HistoryRun
-    from greencode.store import Baseline, Fingerprint
 
 #: How many recent runs of the branch are pooled.
 POOLED_RUNS = 10
@@ -31,8 +32,10 @@ def baseline_from_history(
 ) -> Baseline | None:
     """A baseline pooling the newest ``runs`` clean runs of ``branch`` measured like ``fingerprint`` in the
     history at ``location``; None when there is none."""
+    from greencode.baselines import baseline_from_runs
+    from greencode.fingerprint import Fingerprint
     from greencode.history import History
-    from greencode.store import Fingerprint, baseline_from_runs
+    from greencode.records import record_from_point
 
     with History(location) as history:
         chosen: list[HistoryRun] = []
@@ -46,7 +49,7 @@ def baseline_from_history(
             if same_machine:
                 chosen.append(run)
         pooled = [
-            [p.as_record() for p in history.run_results(run.run_id)]
+            [record_from_point(p) for p in history.run_results(run.run_id)]
             for run in reversed(chosen)  # oldest first: the newest run's figure is the entry's latest
         ]
     if not pooled:
@@ -56,7 +59,7 @@ def baseline_from_history(
 
 def load_configured_baseline(config: Config, fingerprint: Fingerprint) -> Baseline | None:
     """The baseline ``config`` names: a file, or a branch of the history (``history:BRANCH``)."""
-    from greencode.store import load_baseline
+    from greencode.baselines import load_baseline
 
     if isinstance(config.baseline, Path):
         return load_baseline(config.resolve(config.baseline))

@@ -26,7 +26,9 @@ from greencode.history.model import (
 from greencode.history.schema import SCHEMA_VERSION, migration, readable_column
 
 if TYPE_CHECKING:
-    from greencode.store import Fingerprint, RunInfo, TestRecord
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
+    from greencode.results_file import RunInfo
 
 #: How long a writer waits for another one to finish (SQLite's busy timeout, PostgreSQL's connect timeout).
 DEFAULT_TIMEOUT_S = 30.0

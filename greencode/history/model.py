@@ -11,13 +11,10 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from greencode.errors import StoreError
-from greencode.store import PER_VALUES
-
-if TYPE_CHECKING:
-    from greencode.store import TestRecord
+from greencode.records import PER_VALUES
 
 
 @dataclass(frozen=True)
@@ -66,15 +63,6 @@ class HistoryPoint:
     instructions: int | None = None
     d1_misses: int | None = None
     ll_misses: int | None = None
-
-    def as_record(self) -> TestRecord:
-        """This point as a one-sample record: history keeps each test's median, not its samples."""
-        from greencode.store import TestRecord
-
-        return TestRecord(
-            self.node_id, self.per, (self.median_j,), self.wall_s, self.cpu_s, self.meter, self.estimated,
-            instructions=self.instructions, d1_misses=self.d1_misses, ll_misses=self.ll_misses,
-        )  # fmt: skip
 
 
 #: The columns a run is read with, in :class:`HistoryRun`'s order.

@@ -15,7 +15,9 @@ from greencode.config import is_history_url
 from greencode.errors import StoreError
 
 if TYPE_CHECKING:
-    from greencode.store import Fingerprint, RunInfo, TestRecord
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
+    from greencode.results_file import RunInfo
 
 
 def record_run(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 
 from greencode.errors import ConfigError
 from greencode.extras import codecarbon_data_file
+from greencode.fingerprint import HostInfo, detect_host
 from greencode.meters.base import Domain, Reading, Scope
 
 if TYPE_CHECKING:
@@ -40,15 +41,12 @@ __all__ = [
     "GENERAL_DEFAULT_W",
     "SERVER_DEFAULT_W",
     "EstimateMeter",
-    "HostInfo",
     "PowerModel",
     "build_power_model",
     "children_cpu_s",
     "codecarbon_table_path",
     "create",
-    "detect_host",
     "normalise_cpu_name",
-    "parse_cpuinfo",
 ]
 
 #: Per-thread power for a server CPU whose model is hidden (a VM's bare "AMD EPYC", an unnamed Xeon):
@@ -86,89 +84,6 @@ class PowerModel:
     def provenance(self) -> str:
         """The domain source shown next to every estimated figure."""
         return f"estimated: CPU time x {self.watts_per_thread:.3g} W/thread ({self.source})"
-
-
-@dataclass(frozen=True)
-class HostInfo:
-    """What the estimator needs to know about this machine's CPU.
-
-    ``threads_per_socket`` is the logical CPU count of one physical package as the OS shows it; ``virtual``
-    is true inside a VM, where that count is the guest's vCPUs rather than the host chip's threads.
-    """
-
-    cpu_model: str
-    threads_per_socket: int | None = None
-    virtual: bool = True
-
-
-# ---------------------------------------------------------------------------------------------------------
-# CPU model detection
-
-
-def parse_cpuinfo(cpuinfo: str) -> HostInfo:
-    """Model name, logical CPUs per package (``siblings``) and the ``hypervisor`` flag of Linux's cpuinfo."""
-    model = ""
-    siblings: int | None = None
-    flags = ""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and not model:
-            model = value.strip()
-        elif key == "siblings" and siblings is None and value.strip().isdigit():
-            siblings = int(value)  # logical CPUs in this physical package
-        elif key == "flags" and not flags:
-            flags = value
-    return HostInfo(model or "unknown", siblings, virtual="hypervisor" in flags.split())
-
-
-def _darwin_host() -> HostInfo:
-    import subprocess
-
-    try:
-        output = subprocess.run(
-            ["sysctl", "-n", "machdep.cpu.brand_string", "hw.logicalcpu", "kern.hv_vmm_present"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return HostInfo("unknown")
-    model = output[0].strip() if output else "unknown"
-    threads = int(output[1]) if len(output) > 1 and output[1].strip().isdigit() else None
-    virtual = (len(output) > 2 and output[2].strip() == "1") or "virtual" in model.lower()
-    return HostInfo(model or "unknown", threads, virtual)
-
-
-@cache
-def detect_host() -> HostInfo:
-    """This machine's CPU model, threads per socket and whether it is virtual; read once per process.
-
-    Linux reads ``/proc/cpuinfo``; macOS asks ``sysctl``; Windows reads the processor name from the registry;
-    elsewhere ``platform.processor()`` names the CPU. Where a VM cannot be told from real hardware, the
-    machine is assumed virtual, so this machine's CPU count is never mistaken for the chip's thread count.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            return parse_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            return HostInfo("unknown")
-    if sys.platform == "darwin":
-        return _darwin_host()
-    if sys.platform == "win32":  # pragma: no cover - platform.processor() there gives a family, not a model
-        import winreg
-
-        try:
-            with winreg.OpenKey(
-                winreg.HKEY_LOCAL_MACHINE, r"HARDWARE\DESCRIPTION\System\CentralProcessor\0"
-            ) as key:
-                return HostInfo(str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).strip() or "unknown")
-        except OSError:
-            pass
-    import platform
-
-    return HostInfo(platform.processor().strip() or "unknown")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -428,7 +428,8 @@ def create(config: Config, *, syscalls: Syscalls | None = None, functions: bool 
 
 def model_for(config: Config) -> InstructionModel:
     """The energy model of ``[tool.greencode.instructions]``, its default derived from the estimator's."""
-    from greencode.meters.estimate import build_power_model, detect_host
+    from greencode.fingerprint import detect_host
+    from greencode.meters.estimate import build_power_model
 
     settings = config.instructions
     power = build_power_model(config.estimator, detect_host())

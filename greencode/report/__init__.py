@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from greencode.report.loaders import load_report
     from greencode.report.model import (
         SCHEMA,
         SCHEMA_VERSION,
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
         LeaderboardRow,
         Report,
         TestResult,
-        load_report,
     )
 
 FORMATS = ("text", "md", "json", "csv", "html")
@@ -39,6 +39,10 @@ _MODEL_NAMES = frozenset(
 
 def __getattr__(name: str) -> Any:
     # the model is loaded on first use, so that `greencode --help` (which lists FORMATS) stays fast
+    if name == "load_report":
+        from greencode.report.loaders import load_report
+
+        return load_report
     if name in _MODEL_NAMES:
         from greencode.report import model
 

@@ -13,28 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
-from greencode.report.model import (
-    AS_RUN_NOTE,
-    Fields,
-    Report,
-    Verdict,
-    is_history_database,
-    latest_run,
-    with_budgets,
-    with_verdicts,
-)
+from greencode.report.loaders import Fields, is_history_database, latest_run
+from greencode.report.model import AS_RUN_NOTE, Report, Verdict, with_budgets, with_verdicts
 
 if TYPE_CHECKING:
     from greencode.config import Config
+    from greencode.fingerprint import Fingerprint
     from greencode.gate import Budget, GateReport
-    from greencode.store import Fingerprint, TestRecord
+    from greencode.records import TestRecord
 
 
 def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
     """The newest stored run as records. History keeps each test's median, not its samples, so the gate sees
     one sample per test: its run-to-run noise model is unaffected, only the within-run term is lost."""
+    from greencode.fingerprint import Fingerprint
     from greencode.history import History
-    from greencode.store import Fingerprint
+    from greencode.records import record_from_point
 
     with History(path) as history:
         latest = latest_run(history)
@@ -44,7 +38,7 @@ def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
             raise StoreError(
                 f"{history.name}: run {latest.run_id} has a malformed machine fingerprint ({exc})"
             ) from None
-        records = [p.as_record() for p in history.run_results(latest.run_id)]
+        records = [record_from_point(p) for p in history.run_results(latest.run_id)]
     return records, fingerprint
 
 
@@ -52,7 +46,7 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
     """Compare the results in ``source`` (a file, or a ``postgresql://`` history URL) with the configured
     baseline, with ``config``'s gate settings."""
     from greencode.config import is_history_url
-    from greencode.store import load_results
+    from greencode.results_file import load_results
 
     budgets: list[Budget] = []
     if is_history_url(source) or is_history_database(Path(source)):
@@ -72,8 +66,9 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
 def gate_runs(base: Path, head: Path, config: Config) -> GateReport:
     """Compare the results file ``head`` with the results file ``base`` (``greencode report --compare``):
     ``base``'s records stand in for the baseline, as one saved run, and ``head``'s marker budgets hold."""
+    from greencode.baselines import baseline_from_runs
     from greencode.gate import GateSettings, compare, config_budgets
-    from greencode.store import baseline_from_runs, load_results
+    from greencode.results_file import load_results
 
     before, after = load_results(base), load_results(head)
     return compare(

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from greencode.report.gating import with_gate
-from greencode.report.model import Estimate, Report, build_test
+from greencode.report.model import Report, test_from_record
 
 if TYPE_CHECKING:
     from greencode.ab import AbResult
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from greencode.gate import GateReport
     from greencode.hotspots import Hotspots
     from greencode.outcome import RunOutcome
-    from greencode.store import TestRecord
+    from greencode.records import TestRecord
 
 
 def records_report(
@@ -37,18 +37,7 @@ def records_report(
 ) -> Report:
     """``records`` with CO2e and SCI from ``carbon``, and the gate's verdicts, summary and reasons."""
     tests = tuple(
-        build_test(
-            record.node_id,
-            Estimate.of_samples(record.samples_j),
-            carbon,
-            per=record.per,
-            estimated=record.estimated,
-            wall_s=record.wall_s,
-            meter=record.meter,
-            samples_j=record.samples_j,
-            started_at=started_at,
-        )
-        for record in sorted(records, key=lambda r: r.node_id)
+        test_from_record(record, carbon, started_at) for record in sorted(records, key=lambda r: r.node_id)
     )
     report = Report(
         source=source,

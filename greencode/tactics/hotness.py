@@ -144,7 +144,7 @@ def _node_entry(name: str, energy_j: float) -> Entry | None:
 
 def _from_greencode(path: Path) -> Profile:
     from greencode.errors import StoreError
-    from greencode.report.model import load_report
+    from greencode.report.loaders import load_report
 
     try:
         report = load_report(path)

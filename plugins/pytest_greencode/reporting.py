@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from greencode.config import CarbonConfig
     from greencode.gate import BudgetResult, Comparison
     from greencode.outcome import RunOutcome
-    from greencode.store import TestRecord
+    from greencode.records import TestRecord
 
 
 class Shown(Protocol):

@@ -20,14 +20,16 @@ from typing import Any
 
 import pytest
 
+from greencode.baselines import Baseline, load_baseline
 from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
+from greencode.fingerprint import detect_fingerprint
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
 from greencode.gate import Budget, declared_noise
 from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
-from greencode.store import Baseline, TestRecord, detect_fingerprint, load_baseline
+from greencode.records import TestRecord
 from greencode.variation import pin_variation
 from pytest_greencode import callgrind, markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy

@@ -22,7 +22,7 @@ import pytest
 
 from greencode.footprint import Spent
 from greencode.gate import Budget
-from greencode.store import TestRecord
+from greencode.records import TestRecord
 from pytest_greencode.keys import PLAN_KEY
 
 OUTPUT_KEY = "greencode"
