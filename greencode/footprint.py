@@ -159,7 +159,8 @@ class Footprint:
 def footprint(run_s: float, parts: Iterable[Spent], config: Config, workers: int = 0) -> Footprint:
     """The footprint of a run of ``run_s`` seconds whose measuring took ``parts``, with the estimator's
     power figure for this CPU from ``config`` (none, and why, when it cannot be had)."""
-    from greencode.meters.estimate import build_power_model, codecarbon_table_path, detect_host
+    from greencode.fingerprint import detect_host
+    from greencode.meters.estimate import build_power_model, codecarbon_table_path
 
     try:
         model = build_power_model(config.estimator, detect_host(), codecarbon_table_path())
