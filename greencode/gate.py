@@ -702,7 +702,7 @@ def judge_suite(
     busier run is slower everywhere), and a sum of independent errors would make a long suite look more
     certain than its runs are. The verdict is then the one a test gets with that change and error, at
     ``alpha`` (one more decision, not in the tests' Holm family) and with ``fail_on`` and ``min_effect_j``
-    applied to the total. The total is in the unit most tests share ("test" when any is measured per test);
+    applied to the total. The total is of energy per test when any test is measured per test (else per call);
     tests in the other unit are ``excluded``, as are those the caller could not estimate.
     """
     given = [ChangeEstimate(*estimate) for estimate in estimates]
@@ -731,7 +731,7 @@ def judge_suite(
     noise = Noise(
         math.fsum(w * e.noise.cv for w, e in zip(shares, counted, strict=True)),
         min(e.noise.df for e in counted),
-        sources[0] if len(sources) == 1 else "mixed: " + "; ".join(sources),
+        _sources(sources),
     )
     difference = math.log(moved_total) - math.log(base_total)
     tested = _test_change(difference, error, noise, moved_total - base_total, settings)
@@ -749,6 +749,14 @@ def judge_suite(
         p=tested.p_increase,
         noise=noise,
     )
+
+
+def _sources(sources: Sequence[str]) -> str:
+    """Where the suite's noise came from, short: ``greencode ab`` gives each count of pairs its own source."""
+    if len(sources) == 1:
+        return sources[0]
+    shown = "; ".join(sources[:3])
+    return f"mixed: {shown}" + (f" and {len(sources) - 3} more" if len(sources) > 3 else "")
 
 
 def _incompatible(record: TestRecord, entry: BaselineEntry, allow_other_machine: bool) -> str | None:

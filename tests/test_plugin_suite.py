@@ -178,3 +178,16 @@ def test_greencode_gate_prints_the_suite_verdict_and_the_total_budget(
     assert "suite total: unchanged over 2 tests" in gated.stdout
     assert "OVER total budget: suite total 2 J > total_budget_j 1 J" in gated.stdout
     assert gated.stdout.rstrip().endswith("FAILED: suite over its total energy budget")
+
+
+def test_under_xdist_the_workers_extra_rounds_are_added_up(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=3)
+    run(pytester, "-n", "2", "--greencode-json=results.json")
+    footprint = results(pytester)["footprint"]
+    assert footprint["workers"] == 2
+    assert [part["what"] for part in footprint["parts"]] == ["extra rounds"]
+    assert footprint["tests_s"] == footprint["run_s"]  # time in parallel workers is not taken off the run's
+    assert " over 2 workers to " in footprint["line"]

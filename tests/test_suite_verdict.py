@@ -142,3 +142,15 @@ def test_an_unchanged_suite_passes_the_stored_baseline_gate() -> None:
     report = compare([record(t, 0.0101) for t in tests], baseline_from_runs(runs, MACHINE, None), SETTINGS)
     assert report.suite is not None and report.suite.verdict == "unchanged"
     assert not report.failed
+
+
+def test_the_suites_noise_names_a_few_of_many_sources() -> None:
+    estimates = [
+        estimate(f"t.py::{i}", 1.0, 0.0)._replace(noise=Noise(0.05, 10, f"{i + 2} paired runs"))
+        for i in range(5)
+    ]
+    noise = judge_suite(estimates, SETTINGS).noise
+    assert (
+        noise is not None and noise.source == "mixed: 2 paired runs; 3 paired runs; 4 paired runs and 2 more"
+    )
+    assert noise.df == 10 and noise.cv == pytest.approx(0.05)
