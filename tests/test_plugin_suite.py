@@ -191,3 +191,18 @@ def test_under_xdist_the_workers_extra_rounds_are_added_up(
     assert [part["what"] for part in footprint["parts"]] == ["extra rounds"]
     assert footprint["tests_s"] == footprint["run_s"]  # time in parallel workers is not taken off the run's
     assert " over 2 workers to " in footprint["line"]
+
+
+def test_the_step_summary_carries_the_suite_lines_and_the_footprint(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, TWO_TESTS, rounds=1, total_budget_j="5 J")
+    run(pytester, "--greencode-save")
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run(pytester, "--greencode-compare")
+    written = summary.read_text()
+    assert "gate: suite total: unchanged over 2 tests" in written
+    assert "gate: total budget: suite total 2 J \\<= total_budget_j 5 J" in written
+    assert "greencode: measuring added nothing timed to" in written
