@@ -1620,3 +1620,102 @@ def test_findings_point_at_the_flagged_code() -> None:
 def test_loop_findings_point_at_the_loop_header_only() -> None:
     (finding,) = scan_source("for name in [n for n in names]:\n    print(name)\n")
     assert (finding.line, finding.end_line) == (1, None)
+
+
+# issue 13, held-out noise: lists that stay short, one finding per fix
+POSITIVE += [
+    Case(
+        "GRN001",
+        "list-extended-before-the-loop",
+        """
+        def known(names, more):
+            found = []
+            found.extend(more)
+            for name in names:
+                if name in found:
+                    yield name
+        """,
+    ),
+    Case(
+        "GRN001",
+        "short-display-grown-later-in-the-loop",
+        """
+        def dedupe(first, items):
+            seen = [first]
+            for item in items:
+                if item not in seen:
+                    seen.append(item)
+            return seen
+        """,
+    ),
+]
+
+NEGATIVE += [
+    Case(
+        "GRN001",
+        "empty-list-never-grown",
+        """
+        def unused(scope, names):
+            if scope:
+                exported = set(scope)
+            else:
+                exported = []
+            for name in names:
+                if name in exported:
+                    yield name
+        """,
+    ),
+    Case(
+        "GRN001",
+        "short-display-appended-once-outside-loops",
+        """
+        def first_name(tokens, keywords):
+            types = [NAME, WILDCARD, SYMBOL]
+            if keywords:
+                types.append(KEYWORD)
+            for token in tokens:
+                if token.ttype in types:
+                    return token
+        """,
+    ),
+]
+
+
+def rules_shown(code: str) -> list[str]:
+    return [f.rule for f in scan_source(textwrap.dedent(code)) if f.shown_by_default]
+
+
+def test_several_tests_against_one_list_in_one_loop_are_one_finding() -> None:
+    code = """
+    def negotiate(preferred, available):
+        available = [a.lower() for a in available]
+        for locale in preferred:
+            if locale in available or locale.split("_")[0] in available:
+                return locale
+            if locale.upper() in available:
+                return locale
+    """
+    assert rules_found(code) == ["GRN001"]
+
+
+def test_tests_against_two_lists_in_one_loop_are_two_findings() -> None:
+    code = """
+    def both(xs, a, b):
+        left = [x for x in a]
+        right = [x for x in b]
+        for x in xs:
+            if x in left and x in right:
+                yield x
+    """
+    assert rules_found(code) == ["GRN001", "GRN001"]
+
+
+def test_string_prepend_is_found_but_not_shown_by_default() -> None:
+    code = """
+    def build(parts):
+        s = ''
+        for p in parts:
+            s = p + s
+        return s
+    """
+    assert rules_found(code) == ["GRN005"] and rules_shown(code) == []

@@ -11,8 +11,8 @@ import ast
 from dataclasses import dataclass, field
 
 # What a name was last bound to, as far as a single forward pass can tell.
-LIST = "list"  # a list that may be long: [], a comprehension, list(...), sorted(...), or appended to
-SMALL_LIST = "small-list"  # a short list display such as [1, 2, 3]
+LIST = "list"  # a list that may be long: a comprehension, list(...), sorted(...), or grown in a loop
+SMALL_LIST = "small-list"  # a short display such as [] or [1, 2, 3]; one append outside loops keeps it so
 STR = "str"
 NUMBER = "number"
 DEQUE = "deque"
@@ -56,6 +56,54 @@ def _is_text_expression(value: ast.expr) -> bool:
     return False
 
 
+_LEAVE_ALL = (ast.Return, ast.Raise)
+
+
+def _loops_left(ancestors: list[ast.AST], node: ast.AST | None, scope_node: ast.AST) -> set[int]:
+    """Ids of the loops that the path from ``scope_node`` down to ``node`` leaves after one pass: a block
+    on the path whose statement on the path, or a later one, is ``break`` (the innermost loop around the
+    block), ``return`` or ``raise`` (every loop around the block)."""
+    path = [*ancestors, node] if node is not None else list(ancestors)
+    start = next((i for i in range(len(path) - 1, -1, -1) if path[i] is scope_node), 0)
+    left: set[int] = set()
+    for index in range(start, len(path) - 1):
+        parent, child = path[index], path[index + 1]
+        if not isinstance(child, ast.stmt):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(parent, name, None)
+            if not isinstance(block, list) or not any(s is child for s in block):
+                continue
+            position = next(i for i, s in enumerate(block) if s is child)
+            tail = block[position:]
+            if _may_continue(tail):
+                break  # a `continue` before the exit starts the next pass: the block can run again
+            around = [a for a in path[start : index + 1] if isinstance(a, LOOPS)]
+            if isinstance(parent, LOOPS) and name == "orelse":
+                around.pop()  # a loop's else block runs after the loop, outside it
+            if isinstance(child, _LEAVE_ALL) or any(isinstance(s, _LEAVE_ALL) for s in tail[1:]):
+                left.update(id(loop) for loop in around)
+            elif any(isinstance(s, ast.Break) for s in tail[1:]) and around:
+                left.add(id(around[-1]))
+            break
+    return left
+
+
+def _may_continue(statements: list[ast.stmt]) -> bool:
+    """Whether ``statements`` hold a ``continue`` of the loop around them (not of a loop inside them)."""
+    pending: list[ast.AST] = list(statements)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Continue):
+            return True
+        if isinstance(node, (*LOOPS, *FUNCTIONS, ast.ClassDef)):
+            pending.extend(getattr(node, "orelse", []))  # a loop's else block belongs to the outer loop
+            continue
+        if isinstance(node, ast.stmt | ast.excepthandler | ast.match_case):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
+
+
 @dataclass
 class Scope:
     """A module, class, function or lambda body."""
@@ -86,6 +134,9 @@ class Context:
         self.scopes: list[Scope] = []
         # every node from the module down to (excluding) the node being checked
         self.ancestors: list[ast.AST] = []
+        # the node the rules are checking now, and the loops of its scope that repeat it (computed lazily)
+        self.current: ast.AST | None = None
+        self._repeating: tuple[ast.AST | None, list[ast.AST]] = (None, [])
 
     # -- scopes and loops ---------------------------------------------------------------------------------
 
@@ -99,8 +150,26 @@ class Context:
 
     @property
     def in_loop(self) -> bool:
-        """Inside a loop body (or a comprehension) of the current function: the code runs repeatedly."""
-        return bool(self.scopes[-1].loops)
+        """Inside a loop body (or a comprehension) of the current function that runs the code repeatedly
+        (not a block that leaves the loop with ``break``, ``return`` or ``raise``: that runs once)."""
+        return bool(self.repeating_loops())
+
+    def repeating_loops(self) -> list[ast.AST]:
+        """The loops of the current scope, outermost first, that run the current node more than once.
+
+        A statement in a block that ends by leaving a loop (``...; break`` leaves the innermost loop,
+        ``...; return`` or ``raise`` every loop of the function) runs at most once per run of that loop, so
+        that loop does not multiply its cost."""
+        loops = self.scopes[-1].loops
+        if not loops:
+            return loops
+        cached_for, cached = self._repeating
+        if cached_for is self.current and cached_for is not None:
+            return cached
+        once = _loops_left(self.ancestors, self.current, self.scopes[-1].node)
+        repeating = [loop for loop in loops if id(loop) not in once] if once else loops
+        self._repeating = (self.current, repeating)
+        return repeating
 
     def innermost_loop(self) -> ast.AST | None:
         loops = self.scopes[-1].loops
@@ -149,7 +218,7 @@ class Context:
     def kind_of(self, value: ast.AST) -> str:
         """The kind of object an expression evaluates to, when that is obvious from its syntax."""
         if isinstance(value, ast.List):
-            small = 0 < len(value.elts) <= SMALL_LIST_MAX and not any(
+            small = len(value.elts) <= SMALL_LIST_MAX and not any(
                 isinstance(e, ast.Starred) for e in value.elts
             )
             return SMALL_LIST if small else LIST

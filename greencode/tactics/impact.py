@@ -6,11 +6,15 @@ running the code, the scanner estimates that from the code's place:
 - ``high``: inside a function, in a loop whose size is unknown (a parameter, a file, a query result) or a
   ``while`` loop: the work repeats as often as the data allows;
 - ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
-  parts of one split string (``s.split(",")``: a field list, usually short), or in a module-level loop over
-  unknown data (paid once per import, but once per item);
+  parts of one split string (``s.split(",")``: a field list, usually short), in a loop that prints on every
+  pass (bound by its output), or in a module-level loop over unknown data (paid once per import, but once
+  per item);
 - ``low``: code that runs once (module and class bodies, ``if __name__ == "__main__":``), loops over a
   handful of literal items or a small ``range()``, ``__repr__``/``__str__`` and friends, command-line entry
-  points, setup scripts, examples, docs and benchmarks.
+  points, setup scripts and version tooling, examples, docs and benchmarks.
+
+Only loops that repeat the code count: a block that leaves the loop after one pass (``break``, ``return``,
+``raise``) runs once per loop (``Context.repeating_loops``).
 
 Tests and fixtures are a separate role: they are skipped unless asked for (``--include-tests``), because
 their code measures or checks the product rather than being it (a formatter's fixtures never even run).
@@ -22,6 +26,7 @@ nanoseconds, however hot) and carries a confidence: how often its pattern is wha
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
@@ -56,7 +61,19 @@ _TEST_DIRS = frozenset({"test", "tests", "testing", "fixtures", "testdata", "tes
 _SCRIPT_DIRS = frozenset(
     {"examples", "example", "docs", "doc", "scripts", "tools", "bin", "benchmarks", "bench", "cli"}
 )
-_SCRIPT_FILES = frozenset({"setup.py", "__main__.py", "cli.py", "manage.py", "noxfile.py", "fabfile.py"})
+_SCRIPT_FILES = frozenset(
+    {
+        "setup.py",
+        "__main__.py",
+        "cli.py",
+        "manage.py",
+        "noxfile.py",
+        "fabfile.py",
+        # version tooling (versioneer and the `_version.py` it writes): runs once per build or import
+        "versioneer.py",
+        "_version.py",
+    }
+)
 
 
 def lower(a: Level, b: Level) -> Level:
@@ -132,6 +149,20 @@ def loop_over_split(loop: ast.AST) -> bool:
     return not any("\n" in s for s in separators)  # split("\n") yields a text's lines
 
 
+_OUTPUT_CALLS = frozenset({"print", "sys.stdout.write", "sys.stderr.write"})
+
+
+def loop_prints(loop: ast.AST, qualname: Callable[[ast.AST], str | None]) -> bool:
+    """Whether every pass of a loop writes output for a person: a ``print()`` or ``sys.stdout.write()``
+    directly in its body (not under an ``if``, as a verbose or debug print would be). Such a loop runs as
+    long as someone reads what it prints, and its output costs more than the work around it."""
+    for statement in getattr(loop, "body", []):
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(call, ast.Call) and qualname(call.func) in _OUTPUT_CALLS:
+            return True
+    return False
+
+
 def loop_is_small(loop: ast.AST) -> bool:
     """Whether a loop (or comprehension) visibly runs only a few times."""
     if isinstance(loop, (ast.For, ast.AsyncFor)):
@@ -158,11 +189,13 @@ def place(
     function: str | None,
     in_main_block: bool,
     role: tuple[Role, str],
+    prints: bool = False,
 ) -> Place:
     """The impact of code inside ``loops`` (those of the current function or body, outermost first).
 
     ``qualname`` names the enclosing definitions (``Parser.parse``); ``function`` is the innermost
-    enclosing function's own name, None at module or class level.
+    enclosing function's own name, None at module or class level; ``prints``: the innermost loop prints on
+    every pass (see ``loop_prints``), so it is bound by its output and at most of medium impact.
     """
     shown = f"{qualname}()" if function else "module level"
     if role[0] == "script":
@@ -183,6 +216,8 @@ def place(
     if unknown:
         if function is None:
             return Place("medium", "in a module-level loop, which runs once per import", qualname)
+        if prints:
+            return Place("medium", f"in a loop that prints on every pass in {shown}", qualname)
         if len(unknown) > 1:
             what = "nested loops"
         elif isinstance(unknown[0], ast.While):

@@ -27,7 +27,7 @@ from pathlib import Path
 from greencode.config import Config
 from greencode.errors import ConfigError
 from greencode.tactics.context import COMPREHENSIONS, LIST, LOOPS, OTHER, PARAM, SMALL_LIST, Context, Scope
-from greencode.tactics.impact import Level, Role, file_role, lower, place, worth_showing
+from greencode.tactics.impact import Level, Role, file_role, loop_prints, lower, place, worth_showing
 from greencode.tactics.rules import RULES, RULES_BY_ID, Rule, Verdict
 from greencode.tactics.suppression import MalformedSuppression, read_suppressions
 
@@ -296,6 +296,7 @@ class _Walker:
     def _check(self, rules: list[Rule] | None, node: ast.AST) -> None:
         if not rules:
             return
+        self.ctx.current = node
         for rule in rules:
             verdict = rule.check(node, self.ctx)
             if isinstance(verdict, Verdict):
@@ -308,7 +309,7 @@ class _Walker:
 
     def _hit(self, rule: Rule, node: ast.AST, message: str, cap: Level, confidence: Level) -> None:
         ctx = self.ctx
-        loops = list(ctx.scope.loops)
+        loops = list(ctx.repeating_loops())
         if isinstance(node, (*LOOPS, *COMPREHENSIONS, ast.comprehension)):
             loops.append(node)  # a rule about the loop itself: its own size is what counts
         names = []
@@ -322,7 +323,8 @@ class _Walker:
             if not isinstance(scope_node, ast.ClassDef):
                 function = names[-1]
         main_block = any(_is_main_guard(a) for a in ctx.ancestors)
-        where = place(loops, ".".join(names) or None, function, main_block, self.role)
+        prints = bool(loops) and loop_prints(loops[-1], ctx.qualname)
+        where = place(loops, ".".join(names) or None, function, main_block, self.role, prints)
         loop_line = None
         if rule.suppress_on_loop:
             loop = ctx.innermost_loop()
@@ -500,17 +502,19 @@ class _Walker:
             self._visit(child)
         func = node.func
         ctx = self.ctx
+        ctx.current = node
         if isinstance(func, ast.Name):
             # a recursive call whose result is used (not a bare statement run for its side effects)
             if func.id == ctx.scope.name and not isinstance(ctx.ancestors[-2], ast.Expr):
                 ctx.scope.self_calls.append(node)
         elif (
             isinstance(func, ast.Attribute)
-            and func.attr in ("append", "extend", "insert")
             and isinstance(func.value, ast.Name)
             and ctx.kind(func.value.id) == SMALL_LIST
+            and (func.attr == "extend" or (func.attr in ("append", "insert") and ctx.in_loop))
         ):
-            # a short list display that grows is no longer known to be short
+            # a short list display that grows by an unknown amount is no longer known to be short; one
+            # append outside any loop (`types.append(x)` under an `if`) adds one item
             ctx.bind(func.value, LIST)
 
 
