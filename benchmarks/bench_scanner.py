@@ -12,6 +12,11 @@ so the noise of every rule is visible in every run; ``--list`` prints each findi
 shows, for judging by reading the code. Files that need a newer Python are counted as skipped with the
 version hint.
 
+Each default finding is matched against the recorded judgements (``scanner_judgements.csv`` next to this
+file: set, project, version, file:line relative to the sdist, rule, judgement, reason), and a last table
+counts them per judged set: worth acting on, negligible, false positive, and shown now but never judged
+(a finding that appeared since, to be read and recorded). Precision is worth ÷ judged.
+
 Target (issue 6): the whole stdlib (about 700 modules) in seconds - here, at most 10 s in one process.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import sys
 import sysconfig
 import time
@@ -31,10 +37,12 @@ from _table import print_table
 
 from greencode.config import Config, ScanConfig
 from greencode.tactics.rules import RULES
-from greencode.tactics.scanner import ScanReport, scan_paths
+from greencode.tactics.scanner import Finding, ScanReport, scan_paths
 
 TARGET_S = 10.0
 TEST_DIRS = ("test", "tests", "idle_test")
+JUDGEMENTS = Path(__file__).with_name("scanner_judgements.csv")
+VERDICTS = ("worth", "negligible", "false positive")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,10 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="processes to use (0: one per CPU; default 1)")
     parser.add_argument("--projects", nargs="*", default=[], metavar="DIR", help="also scan these projects")
     parser.add_argument("--list", action="store_true", help="print the findings shown by default per project")
+    parser.add_argument(
+        "--judgements", type=Path, default=JUDGEMENTS, help="recorded judgements (CSV) to count against"
+    )
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]} on {sys.platform}\n")
     if args.projects:
-        _projects([Path(p) for p in args.projects], args.list)
+        _projects([Path(p) for p in args.projects], args.list, args.judgements)
         return 0
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
@@ -85,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _projects(directories: list[Path], listing: bool) -> None:
+def _projects(directories: list[Path], listing: bool, judgements: Path) -> None:
     """Findings per project, per rule and per impact level on real code."""
     reports = {d.as_posix(): scan_paths([d], Config(root=d), jobs=1) for d in directories}
     print_table(
@@ -120,6 +131,34 @@ def _projects(directories: list[Path], listing: bool) -> None:
             print(f"\n{name}:")
             for finding in report.shown():
                 print(f"  {finding}")
+    print()
+    _judged([f for r in reports.values() for f in r.shown()], judgements)
+
+
+def _judged(shown: list[Finding], judgements: Path) -> None:
+    """Count the default findings against the recorded judgements, per judged set and in all."""
+    with judgements.open(newline="", encoding="utf-8") as handle:
+        recorded = list(csv.DictReader(handle))
+    counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for finding in shown:
+        path = finding.path.replace("\\", "/")
+        match = next(
+            (
+                row
+                for row in recorded
+                if row["rule"] == finding.rule
+                and row["location"].rpartition(":")[2] == str(finding.line)
+                and path.endswith("/" + row["location"].rpartition(":")[0])
+            ),
+            None,
+        )
+        counts[match["set"] if match else "not judged"][match["judgement"] if match else "shown"] += 1
+    rows = []
+    for name, count in sorted(counts.items()):
+        judged = sum(count[v] for v in VERDICTS)
+        precision = f"{count['worth'] / judged:.0%}" if judged else "-"
+        rows.append([name, *(str(count[v]) for v in VERDICTS), str(count["shown"]), precision])
+    print_table(["judged set", *VERDICTS, "not judged", "worth / judged"], rows)
 
 
 if __name__ == "__main__":

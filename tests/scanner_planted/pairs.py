@@ -313,3 +313,92 @@ PAIRS = [
         "def show(rows):\n    for r in (x.strip() for x in rows):\n        print(r)\n",
     ),
 ]
+
+# A second batch, written after the rules were tuned on real projects (issue 13, 2026-12-01) and in other
+# forms than the first: other call shapes, while loops, comprehensions. Not used to tune any rule.
+PAIRS += [
+    Planted(
+        "membership-in-sorted-in-while",
+        "GRN001",
+        "def pending(jobs, done):\n    finished = sorted(done)\n    i = 0\n    while i < 10 and jobs:\n"
+        "        job = jobs[i]\n        if job in finished:\n            i += 1\n            continue\n        return job\n",
+        "def pending(jobs, done):\n    finished = set(done)\n    i = 0\n    while i < 10 and jobs:\n"
+        "        job = jobs[i]\n        if job in finished:\n            i += 1\n            continue\n        return job\n",
+    ),
+    Planted(
+        "pop-front-in-for",
+        "GRN003",
+        "def drain(tasks):\n    pending = list(tasks)\n    done = []\n    for _ in range(len(pending)):\n"
+        "        done.append(pending.pop(0))\n    return done\n",
+        "def drain(tasks):\n    return list(tasks)\n",
+    ),
+    Planted(
+        "findall-in-comprehension",
+        "GRN007",
+        "import re\ndef numbers(lines):\n    return [re.findall(r'\\d+', line) for line in lines]\n",
+        "import re\nDIGITS = re.compile(r'\\d+')\ndef numbers(lines):\n    return [DIGITS.findall(line) for line in lines]\n",
+    ),
+    Planted(
+        "keyerror-counting",
+        "GRN030",
+        "def count(words):\n    counts = {}\n    for w in words:\n        try:\n            counts[w] += 1\n"
+        "        except KeyError:\n            counts[w] = 1\n    return counts\n",
+        "from collections import Counter\ndef count(words):\n    return Counter(words)\n",
+    ),
+    Planted(
+        "max-recomputed-per-item",
+        "GRN038",
+        "def normalise(scores):\n    out = []\n    for s in scores:\n        out.append(s / max(scores))\n    return out\n",
+        "def normalise(scores):\n    top = max(scores)\n    return [s / top for s in scores]\n",
+    ),
+    Planted(
+        "index-loop-with-len",
+        "GRN034",
+        "def total(data):\n    t = 0\n    i = 0\n    while i < len(data):\n        t = t + data[i] * 2\n        i += 1\n    return t\n",
+        "def total(data):\n    return sum(x * 2 for x in data)\n",
+    ),
+    Planted(
+        "open-and-read",
+        "GRN037",
+        "def load(path):\n    f = open(path)\n    data = f.read()\n    return data\n",
+        "from pathlib import Path\ndef load(path):\n    return Path(path).read_text()\n",
+    ),
+    Planted(
+        "sql-fstring-per-id",
+        "GRN015",
+        "def names(cur, ids):\n    out = []\n    for i in ids:\n"
+        "        cur.execute(f'SELECT name FROM users WHERE id = {i}')\n        out.append(cur.fetchone())\n    return out\n",
+        "def names(cur, ids):\n    marks = ','.join('?' * len(ids))\n"
+        "    cur.execute('SELECT name FROM users WHERE id IN (' + marks + ')', ids)\n    return cur.fetchall()\n",
+    ),
+    Planted(
+        "sqrt-per-element",
+        "GRN029",
+        "import math\nimport numpy as np\ndef norms(values):\n    arr = np.asarray(values)\n"
+        "    return [math.sqrt(v) for v in arr]\n",
+        "import numpy as np\ndef norms(values):\n    return np.sqrt(np.asarray(values))\n",
+    ),
+    Planted(
+        "tensor-from-appended-list",
+        "GRN020",
+        "import torch\ndef batch(samples):\n    rows = []\n    for s in samples:\n        rows.append(s.features)\n"
+        "    return torch.tensor(rows)\n",
+        "import numpy as np\nimport torch\ndef batch(samples):\n"
+        "    return torch.from_numpy(np.stack([s.features for s in samples]))\n",
+    ),
+    Planted(
+        "string-accumulated-in-while",
+        "GRN004",
+        "def read_all(stream):\n    text = ''\n    while True:\n        chunk = stream.read(4096)\n        if not chunk:\n"
+        "            break\n        text += chunk\n    return text\n",
+        "def read_all(stream):\n    return stream.read()\n",
+    ),
+    Planted(
+        "pairwise-equality-search",
+        "GRN035",
+        "def duplicates(points):\n    out = []\n    for a in points:\n        for b in points:\n"
+        "            if a is not b and a == b:\n                out.append(a)\n    return out\n",
+        "from collections import Counter\ndef duplicates(points):\n    counts = Counter(points)\n"
+        "    return [p for p in points if counts[p] > 1]\n",
+    ),
+]
