@@ -266,6 +266,16 @@ def _then_leaves_loop(ctx: Context) -> bool:
     return False
 
 
+def _first_in_loop(ctx: Context, rule_id: str, loop: ast.AST | None, name: str) -> bool:
+    """True the first time a rule meets ``name`` in ``loop``: one finding per name and loop."""
+    seen = ctx.scope.notes.setdefault(rule_id, set())
+    key = f"{id(loop)}:{name}"
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def _all_text(node: ast.AST) -> str:
     """Every literal piece of a string expression joined (f-string parts, ``+`` and ``%`` operands)."""
     return "".join(
@@ -320,12 +330,7 @@ def _list_membership(node: ast.Compare, ctx: Context) -> bool:
             if kind != LIST or _mutated(body, right.id, _REORDERING):
                 return False
             # one finding per list and loop: making that list a set is one change
-            seen = ctx.scope.notes.setdefault("GRN001", set())
-            key = f"{id(loop)}:{right.id}"
-            if key in seen:
-                return False
-            seen.add(key)
-            return True
+            return _first_in_loop(ctx, "GRN001", loop, right.id)
         if isinstance(right, ast.ListComp) or (
             isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")
         ):
@@ -1551,12 +1556,7 @@ def _global_read_in_loop(node: ast.Name, ctx: Context) -> bool:
     loop = ctx.innermost_loop()
     if loop is None or not isinstance(node.ctx, ast.Load) or not _module_constant(node.id, ctx):
         return False
-    seen = ctx.scope.notes.setdefault("GRN033", set())
-    key = f"{id(loop)}:{node.id}"
-    if key in seen:
-        return False
-    seen.add(key)
-    return True
+    return _first_in_loop(ctx, "GRN033", loop, node.id)
 
 
 def _chain(node: ast.AST) -> str | None:
