@@ -59,34 +59,57 @@ def _is_text_expression(value: ast.expr) -> bool:
 _LEAVE_ALL = (ast.Return, ast.Raise)
 
 
-def _loops_left(ancestors: list[ast.AST], node: ast.AST | None, scope_node: ast.AST) -> set[int]:
+def _loops_left(
+    ancestors: list[ast.AST],
+    node: ast.AST | None,
+    scope_node: ast.AST,
+    exits: dict[int, tuple[bool, bool, bool]],
+) -> set[int]:
     """Ids of the loops that the path from ``scope_node`` down to ``node`` leaves after one pass: a block
     on the path whose statement on the path, or a later one, is ``break`` (the innermost loop around the
-    block), ``return`` or ``raise`` (every loop around the block)."""
+    block), ``return`` or ``raise`` (every loop around the block), unless a ``continue`` comes first.
+    ``exits`` memoises, per statement, what follows it in its block (see ``_block_exits``)."""
     path = [*ancestors, node] if node is not None else list(ancestors)
     start = next((i for i in range(len(path) - 1, -1, -1) if path[i] is scope_node), 0)
     left: set[int] = set()
+    around: list[ast.AST] = []  # the loops enclosing the current parent, outermost first
     for index in range(start, len(path) - 1):
         parent, child = path[index], path[index + 1]
+        if isinstance(parent, LOOPS):
+            around.append(parent)
         if not isinstance(child, ast.stmt):
             continue
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(parent, name, None)
-            if not isinstance(block, list) or not any(s is child for s in block):
-                continue
-            position = next(i for i, s in enumerate(block) if s is child)
-            tail = block[position:]
-            if _may_continue(tail):
-                break  # a `continue` before the exit starts the next pass: the block can run again
-            around = [a for a in path[start : index + 1] if isinstance(a, LOOPS)]
-            if isinstance(parent, LOOPS) and name == "orelse":
-                around.pop()  # a loop's else block runs after the loop, outside it
-            if isinstance(child, _LEAVE_ALL) or any(isinstance(s, _LEAVE_ALL) for s in tail[1:]):
-                left.update(id(loop) for loop in around)
-            elif any(isinstance(s, ast.Break) for s in tail[1:]) and around:
-                left.add(id(around[-1]))
-            break
+        if id(child) not in exits:
+            _block_exits(parent, exits)
+        in_orelse, leave_all, leave_loop = exits.get(id(child), (False, False, False))
+        owners = around[:-1] if in_orelse and isinstance(parent, LOOPS) else around
+        if leave_all:
+            left.update(id(loop) for loop in owners)
+        elif leave_loop and owners:
+            left.add(id(owners[-1]))
     return left
+
+
+def _block_exits(parent: ast.AST, exits: dict[int, tuple[bool, bool, bool]]) -> None:
+    """For each statement of ``parent``'s blocks: whether it is in a loop's ``else`` block, and whether it
+    or a later statement of its block leaves every loop (``return``, ``raise``) or the innermost loop
+    (``break``) with no ``continue`` from it to the end of the block. One backward pass per block."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if not isinstance(block, list):
+            continue
+        leave_all_after = break_after = continue_after = False
+        for statement in reversed(block):
+            continues = continue_after or _may_continue([statement])
+            leaves_all = isinstance(statement, _LEAVE_ALL) or leave_all_after
+            exits[id(statement)] = (
+                name == "orelse",
+                leaves_all and not continues,
+                break_after and not continues,
+            )
+            leave_all_after = leaves_all
+            break_after = break_after or isinstance(statement, ast.Break)
+            continue_after = continues
 
 
 def _may_continue(statements: list[ast.stmt]) -> bool:
@@ -137,6 +160,7 @@ class Context:
         # the node the rules are checking now, and the loops of its scope that repeat it (computed lazily)
         self.current: ast.AST | None = None
         self._repeating: tuple[ast.AST | None, list[ast.AST]] = (None, [])
+        self._exits: dict[int, tuple[bool, bool, bool]] = {}
 
     # -- scopes and loops ---------------------------------------------------------------------------------
 
@@ -166,7 +190,7 @@ class Context:
         cached_for, cached = self._repeating
         if cached_for is self.current and cached_for is not None:
             return cached
-        once = _loops_left(self.ancestors, self.current, self.scopes[-1].node)
+        once = _loops_left(self.ancestors, self.current, self.scopes[-1].node, self._exits)
         repeating = [loop for loop in loops if id(loop) not in once] if once else loops
         self._repeating = (self.current, repeating)
         return repeating
