@@ -294,6 +294,11 @@ else:
 
 Clock = Callable[[], float]
 
+#: The estimator's one energy domain.
+CPU_DOMAIN = "cpu"
+_get_ident = threading.get_ident
+_ref = weakref.ref
+
 
 #: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
 THREAD_TIME_NOTE = (
@@ -333,11 +338,23 @@ class _Window:
         self._meter = meter
         self._stopped = False
         self.overlapped = False
-        self._thread = threading.get_ident()
-        self._sequence = -1  # the order it opened in, given by the meter
-        meter._opened(self)
-        self._thread0 = meter._thread_clock()
         self._self0 = self0
+        self._thread = thread = _get_ident()
+        # The meter's bookkeeping, written out here rather than called, and the lock taken without a
+        # ``with`` block (half the cost): this runs on every window.
+        lock = meter._lock
+        lock.acquire()
+        try:
+            threads = meter._threads
+            # windows of another thread may be open (more threads with windows than this one)
+            if len(threads) > (thread in threads) and meter._live_others(thread):
+                self.overlapped = True  # they started before this one: it is not nested inside them
+            self._sequence = sequence = next(meter._sequence)
+            meter._open[sequence] = (_ref(self), thread)
+            threads[thread] = threads.get(thread, 0) + 1
+        finally:
+            lock.release()
+        self._thread0 = meter._thread_clock()
         self._children0 = meter._children_clock()
 
     def stop(self) -> Reading:
@@ -345,6 +362,13 @@ class _Window:
 
     def stop_at(self, cpu_now: float) -> Reading:
         """:meth:`stop`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``."""
+        joules, warnings, concurrent = self.close_at(cpu_now)
+        return Reading({CPU_DOMAIN: joules}, warnings, concurrent=concurrent)
+
+    def close_at(self, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
+        """What :meth:`stop_at` reads, as the joules of the ``cpu`` domain, the warnings and whether windows
+        of other threads overlapped this one: the recorder takes these as they are, without a
+        :class:`Reading` in between (a good part of what an empty window would cost otherwise)."""
         meter = self._meter
         # Clocks first, so the bookkeeping below is not charged to the window.
         self_s = cpu_now - self._self0
@@ -352,29 +376,36 @@ class _Window:
         if self._stopped:
             raise RuntimeError("this measurement window was already stopped")
         self._stopped = True
-        meter._closed(self)
+        thread = self._thread
+        lock = meter._lock
+        lock.acquire()
+        try:
+            meter._forget(self._sequence)
+            threads = meter._threads
+            if len(threads) > (thread in threads):  # windows of another thread may be open
+                for sequence, other in meter._live_others(thread):
+                    # opened after this one and still open: the two overlap without nesting
+                    if sequence > self._sequence:
+                        other.overlapped = self.overlapped = True
+        finally:
+            lock.release()
         if self_s < 0 or children_s < 0:
             # Only possible when a window opened in one process is closed in a forked child.
-            return Reading(
-                {"cpu": 0.0},
+            return (
+                0.0,
                 (
                     f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
                     "(window closed in another process?); counted as 0 J",
                 ),
+                False,
             )
         if not self.overlapped:  # final: once closed, no other window marks this one
-            return Reading({"cpu": (self_s + children_s) * meter.model.watts_per_thread})
-        if threading.get_ident() == self._thread:
+            return (self_s + children_s) * meter.model.watts_per_thread, (), False
+        if _get_ident() == thread:
             # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
             thread_s = meter._thread_clock() - self._thread0
-            return Reading(
-                {"cpu": (thread_s + children_s) * meter.model.watts_per_thread},
-                (THREAD_TIME_NOTE,),
-                concurrent=True,
-            )
-        return Reading(
-            {"cpu": (self_s + children_s) * meter.model.watts_per_thread}, (SHARED_NOTE,), concurrent=True
-        )
+            return (thread_s + children_s) * meter.model.watts_per_thread, (THREAD_TIME_NOTE,), True
+        return (self_s + children_s) * meter.model.watts_per_thread, (SHARED_NOTE,), True
 
 
 class EstimateMeter:
@@ -400,7 +431,7 @@ class EstimateMeter:
         self.reads_process_time = cpu_clock is time.process_time
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
-        self._domains = (Domain("cpu", model.provenance, estimated=True),)
+        self._domains = (Domain(CPU_DOMAIN, model.provenance, estimated=True),)
         # The open windows by the order they opened, with their threads: overlap between threads is decided
         # from them. Weak references, so that a window never stopped does not count for ever; and a count of
         # open windows per thread, so that the usual case (windows of one thread only) needs no scan.
@@ -408,10 +439,6 @@ class EstimateMeter:
         self._open: dict[int, tuple[weakref.ref[_Window], int]] = {}
         self._threads: dict[int, int] = {}
         self._sequence = itertools.count()
-
-    def _other_threads_open(self, thread: int) -> bool:
-        """Whether a thread other than ``thread`` may have a window open (the caller holds the lock)."""
-        return len(self._threads) > (thread in self._threads)
 
     def _live_others(self, thread: int) -> list[tuple[int, _Window]]:
         """The open windows of other threads with their sequence numbers; forgets windows collected unstopped
@@ -437,26 +464,6 @@ class EstimateMeter:
             else:
                 del self._threads[owner]
 
-    def _opened(self, window: _Window) -> None:
-        thread = window._thread
-        with self._lock:
-            if self._other_threads_open(thread) and self._live_others(thread):
-                window.overlapped = True  # they started before this one: it is not nested inside them
-            sequence = window._sequence = next(self._sequence)
-            self._open[sequence] = (weakref.ref(window), thread)
-            self._threads[thread] = self._threads.get(thread, 0) + 1
-
-    def _closed(self, window: _Window) -> None:
-        thread = window._thread
-        with self._lock:
-            self._forget(window._sequence)
-            if not self._other_threads_open(thread):
-                return
-            for sequence, other in self._live_others(thread):
-                # opened after this one and still open: the two overlap without nesting
-                if sequence > window._sequence:
-                    other.overlapped = window.overlapped = True
-
     def domains(self) -> tuple[Domain, ...]:
         return self._domains
 
@@ -465,7 +472,7 @@ class EstimateMeter:
 
     def start_at(self, cpu_now: float) -> _Window:
         """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``;
-        stop the window with ``stop_at``."""
+        stop the window with ``stop_at`` or ``close_at``."""
         return _Window(self, cpu_now)
 
     def close(self) -> None:
