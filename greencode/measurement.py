@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -263,11 +264,20 @@ class Recorder:
         # A meter that fails here or at stop() costs the measurement, never the measured code: neither
         # method raises for a meter's sake (see Measurement.meter_error).
         self._failures: list[str] = []
+        self._windows: list[Window | None]
         self._started_at = _wall_clock()
         self._cpu0 = cpu0 = _process_time()
         self._wall0 = _perf_counter()
         # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
         # instead of reading the same clock again (a third of what an estimator window costs).
+        sole = selection.sole_cpu_time_meter
+        if sole is not None:  # the default where no counter is readable: one window, opened directly
+            try:
+                self._windows = [sole.start_at(cpu0)]
+            except Exception as exc:
+                self._windows = [None]
+                self._failures.append(_meter_failure(sole.name, "could not start", exc))
+            return
         shared = selection.cpu_time_meter
         windows: list[Window | None] = []
         for meter in selection.meters:
@@ -276,7 +286,7 @@ class Recorder:
             except Exception as exc:
                 windows.append(None)
                 self._failures.append(_meter_failure(meter.name, "could not start", exc))
-        self._windows: list[Window | None] = windows
+        self._windows = windows
 
     def stop(self, error: BaseException | None = None) -> Measurement:
         selection = self._selection
@@ -296,24 +306,27 @@ class Recorder:
             except Exception as exc:
                 self._failures.append(_meter_failure(selection.name, "could not be read", exc))
             else:
-                return _new_measurement(
-                    self._label,
-                    _perf_counter() - self._wall0,
-                    cpu_now - self._cpu0,
-                    joules,
-                    MappingProxyType({CPU_DOMAIN: joules}),
-                    selection.provenance,
-                    selection.estimated,
-                    selection.name,
-                    self._started_at,
-                    self._config.carbon,
-                    warnings,
-                    raised,
-                    None,
-                    concurrent,
-                    _NONE_COUNTED,
-                    _NONE_COUNTED,
-                )
+                wall = _perf_counter() - self._wall0
+                # a copy of the fields the selection's results share, then this window's own
+                shared_fields = _shared.get(id(selection))
+                if shared_fields is None or shared_fields[0] is not selection:
+                    shared_fields = _share_fields(selection)
+                fields = shared_fields[1].copy()
+                fields["label"] = self._label
+                fields["wall_s"] = wall
+                fields["cpu_s"] = cpu_now - self._cpu0
+                fields["energy_j"] = joules
+                fields["domains"] = MappingProxyType({CPU_DOMAIN: joules})
+                fields["started_at"] = self._started_at
+                fields["carbon"] = self._config.carbon
+                if warnings:
+                    fields["warnings"] = warnings
+                    fields["concurrent"] = concurrent
+                if raised is not None:
+                    fields["error"] = raised
+                measurement = _new_object(Measurement)
+                _set_fields(measurement, fields)
+                return measurement
             readings: list[Reading | None] = [None]
         else:
             readings = []
@@ -421,6 +434,30 @@ def _new_measurement(
         },
     )
     return measurement
+
+
+#: per selection (by identity), the fields its estimator-only results share: see _share_fields
+_shared: dict[int, tuple[Selection, dict[str, Any]]] = {}
+
+
+def _share_fields(selection: Selection) -> tuple[Selection, dict[str, Any]]:
+    """A result's fields, with what every result of ``selection``'s estimator window shares filled in
+    (meter, provenance, estimated flag, no warnings, errors or counts), kept in ``_shared``: copying it
+    and setting the rest is cheaper than building all sixteen. Not to be changed: callers copy it."""
+    if len(_shared) >= 32:  # selections come and go with configure(); a few are in use at a time
+        _shared.clear()
+    fields = dict.fromkeys(f.name for f in dataclass_fields(Measurement))
+    fields.update(
+        provenance=selection.provenance,
+        estimated=selection.estimated,
+        meter=selection.name,
+        warnings=(),
+        concurrent=False,
+        counts=_NONE_COUNTED,
+        functions=_NONE_COUNTED,
+    )
+    entry = _shared[id(selection)] = (selection, fields)
+    return entry
 
 
 def _combine(

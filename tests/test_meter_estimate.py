@@ -587,3 +587,24 @@ def test_an_estimator_window_that_cannot_be_read_is_recorded_not_raised(
     assert m.result.meter_error == "meter 'estimate' could not be read (OSError: getrusage failed)"
     assert (dict(m.result.domains), m.result.measured) == ({}, False)
     assert m.result.energy_j != m.result.energy_j  # nan
+
+
+def test_an_estimator_result_is_the_dataclass_its_fields_build(tmp_path: Path) -> None:
+    # results of the estimator alone are built from a copy of the fields they share, not by __init__
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    with greencode.measure("work") as m:
+        pass
+    result = m.result
+    assert result is not None
+    rebuilt = greencode.Measurement(**{name: getattr(result, name) for name in result.__dataclass_fields__})
+    assert rebuilt == result and rebuilt.to_dict() == result.to_dict()
+
+
+def test_what_one_estimator_result_says_is_not_carried_into_the_next(tmp_path: Path) -> None:
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    with pytest.raises(ValueError), greencode.measure("fails") as failed:
+        raise ValueError
+    with greencode.measure("works") as worked:
+        pass
+    assert failed.result is not None and worked.result is not None
+    assert (failed.result.error, worked.result.error) == ("ValueError", None)

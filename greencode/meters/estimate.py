@@ -297,6 +297,7 @@ Clock = Callable[[], float]
 #: The estimator's one energy domain.
 CPU_DOMAIN = "cpu"
 _get_ident = threading.get_ident
+_new_window = object.__new__
 _ref = weakref.ref
 
 
@@ -333,29 +334,15 @@ class _Window:
         "_thread0",
         "overlapped",
     )
-
-    def __init__(self, meter: EstimateMeter, self0: float) -> None:
-        self._meter = meter
-        self._stopped = False
-        self.overlapped = False
-        self._self0 = self0
-        self._thread = thread = _get_ident()
-        # The meter's bookkeeping, written out here rather than called, and the lock taken without a
-        # ``with`` block (half the cost): this runs on every window.
-        lock = meter._lock
-        lock.acquire()
-        try:
-            threads = meter._threads
-            # windows of another thread may be open (more threads with windows than this one)
-            if len(threads) > (thread in threads) and meter._live_others(thread):
-                self.overlapped = True  # they started before this one: it is not nested inside them
-            self._sequence = sequence = next(meter._sequence)
-            meter._open[sequence] = (_ref(self), thread)
-            threads[thread] = threads.get(thread, 0) + 1
-        finally:
-            lock.release()
-        self._thread0 = meter._thread_clock()
-        self._children0 = meter._children_clock()
+    # set by EstimateMeter.start_at, which builds windows
+    _meter: EstimateMeter
+    _stopped: bool
+    _self0: float
+    _children0: float
+    _thread: int
+    _thread0: float
+    _sequence: int
+    overlapped: bool
 
     def stop(self) -> Reading:
         return self.stop_at(self._meter._cpu_clock())
@@ -380,8 +367,14 @@ class _Window:
         lock = meter._lock
         lock.acquire()
         try:
-            meter._forget(self._sequence)
+            # EstimateMeter._forget, written out (this runs on every window)
             threads = meter._threads
+            if meter._open.pop(self._sequence, None) is not None:
+                left = threads[thread] - 1
+                if left:
+                    threads[thread] = left
+                else:
+                    del threads[thread]
             if len(threads) > (thread in threads):  # windows of another thread may be open
                 for sequence, other in meter._live_others(thread):
                     # opened after this one and still open: the two overlap without nesting
@@ -468,12 +461,36 @@ class EstimateMeter:
         return self._domains
 
     def start(self) -> _Window:
-        return _Window(self, self._cpu_clock())
+        return self.start_at(self._cpu_clock())
 
-    def start_at(self, cpu_now: float) -> _Window:
-        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``;
+    def start_at(self, self0: float) -> _Window:
+        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``self0``;
         stop the window with ``stop_at`` or ``close_at``."""
-        return _Window(self, cpu_now)
+        # Built here rather than by a ``_Window.__init__``: on CPython 3.11 calling a class whose
+        # ``__init__`` is Python code costs several times a method call, and this runs on every window.
+        window = _new_window(_Window)
+        window._meter = self
+        window._stopped = False
+        window.overlapped = False
+        window._self0 = self0
+        window._thread = thread = _get_ident()
+        # the open windows, for telling overlap (see _Window); the lock is taken without a ``with`` block,
+        # which costs twice as much
+        lock = self._lock
+        lock.acquire()
+        try:
+            threads = self._threads
+            # windows of another thread may be open (more threads with windows than this one)
+            if len(threads) > (thread in threads) and self._live_others(thread):
+                window.overlapped = True  # they started before this one: it is not nested inside them
+            window._sequence = sequence = next(self._sequence)
+            self._open[sequence] = (_ref(window), thread)
+            threads[thread] = threads.get(thread, 0) + 1
+        finally:
+            lock.release()
+        window._thread0 = self._thread_clock()
+        window._children0 = self._children_clock()
+        return window
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""
