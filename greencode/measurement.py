@@ -560,7 +560,7 @@ class MeasureBlock(Recorder):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._windows == []:  # never opened: greencode could not measure (see __enter__)
+        if not self._windows:  # never opened: greencode could not measure (see __enter__)
             return
         try:
             # a generator closed before its end has not failed

@@ -284,11 +284,11 @@ if sys.platform == "win32":  # pragma: no cover - no resource module on Windows
         return 0.0
 
 else:
-    import resource
+    from resource import RUSAGE_CHILDREN, getrusage
 
     def children_cpu_s() -> float:
         """User + system CPU seconds of this process's children that have been waited for."""
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage = getrusage(RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
 
