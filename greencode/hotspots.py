@@ -5,6 +5,8 @@ The ``instructions`` meter keeps, per test, the instructions of its largest func
 compares the baseline's mapping with the new one and names the few functions that grew the most: "the
 regression is in ``recipes.py:factor``, +140 % instructions". The gate's end of run
 (:mod:`greencode.outcome`) attaches them to each regressed test and hands them to the tactics advice.
+Python functions (CPython 3.12+, named through the perf trampoline) come before the interpreter's C
+functions; where only C functions are known, :func:`hotspots_note` says why, once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from greencode.meters.callgrind import is_python_function
 
 #: Rows shown per regressed test.
 MAX_ROWS = 5
@@ -41,6 +45,11 @@ class Growth:
     def relative(self) -> float | None:
         """Growth as a fraction of the baseline's count; None for a new function."""
         return None if self.new else self.added / self.before
+
+    @property
+    def python(self) -> bool:
+        """Whether this is a Python function (named through CPython's perf trampoline), not a C one."""
+        return is_python_function(self.function)
 
     @property
     def file(self) -> str:
@@ -87,8 +96,29 @@ class Hotspots:
         change = "a new function" if relative is None else f"{relative * 100:+.0f} % instructions"
         return f"the regression is in `{top.function}`, {change}"
 
+    @property
+    def python_names(self) -> bool:
+        """Whether any row names a Python function (CPython 3.12+ under the meter)."""
+        return any(row.python for row in self.rows)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"node_id": self.node_id, "functions": [row.to_dict() for row in self.rows]}
+        return {
+            "node_id": self.node_id,
+            "functions": [row.to_dict() for row in self.rows],
+            "python_names": self.python_names,
+        }
+
+
+#: Said once under hotspot rows that name no Python function.
+C_ONLY_NOTE = (
+    "Python function names need Python 3.12+ (CPython's perf trampoline): on older versions these rows are "
+    "the interpreter's C functions"
+)
+
+
+def hotspots_note(hotspots: Iterable[Hotspots]) -> str | None:
+    """:data:`C_ONLY_NOTE` when some test's rows name only C functions, else None."""
+    return C_ONLY_NOTE if any(spot.rows and not spot.python_names for spot in hotspots) else None
 
 
 def grown_functions(
@@ -103,7 +133,8 @@ def grown_functions(
     Growth below ``noise_share`` of the test's instructions (the larger side's sum) is left out, and so
     are functions that shrank or vanished: they are not where the energy went. Functions listed on only one
     side count as 0 on the other (a function new in ``after`` grew by all of its count). Among functions
-    that grew by the same amount (within that noise), the innermost comes first (:func:`_callees_first`).
+    that grew by the same amount (within that noise), the innermost comes first (:func:`_callees_first`),
+    and Python functions come before C ones.
     """
     total = max(sum(before.values()), sum(after.values()))
     floor = max(1.0, noise_share * total)
@@ -113,7 +144,11 @@ def grown_functions(
         if count - before.get(function, 0) >= floor
     ]
     rows.sort(key=lambda row: (-row.added, row.function))
-    return tuple(_callees_first(rows, floor)[:limit])
+    ordered = _callees_first(rows, floor)
+    # a Python function says where in the user's code the work grew; the interpreter's C functions that
+    # did it follow
+    ordered = [row for row in ordered if row.python] + [row for row in ordered if not row.python]
+    return tuple(ordered[:limit])
 
 
 def _callees_first(rows: list[Growth], floor: float) -> list[Growth]:
@@ -149,7 +184,9 @@ def regression_hotspots(
 def hotspot_lines(hotspots: Iterable[Hotspots]) -> list[str]:
     """Each regressed test's summary line, then one line per grown function (indented two spaces)."""
     lines = []
-    for spot in hotspots:
+    spots = tuple(hotspots)
+    for spot in spots:
         lines.append(f"{spot.node_id}: {spot.summary()}")
         lines += [f"  {row.describe()}" for row in spot.rows]
-    return lines
+    note = hotspots_note(spots)
+    return [*lines, f"note: {note}"] if note else lines

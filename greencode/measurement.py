@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -24,7 +23,6 @@ from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
-from greencode.meters.estimate import CPU_DOMAIN
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -36,9 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY_SIZE = 1000
 
 
-# No slots: every measurement builds one, and giving it its fields as one dictionary is the cheapest way
-# (see _new_measurement).
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: created on every measurement, so kept cheap
 class Measurement:
     """The energy of one measured window. Joules, seconds, watts and grams of CO2e throughout.
 
@@ -261,24 +257,15 @@ class Recorder:
     def _open(self, selection: Selection, config: Config) -> None:
         self._selection = selection
         self._config = config
+        self._started_at = time.time()
+        self._cpu0 = cpu0 = time.process_time()
+        self._wall0 = time.perf_counter()
+        # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
+        # instead of reading the same clock again (a third of what an estimator window costs).
+        shared = selection.cpu_time_meter
         # A meter that fails here or at stop() costs the measurement, never the measured code: neither
         # method raises for a meter's sake (see Measurement.meter_error).
         self._failures: list[str] = []
-        self._windows: list[Window | None]
-        self._started_at = _wall_clock()
-        self._cpu0 = cpu0 = _process_time()
-        self._wall0 = _perf_counter()
-        # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
-        # instead of reading the same clock again (a third of what an estimator window costs).
-        sole = selection.sole_cpu_time_meter
-        if sole is not None:  # the default where no counter is readable: one window, opened directly
-            try:
-                self._windows = [sole.start_at(cpu0)]
-            except Exception as exc:
-                self._windows = [None]
-                self._failures.append(_meter_failure(sole.name, "could not start", exc))
-            return
-        shared = selection.cpu_time_meter
         windows: list[Window | None] = []
         for meter in selection.meters:
             try:
@@ -286,7 +273,7 @@ class Recorder:
             except Exception as exc:
                 windows.append(None)
                 self._failures.append(_meter_failure(meter.name, "could not start", exc))
-        self._windows = windows
+        self._windows: list[Window | None] = windows
 
     def stop(self, error: BaseException | None = None) -> Measurement:
         selection = self._selection
@@ -295,55 +282,22 @@ class Recorder:
             raise RuntimeError("this measurement window was already stopped")
         self._windows = []
         shared = selection.cpu_time_meter
-        cpu_now = _process_time() if shared is not None else 0.0
-        raised = None if error is None else type(error).__name__
-        window = windows[0]
-        if selection.sole_cpu_time_meter is not None and window is not None:
-            # The default where no counter is readable: one estimator window, whose figures are the result's
-            # as they are (its domain, provenance and estimated flag are the selection's).
+        cpu_now = time.process_time() if shared is not None else 0.0
+        readings: list[Reading | None] = []
+        for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
             try:
-                joules, warnings, concurrent = window.close_at(cpu_now)  # type: ignore[attr-defined]
-            except Exception as exc:
-                self._failures.append(_meter_failure(selection.name, "could not be read", exc))
-            else:
-                wall = _perf_counter() - self._wall0
-                # a copy of the fields the selection's results share, then this window's own
-                shared_fields = _shared.get(id(selection))
-                if shared_fields is None or shared_fields[0] is not selection:
-                    shared_fields = _share_fields(selection)
-                fields = shared_fields[1].copy()
-                fields["label"] = self._label
-                fields["wall_s"] = wall
-                fields["cpu_s"] = cpu_now - self._cpu0
-                fields["energy_j"] = joules
-                fields["domains"] = MappingProxyType({CPU_DOMAIN: joules})
-                fields["started_at"] = self._started_at
-                fields["carbon"] = self._config.carbon
-                if warnings:
-                    fields["warnings"] = warnings
-                    fields["concurrent"] = concurrent
-                if raised is not None:
-                    fields["error"] = raised
-                measurement = _new_object(Measurement)
-                _set_fields(measurement, fields)
-                return measurement
-            readings: list[Reading | None] = [None]
-        else:
-            readings = []
-            for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
-                try:
-                    if window is None:
-                        readings.append(None)
-                    elif meter is shared:
-                        readings.append(window.stop_at(cpu_now))  # type: ignore[attr-defined]
-                    else:
-                        readings.append(window.stop())
-                except Exception as exc:
+                if window is None:
                     readings.append(None)
-                    self._failures.append(_meter_failure(meter.name, "could not be read", exc))
-            readings.reverse()
-        wall = _perf_counter() - self._wall0
-        cpu = (cpu_now if shared is not None else _process_time()) - self._cpu0
+                elif meter is shared:
+                    readings.append(window.stop_at(cpu_now))  # type: ignore[attr-defined]
+                else:
+                    readings.append(window.stop())
+            except Exception as exc:
+                readings.append(None)
+                self._failures.append(_meter_failure(meter.name, "could not be read", exc))
+        wall = time.perf_counter() - self._wall0
+        cpu = (cpu_now if shared is not None else time.process_time()) - self._cpu0
+        readings.reverse()
         domains, warnings, provenance, estimated, concurrent, counts, functions = _combine(
             selection, readings
         )
@@ -365,7 +319,7 @@ class Recorder:
             self._started_at,
             self._config.carbon,
             warnings,
-            raised,
+            None if error is None else type(error).__name__,
             meter_error,
             concurrent,
             counts,
@@ -373,10 +327,7 @@ class Recorder:
         )
 
 
-# the clocks a window reads, bound once (each read is on the path of every measurement)
-_wall_clock = time.time
-_process_time = time.process_time
-_perf_counter = time.perf_counter
+_NO_COUNTS: Mapping[str, int] = MappingProxyType({})
 
 
 def _meter_failure(meter: str, what: str, exc: Exception) -> str:
@@ -384,80 +335,73 @@ def _meter_failure(meter: str, what: str, exc: Exception) -> str:
     return f"meter {meter!r} {what} ({detail})"
 
 
-_new_object = object.__new__
-#: sets an object's ``__dict__`` at once
-_set_fields = vars(Measurement)["__dict__"].__set__
+def _slot_setters() -> Callable[..., Measurement]:
+    """``Measurement(*fields)``, at half the cost: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, which costs about as much as the rest of closing a window. This fills the same
+    slots directly, in field order (a test checks it builds what ``Measurement(...)`` builds)."""
+    from dataclasses import fields
+
+    (
+        set_label,
+        set_wall,
+        set_cpu,
+        set_energy,
+        set_domains,
+        set_provenance,
+        set_estimated,
+        set_meter,
+        set_started,
+        set_carbon,
+        set_warnings,
+        set_error,
+        set_meter_error,
+        set_concurrent,
+        set_counts,
+        set_functions,
+    ) = (getattr(Measurement, f.name).__set__ for f in fields(Measurement))
+    new = object.__new__
+
+    def build(
+        label: str,
+        wall_s: float,
+        cpu_s: float,
+        energy_j: float,
+        domains: Mapping[str, float],
+        provenance: Mapping[str, str],
+        estimated: bool,
+        meter: str,
+        started_at: float,
+        carbon: CarbonConfig,
+        warnings: tuple[str, ...],
+        error: str | None,
+        meter_error: str | None,
+        concurrent: bool,
+        counts: Mapping[str, int],
+        functions: Mapping[str, int],
+    ) -> Measurement:
+        measurement = new(Measurement)
+        set_label(measurement, label)
+        set_wall(measurement, wall_s)
+        set_cpu(measurement, cpu_s)
+        set_energy(measurement, energy_j)
+        set_domains(measurement, domains)
+        set_provenance(measurement, provenance)
+        set_estimated(measurement, estimated)
+        set_meter(measurement, meter)
+        set_started(measurement, started_at)
+        set_carbon(measurement, carbon)
+        set_warnings(measurement, warnings)
+        set_error(measurement, error)
+        set_meter_error(measurement, meter_error)
+        set_concurrent(measurement, concurrent)
+        set_counts(measurement, counts)
+        set_functions(measurement, functions)
+        return measurement
+
+    return build
 
 
-def _new_measurement(
-    label: str,
-    wall_s: float,
-    cpu_s: float,
-    energy_j: float,
-    domains: Mapping[str, float],
-    provenance: Mapping[str, str],
-    estimated: bool,
-    meter: str,
-    started_at: float,
-    carbon: CarbonConfig,
-    warnings: tuple[str, ...],
-    error: str | None,
-    meter_error: str | None,
-    concurrent: bool,
-    counts: Mapping[str, int],
-    functions: Mapping[str, int],
-) -> Measurement:
-    """``Measurement(*fields)``, at a fraction of the cost: a frozen dataclass's ``__init__`` sets each field
-    through ``object.__setattr__``, which costs more than all the rest of closing a window. This gives the
-    new object its fields as one dictionary, in field order (a test checks it builds what
-    ``Measurement(...)`` builds)."""
-    measurement = _new_object(Measurement)
-    _set_fields(
-        measurement,
-        {
-            "label": label,
-            "wall_s": wall_s,
-            "cpu_s": cpu_s,
-            "energy_j": energy_j,
-            "domains": domains,
-            "provenance": provenance,
-            "estimated": estimated,
-            "meter": meter,
-            "started_at": started_at,
-            "carbon": carbon,
-            "warnings": warnings,
-            "error": error,
-            "meter_error": meter_error,
-            "concurrent": concurrent,
-            "counts": counts,
-            "functions": functions,
-        },
-    )
-    return measurement
-
-
-#: per selection (by identity), the fields its estimator-only results share: see _share_fields
-_shared: dict[int, tuple[Selection, dict[str, Any]]] = {}
-
-
-def _share_fields(selection: Selection) -> tuple[Selection, dict[str, Any]]:
-    """A result's fields, with what every result of ``selection``'s estimator window shares filled in
-    (meter, provenance, estimated flag, no warnings, errors or counts), kept in ``_shared``: copying it
-    and setting the rest is cheaper than building all sixteen. Not to be changed: callers copy it."""
-    if len(_shared) >= 32:  # selections come and go with configure(); a few are in use at a time
-        _shared.clear()
-    fields = dict.fromkeys(f.name for f in dataclass_fields(Measurement))
-    fields.update(
-        provenance=selection.provenance,
-        estimated=selection.estimated,
-        meter=selection.name,
-        warnings=(),
-        concurrent=False,
-        counts=_NONE_COUNTED,
-        functions=_NONE_COUNTED,
-    )
-    entry = _shared[id(selection)] = (selection, fields)
-    return entry
+_new_measurement = _slot_setters()
 
 
 def _combine(
@@ -545,12 +489,8 @@ class MeasureBlock(Recorder):
         return self._label
 
     def __enter__(self) -> MeasureBlock:
-        default = _state.default
         try:
-            if self._meter is None and default is not None:  # the usual case, kept to one look-up
-                self._open(*default)
-            else:
-                self._open(*_meters(self._meter))
+            self._open(*_meters(self._meter))
         except GreencodeError as exc:
             # No usable meter or configuration: the code runs unmeasured (result None), with one warning
             # per cause and call site, instead of every decorated function raising in production.
@@ -560,11 +500,11 @@ class MeasureBlock(Recorder):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if not self._windows:  # never opened: greencode could not measure (see __enter__)
+        if self._windows == []:  # never opened: greencode could not measure (see __enter__)
             return
         try:
             # a generator closed before its end has not failed
-            result = self.stop(None if exc is None or isinstance(exc, GeneratorExit) else exc)
+            result = self.stop(None if isinstance(exc, GeneratorExit) else exc)
         except Exception as failure:
             # The measured code has already run: losing its return value or replacing its exception
             # would be worse than losing one measurement, so say so and carry on.
@@ -584,11 +524,6 @@ class MeasureBlock(Recorder):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def _innermost(stack: tuple[tuple[measure, MeasureBlock], ...], owner: measure) -> int | None:
-    """Where the innermost block of ``owner`` is on a context's stack of open blocks (``None``: not there)."""
-    return next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] is owner), None)
 
 
 _open_blocks: contextvars.ContextVar[tuple[tuple[measure, MeasureBlock], ...]] = contextvars.ContextVar(
@@ -629,30 +564,23 @@ class measure:
         self.result = None
         return self
 
-    # Which block an exit closes: the usual case, one block open on this object, keeps it on the object
-    # itself ("_open_block", claimed atomically with setdefault). Any other (this object entered again while
-    # open: nested, or in another thread or task) goes to a stack of open blocks in a context variable, so
-    # that each context closes its own; a context whose stack is not empty always uses its stack, so an
-    # exit finds its block on its stack, or else it is the object's.
     def __enter__(self) -> MeasureBlock:
         block = MeasureBlock(self.label or "block", self.meter)
-        stack = _open_blocks.get()
-        if stack or self.__dict__.setdefault("_open_block", block) is not block:
-            _open_blocks.set((*stack, (self, block)))
+        # The open blocks live in a context variable, so threads and asyncio tasks sharing this object
+        # each close their own block.
+        _open_blocks.set((*_open_blocks.get(), (self, block)))
         return block.__enter__()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack = _open_blocks.get()
-        index = _innermost(stack, self) if stack else None
-        if index is None:
-            block = self.__dict__.pop("_open_block", None)
-            if block is None:
-                raise RuntimeError("this measure() block was exited without being entered")
+        if stack[-1][0] is self:  # the usual case: the innermost open block is ours
+            index = len(stack) - 1
         else:
-            block = stack[index][1]
-            _open_blocks.set(stack[:index] + stack[index + 1 :])
+            index = max(i for i, (owner, _) in enumerate(stack) if owner is self)
+        block = stack[index][1]
+        _open_blocks.set(stack[:index] + stack[index + 1 :])
         block.__exit__(exc_type, exc, tb)
         self.result = block.result
 

@@ -343,7 +343,7 @@ def _advice(
         if hint:
             hints.append(Hint(node_id, hint))
     try:
-        grown_files = [Path(row.file) for spot in hotspots for row in spot.rows if row.file]
+        grown_files = [Path(row.file) for spot in hotspots for row in spot.rows if row.python and row.file]
         profile = advice_profile(records, hotspots)
         findings = tuple(advice_for_changes(config.root, since, config, profile, also=grown_files))
     except Exception as exc:  # advice must never hide the verdict

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from greencode.errors import CounterError
 from greencode.meters.callgrind import (
+    Dump,
+    PerfMaps,
     counts_from_events,
     dump_files,
     function_costs,
@@ -125,7 +127,106 @@ def test_dump_files_lists_numbered_dumps_of_one_process_in_order(tmp_path: Path)
 def test_perf_map_names_trampoline_addresses_as_python_functions() -> None:
     perf_map = parse_perf_map("1000 10 py::factor:/src/recipes.py\n2000 8 py::<module>:t.py\nbad line\n")
     calls = {"???:0x0000000000001004": (70,), "???:0x0000000000002000": (5,), "a.c:g": (9,)}
-    assert python_functions(calls, perf_map) == {"/src/recipes.py:factor": (70,), "t.py:<module>": (5,)}
+    dump = Dump(("Ir",), (84,), call_costs=calls)
+    assert python_functions(dump, perf_map) == {"/src/recipes.py:factor": (70,), "t.py:<module>": (5,)}
+
+
+# --- Python functions through CPython 3.12's perf trampoline, callers separated (--separate-callers)
+
+PERF_MAP = "1000 b py::test_factor:/t/test_r.py\n2000 b py::factor:/t/r.py\n3000 b py::fib:/t/r.py\n"
+F, G, R = "0x0000000000001000", "0x0000000000002000", "0x0000000000003000"
+EVAL = "'py_trampoline_evaluator'_PyEval_Vector'_PyEval_EvalFrameDefault'"
+
+
+def trampoline_dump(*calls: tuple[str, str, int]) -> str:
+    """A dump whose ``calls`` are (caller, callee with its caller chain, inclusive cost)."""
+    lines = ["events: Ir", "ob=(1) /usr/bin/python3.12", "fl=(1) ???"]
+    for caller, callee, cost in calls:
+        lines += [f"fn={caller}", "0 1", f"cfn={callee}", "calls=1 0", f"0 {cost}"]
+    return "\n".join(lines) + "\n"
+
+
+def own_costs(text: str) -> dict[str, int]:
+    found = python_functions(parse_dump(text), parse_perf_map(PERF_MAP))
+    return {key: costs[0] for key, costs in found.items()}
+
+
+def test_a_python_functions_own_cost_leaves_out_the_python_functions_it_called() -> None:
+    text = trampoline_dump(
+        ("pytest_pyfunc_call", F, 1000),
+        ("py_trampoline_evaluator", f"{G}{EVAL}{F}", 700),
+    )
+    assert own_costs(text) == {"/t/test_r.py:test_factor": 300, "/t/r.py:factor": 700}
+
+
+def test_a_recursive_function_counts_its_own_work_once() -> None:
+    text = trampoline_dump(
+        ("pytest_pyfunc_call", R, 1000),
+        ("py_trampoline_evaluator", f"{R}'2{EVAL}{R}", 600),
+        ("py_trampoline_evaluator", f"{R}'3{EVAL}{R}'2", 250),
+    )
+    assert own_costs(text) == {"/t/r.py:fib": 1000}
+
+
+def test_a_call_whose_caller_chain_reaches_no_trampoline_stays_in_its_caller() -> None:
+    text = trampoline_dump(
+        ("pytest_pyfunc_call", F, 1000),
+        ("list_sort", f"{G}'py_trampoline_evaluator'list_sort'cfunction_call", 700),
+    )
+    assert own_costs(text)["/t/test_r.py:test_factor"] == 1000
+
+
+def test_a_caller_without_a_call_line_of_its_own_is_never_negative() -> None:
+    text = trampoline_dump(("py_trampoline_evaluator", f"{G}{EVAL}{F}", 700))
+    assert own_costs(text) == {"/t/r.py:factor": 700}
+
+
+def test_function_costs_list_python_functions_first_and_trampolines_not_as_c_functions() -> None:
+    text = trampoline_dump(("pytest_pyfunc_call", F, 10)) + "fn=(9) _PyEval_EvalFrameDefault\n0 5000\n"
+    functions = function_costs(parse_dump(text), parse_perf_map(PERF_MAP), top=5)
+    assert list(functions) == [
+        "/t/test_r.py:test_factor",
+        "python3.12:_PyEval_EvalFrameDefault",
+        "python3.12:pytest_pyfunc_call",
+    ]
+
+
+def test_python_files_under_the_project_root_are_named_relative_to_it() -> None:
+    text = trampoline_dump(("pytest_pyfunc_call", G, 10))
+    assert python_functions(parse_dump(text), parse_perf_map(PERF_MAP), Path("/t")) == {"r.py:factor": (10,)}
+
+
+def test_a_callers_context_is_one_function_in_the_self_costs() -> None:
+    dump = parse_dump(f"events: Ir\nfn=(1) {G}{EVAL}{F}\n0 5\nfn=(2) {G}'other'caller\n0 6\n")
+    assert dump.self_costs == {f"???:{G}": (11,)}
+
+
+def test_a_perf_map_is_read_again_only_where_it_grew(tmp_path: Path) -> None:
+    path = tmp_path / "perf-1.map"
+    path.write_text("1000 b py::f:/a.py\n2000 b py::g:/a")  # the last line is still being written
+    maps = PerfMaps()
+    assert maps.read(path) == [(0x1000, 0xB, "py::f:/a.py")]
+    with path.open("a") as handle:
+        handle.write(".py\n")
+    assert maps.read(path) == [(0x1000, 0xB, "py::f:/a.py"), (0x2000, 0xB, "py::g:/a.py")]
+
+
+def test_a_missing_perf_map_reads_as_none(tmp_path: Path) -> None:
+    assert PerfMaps().read(tmp_path / "perf-1.map") is None
+
+
+_map_names = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2**48), st.integers(0, 2**16), _map_names), max_size=20),
+    st.lists(st.sampled_from(["", "junk", "12 zz name", "1 2", "g 1 name"]), max_size=5),
+)
+def test_perf_map_lines_parse_back_and_other_lines_are_skipped(
+    entries: list[tuple[int, int, str]], junk: list[str]
+) -> None:
+    lines = [f"{start:x} {size:x} {name}" for start, size, name in entries] + junk
+    assert parse_perf_map("\n".join(lines)) == sorted(entries)
 
 
 def test_function_costs_keep_the_largest() -> None:

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 from plugin_helpers import make_project, results, run, script
 
 from greencode.config import CarbonConfig
-from greencode.hotspots import NOISE_SHARE, Growth, Hotspots, grown_functions, regression_hotspots
+from greencode.hotspots import (
+    C_ONLY_NOTE,
+    NOISE_SHARE,
+    Growth,
+    Hotspots,
+    grown_functions,
+    hotspot_lines,
+    hotspots_note,
+    regression_hotspots,
+)
 from greencode.report import render
 from greencode.report.loaders import load_report
 from greencode.report.model import Report
@@ -51,6 +60,31 @@ def test_of_a_caller_and_its_callee_grown_by_the_same_work_the_callee_comes_firs
     after = {"t.py:test_x": 3_400_100, "r.py:helper": 2_900_050, "r.py:factor": 2_400_000}  # inclusive
     rows = grown_functions(before, after)
     assert [row.function for row in rows] == ["r.py:factor", "r.py:helper", "t.py:test_x"]
+
+
+def test_python_functions_come_before_c_functions_that_grew_more() -> None:
+    before = {"r.py:factor": 1_000_000, "Objects/longobject.c:l_mod": 3_000_000}
+    after = {"r.py:factor": 1_100_000, "Objects/longobject.c:l_mod": 3_500_000}
+    rows = grown_functions(before, after)
+    assert [row.function for row in rows] == ["r.py:factor", "Objects/longobject.c:l_mod"]
+
+
+def test_rows_of_c_functions_only_say_once_that_python_names_need_python_3_12() -> None:
+    c_only = Hotspots("t::a", (Growth("Python/ceval.c:_PyEval_EvalFrameDefault", 10, 20),))
+    lines = hotspot_lines([c_only, Hotspots("t::b", c_only.rows)])
+    assert [line for line in lines if "Python 3.12" in line] == [f"note: {C_ONLY_NOTE}"]
+
+
+def test_rows_naming_a_python_function_need_no_note() -> None:
+    named = Hotspots("t::a", (Growth("r.py:factor", 10, 20), Growth("Python/ceval.c:f", 10, 20)))
+    assert hotspots_note([named]) is None
+    assert named.to_dict()["python_names"] is True
+
+
+def test_markdown_report_says_when_only_c_functions_are_named() -> None:
+    spot = Hotspots("t::a", (Growth("Python/ceval.c:_PyEval_EvalFrameDefault", 10, 20),))
+    report = Report(source="unit", kind="pytest", carbon=CarbonConfig(), tests=(), hotspots=(spot,))
+    assert f"> note: {C_ONLY_NOTE}" in render(report, "md")
 
 
 def test_rows_are_limited_to_the_few_largest() -> None:
@@ -118,6 +152,7 @@ def test_report_json_carries_hotspots_and_reads_them_back(tmp_path: pytest.TempP
                     "relative": 1.4,
                 }
             ],
+            "python_names": True,
         }
     ]
     path = tmp_path / "report.json"  # type: ignore[operator]

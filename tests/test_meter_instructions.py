@@ -35,11 +35,14 @@ class FakeCallgrind:
     counts = ("instructions",)
     run_to_run_noise = 0.003
 
+    sample_zeroes = True
+
     def __init__(self) -> None:
         self.on: set[int] = set()
         self.pending = 0
         self.functions: dict[str, int] = {}
         self.samples = 0
+        self.resets = 0
 
     def work(self, n: int, function: str = "f") -> None:
         if threading.get_ident() in self.on:
@@ -47,6 +50,7 @@ class FakeCallgrind:
             self.functions[function] = self.functions.get(function, 0) + n
 
     def reset(self) -> None:
+        self.resets += 1
         self.pending, self.functions = 0, {}
 
     def collect(self, on: bool) -> None:
@@ -55,7 +59,7 @@ class FakeCallgrind:
     def sample(self) -> Segment:
         self.samples += 1
         segment = Segment({"instructions": self.pending}, self.functions)
-        self.reset()
+        self.pending, self.functions = 0, {}
         return segment
 
     def close(self) -> None:
@@ -99,6 +103,29 @@ def test_nothing_is_counted_between_windows() -> None:
     window = meter.start()
     backend.work(1)
     assert window.stop().counts["instructions"] == 1
+
+
+def test_windows_one_after_another_need_no_zeroing_when_a_sample_zeroes() -> None:
+    backend = FakeCallgrind()
+    meter = InstructionsMeter(backend, MODEL)
+    for _ in range(3):
+        meter.start().stop()
+    assert (backend.samples, backend.resets) == (3, 0)
+
+
+def test_a_window_closed_in_another_thread_is_zeroed_away_before_the_next_window() -> None:
+    backend = FakeCallgrind()
+    meter = InstructionsMeter(backend, MODEL)
+    opened = []
+    thread = threading.Thread(target=lambda: opened.append(meter.start()))
+    thread.start()
+    thread.join()
+    opened[0].stop()  # here, not in the thread: callgrind keeps collecting there
+    backend.pending += 50  # what that thread counted after its window closed
+    window = meter.start()
+    backend.work(1)
+    assert window.stop().counts["instructions"] == 1
+    assert backend.resets == 1
 
 
 def test_a_window_in_another_thread_switches_collection_on_there() -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from trampoline_python import NO_PYTHON_REASON, PYTHON, environment
 
 from greencode.meters.valgrind import (
     CALLGRIND_OUT_ENV,
@@ -53,11 +54,14 @@ print(json.dumps(results))
 """
 
 
-def _run_under_callgrind(tmp_path: Path, program: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run_under_callgrind(
+    tmp_path: Path, program: str, *extra: str, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "callgrind.out.%p"
-    command = callgrind_command([sys.executable, "-c", program], out)
+    command = callgrind_command([python, "-c", program], out)
     command[-3:-3] = list(extra)  # after greencode's own options, so that they win
-    env = {**os.environ, CALLGRIND_OUT_ENV: str(out), "PYTHONHASHSEED": "0"}
+    env = {**(os.environ if python == sys.executable else environment(tmp_path)), "PYTHONHASHSEED": "0"}
+    env[CALLGRIND_OUT_ENV] = str(out)
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
 
@@ -93,6 +97,47 @@ def test_callgrind_collecting_from_the_start_is_refused_with_the_fix(tmp_path: P
     program += "create(Config())\n"
     done = _run_under_callgrind(tmp_path, program, "--collect-atstart=yes")
     assert "--collect-atstart=no" in done.stderr
+
+
+NAMES_PROGRAM = """
+import json, os
+from greencode.config import Config
+from greencode.meters.instructions import create
+
+def inner(n):
+    return sum(i * i for i in range(n))
+
+def outer(n):
+    total = 0
+    for i in range(n):
+        total += i % 3
+    return total + inner(n)
+
+meter = create(Config())
+outer(10)
+window = meter.start()
+outer(20000)
+reading = window.stop()
+meter.close()
+counted = reading.counts["instructions"]
+print(json.dumps({"pid": os.getpid(), "counted": counted, "functions": reading.functions}))
+"""
+
+
+@needs_valgrind
+@pytest.mark.skipif(PYTHON is None, reason=NO_PYTHON_REASON)
+def test_python_functions_are_named_by_their_own_cost_and_the_perf_map_is_removed(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    done = _run_under_callgrind(tmp_path, NAMES_PROGRAM, python=PYTHON)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    functions = found["functions"]
+    python = ["<string>:outer", "<string>:inner", "<string>:inner.<locals>.<genexpr>"]
+    assert list(functions)[:3] == sorted(python, key=functions.get, reverse=True)
+    # own costs: outer's excludes inner's and the generator's, so the three add up to at most the window
+    assert sum(functions[name] for name in python) <= found["counted"]
+    assert all(functions[name] > 0.05 * found["counted"] for name in python)
+    assert not Path(f"/tmp/perf-{found['pid']}.map").exists()
 
 
 LAZY_PROGRAM = """

@@ -9,7 +9,8 @@ refers back to it. A cost line after ``calls=`` is the inclusive cost of that ca
 Python functions are not C functions: callgrind sees the interpreter. On CPython 3.12+ with the perf
 trampoline on (``sys.activate_stack_trampoline("perf")``), every Python call passes through a small
 generated function whose address the interpreter writes to ``/tmp/perf-<pid>.map``; callgrind shows those
-as ``0x…`` names, and :func:`python_functions` turns their inclusive costs into ``file:function`` rows.
+as ``0x…`` names, and :func:`python_functions` turns their costs into ``file:function`` rows (each
+function's own cost, its calls into other Python functions subtracted).
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from greencode.errors import CounterError
+
+_Key = TypeVar("_Key", str, tuple[str, ...])
 
 __all__ = [
     "COUNT_EVENTS",
     "Dump",
+    "PerfMaps",
     "counts_from_events",
     "dump_files",
+    "function_costs",
+    "is_python_function",
     "parse_dump",
     "parse_perf_map",
     "python_functions",
@@ -57,6 +64,9 @@ class Dump:
     self_costs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     call_costs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     trigger: str = ""
+    #: inclusive costs of calls into functions that callgrind separated by their callers
+    #: (``--separate-callers``): keyed by the callee's name, then its callers' names, nearest first
+    caller_chains: Mapping[tuple[str, ...], tuple[int, ...]] = field(default_factory=dict)
 
     def total(self, event: str) -> int:
         return self.totals[self.events.index(event)] if event in self.events else 0
@@ -98,17 +108,20 @@ class _Names:
             raise CounterError(f"{where}: name ({number}) is used before it is defined") from None
 
 
-_RECURSION = re.compile(r"'\d+$")
+def _chain(function: str) -> tuple[str, ...]:
+    """A function name callgrind may have decorated: ``f'2`` is a deeper recursion level of ``f``, and with
+    ``--separate-callers`` ``f'g'h`` is ``f`` called from ``g``, called from ``h``."""
+    return tuple(part for part in function.split("'") if not part.isdigit())
 
 
 def _function_key(file: str, obj: str, function: str) -> str:
-    function = _RECURSION.sub("", function)  # callgrind names deeper recursion levels "f'2": one function
+    function = _chain(function)[0] if "'" in function else function  # one function, whatever its context
     if file and file != "???":
         return f"{file}:{function}"
     return f"{Path(obj).name or '???'}:{function}"
 
 
-def _add(table: dict[str, list[int]], key: str, values: list[int]) -> None:
+def _add(table: dict[_Key, list[int]], key: _Key, values: list[int]) -> None:
     current = table.get(key)
     if current is None:
         table[key] = values
@@ -126,6 +139,7 @@ def parse_dump(text: str, where: str = "callgrind dump") -> Dump:
     trigger = ""
     self_costs: dict[str, list[int]] = {}
     call_costs: dict[str, list[int]] = {}
+    chains: dict[tuple[str, ...], list[int]] = {}
     obj = file = function = ""
     call_obj = call_file = call_function = ""
     pending_call = False  # the next cost line is a call's inclusive cost
@@ -151,6 +165,9 @@ def parse_dump(text: str, where: str = "callgrind dump") -> Dump:
             if pending_call:
                 pending_call = False
                 _add(call_costs, _function_key(call_file, call_obj, call_function), values)
+                if "'" in call_function:
+                    chain = _chain(call_function)
+                    _add(chains, chain, list(values))
             else:
                 _add(self_costs, _function_key(file, obj, function), values)
             continue
@@ -209,6 +226,7 @@ def parse_dump(text: str, where: str = "callgrind dump") -> Dump:
         {key: tuple(costs) for key, costs in self_costs.items()},
         {key: tuple(costs) for key, costs in call_costs.items()},
         trigger,
+        {chain: tuple(costs) for chain, costs in chains.items()},
     )
 
 
@@ -247,11 +265,12 @@ def dump_files(pattern: Path, pid: int) -> list[tuple[int, Path]]:
 
 
 def parse_perf_map(text: str) -> list[tuple[int, int, str]]:
-    """``/tmp/perf-<pid>.map`` lines ``START SIZE NAME`` (hex), sorted by start address."""
+    """``/tmp/perf-<pid>.map`` lines ``START SIZE NAME`` (hex, names may hold spaces), sorted by start
+    address; lines that are not that shape (a partly written last line) are skipped."""
     entries = []
     for line in text.splitlines():
         parts = line.split(" ", 2)
-        if len(parts) == 3:
+        if len(parts) == 3 and parts[2]:
             try:
                 entries.append((int(parts[0], 16), int(parts[1], 16), parts[2]))
             except ValueError:
@@ -259,46 +278,91 @@ def parse_perf_map(text: str) -> list[tuple[int, int, str]]:
     return sorted(entries)
 
 
-def _python_name(perf_name: str) -> str:
+def _python_name(perf_name: str, root: str | None) -> str:
     # CPython writes "py::qualname:filename"
     body = perf_name.removeprefix("py::")
     qualname, _, filename = body.partition(":")
+    if root and filename.startswith(root):
+        # relative to the project: the same function in two checkouts (greencode ab's sides) is one key
+        filename = filename[len(root) :]
     return f"{filename}:{qualname}" if filename else qualname
 
 
-def python_functions(
-    call_costs: Mapping[str, tuple[int, ...]], perf_map: list[tuple[int, int, str]]
-) -> dict[str, tuple[int, ...]]:
-    """Inclusive costs of Python functions: calls into perf-trampoline addresses, named by the perf map."""
-    import bisect
+class _Trampolines:
+    """Which ``0x…`` names callgrind gave are CPython trampolines, and the Python function of each (its file
+    relative to ``root`` where it lies under it)."""
 
-    starts = [start for start, _, _ in perf_map]
-    named: dict[str, list[int]] = {}
-    for key, costs in call_costs.items():
-        _, _, name = key.rpartition(":")
-        if not name.startswith("0x"):
-            continue
+    def __init__(self, perf_map: list[tuple[int, int, str]], root: Path | None = None) -> None:
+        self._map = [entry for entry in perf_map if entry[2].startswith("py::")]
+        self._starts = [start for start, _, _ in self._map]
+        self._root = f"{str(root).rstrip('/')}/" if root is not None else None
+
+    def name(self, function: str) -> str | None:
+        """``file:qualname`` of a callgrind function name (``0x…``, its file part ignored), else None."""
+        import bisect
+
+        _, _, address_text = function.rpartition(":")
+        if not address_text.startswith("0x"):
+            return None
         try:
-            address = int(name, 16)
+            address = int(address_text, 16)
         except ValueError:
-            continue
-        index = bisect.bisect_right(starts, address) - 1
+            return None
+        index = bisect.bisect_right(self._starts, address) - 1
         if index < 0:
+            return None
+        start, size, perf_name = self._map[index]
+        return _python_name(perf_name, self._root) if address < start + size else None
+
+
+def python_functions(
+    dump: Dump, perf_map: list[tuple[int, int, str]], root: Path | None = None
+) -> dict[str, tuple[int, ...]]:
+    """Python-level exclusive costs of Python functions, named by the perf map (files under ``root``
+    relative to it).
+
+    A function's inclusive cost is the sum of the calls into its trampoline (``calls=`` lines). Its own
+    cost is that minus the inclusive cost of the Python functions it called: the dump says who called a
+    trampoline when callgrind separated trampolines by their callers (``--separate-callers``, which
+    ``greencode valgrind`` passes): the caller is the nearest trampoline in the chain. A call whose chain
+    is too short to reach one stays in its caller's own cost. C functions a Python function calls are its
+    own cost. Recursion is counted once (the inner call is subtracted from the outer)."""
+    trampolines = _Trampolines(perf_map, root)
+    own: dict[str, list[int]] = {}
+    for key, costs in dump.call_costs.items():
+        name = trampolines.name(key)
+        if name is not None:
+            _add(own, name, list(costs))
+    for chain, costs in dump.caller_chains.items():
+        if trampolines.name(chain[0]) is None:
             continue
-        start, size, perf_name = perf_map[index]
-        if address < start + size and perf_name.startswith("py::"):
-            _add(named, _python_name(perf_name), list(costs))
-    return {key: tuple(costs) for key, costs in named.items()}
+        caller = next((name for part in chain[1:] if (name := trampolines.name(part))), None)
+        if caller is not None and caller in own:
+            own[caller] = [total - cost for total, cost in zip(own[caller], costs, strict=False)]
+    # a caller entered before collection began has no calls= line of its own: nothing is left to subtract
+    return {name: tuple(max(0, value) for value in costs) for name, costs in own.items()}
 
 
-def function_costs(dump: Dump, perf_map: list[tuple[int, int, str]] | None, top: int) -> dict[str, int]:
-    """Instructions per function of a dump, the ``top`` largest: Python functions (inclusive) where the
-    perf trampoline named them, else the interpreter's C functions (exclusive)."""
+def is_python_function(key: str) -> bool:
+    """Whether a ``file:function`` key names a Python function (a ``.py`` file or a frozen module)."""
+    file = key.rpartition(":")[0]
+    return file.endswith((".py", ".pyw")) or file.startswith("<")
+
+
+def function_costs(
+    dump: Dump, perf_map: list[tuple[int, int, str]] | None, top: int, root: Path | None = None
+) -> dict[str, int]:
+    """Instructions per function of a dump, Python functions first: the ``top`` largest Python functions
+    (own cost, where the perf trampoline named them), then the ``top`` largest C functions (exclusive)."""
     index = dump.events.index("Ir") if "Ir" in dump.events else 0
-    named = python_functions(dump.call_costs, perf_map) if perf_map else {}
-    costs = named or dump.self_costs
-    largest = sorted(((values[index], key) for key, values in costs.items() if values[index]), reverse=True)
-    return {key: value for value, key in largest[:top]}
+    trampolines = _Trampolines(perf_map or [])
+    python = python_functions(dump, perf_map, root) if perf_map else {}
+    native = {key: costs for key, costs in dump.self_costs.items() if trampolines.name(key) is None}
+    found: dict[str, int] = {}
+    for costs in (python, native):
+        largest = sorted(((v[index], key) for key, v in costs.items() if v[index]), reverse=True)
+        found.update((key, value) for value, key in largest[:top])
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -307,11 +371,35 @@ def function_costs(dump: Dump, perf_map: list[tuple[int, int, str]] | None, top:
 # --trace-children=yes)
 
 
+class PerfMaps:
+    """Perf maps read as they grow: CPython only appends to them, so each read parses the new lines only
+    (a map holds every code object the process ran; reading it whole at every dump would grow with it)."""
+
+    def __init__(self) -> None:
+        self._read: dict[Path, tuple[int, list[tuple[int, int, str]]]] = {}
+
+    def read(self, path: Path) -> list[tuple[int, int, str]] | None:
+        """The map's entries so far, None when it cannot be read."""
+        offset, entries = self._read.get(path, (0, []))
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                new = handle.read()
+        except OSError:
+            return None
+        complete = new[: new.rfind(b"\n") + 1]  # a line still being written is read next time
+        if complete:
+            entries = sorted(entries + parse_perf_map(complete.decode("utf-8", errors="replace")))
+            self._read[path] = (offset + len(complete), entries)
+        return entries
+
+
 def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
-    """The helper's loop: one JSON request per line (``dump``, ``perf_map``, ``top``), one JSON answer
-    (``functions`` or ``error``). The dump is deleted once read."""
+    """The helper's loop: one JSON request per line (``dump``, ``perf_map``, ``top``, ``root``), one JSON
+    answer (``functions`` or ``error``). The dump is deleted once read."""
     import json
 
+    maps = PerfMaps()
     for line in lines:
         try:
             request = json.loads(line)
@@ -320,13 +408,10 @@ def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
                 dump = parse_dump(path.read_text(encoding="utf-8", errors="replace"), str(path))
             finally:
                 path.unlink(missing_ok=True)
-            perf_map = None
-            if request.get("perf_map"):
-                try:
-                    perf_map = parse_perf_map(Path(request["perf_map"]).read_text(errors="replace"))
-                except OSError:
-                    perf_map = None
-            answer: dict[str, object] = {"functions": function_costs(dump, perf_map, int(request["top"]))}
+            perf_map = maps.read(Path(request["perf_map"])) if request.get("perf_map") else None
+            root = Path(request["root"]) if request.get("root") else None
+            functions = function_costs(dump, perf_map, int(request["top"]), root)
+            answer: dict[str, object] = {"functions": functions}
         except (OSError, ValueError, KeyError, CounterError) as exc:
             answer = {"error": str(exc)}
         write(json.dumps(answer) + "\n")
@@ -335,8 +420,9 @@ def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
 class NativeParser:
     """The client side: one helper process, started on first use, asked synchronously."""
 
-    def __init__(self, top: int = 200) -> None:
+    def __init__(self, top: int = 200, root: Path | None = None) -> None:
         self.top = top
+        self.root = root
         self._process: subprocess.Popen[str] | None = None
 
     def _start(self) -> subprocess.Popen[str]:
@@ -359,7 +445,12 @@ class NativeParser:
             self._process = self._start()
         process = self._process
         assert process.stdin is not None and process.stdout is not None
-        request = {"dump": str(dump), "perf_map": str(perf_map) if perf_map else None, "top": self.top}
+        request = {
+            "dump": str(dump),
+            "perf_map": str(perf_map) if perf_map else None,
+            "top": self.top,
+            "root": str(self.root) if self.root else None,
+        }
         try:
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()

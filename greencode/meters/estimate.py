@@ -284,21 +284,15 @@ if sys.platform == "win32":  # pragma: no cover - no resource module on Windows
         return 0.0
 
 else:
-    from resource import RUSAGE_CHILDREN, getrusage
+    import resource
 
     def children_cpu_s() -> float:
         """User + system CPU seconds of this process's children that have been waited for."""
-        usage = getrusage(RUSAGE_CHILDREN)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
 
 Clock = Callable[[], float]
-
-#: The estimator's one energy domain.
-CPU_DOMAIN = "cpu"
-_get_ident = threading.get_ident
-_new_window = object.__new__
-_ref = weakref.ref
 
 
 #: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
@@ -334,28 +328,23 @@ class _Window:
         "_thread0",
         "overlapped",
     )
-    # set by EstimateMeter.start_at, which builds windows
-    _meter: EstimateMeter
-    _stopped: bool
-    _self0: float
-    _children0: float
-    _thread: int
-    _thread0: float
-    _sequence: int
-    overlapped: bool
+
+    def __init__(self, meter: EstimateMeter, self0: float) -> None:
+        self._meter = meter
+        self._stopped = False
+        self.overlapped = False
+        self._thread = threading.get_ident()
+        self._sequence = -1  # the order it opened in, given by the meter
+        meter._opened(self)
+        self._thread0 = meter._thread_clock()
+        self._self0 = self0
+        self._children0 = meter._children_clock()
 
     def stop(self) -> Reading:
         return self.stop_at(self._meter._cpu_clock())
 
     def stop_at(self, cpu_now: float) -> Reading:
         """:meth:`stop`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``."""
-        joules, warnings, concurrent = self.close_at(cpu_now)
-        return Reading({CPU_DOMAIN: joules}, warnings, concurrent=concurrent)
-
-    def close_at(self, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
-        """What :meth:`stop_at` reads, as the joules of the ``cpu`` domain, the warnings and whether windows
-        of other threads overlapped this one: the recorder takes these as they are, without a
-        :class:`Reading` in between (a good part of what an empty window would cost otherwise)."""
         meter = self._meter
         # Clocks first, so the bookkeeping below is not charged to the window.
         self_s = cpu_now - self._self0
@@ -363,42 +352,29 @@ class _Window:
         if self._stopped:
             raise RuntimeError("this measurement window was already stopped")
         self._stopped = True
-        thread = self._thread
-        lock = meter._lock
-        lock.acquire()
-        try:
-            # EstimateMeter._forget, written out (this runs on every window)
-            threads = meter._threads
-            if meter._open.pop(self._sequence, None) is not None:
-                left = threads[thread] - 1
-                if left:
-                    threads[thread] = left
-                else:
-                    del threads[thread]
-            if len(threads) > (thread in threads):  # windows of another thread may be open
-                for sequence, other in meter._live_others(thread):
-                    # opened after this one and still open: the two overlap without nesting
-                    if sequence > self._sequence:
-                        other.overlapped = self.overlapped = True
-        finally:
-            lock.release()
+        meter._closed(self)
         if self_s < 0 or children_s < 0:
             # Only possible when a window opened in one process is closed in a forked child.
-            return (
-                0.0,
+            return Reading(
+                {"cpu": 0.0},
                 (
                     f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
                     "(window closed in another process?); counted as 0 J",
                 ),
-                False,
             )
         if not self.overlapped:  # final: once closed, no other window marks this one
-            return (self_s + children_s) * meter.model.watts_per_thread, (), False
-        if _get_ident() == thread:
+            return Reading({"cpu": (self_s + children_s) * meter.model.watts_per_thread})
+        if threading.get_ident() == self._thread:
             # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
             thread_s = meter._thread_clock() - self._thread0
-            return (thread_s + children_s) * meter.model.watts_per_thread, (THREAD_TIME_NOTE,), True
-        return (self_s + children_s) * meter.model.watts_per_thread, (SHARED_NOTE,), True
+            return Reading(
+                {"cpu": (thread_s + children_s) * meter.model.watts_per_thread},
+                (THREAD_TIME_NOTE,),
+                concurrent=True,
+            )
+        return Reading(
+            {"cpu": (self_s + children_s) * meter.model.watts_per_thread}, (SHARED_NOTE,), concurrent=True
+        )
 
 
 class EstimateMeter:
@@ -424,7 +400,7 @@ class EstimateMeter:
         self.reads_process_time = cpu_clock is time.process_time
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
-        self._domains = (Domain(CPU_DOMAIN, model.provenance, estimated=True),)
+        self._domains = (Domain("cpu", model.provenance, estimated=True),)
         # The open windows by the order they opened, with their threads: overlap between threads is decided
         # from them. Weak references, so that a window never stopped does not count for ever; and a count of
         # open windows per thread, so that the usual case (windows of one thread only) needs no scan.
@@ -432,6 +408,10 @@ class EstimateMeter:
         self._open: dict[int, tuple[weakref.ref[_Window], int]] = {}
         self._threads: dict[int, int] = {}
         self._sequence = itertools.count()
+
+    def _other_threads_open(self, thread: int) -> bool:
+        """Whether a thread other than ``thread`` may have a window open (the caller holds the lock)."""
+        return len(self._threads) > (thread in self._threads)
 
     def _live_others(self, thread: int) -> list[tuple[int, _Window]]:
         """The open windows of other threads with their sequence numbers; forgets windows collected unstopped
@@ -457,40 +437,36 @@ class EstimateMeter:
             else:
                 del self._threads[owner]
 
+    def _opened(self, window: _Window) -> None:
+        thread = window._thread
+        with self._lock:
+            if self._other_threads_open(thread) and self._live_others(thread):
+                window.overlapped = True  # they started before this one: it is not nested inside them
+            sequence = window._sequence = next(self._sequence)
+            self._open[sequence] = (weakref.ref(window), thread)
+            self._threads[thread] = self._threads.get(thread, 0) + 1
+
+    def _closed(self, window: _Window) -> None:
+        thread = window._thread
+        with self._lock:
+            self._forget(window._sequence)
+            if not self._other_threads_open(thread):
+                return
+            for sequence, other in self._live_others(thread):
+                # opened after this one and still open: the two overlap without nesting
+                if sequence > window._sequence:
+                    other.overlapped = window.overlapped = True
+
     def domains(self) -> tuple[Domain, ...]:
         return self._domains
 
     def start(self) -> _Window:
-        return self.start_at(self._cpu_clock())
+        return _Window(self, self._cpu_clock())
 
-    def start_at(self, self0: float) -> _Window:
-        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``self0``;
-        stop the window with ``stop_at`` or ``close_at``."""
-        # Built here rather than by a ``_Window.__init__``: on CPython 3.11 calling a class whose
-        # ``__init__`` is Python code costs several times a method call, and this runs on every window.
-        window = _new_window(_Window)
-        window._meter = self
-        window._stopped = False
-        window.overlapped = False
-        window._self0 = self0
-        window._thread = thread = _get_ident()
-        # the open windows, for telling overlap (see _Window); the lock is taken without a ``with`` block,
-        # which costs twice as much
-        lock = self._lock
-        lock.acquire()
-        try:
-            threads = self._threads
-            # windows of another thread may be open (more threads with windows than this one)
-            if len(threads) > (thread in threads) and self._live_others(thread):
-                window.overlapped = True  # they started before this one: it is not nested inside them
-            window._sequence = sequence = next(self._sequence)
-            self._open[sequence] = (_ref(window), thread)
-            threads[thread] = threads.get(thread, 0) + 1
-        finally:
-            lock.release()
-        window._thread0 = self._thread_clock()
-        window._children0 = self._children_clock()
-        return window
+    def start_at(self, cpu_now: float) -> _Window:
+        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``;
+        stop the window with ``stop_at``."""
+        return _Window(self, cpu_now)
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""

@@ -66,9 +66,12 @@ class Backend(Protocol):
     #: which counts it provides (``instructions``, ``d1_misses``, ``ll_misses``)
     counts: tuple[str, ...]
     run_to_run_noise: float
+    #: whether :meth:`sample` leaves the counters at zero, so that a first window needs no :meth:`reset`
+    sample_zeroes: bool
 
     def reset(self) -> None:
-        """Forget everything counted so far (called when the first window opens)."""
+        """Forget everything counted so far (called when the first window opens, unless the last sample
+        left nothing to forget)."""
 
     def sample(self) -> Segment:
         """What was counted since the previous :meth:`reset` or :meth:`sample`."""
@@ -88,9 +91,18 @@ class CallgrindBackend:
 
     name = "callgrind"
     run_to_run_noise = CALLGRIND_NOISE
+    # a dump zeroes callgrind's counters, and between windows no thread collects: ZERO_STATS, as costly
+    # as a dump (callgrind walks all its cost centres), is needed only after a stray thread collected
+    sample_zeroes = True
 
     def __init__(
-        self, requests: ClientRequests, out_pattern: Path, *, pid: int | None = None, functions: bool = True
+        self,
+        requests: ClientRequests,
+        out_pattern: Path,
+        *,
+        pid: int | None = None,
+        functions: bool = True,
+        root: Path | None = None,
     ) -> None:
         from greencode.meters import callgrind
 
@@ -102,6 +114,7 @@ class CallgrindBackend:
         self._last_dump = max((n for n, _ in callgrind.dump_files(out_pattern, self._pid)), default=0)
         self._dumps = 0
         self._perf_map: Path | None = None
+        self._own_trampoline = False
         self._parser: callgrind.NativeParser | None = None
         probe = self._dump("greencode-probe")
         if probe.counts.get("instructions"):
@@ -111,11 +124,13 @@ class CallgrindBackend:
             )
         self.counts = tuple(probe.counts)
         if functions:
-            self._parser = callgrind.NativeParser()
+            self._parser = callgrind.NativeParser(root=root)
             trampoline: Any = sys  # Python 3.12+ only, which mypy's target version does not know
-            if hasattr(sys, "activate_stack_trampoline") and not trampoline.is_stack_trampoline_active():
+            if hasattr(sys, "activate_stack_trampoline"):
                 # one generated function per Python function, so that callgrind's costs name them
-                trampoline.activate_stack_trampoline("perf")
+                if not trampoline.is_stack_trampoline_active():
+                    trampoline.activate_stack_trampoline("perf")
+                    self._own_trampoline = True  # then the map is ours to delete (python -X perf: not)
                 self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
 
     @property
@@ -166,11 +181,13 @@ class CallgrindBackend:
     def close(self) -> None:
         if self._parser is not None:
             self._parser.close()
-        if self._perf_map is not None:
+        if self._own_trampoline:
             trampoline: Any = sys
             trampoline.deactivate_stack_trampoline()
-            self._perf_map.unlink(missing_ok=True)
-            self._perf_map = None
+            if self._perf_map is not None:
+                self._perf_map.unlink(missing_ok=True)
+            self._own_trampoline = False
+        self._perf_map = None
 
 
 def _out_env() -> str:
@@ -195,6 +212,7 @@ class PerfBackend:
 
     name = "perf"
     run_to_run_noise = PERF_NOISE
+    sample_zeroes = False  # counters run on: a window starts from a fresh read
 
     def __init__(self, counters: PerfCounters) -> None:
         self._counters = counters
@@ -269,6 +287,8 @@ class InstructionsMeter:
         self._totals: dict[str, int] = {}
         self._function_totals: dict[str, int] = {}
         self._warnings: list[str] = []
+        # a thread may still be collecting (its window was closed in another thread): zero before the next
+        self._stray = False
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -305,7 +325,9 @@ class InstructionsMeter:
                 self._sample(self._threads.get(thread, 0) > 0)
             else:
                 self._totals, self._function_totals, self._warnings = {}, {}, []
-                self.backend.reset()
+                if self._stray or not self.backend.sample_zeroes:
+                    self.backend.reset()
+                    self._stray = False
             self._open += 1
             opened_here = self._threads.get(thread, 0)
             self._threads[thread] = opened_here + 1
@@ -333,6 +355,7 @@ class InstructionsMeter:
                     self._threads[thread] = left
                 else:
                     self._threads.pop(thread, None)
+                    self._stray = self._stray or thread != here
             counts = {name: total - counts0.get(name, 0) for name, total in self._totals.items()}
             functions = {
                 key: grown
@@ -359,7 +382,7 @@ class InstructionsMeter:
 # choosing a backend
 
 
-def _callgrind(functions: bool) -> CallgrindBackend:
+def _callgrind(functions: bool, root: Path) -> CallgrindBackend:
     from greencode.meters.valgrind import client_requests, valgrind_tool
 
     requests = client_requests()
@@ -368,7 +391,7 @@ def _callgrind(functions: bool) -> CallgrindBackend:
     tool = valgrind_tool()
     if tool is not None:
         raise MeterUnavailable(f"running under Valgrind's {tool}, not callgrind (use --tool=callgrind)")
-    return CallgrindBackend(requests, callgrind_out_pattern(), functions=functions)
+    return CallgrindBackend(requests, callgrind_out_pattern(), functions=functions, root=root)
 
 
 def _perf(syscalls: Syscalls | None) -> PerfBackend:
@@ -412,12 +435,12 @@ def create(config: Config, *, syscalls: Syscalls | None = None, functions: bool 
     settings = config.instructions
     backend: Backend
     if settings.backend == "callgrind":
-        backend = _callgrind(functions)
+        backend = _callgrind(functions, config.root)
     elif settings.backend == "perf":
         backend = _perf(syscalls)
     else:
         try:
-            backend = _callgrind(functions)
+            backend = _callgrind(functions, config.root)
         except MeterUnavailable as callgrind_reason:
             try:
                 backend = _perf(syscalls)

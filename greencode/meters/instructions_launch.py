@@ -201,6 +201,7 @@ class WholeCommand:
 
     name = "callgrind"
     run_to_run_noise = CALLGRIND_NOISE
+    sample_zeroes = False
 
     def __init__(self, counts: tuple[str, ...]) -> None:
         self.counts = counts

@@ -211,6 +211,12 @@ def find_valgrind(environ: Mapping[str, str] | None = None) -> str:
     return path
 
 
+#: Callers kept per trampoline: on CPython 3.12 a Python function's caller's trampoline is its 6th caller
+#: (after py_trampoline_evaluator, _PyEval_Vector, _PyFunction_Vectorcall, PyObject_Vectorcall and
+#: _PyEval_EvalFrameDefault), about the 10th for a call from C code such as ``sorted(key=...)``.
+TRAMPOLINE_CALLERS = 10
+
+
 def callgrind_command(
     argv: Sequence[str],
     out_pattern: Path,
@@ -234,6 +240,9 @@ def callgrind_command(
         f"--callgrind-out-file={out_pattern}",
         f"--cache-sim={'yes' if cache_sim else 'no'}",
         f"--trace-children={'yes' if trace_children else 'no'}",
+        # CPython's perf trampolines have no symbol (callgrind names them 0x…): separating them by their
+        # callers tells which Python function called which (callgrind.python_functions)
+        f"--separate-callers{TRAMPOLINE_CALLERS}=0x*",
         "--quiet",
         *argv,
     ]

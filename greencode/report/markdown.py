@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greencode.escaping import markdown_text
+from greencode.hotspots import hotspots_note
 from greencode.report import byfile
 from greencode.report.model import Report
 from greencode.report.text import HEADERS, header_lines, rows, shows_total, total_row
@@ -62,6 +63,9 @@ def render_markdown(report: Report) -> str:
                 f"  - {_code(f'`{row.function}`{row.describe().removeprefix(row.function)}')}"
                 for row in spot.rows
             ]
+        note = hotspots_note(report.hotspots)
+        if note:
+            lines += ["", f"> note: {markdown_text(note)}"]
     if report.notes:
         lines += ["", *[f"> note: {markdown_text(note)}" for note in report.notes]]
     return "\n".join(lines) + "\n"

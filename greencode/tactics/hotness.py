@@ -197,7 +197,7 @@ def _from_callgrind(path: Path) -> Profile:
             f"{' and '.join(str(p) for p in maps) or 'perf-<pid>.map'}); record with CPython 3.12+ and "
             "`python -X perf` under the instructions meter, or give a 'greencode-costs' JSON"
         )
-    named = python_functions(dump.call_costs, parse_perf_map(perf_map.read_text(encoding="utf-8")))
+    named = python_functions(dump, parse_perf_map(perf_map.read_text(encoding="utf-8")))
     index = dump.events.index("Ir") if "Ir" in dump.events else 0
     total = dump.total("Ir") or sum(values[index] for values in dump.self_costs.values())
     entries = []
@@ -205,7 +205,7 @@ def _from_callgrind(path: Path) -> Profile:
         file, _, qualname = key.rpartition(":")
         if file.endswith(".py") and total:
             entries.append(Entry(file, qualname, values[index] / total))
-    # inclusive counts overlap (a caller includes its callees), so shares are of the dump's total
+    # own costs where callgrind separated callers, else inclusive ones that overlap: shares of the total
     return _Normalised(tuple(entries), "instructions", path.name)
 
 

@@ -195,6 +195,11 @@ def _gate_lines(run: Shown) -> list[str]:
             if spot is not None:
                 lines.append(f"    {spot.summary()}")
                 lines.extend(f"      {row.describe()}" for row in spot.rows)
+        from greencode.hotspots import hotspots_note
+
+        note = hotspots_note(hotspots.values())
+        if note:
+            lines.append(f"  note: {note}")
     elif report.budgets or report.total_budget:
         lines.append(f"budgets: {report.summary()}")
         lines.extend(report.suite_lines())
