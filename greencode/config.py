@@ -110,6 +110,8 @@ class Config:
     # measurement
     output: str = ""
     rounds: int = 5
+    #: extra rounds of a comparing pytest run may take this share of its first pass's time
+    repeat_budget: float = 0.5
     min_round_s: float | None = None
     subtract_idle: bool = False
     # pytest gate
@@ -271,6 +273,16 @@ def _alpha(value: object) -> float:
     # below 1e-6 the gate's quantiles leave floating-point range; no test suite needs such a level
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1e-6 <= value < 0.5:
         raise ValueError("expected a significance level from 1e-06 to below 0.5, such as 0.05")
+    return float(value)
+
+
+def _repeat_budget(value: object) -> float:
+    if isinstance(value, str) and re.fullmatch(_NUMBER, value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10:
+        raise ValueError(
+            "expected the extra time as a share of the first pass, from 0 (never repeat) to 10, such as 0.5"
+        )
     return float(value)
 
 
@@ -445,6 +457,7 @@ _TOP_KEYS: dict[str, Any] = {
     "power_bound_w": _bounded(_positive_float, 1.0, 100_000.0, "watts"),
     "output": _str,
     "rounds": _bounded(_positive_int, 1, MAX_ROUNDS, "a whole number of rounds"),
+    "repeat_budget": _repeat_budget,
     "min_round_s": _positive_float,
     "subtract_idle": _bool,
     "enabled": _bool,

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-VERDICTS = ("regression", "improvement", "unchanged", "inconclusive", "new", "missing")
+#: ``grouped``: a test too small to judge alone, judged with its file's small tests (greencode.grouped_gate)
+VERDICTS = ("regression", "improvement", "unchanged", "inconclusive", "new", "missing", "grouped")
 #: Run-to-run spread assumed until a baseline pools several runs: process CPU time of the same work on a
 #: shared 2-core VM varies with a CV of about 5.6 % between processes; 8 % leaves room for noisier machines.
 DEFAULT_RUN_CV = 0.08

@@ -31,6 +31,7 @@ from greencode.gate import (
     config_budgets,
     declared_noise,
 )
+from greencode.grouped_gate import Judging, compare_grouped
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.meters import counting_identity
 from greencode.records import TestRecord
@@ -134,6 +135,8 @@ def conclude(
     workers: int = 0,
     warnings: Iterable[str] = (),
     measuring: Iterable[Spent] = (),
+    judging: Judging | None = None,
+    rounds_run: Mapping[str, Any] | None = None,
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
@@ -143,6 +146,8 @@ def conclude(
     (:mod:`greencode.runs`). ``budgets`` (from markers) are checked together with the configuration's;
     ``warnings`` raised during the run are carried into the outcome and the results file; ``measuring`` is
     the time measuring added (extra rounds), stated in the outcome's :class:`~greencode.footprint.Footprint`.
+    With ``judging``, small tests are judged per file (:func:`greencode.grouped_gate.compare_grouped`);
+    ``rounds_run`` describes the rounds actually run, for the results file's settings.
     """
     records = tuple(records)
     noted = list(warnings)
@@ -151,7 +156,17 @@ def conclude(
     domains = sorted(selection.domains)
     fingerprint = detect_fingerprint(selection.name, domains, counting_identity(selection))
     all_budgets = [*budgets, *config_budgets(config)]
-    if compare_with is not None:
+    if compare_with is not None and judging is not None:
+        gate = compare_grouped(
+            records,
+            baseline,
+            gate_settings,
+            judging,
+            fingerprint=fingerprint,
+            budgets=all_budgets,
+            baseline_name=str(compare_with),
+        )
+    elif compare_with is not None:
         gate = compare(
             records,
             baseline,
@@ -215,6 +230,7 @@ def conclude(
                     **gate_settings.to_dict(),
                     "rounds": config.rounds,
                     "include_setup": config.include_setup,
+                    **(rounds_run or {}),
                 },
                 gate=gate.to_dict(),
                 baseline_saved=_saved_dict(saved),

@@ -185,6 +185,8 @@ class ScriptedMeter:
 
     name = "scripted"
     resolution_s = 1e-6
+    #: scripted energies move only by the scripted noise, however short the window
+    window_jitter_s = 0.0
     covers_cpu = True
 
     def __init__(self, scope: str = "process") -> None:

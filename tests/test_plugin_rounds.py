@@ -83,13 +83,14 @@ def test_each_tests_call_runs_once_by_default(pytester: pytest.Pytester) -> None
 
 
 @pytest.mark.parametrize("gating", ["--greencode-save", "--greencode-compare"])
-def test_saving_or_comparing_a_baseline_runs_the_configured_default_rounds(
+def test_saving_or_comparing_a_baseline_runs_each_call_once_when_nothing_is_open(
     pytester: pytest.Pytester, gating: str
 ) -> None:
-    make_project(pytester, COUNTED)
+    make_project(pytester, COUNTED)  # no baseline yet: no verdict is open, so nothing repeats
     run(pytester, gating, "--greencode-json=results.json").assert_outcomes(passed=1)
-    assert (pytester.path / "calls.txt").read_text() == "5"
-    assert results(pytester)["tests"][0]["rounds"] == 5
+    assert (pytester.path / "calls.txt").read_text() == "1"
+    assert results(pytester)["tests"][0]["rounds"] == 1
+    assert results(pytester)["settings"]["rounds"] == 1
 
 
 def test_a_gating_run_with_rounds_asked_for_runs_those(pytester: pytest.Pytester) -> None:

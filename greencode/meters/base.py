@@ -66,7 +66,10 @@ class Meter(Protocol):
     """An energy source.
 
     ``resolution_s`` is how often the underlying counter updates (RAPL about 1 ms, NVML 10 ms or more, the
-    estimator the CPU clock's resolution); calibrated rounds last a multiple of it.
+    estimator the CPU clock's resolution); calibrated rounds last a multiple of it. A meter may also declare
+    ``window_jitter_s``, how much one window's reading moves by chance whatever its length (the gate judges
+    tests much shorter than that only in groups, :mod:`greencode.small_tests`); without it,
+    :data:`greencode.small_tests.MIN_JITTER_S` or the resolution, whichever is larger, is assumed.
     """
 
     name: str

@@ -25,6 +25,8 @@ class Plan:
     mode: Mode
     budget: Budget | None = None
     error: str | None = None
+    #: the marker set ``rounds``: the test runs exactly those, never more where a verdict is open
+    fixed_rounds: bool = False
 
 
 def _error(item: pytest.Item, marker: str, problem: str) -> str:
@@ -35,7 +37,7 @@ def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool, test_rounds: in
     """``item``'s plan from its fixtures and markers; ``rounds`` is the configured default (the ``energy``
     fixture's rounds), ``test_rounds`` the default for repeating a test's own call (``rounds`` when None) and
     ``benchmark_plugin`` whether pytest-benchmark is installed."""
-    measure, error = True, None
+    measure, error, fixed = True, None, False
     fixtures = getattr(item, "fixturenames", ())
     benchmark = "benchmark" in fixtures and benchmark_plugin
     mode: Mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
@@ -51,12 +53,13 @@ def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool, test_rounds: in
             error = _error(item, "greencode", f"rounds={value!r}: expected a whole number >= 1")
         else:
             rounds = value
+            fixed = "rounds" in marker.kwargs
         measure = not marker.kwargs.get("skip", False)
     budget = None
     marker = item.get_closest_marker("energy_budget")
     if marker is not None and error is None:
         budget, error = _budget(item, marker, mode)
-    return Plan(measure, rounds, mode, budget, error)
+    return Plan(measure, rounds, mode, budget, error, fixed)
 
 
 def _budget(item: pytest.Item, marker: pytest.Mark, mode: Mode) -> tuple[Budget | None, str | None]:

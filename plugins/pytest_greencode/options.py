@@ -37,6 +37,7 @@ def overrides(config: pytest.Config) -> dict[str, Any]:
     option = config.getoption
     return {
         "rounds": option("greencode_rounds"),
+        "repeat_budget": option("greencode_repeat_budget"),
         "meter": option("greencode_meter"),
         "fail_on": option("greencode_fail_on"),
         "min_effect_j": option("greencode_min_effect"),

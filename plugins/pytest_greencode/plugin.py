@@ -28,6 +28,7 @@ ENABLING_OPTIONS = (
 #: Options that only change how measuring works: not a reason to measure, but their values are still checked.
 SETTING_OPTIONS = (
     "greencode_rounds",
+    "greencode_repeat_budget",
     "greencode_meter",
     "greencode_min_effect",
     "greencode_baseline",
@@ -58,8 +59,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--greencode-rounds",
         metavar="N",
         default=None,
-        help="run each test's call N times for a distribution (default: the 'rounds' key if set, else 1, "
-        "or 5 when saving or comparing a baseline); the extra rounds report nothing to pytest",
+        help="run each test's call N times for a distribution (default: the 'rounds' key if set, else once; "
+        "a comparing run repeats only tests whose verdict is open); extra rounds report nothing to pytest",
+    )
+    group.addoption(
+        "--greencode-repeat-budget",
+        metavar="SHARE",
+        default=None,
+        help="extra rounds of a comparing run take at most this share of the first pass's time (default "
+        "0.5; 0 never repeats; the 'repeat_budget' key)",
     )
     group.addoption(
         "--greencode-save",

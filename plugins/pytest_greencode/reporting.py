@@ -49,8 +49,9 @@ _ORDER = {
     "improvement": 3,
     "new": 4,
     "unchanged": 5,
-    "missing": 6,
-    "": 7,
+    "grouped": 6,
+    "missing": 7,
+    "": 8,
 }
 HEADINGS = ("test", "energy", "baseline", "change", "verdict")
 #: How the terminal section's lines that fail the run, and those that warn, begin.
@@ -95,7 +96,7 @@ def rows(run: Shown, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
             if comparison
             else ""
         )
-        entries.append((_ORDER.get(verdict, 7), -record.median_j, record, comparison, verdict))
+        entries.append((_ORDER.get(verdict, _ORDER[""]), -record.median_j, record, comparison, verdict))
     entries.sort(key=lambda e: (e[0], e[1], e[2].node_id))
     flagged = sum(1 for e in entries if e[0] <= _ORDER["improvement"])
     shown = entries if limit is None else entries[: max(flagged, 0) + limit]
@@ -163,7 +164,8 @@ def _gate_lines(run: Shown) -> list[str]:
             lines.append(f"baseline not used: {report.refused}")
         elif report.missing_baseline and settings.on_missing_baseline != "ignore":
             lines.append(f"no baseline at {report.baseline}; save one with --greencode-save")
-        compared = sum(1 for c in report.comparisons if c.p is not None)
+        # a small test's own figures are for reading: its file's group is what the family holds
+        compared = sum(1 for c in report.comparisons if c.p is not None and c.verdict != "grouped")
         noise = sorted({(c.noise.cv, c.noise.source) for c in report.comparisons if c.noise})
         spread = ""
         if noise:

@@ -1,0 +1,142 @@
+"""The stored-baseline gate for a whole run: large tests judged alone, small ones per file.
+
+:func:`compare_grouped` sorts a run's tests (:mod:`greencode.small_tests`): each group of a file's small
+tests is compared like one test (its sums; node id ``FILE::[small tests]``), in one family with the tests
+judged alone, so Holm's adjustment covers both. Each small test keeps its own figures for reading, with the
+verdict ``grouped`` and its group's verdict in the reason. With ``min_rounds`` (the pytest plugin's
+adaptive rounds), a test judged alone is a regression only after that many rounds of this run: a test the
+measuring budget left at fewer rounds is ``inconclusive``, however its one reading looked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from greencode.gate import (
+    Budget,
+    Comparison,
+    GateReport,
+    GateSettings,
+    check_budgets,
+    compare,
+    estimate_change,
+    estimate_noise,
+    judge,
+)
+from greencode.small_tests import Groups, Sizing, sizing, sort_for_judging
+from greencode.units import plural
+
+if TYPE_CHECKING:
+    from greencode.store import Baseline, Fingerprint, TestRecord
+
+
+@dataclass(frozen=True)
+class Judging:
+    """How a run is judged besides the gate's settings: the meter's ``jitter_s`` per window
+    (:func:`greencode.small_tests.jitter_s`) and the rounds a regression of a test judged alone needs
+    (``min_rounds``; 1: any)."""
+
+    jitter_s: float
+    min_rounds: int = 1
+    #: the level to judge at (what sequential looks left of ``alpha``); None: the settings' own
+    alpha: float | None = None
+
+
+def _member(comparison: Comparison, groups: Groups, verdicts: dict[str, Comparison], why: str) -> Comparison:
+    group = groups.group(comparison.node_id) or ""
+    judged = verdicts.get(group)
+    count = plural(len(groups.members.get(group, ())), "small test")
+    together = (
+        f"judged with its file's {count} ({group}): {judged.verdict}"
+        if judged is not None
+        else "its file's small tests together are near the meter's resolution too: judged in the suite total"
+    )
+    return replace(comparison, verdict="grouped", reason=f"too small to judge alone ({why}); {together}")
+
+
+def _unconfirmed(comparison: Comparison, rounds: int, needed: int) -> Comparison:
+    return replace(
+        comparison,
+        verdict="inconclusive",
+        reason=f"{comparison.reason}; but only {plural(rounds, 'round')} of this run measured it (a "
+        f"regression needs {needed}): the measuring budget was spent",
+    )
+
+
+def compare_grouped(
+    records: Iterable[TestRecord],
+    baseline: Baseline | None,
+    settings: GateSettings,
+    judging: Judging,
+    *,
+    fingerprint: Fingerprint | None = None,
+    budgets: Iterable[Budget] = (),
+    baseline_name: str | None = None,
+) -> GateReport:
+    """:func:`greencode.gate.compare` with small tests judged per file (module docstring)."""
+    records = list(records)
+    budgets = list(budgets)
+    if judging.alpha is not None:
+        settings = replace(settings, alpha=judging.alpha)
+    plain = compare(
+        records, baseline, settings, fingerprint=fingerprint, budgets=budgets, baseline_name=baseline_name
+    )
+    if baseline is None or plain.refused or not records:
+        return plain
+    sizes: Sizing = sizing(baseline, judging.jitter_s, settings.min_effect_j)
+    groups = sort_for_judging(records, baseline, sizes)
+    small = {node_id for members in groups.members.values() for node_id in members}
+    entries = {k: v for k, v in baseline.entries.items() if k not in small}
+    entries.update((group, entry) for group, (_, entry) in groups.pairs.items())
+    judged = compare(
+        [r for r in records if r.node_id in groups.alone] + [record for record, _ in groups.pairs.values()],
+        replace(baseline, entries=entries),
+        settings,
+        fingerprint=fingerprint,
+        baseline_name=baseline_name,
+    )
+    verdicts = {c.node_id: c for c in judged.comparisons}
+    by_node = {r.node_id: r for r in records}
+    comparisons: list[Comparison] = []
+    for comparison in judged.comparisons:
+        record = by_node.get(comparison.node_id)
+        if (
+            comparison.verdict == "regression"
+            and record is not None
+            and record.source == "test"
+            and len(record.samples_j) < judging.min_rounds
+        ):
+            comparison = _unconfirmed(comparison, len(record.samples_j), judging.min_rounds)
+        comparisons.append(comparison)
+    comparisons += _members(records, baseline, settings, groups, sizes, verdicts)
+    return replace(
+        judged,
+        comparisons=tuple(sorted(comparisons, key=lambda c: c.node_id)),
+        budgets=check_budgets(records, budgets),
+    )
+
+
+def _members(
+    records: Sequence[TestRecord],
+    baseline: Baseline,
+    settings: GateSettings,
+    groups: Groups,
+    sizes: Sizing,
+    verdicts: dict[str, Comparison],
+) -> list[Comparison]:
+    """Each small test's own figures (judged as a family of their own, for reading only), as ``grouped``."""
+    noise = estimate_noise(baseline, settings.run_cv, settings.min_run_cv, settings.noise_source)
+    estimates = []
+    for record in records:
+        if groups.group(record.node_id) is None:
+            continue
+        entry = baseline.entries[record.node_id]
+        estimate = estimate_change(record, entry, noise[record.node_id])
+        if estimate is not None:
+            estimates.append(estimate)
+    return [
+        _member(c, groups, verdicts, sizes.why_small(baseline.entries[c.node_id]))
+        for c in judge(estimates, settings)
+    ]

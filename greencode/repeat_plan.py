@@ -1,0 +1,123 @@
+"""More rounds only where they can change a verdict: the plan of a run that compares with a baseline.
+
+A comparing run measures every test once. Right after a test's first round — its fixtures still alive — the
+plugin asks :func:`next_step` whether more rounds of it could change its verdict:
+
+- a test too small to judge alone (:mod:`greencode.small_tests`) never repeats: its file's sum judges it;
+- a test whose first reading is within ``fail_on`` of its baseline (``unchanged`` at the full ``alpha``) is
+  decided: more rounds would only confirm it;
+- any other reading — a change beyond ``fail_on`` either way, or an inconclusive one — is open. One reading
+  cannot tell a spike from a change, so an open test runs to :data:`MIN_CONFIRM_ROUNDS` rounds, then
+  :data:`BATCH_ROUNDS` more at a time while its rounds are still more spread than the run-to-run noise (only
+  the within-run part of its error shrinks with rounds), up to ``max_rounds``;
+- a regression or improvement at the look's level (``alpha`` spent over the looks as ``greencode ab``
+  spends it, :func:`greencode.stats.look_alpha`) with at least :data:`MIN_CONFIRM_ROUNDS` rounds is decided.
+
+Extra rounds stop for good when the :class:`RepeatBudget` is spent (default: half the time of the first
+pass). The end of the run judges at the level the last look left (:func:`final_alpha`); a test judged alone
+that kept fewer than :data:`MIN_CONFIRM_ROUNDS` rounds is never a regression there
+(:class:`greencode.grouped_gate.Judging`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from greencode.gate import GateSettings, Noise, estimate_change, judge
+from greencode.small_tests import Sizing
+from greencode.stats import log_median_variance, look_alpha, planned_looks
+from greencode.store import BaselineEntry, TestRecord
+
+#: Rounds an open test runs before its verdict may be a change: one reading cannot tell a spike from it.
+MIN_CONFIRM_ROUNDS = 3
+#: Rounds added per look after that.
+BATCH_ROUNDS = 2
+#: The extra time, as a share of the first pass, when ``repeat_budget`` is not set.
+DEFAULT_REPEAT_BUDGET = 0.5
+
+#: What :func:`next_step` says about a test.
+Decision = Literal["decided", "open", "small"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The plan for one test after its rounds so far: ``rounds`` more to run now (0 unless ``open``)."""
+
+    decision: Decision
+    rounds: int = 0
+
+
+def looks(max_rounds: int) -> int:
+    """How many looks a test can get: after its first round, then after each batch up to ``max_rounds``."""
+    return planned_looks(1, max(max_rounds, 1), BATCH_ROUNDS)
+
+
+def look_of(rounds: int) -> int:
+    """The look (1-based) that follows ``rounds`` rounds."""
+    return 1 + math.ceil(max(rounds - 1, 0) / BATCH_ROUNDS)
+
+
+def final_alpha(alpha: float, rounds: int, max_rounds: int) -> float:
+    """The level the end of the run judges at, when the most rounds any test ran is ``rounds``: all of
+    ``alpha`` when no test repeated, else what the looks up to that one left unspent."""
+    return look_alpha(alpha, look_of(rounds), looks(max_rounds), last=True)
+
+
+def next_step(
+    record: TestRecord,
+    entry: BaselineEntry | None,
+    noise: Noise | None,
+    settings: GateSettings,
+    sizes: Sizing,
+    max_rounds: int,
+) -> Step:
+    """What ``record`` (its rounds so far) needs against its baseline ``entry`` (module docstring)."""
+    if entry is None or noise is None or record.per != entry.per:
+        return Step("decided")
+    if not sizes.alone(entry, record):
+        return Step("small")
+    estimate = estimate_change(record, entry, noise)
+    if estimate is None:
+        return Step("decided")
+    (full,) = judge([estimate], settings)
+    if full.verdict == "unchanged":
+        return Step("decided")
+    rounds = len(record.samples_j)
+    if rounds >= max_rounds:
+        return Step("decided")
+    if rounds >= MIN_CONFIRM_ROUNDS:
+        level = look_alpha(settings.alpha, look_of(rounds), looks(max_rounds))
+        (spent,) = judge([estimate], replace(settings, alpha=level))
+        if spent.verdict in ("regression", "improvement"):
+            return Step("decided")
+        if log_median_variance(record.samples_j) <= noise.cv * noise.cv:
+            return Step("decided")  # the run-to-run part dominates: more rounds cannot narrow it
+    target = max(MIN_CONFIRM_ROUNDS, rounds + BATCH_ROUNDS)
+    return Step("open", min(target, max_rounds) - rounds)
+
+
+class RepeatBudget:
+    """The time extra rounds may take: ``share`` of the first pass, counted as the larger of the first
+    pass's time so far and what the baseline says it will take (``expected_s``). Mutable: the plugin spends
+    from it as tests repeat; ``refused`` counts the tests it turned away."""
+
+    def __init__(self, share: float, expected_s: float = 0.0) -> None:
+        self.share = share
+        self.expected_s = expected_s
+        self.spent_s = 0.0
+        self.rounds = 0
+        self.refused = 0
+
+    def allows(self, seconds: float, elapsed_s: float) -> bool:
+        """Whether ``seconds`` more fit, ``elapsed_s`` into the session (extra rounds included)."""
+        first_pass = max(elapsed_s - self.spent_s, self.expected_s)
+        if self.spent_s + seconds > self.share * first_pass:
+            self.refused += 1
+            return False
+        return True
+
+    def spend(self, seconds: float, rounds: int) -> None:
+        self.spent_s += seconds
+        self.rounds += rounds

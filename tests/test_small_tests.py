@@ -1,0 +1,168 @@
+"""Small tests judged together per file: who is judged alone, the groups' sums and their verdicts."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from greencode.gate import GateSettings
+from greencode.grouped_gate import Judging, compare_grouped
+from greencode.small_tests import (
+    CARRY_SHARE,
+    MEMBER_CAP,
+    MIN_JITTER_S,
+    RESOLUTION_WINDOWS,
+    jitter_s,
+    sizing,
+    sort_for_judging,
+)
+from greencode.store import Baseline, Fingerprint, TestRecord, baseline_from_runs
+
+MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
+SETTINGS = GateSettings()
+JITTER = 1e-4  # the estimator's: judged alone from 1 ms
+
+
+def record(node_id: str, joules: float, wall_s: float, rounds: int = 1) -> TestRecord:
+    return TestRecord(node_id, "test", (joules,) * rounds, wall_s, wall_s, "scripted", True)
+
+
+def baseline(*records: TestRecord) -> Baseline:
+    return baseline_from_runs([list(records)], MACHINE, None)
+
+
+# a suite like a real one: two large tests and many tiny ones spread over two files
+LARGE = [record("tests/test_a.py::test_big", 1.0, 0.5), record("tests/test_b.py::test_big", 0.5, 0.25)]
+TINY = [record(f"tests/test_{f}.py::test_tiny_{i}", 1e-4, 5e-5) for f in "ab" for i in range(60)]
+SUITE = baseline(*LARGE, *TINY)
+
+
+def test_the_largest_tests_carrying_most_of_the_energy_are_judged_alone() -> None:
+    sizes = sizing(SUITE, JITTER)
+    assert sizes.large == {"tests/test_a.py::test_big", "tests/test_b.py::test_big"}
+    assert math.isclose(sizes.suite_j, 1.5 + 120 * 1e-4)
+
+
+def test_a_test_near_the_meters_resolution_is_never_judged_alone_however_large() -> None:
+    short = baseline(record("t.py::short", 5.0, RESOLUTION_WINDOWS * JITTER / 2), record("t.py::x", 1.0, 1.0))
+    groups = sort_for_judging(
+        [record("t.py::short", 5.0, 1e-4), record("t.py::x", 1.0, 1.0)], short, sizing(short, JITTER)
+    )
+    assert groups.alone == {"t.py::x"} and groups.members == {"t.py::[small tests]": ("t.py::short",)}
+
+
+def test_a_small_test_that_grew_into_the_share_is_judged_alone() -> None:
+    grown = record("tests/test_a.py::test_tiny_0", 2.0, 0.5)
+    groups = sort_for_judging([*LARGE, grown], SUITE, sizing(SUITE, JITTER))
+    assert grown.node_id in groups.alone
+
+
+def test_min_effect_makes_every_test_whose_doubling_would_count_matter() -> None:
+    tiny = record("tests/test_a.py::test_tiny_0", 1e-4, 2e-3)  # measurable, far outside the share
+    assert not sizing(baseline(*LARGE, tiny), JITTER).alone(baseline(tiny).entries[tiny.node_id])
+    assert sizing(baseline(*LARGE, tiny), JITTER, min_effect_j=5e-5).alone(
+        baseline(tiny).entries[tiny.node_id]
+    )
+
+
+def test_a_deterministic_meter_has_no_jitter_and_others_at_least_the_floor() -> None:
+    class Counting:
+        run_to_run_noise = 0.003
+        resolution_s = 1e-6
+
+    class Clock:
+        resolution_s = 1e-9
+
+    class Rapl:
+        resolution_s = 1e-3
+
+    assert jitter_s([Counting()]) == 0.0
+    assert jitter_s([Clock()]) == MIN_JITTER_S
+    assert jitter_s([Clock(), Rapl()]) == 1e-3
+
+
+@given(st.lists(st.floats(1e-6, 10.0), min_size=1, max_size=40))
+def test_the_tests_judged_alone_carry_the_share_and_no_smaller_one_is_among_them(
+    energies: list[float],
+) -> None:
+    base = baseline(*(record(f"t.py::test_{i}", e, 1.0) for i, e in enumerate(energies)))
+    sizes = sizing(base, 0.0)
+    carried = math.fsum(base.entries[n].centre_j for n in sizes.large)
+    assert carried >= CARRY_SHARE * sizes.suite_j * (1 - 1e-9)
+    smallest_large = min(base.entries[n].centre_j for n in sizes.large)
+    others = [e.centre_j for n, e in base.entries.items() if n not in sizes.large]
+    assert all(energy <= smallest_large for energy in others)
+
+
+@given(st.floats(1e-3, 1e3))
+def test_a_members_reading_counts_within_the_cap_of_its_baseline(factor: float) -> None:
+    members = [
+        record(f"tests/test_a.py::test_tiny_{i}", 1e-4 * (factor if i == 0 else 1.0), 5e-5) for i in range(60)
+    ]
+    groups = sort_for_judging([*LARGE, *members], SUITE, sizing(SUITE, JITTER))
+    current, _ = groups.pairs["tests/test_a.py::[small tests]"]
+    counted = current.median_j - 59 * 1e-4
+    assert 1e-4 / MEMBER_CAP * (1 - 1e-9) <= counted <= 1e-4 * MEMBER_CAP * (1 + 1e-9)
+
+
+def unchanged_run(rng: random.Random, scale: float = 1.0, spike: bool = False) -> list[TestRecord]:
+    """The suite again, each reading off by noise; with ``spike`` one tiny test's window caught a pause."""
+    run = [record(r.node_id, r.median_j * math.exp(rng.gauss(0, 0.05)), r.wall_s) for r in LARGE]
+    for index, tiny in enumerate(TINY):
+        noise = math.exp(rng.gauss(0, 0.4))  # one reading of a 50 µs test moves a lot
+        factor = 40.0 if spike and index == 0 else scale
+        run.append(record(tiny.node_id, tiny.median_j * noise * factor, tiny.wall_s))
+    return run
+
+
+def test_noisy_tiny_tests_and_a_spike_never_fail_the_gate() -> None:
+    for seed in range(30):
+        report = compare_grouped(
+            unchanged_run(random.Random(seed), spike=True),
+            SUITE,
+            SETTINGS,
+            Judging(JITTER),
+            fingerprint=MACHINE,
+        )
+        assert not report.failed, (seed, [c.reason for c in report.regressions])
+
+
+def test_a_regression_spread_over_a_files_tiny_tests_fails_as_that_file() -> None:
+    run = unchanged_run(random.Random(1))
+    run = [
+        record(r.node_id, r.median_j * 2.0, r.wall_s) if "test_b.py::test_tiny" in r.node_id else r
+        for r in run
+    ]
+    report = compare_grouped(run, SUITE, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
+    assert [c.node_id for c in report.regressions] == ["tests/test_b.py::[small tests]"]
+    assert report.failed
+
+
+def test_each_small_test_keeps_its_figures_with_its_groups_verdict() -> None:
+    report = compare_grouped(
+        unchanged_run(random.Random(2)), SUITE, SETTINGS, Judging(JITTER), fingerprint=MACHINE
+    )
+    tiny = next(c for c in report.comparisons if c.node_id == "tests/test_a.py::test_tiny_3")
+    assert tiny.verdict == "grouped" and tiny.change is not None
+    assert "judged with its file's 60 small tests (tests/test_a.py::[small tests]): unchanged" in tiny.reason
+
+
+def test_a_regression_of_a_test_judged_alone_needs_the_confirming_rounds() -> None:
+    run = [record("tests/test_a.py::test_big", 3.0, 0.5), *LARGE[1:], *TINY]
+    short = compare_grouped(run, SUITE, SETTINGS, Judging(JITTER, min_rounds=3), fingerprint=MACHINE)
+    assert [c.verdict for c in short.comparisons if c.node_id.endswith("test_a.py::test_big")] == [
+        "inconclusive"
+    ]
+    run[0] = record("tests/test_a.py::test_big", 3.0, 0.5, rounds=3)
+    confirmed = compare_grouped(run, SUITE, SETTINGS, Judging(JITTER, min_rounds=3), fingerprint=MACHINE)
+    assert [c.node_id for c in confirmed.regressions] == ["tests/test_a.py::test_big"]
+
+
+def test_a_files_small_tests_near_the_resolution_together_are_left_to_the_suite() -> None:
+    few = baseline(*LARGE, *TINY[:3])
+    report = compare_grouped([*LARGE, *TINY[:3]], few, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
+    assert not any(c.node_id.endswith("[small tests]") for c in report.comparisons)
+    assert "judged in the suite total" in next(c for c in report.comparisons if c.verdict == "grouped").reason
