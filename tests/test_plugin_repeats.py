@@ -42,6 +42,13 @@ def saved(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (calls(pytester, "big"), calls(pytester, "other"), calls(pytester, "tiny")) == (1, 1, 30)
 
 
+def big_doubled(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str) -> pytest.RunResult:
+    """A compare after the baseline was saved, with ``test_big`` now using twice its energy."""
+    saved(pytester, monkeypatch)
+    script(monkeypatch, seed=2, scale={"*::test_big": 2.0}, **ENERGIES)
+    return run(pytester, "--greencode-compare", *args)
+
+
 def rounds_of(pytester: pytest.Pytester) -> dict[str, int]:
     return {t["node_id"].split("::")[1]: t["rounds"] for t in results(pytester)["tests"]}
 
@@ -49,9 +56,7 @@ def rounds_of(pytester: pytest.Pytester) -> dict[str, int]:
 def test_only_a_test_whose_verdict_is_open_runs_more_rounds(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saved(pytester, monkeypatch)
-    script(monkeypatch, seed=2, scale={"*::test_big": 2.0}, **ENERGIES)
-    result = run(pytester, "--greencode-compare", "--greencode-json=results.json")
+    result = big_doubled(pytester, monkeypatch, "--greencode-json=results.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert (calls(pytester, "big"), calls(pytester, "other"), calls(pytester, "tiny")) == (3, 1, 30)
     assert rounds_of(pytester)["test_big"] == 3 and rounds_of(pytester)["test_other"] == 1
@@ -65,10 +70,8 @@ def test_only_a_test_whose_verdict_is_open_runs_more_rounds(
 def test_pytests_counts_are_those_of_a_plain_run_when_tests_repeat(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saved(pytester, monkeypatch)
-    script(monkeypatch, seed=2, scale={"*::test_big": 2.0}, **ENERGIES)
+    compared = big_doubled(pytester, monkeypatch)
     plain = run(pytester, "-p", "no:greencode")
-    compared = run(pytester, "--greencode-compare")
     assert compared.parseoutcomes().get("passed") == plain.parseoutcomes()["passed"] == 32
     assert "failed" not in compared.parseoutcomes()
     compared.stdout.fnmatch_lines(["*= 32 passed, 1 energy regression in *"])
@@ -91,10 +94,8 @@ def test_tiny_tests_are_not_repeated_but_judged_together_per_file(
 def test_a_spent_budget_stops_extra_rounds_and_leaves_the_change_unconfirmed(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saved(pytester, monkeypatch)
-    script(monkeypatch, seed=2, scale={"*::test_big": 2.0}, **ENERGIES)
-    result = run(
-        pytester, "--greencode-compare", "--greencode-repeat-budget=0", "--greencode-json=results.json"
+    result = big_doubled(
+        pytester, monkeypatch, "--greencode-repeat-budget=0", "--greencode-json=results.json"
     )
     assert calls(pytester, "big") == 1
     assert result.ret == pytest.ExitCode.OK  # one reading is never enough for a regression
