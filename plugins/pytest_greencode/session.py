@@ -13,10 +13,8 @@ become one line each, never a traceback.
 from __future__ import annotations
 
 import contextlib
-import math
-import statistics
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,14 +26,11 @@ from greencode.config import Config, load_config
 from greencode.errors import GreencodeError, StoreError
 from greencode.fingerprint import detect_fingerprint
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
-from greencode.gate import Budget, GateSettings, Noise, declared_noise, estimate_noise
-from greencode.grouped_gate import Judging
+from greencode.gate import Budget, GateSettings, declared_noise
 from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
-from greencode.records import BaselineEntry, TestRecord, record_from_windows
-from greencode.repeat_plan import MIN_CONFIRM_ROUNDS, RepeatBudget, final_alpha, next_step
-from greencode.small_tests import Sizing, jitter_s, sizing
+from greencode.records import TestRecord
 from greencode.variation import pin_variation
 from pytest_greencode import callgrind, markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
@@ -43,6 +38,7 @@ from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PLAN_KEY,
 from pytest_greencode.options import overrides, run_options
 from pytest_greencode.quiet import did_not_pass, quiet_rounds
 from pytest_greencode.records import meter_error, record_of
+from pytest_greencode.repeats import Repeats
 from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
 
 #: Rounds of a test's call when the ``rounds`` key is not set.
@@ -100,13 +96,7 @@ class GreencodeRun:
         explicit = settings.origin("rounds") != "defaults"
         self.test_rounds = settings.rounds if explicit else TEST_ROUNDS
         deterministic = declared_noise(self.selection.meters) is not None
-        self.adaptive = self.compare and not explicit and not deterministic
-        self.max_rounds = max(settings.rounds, MIN_CONFIRM_ROUNDS)
-        self.jitter_s = jitter_s(self.selection.meters)
-        self.repeat_budget = RepeatBudget(settings.repeat_budget)
-        self.sizes: Sizing | None = None
-        self.noise: dict[str, Noise] = {}
-        self.entries: Mapping[str, BaselineEntry] = {}
+        self.repeats = Repeats(settings, self.selection.meters, self.compare, deterministic)
         #: counts depend on the code path only: fix the inputs that vary between runs before each call
         self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
@@ -162,9 +152,9 @@ class GreencodeRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
-            if self.adaptive:  # each worker plans its own tests' rounds; the controller reports problems
+            if self.repeats.adaptive:  # each worker plans its own rounds; the controller reports problems
                 with contextlib.suppress(StoreError):
-                    self._plan_repeats(self._load_baseline())
+                    self.repeats.plan(self._load_baseline(), self.gate_settings)
             return
         if self.machine_wide and xdist.is_controller(self.config):
             self._controller_lock = xdist.new_lock_path()
@@ -173,22 +163,13 @@ class GreencodeRun:
                 self.baseline = self._load_baseline()
             except StoreError as exc:
                 raise pytest.UsageError(f"greencode: {exc}") from None
-            self._plan_repeats(self.baseline)
+            self.repeats.plan(self.baseline, self.gate_settings)
 
     def _load_baseline(self) -> Baseline | None:
         if isinstance(self.baseline_path, Path):
             return load_baseline(self.baseline_path)
         fingerprint = detect_fingerprint(self.selection.name, sorted(self.selection.domains))
         return load_configured_baseline(self.settings, fingerprint)
-
-    def _plan_repeats(self, baseline: Baseline | None) -> None:
-        """What deciding a test's extra rounds needs from the baseline (:mod:`greencode.repeat_plan`)."""
-        if not self.adaptive or baseline is None:
-            return
-        gate = self.gate_settings
-        self.sizes = sizing(baseline, self.jitter_s, gate.min_effect_j)
-        self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source)
-        self.entries = baseline.entries
 
     @property
     def gate_settings(self) -> GateSettings:
@@ -273,37 +254,14 @@ class GreencodeRun:
             workers=self.workers_reported,
             warnings=self.warnings,
             measuring=[*self.measuring, self.extra_rounds.spent(EXTRA_ROUNDS)],
-            judging=self._judging(),
-            rounds_run=self._measuring(),
+            judging=self.repeats.judging(self.records.values()),
+            rounds_run=self.repeats.measuring(self.records.values(), self.test_rounds),
         )
         self.warnings[:] = outcome.warnings
         self.errors.extend(outcome.errors)
         warning = reporting.publish(self.config, outcome, self.settings.carbon)
         if warning:
             self.warnings.append(warning)
-
-    def _judging(self) -> Judging:
-        """How the end of the run judges: small tests per file; after adaptive rounds, a regression needs
-        confirming rounds and the level is what the looks left."""
-        if not self.adaptive:
-            return Judging(self.jitter_s)
-        most = max((r.rounds for r in self.records.values() if r.source == "test"), default=1)
-        alpha = final_alpha(self.settings.alpha, most, self.max_rounds)
-        return Judging(self.jitter_s, MIN_CONFIRM_ROUNDS, alpha)
-
-    def _measuring(self) -> dict[str, object]:
-        """The results file's account of the rounds: what each test's call ran at first, the most an open
-        test could run, and the extra rounds run (their time too, for this process: xdist workers keep
-        their own)."""
-        ran = [r.rounds for r in self.records.values() if r.source == "test"]
-        return {
-            "rounds": self.test_rounds,
-            "max_rounds": self.max_rounds if self.adaptive else self.test_rounds,
-            "repeat_budget": self.settings.repeat_budget if self.adaptive else None,
-            "extra_rounds": sum(ran) - len(ran),
-            "repeated_tests": sum(1 for n in ran if n > 1),
-            "extra_rounds_s": round(self.repeat_budget.spent_s, 6),
-        }
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.concluded:
@@ -324,14 +282,7 @@ class GreencodeRun:
                 self.marker_errors.append(plan.error)
             elif plan.measure:  # what tells the energy fixture to measure
                 item.stash[ROUNDS_KEY] = plan.rounds
-        if self.sizes is not None:  # the first pass's length, as the baseline knows it, bounds extra rounds
-            expected = math.fsum(
-                entry.wall_s
-                for item in items
-                if (entry := self.entries.get(item.nodeid)) is not None and entry.per == "test"
-            )
-            workers = getattr(self.config, "workerinput", {}).get("workercount", 1)
-            self.repeat_budget.expected_s = expected / max(int(workers), 1)
+        self.repeats.expect(items, int(getattr(self.config, "workerinput", {}).get("workercount", 1)))
         # a bad marker is a usage error like a bad configuration value; xdist workers cannot stop the session
         # (it would crash), so there the test errors and the controller exits with the usage error's code
         if self.marker_errors and not self.is_worker:
@@ -392,29 +343,10 @@ class GreencodeRun:
         if did_not_pass(item):  # a unittest test that failed or skipped without raising: no figure
             return result
         if plan.mode == "test":
-            windows.extend(self._repeat(item, self._more_rounds(item, plan), windows))
+            more = self.repeats.more(item, plan, self.gate_settings, self.started)
+            windows.extend(self._repeat(item, more, windows))
         item.stash[CALLS_KEY] = windows
         return result
-
-    def _more_rounds(self, item: pytest.Item, plan: markers.Plan) -> Callable[[list[Measurement]], int]:
-        """How many more rounds ``item`` runs after those so far: up to its fixed rounds, or what the
-        repeat plan says while the budget lasts (:mod:`greencode.repeat_plan`)."""
-        sizes = self.sizes
-        if sizes is None or plan.fixed_rounds:
-            return lambda windows: plan.rounds - len(windows)
-        entry = self.entries.get(item.nodeid)
-        gate = self.gate_settings
-
-        def more(windows: list[Measurement]) -> int:
-            extra = item.stash.get(EXTRA_KEY, 0.0)
-            record = record_from_windows(item.nodeid, windows, extra, "test", [1] * len(windows), "test")
-            step = next_step(record, entry, self.noise.get(item.nodeid), gate, sizes, self.max_rounds)
-            if step.decision != "open":
-                return 0
-            cost = step.rounds * statistics.median(w.wall_s for w in windows)
-            return step.rounds if self.repeat_budget.allows(cost, time.time() - self.started) else 0
-
-        return more
 
     def _repeat(
         self, item: pytest.Item, more: Callable[[list[Measurement]], int], first: list[Measurement]
@@ -442,7 +374,7 @@ class GreencodeRun:
                         break
                     windows.append(recorder.stop())
                     ran += 1
-                self.repeat_budget.spend(time.perf_counter() - started, ran)
+                self.repeats.budget.spend(time.perf_counter() - started, ran)
                 count = 0 if problem else more([*first, *windows])
                 planned += count
         if quiet.subtest_failed:
