@@ -78,6 +78,9 @@ class GateSettings:
     meter_noise: float | None = None
     #: the most the suite's tests measured per test may use together (``total_budget_j``; None: no limit)
     total_budget_j: float | None = None
+    #: how far one window's reading can shift between runs whatever its length (cache state, a busier
+    #: machine): without pooled runs a test's spread is sqrt(run_cv² + (window_jitter_s / its window)²)
+    window_jitter_s: float = 0.0
 
     @classmethod
     def from_config(cls, config: Config, meter_noise: float | None = None) -> GateSettings:
@@ -121,6 +124,7 @@ class GateSettings:
             "cross_host_run_cv": self.cross_host_run_cv,
             "meter_noise": self.meter_noise,
             "total_budget_j": self.total_budget_j,
+            "window_jitter_s": self.window_jitter_s,
         }
 
 
@@ -525,21 +529,33 @@ def estimate_noise(
     default_cv: float = DEFAULT_RUN_CV,
     min_cv: float = MIN_RUN_CV,
     default_source: str = "default",
+    jitter_s: float = 0.0,
 ) -> dict[str, Noise]:
     """The run-to-run spread to assume for each baseline entry (see the module docstring); ``default_source``
-    names where ``default_cv`` comes from in reports."""
+    names where ``default_cv`` comes from in reports. Where no pooled runs tell, a test measured per test
+    with a window of ``wall_s`` gets ``sqrt(default_cv² + (jitter_s / wall_s)²)``: a short window's reading
+    shifts by about ``jitter_s`` between runs, far more than ``default_cv`` of it."""
     names, groups = [], []
     for node_id, entry in baseline.entries.items():
         logs = _log_runs(entry)
         names.append(node_id)
         groups.append((statistics.variance(logs), len(logs) - 1) if logs and len(logs) > 1 else (0.0, 0))
     default = Noise(default_cv, math.inf, default_source)
+
+    def assumed(entry: BaselineEntry) -> Noise:
+        if jitter_s <= 0 or entry.per != "test" or entry.wall_s <= 0:
+            return default
+        return Noise(
+            math.hypot(default_cv, jitter_s / entry.wall_s), math.inf, f"{default_source} + window jitter"
+        )
+
+    entries = baseline.entries
     if not any(df > 0 for _, df in groups):
-        return dict.fromkeys(names, default)
+        return {name: assumed(entries[name]) for name in names}
     noise = {}
     for name, (variance, df) in zip(names, moderated_variances(groups), strict=True):
         if df <= 0:
-            noise[name] = default
+            noise[name] = assumed(entries[name])
         else:
             noise[name] = Noise(max(math.sqrt(variance), min_cv), df, "baseline runs")
     return noise
@@ -840,7 +856,9 @@ def compare(
             )
         notes.append("compared although " + reason.split(" (--greencode")[0] + ", as allowed")
 
-    noise = estimate_noise(baseline, settings.run_cv, settings.min_run_cv, settings.noise_source)
+    noise = estimate_noise(
+        baseline, settings.run_cv, settings.min_run_cv, settings.noise_source, settings.window_jitter_s
+    )
     if (
         settings.meter_noise is None  # counts do not change with the host once the fingerprints match
         and fingerprint is not None

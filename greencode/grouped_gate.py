@@ -78,6 +78,7 @@ def compare_grouped(
     """:func:`greencode.gate.compare` with small tests judged per file (module docstring)."""
     records = list(records)
     budgets = list(budgets)
+    settings = replace(settings, window_jitter_s=judging.jitter_s)
     if judging.alpha is not None:
         settings = replace(settings, alpha=judging.alpha)
     plain = compare(
@@ -127,7 +128,9 @@ def _members(
     verdicts: dict[str, Comparison],
 ) -> list[Comparison]:
     """Each small test's own figures (judged as a family of their own, for reading only), as ``grouped``."""
-    noise = estimate_noise(baseline, settings.run_cv, settings.min_run_cv, settings.noise_source)
+    noise = estimate_noise(
+        baseline, settings.run_cv, settings.min_run_cv, settings.noise_source, settings.window_jitter_s
+    )
     estimates = []
     for record in records:
         if groups.group(record.node_id) is None:

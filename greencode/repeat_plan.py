@@ -3,7 +3,9 @@
 A comparing run measures every test once. Right after a test's first round — its fixtures still alive — the
 plugin asks :func:`next_step` whether more rounds of it could change its verdict:
 
-- a test too small to judge alone (:mod:`greencode.small_tests`) never repeats: its file's sum judges it;
+- a test too small to judge alone (:mod:`greencode.small_tests`) never repeats: its file's sum judges it —
+  unless its first reading is as large as a test judged alone: it then runs to
+  :data:`~greencode.small_tests.MIN_CONFIRM_ROUNDS` rounds, which tell a spike from a test that grew;
 - a test whose first reading is within ``fail_on`` of its baseline (``unchanged`` at the full ``alpha``) is
   decided: more rounds would only confirm it;
 - any other reading — a change beyond ``fail_on`` either way, or an inconclusive one — is open. One reading
@@ -26,12 +28,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from greencode.gate import GateSettings, Noise, estimate_change, judge
-from greencode.small_tests import Sizing
+from greencode.small_tests import MIN_CONFIRM_ROUNDS, Sizing
 from greencode.stats import log_median_variance, look_alpha, planned_looks
 from greencode.store import BaselineEntry, TestRecord
 
-#: Rounds an open test runs before its verdict may be a change: one reading cannot tell a spike from it.
-MIN_CONFIRM_ROUNDS = 3
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2
 #: The extra time, as a share of the first pass, when ``repeat_budget`` is not set.
@@ -76,7 +76,10 @@ def next_step(
     """What ``record`` (its rounds so far) needs against its baseline ``entry`` (module docstring)."""
     if entry is None or noise is None or record.per != entry.per:
         return Step("decided")
+    rounds = len(record.samples_j)
     if not sizes.alone(entry, record):
+        if sizes.grown(record) and rounds < MIN_CONFIRM_ROUNDS:  # did it really grow, or was it a spike?
+            return Step("open", min(MIN_CONFIRM_ROUNDS, max_rounds) - rounds)
         return Step("small")
     estimate = estimate_change(record, entry, noise)
     if estimate is None:
@@ -84,7 +87,6 @@ def next_step(
     (full,) = judge([estimate], settings)
     if full.verdict == "unchanged":
         return Step("decided")
-    rounds = len(record.samples_j)
     if rounds >= max_rounds:
         return Step("decided")
     if rounds >= MIN_CONFIRM_ROUNDS:

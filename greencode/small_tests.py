@@ -8,7 +8,8 @@ and can be measured:
 
 - it is among the largest tests of the baseline that together carry :data:`CARRY_SHARE` of the suite's
   energy, or ``min_effect_j`` is set and the test alone uses more than that (so its doubling would count),
-  or this run measured it at least as large as the smallest test of that share (it grew into it);
+  or this run measured it, over at least :data:`MIN_CONFIRM_ROUNDS` rounds, at least as large as the
+  smallest measurable test of that share (it grew into it);
 - and its window is not near the meter's resolution: at least :data:`RESOLUTION_WINDOWS` times the meter's
   jitter (:func:`jitter_s`), in the baseline or, for a test that grew, in this run.
 
@@ -42,6 +43,9 @@ RESOLUTION_WINDOWS = 10
 MIN_JITTER_S = 1e-4
 #: In a group's sum a member counts between 1/MEMBER_CAP and MEMBER_CAP times its baseline energy.
 MEMBER_CAP = 3.0
+#: Rounds of this run a test needs before a reading that grew makes it judged alone (and, with adaptive
+#: rounds, before any regression of a test judged alone): one reading cannot tell a spike from a change.
+MIN_CONFIRM_ROUNDS = 3
 #: What a group's node id ends with, after its file: ``tests/test_x.py::[small tests]``.
 GROUP_SUFFIX = "::[small tests]"
 
@@ -70,8 +74,8 @@ def _per_test(entry: BaselineEntry) -> bool:
 class Sizing:
     """What makes a test large enough to judge alone, from the baseline (see the module docstring).
 
-    ``suite_j`` is the baseline suite's energy (tests measured per test); ``share_j`` the energy of the
-    smallest test among those carrying :data:`CARRY_SHARE` of it; ``large`` those tests."""
+    ``suite_j`` is the baseline suite's energy (tests measured per test); ``large`` the largest tests that
+    carry :data:`CARRY_SHARE` of it, ``share_j`` the energy of the smallest measurable one among them."""
 
     suite_j: float
     share_j: float
@@ -95,7 +99,12 @@ class Sizing:
             return False
         if entry.node_id in self.large or self.matters(entry.centre_j):
             return True
-        return record is not None and self.matters(record.median_j)
+        return self.grown(record) and len(record.samples_j) >= MIN_CONFIRM_ROUNDS  # type: ignore[union-attr]
+
+    def grown(self, record: TestRecord | None) -> bool:
+        """Whether this run's reading of a small test (any number of rounds) is as large as a test judged
+        alone: more rounds then tell whether it really grew."""
+        return record is not None and self.measurable(record.wall_s) and self.matters(record.median_j)
 
     def share(self, entry: BaselineEntry) -> float:
         return entry.centre_j / self.suite_j if self.suite_j > 0 else 0.0
@@ -117,12 +126,14 @@ def sizing(baseline: Baseline, jitter: float, min_effect_j: float = 0.0) -> Sizi
     )
     suite = math.fsum(energy for energy, _ in energies)
     large, carried, share_j = [], 0.0, math.inf
+    sizes = Sizing(suite, share_j, frozenset(), jitter, min_effect_j)
     for energy, node_id in energies:
         if carried >= CARRY_SHARE * suite:
             break
         large.append(node_id)
         carried += energy
-        share_j = energy
+        if sizes.measurable(baseline.entries[node_id].wall_s):
+            share_j = energy
     return Sizing(suite, share_j, frozenset(large), jitter, min_effect_j)
 
 
@@ -154,19 +165,23 @@ def _group_pair(
     group: str, members: list[tuple[TestRecord, BaselineEntry]]
 ) -> tuple[TestRecord, BaselineEntry]:
     """One record and one baseline entry standing for ``members``' sums. The baseline's runs are summed
-    run by run over the runs every member has (its latest), so pooled runs give the group its own spread."""
+    run by run over the runs every member has (its latest), so pooled runs give the group its own spread;
+    without them the gate assumes the per-window jitter relative to the members' mean window, since a
+    busier run shifts every window alike."""
     runs = min(len(entry.runs_j) for _, entry in members)
     runs_j = tuple(
         math.fsum(entry.runs_j[len(entry.runs_j) - runs + i] for _, entry in members) for i in range(runs)
     )
     current = math.fsum(_capped(record.median_j, entry.centre_j) for record, entry in members)
     first = members[0][0]
+    count = len(members)
+    # wall_s and cpu_s of a group are its members' means: the window a per-window jitter is relative to
     record = TestRecord(
         node_id=group,
         per="test",
         samples_j=(current,),
-        wall_s=math.fsum(r.wall_s for r, _ in members),
-        cpu_s=math.fsum(r.cpu_s for r, _ in members),
+        wall_s=math.fsum(r.wall_s for r, _ in members) / count,
+        cpu_s=math.fsum(r.cpu_s for r, _ in members) / count,
         meter=first.meter,
         estimated=any(r.estimated for r, _ in members),
     )
@@ -176,8 +191,8 @@ def _group_pair(
         runs_j=runs_j,
         samples_j=runs_j[-1:],
         summary=summarize(runs_j[-1:]),
-        wall_s=math.fsum(e.wall_s for _, e in members),
-        cpu_s=math.fsum(e.cpu_s for _, e in members),
+        wall_s=math.fsum(e.wall_s for _, e in members) / count,
+        cpu_s=math.fsum(e.cpu_s for _, e in members) / count,
         meter=members[0][1].meter,
         estimated=any(e.estimated for _, e in members),
     )

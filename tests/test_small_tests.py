@@ -8,7 +8,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greencode.gate import GateSettings
+from greencode.gate import GateSettings, estimate_noise
 from greencode.grouped_gate import Judging, compare_grouped
 from greencode.small_tests import (
     CARRY_SHARE,
@@ -36,7 +36,8 @@ def baseline(*records: TestRecord) -> Baseline:
 
 # a suite like a real one: two large tests and many tiny ones spread over two files
 LARGE = [record("tests/test_a.py::test_big", 1.0, 0.5), record("tests/test_b.py::test_big", 0.5, 0.25)]
-TINY = [record(f"tests/test_{f}.py::test_tiny_{i}", 1e-4, 5e-5) for f in "ab" for i in range(60)]
+# 800 µs windows: short of the 1 ms needed to be judged alone; a file's sum still tells a doubling
+TINY = [record(f"tests/test_{f}.py::test_tiny_{i}", 1e-4, 8e-4) for f in "ab" for i in range(60)]
 SUITE = baseline(*LARGE, *TINY)
 
 
@@ -44,6 +45,12 @@ def test_the_largest_tests_carrying_most_of_the_energy_are_judged_alone() -> Non
     sizes = sizing(SUITE, JITTER)
     assert sizes.large == {"tests/test_a.py::test_big", "tests/test_b.py::test_big"}
     assert math.isclose(sizes.suite_j, 1.5 + 120 * 1e-4)
+
+
+def test_without_pooled_runs_a_short_window_gets_the_jitter_as_noise() -> None:
+    noise = estimate_noise(SUITE, 0.08, jitter_s=JITTER)
+    assert noise["tests/test_a.py::test_big"].cv < 0.081  # 500 ms: the run-to-run default
+    assert math.isclose(noise["tests/test_a.py::test_tiny_0"].cv, math.hypot(0.08, JITTER / 8e-4))
 
 
 def test_a_test_near_the_meters_resolution_is_never_judged_alone_however_large() -> None:
@@ -54,10 +61,11 @@ def test_a_test_near_the_meters_resolution_is_never_judged_alone_however_large()
     assert groups.alone == {"t.py::x"} and groups.members == {"t.py::[small tests]": ("t.py::short",)}
 
 
-def test_a_small_test_that_grew_into_the_share_is_judged_alone() -> None:
-    grown = record("tests/test_a.py::test_tiny_0", 2.0, 0.5)
-    groups = sort_for_judging([*LARGE, grown], SUITE, sizing(SUITE, JITTER))
-    assert grown.node_id in groups.alone
+def test_a_small_test_that_grew_into_the_share_is_judged_alone_after_confirming_rounds() -> None:
+    once = record("tests/test_a.py::test_tiny_0", 2.0, 0.5)
+    assert once.node_id not in sort_for_judging([*LARGE, once], SUITE, sizing(SUITE, JITTER)).alone
+    confirmed = record("tests/test_a.py::test_tiny_0", 2.0, 0.5, rounds=3)
+    assert confirmed.node_id in sort_for_judging([*LARGE, confirmed], SUITE, sizing(SUITE, JITTER)).alone
 
 
 def test_min_effect_makes_every_test_whose_doubling_would_count_matter() -> None:
@@ -100,7 +108,7 @@ def test_the_tests_judged_alone_carry_the_share_and_no_smaller_one_is_among_them
 @given(st.floats(1e-3, 1e3))
 def test_a_members_reading_counts_within_the_cap_of_its_baseline(factor: float) -> None:
     members = [
-        record(f"tests/test_a.py::test_tiny_{i}", 1e-4 * (factor if i == 0 else 1.0), 5e-5) for i in range(60)
+        record(f"tests/test_a.py::test_tiny_{i}", 1e-4 * (factor if i == 0 else 1.0), 8e-4) for i in range(60)
     ]
     groups = sort_for_judging([*LARGE, *members], SUITE, sizing(SUITE, JITTER))
     current, _ = groups.pairs["tests/test_a.py::[small tests]"]
@@ -162,7 +170,8 @@ def test_a_regression_of_a_test_judged_alone_needs_the_confirming_rounds() -> No
 
 
 def test_a_files_small_tests_near_the_resolution_together_are_left_to_the_suite() -> None:
-    few = baseline(*LARGE, *TINY[:3])
-    report = compare_grouped([*LARGE, *TINY[:3]], few, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
+    short = [record(f"tests/test_a.py::test_short_{i}", 1e-4, 5e-5) for i in range(3)]
+    few = baseline(*LARGE, *short)
+    report = compare_grouped([*LARGE, *short], few, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
     assert not any(c.node_id.endswith("[small tests]") for c in report.comparisons)
     assert "judged in the suite total" in next(c for c in report.comparisons if c.verdict == "grouped").reason

@@ -53,7 +53,7 @@ class Repeats:
         if not self.adaptive or baseline is None:
             return
         self.sizes = sizing(baseline, self.jitter_s, gate.min_effect_j)
-        self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source)
+        self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source, self.jitter_s)
         self.entries = baseline.entries
 
     def expect(self, items: Iterable[pytest.Item], workers: int) -> None:
