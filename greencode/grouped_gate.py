@@ -116,6 +116,7 @@ def compare_grouped(
         judged,
         comparisons=tuple(sorted(comparisons, key=lambda c: c.node_id)),
         budgets=check_budgets(records, budgets),
+        total_budget=plain.total_budget,
     )
 
 

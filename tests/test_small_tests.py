@@ -175,3 +175,10 @@ def test_a_files_small_tests_near_the_resolution_together_are_left_to_the_suite(
     report = compare_grouped([*LARGE, *short], few, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
     assert not any(c.node_id.endswith("[small tests]") for c in report.comparisons)
     assert "judged in the suite total" in next(c for c in report.comparisons if c.verdict == "grouped").reason
+
+
+def test_the_total_budget_counts_every_test_as_measured_not_the_groups_capped_sums() -> None:
+    run = [*LARGE, record("tests/test_a.py::test_tiny_0", 0.5, 8e-4), *TINY[1:]]  # 5000 times its baseline
+    budgeted = GateSettings(total_budget_j=1.9)
+    report = compare_grouped(run, SUITE, budgeted, Judging(JITTER), fingerprint=MACHINE)
+    assert report.total_budget is not None and report.total_budget.over

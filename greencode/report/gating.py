@@ -85,20 +85,14 @@ def gate_records(
     records: list[TestRecord], fingerprint: Fingerprint, config: Config, budgets: Sequence[Budget] = ()
 ) -> GateReport:
     """Compare ``records`` with the configured baseline (a file or ``history:BRANCH``), with ``config``'s
-    gate settings and budgets and the run's own marker ``budgets``. Small tests are judged per file as in
-    the plugin (:mod:`greencode.grouped_gate`); a results file does not name its meter's jitter, so the
-    least is assumed, and none for records with instruction counts (a deterministic meter)."""
-    from greencode.gate import GateSettings, config_budgets
-    from greencode.grouped_gate import Judging, compare_grouped
+    gate settings and budgets and the run's own marker ``budgets``."""
+    from greencode.gate import GateSettings, compare, config_budgets
     from greencode.history.baselines import describe, load_configured_baseline
-    from greencode.small_tests import MIN_JITTER_S
 
-    counted = bool(records) and all(r.instructions is not None for r in records)
-    return compare_grouped(
+    return compare(
         records,
         load_configured_baseline(config, fingerprint),
         GateSettings.from_config(config),
-        Judging(0.0 if counted else MIN_JITTER_S),
         fingerprint=fingerprint,
         budgets=[*budgets, *config_budgets(config)],
         baseline_name=describe(config),
