@@ -139,6 +139,17 @@ def judge(suite: str, root: Path) -> tuple[Tally, str]:
         tally.regressed_tests += verdicts.count("regression")
         tally.inconclusive += verdicts.count("inconclusive")
         tally.extra_rounds.append(int(data["settings"].get("extra_rounds", 0)))
+        flagged = [
+            c["node_id"]
+            for c in data["gate"]["comparisons"]
+            if c["verdict"] in ("regression", "inconclusive")
+        ]
+        print(  # progress on stderr, so a long run shows what it found so far
+            f"{suite} compare {index + 1}/{COMPARES} ({'loaded' if loaded else 'quiet'}): "
+            f"{data['gate']['summary']}; {elapsed / plain:.2f}x plain; flagged {flagged}",
+            file=sys.stderr,
+            flush=True,
+        )
     return tally, doubled(suite, root)
 
 
