@@ -29,7 +29,9 @@ from greencode.small_tests import Groups, Sizing, sizing, sort_for_judging
 from greencode.units import plural
 
 if TYPE_CHECKING:
-    from greencode.store import Baseline, Fingerprint, TestRecord
+    from greencode.baselines import Baseline
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from greencode.gate import GateSettings, Noise, estimate_change, judge
+from greencode.records import BaselineEntry, TestRecord
 from greencode.small_tests import MIN_CONFIRM_ROUNDS, Sizing
 from greencode.stats import log_median_variance, look_alpha, planned_looks
-from greencode.store import BaselineEntry, TestRecord
 
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2

@@ -29,8 +29,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from greencode.baselines import Baseline
+from greencode.records import BaselineEntry, TestRecord
 from greencode.stats import summarize
-from greencode.store import Baseline, BaselineEntry, TestRecord
 from greencode.units import format_duration, format_percent
 
 #: The tests judged alone carry this share of the baseline suite's energy (largest first).
