@@ -11,7 +11,8 @@ in more-itertools the test nearest 2 % of the suite's energy (its method runs tw
 conftest written into the unpacked sdist). A false alarm is a compare that fails the gate; the table also
 counts regressed and inconclusive verdicts (of tests and of files' small tests) and the extra rounds.
 
-``GREENCODE_BENCH_COMPARES`` (default 20) sets the compares per suite; ``GREENCODE_BENCH_SUITE`` an
+``GREENCODE_BENCH_COMPARES`` (default 20) sets the compares per suite, ``GREENCODE_BENCH_ONLY`` (``small``
+or ``third-party``) runs one suite; ``GREENCODE_BENCH_SUITE`` an
 unpacked more-itertools sdist (else it is downloaded, as in ``bench_third_party.py``; skipped if that fails).
 Nothing here is tuned to the result: the gate runs with its defaults.
 """
@@ -35,6 +36,7 @@ from _table import print_table
 from bench_third_party import suite_root
 
 COMPARES = int(os.environ.get("GREENCODE_BENCH_COMPARES", "20"))
+ONLY = os.environ.get("GREENCODE_BENCH_ONLY", "")  # "small" or "third-party": one suite only
 DOUBLE_ENV = "GREENCODE_BENCH_DOUBLE"  # the node id whose work the conftest doubles
 
 SMALL_PROJECT = {
@@ -185,11 +187,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         small = Path(scratch) / "small"
         write_small_project(small)
-        suites = [("small project", small)]
-        third = suite_root(Path(scratch) / "sdist")
+        suites = [] if ONLY == "third-party" else [("small project", small)]
+        third = None if ONLY == "small" else suite_root(Path(scratch) / "sdist")
         if third is not None:
             suites.append(("more-itertools 10.5.0", third))
-        else:
+        elif ONLY != "small":
             notes.append("more-itertools skipped: the sdist could not be downloaded")
         for suite, root in suites:
             tally, caught = judge(suite, root)
