@@ -66,7 +66,8 @@ SCENARIOS = (("A/A", 1.0), ("+10%", 1.1), ("+20%", 1.2))
 METHODS = ("greencode ab", "baseline, 1 saved run", "baseline, 3 pooled runs")
 
 
-def _environment(scratch: Path) -> dict[str, str]:
+def environment(scratch: Path) -> dict[str, str]:
+    """Fast side processes, a predictable git, no CI variables, the history in ``scratch``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_", "GREENCODE_"))}
     env.update(
         {
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as directory:
         scratch = Path(directory)
-        env = _environment(scratch)
+        env = environment(scratch)
         repo = _make_repo(scratch, env, args.fail_on)
         for trial in range(args.runs):
             for scenario, work in SCENARIOS:

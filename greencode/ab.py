@@ -54,6 +54,7 @@ from greencode.gate import (
     GateReport,
     GateSettings,
     Noise,
+    SuiteVerdict,
     check_budgets,
     check_total_budget,
     judge,
@@ -72,7 +73,8 @@ from greencode.pytest_process import (
 from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_from_record
 from greencode.results_file import load_results
 from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
-from greencode.units import plural
+from greencode.units import format_percent, plural
+from greencode.weighing import CARRIER_SHARE, Size, Weighing, file_of, weigh
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -218,18 +220,40 @@ def _entry(record: TestRecord, commit: str) -> BaselineEntry:
     return replace(entry_from_record(record, commit), runs_j=record.samples_j, samples_j=record.samples_j)
 
 
-def decide(
-    tests: Mapping[str, PairedTest],
-    settings: GateSettings,
-    *,
-    base_only: Mapping[str, TestRecord] = {},
-    head_only: Mapping[str, TestRecord] = {},
-    budgets: Sequence[Budget] = (),
-    base: Side | None = None,
-) -> GateReport:
-    """The gate's report for paired tests (and tests measured on one side only: ``new`` or ``missing``).
+def sum_records(node_id: str, records: Sequence[TestRecord]) -> TestRecord:
+    """One run of several tests as one record: the sum of their medians (energy, wall and CPU time)."""
+    first = records[0]
+    return TestRecord(
+        node_id=node_id,
+        per=first.per,
+        samples_j=(math.fsum(r.median_j for r in records),),
+        wall_s=math.fsum(r.wall_s for r in records),
+        cpu_s=math.fsum(r.cpu_s for r in records),
+        meter=first.meter,
+        estimated=any(r.estimated for r in records),
+        provenance=first.provenance,
+    )
 
-    Each test's pair spread is shrunk towards the spread all tests share
+
+def summed(name: str, tests: Sequence[PairedTest]) -> PairedTest:
+    """Tests measured in the same pairs as one test, ``name``: pair by pair, the sum of their run medians.
+    Its pair spread is then the sum's own, whatever the tests have in common (a busy run slows them all)."""
+    orders = {t.head_second for t in tests}
+    if len(orders) != 1:
+        raise ValueError(f"{name}: summed tests must share their pairs")
+    base, head = (
+        tuple(sum_records(name, runs) for runs in zip(*(getattr(t, side) for t in tests), strict=True))
+        for side in ("base", "head")
+    )
+    return PairedTest(name, base, head, orders.pop())
+
+
+def _estimates(
+    tests: Mapping[str, PairedTest], settings: GateSettings, commit: str
+) -> tuple[list[ChangeEstimate], list[Comparison]]:
+    """Each paired test's change, ready for :func:`judge`, and the comparisons of tests without one.
+
+    Each test's pair spread is shrunk towards the spread all of ``tests`` share
     (:func:`greencode.stats.moderated_variances`, as the stored-baseline gate does with its runs): with few
     pairs per test, the other tests' pairs lend degrees of freedom, so intervals are honest without being
     needlessly wide.
@@ -240,7 +264,7 @@ def decide(
     paired = []
     single = []
     for node_id, test in sorted(tests.items()):
-        head, entry = combine_runs(test.head), _entry(combine_runs(test.base), base.commit if base else "")
+        head, entry = combine_runs(test.head), _entry(combine_runs(test.base), commit)
         if len(test.base) == 1 and settings.meter_noise is not None:
             estimate = test.single_change(settings.meter_noise)
             if estimate is not None:
@@ -279,8 +303,57 @@ def decide(
         estimates.append(
             ChangeEstimate(head, entry, noise, change.log_change, spread / math.sqrt(change.pairs))
         )
+    return estimates, others
+
+
+#: How the suite total is named among the rows still undecided (it is ``GateReport.suite``, not a row).
+TOTAL_ROW = "suite total"
+
+
+def group_row(file: str) -> str:
+    """The row judging ``file``'s small tests together."""
+    return f"{file} (small tests together)"
+
+
+def decide(
+    tests: Mapping[str, PairedTest],
+    settings: GateSettings,
+    *,
+    base_only: Mapping[str, TestRecord] = {},
+    head_only: Mapping[str, TestRecord] = {},
+    budgets: Sequence[Budget] = (),
+    base: Side | None = None,
+    weighing: Weighing | None = None,
+    sums: Mapping[str, PairedTest] = {},
+) -> GateReport:
+    """The gate's report for paired tests (and tests measured on one side only: ``new`` or ``missing``).
+
+    Without ``weighing`` every test is judged alone, all in one family (Holm's adjustment). With it, the
+    tests it judges alone and the ``sums`` (:func:`group_row`: each file's small tests) form the family;
+    each small test is judged on its own figures too, in a family of its own, but its verdict is its file's
+    (:func:`as_member`): a small test never fails the check, nor warns, alone. The suite total
+    (``GateReport.suite``, :func:`greencode.gate.judge_suite`) is over every paired test.
+    """
+    commit = base.commit if base else ""
+    together = weighing.together if weighing is not None else frozenset()
+    estimates, others = _estimates({n: t for n, t in tests.items() if n not in together}, settings, commit)
+    small, small_others = _estimates({n: t for n, t in tests.items() if n in together}, settings, commit)
+    summed, summed_others = _estimates(sums, settings, commit)
+    comparisons = [*judge([*estimates, *summed], settings), *others, *summed_others]
+    unjudged = [c.node_id for c in [*others, *small_others] if c.verdict not in ("new", "missing")]
+    suite = judge_suite([*estimates, *small], settings, new=head_only, missing=base_only, excluded=unjudged)
+    if weighing is not None:
+        rows = {c.node_id: (c.node_id, c.verdict) for c in comparisons}
+        comparisons += [
+            as_member(
+                c,
+                weighing.weights[c.node_id].why,
+                rows.get(group_row(file_of(c.node_id)), (TOTAL_ROW, suite.verdict)),
+            )
+            for c in [*judge(small, settings), *small_others]
+        ]
     for record in head_only.values():
-        others.append(
+        comparisons.append(
             Comparison(
                 record.node_id,
                 "new",
@@ -292,7 +365,7 @@ def decide(
             )
         )
     for record in base_only.values():
-        others.append(
+        comparisons.append(
             Comparison(
                 record.node_id,
                 "missing",
@@ -303,24 +376,41 @@ def decide(
                 meter=record.meter,
             )
         )
-    comparisons = sorted([*judge(estimates, settings), *others], key=lambda c: c.node_id)
     head_records = [combine_runs(t.head) for t in tests.values()] + list(head_only.values())
-    unjudged = [c.node_id for c in others if c.verdict not in ("new", "missing")]
     return GateReport(
         settings,
-        tuple(comparisons),
+        tuple(sorted(comparisons, key=lambda c: c.node_id)),
         check_budgets(head_records, budgets),
         compared=True,
         baseline=f"base {base.describe()}" if base else "base",
         baseline_commit=base.commit if base else None,
-        suite=judge_suite(estimates, settings, new=head_only, missing=base_only, excluded=unjudged),
+        suite=suite,
         total_budget=check_total_budget(head_records, settings),
     )
 
 
-def needs_more_pairs(comparison: Comparison, settings: GateSettings) -> bool:
-    """Whether more pairs could still change this test's verdict: the gate calls it inconclusive, or it is
-    not a regression while its interval still reaches above ``fail_on`` by more than the floor."""
+def as_member(own: Comparison, why: str, group: tuple[str, str]) -> Comparison:
+    """A small test's comparison as one of the small tests judged together: its own figures, the verdict of
+    ``group`` (its name and verdict: its file's row, or the suite total for a file's only small test).
+
+    It is ``unchanged`` when the group is unchanged or better (an improvement stays one only when both
+    agree), and otherwise ``inconclusive``, never a regression: it is too small to judge alone (``why``).
+    """
+    name, verdict = group
+    if verdict not in ("unchanged", "improvement"):
+        mine = "inconclusive"
+    elif own.verdict == "improvement" == verdict:
+        mine = "improvement"
+    else:
+        mine = "unchanged"
+    alone = f"alone {own.reason}" if own.reason else "alone: no change measured"
+    return replace(own, verdict=mine, reason=f"too small to judge alone ({why}); {name}: {verdict}; {alone}")
+
+
+def needs_more_pairs(comparison: Comparison | SuiteVerdict, settings: GateSettings) -> bool:
+    """Whether more pairs could still change this verdict (a test's or the suite total's): the gate calls it
+    inconclusive, or it is not a regression while its interval still reaches above ``fail_on`` by more than
+    the floor."""
     if comparison.ci_high is None or comparison.verdict not in ("inconclusive", "unchanged", "improvement"):
         return False
     if comparison.verdict == "inconclusive":
@@ -329,15 +419,39 @@ def needs_more_pairs(comparison: Comparison, settings: GateSettings) -> bool:
     return comparison.ci_high > settings.fail_on and reach > settings.min_effect_j
 
 
-def still_undecided(full: GateReport, spent: GateReport, settings: GateSettings) -> set[str]:
-    """Tests that need more pairs: not a regression at the look's level (``spent``) and, at full ``alpha``
-    (``full``), a regression or not clear of ``fail_on`` yet (:func:`needs_more_pairs`)."""
+@dataclass(frozen=True)
+class Scope:
+    """Which verdicts of a report can keep measuring going. ``together``: the small tests and their files'
+    rows, which never can; ``suite``: whether the suite total can (its indecision needs pairs of every
+    test). The default: every row is a test judged alone, and the total does not count."""
+
+    together: frozenset[str] = frozenset()
+    suite: bool = False
+
+
+def still_undecided(
+    full: GateReport, spent: GateReport, settings: GateSettings, scope: Scope = Scope()
+) -> set[str]:
+    """What needs more pairs: tests judged alone, and the suite total (:data:`TOTAL_ROW`), that are not a
+    regression at the look's level (``spent``) and, at full ``alpha`` (``full``), a regression or not clear
+    of ``fail_on`` yet (:func:`needs_more_pairs`). Small tests and their files' rows are never among them."""
     flagged = {c.node_id for c in spent.regressions}
-    return {
+    undecided = {
         c.node_id
         for c in full.comparisons
-        if c.node_id not in flagged and (c.verdict == "regression" or needs_more_pairs(c, settings))
+        if c.node_id not in flagged
+        and c.node_id not in scope.together
+        and (c.verdict == "regression" or needs_more_pairs(c, settings))
     }
+    total = full.suite
+    if (
+        scope.suite
+        and total is not None
+        and not spent.suite_regressed
+        and (total.verdict == "regression" or needs_more_pairs(total, settings))
+    ):
+        undecided.add(TOTAL_ROW)
+    return undecided
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -369,6 +483,8 @@ class AbResult:
     hotspots: tuple[Hotspots, ...] = ()
     #: what measuring added to one run of each side: setting both up and the pairs after the first
     footprint: Footprint | None = None
+    #: the tests too small to judge alone (:mod:`greencode.weighing`): judged per file and in the total
+    together: tuple[str, ...] = ()
 
     @property
     def failed_check(self) -> bool:
@@ -414,6 +530,7 @@ class AbResult:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "footprint": None if self.footprint is None else self.footprint.to_dict(),
+            "together": list(self.together),
             "summary": self.summary(),
             "failed": self.failed_check,
             "exit_code": self.exit_code,
@@ -479,6 +596,11 @@ class _Runner:
         # each side's bytecode in the scratch directory: both start without a cache and are precompiled
         # alike, and the user's tree gets no __pycache__ from us
         env["PYTHONPYCACHEPREFIX"] = str(self.scratch / f"pycache-{side.name}")
+        # the prefix holds every module's bytecode, the standard library's and pytest's too; were it never
+        # written, each side process would compile them all from source again (measured: +0.8 s of CPU per
+        # run of a 130-test suite, twice a plain run's), so it is written there, in scratch, whatever the
+        # user's PYTHONDONTWRITEBYTECODE says about their own tree
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["COLUMNS"] = "300"  # pytest's short summary must show node ids whole
         return env
 
@@ -569,7 +691,10 @@ class _Collected:
     """Records gathered so far, pair by pair."""
 
     def __init__(self) -> None:
-        self.pairs: dict[str, list[tuple[TestRecord, TestRecord, bool]]] = {}
+        #: per test, its pairs in order: (pair index, base record, head record, head ran second)
+        self.pairs: dict[str, list[tuple[int, TestRecord, TestRecord, bool]]] = {}
+        #: the pairs that ran every test (index, head ran second): the only ones a sum over tests can use
+        self.full: list[tuple[int, bool]] = []
         self.only: dict[str, dict[str, list[TestRecord]]] = {"base": {}, "head": {}}
         self.failed: dict[str, dict[str, None]] = {"base": {}, "head": {}}
         self.budgets: dict[str, Budget] = {}
@@ -594,6 +719,8 @@ class _Collected:
             self.meter_noise = run.meter_noise if self.meter_noise is None else self.meter_noise
         self.budgets.update((b.pattern, b) for b in runs["head"].budgets)
         base, head = runs["base"].records, runs["head"].records
+        if active is None:
+            self.full.append((first.pair, second.side == "head"))
         for node_id in sorted(set(base) | set(head)):
             if active is not None and node_id not in active:
                 continue  # measured only because it could not be deselected exactly
@@ -602,7 +729,7 @@ class _Collected:
             self.rounds = self.rounds or record.rounds
             if node_id in base and node_id in head:
                 self.pairs.setdefault(node_id, []).append(
-                    (base[node_id], head[node_id], second.side == "head")
+                    (first.pair, base[node_id], head[node_id], second.side == "head")
                 )
             else:
                 side = "head" if node_id in head else "base"
@@ -616,13 +743,30 @@ class _Collected:
         return {
             node_id: PairedTest(
                 node_id,
-                tuple(b for b, _, _ in pairs),
-                tuple(h for _, h, _ in pairs),
-                tuple(s for _, _, s in pairs),
+                tuple(b for _, b, _, _ in pairs),
+                tuple(h for _, _, h, _ in pairs),
+                tuple(s for _, _, _, s in pairs),
             )
             for node_id, pairs in self.pairs.items()
             if node_id not in failing and len(pairs) >= self.min_pairs
         }
+
+    def on_full_pairs(self, members: Iterable[str]) -> list[PairedTest]:
+        """``members`` measured in the same pairs: each over the pairs that ran every test and all of them
+        (empty with fewer than ``min_pairs`` such pairs)."""
+        by_pair = {node: {index: (b, h) for index, b, h, _ in self.pairs[node]} for node in members}
+        full = [(i, second) for i, second in self.full if all(i in runs for runs in by_pair.values())]
+        if len(full) < self.min_pairs:
+            return []
+        return [
+            PairedTest(
+                node,
+                tuple(runs[i][0] for i, _ in full),
+                tuple(runs[i][1] for i, _ in full),
+                tuple(second for _, second in full),
+            )
+            for node, runs in by_pair.items()
+        ]
 
     def one_sided(self, side: str) -> dict[str, TestRecord]:
         failing, paired = self.failing(), set(self.pairs)
@@ -679,7 +823,7 @@ def _sides(
 
 @dataclass(frozen=True)
 class Adaptive:
-    """What :func:`measure_adaptively` ended with: the final report, pairs run, looks taken, the tests still
+    """What :func:`measure_adaptively` ended with: the final report, pairs run, looks taken, the rows still
     undecided and why it stopped."""
 
     report: GateReport
@@ -695,12 +839,15 @@ def measure_adaptively(
     settings: GateSettings,
     options: AbOptions,
     say: Callable[[str], None] = lambda line: None,
+    scope: Callable[[], Scope] = Scope,
 ) -> Adaptive:
     """The measuring loop. ``run_pair(index, active)`` runs pair ``index`` for the ``active`` tests (None:
     all) and returns the seconds it took; ``judged(alpha)`` is the gate's report on everything so far at
-    that level. Pairs run up to ``min_pairs``; then, while tests are undecided (:func:`still_undecided` at
-    this look's level, ``stats.look_alpha``), ``BATCH_PAIRS`` more for them alone, until ``max_pairs`` or the
-    time budget (counted from the first pair). The final report is judged at the level the last look left.
+    that level, and ``scope()`` says which of its rows can keep measuring going (asked after each look).
+    Pairs run up to ``min_pairs``; then, while rows are undecided (:func:`still_undecided` at this look's
+    level, ``stats.look_alpha``), ``BATCH_PAIRS`` more — for the undecided tests alone, or for every test
+    while the suite total is undecided — until ``max_pairs`` or the time budget (counted from the first
+    pair). The final report is judged at the level the last look left.
     """
     started = time.monotonic()
     durations: list[float] = []
@@ -712,9 +859,8 @@ def measure_adaptively(
             durations.append(run_pair(pairs, active))
             pairs += 1
         look += 1
-        undecided = still_undecided(
-            judged(settings.alpha), judged(look_alpha(settings.alpha, look, looks)), settings
-        )
+        full = judged(settings.alpha)
+        undecided = still_undecided(full, judged(look_alpha(settings.alpha, look, looks)), settings, scope())
         if not undecided:
             break
         if pairs >= options.max_pairs:
@@ -723,30 +869,35 @@ def measure_adaptively(
         if time.monotonic() - started + statistics.fmean(durations) * BATCH_PAIRS > options.time_budget_s:
             stopped = f"--time-budget {options.time_budget_s:g} s spent"
             break
-        tests = plural(len(undecided), "test")
-        say(f"{tests} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs")
-        active, target = frozenset(undecided), min(pairs + BATCH_PAIRS, options.max_pairs)
+        tests = undecided - {TOTAL_ROW}
+        what = [plural(len(tests), "test")] if tests else []
+        what += ["the suite total"] if TOTAL_ROW in undecided else []
+        every = " of every test" if TOTAL_ROW in undecided else ""
+        say(f"{' and '.join(what)} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs{every}")
+        active = None if TOTAL_ROW in undecided else frozenset(undecided)
+        target = min(pairs + BATCH_PAIRS, options.max_pairs)
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
-    undecided -= {c.node_id for c in final.regressions}
+    undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
 
 
 def label_undecided(report: GateReport, undecided: Iterable[str], settings: GateSettings) -> GateReport:
-    """``report`` with each test measuring stopped on while undecided called ``inconclusive``: a test whose
-    interval still reaches above ``fail_on`` is not known to be unchanged, whatever its point estimate."""
+    """``report`` with each test measuring stopped on while undecided called ``inconclusive`` (and the suite
+    total, :data:`TOTAL_ROW`): a verdict whose interval still reaches above ``fail_on`` is not known to be
+    unchanged, whatever its point estimate."""
     undecided = set(undecided)
+    why = f"its interval still reaches above fail_on {settings.fail_on:.1%}: undecided"
     comparisons = tuple(
-        replace(
-            c,
-            verdict="inconclusive",
-            reason=f"{c.reason}; its interval still reaches above fail_on {settings.fail_on:.1%}: undecided",
-        )
+        replace(c, verdict="inconclusive", reason=f"{c.reason}; {why}")
         if c.node_id in undecided and c.verdict in ("unchanged", "improvement")
         else c
         for c in report.comparisons
     )
-    return replace(report, comparisons=comparisons)
+    suite = report.suite
+    if suite is not None and TOTAL_ROW in undecided and suite.verdict in ("unchanged", "improvement"):
+        suite = replace(suite, verdict="inconclusive", reason=f"{suite.reason}; {why}")
+    return replace(report, comparisons=comparisons, suite=suite)
 
 
 def run_ab(
@@ -793,29 +944,21 @@ def run_ab(
                 collected.add(runs[0], runs[1], active)
                 return runs[0].duration_s + runs[1].duration_s
 
-            def judged(alpha: float) -> GateReport:
-                return decide(
-                    collected.paired(),
-                    replace(settings, alpha=alpha, meter_noise=collected.meter_noise),
-                    base_only=collected.one_sided("base"),
-                    head_only=collected.one_sided("head"),
-                    budgets=_budgets(config, collected),
-                    base=base,
-                )
-
+            looks = Looks(collected, settings, budgets=lambda: _budgets(config, collected), base=base)
             first_pair_s = run_pair(0, None)
             if collected.meter_noise is not None:
                 # a deterministic meter: a second pair would give the same counts, so one pair decides
                 outcome = Adaptive(
-                    judged(settings.alpha), 1, 1, frozenset(), "one pair: the meter is deterministic"
+                    looks.judged(settings.alpha), 1, 1, frozenset(), "one pair: the meter is deterministic"
                 )
             else:
                 outcome = measure_adaptively(
                     lambda index, active: first_pair_s if index == 0 else run_pair(index, active),
-                    judged,
+                    looks.judged,
                     settings,
                     options,
                     say,
+                    looks.scope,
                 )
     paired = collected.paired()
     elapsed_s = time.monotonic() - started
@@ -835,7 +978,7 @@ def run_ab(
         rounds=collected.rounds or runner.rounds,
         machine=collected.machine,
         pytest_args=options.pytest_args,
-        notes=_notes(base, head, paired, collected, outcome, settings),
+        notes=_notes(base, head, paired, collected, outcome, settings, looks.weighing),
         hotspots=regression_hotspots(
             [c.node_id for c in outcome.report.regressions],
             {n: combine_runs(t.head).functions for n, t in paired.items()},
@@ -844,7 +987,81 @@ def run_ab(
         footprint=footprint(
             elapsed_s, [setting_up.spent(SETTING_UP), later_pairs.spent(EXTRA_PAIRS)], config
         ),
+        together=tuple(sorted(looks.weighing.together)) if looks.weighing else (),
     )
+
+
+class Looks:
+    """The gate's view of what ``collected`` holds, for :func:`measure_adaptively`: the tests are weighed
+    once, at the first look (their roles stay fixed after it), unless the meter is deterministic (one pair
+    decides, nothing is left to save); then each look judges the tests alone, the groups and the total."""
+
+    def __init__(
+        self,
+        collected: _Collected,
+        settings: GateSettings,
+        *,
+        budgets: Callable[[], Sequence[Budget]] = tuple,
+        base: Side | None = None,
+    ) -> None:
+        self.collected = collected
+        self.settings = settings
+        self.budgets = budgets
+        self.base = base
+        self.weighing: Weighing | None = None
+
+    def judged(self, alpha: float) -> GateReport:
+        collected = self.collected
+        paired = collected.paired()
+        if self.weighing is None and collected.meter_noise is None:
+            self.weighing = weigh_paired(paired, self.settings)
+        return decide(
+            paired,
+            replace(self.settings, alpha=alpha, meter_noise=collected.meter_noise),
+            base_only=collected.one_sided("base"),
+            head_only=collected.one_sided("head"),
+            budgets=self.budgets(),
+            base=self.base,
+            weighing=self.weighing,
+            sums=_sums(collected, paired, self.weighing),
+        )
+
+    def scope(self) -> Scope:
+        if self.weighing is None:
+            return Scope()
+        groups = {group_row(name) for name in self.weighing.groups()}
+        # the total is what judges the small tests; without any, it is decided when the tests are
+        return Scope(self.weighing.together | groups, suite=bool(self.weighing.together))
+
+
+def weigh_paired(tests: Mapping[str, PairedTest], settings: GateSettings) -> Weighing:
+    """Each paired test weighed by the larger of its two sides' medians (:func:`greencode.weighing.weigh`)."""
+    sizes = {
+        node_id: Size(
+            max(statistics.median(test.base_j), statistics.median(test.head_j)),
+            max(statistics.median(r.wall_s for r in side) for side in (test.base, test.head)),
+            test.base[0].per,
+        )
+        for node_id, test in tests.items()
+    }
+    return weigh(sizes, fail_on=settings.fail_on, min_effect_j=settings.min_effect_j)
+
+
+#: Fewest small tests of a file judged together: the sum of one is that test, judged alone.
+MIN_GROUP = 2
+
+
+def _sums(
+    collected: _Collected, tests: Mapping[str, PairedTest], weighing: Weighing | None
+) -> dict[str, PairedTest]:
+    """The rows judging small tests together: each file's, of at least :data:`MIN_GROUP` of them."""
+    if weighing is None:
+        return {}
+    rows = {
+        group_row(name): [m for m in members if m in tests] for name, members in weighing.groups().items()
+    }
+    aligned = {name: collected.on_full_pairs(m) for name, m in rows.items() if len(m) >= MIN_GROUP}
+    return {name: summed(name, members) for name, members in aligned.items() if members}
 
 
 def _budgets(config: Config, collected: _Collected) -> list[Budget]:
@@ -860,8 +1077,19 @@ def _notes(
     collected: _Collected,
     outcome: Adaptive,
     settings: GateSettings,
+    weighing: Weighing | None,
 ) -> tuple[str, ...]:
     notes = [f"{outcome.pairs} pairs of runs, base and head alternating in a balanced order (ABBA...)"]
+    if weighing is not None and weighing.together:
+        alone = [weighing.weights[n] for n in weighing.alone]
+        share = math.fsum(w.share for w in alone)
+        notes.append(
+            f"{plural(len(alone), 'test')} carrying {format_percent(share, signed=False)} of the suite's "
+            f"energy judged alone; {plural(len(weighing.together), 'smaller test')} judged together, per "
+            f"file and in the suite total, never alone (too small to matter on their own: under "
+            f"{format_percent(CARRIER_SHARE, signed=False)} of the energy, a window near the meter's "
+            "resolution, or a change within min_effect_j)"
+        )
     alpha = outcome.report.settings.alpha
     if alpha < settings.alpha:
         notes.append(
