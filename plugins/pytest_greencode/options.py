@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from greencode.config import HISTORY_BASELINE_PREFIX, Config
-from greencode.errors import GreencodeError
+from greencode.errors import GreencodeError, StoreError
 from greencode.runs import run_path
+
+if TYPE_CHECKING:
+    from greencode.baselines import Baseline
+    from greencode.meters import Selection
 
 
 def option_path(config: pytest.Config, value: str | None, option: str | None = None) -> str | None:
@@ -97,3 +101,20 @@ def run_options(config: pytest.Config, settings: Config) -> RunOptions:
         ),
         json_path=Path(json_option) if json_option else None,
     )
+
+
+def read_baseline(baseline_path: Path | str, settings: Config, selection: Selection) -> Baseline | None:
+    """The baseline the run compares with or saves over: a file, or the history's recent runs of a branch
+    measured like ``selection``; None when there is none yet."""
+    from greencode.baselines import load_baseline
+    from greencode.fingerprint import detect_fingerprint
+    from greencode.history.baselines import load_configured_baseline
+
+    try:
+        if isinstance(baseline_path, Path):
+            return load_baseline(baseline_path)
+        return load_configured_baseline(
+            settings, detect_fingerprint(selection.name, sorted(selection.domains))
+        )
+    except StoreError as exc:
+        raise pytest.UsageError(f"greencode: {exc}") from None

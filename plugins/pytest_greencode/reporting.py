@@ -1,21 +1,20 @@
 """What a measuring run shows in pytest: the terminal section, pytest's summary line and JUnit XML
-properties, all read from the run's :class:`~greencode.outcome.RunOutcome`. The step summary is the library's
-Markdown report of that outcome (:mod:`greencode.report.records`), the same as ``greencode ab`` writes; the
-JSON results file is written by :func:`greencode.outcome.conclude`."""
+properties, all read from the run's :class:`~greencode.outcome.RunOutcome`. The library renders both the
+terminal section (:mod:`greencode.report.terminal`) and the step summary, its Markdown report of that
+outcome (:mod:`greencode.report.records`), the same as ``greencode ab`` writes; the JSON results file is
+written by :func:`greencode.outcome.conclude`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from greencode.names import shorten
-from greencode.units import format_energy, format_percent, plural
-
 if TYPE_CHECKING:
-    from greencode.config import CarbonConfig
-    from greencode.gate import BudgetResult, Comparison
+    from pathlib import Path
+
+    from greencode.config import CarbonConfig, Config
     from greencode.outcome import RunOutcome
     from greencode.records import TestRecord
 
@@ -38,233 +37,68 @@ class Shown(Protocol):
     def meter_name(self) -> str: ...
 
 
-#: Rows shown without ``-v`` besides the flagged ones: the tests using the most energy.
-TOP_ROWS = 10
-#: Node ids up to this long are never shortened in the terminal.
-NAME_WIDTH = 60
-_ORDER = {
-    "regression": 0,
-    "over budget": 1,
-    "inconclusive": 2,
-    "improvement": 3,
-    "new": 4,
-    "unchanged": 5,
-    "grouped": 6,
-    "missing": 7,
-    "": 8,
-}
-HEADINGS = ("test", "energy", "baseline", "change", "verdict")
-#: How the terminal section's lines that fail the run, and those that warn, begin.
-RED_LINES = (
-    "gate: FAILED",
-    "budgets: FAILED",
-    "  regression",
-    "  over budget",
-    "suite total: regression",
-    "OVER",
-)
-YELLOW_LINES = ("  inconclusive", "baseline not used", "no baseline", "suite total: inconclusive")
+class Described(Protocol):
+    """What :func:`header_lines` reads of the run (:class:`pytest_greencode.session.GreencodeRun`)."""
+
+    settings: Config
+    estimated: bool
+    test_rounds: int
+    compare: bool
+    save: bool
+    baseline_path: Path | str
+    machine_wide: list[str]
+
+    @property
+    def meter_name(self) -> str: ...
 
 
-def _tests(count: int, what: str = "test") -> str:
-    return plural(count, what)
-
-
-def _change(comparison: Comparison | None) -> str:
-    if comparison is None or comparison.change is None:
-        return ""
-    if comparison.ci_low is None or comparison.ci_high is None:
-        return format_percent(comparison.change)
-    return (
-        f"{format_percent(comparison.change)} [{format_percent(comparison.ci_low)}, "
-        f"{format_percent(comparison.ci_high)}]"
-    )
-
-
-def rows(run: Shown, limit: int | None) -> tuple[list[tuple[str, ...]], int]:
-    """Table rows (see :data:`HEADINGS`), flagged tests first, then by energy; and how many were left out."""
-    report = run.outcome.gate if run.outcome else None
-    comparisons = {c.node_id: c for c in report.comparisons} if report else {}
-    over = {b.node_id for b in report.over_budget} if report else set()
-    entries = []
-    for record in run.records.values():
-        comparison = comparisons.get(record.node_id)
-        verdict = (
-            "over budget"
-            if record.node_id in over and (comparison is None or comparison.verdict != "regression")
-            else comparison.verdict
-            if comparison
-            else ""
-        )
-        entries.append((_ORDER.get(verdict, _ORDER[""]), -record.median_j, record, comparison, verdict))
-    entries.sort(key=lambda e: (e[0], e[1], e[2].node_id))
-    flagged = sum(1 for e in entries if e[0] <= _ORDER["improvement"])
-    shown = entries if limit is None else entries[: max(flagged, 0) + limit]
-    table: list[tuple[str, ...]] = []
-    for _, _, record, comparison, verdict in shown:
-        baseline = (
-            ""
-            if comparison is None or comparison.baseline_j is None
-            else format_energy(comparison.baseline_j)
-        )
-        table.append(
-            (
-                record.node_id,
-                f"{format_energy(record.median_j)}/{record.per}",
-                baseline,
-                _change(comparison),
-                verdict.upper() if verdict in ("regression", "over budget") else verdict,
-            )
-        )
-    return table, len(entries) - len(shown)
-
-
-def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
-    widths = [max(len(row[i]) for row in table) for i in range(len(HEADINGS))]
-    others = sum(widths[1:]) + 2 * (len(widths) - 1)
-    # node ids matter most: keep up to NAME_WIDTH characters even if the line then runs long
-    widths[0] = min(widths[0], max(NAME_WIDTH, width - others))
-    return [
-        "  ".join(
-            (shorten(cell, widths[0]) if i == 0 else cell).ljust(widths[i]) for i, cell in enumerate(row)
-        ).rstrip()
-        for row in table
-    ]
-
-
-def _budget_line(result: BudgetResult) -> str:
-    relation = ">" if result.over else "<="
-    kind = ", estimated" if result.estimated else ""
-    return (
-        f"{result.node_id}: {format_energy(result.measured_j)} {relation} "
-        f"{format_energy(result.budget_j)} per {result.per} ({result.source}{kind})"
-    )
-
-
-def _header(run: Shown) -> str:
-    kind = "estimates" if run.estimated else "measurements"
-    parts = [f"{_tests(len(run.records))} measured with {run.meter_name} ({kind})"]
-    if run.workers_reported:
-        parts.append(f"by {run.workers_reported} xdist workers")
-    report = run.outcome.gate if run.outcome else None
-    if report is not None and report.compared and not report.missing_baseline:
-        commit = f", commit {report.baseline_commit[:12]}" if report.baseline_commit else ""
-        parts.append(f"baseline {report.baseline}{commit}")
-    return "; ".join(parts)
-
-
-def _gate_lines(run: Shown) -> list[str]:
-    report = run.outcome.gate if run.outcome else None
-    if report is None:
-        return []
-    settings = report.settings
-    lines = []
-    if report.compared:
-        if report.refused:
-            lines.append(f"baseline not used: {report.refused}")
-        elif report.missing_baseline and settings.on_missing_baseline != "ignore":
-            lines.append(f"no baseline at {report.baseline}; save one with --greencode-save")
-        # a small test's own figures are for reading: its file's group is what the family holds
-        compared = sum(1 for c in report.comparisons if c.p is not None and c.verdict != "grouped")
-        noise = sorted({(c.noise.cv, c.noise.source) for c in report.comparisons if c.noise})
-        spread = ""
-        if noise:
-            low, high = noise[0][0], noise[-1][0]
-            sources = ", ".join(sorted({source for _, source in noise}))
-            span = (
-                format_percent(low, signed=False)
-                if low == high
-                else (f"{format_percent(low, signed=False)}-{format_percent(high, signed=False)}")
-            )
-            spread = f", run-to-run noise {span} ({sources})"
+def header_lines(run: Described, *, controller: bool) -> list[str]:
+    """pytest's header lines for a measuring run: the meter and rounds, the baseline it compares with or
+    saves, and how xdist workers measure (``controller``: this process distributes the tests)."""
+    kind = "estimated" if run.estimated else "measured"
+    lines = [f"greencode: meter {run.meter_name} ({kind}), rounds {run.test_rounds}"]
+    if run.compare:
         lines.append(
-            f"gate: {report.summary()} (fail_on {format_percent(settings.fail_on, signed=False)}, "
-            f"min_effect_j {format_energy(settings.min_effect_j)}, alpha {settings.alpha:g} with Holm over "
-            f"{_tests(compared)}, intervals at {settings.confidence:.0%}{spread})"
+            f"greencode: comparing with {run.baseline_path} (fail_on {run.settings.fail_on}, "
+            f"alpha {run.settings.alpha})"
         )
-        counts = report.counts()
-        if counts["new"] or counts["missing"]:
+    if run.save and isinstance(run.baseline_path, str):
+        lines.append(
+            f"greencode: baseline {run.baseline_path} is the history's recent runs: this run is saved "
+            "by being appended to the history"
+        )
+    elif run.save:
+        lines.append(f"greencode: saving the baseline to {run.baseline_path}")
+    if controller:
+        if run.machine_wide:
             lines.append(
-                f"{_tests(counts['new'])} not in the baseline (new), "
-                f"{_tests(counts['missing'], 'baseline test')} not run (missing)"
+                f"greencode: meter {', '.join(run.machine_wide)} sees the whole machine, so measured "
+                "tests run one at a time across xdist workers (a cross-process lock)"
             )
-        lines.extend(f"note: {note}" for note in report.notes)
-        lines.extend(report.suite_lines())
-        hotspots = {spot.node_id: spot for spot in run.outcome.hotspots} if run.outcome else {}
-        for comparison in report.regressions + report.inconclusive:
-            lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")
-            spot = hotspots.get(comparison.node_id)
-            if spot is not None:
-                lines.append(f"    {spot.summary()}")
-                lines.extend(f"      {row.describe()}" for row in spot.rows)
-        from greencode.hotspots import hotspots_note
-
-        note = hotspots_note(hotspots.values())
-        if note:
-            lines.append(f"  note: {note}")
-    elif report.budgets or report.total_budget:
-        lines.append(f"budgets: {report.summary()}")
-        lines.extend(report.suite_lines())
-    for result in report.budgets:
-        if result.over:
-            lines.append(f"  over budget: {_budget_line(result)}")
-    return lines
-
-
-def _advice_lines(run: Shown) -> list[str]:
-    advice = run.outcome.advice if run.outcome else None
-    if not advice:
-        return []
-    lines = [f"  hint for {item.node_id}: {item.hint}" for item in advice.hints]
-    if advice.findings:
-        since = advice.since_commit
-        grown = " and in the files of the functions that grew" if run.outcome and run.outcome.hotspots else ""
-        lines.append(
-            f"tactics for the code changed since {since[:12] if since else 'the last commit'}{grown}:"
-        )
-        lines.extend(
-            f"  {f.path}:{f.line}: {f.rule} {f.message} [{f.tactic}]{f' ({f.hot})' if f.hot else ''}"
-            for f in advice.findings
-        )
+        else:
+            lines.append("greencode: each xdist worker measures its own tests (per-process meter)")
     return lines
 
 
 def terminal_section(terminalreporter: Any, run: Shown) -> None:
-    """The ``greencode`` section of pytest's terminal summary."""
+    """The ``greencode`` section of pytest's terminal summary, as :mod:`greencode.report.terminal` lays it
+    out."""
+    from greencode.report.terminal import Section, section_lines
+
     writer = terminalreporter
-    verbose = writer.config.getoption("verbose") > 0
+    section = Section(
+        tuple(run.records.values()),
+        run.outcome,
+        meter=run.meter_name,
+        estimated=run.estimated,
+        workers=run.workers_reported,
+        warnings=run.warnings,
+        errors=run.errors,
+    )
+    width = int(getattr(getattr(writer, "_tw", None), "fullwidth", 100))
     writer.write_sep("=", "greencode: energy per test")
-    writer.write_line(_header(run))
-    table, hidden = rows(run, None if verbose else TOP_ROWS)
-    if table:
-        width = int(getattr(getattr(writer, "_tw", None), "fullwidth", 100))
-        for index, line in enumerate(_aligned([HEADINGS, *table], width)):
-            writer.write_line(line, bold=index == 0)
-    if hidden:
-        writer.write_line(f"... {_tests(hidden, 'more test')} (-v shows all)")
-    failed = run.outcome is not None and run.outcome.gate.failed
-    for line in _gate_lines(run):
-        writer.write_line(
-            line,
-            red=failed and line.startswith(RED_LINES),
-            yellow=line.startswith(YELLOW_LINES),
-        )
-    for line in _advice_lines(run):
-        writer.write_line(line)
-    if run.outcome is not None and run.outcome.saved is not None:
-        writer.write_line(run.outcome.saved.describe())
-    if run.outcome is not None and run.outcome.saved_run is not None:
-        name = run.outcome.saved_run.stem
-        writer.write_line(
-            f"run saved as {name!r} ({run.outcome.saved_run}); compare two saved runs with: "
-            f"greencode report --compare OTHER {name}"
-        )
-    if run.outcome is not None and run.outcome.footprint is not None:
-        writer.write_line(run.outcome.footprint.line())
-    for warning in run.warnings:
-        writer.write_line(f"warning: {warning}", yellow=True)
-    for error in run.errors:
-        writer.write_line(f"error: {error}", red=True)
+    for line, style in section_lines(section, width=width, verbose=writer.config.getoption("verbose") > 0):
+        writer.write_line(line, **({style: True} if style else {}))
 
 
 @dataclass
@@ -281,6 +115,8 @@ def mark_summary_line(run: Shown) -> None:
     reporter = run.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or run.outcome is None:
         return
+    from greencode.report.terminal import budget_line
+
     gate, errors = run.outcome.gate, run.errors
     regressions = gate.regressions
     # pytest prints each key after its count as it is, so the key carries its own plural
@@ -288,7 +124,7 @@ def mark_summary_line(run: Shown) -> None:
         "energy regression" + "s" * (len(regressions) > 1): [
             Counted(c.node_id, c.reason) for c in regressions
         ],
-        "over energy budget": [Counted(b.node_id, _budget_line(b)) for b in gate.over_budget],
+        "over energy budget": [Counted(b.node_id, budget_line(b)) for b in gate.over_budget],
         # counted when it alone failed the run: with tests regressed, they are the count
         "suite energy regression": (
             [Counted("", gate.suite.reason)]

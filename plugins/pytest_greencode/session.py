@@ -21,13 +21,11 @@ from typing import Any
 
 import pytest
 
-from greencode.baselines import Baseline, load_baseline
+from greencode.baselines import Baseline
 from greencode.config import Config, load_config
-from greencode.errors import GreencodeError, StoreError
-from greencode.fingerprint import detect_fingerprint
+from greencode.errors import GreencodeError
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
 from greencode.gate import Budget, GateSettings, declared_noise
-from greencode.history.baselines import load_configured_baseline
 from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
 from greencode.records import TestRecord
@@ -35,7 +33,7 @@ from greencode.variation import pin_variation
 from pytest_greencode import callgrind, markers, xdist
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PLAN_KEY, PROFILE_KEY, ROUNDS_KEY
-from pytest_greencode.options import overrides, run_options
+from pytest_greencode.options import overrides, read_baseline, run_options
 from pytest_greencode.quiet import did_not_pass, quiet_rounds
 from pytest_greencode.records import meter_error, record_of
 from pytest_greencode.repeats import Repeats
@@ -125,51 +123,25 @@ class GreencodeRun:
     # start and end of the session
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        kind = "estimated" if self.estimated else "measured"
-        lines = [f"greencode: meter {self.selection.name} ({kind}), rounds {self.test_rounds}"]
-        if self.compare:
-            lines.append(
-                f"greencode: comparing with {self.baseline_path} (fail_on {self.settings.fail_on}, "
-                f"alpha {self.settings.alpha})"
-            )
-        if self.save and isinstance(self.baseline_path, str):
-            lines.append(
-                f"greencode: baseline {self.baseline_path} is the history's recent runs: this run is saved "
-                "by being appended to the history"
-            )
-        elif self.save:
-            lines.append(f"greencode: saving the baseline to {self.baseline_path}")
-        if xdist.is_controller(config):
-            if self.machine_wide:
-                lines.append(
-                    f"greencode: meter {', '.join(self.machine_wide)} sees the whole machine, so measured "
-                    "tests run one at a time across xdist workers (a cross-process lock)"
-                )
-            else:
-                lines.append("greencode: each xdist worker measures its own tests (per-process meter)")
-        return lines
+        from pytest_greencode.reporting import header_lines
+
+        return header_lines(self, controller=xdist.is_controller(config))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
             if self.repeats.adaptive:  # each worker plans its own rounds; the controller reports problems
-                with contextlib.suppress(StoreError):
-                    self.repeats.plan(self._load_baseline(), self.gate_settings)
+                # a baseline that cannot be read is the controller's usage error
+                with contextlib.suppress(pytest.UsageError):
+                    self.repeats.plan(
+                        read_baseline(self.baseline_path, self.settings, self.selection), self.gate_settings
+                    )
             return
         if self.machine_wide and xdist.is_controller(self.config):
             self._controller_lock = xdist.new_lock_path()
         if self.compare or self.save:
-            try:
-                self.baseline = self._load_baseline()
-            except StoreError as exc:
-                raise pytest.UsageError(f"greencode: {exc}") from None
+            self.baseline = read_baseline(self.baseline_path, self.settings, self.selection)
             self.repeats.plan(self.baseline, self.gate_settings)
-
-    def _load_baseline(self) -> Baseline | None:
-        if isinstance(self.baseline_path, Path):
-            return load_baseline(self.baseline_path)
-        fingerprint = detect_fingerprint(self.selection.name, sorted(self.selection.domains))
-        return load_configured_baseline(self.settings, fingerprint)
 
     @property
     def gate_settings(self) -> GateSettings:
