@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
 
-from greencode.compare import Candidate, compare, format_ratio
+from greencode.compare import Candidate, format_ratio, rank
 
 Pair = tuple[str, str, Callable[[], object], Callable[[], object]]
 
@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, what, wasteful, green in _pairs():
         if wanted and name.split()[0].rstrip("e") not in wanted:
             continue
-        result = compare([Candidate("wasteful", wasteful), Candidate("green", green)], rounds=args.rounds)
+        result = rank([Candidate("wasteful", wasteful), Candidate("green", green)], rounds=args.rounds)
         by_label = {r.label: r for r in result.results}
         ratio = by_label["wasteful"].ratio if result.best.label == "green" else by_label["green"].ratio
         sign = "" if result.best.label == "green" else "green slower: "

@@ -61,6 +61,7 @@ from greencode.gate import (
     judge_suite,
 )
 from greencode.hotspots import Hotspots, regression_hotspots
+from greencode.kinds import SIDES, Judgement, SideName
 from greencode.pytest_process import (
     NO_TESTS_COLLECTED,
     import_paths,
@@ -87,7 +88,6 @@ DEFAULT_TIME_BUDGET_S = 900.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
 #: The two sides, in the order :func:`greencode.stats.balanced_orders` numbers them.
-SIDES = ("base", "head")
 #: Set in each side's pytest process to ``base`` or ``head`` (conftest files may want to know).
 SIDE_VARIABLE = "GREENCODE_AB_SIDE"
 
@@ -133,7 +133,7 @@ class Side:
     """One version of the code: its commit, the tree it is checked out in and where pytest runs.
     ``working_tree`` is true for the user's own tree, measured as it is (``dirty``: uncommitted changes)."""
 
-    name: str
+    name: SideName
     ref: str
     commit: str
     root: Path
@@ -157,7 +157,7 @@ class Side:
         }
 
 
-def pair_order(index: int) -> tuple[str, str]:
+def pair_order(index: int) -> tuple[SideName, SideName]:
     """The sides of pair ``index`` in running order: base first in even pairs, head first in odd ones, so
     that over every two pairs each side runs second once (the order effect cancels)."""
     orders = balanced_orders(2)
@@ -397,6 +397,7 @@ def as_member(own: Comparison, why: str, group: tuple[str, str]) -> Comparison:
     agree), and otherwise ``inconclusive``, never a regression: it is too small to judge alone (``why``).
     """
     name, verdict = group
+    mine: Judgement
     if verdict not in ("unchanged", "improvement"):
         mine = "inconclusive"
     elif own.verdict == "improvement" == verdict:
@@ -551,7 +552,7 @@ class AbResult:
 class SideRun:
     """One pytest process of one side: its records, the tests that failed, the budgets its markers set."""
 
-    side: str
+    side: SideName
     pair: int
     records: Mapping[str, TestRecord]
     failed: tuple[str, ...]
@@ -768,7 +769,7 @@ class _Collected:
             for node, runs in by_pair.items()
         ]
 
-    def one_sided(self, side: str) -> dict[str, TestRecord]:
+    def one_sided(self, side: SideName) -> dict[str, TestRecord]:
         failing, paired = self.failing(), set(self.pairs)
         return {
             node_id: combine_runs(records)

@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 #: Confidence the intervals aim for; with few rounds the achievable coverage is reported instead.
 CONFIDENCE = 0.95
-#: JSON schema identifier of :meth:`Comparison.to_dict`.
+#: JSON schema identifier of :meth:`Ranking.to_dict`.
 SCHEMA = "greencode.compare/1"
 
 
@@ -274,7 +274,7 @@ def format_ratio(ratio: float) -> str:
 
 @dataclass(frozen=True)
 class CandidateResult:
-    """One candidate's place in a :class:`Comparison`. Energies are joules per call, times seconds per call.
+    """One candidate's place in a :class:`Ranking`. Energies are joules per call, times seconds per call.
 
     ``energy`` is the median energy per call over the rounds with its interval. ``ratio`` is the median over
     rounds of this candidate's energy divided by the best candidate's energy in the same round, with its
@@ -331,7 +331,7 @@ class CandidateResult:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Ranking:
     """Candidates ranked by median energy per call, best first, with how they were measured.
 
     ``schedule`` lists, per round, the labels in the order they ran. ``machine_wide`` is true when a meter
@@ -382,18 +382,18 @@ class Comparison:
 # running
 
 
-def compare(
+def rank(
     candidates: Sequence[Candidate],
     *,
     rounds: int | None = None,
     meter: str | None = None,
     check_results: bool = False,
-) -> Comparison:
+) -> Ranking:
     """Measure ``candidates`` in interleaved, balanced rounds and rank them by energy per call.
 
     ``rounds`` (default: the configured ``rounds``) is rounded up to whole cycles of the balanced order.
     ``check_results`` first calls each candidate once and raises :class:`CompareError` if the results
-    differ. A candidate that raises stops the comparison with a :class:`CompareError` naming it.
+    differ. A candidate that raises stops the ranking with a :class:`CompareError` naming it.
     """
     if len(candidates) < 2:
         raise CompareError("give at least two candidates to compare")
@@ -421,8 +421,8 @@ def compare(
             runner = _profiler(candidate, meter, iterations[index])
             profiles[index].append(_guarded(candidate, partial(runner.run, candidate.function)))
 
-    results = _rank(candidates, iterations, profiles)
-    return Comparison(
+    results = _placed(candidates, iterations, profiles)
+    return Ranking(
         results=results,
         rounds=len(schedule),
         schedule=tuple(tuple(labels[i] for i in order) for order in schedule),
@@ -447,7 +447,7 @@ def _profiler(candidate: Candidate, meter: str | None, iterations: int | None = 
     )
 
 
-def _rank(
+def _placed(
     candidates: Sequence[Candidate], iterations: Sequence[int], profiles: Sequence[Sequence[Profile]]
 ) -> tuple[CandidateResult, ...]:
     samples = [[p.samples_j[0] for p in runs] for runs in profiles]
@@ -488,9 +488,9 @@ def _rank(
 # presenting
 
 
-def table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+def table(ranking: Ranking) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the ranked table, as text cells (shared by the terminal and Markdown reports)."""
-    percent = f"{comparison.confidence * 100:.0f}%"
+    percent = f"{ranking.confidence * 100:.0f}%"
     header = [
         "#",
         "candidate",
@@ -502,7 +502,7 @@ def table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
         "kind",
     ]
     rows = []
-    for r in comparison.results:
+    for r in ranking.results:
         best = r.rank == 1
         rows.append(
             [
@@ -519,40 +519,40 @@ def table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def basis(comparison: Comparison) -> list[str]:
+def basis(ranking: Ranking) -> list[str]:
     """Sentences saying whether the figures are measured or estimated, from what, and how they were taken."""
     lines = []
-    if comparison.estimated:
+    if ranking.estimated:
         # why no counter was used (none here, or the user asked for the estimator) is in the meter reasons
         lines.append("These figures are ESTIMATES, not measurements. They are based on:")
     else:
-        lines.append(f"These figures are measured by {comparison.meter}:")
-    lines += [f"  {domain}: {source}" for domain, source in comparison.provenance.items()]
-    if comparison.machine_wide:
+        lines.append(f"These figures are measured by {ranking.meter}:")
+    lines += [f"  {domain}: {source}" for domain, source in ranking.provenance.items()]
+    if ranking.machine_wide:
         lines.append(
             "Whole-machine counters include idle power and other processes' work during each round, "
             "so ratios here understate the difference in the code's own energy."
         )
     lines.append(
-        f"{comparison.rounds} rounds per candidate, interleaved in balanced orders; intervals are "
-        f"distribution-free {comparison.confidence * 100:.0f}% intervals of the median."
+        f"{ranking.rounds} rounds per candidate, interleaved in balanced orders; intervals are "
+        f"distribution-free {ranking.confidence * 100:.0f}% intervals of the median."
     )
-    if comparison.confidence < CONFIDENCE:
+    if ranking.confidence < CONFIDENCE:
         lines.append(f"  (too few rounds for {CONFIDENCE * 100:.0f}%; use --rounds 6 or more.)")
-    lines += ["Meters:", *(f"  {reason}" for reason in comparison.reasons)]
+    lines += ["Meters:", *(f"  {reason}" for reason in ranking.reasons)]
     return lines
 
 
-def render_text(comparison: Comparison) -> str:
+def render_text(ranking: Ranking) -> str:
     """The terminal report: the ranked table, then the basis of the figures."""
-    header, rows = table(comparison)
+    header, rows = table(ranking)
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in (header, *rows)
     ]
-    if comparison.checked_equal:
+    if ranking.checked_equal:
         lines.append("All candidates returned equal results.")
-    warnings = dict.fromkeys(w for r in comparison.results for w in r.warnings)
+    warnings = dict.fromkeys(w for r in ranking.results for w in r.warnings)
     lines += [f"warning: {w}" for w in warnings]
-    return "\n".join([*lines, "", *basis(comparison)])
+    return "\n".join([*lines, "", *basis(ranking)])

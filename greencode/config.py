@@ -26,12 +26,11 @@ from typing import Any
 
 from greencode.config_files import find_config_file
 from greencode.errors import ConfigError
+from greencode.kinds import ON_MISSING_BASELINE, OnMissingBaseline
 
-ON_MISSING_BASELINE = ("warn", "fail", "ignore")
 #: The embedded history, and where a run goes when a shared (PostgreSQL) history cannot be written.
 DEFAULT_HISTORY = ".greencode/history.sqlite"
 INTENSITY_BASES = ("location", "market")
-SCAN_FORMATS = ("text", "json", "sarif")
 INSTRUCTION_BACKENDS = ("auto", "callgrind", "perf")
 
 
@@ -123,7 +122,7 @@ class Config:
     fail_on: Threshold = Threshold(0.10)
     min_effect_j: float = 0.0
     alpha: float = 0.05
-    on_missing_baseline: str = "warn"
+    on_missing_baseline: OnMissingBaseline = "warn"
     budgets: Mapping[str, float] = field(default_factory=dict)
     #: the most the whole suite may use: the sum of the tests measured per test (None: no limit)
     total_budget_j: float | None = None

@@ -37,8 +37,9 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from greencode.kinds import VERDICTS, Judgement, Verdict
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
 from greencode.units import format_energy, format_percent, plural
 
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-#: ``grouped``: a test too small to judge alone, judged with its file's small tests (greencode.grouped_gate)
-VERDICTS = ("regression", "improvement", "unchanged", "inconclusive", "new", "missing", "grouped")
 #: Run-to-run spread assumed until a baseline pools several runs: process CPU time of the same work on a
 #: shared 2-core VM varies with a CV of about 5.6 % between processes; 8 % leaves room for noisier machines.
 DEFAULT_RUN_CV = 0.08
@@ -145,7 +144,7 @@ class Comparison:
     """
 
     node_id: str
-    verdict: str
+    verdict: Verdict
     reason: str
     per: str
     current_j: float | None = None
@@ -184,10 +183,6 @@ class Comparison:
         }
 
 
-#: What the whole suite's total can be judged: the per-test verdicts less "new" and "missing".
-SuiteJudgement = Literal["regression", "improvement", "unchanged", "inconclusive"]
-
-
 @dataclass(frozen=True)
 class SuiteVerdict:
     """The suite's total energy against the baseline's, over the ``compared`` tests both measured.
@@ -197,7 +192,7 @@ class SuiteVerdict:
     them, ``excluded`` those both have but that could not be judged (zero energy, another unit).
     """
 
-    verdict: SuiteJudgement
+    verdict: Judgement
     reason: str
     per: str = "test"
     compared: int = 0
@@ -402,16 +397,12 @@ class GateReport:
     #: the suite's total against ``total_budget_j`` (None: no total budget)
     total_budget: TotalBudgetResult | None = None
 
-    def _with(self, verdict: str) -> tuple[Comparison, ...]:
+    def _with(self, verdict: Verdict) -> tuple[Comparison, ...]:
         return tuple(c for c in self.comparisons if c.verdict == verdict)
 
     @property
     def regressions(self) -> tuple[Comparison, ...]:
         return self._with("regression")
-
-    @property
-    def improvements(self) -> tuple[Comparison, ...]:
-        return self._with("improvement")
 
     @property
     def inconclusive(self) -> tuple[Comparison, ...]:
@@ -450,7 +441,7 @@ class GateReport:
         return EXIT_FAILED if self.failed else EXIT_OK
 
     def counts(self) -> dict[str, int]:
-        counts = {verdict: 0 for verdict in VERDICTS}
+        counts: dict[str, int] = {verdict: 0 for verdict in VERDICTS}
         for comparison in self.comparisons:
             counts[comparison.verdict] += 1
         counts["over_budget"] = len(self.over_budget)
@@ -643,7 +634,7 @@ def _p(value: float) -> str:
 
 def _verdict(
     tested: _Tested, p_up: float, p_down: float, settings: GateSettings, adjusted: str = "adjusted "
-) -> tuple[str, str]:
+) -> tuple[Judgement, str]:
     threshold = format_percent(settings.fail_on, signed=False)
     interval = _interval(tested, settings)
     small = abs(tested.delta_j) <= settings.min_effect_j
@@ -755,7 +746,7 @@ def judge_suite(
     verdict, why = _verdict(tested, tested.p_increase, tested.p_decrease, settings, adjusted="")
     return replace(
         unjudged,
-        verdict=cast(SuiteJudgement, verdict),
+        verdict=verdict,
         reason=why,
         current_j=moved_total,
         baseline_j=base_total,

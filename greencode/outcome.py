@@ -33,6 +33,7 @@ from greencode.gate import (
 )
 from greencode.grouped_gate import Judging, compare_grouped
 from greencode.hotspots import Hotspots, regression_hotspots
+from greencode.kinds import Status
 from greencode.meters import counting_identity
 from greencode.records import TestRecord
 from greencode.results_file import RunInfo, new_run_id, results_document, write_results
@@ -287,7 +288,9 @@ def _append_history(
 ) -> None:
     from greencode.history.recording import record_run
 
-    verdicts = {c.node_id: (c.verdict, c.change) for c in gate.comparisons}
+    verdicts: dict[str, tuple[Status, float | None]] = {
+        c.node_id: (c.verdict, c.change) for c in gate.comparisons
+    }
     for result in gate.over_budget:  # over budget, not "new": unless it also regressed, the worse of the two
         verdict, change = verdicts.get(result.node_id, (None, None))
         if verdict != "regression":

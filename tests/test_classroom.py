@@ -140,16 +140,16 @@ def lesson(scripted: None, tmp_path: Path) -> Lesson:
 
 def test_a_failing_exercise_is_recorded_and_the_lesson_goes_on(lesson: Lesson) -> None:
     works, differs = lesson.results
-    assert works.comparison is not None and works.error is None
-    assert differs.comparison is None
+    assert works.ranking is not None and works.error is None
+    assert differs.ranking is None
     assert differs.error is not None and "different results" in differs.error
     assert lesson.failed == (differs,)
 
 
 def test_implementations_are_labelled_wasteful_and_green(lesson: Lesson) -> None:
-    comparison = lesson.results[0].comparison
-    assert comparison is not None
-    assert [r.label for r in comparison.results] == ["green (run)", "wasteful (run)"]
+    ranking = lesson.results[0].ranking
+    assert ranking is not None
+    assert [r.label for r in ranking.results] == ["green (run)", "wasteful (run)"]
 
 
 def test_saving_is_wasteful_energy_over_green_energy(lesson: Lesson) -> None:

@@ -23,12 +23,12 @@ from greencode.cli import main
 from greencode.compare import (
     Candidate,
     CompareError,
-    Comparison,
+    Ranking,
     check_equal,
-    compare,
     format_ratio,
     load_candidate,
     median_interval,
+    rank,
     render_text,
 )
 from greencode.config import Config
@@ -225,30 +225,30 @@ def test_every_candidate_follows_every_other_equally_often(count: int) -> None:
 
 
 def test_rounds_run_interleaved_in_the_balanced_order(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=4)
-    assert comparison.schedule == (("a", "b"), ("b", "a"), ("a", "b"), ("b", "a"))
+    ranking = rank([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=4)
+    assert ranking.schedule == (("a", "b"), ("b", "a"), ("a", "b"), ("b", "a"))
 
 
 def test_rounds_are_rounded_up_to_whole_balanced_cycles(costs: Costs) -> None:
     candidates = [costs.candidate(name, 1.0) for name in "abc"]
-    comparison = compare(candidates, rounds=4)
-    assert comparison.rounds == 6 and len(comparison.schedule) == 6
-    assert all(len(result.samples_j) == 6 for result in comparison.results)
+    ranking = rank(candidates, rounds=4)
+    assert ranking.rounds == 6 and len(ranking.schedule) == 6
+    assert all(len(result.samples_j) == 6 for result in ranking.results)
 
 
 def test_fewer_than_two_candidates_are_refused(costs: Costs) -> None:
     with pytest.raises(CompareError, match="at least two candidates"):
-        compare([costs.candidate("a", 1.0)])
+        rank([costs.candidate("a", 1.0)])
 
 
 def test_rounds_below_one_are_refused(costs: Costs) -> None:
     with pytest.raises(CompareError, match="rounds must be 1 or more, not 0"):
-        compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=0)
+        rank([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=0)
 
 
 def test_the_same_label_twice_is_refused(costs: Costs) -> None:
     with pytest.raises(CompareError, match="candidate a is given twice"):
-        compare([costs.candidate("a", 1.0), costs.candidate("a", 2.0)])
+        rank([costs.candidate("a", 1.0), costs.candidate("a", 2.0)])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_results_that_cannot_be_compared_are_reported() -> None:
 def test_compare_checks_results_before_measuring_when_asked(costs: Costs) -> None:
     candidates = [costs.candidate("a", 1.0, value=1), costs.candidate("b", 1.0, value=2)]
     with pytest.raises(CompareError, match="different results"):
-        compare(candidates, rounds=2, check_results=True)
+        rank(candidates, rounds=2, check_results=True)
 
 
 def test_a_raising_candidate_stops_the_comparison_with_its_name(costs: Costs) -> None:
@@ -286,7 +286,7 @@ def test_a_raising_candidate_stops_the_comparison_with_its_name(costs: Costs) ->
         raise KeyError("missing")
 
     with pytest.raises(CompareError, match=r"broken raised KeyError: 'missing' \(at test_compare\.py"):
-        compare([costs.candidate("fine", 1.0), Candidate("broken", broken)], rounds=2)
+        rank([costs.candidate("fine", 1.0), Candidate("broken", broken)], rounds=2)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -294,17 +294,17 @@ def test_a_raising_candidate_stops_the_comparison_with_its_name(costs: Costs) ->
 
 
 def test_candidates_are_ranked_by_energy_per_call_with_ratio_to_the_best(costs: Costs) -> None:
-    comparison = compare(
+    ranking = rank(
         [costs.candidate("wasteful", 3.0), costs.candidate("middle", 1.5), costs.candidate("green", 1.0)],
         rounds=6,
     )
-    assert [r.label for r in comparison.results] == ["green", "middle", "wasteful"]
-    assert [r.rank for r in comparison.results] == [1, 2, 3]
-    assert [r.median_j for r in comparison.results] == pytest.approx([1.0, 1.5, 3.0])
-    wasteful = comparison.results[2]
+    assert [r.label for r in ranking.results] == ["green", "middle", "wasteful"]
+    assert [r.rank for r in ranking.results] == [1, 2, 3]
+    assert [r.median_j for r in ranking.results] == pytest.approx([1.0, 1.5, 3.0])
+    wasteful = ranking.results[2]
     assert wasteful.ratio.estimate == pytest.approx(3.0)
     assert wasteful.ratio.low == pytest.approx(3.0) and wasteful.ratio.high == pytest.approx(3.0)
-    assert comparison.best.ratio.estimate == 1.0
+    assert ranking.best.ratio.estimate == 1.0
 
 
 def test_each_candidate_gets_its_own_iteration_count(scripted: None) -> None:
@@ -313,18 +313,18 @@ def test_each_candidate_gets_its_own_iteration_count(scripted: None) -> None:
     def slow() -> None:
         sum(range(20_000))
 
-    comparison = compare([Candidate("fast", lambda: None), Candidate("slow", slow)], rounds=2)
-    iterations = {r.label: r.iterations for r in comparison.results}
+    ranking = rank([Candidate("fast", lambda: None), Candidate("slow", slow)], rounds=2)
+    iterations = {r.label: r.iterations for r in ranking.results}
     assert iterations["fast"] > iterations["slow"]
 
 
 def test_results_say_they_are_estimated_and_where_figures_come_from(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
-    assert comparison.estimated
-    assert comparison.provenance == {"scripted": "scripted: greencode.testing (not a real measurement)"}
-    assert comparison.meter == "scripted"
-    assert not comparison.machine_wide
-    text = render_text(comparison)
+    ranking = rank([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
+    assert ranking.estimated
+    assert ranking.provenance == {"scripted": "scripted: greencode.testing (not a real measurement)"}
+    assert ranking.meter == "scripted"
+    assert not ranking.machine_wide
+    text = render_text(ranking)
     assert "ESTIMATES, not measurements" in text and "scripted: greencode.testing" in text
 
 
@@ -336,25 +336,25 @@ def test_hardware_figures_are_called_measured_and_whole_machine_caveats_shown(tm
         def spend(microjoules: int) -> Callable[[], None]:
             return lambda: powercap.add("intel-rapl:0", microjoules)
 
-        comparison = compare([Candidate("small", spend(100)), Candidate("large", spend(300))], rounds=2)
+        ranking = rank([Candidate("small", spend(100)), Candidate("large", spend(300))], rounds=2)
     finally:
         greencode.configure(Config(root=tmp_path, output="none"))
-    assert not comparison.estimated and comparison.machine_wide
-    assert comparison.results[1].ratio.estimate == pytest.approx(3.0)
-    text = render_text(comparison)
+    assert not ranking.estimated and ranking.machine_wide
+    assert ranking.results[1].ratio.estimate == pytest.approx(3.0)
+    text = render_text(ranking)
     assert "These figures are measured by rapl" in text and "ESTIMATES" not in text
     assert "Whole-machine counters include idle power" in text
 
 
 def test_text_report_warns_when_too_few_rounds_for_the_interval(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
-    assert comparison.confidence == 0.5
-    assert "too few rounds for 95%" in render_text(comparison)
+    ranking = rank([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
+    assert ranking.confidence == 0.5
+    assert "too few rounds for 95%" in render_text(ranking)
 
 
 def test_json_form_is_strict_json_with_the_schema_and_every_candidate(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 2.0), costs.candidate("b", 1.0)], rounds=2)
-    data = json.loads(json.dumps(comparison.to_dict(), allow_nan=False))
+    ranking = rank([costs.candidate("a", 2.0), costs.candidate("b", 1.0)], rounds=2)
+    data = json.loads(json.dumps(ranking.to_dict(), allow_nan=False))
     assert data["schema"] == "greencode.compare/1"
     assert data["estimated"] is True and data["meter"] == "scripted"
     assert [c["label"] for c in data["candidates"]] == ["b", "a"]
@@ -364,8 +364,8 @@ def test_json_form_is_strict_json_with_the_schema_and_every_candidate(costs: Cos
 
 
 def test_a_ratio_to_a_best_of_zero_joules_is_infinite_and_null_in_json(costs: Costs) -> None:
-    comparison = compare([costs.candidate("free", 0.0), costs.candidate("paid", 1.0)], rounds=2)
-    paid = comparison.results[1]
+    ranking = rank([costs.candidate("free", 0.0), costs.candidate("paid", 1.0)], rounds=2)
+    paid = ranking.results[1]
     assert math.isinf(paid.ratio.estimate)
     assert paid.to_dict()["ratio"]["median"] is None
     assert format_ratio(paid.ratio.estimate) == "∞×"
@@ -487,14 +487,14 @@ def test_cli_plot_draws_the_leaderboard(
 
 
 def test_leaderboard_rows_carry_the_paired_ratio_to_the_best(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 3.0)], rounds=2)
-    assert [row.ratio for row in leaderboard_rows(comparison)] == [
-        result.ratio.estimate for result in comparison.results
+    ranking = rank([costs.candidate("a", 1.0), costs.candidate("b", 3.0)], rounds=2)
+    assert [row.ratio for row in leaderboard_rows(ranking)] == [
+        result.ratio.estimate for result in ranking.results
     ]
 
 
 def test_comparison_is_a_frozen_record(costs: Costs) -> None:
-    comparison = compare([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
-    assert isinstance(comparison, Comparison)
+    ranking = rank([costs.candidate("a", 1.0), costs.candidate("b", 2.0)], rounds=2)
+    assert isinstance(ranking, Ranking)
     with pytest.raises(AttributeError):
-        comparison.rounds = 3  # type: ignore[misc]
+        ranking.rounds = 3  # type: ignore[misc]

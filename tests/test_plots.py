@@ -15,7 +15,7 @@ from matplotlib.container import BarContainer
 from greencode.carbon import Intensity
 from greencode.config import CarbonConfig
 from greencode.errors import GreencodeError
-from greencode.report.model import Estimate, HistoryPoint, LeaderboardRow, TestResult, build_test
+from greencode.report.model import Estimate, LeaderboardRow, TestResult, TrendPoint, build_test
 from greencode.report.plots import (
     figure_base64_png,
     figure_svg,
@@ -203,7 +203,7 @@ def test_domains_without_any_domain_figures_is_a_clear_error() -> None:
 def test_history_draws_one_line_per_test_over_commits() -> None:
     history = {
         f"tests/test_x.py::test_{i}": [
-            HistoryPoint(f"{commit:07x}abcdef", 1000.0 + commit, 0.01 * (i + 1), 0.009, 0.012, True)
+            TrendPoint(f"{commit:07x}abcdef", 1000.0 + commit, 0.01 * (i + 1), 0.009, 0.012, True)
             for commit in range(3)
         ]
         for i in range(3)
@@ -216,7 +216,7 @@ def test_history_draws_one_line_per_test_over_commits() -> None:
 
 def test_history_goes_logarithmic_for_wide_spreads() -> None:
     history = {
-        name: [HistoryPoint("c", 1.0, joules, joules, joules, True)]
+        name: [TrendPoint("c", 1.0, joules, joules, joules, True)]
         for name, joules in (("big", 1.0), ("small", 0.001))
     }
     axes = plot_history(history).axes[0]
@@ -224,7 +224,7 @@ def test_history_goes_logarithmic_for_wide_spreads() -> None:
 
 
 def test_history_tells_apart_runs_of_the_same_commit() -> None:
-    points = [HistoryPoint("abcdef1234", when, 1.0, 1.0, 1.0, True) for when in (1000.0, 2000.0)]
+    points = [TrendPoint("abcdef1234", when, 1.0, 1.0, 1.0, True) for when in (1000.0, 2000.0)]
     axes = plot_history({"t": points}).axes[0]
     ticks = [tick.get_text() for tick in axes.get_xticklabels()]
     assert len(set(ticks)) == 2 and all(tick.startswith("abcdef12") for tick in ticks)
@@ -232,7 +232,7 @@ def test_history_tells_apart_runs_of_the_same_commit() -> None:
 
 def test_history_legend_sits_outside_the_lines() -> None:
     history = {
-        f"t{i}": [HistoryPoint("c", 1.0, float(i + 1), float(i + 1), float(i + 1), False)] for i in range(3)
+        f"t{i}": [TrendPoint("c", 1.0, float(i + 1), float(i + 1), float(i + 1), False)] for i in range(3)
     }
     axes = plot_history(history).axes[0]
     anchor = axes.get_legend().get_bbox_to_anchor().transformed(axes.transAxes.inverted())
@@ -243,21 +243,21 @@ def test_history_labels_runs_outside_git_by_their_time() -> None:
     import time
 
     when = 1_700_000_000.0
-    axes = plot_history({"t": [HistoryPoint("20231114T221320Z-1a2b3c4d", when, 1.0, 1.0, 1.0, True)]}).axes[0]
+    axes = plot_history({"t": [TrendPoint("20231114T221320Z-1a2b3c4d", when, 1.0, 1.0, 1.0, True)]}).axes[0]
     assert [tick.get_text() for tick in axes.get_xticklabels()] == [
         time.strftime("%m-%d %H:%M", time.localtime(when))
     ]
 
 
 def test_history_tells_apart_runs_outside_git_in_the_same_minute() -> None:
-    points = [HistoryPoint(f"run-{n}", 1_700_000_000.0 + n, 1.0, 1.0, 1.0, True) for n in (0, 5)]
+    points = [TrendPoint(f"run-{n}", 1_700_000_000.0 + n, 1.0, 1.0, 1.0, True) for n in (0, 5)]
     axes = plot_history({"t": points}).axes[0]
     assert len({tick.get_text() for tick in axes.get_xticklabels()}) == 2
     assert axes.get_xlabel() == "run (oldest left)"
 
 
 def test_history_keeps_only_the_biggest_tests() -> None:
-    history = {f"t{i}": [HistoryPoint("c", 1.0, float(i), float(i), float(i), False)] for i in range(12)}
+    history = {f"t{i}": [TrendPoint("c", 1.0, float(i), float(i), float(i), False)] for i in range(12)}
     axes = plot_history(history, max_tests=3).axes[0]
     assert [text.get_text() for text in axes.get_legend().get_texts()] == ["t11", "t10", "t9"]
 

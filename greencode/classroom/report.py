@@ -91,10 +91,10 @@ def _draw(lesson: Lesson, directory: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     plots = {}
     for result in lesson.results:
-        if result.comparison is not None:
+        if result.ranking is not None:
             exercise = result.exercise
             target = directory / f"{exercise.name}.png"
-            plot(result.comparison, target, title=f"{exercise.title} ({exercise.tactic})")
+            plot(result.ranking, target, title=f"{exercise.title} ({exercise.tactic})")
             plots[exercise.name] = target
     return plots
 
@@ -103,9 +103,9 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
     """The report's blocks; links and image paths are relative to ``base`` (the report's directory)."""
     from greencode.tactics.catalogue import get_tactic
 
-    comparisons = lesson.comparisons
+    rankings = lesson.rankings
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(lesson.started_at))
-    rounds = f"; {comparisons[0].rounds} interleaved rounds per implementation" if comparisons else ""
+    rounds = f"; {rankings[0].rounds} interleaved rounds per implementation" if rankings else ""
     blocks: list[Block] = [
         Heading(1, "Wasteful or green? Classroom results"),
         Paragraph(
@@ -113,7 +113,7 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
             f"greencode {__version__}{rounds}."
         ),
     ]
-    if any(c.estimated for c in comparisons):
+    if any(c.estimated for c in rankings):
         blocks.append(
             Paragraph(
                 "**These figures are estimates, not measurements**: this machine has no readable energy "
@@ -126,7 +126,7 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
             Paragraph("Plots are left out: install matplotlib with `pip install 'greencode[plot]'`.")
         )
 
-    percent = f"{comparisons[0].confidence * 100:.0f}% " if comparisons else ""
+    percent = f"{rankings[0].confidence * 100:.0f}% " if rankings else ""
     summary = []
     for index, result in enumerate(lesson.results, start=1):
         exercise = result.exercise
@@ -155,21 +155,21 @@ def document(lesson: Lesson, plots: dict[str, Path], base: Path, plotted: bool =
         url = f"{_relative(catalogue, base)}#{tactic.id.lower()}" if catalogue else tactic.url
         name = f"[{tactic.name}]({url})" if url else tactic.name
         blocks.append(Paragraph(f"Tactic **{tactic.id}**: {name}.{link}"))
-        if result.comparison is None:
+        if result.ranking is None:
             blocks.append(Paragraph(f"**Did not run**: {markdown_text(str(result.error))}"))
             continue
         if exercise.name in plots:
             image = plots[exercise.name]
             blocks.append(Image(image, _relative(image, base), f"{exercise.title}: energy per call"))
-        header, rows = table(result.comparison)
+        header, rows = table(result.ranking)
         blocks.append(Table(header, rows))
         if exercise.note:
             blocks.append(Paragraph(exercise.note))
         if tactic.evidence:
             blocks.append(Paragraph(f"For reference, the tactic catalogue's own example: {tactic.evidence}."))
 
-    if comparisons:
-        blocks += [Heading(2, "How these figures were taken"), Preformatted("\n".join(basis(comparisons[0])))]
+    if rankings:
+        blocks += [Heading(2, "How these figures were taken"), Preformatted("\n".join(basis(rankings[0])))]
     return blocks
 
 

@@ -17,9 +17,9 @@ from greencode.compare import (
     Candidate,
     CandidateResult,
     CompareError,
-    Comparison,
-    compare,
+    Ranking,
     load_candidate,
+    rank,
 )
 from greencode.stats import Interval
 
@@ -29,20 +29,20 @@ QUICK_ROUNDS = 2
 
 @dataclass(frozen=True)
 class ExerciseResult:
-    """An exercise and either its comparison or the one-line error that stopped it."""
+    """An exercise and either its ranking or the one-line error that stopped it."""
 
     exercise: Exercise
-    comparison: Comparison | None = None
+    ranking: Ranking | None = None
     error: str | None = None
 
     def _side(self, label_prefix: str) -> CandidateResult:
-        assert self.comparison is not None
-        return next(r for r in self.comparison.results if r.label.startswith(label_prefix))
+        assert self.ranking is not None
+        return next(r for r in self.ranking.results if r.label.startswith(label_prefix))
 
     @property
     def saving(self) -> Interval | None:
         """Wasteful energy ÷ green energy (paired per round) with its interval; ``None`` if it failed."""
-        if self.comparison is None:
+        if self.ranking is None:
             return None
         wasteful, green = self._side("wasteful"), self._side("green")
         if green.rank == 1:
@@ -70,8 +70,8 @@ class Lesson:
         return tuple(result for result in self.results if result.error is not None)
 
     @property
-    def comparisons(self) -> tuple[Comparison, ...]:
-        return tuple(r.comparison for r in self.results if r.comparison is not None)
+    def rankings(self) -> tuple[Ranking, ...]:
+        return tuple(r.ranking for r in self.results if r.ranking is not None)
 
 
 def candidates_of(exercise: Exercise) -> list[Candidate]:
@@ -99,11 +99,11 @@ def run_lesson(
         if progress is not None:
             progress(index, exercise)
         try:
-            comparison = compare(candidates_of(exercise), rounds=rounds, meter=meter, check_results=True)
+            ranking = rank(candidates_of(exercise), rounds=rounds, meter=meter, check_results=True)
         except CompareError as exc:
             results.append(ExerciseResult(exercise, error=str(exc)))
         else:
-            results.append(ExerciseResult(exercise, comparison))
+            results.append(ExerciseResult(exercise, ranking))
     return Lesson(
         results=tuple(results),
         started_at=started,

@@ -116,7 +116,7 @@ def handle_run(args: argparse.Namespace) -> int:
             else f"wasteful ÷ green = {format_ratio(saving.estimate)}"
         )
         print(f"{result.exercise.name:<20} {result.exercise.tactic}  {outcome}")
-    if any(c.estimated for c in lesson.comparisons):
+    if any(c.estimated for c in lesson.rankings):
         print("The figures are estimates (no energy counter here); the report says what they are based on.")
     print(f"Report written to {output}")
     return 1 if lesson.failed else 0

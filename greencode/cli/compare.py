@@ -76,7 +76,7 @@ def handle(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from greencode.compare import compare, load_candidate, render_text
+    from greencode.compare import load_candidate, rank, render_text
     from greencode.errors import GreencodeError
     from greencode.files import write_output
     from greencode.report.leaderboard import plot, require_plotting
@@ -104,12 +104,12 @@ def handle(args: argparse.Namespace) -> int:
         return status
     candidates = [load_candidate(spec) for spec in specs]
     print(f"Measuring {len(candidates)} candidates in interleaved rounds...", file=sys.stderr, flush=True)
-    comparison = compare(candidates, rounds=args.rounds, meter=args.meter, check_results=check)
-    print(render_text(comparison))
+    ranking = rank(candidates, rounds=args.rounds, meter=args.meter, check_results=check)
+    print(render_text(ranking))
     if not args.candidates:
         print("\nCompare your own: greencode compare mymodule:slow mymodule:fast --check-equal")
     if args.json:
-        write_output(args.json, json.dumps(comparison.to_dict(), indent=2) + "\n")
+        write_output(args.json, json.dumps(ranking.to_dict(), indent=2) + "\n")
     if args.plot:
-        plot(comparison, Path(args.plot), title=title)
+        plot(ranking, Path(args.plot), title=title)
     return 0

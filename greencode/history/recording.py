@@ -16,6 +16,7 @@ from greencode.errors import StoreError
 
 if TYPE_CHECKING:
     from greencode.fingerprint import Fingerprint
+    from greencode.kinds import Status
     from greencode.records import TestRecord
     from greencode.results_file import RunInfo
 
@@ -26,7 +27,7 @@ def record_run(
     run: RunInfo,
     fingerprint: Fingerprint,
     records: Iterable[TestRecord],
-    verdicts: Mapping[str, tuple[str, float | None]],
+    verdicts: Mapping[str, tuple[Status, float | None]],
     failed: bool,
 ) -> list[str]:
     """Append ``run`` to the history at ``location`` (``local``, a SQLite path, when a remote one cannot be

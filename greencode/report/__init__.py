@@ -16,10 +16,10 @@ if TYPE_CHECKING:
         SCHEMA,
         SCHEMA_VERSION,
         Estimate,
-        HistoryPoint,
         LeaderboardRow,
         Report,
         TestResult,
+        TrendPoint,
     )
 
 FORMATS = ("text", "md", "json", "csv", "html")
@@ -28,7 +28,7 @@ _MODEL_NAMES = frozenset(
         "SCHEMA",
         "SCHEMA_VERSION",
         "Estimate",
-        "HistoryPoint",
+        "TrendPoint",
         "LeaderboardRow",
         "Report",
         "TestResult",
@@ -55,10 +55,10 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "Estimate",
-    "HistoryPoint",
     "LeaderboardRow",
     "Report",
     "TestResult",
+    "TrendPoint",
     "load_report",
     "render",
 ]

@@ -11,10 +11,10 @@ from greencode.errors import GreencodeError
 from greencode.report.model import LeaderboardRow
 
 if TYPE_CHECKING:
-    from greencode.compare import Comparison
+    from greencode.compare import Ranking
 
 
-def leaderboard_rows(comparison: Comparison) -> list[LeaderboardRow]:
+def leaderboard_rows(ranking: Ranking) -> list[LeaderboardRow]:
     """Rows for :func:`greencode.report.plots.plot_leaderboard`, best first, each with its paired ratio."""
     return [
         LeaderboardRow(
@@ -25,7 +25,7 @@ def leaderboard_rows(comparison: Comparison) -> list[LeaderboardRow]:
             r.estimated,
             ratio=r.ratio.estimate if math.isfinite(r.ratio.estimate) else None,
         )
-        for r in comparison.results
+        for r in ranking.results
     ]
 
 
@@ -40,9 +40,9 @@ def require_plotting(path: Path | None = None) -> None:
         image_format(path)
 
 
-def plot(comparison: Comparison, path: Path, *, title: str) -> None:
-    """Draw the leaderboard of ``comparison`` to ``path`` (PNG or SVG by suffix)."""
+def plot(ranking: Ranking, path: Path, *, title: str) -> None:
+    """Draw the leaderboard of ``ranking`` to ``path`` (PNG or SVG by suffix)."""
     require_plotting()
     from greencode.report.plots import plot_leaderboard
 
-    plot_leaderboard(leaderboard_rows(comparison), path, title=title)
+    plot_leaderboard(leaderboard_rows(ranking), path, title=title)

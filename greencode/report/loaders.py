@@ -30,9 +30,9 @@ from greencode.report.model import (
     SCHEMA,
     SCHEMA_VERSION,
     Estimate,
-    HistoryPoint,
     Report,
     TestResult,
+    TrendPoint,
     Verdict,
     build_test,
     test_from_record,
@@ -283,12 +283,12 @@ def _from_report_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig)
                 started_at=entry.timestamp("started_at"),
             )
         )
-    history: dict[str, tuple[HistoryPoint, ...]] = {}
+    history: dict[str, tuple[TrendPoint, ...]] = {}
     for name, points in fields.mapping("history").items():
         if not isinstance(points, list):
             raise StoreError(f"{path}: history[{name!r}] must be a list; write the report again")
         history[str(name)] = tuple(
-            _history_point(p) for p in Fields(path, {"points": points}, f"history[{name!r}].").items("points")
+            _trend_point(p) for p in Fields(path, {"points": points}, f"history[{name!r}].").items("points")
         )
     return Report(
         source=fields.text("source", str(path)),
@@ -317,9 +317,9 @@ def _hotspots(path: Path, data: Any) -> tuple[Hotspots, ...]:
         raise StoreError(f"{path}: hotspots: {exc}; write the report again") from None
 
 
-def _history_point(point: Fields) -> HistoryPoint:
+def _trend_point(point: Fields) -> TrendPoint:
     median = point.number("median_j", minimum=0)
-    return HistoryPoint(
+    return TrendPoint(
         commit=point.text("commit", ""),
         when=point.timestamp("when") or 0.0,
         median_j=median,
@@ -395,7 +395,7 @@ def _from_history(path: Path | str, carbon: CarbonConfig) -> Report:
         latest = latest_run(history)
         runs = len(history.runs())
         tests = []
-        trends: dict[str, tuple[HistoryPoint, ...]] = {}
+        trends: dict[str, tuple[TrendPoint, ...]] = {}
         for point in history.run_results(latest.run_id):
             tests.append(
                 build_test(
@@ -412,7 +412,7 @@ def _from_history(path: Path | str, carbon: CarbonConfig) -> Report:
                 )
             )
             trends[point.node_id] = tuple(
-                HistoryPoint(
+                TrendPoint(
                     p.commit or p.run_id, p.started, p.median_j, p.q1_j, p.q3_j, p.estimated, bool(p.dirty)
                 )
                 for p in history.series(point.node_id)

@@ -102,7 +102,7 @@ class TestResult:
 
 
 @dataclass(frozen=True)
-class HistoryPoint:
+class TrendPoint:
     """One test's energy in one stored run (for the trend plot). ``dirty``: the work tree had uncommitted
     changes, so the figure belongs to no commit (it is drawn and labelled apart from ``commit``'s)."""
 
@@ -127,7 +127,7 @@ class Report:
     commit: str | None = None
     meter: str | None = None
     machine: str | None = None
-    history: Mapping[str, tuple[HistoryPoint, ...]] = field(default_factory=dict)
+    history: Mapping[str, tuple[TrendPoint, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     #: the gate's one-line decision, when a gate judged these results (see ``report.gating.with_gate``)
     verdict: str | None = None

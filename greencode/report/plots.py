@@ -20,7 +20,7 @@ from greencode.carbon import J_PER_KWH
 from greencode.errors import GreencodeError
 from greencode.files import write_output
 from greencode.names import shorten_names
-from greencode.report.model import HistoryPoint, LeaderboardRow, TestResult
+from greencode.report.model import LeaderboardRow, TestResult, TrendPoint
 from greencode.units import format_energy
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ def plot_domains(
 
 
 def plot_history(
-    history: Mapping[str, Sequence[HistoryPoint]],
+    history: Mapping[str, Sequence[TrendPoint]],
     path: Path | None = None,
     title: str = "Energy per test over commits",
     max_tests: int = 8,

@@ -19,7 +19,7 @@ PROFILE_KEY: pytest.StashKey[Profile] = pytest.StashKey()
 ROUNDS_KEY: pytest.StashKey[int] = pytest.StashKey()
 #: What the measuring run does with a collected test (:func:`pytest_greencode.markers.plan`).
 PLAN_KEY: pytest.StashKey[Plan] = pytest.StashKey()
-#: The windows of a measured test's call, one per round.
+#: The measurements of a measured test's call, one per round.
 CALLS_KEY: pytest.StashKey[list[Measurement]] = pytest.StashKey()
 #: pytest-benchmark's rounds of a test, when those were measured instead of the whole call.
 BENCHMARK_KEY: pytest.StashKey[BenchmarkEnergy] = pytest.StashKey()

@@ -381,14 +381,14 @@ class GreencodeRun:
             return
         profile = item.stash.get(PROFILE_KEY, None)
         glue = item.stash.get(BENCHMARK_KEY, None)
-        windows = item.stash.get(CALLS_KEY, None)
+        rounds = item.stash.get(CALLS_KEY, None)
         extra_j = item.stash.get(EXTRA_KEY, 0.0)
-        error = meter_error(profile, glue, windows, extra_j)
+        error = meter_error(profile, glue, rounds, extra_j)
         if error is not None:
             # the test itself ran and keeps its outcome; only its energy is missing
             self.warnings.append(f"{item.nodeid}: energy not measured: {error}")
             return
-        record = record_of(item.nodeid, profile, glue, windows, extra_j)
+        record = record_of(item.nodeid, profile, glue, rounds, extra_j)
         if record is None:
             return
         self.records[item.nodeid] = record
