@@ -48,11 +48,6 @@ class Summary:
         """Coefficient of variation (stdev / mean); ``nan`` when the mean is zero."""
         return self.stdev / self.mean if self.mean else math.nan
 
-    @property
-    def relative_iqr(self) -> float:
-        """IQR / median: a robust relative spread."""
-        return self.iqr / self.median if self.median else math.nan
-
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import FakeClock
 from hypothesis import HealthCheck, settings
 
 import greencode
@@ -19,6 +20,20 @@ settings.register_profile(
     "greencode", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("greencode")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory that is also the current directory (a test file may extend it: a fixture of the
+    same name that takes ``project``)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when the test advances it."""
+    return FakeClock()
 
 
 @pytest.fixture

@@ -31,11 +31,6 @@ def meter_for() -> Iterator[MakeMeter]:
         meter.close()
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def power_only(power_mw: int = 100_000) -> FakeGpu:
     return FakeGpu(name="NVIDIA Fake P100", energy_mj=None, power_mw=power_mw)
 

@@ -61,11 +61,6 @@ def meter_for() -> Iterator[MakeMeter]:
         meter.close()
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def names(meter: RaplMeter) -> list[str]:
     return [domain.name for domain in meter.domains()]
 

@@ -14,13 +14,11 @@ from greencode.cli import main
 
 
 @pytest.fixture(autouse=True)
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(project: Path) -> Path:
     """A project directory whose configuration sets the grid and the baseline."""
-    (tmp_path / "greencode.toml").write_text(
-        'baseline = "baseline.json"\n[carbon]\ngrid = "NL"\n', encoding="utf-8"
-    )
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    settings = 'baseline = "baseline.json"\n[carbon]\ngrid = "NL"\n'
+    (project / "greencode.toml").write_text(settings, encoding="utf-8")
+    return project
 
 
 def test_text_report_goes_to_stdout(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,13 +36,6 @@ def config(tmp_path: Path, **scan: tuple[str, ...]) -> Config:
     return Config(root=tmp_path, scan=ScanConfig(**scan))
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project directory that is also the current directory."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 # -- suppression ---------------------------------------------------------------------------------------------
 
 

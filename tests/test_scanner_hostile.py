@@ -25,12 +25,6 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 # -- 16.7: deep nesting --------------------------------------------------------------------------------------
 
 

@@ -35,12 +35,11 @@ def unmeasured(lines):
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "work.py").write_text(WORK, encoding="utf-8")
-    (tmp_path / "other.py").write_text(WORK, encoding="utf-8")
-    return tmp_path
+def project(project: Path) -> Path:
+    (project / "pkg").mkdir()
+    (project / "pkg" / "work.py").write_text(WORK, encoding="utf-8")
+    (project / "other.py").write_text(WORK, encoding="utf-8")
+    return project
 
 
 def costs(path: Path, functions: list[dict[str, object]]) -> Path:

@@ -41,10 +41,6 @@ class Poller:
     def active(self) -> bool:
         return self._active.is_set()
 
-    @property
-    def thread(self) -> threading.Thread | None:
-        return self._thread
-
     def activate(self) -> None:
         # is_alive() is false in a forked child, which inherits the object but not the thread
         if self._thread is None or not self._thread.is_alive():
