@@ -77,12 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run_pytest(
     index: int, total: int, output: Path, scratch: Path, args: argparse.Namespace, extra: list[str]
 ) -> None:
-    import json
+    import contextlib
     import sys
     from pathlib import Path
 
-    from greencode.errors import GreencodeError
+    from greencode.errors import GreencodeError, StoreError
     from greencode.pytest_process import measuring_command, measuring_environment, run_pytest
+    from greencode.results_file import load_results
 
     # as greencode ab's sides: the runs' history goes to the scratch directory and the step summary stays
     # the user's, so calibrating adds no A/A runs to either
@@ -91,11 +92,9 @@ def _run_pytest(
     print(f"greencode calibrate: run {index} of {total}: {' '.join(command[3:])}", file=sys.stderr)
     run = run_pytest(command, output, env=env)
     gate_failed = False
-    try:
-        with open(output, encoding="utf-8") as handle:
-            gate_failed = bool((json.load(handle).get("gate") or {}).get("failed"))
-    except (OSError, ValueError):
-        pass
+    # no results, or damaged ones: the run failed for another reason than greencode's own check
+    with contextlib.suppress(StoreError):
+        gate_failed = bool((load_results(output).gate or {}).get("failed"))
     # exit 1 is fine when only greencode's own check (a budget) failed: the measurements are still valid
     if run.exit_code not in (0, 1) or (run.exit_code == 1 and not gate_failed):
         completed = run.completed

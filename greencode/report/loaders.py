@@ -35,6 +35,7 @@ from greencode.report.model import (
     TrendPoint,
     Verdict,
     build_test,
+    test_from_point,
     test_from_record,
     with_budgets,
     with_verdicts,
@@ -397,20 +398,7 @@ def _from_history(path: Path | str, carbon: CarbonConfig) -> Report:
         tests = []
         trends: dict[str, tuple[TrendPoint, ...]] = {}
         for point in history.run_results(latest.run_id):
-            tests.append(
-                build_test(
-                    point.node_id,
-                    Estimate(point.median_j, point.q1_j, point.q3_j),
-                    carbon,
-                    per=point.per,
-                    estimated=point.estimated,
-                    wall_s=point.wall_s,
-                    meter=point.meter,
-                    status=point.verdict,
-                    change=point.change,
-                    started_at=point.started,
-                )
-            )
+            tests.append(test_from_point(point, carbon))
             trends[point.node_id] = tuple(
                 TrendPoint(
                     p.commit or p.run_id, p.started, p.median_j, p.q1_j, p.q3_j, p.estimated, bool(p.dirty)

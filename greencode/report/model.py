@@ -1,5 +1,6 @@
 """What a report holds: one :class:`TestResult` per test with its CO2e and SCI, the :class:`Report` around
-them, and the conversions into them (:func:`build_test`, :func:`test_from_record`, the gate's verdicts).
+them, and the conversions into them (:func:`build_test`, :func:`test_from_record`, :func:`test_from_point`,
+the gate's verdicts).
 Reading any greencode output into a report is :mod:`greencode.report.loaders`.
 """
 
@@ -18,6 +19,7 @@ from greencode.records import PER_VALUES
 from greencode.sci import BUILTIN_UNITS, SCI, sci
 
 if TYPE_CHECKING:
+    from greencode.history.model import HistoryPoint as StoredPoint
     from greencode.records import TestRecord
 
 #: The ``schema`` value of a report JSON, and its version (``docs/report-schema.md``).
@@ -245,6 +247,23 @@ def test_from_record(record: TestRecord, carbon: CarbonConfig, started_at: float
         domains=domains,
         samples_j=record.samples_j,
         started_at=started_at,
+    )
+
+
+def test_from_point(point: StoredPoint, carbon: CarbonConfig) -> TestResult:
+    """A test's statistics in a stored run of the history as a report entry, with the gate's verdict as
+    recorded; CO2e and SCI for the time the run started."""
+    return build_test(
+        point.node_id,
+        Estimate(point.median_j, point.q1_j, point.q3_j),
+        carbon,
+        per=point.per,
+        estimated=point.estimated,
+        wall_s=point.wall_s,
+        meter=point.meter,
+        status=point.verdict,
+        change=point.change,
+        started_at=point.started,
     )
 
 
