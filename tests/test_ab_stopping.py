@@ -37,7 +37,8 @@ from greencode.ab import (
     summed,
 )
 from greencode.config import Config
-from greencode.gate import Comparison, GateReport, GateSettings, SuiteJudgement, SuiteVerdict
+from greencode.gate import Comparison, GateReport, GateSettings, SuiteVerdict
+from greencode.kinds import Judgement
 from greencode.store import TestRecord
 
 SETTINGS = GateSettings(fail_on=0.10)
@@ -140,7 +141,7 @@ def test_a_regression_of_a_test_carrying_two_percent_of_the_energy_is_named() ->
     assert outcome.pairs == 4
 
 
-def report(*rows: tuple[str, SuiteJudgement, float]) -> GateReport:
+def report(*rows: tuple[str, Judgement, float]) -> GateReport:
     """Rows of (node id, verdict, upper end of the interval); a TOTAL_ROW one is the suite total."""
     comparisons = tuple(
         Comparison(n, v, "", "test", baseline_j=1.0, ci_low=-0.2, ci_high=high)
