@@ -174,13 +174,20 @@ class Comparison:
             "delta_j": self.delta_j,
             "p": self.p,
             "p_adjusted": self.p_adjusted,
-            "noise_cv": self.noise.cv if self.noise else None,
-            "noise_df": None if self.noise is None or math.isinf(self.noise.df) else self.noise.df,
-            "noise_source": self.noise.source if self.noise else None,
+            **_noise_fields(self.noise),
             "baseline_runs": self.baseline_runs,
             "estimated": self.estimated,
             "meter": self.meter,
         }
+
+
+def _noise_fields(noise: Noise | None) -> dict[str, Any]:
+    """The noise model behind a verdict, as results files carry it (a test's and the suite's alike)."""
+    return {
+        "noise_cv": noise.cv if noise else None,
+        "noise_df": None if noise is None or math.isinf(noise.df) else noise.df,
+        "noise_source": noise.source if noise else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -237,9 +244,7 @@ class SuiteVerdict:
             "ci_high": self.ci_high,
             "delta_j": self.delta_j,
             "p": self.p,
-            "noise_cv": self.noise.cv if self.noise else None,
-            "noise_df": None if self.noise is None or math.isinf(self.noise.df) else self.noise.df,
-            "noise_source": self.noise.source if self.noise else None,
+            **_noise_fields(self.noise),
             "new": list(self.new),
             "missing": list(self.missing),
             "excluded": list(self.excluded),
