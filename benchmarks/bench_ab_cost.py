@@ -25,18 +25,17 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
+from _timing import timed_run
 from bench_ab import environment
 from bench_third_party import SDIST, suite_root
 
@@ -77,22 +76,9 @@ def make_repo(suite: Path, root: Path, env: dict[str, str]) -> tuple[Path, dict[
     return repo, commits
 
 
-def _timed(command: list[str], repo: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds of the process and its children, exit code."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode not in (0, 1):
-        sys.exit(f"bench_ab_cost: {' '.join(command[2:])} exited {done.returncode}:\n{done.stderr[-2000:]}")
-    return wall, cpu, done.returncode
-
-
 def plain(repo: Path, env: dict[str, str]) -> tuple[float, float]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:greencode", SELECTED]
-    wall, cpu, code = _timed(command, repo, env)
+    wall, cpu, code = timed_run(command, repo, env)
     if code != 0:
         sys.exit("bench_ab_cost: the plain run of the selected tests failed")
     return wall, cpu
@@ -100,7 +86,7 @@ def plain(repo: Path, env: dict[str, str]) -> tuple[float, float]:
 
 def ab(repo: Path, env: dict[str, str], base: str, head: str, output: Path) -> tuple[float, float, dict]:
     command = [sys.executable, "-m", "greencode", "ab", "--base", base, "--head", head, "--json", str(output)]
-    wall, cpu, _ = _timed([*command, "--", SELECTED], repo, env)
+    wall, cpu, _ = timed_run([*command, "--", SELECTED], repo, env)
     return wall, cpu, json.loads(output.read_text())
 
 

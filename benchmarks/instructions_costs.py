@@ -24,16 +24,15 @@ import argparse
 import glob
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from _table import percentile, print_table
+from _timing import timed_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,20 +212,6 @@ class _DiskWatch:
         self._thread.join()
 
 
-def _timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if done.returncode not in (0, 1):
-        raise SystemExit(
-            f"{' '.join(command)}: exit {done.returncode}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
-        )
-    return cpu, wall, done.returncode
-
-
 def _leftovers(temp: Path, suite: Path) -> list[str]:
     """greencode's files left in the runs' private temporary directory, and perf maps (CPython writes them
     to /tmp whatever TMPDIR says) that name the suite's files."""
@@ -246,7 +231,7 @@ def suite(directory: Path, tests: str, python: str, plain_runs: int) -> None:
         "PYTHONPATH": os.pathsep.join([str(directory), _environment(python)["PYTHONPATH"]]),
     }
     base = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", tests]
-    plain = [_timed_run(base, directory, env)[:2] for _ in range(plain_runs)]
+    plain = [(cpu, wall) for wall, cpu, _ in (timed_run(base, directory, env) for _ in range(plain_runs))]
     plain_cpu = statistics.median(cpu for cpu, _ in plain)
     plain_wall = statistics.median(wall for _, wall in plain)
     instrumented = []
@@ -263,7 +248,8 @@ def suite(directory: Path, tests: str, python: str, plain_runs: int) -> None:
                     "--greencode-meter=instructions",
                     f"--greencode-json={output}",
                 ]
-                instrumented.append(_timed_run(command, directory, {**env, "TMPDIR": str(temp)})[:2])
+                wall, cpu, _ = timed_run(command, directory, {**env, "TMPDIR": str(temp)})
+                instrumented.append((cpu, wall))
                 data = json.loads(output.read_text())
                 counts.append(
                     {t["node_id"]: t["instructions"] for t in data["tests"] if t.get("instructions")}
