@@ -133,10 +133,27 @@ def workload(tree: LiveTree, package_w: float, core_w: float, dram_w: float) -> 
     """A stand-in for the busy loop or the sleep: the fake tree's counters move as if it drew this power."""
 
     def run(seconds: float) -> None:
+        # Energy follows the time that really passed: on a busy machine a sleep overruns, and counters
+        # charged for the nominal time would show a power the check never asked for.
+        started = time.monotonic()
         time.sleep(seconds / 2)
-        tree.use({"intel-rapl:0": package_w * seconds, "intel-rapl:0:0": core_w * seconds})
-        tree.use({"intel-rapl:0:1": dram_w * seconds})
+        spent = time.monotonic() - started
+        tree.use(
+            {
+                "intel-rapl:0": package_w * spent,
+                "intel-rapl:0:0": core_w * spent,
+                "intel-rapl:0:1": dram_w * spent,
+            }
+        )
         time.sleep(seconds / 2)
+        rest = time.monotonic() - started - spent
+        tree.use(
+            {
+                "intel-rapl:0": package_w * rest,
+                "intel-rapl:0:0": core_w * rest,
+                "intel-rapl:0:1": dram_w * rest,
+            }
+        )
 
     return run
 

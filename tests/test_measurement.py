@@ -4,8 +4,10 @@ import asyncio
 import contextvars
 import dataclasses
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -425,11 +427,33 @@ def test_decorator_above_staticmethod_keeps_it_a_staticmethod() -> None:
     assert greencode.results()[-1].label == "double"
 
 
-def test_profile_of_a_call_longer_than_a_round_needs_no_calibration_calls() -> None:
+def test_profile_of_a_call_longer_than_a_round_needs_one_confirming_call_not_a_calibration() -> None:
     calls = []
     profile = greencode.Profiler(rounds=3, warmup=1, min_round_s=1e-9).run(lambda: calls.append(1))
     assert profile.iterations == 1
-    assert len(calls) == 1 + 3  # the warm-up call already shows that one call fills a round
+    assert len(calls) == 1 + 1 + 3  # the warm-up reading, one confirming call, the rounds
+
+
+def _rounds_of(per_call_s: float, preempted_s: float | None = None) -> Callable[[int], tuple[Any, None]]:
+    """A round runner for a function of ``per_call_s``, whose first round may have been preempted."""
+    walls = [] if preempted_s is None else [preempted_s]
+
+    def call_round(iterations: int) -> tuple[Any, None]:
+        wall = walls.pop() if walls else per_call_s * iterations
+        return SimpleNamespace(wall_s=wall), None
+
+    return call_round
+
+
+def test_calibration_is_not_fooled_by_one_preempted_call() -> None:
+    iterations = measurement._calibrate(_rounds_of(1e-6, preempted_s=0.5), target_s=0.01)
+    assert iterations >= 10_000
+
+
+def test_calibration_is_not_fooled_by_a_preempted_warm_up() -> None:
+    warm = SimpleNamespace(wall_s=0.5)
+    iterations = measurement._calibrate(_rounds_of(1e-6), target_s=0.01, first=warm)
+    assert iterations >= 10_000
 
 
 def test_async_generator_receives_exceptions_thrown_in() -> None:

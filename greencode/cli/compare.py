@@ -33,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "candidates", nargs="*", metavar="CANDIDATE", help="module:function or path/to/file.py:function"
     )
     parser.add_argument(
-        "--rounds", type=positive_int, metavar="N", help="rounds per candidate (default: configured rounds)"
+        "--rounds",
+        type=positive_int,
+        metavar="N",
+        help="rounds per candidate, rounded up to whole balanced cycles (default: configured rounds)",
     )
     parser.add_argument(
         "--check-equal", action="store_true", help="first check that every candidate returns an equal result"
