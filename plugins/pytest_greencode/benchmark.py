@@ -2,7 +2,7 @@
 
 pytest-benchmark times each round with a *runner* it builds per function and records the round with
 ``stats.update(duration)``. Wrapping the fixture's runner factory opens one greencode window around each
-runner call; wrapping the stats object's ``update`` keeps only the windows of rounds it records, so
+runner call; wrapping the stats object's ``update`` keeps only the measurements of rounds it records, so
 calibration and warm-up runs are left out exactly as pytest-benchmark leaves them out of its timings.
 These are pytest-benchmark internals (``_make_runner``, ``_add_stats``): when they are missing, nothing is
 patched and the plugin falls back to measuring the whole test, saying so.
@@ -18,7 +18,7 @@ from greencode.measurement import Measurement, Recorder
 
 
 class BenchmarkEnergy:
-    """Energy of one ``benchmark`` fixture's rounds: ``rounds`` holds (window, calls in the round)."""
+    """Energy of one ``benchmark`` fixture's rounds: ``rounds`` holds (measurement, calls in the round)."""
 
     def __init__(self, fixture: Any, open_window: Callable[[], Recorder]) -> None:
         self._fixture = fixture
@@ -53,7 +53,7 @@ class BenchmarkEnergy:
 
             def measured_update(duration: float) -> Any:
                 result = update(duration)
-                if last:  # the window of the runner call whose duration this is
+                if last:  # the measurement of the runner call whose duration this is
                     self.rounds.append(last.pop())
                 return result
 
@@ -71,7 +71,7 @@ class BenchmarkEnergy:
     @property
     def samples_j(self) -> tuple[float, ...]:
         """Joules per call, one per recorded round."""
-        return tuple(window.energy_j / calls for window, calls in self.rounds)
+        return tuple(measurement.energy_j / calls for measurement, calls in self.rounds)
 
     def write_extra_info(self, estimated: bool, meter: str) -> None:
         """Put the energy per call into pytest-benchmark's ``extra_info`` (saved with its JSON)."""

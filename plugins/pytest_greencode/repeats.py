@@ -74,16 +74,16 @@ class Repeats:
         repeat plan says while the budget lasts (the session started at ``started``, epoch seconds)."""
         sizes = self.sizes
         if sizes is None or plan.fixed_rounds:
-            return lambda windows: plan.rounds - len(windows)
+            return lambda rounds: plan.rounds - len(rounds)
         entry, noise = self.entries.get(item.nodeid), self.noise.get(item.nodeid)
 
-        def more(windows: list[Measurement]) -> int:
+        def more(rounds: list[Measurement]) -> int:
             extra = item.stash.get(EXTRA_KEY, 0.0)
-            record = record_from_windows(item.nodeid, windows, extra, "test", [1] * len(windows), "test")
+            record = record_from_windows(item.nodeid, rounds, extra, "test", [1] * len(rounds), "test")
             step = next_step(record, entry, noise, gate, sizes, self.max_rounds)
             if step.decision != "open":
                 return 0
-            cost = step.rounds * statistics.median(w.wall_s for w in windows)
+            cost = step.rounds * statistics.median(m.wall_s for m in rounds)
             return step.rounds if self.budget.allows(cost, time.time() - started) else 0
 
         return more

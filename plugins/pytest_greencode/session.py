@@ -1,8 +1,9 @@
 """The measuring run: everything ``pytest --greencode`` does, registered only when greencode is switched on.
 
-Per test it measures the call phase (optionally setup and teardown too), repeating the call for the
-configured rounds, or takes the ``energy`` fixture's or pytest-benchmark's per-call figures (markers are
-read by :mod:`pytest_greencode.markers`). After the last test the library ends the run
+Per test it measures the call phase (optionally setup and teardown too, :mod:`pytest_greencode.setup_energy`),
+repeating the call for the configured rounds, or takes the ``energy`` fixture's or pytest-benchmark's
+per-call figures (:mod:`pytest_greencode.rounds`; markers are read by :mod:`pytest_greencode.markers`,
+records made by :mod:`pytest_greencode.records`). After the last test the library ends the run
 (:func:`greencode.outcome.conclude`: budgets, baseline, history, results file, advice) and
 :mod:`pytest_greencode.reporting` shows its :class:`~greencode.outcome.RunOutcome`. A
 failing gate fails the session the way pytest-cov does: one more failure counted in ``session.testsfailed``
@@ -14,8 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Generator
-from dataclasses import replace
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,15 @@ from greencode.config import Config, load_config
 from greencode.errors import GreencodeError
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
 from greencode.gate import Budget, GateSettings, declared_noise
-from greencode.measurement import Measurement, Recorder, configure, current_config, meters_in_use
+from greencode.measurement import Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, conclude
 from greencode.records import TestRecord
-from greencode.variation import pin_variation
-from pytest_greencode import callgrind, markers, xdist
-from pytest_greencode.benchmark import BenchmarkEnergy
-from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PLAN_KEY, PROFILE_KEY, ROUNDS_KEY
+from pytest_greencode import callgrind, markers, rounds, xdist
+from pytest_greencode.keys import PLAN_KEY, ROUNDS_KEY
 from pytest_greencode.options import overrides, read_baseline, run_options
-from pytest_greencode.quiet import did_not_pass, quiet_rounds
-from pytest_greencode.records import meter_error, record_of
+from pytest_greencode.records import keep_record
 from pytest_greencode.repeats import Repeats
 from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
-
-#: Rounds of a test's call when the ``rounds`` key is not set.
-TEST_ROUNDS = 1
 
 
 def start(config: pytest.Config, requested: bool) -> None:
@@ -85,16 +79,9 @@ class GreencodeRun:
         except GreencodeError as exc:
             self._restore()
             raise pytest.UsageError(f"greencode: {exc}") from None
-        if declared_noise(self.selection.meters) is not None and settings.origin("rounds") == "defaults":
-            # a deterministic meter gives the same figure every round: one is enough
-            self.settings = settings = replace(settings, rounds=1)
-        #: How often a test's call runs: once unless ``rounds`` is set, so a run costs about what a plain
-        #: run costs. A comparing run then repeats only the tests whose verdict is still open
-        #: (:mod:`greencode.repeat_plan`), up to the ``rounds`` default, within ``repeat_budget``.
-        explicit = settings.origin("rounds") != "defaults"
-        self.test_rounds = settings.rounds if explicit else TEST_ROUNDS
-        deterministic = declared_noise(self.selection.meters) is not None
-        self.repeats = Repeats(settings, self.selection.meters, self.compare, deterministic)
+        #: how often a test's call runs (:func:`pytest_greencode.rounds.first_rounds`)
+        self.settings, self.test_rounds, deterministic = rounds.first_rounds(settings, self.selection.meters)
+        self.repeats = Repeats(self.settings, self.selection.meters, self.compare, deterministic)
         #: counts depend on the code path only: fix the inputs that vary between runs before each call
         self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
@@ -260,7 +247,8 @@ class GreencodeRun:
         if self.marker_errors and not self.is_worker:
             raise pytest.UsageError(*(f"greencode: {error}" for error in self.marker_errors))
 
-    def window(self, label: str) -> Recorder:
+    def open_window(self, label: str) -> Recorder:
+        """A window on the run's meters, open until the returned recorder stops."""
         return Recorder(label, self.selection, self.settings)
 
     @pytest.hookimpl(trylast=True)
@@ -275,132 +263,14 @@ class GreencodeRun:
         if plan is None or not plan.measure:
             return (yield)
         if plan.mode == "energy":
-            try:
-                result = yield
-            except BaseException:
-                # only a passing test gets a figure: the fixture's profile of a failed test is dropped
-                if PROFILE_KEY in item.stash:
-                    del item.stash[PROFILE_KEY]
-                raise
-            if plan.budget is not None and PROFILE_KEY not in item.stash:
-                self.warnings.append(
-                    f"{item.nodeid}: its energy budget was not checked: the test requests the energy "
-                    "fixture but never called it (call energy(fn, ...) on the work to budget)"
-                )
-            return result
-        glue = None
-        if plan.mode == "benchmark":
-            glue = BenchmarkEnergy(
-                getattr(item, "funcargs", {}).get("benchmark"), lambda: self.window(item.nodeid)
-            )
-            if not glue.install():
-                self.warnings.append(
-                    f"{item.nodeid}: this pytest-benchmark version cannot be hooked; measured "
-                    "the whole test instead of its rounds"
-                )
-                glue = None
-        if self.pin_variation:
-            pin_variation(item.nodeid)
-        recorder = self.window(item.nodeid)
-        try:
-            result = yield
-        finally:
-            if glue is not None:
-                glue.uninstall()
-        windows = [recorder.stop()]
-        if glue is not None and glue.rounds:
-            item.stash[BENCHMARK_KEY] = glue
-            glue.write_extra_info(self.estimated, self.selection.name)
-            return result
-        if did_not_pass(item):  # a unittest test that failed or skipped without raising: no figure
-            return result
-        if plan.mode == "test":
-            more = self.repeats.more(item, plan, self.gate_settings, self.started)
-            windows.extend(self._repeat(item, more, windows))
-        item.stash[CALLS_KEY] = windows
-        return result
-
-    def _repeat(
-        self, item: pytest.Item, more: Callable[[list[Measurement]], int], first: list[Measurement]
-    ) -> list[Measurement]:
-        """Rounds after the first of the call, as many as ``more`` asks for given all rounds so far; pytest
-        never hears of them (:mod:`pytest_greencode.quiet`): its outcome, counts, subtests, warnings and
-        captured output are those of the first round."""
-        windows: list[Measurement] = []
-        count, problem = more(first), None
-        if count <= 0:
-            return windows
-        planned = len(first) + count
-        with self.extra_rounds, quiet_rounds(item) as quiet:
-            while count > 0 and problem is None:
-                started = time.perf_counter()
-                ran = 0
-                for _ in range(count):
-                    if self.pin_variation:
-                        pin_variation(item.nodeid)
-                    recorder = self.window(item.nodeid)
-                    try:
-                        item.runtest()
-                    except (Exception, pytest.fail.Exception, pytest.skip.Exception) as exc:
-                        problem = f"raised {type(exc).__name__}"
-                        break
-                    windows.append(recorder.stop())
-                    ran += 1
-                self.repeats.budget.spend(time.perf_counter() - started, ran)
-                count = 0 if problem else more([*first, *windows])
-                planned += count
-        if quiet.subtest_failed:
-            problem, windows = "had a failing or skipped subtest", []
-        if problem is not None:
-            self.warnings.append(
-                f"{item.nodeid}: round {len(first) + len(windows) + 1} of {planned} {problem}; kept "
-                f"{len(first) + len(windows)} round(s). Mark it @pytest.mark.greencode(rounds=1) if it must "
-                "not run twice."
-            )
-        return windows
+            return (yield from rounds.fixture_call(self, item, plan))
+        return (yield from rounds.measured_call(self, item, plan))
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        recorder = self.window(item.nodeid) if measures_setup(self, item) else None
+        recorder = self.open_window(item.nodeid) if measures_setup(self, item) else None
         result = yield
         if recorder is not None:
             add_setup_energy(item, recorder)
-        self._finish_item(item)
+        keep_record(self, item)
         return result
-
-    def _finish_item(self, item: pytest.Item) -> None:
-        plan = item.stash.get(PLAN_KEY, None)
-        if plan is None:
-            return
-        if not plan.measure:
-            if plan.budget is not None:
-                self.warnings.append(
-                    f"{item.nodeid}: its energy budget was not checked: the test is marked "
-                    "@pytest.mark.greencode(skip=True), so it is not measured"
-                )
-            return
-        profile = item.stash.get(PROFILE_KEY, None)
-        glue = item.stash.get(BENCHMARK_KEY, None)
-        rounds = item.stash.get(CALLS_KEY, None)
-        extra_j = item.stash.get(EXTRA_KEY, 0.0)
-        error = meter_error(profile, glue, rounds, extra_j)
-        if error is not None:
-            # the test itself ran and keeps its outcome; only its energy is missing
-            self.warnings.append(f"{item.nodeid}: energy not measured: {error}")
-            return
-        record = record_of(item.nodeid, profile, glue, rounds, extra_j)
-        if record is None:
-            return
-        self.records[item.nodeid] = record
-        if plan.budget is not None and plan.budget.per != record.per:
-            self.warnings.append(
-                f"{item.nodeid}: its energy budget per {plan.budget.per} was not checked: the whole test "
-                "was measured instead of pytest-benchmark's rounds (it runs none with --benchmark-disable or "
-                "under xdist)"
-            )
-        elif plan.budget is not None:
-            self.marker_budgets[item.nodeid] = plan.budget
-        if self.junit:  # JUnit XML reads them from the teardown report, made right after this
-            from pytest_greencode.reporting import junit_properties
-
-            item.user_properties.extend(junit_properties(record))

@@ -1,4 +1,4 @@
-"""``include_setup``: the energy of a measured test's setup and teardown added to its call's windows
+"""``include_setup``: the energy of a measured test's setup and teardown added to each round of its call
 (registered as its own plugin, so sessions without the setting pay nothing per test)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class SetupEnergy:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         if not measures_setup(self.run, item):
             return (yield)
-        recorder = self.run.window(item.nodeid)
+        recorder = self.run.open_window(item.nodeid)
         result = yield
         add_setup_energy(item, recorder)
         return result
