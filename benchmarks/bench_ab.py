@@ -34,11 +34,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
+
+from greencode.baselines import load_baseline
+from greencode.results_file import load_results
 
 PACKAGE = """\
 WORK = {work}
@@ -111,9 +116,9 @@ def _make_repo(root: Path, env: dict[str, str], fail_on: str) -> Path:
     return repo
 
 
-def _regressions(results: dict[str, object]) -> tuple[int, int, int]:
+def _regressions(results: Mapping[str, Any]) -> tuple[int, int, int]:
     """(tests flagged as regressions, tests compared, tests inconclusive) in a gate section."""
-    comparisons = [c for c in results["comparisons"] if c["verdict"] not in ("new", "missing")]  # type: ignore[index]
+    comparisons = [c for c in results["comparisons"] if c["verdict"] not in ("new", "missing")]
     verdicts = [c["verdict"] for c in comparisons]
     return verdicts.count("regression"), len(verdicts), verdicts.count("inconclusive")
 
@@ -156,7 +161,7 @@ def _stored(
             allowed=(0, 1),
         )
         found[method] = (
-            _regressions(json.loads(output.read_text())["gate"]),
+            _regressions(load_results(output).gate or {}),
             time.monotonic() - clock + spent,
         )
         spent += saving
@@ -165,10 +170,8 @@ def _stored(
 
 
 def _saved_runs(baseline: Path) -> int:
-    if not baseline.exists():
-        return 0
-    entries = json.loads(baseline.read_text())["entries"].values()
-    return min(len(e["runs_j"]) for e in entries)
+    saved = load_baseline(baseline)
+    return min(len(e.runs_j) for e in saved.entries.values()) if saved else 0
 
 
 def _ab(

@@ -17,7 +17,7 @@ import math
 import statistics
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,16 +51,17 @@ def now_iso(epoch: float | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class TestRecord:
-    """One test's energy in one run.
+class Figure:
+    """One test's energy figure and how it was taken: what a run's :class:`TestRecord` and a baseline's
+    :class:`BaselineEntry` share, and what each conversion between them copies (:func:`figure_fields`).
 
     ``samples_j`` holds one figure per round: joules per call of the measured function (``per="call"``: the
     ``energy`` fixture, pytest-benchmark rounds) or per execution of the test's call phase (``per="test"``).
-    ``wall_s``, ``cpu_s`` and ``co2e_g`` are medians in the same unit. ``source`` says what was measured:
-    ``"test"``, ``"energy"`` (the fixture) or ``"benchmark"``. ``iterations`` is calls per round.
+    ``wall_s`` and ``cpu_s`` are medians in the same unit; ``iterations`` is calls per round.
+    ``provenance`` says where each domain's figure came from (results files keep it; baselines do not).
+    The raw counts of a counting meter (``instructions``), per call or test like the energy, and the
+    instructions of the largest functions are the deterministic quantities behind the energy.
     """
-
-    __test__ = False  # not a pytest test class, despite the name
 
     node_id: str
     per: str
@@ -72,15 +73,34 @@ class TestRecord:
     provenance: Mapping[str, str] = field(default_factory=dict)
     rounds: int = 1
     iterations: int = 1
-    source: str = "test"
-    co2e_g: float | None = None
-    warnings: tuple[str, ...] = ()
-    # raw counts of a counting meter (``instructions``), per call or test like the energy, and the
-    # instructions of the largest functions: the deterministic quantities behind the energy
+    _: KW_ONLY
     instructions: int | None = None
     d1_misses: int | None = None
     ll_misses: int | None = None
     functions: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def median_j(self) -> float:
+        return statistics.median(self.samples_j)
+
+
+def figure_fields(item: Figure) -> dict[str, Any]:
+    """The figure ``item`` carries, as keyword arguments for another record type (the one field-by-field
+    copy between them)."""
+    return {name: getattr(item, name) for name in _FIGURE_FIELDS}
+
+
+@dataclass(frozen=True)
+class TestRecord(Figure):
+    """One test's energy in one run: its :class:`Figure`, with what was measured (``source``: ``"test"``,
+    ``"energy"`` (the fixture) or ``"benchmark"``), the median CO2e per ``per`` and the meters' warnings.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    source: str = "test"
+    co2e_g: float | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.per not in PER_VALUES:
@@ -91,10 +111,6 @@ class TestRecord:
     @property
     def summary(self) -> Summary:
         return summarize(self.samples_j)
-
-    @property
-    def median_j(self) -> float:
-        return statistics.median(self.samples_j)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,17 +129,11 @@ class TestRecord:
             node_id=typed(data, "node_id", str),
             per=typed(data, "per", str),
             samples_j=floats_of(data, "samples_j"),
-            wall_s=seconds_of(data, "wall_s"),
-            cpu_s=seconds_of(data, "cpu_s"),
-            meter=typed(data, "meter", str),
-            estimated=typed(data, "estimated", bool),
+            **_figure_from_dict(data),
             provenance=MappingProxyType(texts_of(data, "provenance")),
-            rounds=count_of(data, "rounds"),
-            iterations=count_of(data, "iterations"),
             source=typed(data, "source", str, "test"),
             co2e_g=typed(data, "co2e_g", float, None),
             warnings=tuple(str(w) for w in typed(data, "warnings", list, [])),
-            **counts_from_dict(data),
         )
 
 
@@ -131,6 +141,9 @@ class TestRecord:
 COUNT_FIELDS = ("instructions", "d1_misses", "ll_misses")
 #: Functions kept per test in results and baselines: enough to say where a regression is.
 MAX_FUNCTIONS = 50
+
+
+_FIGURE_FIELDS = tuple(f.name for f in fields(Figure))
 
 
 def _figures_to_dict(item: TestRecord | BaselineEntry) -> dict[str, Any]:
@@ -150,7 +163,21 @@ def _figures_to_dict(item: TestRecord | BaselineEntry) -> dict[str, Any]:
     }
 
 
-def counts_to_dict(item: TestRecord | BaselineEntry) -> dict[str, Any]:
+def _figure_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`_figures_to_dict` for what follows the samples: times, meter, rounds and
+    counts; raises ``ValueError`` naming a malformed field."""
+    return {
+        "wall_s": seconds_of(data, "wall_s"),
+        "cpu_s": seconds_of(data, "cpu_s"),
+        "meter": typed(data, "meter", str),
+        "estimated": typed(data, "estimated", bool),
+        "rounds": count_of(data, "rounds"),
+        "iterations": count_of(data, "iterations"),
+        **counts_from_dict(data),
+    }
+
+
+def counts_to_dict(item: Figure) -> dict[str, Any]:
     """The raw counts and largest functions of a record or entry: only those it has (old files lack them)."""
     data: dict[str, Any] = {
         name: getattr(item, name) for name in COUNT_FIELDS if getattr(item, name) is not None
@@ -189,31 +216,20 @@ def counts_of_rounds(measurements: Sequence[Measurement], calls: Sequence[int]) 
 
 
 @dataclass(frozen=True)
-class BaselineEntry:
-    """One test in a baseline.
+class BaselineEntry(Figure):
+    """One test in a baseline: its latest run's :class:`Figure` and the runs pooled with it.
 
     ``runs_j`` holds one median per saved run (oldest first, at most :data:`MAX_RUNS`); repeated saves of
     the same clean commit add runs, and their spread is what the gate learns the machine's run-to-run noise
-    from. ``samples_j`` and ``summary`` describe the latest run. ``commit`` is the clean commit the runs
-    were measured at (None when the tree was dirty or not in git: such runs are never pooled).
+    from. ``samples_j`` (at most :data:`MAX_SAMPLES`) and ``summary`` (of all of them) describe the latest
+    run. ``commit`` is the clean commit the runs were measured at (None when the tree was dirty or not in
+    git: such runs are never pooled).
     """
 
-    node_id: str
-    per: str
+    _: KW_ONLY
     runs_j: tuple[float, ...]
-    samples_j: tuple[float, ...]
     summary: Summary
-    wall_s: float
-    cpu_s: float
-    meter: str
-    estimated: bool
-    rounds: int = 1
-    iterations: int = 1
     commit: str | None = None
-    instructions: int | None = None
-    d1_misses: int | None = None
-    ll_misses: int | None = None
-    functions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def centre_j(self) -> float:
@@ -249,17 +265,11 @@ class BaselineEntry:
         return cls(
             node_id=node_id,
             per=per,
-            runs_j=runs,
             samples_j=samples,
+            **_figure_from_dict(data),
+            runs_j=runs,
             summary=summary,
-            wall_s=seconds_of(data, "wall_s"),
-            cpu_s=seconds_of(data, "cpu_s"),
-            meter=typed(data, "meter", str),
-            estimated=typed(data, "estimated", bool),
-            rounds=count_of(data, "rounds"),
-            iterations=count_of(data, "iterations"),
             commit=typed(data, "commit", str, None),
-            **counts_from_dict(data),
         )
 
 
@@ -267,22 +277,10 @@ def entry_from_record(record: TestRecord, commit: str | None, runs: tuple[float,
     """A baseline entry for ``record``, after ``runs`` (earlier run medians of the same commit) if any."""
     all_runs = (*runs, record.median_j)[-MAX_RUNS:]
     return BaselineEntry(
-        node_id=record.node_id,
-        per=record.per,
+        **{**figure_fields(record), "samples_j": record.samples_j[:MAX_SAMPLES]},
         runs_j=all_runs,
-        samples_j=record.samples_j[:MAX_SAMPLES],
         summary=record.summary,
-        wall_s=record.wall_s,
-        cpu_s=record.cpu_s,
-        meter=record.meter,
-        estimated=record.estimated,
-        rounds=record.rounds,
-        iterations=record.iterations,
         commit=commit,
-        instructions=record.instructions,
-        d1_misses=record.d1_misses,
-        ll_misses=record.ll_misses,
-        functions=record.functions,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +21,9 @@ from greencode.history.model import (
     RUN_COLUMNS,
     HistoryPoint,
     HistoryRun,
+    point_from_record,
     point_from_row,
+    run_from_info,
     run_from_row,
 )
 from greencode.history.schema import SCHEMA_VERSION, migration, readable_column
@@ -158,49 +161,12 @@ class History:
         """Store one run and its records; ``verdicts`` maps node ids to (verdict, relative change)."""
         verdicts = verdicts or {}
         records = list(records)
-        vcs = run.vcs
-        run_row = {
-            "run_id": run.run_id,
-            "started": run.started,
-            "finished": run.finished,
-            "repository": vcs.repository if vcs else None,
-            "commit_sha": vcs.commit if vcs else None,
-            "branch": vcs.branch if vcs else None,
-            "dirty": None if vcs is None else int(vcs.dirty),
-            "meter": run.meter,
-            "estimated": int(run.estimated),
-            "machine": fingerprint.describe(),
-            "fingerprint": _fingerprint_json(fingerprint),
-            "tests": len(records),
-            "failed": int(failed),
-        }
-        result_rows = []
-        for record in records:
-            summary = record.summary
-            verdict, change = verdicts.get(record.node_id, (None, None))
-            result_rows.append(
-                {
-                    "run_id": run.run_id,
-                    "node_id": record.node_id,
-                    "per": record.per,
-                    "n": summary.n,
-                    "median_j": summary.median,
-                    "q1_j": summary.q1,
-                    "q3_j": summary.q3,
-                    "mean_j": summary.mean,
-                    "stdev_j": summary.stdev,
-                    "wall_s": record.wall_s,
-                    "cpu_s": record.cpu_s,
-                    "estimated": int(record.estimated),
-                    "meter": record.meter,
-                    "verdict": verdict,
-                    "change": change,
-                    "instructions": record.instructions,
-                    "d1_misses": record.d1_misses,
-                    "ll_misses": record.ll_misses,
-                }
-            )
-        self.insert_rows([run_row], result_rows)
+        stored = run_from_info(run, fingerprint, len(records), failed)
+        points = [
+            point_from_record(stored, record, *verdicts.get(record.node_id, (None, None)))
+            for record in records
+        ]
+        self.insert_rows([_run_row(stored)], [_point_row(point) for point in points])
 
     def insert_rows(
         self, runs: list[dict[str, Any]], results: list[dict[str, Any]], skip_existing: bool = False
@@ -297,40 +263,23 @@ def _fingerprint_json(fingerprint: Fingerprint | Mapping[str, object]) -> str:
 
 def _run_row(run: HistoryRun) -> dict[str, Any]:
     return {
-        "run_id": run.run_id,
-        "started": run.started,
-        "finished": run.finished,
-        "repository": run.repository,
-        "commit_sha": run.commit,
-        "branch": run.branch,
-        "dirty": None if run.dirty is None else int(run.dirty),
-        "meter": run.meter,
-        "estimated": int(run.estimated),
-        "machine": run.machine,
-        "fingerprint": _fingerprint_json(run.fingerprint),
-        "tests": run.tests,
-        "failed": int(run.failed),
+        column: _stored(getattr(run, f.name))
+        for column, f in zip(RUN_COLUMNS, fields(HistoryRun), strict=True)
     }
 
 
 def _point_row(point: HistoryPoint) -> dict[str, Any]:
-    return {
-        "run_id": point.run_id,
-        "node_id": point.node_id,
-        "per": point.per,
-        "n": point.n,
-        "median_j": point.median_j,
-        "q1_j": point.q1_j,
-        "q3_j": point.q3_j,
-        "mean_j": point.mean_j,
-        "stdev_j": point.stdev_j,
-        "wall_s": point.wall_s,
-        "cpu_s": point.cpu_s,
-        "estimated": int(point.estimated),
-        "meter": point.meter,
-        "verdict": point.verdict,
-        "change": point.change,
-        "instructions": point.instructions,
-        "d1_misses": point.d1_misses,
-        "ll_misses": point.ll_misses,
+    """The results table's row: the run's id and the point's own (``s.``) columns."""
+    values = zip(POINT_COLUMNS, fields(HistoryPoint), strict=True)
+    return {"run_id": point.run_id} | {
+        column[2:]: _stored(getattr(point, f.name)) for column, f in values if column.startswith("s.")
     }
+
+
+def _stored(value: object) -> object:
+    """A value as the tables keep it: flags as 0 or 1, the fingerprint as JSON."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Mapping):
+        return _fingerprint_json(value)
+    return value

@@ -11,10 +11,15 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
-from greencode.records import PER_VALUES
+from greencode.records import COUNT_FIELDS, PER_VALUES
+
+if TYPE_CHECKING:
+    from greencode.fingerprint import Fingerprint
+    from greencode.records import TestRecord
+    from greencode.results_file import RunInfo
 
 
 @dataclass(frozen=True)
@@ -197,3 +202,51 @@ def point_from_row(source: str, values: Sequence[Any]) -> HistoryPoint:
         d1_misses=row.optional_count("d1_misses"),
         ll_misses=row.optional_count("ll_misses"),
     )
+
+
+def run_from_info(run: RunInfo, fingerprint: Fingerprint, tests: int, failed: bool) -> HistoryRun:
+    """A run of the plugin as the history stores it."""
+    vcs = run.vcs
+    return HistoryRun(
+        run_id=run.run_id,
+        started=run.started,
+        finished=run.finished,
+        repository=vcs.repository if vcs else None,
+        commit=vcs.commit if vcs else None,
+        branch=vcs.branch if vcs else None,
+        dirty=None if vcs is None else vcs.dirty,
+        meter=run.meter,
+        estimated=run.estimated,
+        machine=fingerprint.describe(),
+        fingerprint=fingerprint.to_dict(),
+        tests=tests,
+        failed=failed,
+    )
+
+
+def point_from_record(
+    run: HistoryRun, record: TestRecord, verdict: str | None, change: float | None
+) -> HistoryPoint:
+    """A test's record in ``run`` as the history stores it: its samples' statistics, not the samples, with
+    the gate's ``verdict`` and relative ``change``."""
+    summary = record.summary
+    return HistoryPoint(
+        run_id=run.run_id,
+        started=run.started,
+        commit=run.commit,
+        branch=run.branch,
+        dirty=run.dirty,
+        n=summary.n,
+        median_j=summary.median,
+        q1_j=summary.q1,
+        q3_j=summary.q3,
+        mean_j=summary.mean,
+        stdev_j=summary.stdev,
+        verdict=verdict,
+        change=change,
+        **{name: getattr(record, name) for name in _AS_RECORDED},
+    )
+
+
+#: What a history point keeps of a record as it is (the rest is its run's and its samples' statistics).
+_AS_RECORDED = ("node_id", "per", "wall_s", "cpu_s", "estimated", "meter", *COUNT_FIELDS)

@@ -37,9 +37,9 @@ __all__ = [
 
 #: valgrind.h: VG_USERREQ__RUNNING_ON_VALGRIND; the answer is the nesting depth, 0 on a real CPU.
 RUNNING_ON_VALGRIND = 0x1001
-#: callgrind.h: the tool base ('C' << 24 | 'T' << 16) and the requests in their header order.
+#: callgrind.h: the tool base ('C' << 24 | 'T' << 16) and the requests greencode makes, numbered as in the
+#: header (its first, an unlabelled dump, is not one of them).
 _CALLGRIND_BASE = (ord("C") << 24) | (ord("T") << 16)
-DUMP_STATS = _CALLGRIND_BASE + 0
 ZERO_STATS = _CALLGRIND_BASE + 1
 TOGGLE_COLLECT = _CALLGRIND_BASE + 2
 DUMP_STATS_AT = _CALLGRIND_BASE + 3

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from greencode.carbon import J_PER_KWH, Intensity, co2e_g, resolve_intensity
 from greencode.config import CarbonConfig
@@ -59,14 +59,6 @@ class Estimate:
     @classmethod
     def exact(cls, joules: float) -> Estimate:
         return cls(joules, joules, joules)
-
-    @classmethod
-    def of_samples(cls, samples: Sequence[float]) -> Estimate:
-        """Median and inter-quartile range of ``samples``."""
-        from greencode.stats import summarize
-
-        summary = summarize(samples)
-        return cls(summary.median, summary.q1, summary.q3)
 
     def to_dict(self) -> dict[str, float]:
         return {"median": self.median_j, "low": self.low_j, "high": self.high_j}
@@ -236,34 +228,35 @@ def test_from_record(record: TestRecord, carbon: CarbonConfig, started_at: float
     summary = record.summary
     # the record keeps where each domain's figure came from, not its share; with one domain, it is all of it
     domains = dict.fromkeys(record.provenance, summary.median) if len(record.provenance) == 1 else {}
-    return build_test(
-        record.node_id,
-        Estimate(summary.median, summary.q1, summary.q3),
-        carbon,
-        per=record.per,
-        estimated=record.estimated,
-        wall_s=record.wall_s,
-        meter=record.meter,
-        domains=domains,
-        samples_j=record.samples_j,
-        started_at=started_at,
+    energy = Estimate(summary.median, summary.q1, summary.q3)
+    return _stored_test(
+        record, energy, carbon, domains=domains, samples_j=record.samples_j, started_at=started_at
     )
 
 
 def test_from_point(point: StoredPoint, carbon: CarbonConfig) -> TestResult:
     """A test's statistics in a stored run of the history as a report entry, with the gate's verdict as
     recorded; CO2e and SCI for the time the run started."""
+    energy = Estimate(point.median_j, point.q1_j, point.q3_j)
+    return _stored_test(
+        point, energy, carbon, status=point.verdict, change=point.change, started_at=point.started
+    )
+
+
+def _stored_test(
+    stored: TestRecord | StoredPoint, energy: Estimate, carbon: CarbonConfig, **more: Any
+) -> TestResult:
+    """What a report entry takes from any stored figure (a run's record, a history point): its name, unit,
+    wall time, meter and whether it is estimated; ``more`` is what only that kind of figure has."""
     return build_test(
-        point.node_id,
-        Estimate(point.median_j, point.q1_j, point.q3_j),
+        stored.node_id,
+        energy,
         carbon,
-        per=point.per,
-        estimated=point.estimated,
-        wall_s=point.wall_s,
-        meter=point.meter,
-        status=point.verdict,
-        change=point.change,
-        started_at=point.started,
+        per=stored.per,
+        estimated=stored.estimated,
+        wall_s=stored.wall_s,
+        meter=stored.meter,
+        **more,
     )
 
 

@@ -22,14 +22,14 @@ rank last. Code outside every profiled file is unmeasured and keeps its place be
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greencode.errors import ConfigError
+from greencode.documents import read_json
+from greencode.errors import ConfigError, StoreError
 from greencode.tactics.scanner import Finding
 
 COSTS_SCHEMA = "greencode-costs"
@@ -143,7 +143,6 @@ def _node_entry(name: str, energy_j: float) -> Entry | None:
 
 
 def _from_greencode(path: Path) -> Profile:
-    from greencode.errors import StoreError
     from greencode.report.loaders import load_report
 
     try:
@@ -218,9 +217,9 @@ def load_profile(path: Path) -> Profile:
         raise ConfigError(f"--profile {path}: cannot read it ({reason}); {_PSTATS_HINT}") from None
     if head == b"{":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"--profile {path}: not valid JSON ({exc}); {_PSTATS_HINT}") from None
+            data = read_json(path, "profile", _PSTATS_HINT)
+        except StoreError as exc:
+            raise ConfigError(f"--profile {exc}") from None
         if isinstance(data, dict) and data.get("schema") == COSTS_SCHEMA:
             return _from_costs(path, data)
         return _from_greencode(path)
