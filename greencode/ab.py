@@ -59,6 +59,7 @@ from greencode.gate import (
     check_total_budget,
     judge,
     judge_suite,
+    unestimated,
 )
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.kinds import SIDES, Judgement, SideName
@@ -263,7 +264,7 @@ def _estimates(
     others = []
     paired = []
     single = []
-    for node_id, test in sorted(tests.items()):
+    for _, test in sorted(tests.items()):
         head, entry = combine_runs(test.head), _entry(combine_runs(test.base), commit)
         if len(test.base) == 1 and settings.meter_noise is not None:
             estimate = test.single_change(settings.meter_noise)
@@ -274,26 +275,12 @@ def _estimates(
         if change is not None:
             paired.append((head, entry, change))
             continue
-        delta = head.median_j - entry.centre_j
         why = (
             "fewer than 2 pairs"
             if len(test.base) < 2
             else "zero energy in some runs: a relative change is undefined"
         )
-        others.append(
-            Comparison(
-                node_id,
-                "unchanged" if abs(delta) <= settings.min_effect_j else "inconclusive",
-                why,
-                head.per,
-                head.median_j,
-                entry.centre_j,
-                delta_j=delta,
-                baseline_runs=len(entry.runs_j),
-                estimated=head.estimated,
-                meter=head.meter,
-            )
-        )
+        others.append(unestimated(head, entry, why, settings))
     moderated = moderated_variances([(c.spread * c.spread, c.df) for _, _, c in paired])
     estimates = single
     for (head, entry, change), (variance, df) in zip(paired, moderated, strict=True):
@@ -353,17 +340,7 @@ def decide(
             for c in [*judge(small, settings), *small_others]
         ]
     for record in head_only.values():
-        comparisons.append(
-            Comparison(
-                record.node_id,
-                "new",
-                "measured on head only",
-                record.per,
-                record.median_j,
-                estimated=record.estimated,
-                meter=record.meter,
-            )
-        )
+        comparisons.append(Comparison.of(record, "new", "measured on head only"))
     for record in base_only.values():
         comparisons.append(
             Comparison(

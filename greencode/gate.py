@@ -160,6 +160,21 @@ class Comparison:
     estimated: bool = False
     meter: str = ""
 
+    @classmethod
+    def of(cls, record: TestRecord, verdict: Verdict, reason: str, **rest: Any) -> Comparison:
+        """``record``'s comparison: its node id, unit, median energy, meter and whether it is estimated, with
+        ``rest`` (the baseline's side and the change)."""
+        return cls(
+            record.node_id,
+            verdict,
+            reason,
+            record.per,
+            record.median_j,
+            estimated=record.estimated,
+            meter=record.meter,
+            **rest,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "node_id": self.node_id,
@@ -676,12 +691,10 @@ def judge(estimates: Iterable[ChangeEstimate | tuple[Any, ...]], settings: GateS
         verdict, why = _verdict(result, p_up, p_down, settings)
         record, entry, noise = estimate.record, estimate.entry, estimate.noise
         comparisons.append(
-            Comparison(
-                node_id=record.node_id,
-                verdict=verdict,
-                reason=why,
-                per=record.per,
-                current_j=record.median_j,
+            Comparison.of(
+                record,
+                verdict,
+                why,
                 baseline_j=entry.centre_j,
                 change=result.change,
                 ci_low=result.ci_low,
@@ -691,8 +704,6 @@ def judge(estimates: Iterable[ChangeEstimate | tuple[Any, ...]], settings: GateS
                 p_adjusted=p_up,
                 noise=noise,
                 baseline_runs=len(entry.runs_j),
-                estimated=record.estimated,
-                meter=record.meter,
             )
         )
     return comparisons
@@ -772,6 +783,28 @@ def _sources(sources: Sequence[str]) -> str:
     return f"mixed: {shown}" + (f" and {len(sources) - 3} more" if len(sources) > 3 else "")
 
 
+def unestimated(
+    record: TestRecord,
+    entry: BaselineEntry,
+    reason: str,
+    settings: GateSettings,
+    *,
+    can_be_unchanged: bool = True,
+) -> Comparison:
+    """A test whose change could not be estimated (``reason`` says why): unchanged when its energy moved by
+    no more than ``min_effect_j`` (and ``can_be_unchanged``), else inconclusive."""
+    delta = record.median_j - entry.centre_j
+    quiet = can_be_unchanged and abs(delta) <= settings.min_effect_j
+    return Comparison.of(
+        record,
+        "unchanged" if quiet else "inconclusive",
+        reason,
+        baseline_j=entry.centre_j,
+        delta_j=delta,
+        baseline_runs=len(entry.runs_j),
+    )
+
+
 def _incompatible(record: TestRecord, entry: BaselineEntry, allow_other_machine: bool) -> str | None:
     if record.per != entry.per:
         return f"measured per {record.per} now but per {entry.per} in the baseline; save a new baseline"
@@ -823,12 +856,7 @@ def compare(
     if baseline is None:
         return GateReport(
             settings,
-            tuple(
-                Comparison(
-                    r.node_id, "new", "no baseline", r.per, r.median_j, estimated=r.estimated, meter=r.meter
-                )
-                for r in records
-            ),
+            tuple(Comparison.of(r, "new", "no baseline") for r in records),
             budget_results,
             compared=True,
             baseline=name,
@@ -878,33 +906,18 @@ def compare(
     for record in records:
         entry = baseline.entries.get(record.node_id)
         if entry is None:
-            verdicts[record.node_id] = Comparison(
-                record.node_id,
-                "new",
-                "not in the baseline",
-                record.per,
-                record.median_j,
-                estimated=record.estimated,
-                meter=record.meter,
-            )
+            verdicts[record.node_id] = Comparison.of(record, "new", "not in the baseline")
             continue
         problem = _incompatible(record, entry, settings.allow_other_machine)
         result = None if problem else estimate_change(record, entry, noise[record.node_id])
         if result is None:
             not_estimated.append(record.node_id)
-            delta = record.median_j - entry.centre_j
-            quiet = abs(delta) <= settings.min_effect_j
-            verdicts[record.node_id] = Comparison(
-                record.node_id,
-                "unchanged" if quiet and not problem else "inconclusive",
+            verdicts[record.node_id] = unestimated(
+                record,
+                entry,
                 problem or "zero energy (below the meter's resolution): a relative change is undefined",
-                record.per,
-                record.median_j,
-                entry.centre_j,
-                delta_j=delta,
-                baseline_runs=len(entry.runs_j),
-                estimated=record.estimated,
-                meter=record.meter,
+                settings,
+                can_be_unchanged=not problem,
             )
             continue
         estimates.append(result)
