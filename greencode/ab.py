@@ -76,7 +76,7 @@ from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_fro
 from greencode.results_file import load_results
 from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
 from greencode.units import format_percent, plural
-from greencode.weighing import CARRIER_SHARE, Size, Weighing, file_of, weigh
+from greencode.weighing import Size, Weighing, file_of, weigh
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -1022,7 +1022,7 @@ def weigh_paired(tests: Mapping[str, PairedTest], settings: GateSettings) -> Wei
         )
         for node_id, test in tests.items()
     }
-    return weigh(sizes, fail_on=settings.fail_on, min_effect_j=settings.min_effect_j)
+    return weigh(sizes, min_effect_j=settings.min_effect_j)
 
 
 #: Fewest small tests of a file judged together: the sum of one is that test, judged alone.
@@ -1064,9 +1064,8 @@ def _notes(
         notes.append(
             f"{plural(len(alone), 'test')} carrying {format_percent(share, signed=False)} of the suite's "
             f"energy judged alone; {plural(len(weighing.together), 'smaller test')} judged together, per "
-            f"file and in the suite total, never alone (too small to matter on their own: under "
-            f"{format_percent(CARRIER_SHARE, signed=False)} of the energy, a window near the meter's "
-            "resolution, or a change within min_effect_j)"
+            "file and in the suite total, never alone (too small to matter on their own: a small share of "
+            "the energy or a window near the meter's resolution)"
         )
     alpha = outcome.report.settings.alpha
     if alpha < settings.alpha:

@@ -25,8 +25,9 @@ from greencode.gate import (
     estimate_noise,
     judge,
 )
-from greencode.small_tests import Groups, Sizing, sizing, sort_for_judging
+from greencode.small_tests import Groups, size_of, sizing, sort_for_judging
 from greencode.units import plural
+from greencode.weighing import Sizing
 
 if TYPE_CHECKING:
     from greencode.baselines import Baseline
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Judging:
     """How a run is judged besides the gate's settings: the meter's ``jitter_s`` per window
-    (:func:`greencode.small_tests.jitter_s`) and the rounds a regression of a test judged alone needs
+    (:func:`greencode.weighing.jitter_s`) and the rounds a regression of a test judged alone needs
     (``min_rounds``; 1: any)."""
 
     jitter_s: float
@@ -143,6 +144,6 @@ def _members(
         if estimate is not None:
             estimates.append(estimate)
     return [
-        _member(c, groups, verdicts, sizes.why_small(baseline.entries[c.node_id]))
+        _member(c, groups, verdicts, sizes.why_small(size_of(baseline.entries[c.node_id])))
         for c in judge(estimates, settings)
     ]

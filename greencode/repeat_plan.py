@@ -5,7 +5,7 @@ plugin asks :func:`next_step` whether more rounds of it could change its verdict
 
 - a test too small to judge alone (:mod:`greencode.small_tests`) never repeats: its file's sum judges it —
   unless its first reading is as large as a test judged alone: it then runs to
-  :data:`~greencode.small_tests.MIN_CONFIRM_ROUNDS` rounds, which tell a spike from a test that grew;
+  :data:`~greencode.weighing.MIN_CONFIRM_ROUNDS` rounds, which tell a spike from a test that grew;
 - a test whose first reading is within ``fail_on`` of its baseline (``unchanged`` at the full ``alpha``) is
   decided: more rounds would only confirm it;
 - any other reading — a change beyond ``fail_on`` either way, or an inconclusive one — is open. One reading
@@ -29,8 +29,8 @@ from typing import Literal
 
 from greencode.gate import GateSettings, Noise, estimate_change, judge
 from greencode.records import BaselineEntry, TestRecord
-from greencode.small_tests import MIN_CONFIRM_ROUNDS, Sizing
 from greencode.stats import log_median_variance, look_alpha, planned_looks
+from greencode.weighing import MIN_CONFIRM_ROUNDS, Sizing
 
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2

@@ -1,45 +1,163 @@
-"""Which tests carry a suite's energy, and which are too small to matter on their own.
+"""The one rule for which tests are too small to judge alone, used by both gates.
 
-Deciding every test alone is what makes comparing expensive: a test of 40 µJ next to a 200 mJ one is mostly
-its measuring window's own noise, its interval stays wide however often it runs, and its change cannot move
-the suite's energy. So tests are weighed once, from what both versions measured (the larger of the two, so a
-tiny test that grew large is weighed large), and each is judged either
+One reading of a test of a few dozen microseconds is mostly noise: a garbage collection, an interrupt or a
+cold cache inside its window can double it, so a gate that judged each such test alone would call unchanged
+code a regression somewhere in every large suite, and ``greencode ab`` would keep measuring it without ever
+deciding it. And such a test hardly matters: 600 of more-itertools' 664 tests carry less than 5 % of its
+suite's energy. So a test measured per test is **judged alone** only when it can be measured and can matter:
 
-- **alone**: it carries at least :data:`CARRIER_SHARE` of the suite's energy, its window is long enough to
-  measure (:data:`NEAR_RESOLUTION_S`), and a change by ``fail_on`` would exceed ``min_effect_j``; tests
-  measured per call (the ``energy`` fixture, benchmarks) are always judged alone, being what the user chose to
-  measure; or
-- **together** with the other small tests of its file, and in the suite's total: a regression spread over many
-  small tests still shows in those sums.
+- **measurable**: its window is at least :data:`RESOLUTION_WINDOWS` times the meter's jitter per window
+  (:func:`jitter_s`; the estimator's floor :data:`MIN_JITTER_S` gives 1 ms);
+- **matters**: it is among the largest tests that together carry :data:`CARRY_SHARE` of the suite's energy,
+  or it uses at least as much as the smallest measurable one of those, or at least :data:`CARRIER_SHARE` of
+  the suite on its own (a 2 % test made 1.8× slower moves the total by 1.6 %), or ``min_effect_j`` is set
+  and the test alone uses more than that (so its doubling would count).
 
-Pure functions of the figures: no git, no pytest.
+Tests measured per call (the ``energy`` fixture, pytest-benchmark) are what the user chose to measure and are
+always judged alone. Every other test is **small**: judged together with its file's other small tests and in
+the suite's total, where a regression spread over many of them still shows; one small test never fails a
+check, nor keeps measuring going, on its own.
+
+Both gates size the tests with :class:`Sizing`: the stored-baseline gate from the baseline's entries (and
+lets a test that grew into the share in this run count once :data:`greencode.small_tests` rounds confirm it),
+``greencode ab`` from the larger of each test's base and head medians (:func:`weigh`), so a small test that
+grew large on head is weighed large. Pure functions of the figures: no git, no pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from greencode.units import format_energy, format_percent
+from greencode.units import format_duration, format_percent
+
+if TYPE_CHECKING:
+    from greencode.records import BaselineEntry, TestRecord
 
 Role = Literal["alone", "together"]
 
-#: A test carrying less than this share of the suite's energy cannot move the suite's total by much: at
-#: 1.8 times its energy it adds under 1 %. It is judged with its file's other small tests instead.
+#: The tests judged alone carry at least this share of the suite's energy (largest first).
+CARRY_SHARE = 0.9
+#: A test using at least this share of the suite's energy is judged alone wherever it ranks: 1.8 times its
+#: energy moves the suite's total by 0.8 % or more, which a developer wants named.
 CARRIER_SHARE = 0.01
-#: A window shorter than this is near the meter's resolution: RAPL counters update about every millisecond,
-#: so such a window sees one update or none, and the estimator's window costs about 20 µs of its own.
-NEAR_RESOLUTION_S = 0.001
+#: A window shorter than this many times the meter's jitter is near its resolution.
+RESOLUTION_WINDOWS = 10
+#: The least jitter assumed for one window of a meter that is not deterministic: process CPU time of a
+#: window of a few microseconds still moves by about this much on a busy shared VM (a cold cache, an
+#: interrupt); a garbage collection can add far more, which is why small tests are never judged alone.
+MIN_JITTER_S = 1e-4
+#: Rounds a test needs before a reading that grew makes it judged alone (and, with adaptive rounds, before
+#: any regression of a test judged alone): one reading cannot tell a spike from a change.
+MIN_CONFIRM_ROUNDS = 3
+
+
+def jitter_s(meters: Iterable[object]) -> float:
+    """The jitter assumed for one window of these meters (the largest): none for a meter that declares its
+    run-to-run noise (instruction counts are deterministic), what a meter declares as ``window_jitter_s``,
+    else its ``resolution_s`` and never less than :data:`MIN_JITTER_S`."""
+    jitters = [0.0]
+    for meter in meters:
+        declared = getattr(meter, "window_jitter_s", None)
+        if getattr(meter, "run_to_run_noise", None) is not None:
+            continue
+        if declared is not None:
+            jitters.append(float(declared))
+        else:
+            jitters.append(max(float(getattr(meter, "resolution_s", 0.0)), MIN_JITTER_S))
+    return max(jitters)
 
 
 @dataclass(frozen=True)
 class Size:
-    """What a test measured, the larger of base and head: energy and window (wall seconds), per unit."""
+    """What a test used, per unit (``test``, or ``call`` for per-call figures): energy and window (wall
+    seconds)."""
 
     energy_j: float
     window_s: float
     per: str = "test"
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What makes a test large enough to judge alone in one suite (module docstring).
+
+    ``suite_j`` is the suite's energy (tests measured per test); ``large`` the largest tests that carry
+    :data:`CARRY_SHARE` of it, ``share_j`` the energy of the smallest measurable one among them."""
+
+    suite_j: float
+    share_j: float
+    large: frozenset[str]
+    jitter_s: float
+    min_effect_j: float = 0.0
+
+    @classmethod
+    def of(cls, sizes: Mapping[str, Size], jitter: float, min_effect_j: float = 0.0) -> Sizing:
+        """The sizing of a suite whose tests used ``sizes``, for a meter with ``jitter`` seconds per window.
+        Only tests measured per test with energy above zero count."""
+        energies = sorted(
+            ((s.energy_j, node_id) for node_id, s in sizes.items() if s.per == "test" and s.energy_j > 0),
+            reverse=True,
+        )
+        suite = math.fsum(energy for energy, _ in energies)
+        large, carried, share_j = [], 0.0, math.inf
+        for energy, node_id in energies:
+            if carried >= CARRY_SHARE * suite:
+                break
+            large.append(node_id)
+            carried += energy
+            if sizes[node_id].window_s >= RESOLUTION_WINDOWS * jitter:
+                share_j = energy
+        return cls(suite, share_j, frozenset(large), jitter, min_effect_j)
+
+    def measurable(self, wall_s: float) -> bool:
+        """Whether a window this long is clear of the meter's resolution."""
+        return wall_s >= RESOLUTION_WINDOWS * self.jitter_s
+
+    def matters(self, energy_j: float) -> bool:
+        """Whether a test using this much energy can matter on its own."""
+        return energy_j >= min(self.share_j, CARRIER_SHARE * self.suite_j) or 0 < self.min_effect_j < energy_j
+
+    def carries(self, node_id: str, size: Size) -> bool:
+        """Whether a test of this size is judged alone (without the confirming rounds of a grown one)."""
+        if size.per != "test":
+            return True
+        return self.measurable(size.window_s) and (node_id in self.large or self.matters(size.energy_j))
+
+    def alone(self, entry: BaselineEntry, record: TestRecord | None = None) -> bool:
+        """Whether a test is judged alone by the stored-baseline gate: by its baseline entry and, when given,
+        this run's record (a test that grew counts once :data:`MIN_CONFIRM_ROUNDS` rounds confirm it)."""
+        if not per_test(entry):
+            return True
+        if not self.measurable(max(entry.wall_s, record.wall_s if record is not None else 0.0)):
+            return False
+        if entry.node_id in self.large or self.matters(entry.centre_j):
+            return True
+        return self.grown(record) and len(record.samples_j) >= MIN_CONFIRM_ROUNDS  # type: ignore[union-attr]
+
+    def grown(self, record: TestRecord | None) -> bool:
+        """Whether this run's reading of a small test (any number of rounds) is as large as a test judged
+        alone: more rounds then tell whether it really grew."""
+        return record is not None and self.measurable(record.wall_s) and self.matters(record.median_j)
+
+    def share(self, energy_j: float) -> float:
+        return energy_j / self.suite_j if self.suite_j > 0 else 0.0
+
+    def why_small(self, size: Size) -> str:
+        """Why a test of this size is not judged alone, in a few words."""
+        if not self.measurable(size.window_s):
+            return (
+                f"{format_duration(size.window_s)} per call, near the meter's resolution "
+                f"(judged alone from {format_duration(RESOLUTION_WINDOWS * self.jitter_s)})"
+            )
+        return f"{format_percent(self.share(size.energy_j), signed=False)} of the suite's energy"
+
+
+def per_test(entry: BaselineEntry) -> bool:
+    """Whether a baseline entry is sized: measured per test, with every run above zero."""
+    return entry.per == "test" and all(v > 0 for v in entry.runs_j)
 
 
 @dataclass(frozen=True)
@@ -81,25 +199,12 @@ def file_of(node_id: str) -> str:
     return node_id.split("::", 1)[0]
 
 
-def weigh(sizes: Mapping[str, Size], *, fail_on: float, min_effect_j: float = 0.0) -> Weighing:
-    """Each test's role (module docstring). Shares are of the total over tests measured per test."""
-    total = sum(s.energy_j for s in sizes.values() if s.per == "test" and s.energy_j > 0)
+def weigh(sizes: Mapping[str, Size], *, jitter: float = MIN_JITTER_S, min_effect_j: float = 0.0) -> Weighing:
+    """Each test's role by :meth:`Sizing.carries` (module docstring); ``sizes`` are all the suite's tests."""
+    sizing = Sizing.of(sizes, jitter, min_effect_j)
     weights = {}
     for node_id, size in sizes.items():
-        share = size.energy_j / total if size.per == "test" and total > 0 else 0.0
-        why = "" if size.per != "test" else _too_small(size, share, fail_on, min_effect_j)
+        share = sizing.share(size.energy_j) if size.per == "test" else 0.0
+        why = "" if sizing.carries(node_id, size) else sizing.why_small(size)
         weights[node_id] = Weight(node_id, size, share, "together" if why else "alone", why)
     return Weighing(weights)
-
-
-def _too_small(size: Size, share: float, fail_on: float, min_effect_j: float) -> str:
-    if share < CARRIER_SHARE:
-        return f"{format_percent(share, signed=False)} of the suite's energy"
-    if size.window_s < NEAR_RESOLUTION_S:
-        return f"a {size.window_s * 1e3:.2g} ms window, near the meter's resolution"
-    if size.energy_j * fail_on <= min_effect_j:
-        return (
-            f"a change by fail_on ({format_energy(size.energy_j * fail_on)}) is within min_effect_j "
-            f"{format_energy(min_effect_j)}"
-        )
-    return ""

@@ -10,16 +10,9 @@ from hypothesis import strategies as st
 
 from greencode.gate import GateSettings, estimate_noise
 from greencode.grouped_gate import Judging, compare_grouped
-from greencode.small_tests import (
-    CARRY_SHARE,
-    MEMBER_CAP,
-    MIN_JITTER_S,
-    RESOLUTION_WINDOWS,
-    jitter_s,
-    sizing,
-    sort_for_judging,
-)
+from greencode.small_tests import MEMBER_CAP, sizing, sort_for_judging
 from greencode.store import Baseline, Fingerprint, TestRecord, baseline_from_runs
+from greencode.weighing import CARRY_SHARE, MIN_JITTER_S, RESOLUTION_WINDOWS, jitter_s
 
 MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
 SETTINGS = GateSettings()

@@ -18,7 +18,8 @@ from greencode.gate import GateSettings, Noise, estimate_noise
 from greencode.grouped_gate import Judging
 from greencode.records import record_from_windows
 from greencode.repeat_plan import MIN_CONFIRM_ROUNDS, RepeatBudget, final_alpha, next_step
-from greencode.small_tests import Sizing, jitter_s, sizing
+from greencode.small_tests import sizing
+from greencode.weighing import Sizing, jitter_s
 from pytest_greencode.keys import EXTRA_KEY
 
 if TYPE_CHECKING:
