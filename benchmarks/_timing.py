@@ -1,9 +1,12 @@
-"""Timing one command as the cost benchmarks compare runs: wall time and its processes' CPU time."""
+"""Timing one command as the cost benchmarks compare runs: wall time and its processes' CPU time; one
+quiet pytest session of a benchmark's project."""
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -25,3 +28,20 @@ def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
             f"{' '.join(command)}: exit {done.returncode}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
         )
     return wall, cpu, done.returncode
+
+
+def pytest_session(
+    root: Path, options: list[str], env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Wall seconds of one quiet pytest session of ``root``'s ``tests`` (no cache written; the history in
+    the project's own ``.bench-history.sqlite``), and its result."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "tests"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GREENCODE_HISTORY": str(root / ".bench-history.sqlite"), **(env or {})},
+    )
+    return time.perf_counter() - started, result

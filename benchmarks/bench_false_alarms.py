@@ -26,13 +26,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
+from _timing import pytest_session
 from bench_third_party import suite_root
 
 COMPARES = int(os.environ.get("GREENCODE_BENCH_COMPARES", "20"))
@@ -99,16 +99,8 @@ class Tally:
 
 
 def pytest_run(root: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "tests"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GREENCODE_HISTORY": str(root / ".bench-history.sqlite"), **(env or {})},
-    )
-    return time.perf_counter() - started, result.returncode
+    elapsed, result = pytest_session(root, args, env)
+    return elapsed, result.returncode
 
 
 def compare(root: Path, name: str, env: dict[str, str] | None = None) -> tuple[float, int, dict]:

@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
+from _timing import pytest_session
 
 SDIST = "more-itertools==10.5.0"
 PAIRS = int(os.environ.get("GREENCODE_BENCH_PAIRS", "3"))
@@ -66,16 +66,7 @@ def suite_root(scratch: Path) -> Path | None:
 
 def run(root: Path, options: list[str]) -> tuple[float, str]:
     """Wall seconds of one pytest session of the suite, and its summary line."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "tests"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GREENCODE_HISTORY": str(root / ".bench-history.sqlite")},
-    )
-    elapsed = time.perf_counter() - started
+    elapsed, result = pytest_session(root, options)
     summary = [line for line in result.stdout.splitlines() if re.search(r"\d+ passed", line)]
     return elapsed, re.sub(r" in [\d.]+s.*", "", summary[-1] if summary else f"exit {result.returncode}")
 

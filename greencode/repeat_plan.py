@@ -34,8 +34,6 @@ from greencode.weighing import MIN_CONFIRM_ROUNDS, Sizing
 
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2
-#: The extra time, as a share of the first pass, when ``repeat_budget`` is not set.
-DEFAULT_REPEAT_BUDGET = 0.5
 
 #: What :func:`next_step` says about a test.
 Decision = Literal["decided", "open", "small"]

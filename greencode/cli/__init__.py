@@ -67,6 +67,31 @@ def after_separator(words: Sequence[str]) -> list[str]:
     return list(words[1:]) if words[:1] == ["--"] else list(words)
 
 
+def add_command_argument(parser: argparse.ArgumentParser) -> None:
+    """The command a command runs, after ``--`` (read it with :func:`command_of`)."""
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+
+
+def add_pytest_arguments(parser: argparse.ArgumentParser, help: str) -> None:
+    """The arguments a command passes on to pytest, after ``--`` (read them with :func:`after_separator`)."""
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS", help=help)
+
+
+def command_of(args: argparse.Namespace, usage: str) -> list[str]:
+    """The command given after ``--``; a usage error showing ``usage`` when there is none."""
+    command = after_separator(args.command)
+    if not command:
+        raise GreencodeError(f"no command given; usage: {usage}")
+    return command
+
+
+def add_json_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--json FILE``: also write ``what`` (the command's result) as JSON to FILE."""
+    parser.add_argument(
+        "--json", type=path_argument, metavar="FILE", help=f"also write {what} as JSON to FILE"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greencode",

@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from greencode.cli import add_config_option, after_separator, path_argument, with_fail_on
+from greencode.cli import (
+    add_config_option,
+    add_json_option,
+    add_pytest_arguments,
+    after_separator,
+    path_argument,
+    with_fail_on,
+)
 
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
@@ -88,9 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PCT",
         help="relative increase that fails, e.g. 10%% (default: the 'fail_on' key)",
     )
-    parser.add_argument(
-        "--json", type=path_argument, metavar="FILE", help="also write the result as JSON to FILE"
-    )
+    add_json_option(parser, "the result")
     parser.add_argument(
         "--markdown", type=path_argument, metavar="FILE", help="also write the Markdown summary to FILE"
     )
@@ -104,12 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser,
         "configuration file for greencode ab and both sides (default: each reads its nearest pyproject.toml)",
     )
-    parser.add_argument(
-        "pytest_args",
-        nargs=argparse.REMAINDER,
-        metavar="-- PYTEST ARGS",
-        help="arguments for pytest on both sides (test paths, -k, -m ...)",
-    )
+    add_pytest_arguments(parser, "arguments for pytest on both sides (test paths, -k, -m ...)")
     parser.set_defaults(func=handle)
 
 

@@ -13,7 +13,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option, after_separator, path_argument
+from greencode.cli import (
+    add_config_option,
+    add_json_option,
+    add_pytest_arguments,
+    after_separator,
+    path_argument,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="baseline file for --save (default: the 'baseline' key)",
     )
     parser.add_argument("--meter", help="meter(s) to use (default: the 'meter' key)")
-    parser.add_argument(
-        "--json", type=path_argument, metavar="FILE", help="also write the calibration as JSON to FILE"
-    )
+    add_json_option(parser, "the calibration")
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -65,12 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --instructions: seconds per workload (1)",
     )
     add_config_option(parser)
-    parser.add_argument(
-        "pytest_args",
-        nargs=argparse.REMAINDER,
-        metavar="-- PYTEST ARGS",
-        help="arguments for pytest (test paths, -k, -m ...)",
-    )
+    add_pytest_arguments(parser, "arguments for pytest (test paths, -k, -m ...)")
     parser.set_defaults(func=handle)
 
 

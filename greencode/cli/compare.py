@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from greencode.cli import path_argument
+from greencode.cli import add_json_option, path_argument
 
 ORDER = 30
 
@@ -44,9 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--plot", type=path_argument, metavar="FILE", help="draw the leaderboard to FILE (.png or .svg)"
     )
-    parser.add_argument(
-        "--json", type=path_argument, metavar="FILE", help="also write the results as JSON to FILE"
-    )
+    add_json_option(parser, "the results")
     parser.add_argument(
         "--meter", help="meter(s) to use: auto (default), rapl, nvml, estimate or a comma list"
     )

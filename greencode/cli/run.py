@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from greencode.cli import add_config_option, after_separator, path_argument
+from greencode.cli import add_command_argument, add_config_option, add_json_option, command_of
 from greencode.errors import GreencodeError
 
 if TYPE_CHECKING:
@@ -39,9 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="meter(s) to use: auto (default), rapl, nvml, estimate, instructions (runs CMD under callgrind "
         "where there are no hardware counters) or a comma list",
     )
-    parser.add_argument(
-        "--json", type=path_argument, metavar="FILE", help="also write the measurement as JSON to FILE"
-    )
+    add_json_option(parser, "the measurement")
     parser.add_argument(
         "--otel",
         action="store_true",
@@ -50,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--label", help="label for the measurement (default: the command line)")
     add_config_option(parser)
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    add_command_argument(parser)
     parser.set_defaults(func=handle)
 
 
@@ -65,9 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.meters.estimate import children_cpu_s
     from greencode.sinks import describe
 
-    command = after_separator(args.command)
-    if not command:
-        raise GreencodeError("no command given; usage: greencode run [options] -- CMD ARGS...")
+    command = command_of(args, "greencode run [options] -- CMD ARGS...")
     config = load_config(args.config, overrides={"meter": args.meter, "otel": args.otel})
     if args.json:
         check_output(args.json)  # before the command runs, not after a long run
@@ -136,12 +132,12 @@ def _export(config: Config, label: str, measurement: Measurement, selection: Sel
     """The command as one exported point (``otel``, ``prometheus``); nothing when its energy is unknown."""
     if (not config.otel and config.prometheus is None) or not measurement.measured:
         return []
-    from greencode.export.points import Point
+    from greencode.export.points import Point, vcs_labels
     from greencode.export.send import export_points
     from greencode.fingerprint import detect_fingerprint
     from greencode.vcs import vcs_state
 
-    vcs = vcs_state(config.root)
+    commit, branch = vcs_labels(vcs_state(config.root))
     point = Point(
         test_id=label,
         per="run",
@@ -150,8 +146,8 @@ def _export(config: Config, label: str, measurement: Measurement, selection: Sel
         instructions=measurement.counts.get("instructions"),
         meter=selection.name,
         estimated=measurement.estimated,
-        commit=(vcs.commit + ("+dirty" if vcs.dirty else "")) if vcs else "",
-        branch=(vcs.branch or "") if vcs else "",
+        commit=commit,
+        branch=branch,
         machine=detect_fingerprint(selection.name, sorted(selection.domains)).describe(),
     )
     return export_points(config, [point], time.time())

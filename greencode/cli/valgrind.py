@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from greencode.cli import add_config_option, after_separator
+from greencode.cli import add_command_argument, add_config_option, command_of
 
 ORDER = 25
 
@@ -25,17 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the processes CMD starts under callgrind too (pytest -n N workers need it)",
     )
     add_config_option(parser)
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    add_command_argument(parser)
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from greencode.config import load_config
-    from greencode.errors import GreencodeError
     from greencode.meters.instructions_launch import launch_under_callgrind
 
-    command = after_separator(args.command)
-    if not command:
-        raise GreencodeError("no command given; usage: greencode valgrind [--children] -- CMD ARGS...")
+    command = command_of(args, "greencode valgrind [--children] -- CMD ARGS...")
     config = load_config(args.config)
     return launch_under_callgrind(command, config, follow_children=args.children)

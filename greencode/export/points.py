@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from greencode.fingerprint import Fingerprint
     from greencode.records import TestRecord
     from greencode.results_file import RunInfo
+    from greencode.vcs import VcsState
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ class Point:
 
 
 def points(records: Iterable[TestRecord], run: RunInfo, fingerprint: Fingerprint) -> list[Point]:
-    vcs = run.vcs
-    commit = (vcs.commit + ("+dirty" if vcs.dirty else "")) if vcs else ""
+    commit, branch = vcs_labels(run.vcs)
     return [
         Point(
             test_id=record.node_id,
@@ -54,8 +54,16 @@ def points(records: Iterable[TestRecord], run: RunInfo, fingerprint: Fingerprint
             meter=record.meter,
             estimated=record.estimated,
             commit=commit,
-            branch=(vcs.branch or "") if vcs else "",
+            branch=branch,
             machine=fingerprint.describe(),
         )
         for record in sorted(records, key=lambda r: r.node_id)
     ]
+
+
+def vcs_labels(vcs: VcsState | None) -> tuple[str, str]:
+    """The commit (``+dirty`` when the work tree had uncommitted changes) and branch a point is labelled
+    with; empty outside git."""
+    if vcs is None:
+        return "", ""
+    return vcs.commit + ("+dirty" if vcs.dirty else ""), vcs.branch or ""

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from greencode.errors import StoreError
-from greencode.history.schema import PG_SCHEMA
+from greencode.history.schema import PG_SCHEMA, meta_version
 
 #: An arbitrary constant: the advisory lock every greencode writer takes on a database (``greencode`` in hex).
 _LOCK_KEY = 0x677265656E636F
@@ -80,15 +80,13 @@ class PostgresBackend:
             (f"{PG_SCHEMA}.greencode_meta", f"{PG_SCHEMA}.runs"),
         ).fetchone()
         if meta:
-            row = connection.execute(
-                "SELECT value FROM greencode_meta WHERE key = 'schema_version'"
-            ).fetchone()
-            if row is None or not str(row[0]).isdigit():
+            version = meta_version(connection)
+            if version is None:
                 raise StoreError(
                     f"{self.name}: greencode.greencode_meta has no valid schema_version; restore the "
                     "database from a backup or drop the greencode schema to start again"
                 )
-            return int(row[0])
+            return version
         if runs:
             raise StoreError(
                 f"{self.name}: the schema {PG_SCHEMA!r} holds tables that are not greencode's history; "

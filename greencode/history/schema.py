@@ -12,7 +12,7 @@ The only differences between the dialects are the floating-point type's name and
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -73,6 +73,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 ADDED_COLUMNS: dict[int, frozenset[str]] = {
     2: frozenset({"repository", "instructions", "d1_misses", "ll_misses"}),
 }
+
+
+def meta_version(connection: Any) -> int | None:
+    """The version a database's ``greencode_meta`` table records; None when it holds no valid one."""
+    row = connection.execute("SELECT value FROM greencode_meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None or not str(row[0]).isdigit() else int(row[0])
 
 
 def migration(dialect: Dialect, from_version: int) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from greencode.errors import StoreError
+from greencode.history.schema import meta_version
 
 _HINT = "point history at another file (default .greencode/history.sqlite)"
 
@@ -46,15 +47,13 @@ class SqliteBackend:
         objects = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         user_version = connection.execute("PRAGMA user_version").fetchone()[0]
         if "greencode_meta" in tables:
-            row = connection.execute(
-                "SELECT value FROM greencode_meta WHERE key = 'schema_version'"
-            ).fetchone()
-            if row is None or not str(row[0]).isdigit():
+            version = meta_version(connection)
+            if version is None:
                 raise StoreError(
                     f"{self.name}: the history database's greencode_meta table has no valid schema_version; "
                     f"restore the file from a copy, or {_HINT}"
                 )
-            return int(row[0])
+            return version
         if not objects and user_version == 0:
             return 0
         if user_version == 1 and {"runs", "results"} <= tables:

@@ -32,7 +32,6 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 Level = Literal["high", "medium", "low"]
-LEVELS: tuple[Level, ...] = ("high", "medium", "low")
 _RANK = {"high": 0, "medium": 1, "low": 2}
 
 Role = Literal["code", "test", "script"]

@@ -117,10 +117,6 @@ class ScanReport:
     malformed: tuple[MalformedSuppression, ...] = ()
     tests_skipped: int = 0
 
-    @property
-    def files_with_findings(self) -> int:
-        return len({f.path for f in self.findings})
-
     def shown(self, everything: bool = False) -> tuple[Finding, ...]:
         """What the output shows: findings that can matter, or with ``everything`` all of them."""
         return self.findings if everything else tuple(f for f in self.findings if f.shown_by_default)
