@@ -31,6 +31,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def inner_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory one level below ``tmp_path`` that is also the current directory: the rest of
+    ``tmp_path`` is outside the project."""
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    return project
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """A clock that moves only when the test advances it."""
     return FakeClock()

@@ -1,11 +1,13 @@
 """Stored inputs for the report tests: results files, history databases, baselines and run files.
 
-They are written with greencode's own store functions, so the report tests follow the real formats.
+They are written with greencode's own store functions, so the report tests follow the real formats; only
+:func:`sqlite_file` writes what greencode would not (a foreign or damaged database).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,20 @@ def write_results_file(
 
 def write_baseline(path: Path, energies: Mapping[str, float]) -> Path:
     save_baseline(path, [record(n, j) for n, j in energies.items()], FINGERPRINT, None)
+    return path
+
+
+def sqlite_file(path: Path, *statements: str, parameters: Sequence[object] = ()) -> Path:
+    """``path`` after ``statements`` ran on it as one committed transaction (``parameters`` go with the
+    last one)."""
+    connection = sqlite3.connect(path)
+    try:
+        for statement in statements[:-1]:
+            connection.execute(statement)
+        connection.execute(statements[-1], parameters)
+        connection.commit()
+    finally:
+        connection.close()
     return path
 
 

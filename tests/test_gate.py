@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from gate_inputs import MACHINE, SETTINGS
 
 from greencode.baselines import Baseline, baseline_from_runs
 from greencode.calibration import calibrate, detectable_change
@@ -27,9 +28,6 @@ from greencode.gate import (
     estimate_noise,
 )
 from greencode.records import TestRecord
-
-MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
-SETTINGS = GateSettings()
 
 
 def record(node_id: str, *samples: float, per: str = "test", estimated: bool = True) -> TestRecord:

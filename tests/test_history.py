@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from report_inputs import FINGERPRINT, record, run_info, write_history
+from processes import held_elsewhere, started_together
+from report_inputs import FINGERPRINT, record, run_info, sqlite_file, write_history
 from run_cli import run_greencode
 
 from greencode.errors import StoreError
@@ -49,14 +49,7 @@ def _write_runs(directory: str, worker: int, barrier: Any) -> None:
 
 
 def test_concurrent_first_writers_to_a_new_database_all_succeed(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(_WORKERS)
-    workers = [context.Process(target=_write_runs, args=(str(tmp_path), w, barrier)) for w in range(_WORKERS)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    assert [w.exitcode for w in workers] == [0] * _WORKERS
+    assert started_together(_write_runs, _WORKERS, str(tmp_path)) == [0] * _WORKERS
     for database in range(_DATABASES):
         with History(tmp_path / f"{database}" / "history.sqlite") as history:
             assert len(history.runs()) == 2 * _WORKERS
@@ -77,12 +70,9 @@ def test_schema_and_first_run_are_one_transaction(tmp_path: Path) -> None:
 def test_writing_to_another_applications_database_is_refused_and_leaves_it_unchanged(
     tmp_path: Path, user_version: int
 ) -> None:
-    path = tmp_path / "notes.sqlite"
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE notes (text TEXT)")
-    connection.execute(f"PRAGMA user_version = {user_version}")
-    connection.commit()
-    connection.close()
+    path = sqlite_file(
+        tmp_path / "notes.sqlite", "CREATE TABLE notes (text TEXT)", f"PRAGMA user_version = {user_version}"
+    )
     before = path.read_bytes()
     refused = pytest.raises(StoreError, match=r"not a greencode history database \(it holds notes")
     with refused, History(path) as history:
@@ -131,11 +121,10 @@ def test_a_version_1_database_is_migrated_by_the_next_write_keeping_its_runs(tmp
 
 
 def test_a_database_of_a_newer_greencode_asks_for_an_upgrade(tmp_path: Path) -> None:
-    path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE greencode_meta SET value = '99'")
-    connection.commit()
-    connection.close()
+    path = sqlite_file(
+        write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}]),
+        "UPDATE greencode_meta SET value = '99'",
+    )
     with pytest.raises(StoreError, match=r"schema version 99, newer.*upgrade greencode") as caught:
         History(path).runs()
     assert "move it away" not in str(caught.value)
@@ -151,19 +140,11 @@ def _hold_write_lock(path: str, ready: Any, release: Any) -> None:
 
 def test_a_locked_history_says_it_is_locked_not_move_it_away(tmp_path: Path) -> None:
     path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
-    context = multiprocessing.get_context("spawn")
-    ready, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold_write_lock, args=(str(path), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(60)
+    with held_elsewhere(_hold_write_lock, str(path), "spawn", ready_s=60):
         refused = pytest.raises(StoreError, match="locked by another process")
         with refused as caught, History(path, timeout_s=0.2) as history:
             history.append(replace(run_info(1), run_id="x"), FINGERPRINT, [record("t.py::a", 1.0)])
         assert "move it away" not in str(caught.value)
-    finally:
-        release.set()
-        holder.join(30)
 
 
 def test_a_read_only_history_says_so(tmp_path: Path) -> None:
@@ -190,13 +171,6 @@ def test_a_full_disk_says_so(tmp_path: Path) -> None:
     assert "is full" in message and "free some space" in message and "move it away" not in message
 
 
-def _damage(path: Path, statement: str, *parameters: object) -> None:
-    connection = sqlite3.connect(path)
-    connection.execute(statement, parameters)
-    connection.commit()
-    connection.close()
-
-
 @pytest.mark.parametrize(
     ("statement", "parameters", "message"),
     [
@@ -211,7 +185,7 @@ def test_report_on_a_damaged_history_row_is_one_line_naming_file_and_problem(
     tmp_path: Path, statement: str, parameters: tuple[object, ...], message: str
 ) -> None:
     path = write_history(tmp_path / "history.sqlite", [{"t.py::a": 1.0}])
-    _damage(path, statement, *parameters)
+    sqlite_file(path, statement, parameters=parameters)
     for extra in ((), ("--fail-on", "10%")):
         completed = run_greencode("report", str(path), *extra, cwd=tmp_path)
         assert completed.returncode == 2, completed.stderr
@@ -220,12 +194,18 @@ def test_report_on_a_damaged_history_row_is_one_line_naming_file_and_problem(
         assert "Traceback" not in completed.stderr
 
 
-def test_dirty_runs_are_marked_in_the_history_trend(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
+def _clean_then_dirty(path: Path, dirty_on: str) -> Path:
+    """A history of one test: a run of commit ``"a" * 40``, then one with uncommitted changes on top of
+    ``dirty_on``."""
     with History(path) as history:
         history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
-        dirty = replace(run_info(1), vcs=VcsState("a" * 40, "main", True))
+        dirty = replace(run_info(1), vcs=VcsState(dirty_on, "main", True))
         history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    return path
+
+
+def test_dirty_runs_are_marked_in_the_history_trend(tmp_path: Path) -> None:
+    path = _clean_then_dirty(tmp_path / "history.sqlite", dirty_on="a" * 40)
     report = load_report(path)
     assert [p.dirty for p in report.history["t.py::a"]] == [False, True]
     assert any("uncommitted changes on top of " + "a" * 40 in note for note in report.notes)
@@ -235,11 +215,7 @@ def test_the_history_plot_labels_dirty_runs(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from greencode.report import plots
 
-    path = tmp_path / "history.sqlite"
-    with History(path) as history:
-        history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
-        dirty = replace(run_info(1), vcs=VcsState("a" * 40, "main", True))
-        history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    path = _clean_then_dirty(tmp_path / "history.sqlite", dirty_on="a" * 40)
     figure = plots.plot_history(load_report(path).history)
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
     assert len(labels) == 2 and not labels[0].endswith("+dirty") and labels[1].endswith("+dirty")
@@ -247,11 +223,7 @@ def test_the_history_plot_labels_dirty_runs(tmp_path: Path) -> None:
 
 
 def test_history_runs_lists_runs_and_marks_dirty_ones(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
-    with History(path) as history:
-        history.append(run_info(0), FINGERPRINT, [record("t.py::a", 1.0)])
-        dirty = replace(run_info(1), vcs=VcsState("b" * 40, "main", True))
-        history.append(dirty, FINGERPRINT, [record("t.py::a", 2.0)])
+    path = _clean_then_dirty(tmp_path / "history.sqlite", dirty_on="b" * 40)
     completed = run_greencode("history", "runs", str(path), cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     first, second = completed.stdout.splitlines()

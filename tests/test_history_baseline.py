@@ -68,17 +68,24 @@ def _on_main(pytester: pytest.Pytester) -> None:
     subprocess.run(["git", "branch", "-M", "main"], cwd=pytester.path, check=True, capture_output=True)
 
 
+def _compare_after_runs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, runs: int
+) -> pytest.RunResult:
+    """``runs`` measured runs of test_a at 1 J, then a comparing run in which it takes 1.5 J."""
+    script(monkeypatch, energy_j=1.0)
+    for _ in range(runs):
+        run(pytester, "--greencode").assert_outcomes(passed=1)
+    script(monkeypatch, energy_j=1.0, scale={"test_energy.py::test_a": 1.5})
+    return run(pytester, "--greencode-compare")
+
+
 def test_the_gate_compares_with_the_branchs_recent_runs_in_the_history(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_project(pytester, "def test_a():\n    pass\n", rounds=3, baseline="history:main")
     (pytester.path / ".gitignore").write_text(".greencode/\n")
     _on_main(pytester)
-    script(monkeypatch, energy_j=1.0)
-    for _ in range(3):
-        run(pytester, "--greencode").assert_outcomes(passed=1)
-    script(monkeypatch, energy_j=1.0, scale={"test_energy.py::test_a": 1.5})
-    result = run(pytester, "--greencode-compare")
+    result = _compare_after_runs(pytester, monkeypatch, 3)
     result.stdout.fnmatch_lines(["*comparing with history:main*", "*test_a*REGRESSION*"])
     assert result.ret == 1
 
@@ -100,10 +107,6 @@ def test_a_postgres_history_serves_as_the_baseline(
     monkeypatch.setenv("GREENCODE_HISTORY", postgres_url)
     make_project(pytester, "def test_a():\n    pass\n", rounds=3, baseline="history:main")
     _on_main(pytester)
-    script(monkeypatch, energy_j=1.0)
-    for _ in range(2):
-        run(pytester, "--greencode").assert_outcomes(passed=1)
-    script(monkeypatch, energy_j=1.0, scale={"test_energy.py::test_a": 1.5})
-    result = run(pytester, "--greencode-compare")
+    result = _compare_after_runs(pytester, monkeypatch, 2)
     result.stdout.fnmatch_lines(["*test_a*REGRESSION*"])
     assert result.ret == 1

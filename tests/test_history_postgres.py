@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 from plugin_helpers import make_project, run, script
+from processes import started_together
 from report_inputs import FINGERPRINT, record, run_info, write_baseline, write_history
 from run_cli import run_greencode
 from test_history import _version_1_database
@@ -41,14 +41,7 @@ def _write_runs(url: str, worker: int, barrier: Any) -> None:
 
 
 def test_concurrent_writers_to_a_new_postgres_database_all_succeed(postgres_url: str) -> None:
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(_WORKERS)
-    workers = [context.Process(target=_write_runs, args=(postgres_url, w, barrier)) for w in range(_WORKERS)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(120)
-    assert [w.exitcode for w in workers] == [0] * _WORKERS
+    assert started_together(_write_runs, _WORKERS, postgres_url) == [0] * _WORKERS
     with History(postgres_url) as history:
         assert len(history.runs()) == 4 * _WORKERS
         assert len(history.series("t.py::b")) == 4 * _WORKERS

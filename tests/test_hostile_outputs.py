@@ -102,12 +102,8 @@ def test_a_missing_directory_inside_the_project_is_created(
     assert (tmp_path / "reports/energy/out.md").read_text() == "x\n"
 
 
-def test_a_missing_directory_outside_the_project_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    monkeypatch.chdir(project)
+@pytest.mark.usefixtures("inner_project")
+def test_a_missing_directory_outside_the_project_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="does not exist and is outside the project"):
         write_output(tmp_path / "typo" / "out.json", "x")
     assert not (tmp_path / "typo").exists()

@@ -269,30 +269,39 @@ def test_windows_from_many_threads_all_close(tmp_path: Path, meter_for: MakeMete
     assert not meter.polling
 
 
+@pytest.fixture
+def fake_package(tmp_path: Path) -> FakePowercap:
+    """A powercap tree of one package counter with a RANGE_UJ (1 kJ) range."""
+    return make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
+
+
+@pytest.fixture
+def meter(fake_package: FakePowercap, meter_for: MakeMeter, clock: FakeClock) -> RaplMeter:
+    """The meter over ``fake_package``, bounded at BOUND_W (1 W), on the test's clock."""
+    return meter_for(fake_package, power_bound_w=BOUND_W, clock=clock)
+
+
 def test_a_wrap_between_start_and_stop_is_unwrapped(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter_for: MakeMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    fake.set("intel-rapl:0", RANGE_UJ - 100_000)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
+    fake_package.set("intel-rapl:0", RANGE_UJ - 100_000)
+    meter = meter_for(fake_package, power_bound_w=BOUND_W, clock=clock)
     window = meter.start()
     clock.advance(10)
-    fake.add("intel-rapl:0", 5_000_000)
-    assert fake.get("intel-rapl:0") < RANGE_UJ - 100_000  # it wrapped
+    fake_package.add("intel-rapl:0", 5_000_000)
+    assert fake_package.get("intel-rapl:0") < RANGE_UJ - 100_000  # it wrapped
     reading = window.stop()
     assert reading.energy_j == {"package-0": 5.0}
     assert reading.warnings == ()
 
 
 def test_window_spanning_several_wraps_is_exact_thanks_to_polling(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter: RaplMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
     window = meter.start()
     for _ in range(40):  # 40 × 150 J = 6 kJ: six wraps of a 1 kJ counter
         clock.advance(meter.poll_interval_s)
-        fake.add("intel-rapl:0", 150_000_000)
+        fake_package.add("intel-rapl:0", 150_000_000)
         meter.poll()
     reading = window.stop()
     assert reading.energy_j == {"package-0": 6000.0}
@@ -300,10 +309,8 @@ def test_window_spanning_several_wraps_is_exact_thanks_to_polling(
 
 
 def test_reads_further_apart_than_a_wrap_are_warned(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter: RaplMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
     window = meter.start()
     clock.advance(1500)  # the poller never ran: e.g. the machine was suspended
     (warning,) = window.stop().warnings
@@ -328,17 +335,16 @@ def test_counter_going_backwards_is_warned_and_not_counted(
 
 
 def test_a_warning_goes_only_to_windows_open_when_it_happened(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter_for: MakeMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    fake.set("intel-rapl:0", 500_000_000)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
+    fake_package.set("intel-rapl:0", 500_000_000)
+    meter = meter_for(fake_package, power_bound_w=BOUND_W, clock=clock)
     before = meter.start()
     clock.advance(1)
-    fake.set("intel-rapl:0", 400_000_000)
+    fake_package.set("intel-rapl:0", 400_000_000)
     after = meter.start()  # this read sees the drop
     clock.advance(1)
-    fake.add("intel-rapl:0", 200_000)
+    fake_package.add("intel-rapl:0", 200_000)
     assert len(before.stop().warnings) == 1
     assert after.stop().warnings == ()
     clock.advance(1)
@@ -346,26 +352,22 @@ def test_a_warning_goes_only_to_windows_open_when_it_happened(
 
 
 def test_value_above_the_counter_range_is_warned(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter: RaplMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
     window = meter.start()
     clock.advance(1)
-    fake.set("intel-rapl:0", RANGE_UJ + 7)
+    fake_package.set("intel-rapl:0", RANGE_UJ + 7)
     reading = window.stop()
     assert reading.energy_j == {"package-0": 0.0}
     assert "outside its range 0..1000000000 µJ" in reading.warnings[0]
 
 
 def test_rise_faster_than_the_power_bound_is_counted_and_warned(
-    tmp_path: Path, meter_for: MakeMeter, clock: FakeClock
+    fake_package: FakePowercap, meter: RaplMeter, clock: FakeClock
 ) -> None:
-    fake = make_fake_powercap(tmp_path, packages=1, domains=("package",), range_uj=RANGE_UJ)
-    meter = meter_for(fake, power_bound_w=BOUND_W, clock=clock)
     window = meter.start()
     clock.advance(1)
-    fake.add("intel-rapl:0", 5_000_000)  # 5 J in 1 s at a 1 W bound
+    fake_package.add("intel-rapl:0", 5_000_000)  # 5 J in 1 s at a 1 W bound
     reading = window.stop()
     assert reading.energy_j == {"package-0": 5.0}
     assert "more than power_bound_w = 1 W allows; raise power_bound_w" in reading.warnings[0]

@@ -109,12 +109,18 @@ def test_an_unknown_run_is_an_error_listing_the_saved_ones(tmp_path: Path) -> No
         find_run(config, "after")
 
 
-def test_report_compare_shows_the_change_of_each_test_between_two_named_runs(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def before_and_after(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite saved as two named runs: ``before``, and ``after`` in which HEAVY takes twice the energy."""
     make_project(pytester, SUITE)
     _save(pytester, monkeypatch, "before")
     _save(pytester, monkeypatch, "after", scale={HEAVY: 2.0})
+
+
+@pytest.mark.usefixtures("before_and_after")
+def test_report_compare_shows_the_change_of_each_test_between_two_named_runs(
+    pytester: pytest.Pytester,
+) -> None:
     shown = run_greencode("report", "--compare", "before", "after", "--format", "json", cwd=pytester.path)
     assert shown.returncode == 0, shown.stderr  # without --fail-on the comparison fails nothing
     verdicts = {t["name"]: t["status"] for t in json.loads(shown.stdout)["tests"]}
@@ -122,12 +128,8 @@ def test_report_compare_shows_the_change_of_each_test_between_two_named_runs(
     assert verdicts["test_energy.py::test_work[0]"] == "unchanged"
 
 
-def test_report_compare_with_fail_on_exits_1_on_a_regression(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make_project(pytester, SUITE)
-    _save(pytester, monkeypatch, "before")
-    _save(pytester, monkeypatch, "after", scale={HEAVY: 2.0})
+@pytest.mark.usefixtures("before_and_after")
+def test_report_compare_with_fail_on_exits_1_on_a_regression(pytester: pytest.Pytester) -> None:
     failed = run_greencode("report", "--compare", "before", "after", "--fail-on", "10%", cwd=pytester.path)
     assert failed.returncode == 1, failed.stderr
     assert HEAVY in failed.stdout

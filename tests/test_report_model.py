@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from report_inputs import STARTED, write_history, write_results_file, write_run_file
+from report_inputs import STARTED, sqlite_file, write_history, write_results_file, write_run_file
 
 from greencode.config import CarbonConfig
 from greencode.errors import StoreError
@@ -148,12 +147,7 @@ def test_empty_history_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "other.sqlite"
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE things (x)")
-    connection.execute("PRAGMA user_version = 7")
-    connection.commit()
-    connection.close()
+    path = sqlite_file(tmp_path / "other.sqlite", "CREATE TABLE things (x)", "PRAGMA user_version = 7")
     with pytest.raises(StoreError, match=r"other\.sqlite"):
         load_report(path)
 

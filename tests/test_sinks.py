@@ -39,12 +39,8 @@ def test_jsonl_sink_appends_one_object_per_measurement(
     assert [r["label"] for r in records] == ["a", "b"]
 
 
-def test_jsonl_sink_creates_no_directory_outside_the_project_and_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    monkeypatch.chdir(project)
+@pytest.mark.usefixtures("inner_project")
+def test_jsonl_sink_creates_no_directory_outside_the_project_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "elsewhere" / "energy.jsonl"
     greencode.set_output(f"jsonl:{path}")
     with pytest.warns(GreencodeWarning, match="outside the project"):

@@ -5,17 +5,16 @@ from __future__ import annotations
 import math
 import random
 
+from gate_inputs import MACHINE, SETTINGS
 from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.gate import GateSettings, estimate_noise
 from greencode.grouped_gate import Judging, compare_grouped
 from greencode.small_tests import MEMBER_CAP, sizing, sort_for_judging
-from greencode.store import Baseline, Fingerprint, TestRecord, baseline_from_runs
+from greencode.store import Baseline, TestRecord, baseline_from_runs
 from greencode.weighing import CARRY_SHARE, MIN_JITTER_S, RESOLUTION_WINDOWS, jitter_s
 
-MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
-SETTINGS = GateSettings()
 JITTER = 1e-4  # the estimator's: judged alone from 1 ms
 
 

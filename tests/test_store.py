@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import os
 import re
-import sqlite3
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from processes import held_elsewhere
+from report_inputs import sqlite_file
 
 from greencode.baselines import (
     BASELINE_SCHEMA,
@@ -334,11 +335,7 @@ def test_reading_a_history_that_does_not_exist_creates_nothing(tmp_path: Path) -
 
 
 def test_history_of_another_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "history.sqlite"
-    connection = sqlite3.connect(path)
-    connection.execute("PRAGMA user_version = 42")
-    connection.execute("CREATE TABLE runs (x)")
-    connection.close()
+    path = sqlite_file(tmp_path / "history.sqlite", "PRAGMA user_version = 42", "CREATE TABLE runs (x)")
     with pytest.raises(StoreError, match="version 42"), History(path) as history:
         history.runs()
 
@@ -381,26 +378,15 @@ def _hold(path: str, ready: Any, release: Any) -> None:
 
 def test_a_held_lock_makes_others_wait(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
-    context = multiprocessing.get_context("fork")
-    ready, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold, args=(str(lock), ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
-        with pytest.raises(StoreError, match="still locked"), file_lock(lock, timeout_s=0.2):
-            pass
-    finally:
-        release.set()
-        holder.join(30)
+    held = held_elsewhere(_hold, str(lock), "fork", ready_s=30)
+    with held, pytest.raises(StoreError, match="still locked"), file_lock(lock, timeout_s=0.2):
+        pass
     with file_lock(lock, timeout_s=5):
         pass
 
 
 def test_reading_a_foreign_sqlite_database_is_refused_and_leaves_it_unchanged(tmp_path: Path) -> None:
-    path = tmp_path / "other.sqlite"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE notes (text TEXT)")
-    connection.close()
+    path = sqlite_file(tmp_path / "other.sqlite", "CREATE TABLE notes (text TEXT)")
     before = path.read_bytes()
     with pytest.raises(StoreError, match="not a greencode history database"), History(path) as history:
         history.runs()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
+from gate_inputs import MACHINE, SETTINGS
 from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.baselines import baseline_from_runs
-from greencode.fingerprint import Fingerprint
 from greencode.gate import ChangeEstimate, GateSettings, Noise, compare, judge, judge_suite
 from greencode.records import TestRecord, entry_from_record
 
-SETTINGS = GateSettings()
 NOISE = Noise(0.08, math.inf, "default")
-MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
 
 energies = st.floats(min_value=1e-6, max_value=1e3)
 log_changes = st.floats(min_value=-2.0, max_value=2.0)
