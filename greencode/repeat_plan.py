@@ -15,6 +15,11 @@ plugin asks :func:`next_step` whether more rounds of it could change its verdict
 - a regression or improvement at the look's level (``alpha`` spent over the looks as ``greencode ab``
   spends it, :func:`greencode.stats.look_alpha`) with at least :data:`MIN_CONFIRM_ROUNDS` rounds is decided.
 
+A run that **saves** a baseline (without comparing) repeats too, by :func:`save_step`: a test that can carry
+energy runs to :data:`MIN_CONFIRM_ROUNDS` rounds, so that the saved figure is a median of rounds like the
+one a comparing run judges an open test by (one first round, often the slowest, against a median of three
+would hide part of a regression), and one reading's spike does not become the baseline.
+
 Extra rounds stop for good when the :class:`RepeatBudget` is spent (default: half the time of the first
 pass). The end of the run judges at the level the last look left (:func:`final_alpha`); a test judged alone
 that kept fewer than :data:`MIN_CONFIRM_ROUNDS` rounds is never a regression there
@@ -34,6 +39,12 @@ from greencode.weighing import MIN_CONFIRM_ROUNDS, Sizing
 
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2
+#: Without a previous baseline to tell which tests carry energy, a saving run repeats a test whose first
+#: window used at least this much CPU time (100 times the estimator's jitter; CPU time, not wall time, so
+#: that a test waiting on a busy machine does not count): in a real suite those few tests carry most of
+#: the energy (11 of more-itertools' 664 carry 90 %), while repeating every test clear of the resolution
+#: (1 ms) would spend the budget on tests of a few milliseconds.
+SAVE_CPU_S = 0.01
 
 #: What :func:`next_step` says about a test.
 Decision = Literal["decided", "open", "small"]
@@ -96,6 +107,20 @@ def next_step(
             return Step("decided")  # the run-to-run part dominates: more rounds cannot narrow it
     target = max(MIN_CONFIRM_ROUNDS, rounds + BATCH_ROUNDS)
     return Step("open", min(target, max_rounds) - rounds)
+
+
+def save_step(record: TestRecord, entry: BaselineEntry | None, sizes: Sizing | None) -> Step:
+    """What a saving run does after ``record``'s rounds so far: a test judged alone by the previous baseline
+    (``sizes`` and its ``entry``) — or, without one, any test whose window used :data:`SAVE_CPU_S`
+    — runs to :data:`MIN_CONFIRM_ROUNDS` rounds; others keep one."""
+    rounds = len(record.samples_j)
+    if rounds >= MIN_CONFIRM_ROUNDS or record.per != "test":
+        return Step("decided")
+    if sizes is not None and entry is not None:
+        carries = sizes.alone(entry, record)
+    else:
+        carries = record.cpu_s >= SAVE_CPU_S
+    return Step("open", MIN_CONFIRM_ROUNDS - rounds) if carries else Step("small")
 
 
 class RepeatBudget:

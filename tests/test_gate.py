@@ -93,12 +93,24 @@ def test_a_30_percent_regression_is_caught_against_pooled_runs() -> None:
     assert caught >= 38  # about 85 % power at this noise (42 of 50 with these seeds)
 
 
-def test_a_doubling_is_caught_even_against_a_single_saved_run() -> None:
-    for seed in range(20):
+def test_a_doubling_is_nearly_always_caught_even_against_a_single_saved_run() -> None:
+    # one saved reading per test: the conservative default noise (15 %) still leaves a doubling detectable
+    caught = 0
+    for seed in range(50):
         rng = random.Random(seed)
         baseline = baseline_of(simulated_run(rng, 5, run_cv=0.05))
         report = compare(simulated_run(rng, 5, run_cv=0.05, scale={2: 2.0}), baseline, SETTINGS)
-        assert [c.node_id for c in report.regressions] == ["tests/test_suite.py::test_2"], seed
+        flagged = {c.node_id for c in report.regressions}
+        assert flagged <= {"tests/test_suite.py::test_2"}, seed
+        caught += bool(flagged)
+    assert caught >= 45  # 47 of 50 with these seeds: a reading of +70 % instead of +100 % is missed
+
+
+def test_one_reading_50_percent_high_is_not_a_regression_against_a_single_saved_run() -> None:
+    # a busy core beside a CPU-bound 20 ms test, or a garbage collection inside its window, does this
+    baseline = baseline_of([record("t.py::heavy", 1.0), record("t.py::other", 1.0)])
+    report = compare([record("t.py::heavy", 1.5, 1.5, 1.5), record("t.py::other", 1.0)], baseline, SETTINGS)
+    assert report.comparisons[0].verdict == "inconclusive" and not report.failed
 
 
 def test_a_regression_fails_the_gate_with_exit_code_1() -> None:
@@ -323,16 +335,26 @@ def test_more_tests_more_noise_and_fewer_runs_make_regressions_harder_to_detect(
     assert detectable_change(0.05, SETTINGS, baseline_runs=5) < base
 
 
-def test_a_whole_suite_moving_together_is_explained_as_possibly_the_machine() -> None:
+def test_a_whole_suite_moving_together_is_inconclusive_and_explained_as_possibly_the_machine() -> None:
     rng = random.Random(3)
-    baseline = baseline_of(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01))
+    baseline = baseline_of(*(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01) for _ in range(3)))
     busier = {index: 1.6 for index in range(5)}
     report = compare(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01, scale=busier), baseline, SETTINGS)
-    assert any(note.startswith("all 5 compared tests moved together (median +") for note in report.notes)
+    assert {c.verdict for c in report.comparisons} == {"inconclusive"} and not report.failed
+    assert any(note.startswith("the whole run moved by +5") for note in report.notes)
+    assert all("greencode ab" in note for note in report.notes)
+
+
+def test_one_test_doubling_while_the_whole_run_moved_is_still_a_regression() -> None:
+    rng = random.Random(3)
+    baseline = baseline_of(*(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01) for _ in range(3)))
+    busier = {index: 1.3 for index in range(5)} | {2: 2.6}
+    report = compare(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01, scale=busier), baseline, SETTINGS)
+    assert [c.node_id for c in report.regressions] == ["tests/test_suite.py::test_2"]
 
 
 def test_one_test_changing_alone_gets_no_machine_note() -> None:
     rng = random.Random(3)
     baseline = baseline_of(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01))
     report = compare(simulated_run(rng, 5, run_cv=0.0, round_cv=0.01, scale={2: 1.6}), baseline, SETTINGS)
-    assert not any("moved together" in note for note in report.notes)
+    assert not any("whole run moved" in note for note in report.notes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from plugin_helpers import make_project, results, run, script
 
@@ -38,7 +40,9 @@ def calls(pytester: pytest.Pytester, name: str) -> int:
 def saved(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     make_project(pytester, COUNTING)
     script(monkeypatch, seed=1, **ENERGIES)
-    run(pytester, "--greencode-save").assert_outcomes(passed=32)
+    # one round each, so the compares start from known readings (a saving run may repeat a test it
+    # sees as large: test_big's first window can cross 10 ms of CPU time on a busy machine)
+    run(pytester, "--greencode-save", "--greencode-rounds=1").assert_outcomes(passed=32)
     assert (calls(pytester, "big"), calls(pytester, "other"), calls(pytester, "tiny")) == (1, 1, 30)
 
 
@@ -153,3 +157,42 @@ class TestCase(unittest.TestCase):
     result = run(pytester, "--greencode", "--greencode-json=results.json")
     result.assert_outcomes(passed=1, skipped=1)
     assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::TestCase::test_passes"]
+
+
+SAVING = """
+import pathlib, time, pytest
+
+def count(name):
+    path = pathlib.Path(name + ".calls")
+    path.write_text(str(int(path.read_text()) + 1) if path.exists() else "1")
+
+def test_long():
+    count("long")
+    started = time.process_time()
+    while time.process_time() - started < 0.02:  # 20 ms of CPU time: a test that can carry energy
+        pass
+
+@pytest.mark.parametrize("n", range(5))
+def test_tiny(n):
+    count("tiny")
+"""
+
+
+def test_a_saving_run_gives_tests_that_can_carry_energy_their_confirming_rounds(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(pytester, SAVING, repeat_budget=10)
+    script(monkeypatch, seed=1, cv=0.03)
+    run(pytester, "--greencode-save").assert_outcomes(passed=6)
+    assert (calls(pytester, "long"), calls(pytester, "tiny")) == (3, 5)
+    entries = json.loads((pytester.path / ".greencode/baseline.json").read_text())["entries"]
+    assert len(entries["test_energy.py::test_long"]["samples_j"]) == 3
+
+
+def test_a_saving_run_with_no_repeat_budget_measures_each_test_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_project(pytester, SAVING, repeat_budget=0)
+    script(monkeypatch, seed=1, cv=0.03)
+    run(pytester, "--greencode-save").assert_outcomes(passed=6)
+    assert (calls(pytester, "long"), calls(pytester, "tiny")) == (1, 5)

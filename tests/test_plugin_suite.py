@@ -4,7 +4,7 @@ itself added, in the terminal, pytest's last line and the results JSON."""
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import make_project, results, run, script
+from plugin_helpers import commit_all, make_project, results, run, script
 from run_cli import run_greencode
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
@@ -98,22 +98,43 @@ def test_an_unchanged_suite_is_judged_as_a_whole_in_the_terminal_and_json(
 def test_a_suite_regression_no_test_shows_alone_fails_the_run_and_is_counted_on_the_last_line(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # one saved run (default noise): +50 % in each of 40 tests is too little for any after Holm's adjustment
+    # 10 of 40 tests cost twice as much, each by less than min_effect_j: no test regressed alone, the
+    # total did (+25 %); fewer than half moved, so it is not the whole run's shift
     many = "import pytest\n\n@pytest.mark.parametrize('n', range(40))\ndef test_n(n):\n    pass\n"
-    script(monkeypatch, energy_j=1.0)
-    make_project(pytester, many, rounds=1)
-    run(pytester, "--greencode-save")
-    script(monkeypatch, energy_j=1.5)
+    make_project(pytester, many, rounds=1, min_effect_j="2 J")
+    commit_all(pytester)
+    for seed in range(3):  # the same clean commit: the runs are pooled
+        script(monkeypatch, energy_j=1.0, run_cv=0.01, seed=seed)
+        run(pytester, "--greencode-save")
+    script(monkeypatch, energy_j=1.0, scale={"*::test_n[[]1?[]]": 2.0})
     result = run(pytester, "--greencode-compare")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
             "gate: FAILED: suite total energy regression (fail_on*",
-            "suite total: regression over 40 tests, +50.0%*",
+            "suite total: regression over * tests, +25.0%*",
             "*40 passed, 1 suite energy regression in*",
         ]
     )
     assert "REGRESSION" not in result.stdout.str()
+
+
+def test_a_uniform_rise_of_the_whole_suite_is_a_warning_that_recommends_greencode_ab(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many = "import pytest\n\n@pytest.mark.parametrize('n', range(40))\ndef test_n(n):\n    pass\n"
+    make_project(pytester, many, rounds=1)
+    commit_all(pytester)
+    for seed in range(3):
+        script(monkeypatch, energy_j=1.0, run_cv=0.01, seed=seed)
+        run(pytester, "--greencode-save")
+    script(monkeypatch, energy_j=1.6)
+    result = run(pytester, "--greencode-compare")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["gate: passed, * inconclusive (warning only)*", "suite total: inconclusive over * tests, +60.0%*"]
+    )
+    assert "the whole run moved by +" in result.stdout.str() and "greencode ab" in result.stdout.str()
 
 
 def test_the_terminal_says_what_extra_rounds_added(

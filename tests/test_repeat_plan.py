@@ -16,6 +16,7 @@ from greencode.repeat_plan import (
     look_of,
     looks,
     next_step,
+    save_step,
 )
 from greencode.small_tests import sizing
 from greencode.stats import look_alpha
@@ -119,3 +120,22 @@ def test_extra_time_never_exceeds_the_share_of_the_first_pass(
         if budget.allows(cost, elapsed + budget.spent_s):
             budget.spend(cost, 1)
     assert budget.spent_s <= share * max(elapsed, expected) + 1e-9
+
+
+def test_a_saving_run_without_a_baseline_repeats_a_test_of_10_ms_of_cpu_to_confirming_rounds() -> None:
+    step = save_step(record(BIG, 1.0, wall_s=0.01), None, None)
+    assert (step.decision, step.rounds) == ("open", MIN_CONFIRM_ROUNDS - 1)
+
+
+def test_a_saving_run_keeps_one_reading_of_a_short_test() -> None:
+    assert save_step(record(BIG, 1.0, wall_s=0.002), None, None).decision == "small"
+
+
+def test_a_saving_run_with_a_baseline_repeats_the_tests_it_judges_alone_only() -> None:
+    assert save_step(record(BIG, 1.0), BASELINE.entries[BIG], SIZES).decision == "open"
+    tiny = record(TINY, 1e-4, wall_s=5e-5)
+    assert save_step(tiny, BASELINE.entries[TINY], SIZES).decision == "small"
+
+
+def test_a_saving_run_stops_at_the_confirming_rounds() -> None:
+    assert save_step(record(BIG, 1.0, 1.0, 1.0), None, None).decision == "decided"

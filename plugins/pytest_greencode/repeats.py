@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from greencode.gate import GateSettings, Noise, estimate_noise
 from greencode.grouped_gate import Judging
 from greencode.records import record_from_windows
-from greencode.repeat_plan import MIN_CONFIRM_ROUNDS, RepeatBudget, final_alpha, next_step
+from greencode.repeat_plan import MIN_CONFIRM_ROUNDS, RepeatBudget, final_alpha, next_step, save_step
 from greencode.small_tests import sizing
 from greencode.weighing import Sizing, jitter_s
 from pytest_greencode.keys import EXTRA_KEY
@@ -34,12 +34,20 @@ if TYPE_CHECKING:
 
 class Repeats:
     """The extra rounds of one session (each xdist worker has its own). ``adaptive``: the run compares,
-    ``rounds`` is not set and the meter is not deterministic, so open verdicts get more rounds."""
+    ``rounds`` is not set and the meter is not deterministic, so open verdicts get more rounds; ``saving``:
+    the same, but the run only saves, so the tests that carry energy get their confirming rounds."""
 
     def __init__(
-        self, settings: Config, meters: Iterable[object], compare: bool, deterministic: bool
+        self,
+        settings: Config,
+        meters: Iterable[object],
+        compare: bool,
+        deterministic: bool,
+        save: bool = False,
     ) -> None:
-        self.adaptive = compare and settings.origin("rounds") == "defaults" and not deterministic
+        chosen = settings.origin("rounds") == "defaults" and not deterministic
+        self.adaptive = compare and chosen
+        self.saving = save and not compare and chosen
         self.max_rounds = max(settings.rounds, MIN_CONFIRM_ROUNDS)
         self.alpha = settings.alpha
         self.jitter_s = jitter_s(meters)
@@ -51,7 +59,7 @@ class Repeats:
 
     def plan(self, baseline: Baseline | None, gate: GateSettings) -> None:
         """Read what deciding needs from the baseline (nothing to decide without one)."""
-        if not self.adaptive or baseline is None:
+        if not (self.adaptive or self.saving) or baseline is None:
             return
         self.sizes = sizing(baseline, self.jitter_s, gate.min_effect_j)
         self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source, self.jitter_s)
@@ -74,14 +82,19 @@ class Repeats:
         """How many more rounds ``item`` runs after the rounds so far: up to its fixed rounds, or what the
         repeat plan says while the budget lasts (the session started at ``started``, epoch seconds)."""
         sizes = self.sizes
-        if sizes is None or plan.fixed_rounds:
+        if plan.fixed_rounds or (sizes is None and not self.saving):
             return lambda rounds: plan.rounds - len(rounds)
         entry, noise = self.entries.get(item.nodeid), self.noise.get(item.nodeid)
 
         def more(rounds: list[Measurement]) -> int:
             extra = item.stash.get(EXTRA_KEY, 0.0)
             record = record_from_windows(item.nodeid, rounds, extra, "test", [1] * len(rounds), "test")
-            step = next_step(record, entry, noise, gate, sizes, self.max_rounds)
+            if self.saving:
+                step = save_step(record, entry, sizes)
+            elif sizes is not None:
+                step = next_step(record, entry, noise, gate, sizes, self.max_rounds)
+            else:
+                return 0
             if step.decision != "open":
                 return 0
             cost = step.rounds * statistics.median(m.wall_s for m in rounds)
@@ -101,10 +114,11 @@ class Repeats:
         """The results file's account of the rounds: what each test's call ran at first, the most an open
         test could run, the extra rounds and their time (this process's: xdist workers keep their own)."""
         ran = [r.rounds for r in records if r.source == "test"]
+        repeating = self.adaptive or self.saving
         return {
             "rounds": test_rounds,
-            "max_rounds": self.max_rounds if self.adaptive else test_rounds,
-            "repeat_budget": self.share if self.adaptive else None,
+            "max_rounds": self.max_rounds if repeating else test_rounds,
+            "repeat_budget": self.share if repeating else None,
             "extra_rounds": sum(ran) - len(ran),
             "repeated_tests": sum(1 for n in ran if n > 1),
             "extra_rounds_s": round(self.budget.spent_s, 6),

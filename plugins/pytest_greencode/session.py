@@ -81,7 +81,9 @@ class GreencodeRun:
             raise pytest.UsageError(f"greencode: {exc}") from None
         #: how often a test's call runs (:func:`pytest_greencode.rounds.first_rounds`)
         self.settings, self.test_rounds, deterministic = rounds.first_rounds(settings, self.selection.meters)
-        self.repeats = Repeats(self.settings, self.selection.meters, self.compare, deterministic)
+        self.repeats = Repeats(
+            self.settings, self.selection.meters, self.compare, deterministic, save=self.save
+        )
         #: counts depend on the code path only: fix the inputs that vary between runs before each call
         self.pin_variation = any(getattr(m, "counter_identity", "") for m in self.selection.meters)
         self.machine_wide = [m.name for m in self.selection.meters if m.scope != "process"]
@@ -117,7 +119,7 @@ class GreencodeRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.is_worker:
-            if self.repeats.adaptive:  # each worker plans its own rounds; the controller reports problems
+            if self.repeats.adaptive or self.repeats.saving:  # each worker plans its own rounds
                 # a baseline that cannot be read is the controller's usage error
                 with contextlib.suppress(pytest.UsageError):
                     self.repeats.plan(

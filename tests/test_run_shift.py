@@ -1,0 +1,82 @@
+"""The run's shift: a machine that moved every test alike is not a regression; one test that changed is."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from greencode.baselines import baseline_from_runs
+from greencode.fingerprint import Fingerprint
+from greencode.gate import GateSettings, compare
+from greencode.records import TestRecord
+from greencode.run_shift import MIN_UNITS, run_shift
+
+MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
+SETTINGS = GateSettings()
+TESTS = [f"t.py::test_{i}" for i in range(6)]
+
+
+def record(node_id: str, joules: float) -> TestRecord:
+    return TestRecord(node_id, "test", (joules,) * 3, 0.02, 0.02, "scripted", True)
+
+
+# three saved runs that hardly varied: the gate's noise is small, so any move beyond fail_on stands out
+BASELINE = baseline_from_runs(
+    [[record(t, (i + 1) * 0.01 * f) for i, t in enumerate(TESTS)] for f in (1.0, 1.01, 0.99)], MACHINE, None
+)
+
+
+def test_one_unit_that_changed_does_not_move_the_shift() -> None:
+    shift = run_shift([0.4, 0.4, 0.4, math.log(2.0) + 0.4])
+    assert shift is not None and math.isclose(shift.change, math.expm1(0.4))
+
+
+def test_a_run_that_did_not_move_has_no_shift() -> None:
+    assert run_shift([0.01, -0.02, 0.0, math.log(2.0)]) is None
+
+
+def test_too_few_units_have_no_shift() -> None:
+    assert run_shift([0.5] * (MIN_UNITS - 1)) is None
+
+
+@given(st.floats(0.2, 5.0), st.lists(st.floats(-0.02, 0.02), min_size=6, max_size=6))
+def test_any_uniform_move_of_the_whole_run_is_never_a_regression(factor: float, jitter: list[float]) -> None:
+    current = [
+        record(t, (i + 1) * 0.01 * factor * math.exp(j))
+        for i, (t, j) in enumerate(zip(TESTS, jitter, strict=True))
+    ]
+    report = compare(current, BASELINE, SETTINGS)
+    assert not report.failed
+    assert report.suite is not None and report.suite.verdict != "regression"
+
+
+@given(st.floats(1.0, 5.0), st.sampled_from(TESTS))
+def test_a_doubled_test_is_a_regression_however_much_slower_the_whole_run_got(
+    factor: float, doubled: str
+) -> None:
+    current = [
+        record(t, (i + 1) * 0.01 * factor * (2.0 if t == doubled else 1.0)) for i, t in enumerate(TESTS)
+    ]
+    report = compare(current, BASELINE, SETTINGS)
+    assert [c.node_id for c in report.regressions] == [doubled]
+
+
+@given(st.floats(1.3, 5.0))
+def test_a_uniform_slowdown_stays_visible_as_inconclusive(factor: float) -> None:
+    report = compare([record(t, (i + 1) * 0.01 * factor) for i, t in enumerate(TESTS)], BASELINE, SETTINGS)
+    assert {c.verdict for c in report.comparisons} == {"inconclusive"}
+    assert report.suite is not None and report.suite.verdict == "inconclusive"
+
+
+def test_a_test_unchanged_while_the_others_got_faster_is_not_a_regression() -> None:
+    current = [record(t, (i + 1) * 0.01 * (1.0 if i == 0 else 0.5)) for i, t in enumerate(TESTS)]
+    report = compare(current, BASELINE, SETTINGS)
+    assert report.comparisons[0].verdict == "unchanged" and not report.failed
+
+
+def test_deterministic_meters_are_judged_without_the_shift() -> None:
+    current = [record(t, (i + 1) * 0.02) for i, t in enumerate(TESTS)]
+    report = compare(current, BASELINE, GateSettings(meter_noise=0.003))
+    assert len(report.regressions) == len(TESTS)
