@@ -70,7 +70,7 @@ def test_a_version_1_sqlite_history_is_copied_into_postgres(postgres_url: str, t
 
 
 def test_report_and_fail_on_read_the_postgres_history_by_url(postgres_url: str, tmp_path: Path) -> None:
-    write_history(postgres_url, [{"t.py::a": 1.0}, {"t.py::a": 1.5}])
+    write_history(postgres_url, [{"t.py::a": 1.0}, {"t.py::a": 3.0}])
     write_baseline(tmp_path / ".greencode" / "baseline.json", {"t.py::a": 1.0})
     shown = run_greencode("report", postgres_url, cwd=tmp_path)
     assert shown.returncode == 0 and "t.py::a" in shown.stdout, shown.stderr

@@ -195,7 +195,7 @@ def test_a_regressed_test_shows_its_grown_functions_and_advice_starts_inside_the
     script(monkeypatch, energy_j=0.05, functions={"*": base})
     run(pytester, "--greencode-save").assert_outcomes(passed=2)
     grown = {"recipes.py:factor": 2_400_000, "recipes.py:other": 3_000_000}
-    script(monkeypatch, energy_j=0.05, scale={FACTOR: 1.5}, functions={FACTOR: grown, "*": base})
+    script(monkeypatch, energy_j=0.05, scale={FACTOR: 2.5}, functions={FACTOR: grown, "*": base})
     summary = pytester.path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = run(pytester, "--greencode-compare", "--greencode-json", "results.json")

@@ -10,13 +10,16 @@ from plugin_helpers import make_project, results, run, script
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
 # each test counts its calls in a file of its own, so a test can tell how often each call ran
-COUNTING = """
-import pathlib, pytest
+COUNT = """
+import pathlib, time, pytest
 
 def count(name):
     path = pathlib.Path(name + ".calls")
     path.write_text(str(int(path.read_text()) + 1) if path.exists() else "1")
-
+"""
+COUNTING = (
+    COUNT
+    + """
 def test_big():
     count("big")
 
@@ -27,6 +30,7 @@ def test_other():
 def test_tiny(n):
     count("tiny")
 """
+)
 ENERGIES = {"tests": {"*::test_big": 1.0, "*::test_other": 1.0, "*::test_tiny*": 0.001}, "cv": 0.03}
 
 
@@ -159,13 +163,9 @@ class TestCase(unittest.TestCase):
     assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::TestCase::test_passes"]
 
 
-SAVING = """
-import pathlib, time, pytest
-
-def count(name):
-    path = pathlib.Path(name + ".calls")
-    path.write_text(str(int(path.read_text()) + 1) if path.exists() else "1")
-
+SAVING = (
+    COUNT
+    + """
 def test_long():
     count("long")
     started = time.process_time()
@@ -176,6 +176,7 @@ def test_long():
 def test_tiny(n):
     count("tiny")
 """
+)
 
 
 def test_a_saving_run_gives_tests_that_can_carry_energy_their_confirming_rounds(
