@@ -152,7 +152,30 @@ def test_flaky_subtest(subtests):
     assert "subtests failed" not in result.stdout.str()
     (record,) = results(pytester)["tests"]
     assert record["rounds"] == 1
-    assert any("had a failing or skipped subtest" in warning for warning in results(pytester)["warnings"])
+    assert any("failed or skipped (the test itself or a subtest)" in w for w in results(pytester)["warnings"])
+
+
+def test_a_unittest_test_failing_only_when_run_again_keeps_the_first_rounds_pass(
+    pytester: pytest.Pytester,
+) -> None:
+    # cachetools' own tests do this: state kept on the TestCase instance, which the extra rounds share
+    make_project(
+        pytester,
+        """
+import unittest
+
+class TestOnce(unittest.TestCase):
+    def test_once(self):
+        self.runs = getattr(self, "runs", 0) + 1
+        self.assertEqual(self.runs, 1)
+""",
+    )
+    result = run(pytester, "--greencode", "--greencode-rounds=3", "--greencode-json=results.json")
+    result.assert_outcomes(passed=1)
+    assert "ERROR at teardown" not in result.stdout.str()
+    (record,) = results(pytester)["tests"]
+    assert record["rounds"] == 1
+    assert any("round 2 of 3 failed or skipped" in w for w in results(pytester)["warnings"])
 
 
 def test_extra_rounds_print_nothing_under_capture_off(pytester: pytest.Pytester) -> None:

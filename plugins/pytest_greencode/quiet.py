@@ -36,8 +36,8 @@ class _SilentHooks:
 
 
 class Quiet:
-    """What :func:`quiet_rounds` yields: ``subtest_failed`` tells whether a subtest of an extra round (or a
-    unittest test, which records its outcome instead of raising) failed or skipped."""
+    """What :func:`quiet_rounds` yields: ``subtest_failed`` tells whether a subtest of an extra round, or a
+    unittest test run again (it records its outcome instead of raising), failed or skipped."""
 
     subtest_failed = False
 
@@ -118,14 +118,21 @@ def quiet_rounds(item: pytest.Item) -> Iterator[Quiet]:
         if not capturing:  # -s: the extra rounds' output would reach the terminal
             stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
             stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
-        outcomes = getattr(item, "_excinfo", None)  # a unittest item's failures and skips
+        # A unittest item's failures and skips: pytest makes the list on the first one, so a test whose first
+        # round passed has none yet, and one made by an extra round must go again.
+        own = "_excinfo" in vars(item)
+        outcomes = getattr(item, "_excinfo", None)
         recorded = len(outcomes) if isinstance(outcomes, list) else 0
         try:
             yield quiet
         finally:
-            if isinstance(outcomes, list) and len(outcomes) > recorded:
+            after = getattr(item, "_excinfo", None)
+            if isinstance(after, list) and len(after) > recorded:
                 quiet.subtest_failed = True
-                del outcomes[recorded:]
+                if own:
+                    del after[recorded:]
+                else:
+                    del vars(item)["_excinfo"]
             if capturing:
                 capture.read_global_capture()
             if failures is not None and failed_before is not None and failures != failed_before:

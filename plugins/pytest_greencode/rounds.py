@@ -127,7 +127,7 @@ def extra_rounds(
             count = 0 if problem else more([*first, *rounds])
             planned += count
     if quiet.subtest_failed:
-        problem, rounds = "had a failing or skipped subtest", []
+        problem, rounds = "failed or skipped (the test itself or a subtest)", []
     if problem is not None:
         run.warnings.append(
             f"{item.nodeid}: round {len(first) + len(rounds) + 1} of {planned} {problem}; kept "
