@@ -20,8 +20,9 @@ within one job. So this measures both versions of the code here and now:
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
   test is decided, ``max_pairs`` is reached or the time budget is spent (:func:`measure_adaptively`). What
-  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
-  looking again cannot raise the false-alarm rate.
+  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``, half
+  of it at the first look), so looking again cannot raise the false-alarm rate. The suite total is judged
+  from its own per-pair totals (:func:`suite_total`).
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
   fails the check.
 - The worktree is removed on every way out: success, error, Ctrl-C, SIGTERM (CI cancelling the job).
@@ -63,6 +64,7 @@ from greencode.gate import (
 )
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.kinds import SIDES, Judgement, SideName
+from greencode.outcome import AB_SIDE_VARIABLE
 from greencode.pytest_process import (
     NO_TESTS_COLLECTED,
     import_paths,
@@ -74,7 +76,14 @@ from greencode.pytest_process import (
 )
 from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_from_record
 from greencode.results_file import load_results
-from greencode.stats import PairedChange, balanced_orders, look_alpha, paired_change, planned_looks
+from greencode.stats import (
+    PairedChange,
+    Spending,
+    balanced_orders,
+    look_alpha,
+    paired_change,
+    planned_looks,
+)
 from greencode.units import format_percent, plural
 from greencode.weighing import Size, Weighing, file_of, weigh
 
@@ -88,9 +97,9 @@ DEFAULT_MAX_PAIRS = 16
 DEFAULT_TIME_BUDGET_S = 900.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
-#: The two sides, in the order :func:`greencode.stats.balanced_orders` numbers them.
-#: Set in each side's pytest process to ``base`` or ``head`` (conftest files may want to know).
-SIDE_VARIABLE = "GREENCODE_AB_SIDE"
+#: ``alpha`` is spent mostly at the first look (:func:`greencode.stats.look_alpha`): that is where a clear
+#: regression should end measuring, and where most runs end.
+SPENDING: Spending = "early"
 
 
 class AbError(GreencodeError):
@@ -312,6 +321,7 @@ def decide(
     base: Side | None = None,
     weighing: Weighing | None = None,
     sums: Mapping[str, PairedTest] = {},
+    total: PairedTest | None = None,
 ) -> GateReport:
     """The gate's report for paired tests (and tests measured on one side only: ``new`` or ``missing``).
 
@@ -319,7 +329,9 @@ def decide(
     tests it judges alone and the ``sums`` (:func:`group_row`: each file's small tests) form the family;
     each small test is judged on its own figures too, in a family of its own, but its verdict is its file's
     (:func:`as_member`): a small test never fails the check, nor warns, alone. The suite total
-    (``GateReport.suite``, :func:`greencode.gate.judge_suite`) is over every paired test.
+    (``GateReport.suite``) is judged from ``total``, the per-pair totals of the tests measured per test
+    (:func:`suite_total`), when given: its own paired differences; else from the tests' changes
+    (:func:`greencode.gate.judge_suite`'s conservative sum of their errors).
     """
     commit = base.commit if base else ""
     together = weighing.together if weighing is not None else frozenset()
@@ -328,7 +340,11 @@ def decide(
     summed, summed_others = _estimates(sums, settings, commit)
     comparisons = [*judge([*estimates, *summed], settings), *others, *summed_others]
     unjudged = [c.node_id for c in [*others, *small_others] if c.verdict not in ("new", "missing")]
-    suite = judge_suite([*estimates, *small], settings, new=head_only, missing=base_only, excluded=unjudged)
+    if total is None:
+        changes = [*estimates, *small]
+        suite = judge_suite(changes, settings, new=head_only, missing=base_only, excluded=unjudged)
+    else:
+        suite = _judge_total(total, tests, settings, commit, head_only, base_only)
     if weighing is not None:
         rows = {c.node_id: (c.node_id, c.verdict) for c in comparisons}
         comparisons += [
@@ -364,6 +380,31 @@ def decide(
         suite=suite,
         total_budget=check_total_budget(head_records, settings),
     )
+
+
+def suite_total(collected: _Collected, tests: Mapping[str, PairedTest]) -> PairedTest | None:
+    """The suite's total, pair by pair: the sum of the tests measured per test over the pairs that ran them
+    all (None without enough such pairs). One pair's total ratio carries whatever the tests share (a busy
+    run slows them all) and no more, so its spread is the total's own."""
+    counted = [node_id for node_id, test in tests.items() if test.base[0].per == "test"]
+    aligned = collected.on_full_pairs(counted) if counted else []
+    return summed(TOTAL_ROW, aligned) if aligned else None
+
+
+def _judge_total(
+    total: PairedTest,
+    tests: Mapping[str, PairedTest],
+    settings: GateSettings,
+    commit: str,
+    head_only: Mapping[str, TestRecord],
+    base_only: Mapping[str, TestRecord],
+) -> SuiteVerdict:
+    """The suite verdict from its per-pair totals: a paired change like a test's, with ``pairs - 1`` degrees
+    of freedom (fewer when trimmed), judged at ``alpha`` with ``fail_on`` and ``min_effect_j``."""
+    estimates, _ = _estimates({TOTAL_ROW: total}, settings, commit)
+    per_call = [n for n, t in tests.items() if t.base[0].per != "test"]
+    suite = judge_suite(estimates, settings, new=head_only, missing=base_only, excluded=per_call)
+    return replace(suite, compared=len(tests) - len(per_call), estimated=total.head[0].estimated)
 
 
 def as_member(own: Comparison, why: str, group: tuple[str, str]) -> Comparison:
@@ -570,7 +611,7 @@ class _Runner:
         inherited = [self._rebase(p, side) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         own = [str(p) for p in import_paths(side.root)]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([*own, *inherited]))
-        env[SIDE_VARIABLE] = side.name
+        env[AB_SIDE_VARIABLE] = side.name
         # each side's bytecode in the scratch directory: both start without a cache and are precompiled
         # alike, and the user's tree gets no __pycache__ from us
         env["PYTHONPYCACHEPREFIX"] = str(self.scratch / f"pycache-{side.name}")
@@ -838,7 +879,8 @@ def measure_adaptively(
             pairs += 1
         look += 1
         full = judged(settings.alpha)
-        undecided = still_undecided(full, judged(look_alpha(settings.alpha, look, looks)), settings, scope())
+        spent = judged(look_alpha(settings.alpha, look, looks, spending=SPENDING))
+        undecided = still_undecided(full, spent, settings, scope())
         if not undecided:
             break
         if pairs >= options.max_pairs:
@@ -854,7 +896,7 @@ def measure_adaptively(
         say(f"{' and '.join(what)} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs{every}")
         active = None if TOTAL_ROW in undecided else frozenset(undecided)
         target = min(pairs + BATCH_PAIRS, options.max_pairs)
-    final = judged(look_alpha(settings.alpha, look, looks, last=True))
+    final = judged(look_alpha(settings.alpha, look, looks, last=True, spending=SPENDING))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
@@ -1002,6 +1044,7 @@ class Looks:
             base=self.base,
             weighing=self.weighing,
             sums=_sums(collected, paired, self.weighing),
+            total=suite_total(collected, paired),
         )
 
     def scope(self) -> Scope:

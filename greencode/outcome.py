@@ -11,6 +11,7 @@ or results file not written) are ``errors``; problems that only lose extras (his
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -121,6 +122,16 @@ def _saved_dict(saved: SaveResult | None) -> dict[str, Any] | None:
     }
 
 
+#: Set by ``greencode ab`` to ``base`` or ``head`` in each side's pytest process (conftest files may want to
+#: know; the plugin then skips what only the user's own runs need, :func:`conclude`'s ``side_run``).
+AB_SIDE_VARIABLE = "GREENCODE_AB_SIDE"
+
+
+def ab_side_run() -> bool:
+    """Whether this process is one side's run of ``greencode ab``."""
+    return bool(os.environ.get(AB_SIDE_VARIABLE))
+
+
 def conclude(
     records: Iterable[TestRecord],
     config: Config,
@@ -138,6 +149,7 @@ def conclude(
     measuring: Iterable[Spent] = (),
     judging: Judging | None = None,
     rounds_run: Mapping[str, Any] | None = None,
+    side_run: bool = False,
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
@@ -148,7 +160,9 @@ def conclude(
     ``warnings`` raised during the run are carried into the outcome and the results file; ``measuring`` is
     the time measuring added (extra rounds), stated in the outcome's :class:`~greencode.footprint.Footprint`.
     With ``judging``, small tests are judged per file (:func:`greencode.grouped_gate.compare_grouped`);
-    ``rounds_run`` describes the rounds actually run, for the results file's settings.
+    ``rounds_run`` describes the rounds actually run, for the results file's settings. A ``side_run`` of
+    ``greencode ab`` (:func:`ab_side_run`) writes its results file and nothing else: no history (a scratch
+    one, thrown away) and no git state (``ab`` knows the commits; asking git costs 6 processes per run).
     """
     records = tuple(records)
     noted = list(warnings)
@@ -193,7 +207,7 @@ def conclude(
     stored = [path for path in (save_to, compare_with) if isinstance(path, Path)]
     history = config.history_location()
     history_files = [local_history, *([history] if isinstance(history, Path) else [])]
-    vcs = vcs_state(config.root, [config.root / DATA_DIR, *history_files, *stored])
+    vcs = None if side_run else vcs_state(config.root, [config.root / DATA_DIR, *history_files, *stored])
     run = RunInfo(
         run_id=new_run_id(started),
         started=started,
@@ -214,8 +228,9 @@ def conclude(
                 errors.append(f"baseline not saved: {exc}")
         else:
             noted.append("baseline not saved: no test was measured")
-    _append_history(config, run, fingerprint, records, gate, noted, local_history)
-    _keep_run_files_out_of_git({path.parent for path in (*history_files, *stored)}, noted)
+    if not side_run:
+        _append_history(config, run, fingerprint, records, gate, noted, local_history)
+        _keep_run_files_out_of_git({path.parent for path in (*history_files, *stored)}, noted)
     if config.otel or config.prometheus is not None:
         from greencode.export.send import export_run
 

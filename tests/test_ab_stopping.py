@@ -32,6 +32,7 @@ from greencode.ab import (
     decide,
     group_row,
     measure_adaptively,
+    needs_more_pairs,
     pair_order,
     still_undecided,
     summed,
@@ -192,6 +193,16 @@ def test_an_undecided_suite_total_measures_every_test_again() -> None:
     assert asked == [None] * 8
 
 
+def test_a_regression_significant_at_the_first_looks_share_of_alpha_stops_there() -> None:
+    # p = 0.01: a regression at the first look's alpha / 2, not at the alpha / 128 a late spending leaves it
+    def judged(alpha: float) -> GateReport:
+        return report(("big.py::t", "regression" if alpha > 0.01 else "inconclusive", 0.9))
+
+    outcome = measure_adaptively(lambda index, active: 0.0, judged, SETTINGS, AbOptions())
+
+    assert (outcome.pairs, [c.node_id for c in outcome.report.regressions]) == (4, ["big.py::t"])
+
+
 def test_a_decided_suite_and_decided_carriers_stop_whatever_the_small_tests_say() -> None:
     asked = loop(
         report(
@@ -236,6 +247,27 @@ def test_the_only_small_test_of_a_file_is_judged_in_the_suite_total() -> None:
     rows = {c.node_id: c for c in outcome.report.comparisons}
     assert group_row("tests/test_other.py") not in rows and group_row("tests/test_small.py") in rows
     assert "; suite total: unchanged; " in rows["tests/test_other.py::test_alone"].reason
+
+
+def test_the_suite_total_is_judged_from_its_own_per_pair_totals() -> None:
+    # two carriers trading energy pair by pair (one busier when the other is not): each test's interval is
+    # wide, their total does not move at all
+    orders = (False, True, False, True)
+    x = PairedTest(
+        "a.py::x", records("a.py::x", *[1.0] * 4), records("a.py::x", 1.3, 0.8, 1.25, 0.75), orders
+    )
+    y = PairedTest(
+        "b.py::y", records("b.py::y", *[1.0] * 4), records("b.py::y", 0.7, 1.2, 0.75, 1.25), orders
+    )
+    tests = {"a.py::x": x, "b.py::y": y}
+
+    own, conservative = decide(tests, SETTINGS, total=summed(TOTAL_ROW, [x, y])), decide(tests, SETTINGS)
+
+    assert own.suite is not None and conservative.suite is not None
+    assert all(needs_more_pairs(c, SETTINGS) for c in own.comparisons)
+    assert (own.suite.compared, own.suite.noise.df) == (2, 3)
+    assert not needs_more_pairs(own.suite, SETTINGS)
+    assert needs_more_pairs(conservative.suite, SETTINGS)
 
 
 def records(node_id: str, *joules: float) -> tuple[TestRecord, ...]:

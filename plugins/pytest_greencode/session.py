@@ -27,7 +27,7 @@ from greencode.errors import GreencodeError
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
 from greencode.gate import Budget, GateSettings, declared_noise
 from greencode.measurement import Recorder, configure, current_config, meters_in_use
-from greencode.outcome import RunOutcome, conclude
+from greencode.outcome import RunOutcome, ab_side_run, conclude
 from greencode.records import TestRecord
 from pytest_greencode import callgrind, markers, rounds, xdist
 from pytest_greencode.keys import PLAN_KEY, ROUNDS_KEY
@@ -217,6 +217,7 @@ class GreencodeRun:
             measuring=[*self.measuring, self.extra_rounds.spent(EXTRA_ROUNDS)],
             judging=self.repeats.judging(self.records.values()),
             rounds_run=self.repeats.measuring(self.records.values(), self.test_rounds),
+            side_run=ab_side_run(),
         )
         self.warnings[:] = outcome.warnings
         self.errors.extend(outcome.errors)
