@@ -20,9 +20,9 @@ within one job. So this measures both versions of the code here and now:
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
   test is decided, ``max_pairs`` is reached or the time budget is spent (:func:`measure_adaptively`). What
-  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``, half
-  of it at the first look), so looking again cannot raise the false-alarm rate. The suite total is judged
-  from its own per-pair totals (:func:`suite_total`).
+  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
+  looking again cannot raise the false-alarm rate. The suite total is judged from its own per-pair totals
+  (:func:`suite_total`).
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
   fails the check.
 - The worktree is removed on every way out: success, error, Ctrl-C, SIGTERM (CI cancelling the job).
@@ -78,7 +78,6 @@ from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_fro
 from greencode.results_file import load_results
 from greencode.stats import (
     PairedChange,
-    Spending,
     balanced_orders,
     look_alpha,
     paired_change,
@@ -97,9 +96,6 @@ DEFAULT_MAX_PAIRS = 16
 DEFAULT_TIME_BUDGET_S = 900.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
-#: ``alpha`` is spent mostly at the first look (:func:`greencode.stats.look_alpha`): that is where a clear
-#: regression should end measuring, and where most runs end.
-SPENDING: Spending = "early"
 
 
 class AbError(GreencodeError):
@@ -738,7 +734,7 @@ class _Collected:
             self.meter_noise = run.meter_noise if self.meter_noise is None else self.meter_noise
         self.budgets.update((b.pattern, b) for b in runs["head"].budgets)
         base, head = runs["base"].records, runs["head"].records
-        if active is None:
+        if active is None or self.known() <= active:  # every test ran: a pair the total can use
             self.full.append((first.pair, second.side == "head"))
         for node_id in sorted(set(base) | set(head)):
             if active is not None and node_id not in active:
@@ -879,7 +875,7 @@ def measure_adaptively(
             pairs += 1
         look += 1
         full = judged(settings.alpha)
-        spent = judged(look_alpha(settings.alpha, look, looks, spending=SPENDING))
+        spent = judged(look_alpha(settings.alpha, look, looks))
         undecided = still_undecided(full, spent, settings, scope())
         if not undecided:
             break
@@ -896,7 +892,7 @@ def measure_adaptively(
         say(f"{' and '.join(what)} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs{every}")
         active = None if TOTAL_ROW in undecided else frozenset(undecided)
         target = min(pairs + BATCH_PAIRS, options.max_pairs)
-    final = judged(look_alpha(settings.alpha, look, looks, last=True, spending=SPENDING))
+    final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)

@@ -10,7 +10,6 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
 
 
 def quantile(values: Sequence[float], q: float) -> float:
@@ -374,24 +373,16 @@ def planned_looks(min_pairs: int, max_pairs: int, batch: int = 2) -> int:
     return 1 + math.ceil((max_pairs - min_pairs) / batch)
 
 
-Spending = Literal["late", "early"]
-
-
-def look_alpha(
-    alpha: float, look: int, looks: int, *, last: bool = False, spending: Spending = "late"
-) -> float:
+def look_alpha(alpha: float, look: int, looks: int, *, last: bool = False) -> float:
     """The significance level for a regression at ``look`` (1-based) of ``looks`` planned.
 
     Looking again after more pairs and stopping at the first significant result would let noise through
-    more often than ``alpha`` (optional stopping). So the looks share ``alpha`` (Bonferroni), halving it
-    from one look to the next: spent ``late``, the last planned look gets ``alpha/2``, the one before
-    ``alpha/4``, and so on; spent ``early``, the first look gets ``alpha/2``, the second ``alpha/4``, and so
-    on (where most decisions are made at the first look, so measuring stops there). Either way the look
-    that ends the run, for whatever reason, gets all that earlier looks left unspent, and the levels of the
-    looks taken add up to at most ``alpha``. A test stops early only on a regression at its look's level,
-    or when even the full-``alpha`` interval lies below ``fail_on`` — which cannot add false alarms.
+    more often than ``alpha`` (optional stopping). So the looks share ``alpha`` (Bonferroni): the last
+    planned look gets ``alpha/2``, the one before ``alpha/4``, and so on; the look that ends the run, for
+    whatever reason, gets all that earlier looks left unspent. A test stops early only on a regression at its
+    look's level, or when even the full-``alpha`` interval lies below ``fail_on`` — which cannot add false
+    alarms.
     """
     if last:
-        spent = (look_alpha(alpha, earlier, looks, spending=spending) for earlier in range(1, look))
-        return alpha - sum(spent)
-    return alpha / 2.0 ** (look if spending == "early" else looks - look + 1)
+        return alpha - sum(look_alpha(alpha, earlier, looks) for earlier in range(1, look))
+    return alpha / 2.0 ** (looks - look + 1)

@@ -45,7 +45,7 @@ from greencode.errors import VcsError
 from greencode.gate import Comparison, GateReport, GateSettings
 from greencode.pytest_process import failing_tests, import_paths, measuring_environment
 from greencode.records import TestRecord
-from greencode.stats import Spending, look_alpha, paired_change, planned_looks
+from greencode.stats import look_alpha, paired_change, planned_looks
 from greencode.vcs import default_base
 
 PACKAGE = """\
@@ -292,24 +292,14 @@ def test_a_30_percent_regression_is_found_in_most_seeds() -> None:
     assert flagged(100, 3, 1.3, 0.06, 0.03) >= 0.95
 
 
-@pytest.mark.parametrize("spending", ["late", "early"])
-def test_the_looks_share_alpha_and_the_last_one_takes_what_is_left(spending: Spending) -> None:
+def test_the_looks_share_alpha_and_the_last_one_takes_what_is_left() -> None:
     looks = planned_looks(4, 16)
     assert looks == 7
-    levels = [look_alpha(0.05, look, looks, spending=spending) for look in range(1, looks + 1)]
-    assert sum(levels) < 0.05
-    assert look_alpha(0.05, 3, looks, last=True, spending=spending) == pytest.approx(0.05 - sum(levels[:2]))
-    assert look_alpha(0.05, 1, planned_looks(4, 4), last=True, spending=spending) == 0.05
-
-
-def test_spent_late_the_last_look_gets_half_of_alpha() -> None:
-    levels = [look_alpha(0.05, look, 7) for look in range(1, 8)]
+    levels = [look_alpha(0.05, look, looks) for look in range(1, looks + 1)]
     assert levels == sorted(levels) and levels[-1] == 0.025
-
-
-def test_spent_early_the_first_look_gets_half_of_alpha() -> None:
-    levels = [look_alpha(0.05, look, 7, spending="early") for look in range(1, 8)]
-    assert levels == sorted(levels, reverse=True) and levels[0] == 0.025
+    assert sum(levels) < 0.05
+    assert look_alpha(0.05, 3, looks, last=True) == pytest.approx(0.05 - sum(levels[:2]))
+    assert look_alpha(0.05, 1, planned_looks(4, 4), last=True) == 0.05
 
 
 def comparison(

@@ -193,16 +193,6 @@ def test_an_undecided_suite_total_measures_every_test_again() -> None:
     assert asked == [None] * 8
 
 
-def test_a_regression_significant_at_the_first_looks_share_of_alpha_stops_there() -> None:
-    # p = 0.01: a regression at the first look's alpha / 2, not at the alpha / 128 a late spending leaves it
-    def judged(alpha: float) -> GateReport:
-        return report(("big.py::t", "regression" if alpha > 0.01 else "inconclusive", 0.9))
-
-    outcome = measure_adaptively(lambda index, active: 0.0, judged, SETTINGS, AbOptions())
-
-    assert (outcome.pairs, [c.node_id for c in outcome.report.regressions]) == (4, ["big.py::t"])
-
-
 def test_a_decided_suite_and_decided_carriers_stop_whatever_the_small_tests_say() -> None:
     asked = loop(
         report(
@@ -268,6 +258,17 @@ def test_the_suite_total_is_judged_from_its_own_per_pair_totals() -> None:
     assert (own.suite.compared, own.suite.noise.df) == (2, 3)
     assert not needs_more_pairs(own.suite, SETTINGS)
     assert needs_more_pairs(conservative.suite, SETTINGS)
+
+
+def test_a_later_pair_of_every_test_counts_for_the_total() -> None:
+    suite = Suite(
+        6, {"tests/test_a.py::test_x": (*BIG, 0.01, 1.0), "tests/test_b.py::test_y": (*BIG, 0.01, 1.0)}
+    )
+    for index in range(4):
+        suite.run_pair(index, None)
+    suite.run_pair(4, frozenset(suite.tests))
+
+    assert len(suite.collected.full) == 5
 
 
 def records(node_id: str, *joules: float) -> tuple[TestRecord, ...]:
