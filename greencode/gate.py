@@ -226,7 +226,10 @@ class SuiteVerdict:
 
     ``current_j``/``baseline_j`` are the two totals (in the unit ``per``), ``change`` and its interval are
     relative as for one test; ``new`` and ``missing`` name the tests left out because only one side has
-    them, ``excluded`` those both have but that could not be judged (zero energy, another unit).
+    them, ``excluded`` those both have but that could not be judged (zero energy, another unit), and
+    ``unresolved`` small tests whose file's small tests together are near the meter's resolution. Of the
+    ``compared`` tests, ``grouped`` were judged in ``file_groups`` sums of a file's small tests
+    (:mod:`greencode.grouped_gate`), the rest alone.
     """
 
     verdict: Judgement
@@ -245,20 +248,28 @@ class SuiteVerdict:
     missing: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     estimated: bool = False
+    grouped: int = 0
+    file_groups: int = 0
+    unresolved: tuple[str, ...] = ()
 
     def line(self) -> str:
-        """One line for summaries: the verdict, why, and what was left out."""
+        """One line for summaries: the verdict, over what, why, and what was left out."""
         left_out = [
             f"{len(names)} {what}"
             for names, what in (
                 (self.new, "new"),
                 (self.missing, "missing"),
                 (self.excluded, "not comparable"),
+                (self.unresolved, "near the meter's resolution"),
             )
             if names
         ]
         tail = f"; left out: {', '.join(left_out)}" if left_out else ""
-        return f"suite total: {self.verdict} over {plural(self.compared, 'test')}, {self.reason}{tail}"
+        over = plural(self.compared, "test")
+        if self.file_groups:
+            groups = plural(self.file_groups, "file group")
+            over += f" ({self.compared - self.grouped} judged alone, {self.grouped} in {groups})"
+        return f"suite total: {self.verdict} over {over}, {self.reason}{tail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -279,6 +290,9 @@ class SuiteVerdict:
             "missing": list(self.missing),
             "excluded": list(self.excluded),
             "estimated": self.estimated,
+            "grouped": self.grouped,
+            "file_groups": self.file_groups,
+            "unresolved": list(self.unresolved),
         }
 
 

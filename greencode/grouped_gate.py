@@ -10,15 +10,17 @@ measuring budget left at fewer rounds is ``inconclusive``, however its one readi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from greencode.gate import (
     Budget,
     Comparison,
     GateReport,
     GateSettings,
+    SuiteVerdict,
     check_budgets,
     compare,
     estimate_change,
@@ -46,6 +48,24 @@ class Judging:
     #: the level to judge at (what sequential looks left of ``alpha``); None: the settings' own
     alpha: float | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """What a results file carries, so that ``greencode gate`` judges the run as the plugin did."""
+        return {"jitter_s": self.jitter_s, "min_rounds": self.min_rounds, "alpha": self.alpha}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Judging:
+        """The inverse of :meth:`to_dict`; ``ValueError`` or ``TypeError`` when a value is malformed."""
+        jitter, rounds, alpha = data["jitter_s"], data.get("min_rounds", 1), data.get("alpha")
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
+            raise ValueError(f"judging.jitter_s should be a number of seconds, not {jitter!r}")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"judging.min_rounds should be a whole number from 1, not {rounds!r}")
+        if alpha is not None and (
+            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1
+        ):
+            raise ValueError(f"judging.alpha should be a number between 0 and 1, not {alpha!r}")
+        return cls(float(jitter), rounds, None if alpha is None else float(alpha))
+
 
 def _member(comparison: Comparison, groups: Groups, verdicts: dict[str, Comparison], why: str) -> Comparison:
     group = groups.group(comparison.node_id) or ""
@@ -54,7 +74,7 @@ def _member(comparison: Comparison, groups: Groups, verdicts: dict[str, Comparis
     together = (
         f"judged with its file's {count} ({group}): {judged.verdict}"
         if judged is not None
-        else "its file's small tests together are near the meter's resolution too: judged in the suite total"
+        else "its file's small tests together are near the meter's resolution too: left out of every verdict"
     )
     return replace(comparison, verdict="grouped", reason=f"too small to judge alone ({why}); {together}")
 
@@ -120,6 +140,26 @@ def compare_grouped(
         comparisons=tuple(sorted(comparisons, key=lambda c: c.node_id)),
         budgets=check_budgets(records, budgets),
         total_budget=plain.total_budget,
+        suite=_suite_counts(judged.suite, groups),
+    )
+
+
+def _suite_counts(suite: SuiteVerdict | None, groups: Groups) -> SuiteVerdict | None:
+    """The suite's verdict counting tests, not units: each file group it summed counts as its members, and
+    the small tests of files too small to sum are named as left out."""
+    if suite is None:
+        return None
+    summed = [group for group in groups.pairs if group not in suite.excluded]
+    grouped = sum(len(groups.members[group]) for group in summed)
+    unresolved = sorted(
+        n for group, members in groups.members.items() if group not in groups.pairs for n in members
+    )
+    return replace(
+        suite,
+        compared=suite.compared - len(summed) + grouped,
+        grouped=grouped,
+        file_groups=len(summed),
+        unresolved=tuple(unresolved),
     )
 
 

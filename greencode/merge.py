@@ -35,6 +35,20 @@ def _describe(results: Results) -> str:
     return results.fingerprint.describe()
 
 
+def merged_judging(shards: Sequence[tuple[Path, Results]]) -> dict[str, Any] | None:
+    """How the merged run is judged: as strictly as its strictest shard (the largest jitter and rounds, the
+    smallest level left by its looks); None when a shard does not say (an older results file)."""
+    given = [(results.raw.get("settings") or {}).get("judging") for _, results in shards]
+    if not all(isinstance(judging, dict) for judging in given):
+        return None
+    levels = [j["alpha"] for j in given if isinstance(j, dict) and j.get("alpha") is not None]
+    return {
+        "jitter_s": max(j.get("jitter_s", 0.0) for j in given if isinstance(j, dict)),
+        "min_rounds": max(j.get("min_rounds", 1) for j in given if isinstance(j, dict)),
+        "alpha": min(levels) if levels else None,
+    }
+
+
 def merge_results(paths: Sequence[Path], *, allow_mixed: bool = False) -> MergedResults:
     """One results document holding every test of the results files at ``paths``; a :class:`StoreError`
     names the file and the reason when they cannot be merged."""
@@ -97,6 +111,7 @@ def merge_results(paths: Sequence[Path], *, allow_mixed: bool = False) -> Merged
     document = dict(first.raw)
     document.update(
         run=run,
+        settings={**(first.raw.get("settings") or {}), "judging": merged_judging(shards)},
         tests=sorted(tests, key=lambda t: str(t.get("node_id"))),
         # the shards' own verdicts each saw part of the suite; the merged file is gated anew, with the
         # shards' marker budgets

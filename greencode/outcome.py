@@ -247,6 +247,8 @@ def conclude(
                     "rounds": config.rounds,
                     "include_setup": config.include_setup,
                     **(rounds_run or {}),
+                    # how a later `greencode gate` on this file judges it: as this run did
+                    "judging": None if judging is None else judging.to_dict(),
                 },
                 gate=gate.to_dict(),
                 baseline_saved=_saved_dict(saved),

@@ -8,7 +8,7 @@ same tests' baseline sum — and with the whole suite. A regression spread over 
 file's sum; one tiny test cannot. In a group's sum a member counts at most :data:`MEMBER_CAP` times (and at
 least its inverse) its baseline energy, so one window's spike cannot make a file regress; a test that really
 grew that much now matters and is judged alone, or it is negligible. A file whose small tests together are
-near the resolution is judged only in the suite total.
+near the resolution is left out of every verdict, and the suite's line says how many tests that left out.
 """
 
 from __future__ import annotations

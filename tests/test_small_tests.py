@@ -162,12 +162,25 @@ def test_a_regression_of_a_test_judged_alone_needs_the_confirming_rounds() -> No
     assert [c.node_id for c in confirmed.regressions] == ["tests/test_a.py::test_big"]
 
 
-def test_a_files_small_tests_near_the_resolution_together_are_left_to_the_suite() -> None:
+def test_a_files_small_tests_near_the_resolution_together_are_left_out_and_named_so() -> None:
     short = [record(f"tests/test_a.py::test_short_{i}", 1e-4, 5e-5) for i in range(3)]
     few = baseline(*LARGE, *short)
     report = compare_grouped([*LARGE, *short], few, SETTINGS, Judging(JITTER), fingerprint=MACHINE)
     assert not any(c.node_id.endswith("[small tests]") for c in report.comparisons)
-    assert "judged in the suite total" in next(c for c in report.comparisons if c.verdict == "grouped").reason
+    assert "left out of every verdict" in next(c for c in report.comparisons if c.verdict == "grouped").reason
+    assert report.suite is not None and report.suite.unresolved == tuple(r.node_id for r in short)
+    assert report.suite.line().endswith("; left out: 3 near the meter's resolution")
+
+
+def test_the_suite_line_counts_tests_judged_alone_and_in_file_groups() -> None:
+    report = compare_grouped(
+        unchanged_run(random.Random(1)), SUITE, SETTINGS, Judging(JITTER), fingerprint=MACHINE
+    )
+    assert report.suite is not None
+    assert report.suite.line().startswith(
+        "suite total: unchanged over 122 tests (2 judged alone, 120 in 2 file groups), "
+    )
+    assert (report.suite.compared, report.suite.grouped, report.suite.file_groups) == (122, 120, 2)
 
 
 def test_the_total_budget_counts_every_test_as_measured_not_the_groups_capped_sums() -> None:

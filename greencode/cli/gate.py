@@ -41,14 +41,17 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.fingerprint import Fingerprint
     from greencode.merge import merge_results
     from greencode.records import TestRecord
-    from greencode.report.gating import gate_records, marker_budgets
+    from greencode.report.gating import gate_records, marker_budgets, run_judging
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     merged = merge_results([Path(p) for p in args.inputs], allow_mixed=args.allow_mixed)
     records = [TestRecord.from_dict(t) for t in merged.document["tests"]]
     fingerprint = Fingerprint.from_dict(merged.document["fingerprint"])
     budgets = marker_budgets(Path(args.inputs[0]), merged.document["gate"] or {})
-    gate = gate_records(records, fingerprint, config, budgets)
+    judged = run_judging(args.inputs[0], merged.document.get("settings"))
+    gate = gate_records(records, fingerprint, config, budgets, judged)
+    for note in gate.notes:
+        print(f"note: {note}")
     for comparison in gate.regressions:
         print(f"regression: {comparison.node_id}: {comparison.reason}")
     for budget in gate.over_budget:

@@ -2,7 +2,10 @@
 
 A pipeline that ran the tests in one job can gate in another: the records come from a results JSON
 (``pytest --greencode-json``) or the newest run in the history database, the baseline from the configured
-``baseline`` file, and the decision is exactly the one ``pytest --greencode`` would have made.
+``baseline`` file, and the decision is exactly the one ``pytest --greencode`` would have made: small tests
+judged per file with the run's meter jitter, a test's regression needing the rounds the run required, at the
+level its sequential looks left (:class:`greencode.grouped_gate.Judging`, which results files carry in
+``settings.judging``), and the run's meter noise (``settings.meter_noise``).
 """
 
 from __future__ import annotations
@@ -10,17 +13,59 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greencode.errors import StoreError
 from greencode.report.loaders import Fields, is_history_database, latest_run
 from greencode.report.model import AS_RUN_NOTE, Report, Verdict, with_budgets, with_verdicts
 
 if TYPE_CHECKING:
+    from greencode.baselines import Baseline
     from greencode.config import Config
     from greencode.fingerprint import Fingerprint
     from greencode.gate import Budget, GateReport
+    from greencode.grouped_gate import Judging
     from greencode.records import TestRecord
+
+
+class RunJudging(NamedTuple):
+    """How a stored run is judged: its ``judging``, its meters' declared ``meter_noise`` and, for files
+    older than ``settings.judging``, a ``note`` saying what was assumed instead."""
+
+    judging: Judging
+    meter_noise: float | None = None
+    note: str | None = None
+
+
+def run_judging(path: Path | str, settings: Mapping[str, Any] | None) -> RunJudging:
+    """How the plugin judged the run whose results ``settings`` (a results file's, at ``path``) describe.
+    A file written before results carried it (or a history run) is judged with the estimator's jitter, and
+    the note says so; a malformed value is a :class:`StoreError` naming the file and the key."""
+    from greencode.grouped_gate import Judging
+    from greencode.weighing import MIN_JITTER_S
+
+    settings = settings or {}
+    noise = settings.get("meter_noise")
+    if noise is not None and (isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0):
+        raise StoreError(
+            f"{path}: settings.meter_noise should be a number, not {noise!r}; write the file again"
+        )
+    meter_noise = None if noise is None else float(noise)
+    given = settings.get("judging")
+    if isinstance(given, Mapping):
+        try:
+            return RunJudging(Judging.from_dict(given), meter_noise)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"{path}: settings.{exc} in the results file; write it again") from None
+    if given is not None:
+        raise StoreError(f"{path}: settings.judging should be an object; write the results file again")
+    jitter = 0.0 if meter_noise is not None else MIN_JITTER_S
+    note = (
+        f"{path} does not say how its run judged small tests (written by an older greencode): judged per "
+        f"file with {jitter * 1e6:g} µs of jitter per window, the estimator's; run the tests again with "
+        "--greencode-json to judge exactly as that run did"
+    )
+    return RunJudging(Judging(jitter), meter_noise, note)
 
 
 def _history_records(path: Path | str) -> tuple[list[TestRecord], Fingerprint]:
@@ -51,6 +96,7 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
     budgets: list[Budget] = []
     if is_history_url(source) or is_history_database(Path(source)):
         records, fingerprint = _history_records(source)
+        judged = run_judging(source, None)
     else:
         try:
             results = load_results(Path(source))
@@ -60,43 +106,76 @@ def gate_input(source: Path | str, config: Config) -> GateReport:
             ) from None
         records, fingerprint = list(results.records), results.fingerprint
         budgets.extend(marker_budgets(Path(source), results.gate or {}))
-    return gate_records(records, fingerprint, config, budgets)
+        judged = run_judging(source, results.raw.get("settings"))
+    return gate_records(records, fingerprint, config, budgets, judged)
 
 
 def gate_runs(base: Path, head: Path, config: Config) -> GateReport:
     """Compare the results file ``head`` with the results file ``base`` (``greencode report --compare``):
     ``base``'s records stand in for the baseline, as one saved run, and ``head``'s marker budgets hold."""
     from greencode.baselines import baseline_from_runs
-    from greencode.gate import GateSettings, compare, config_budgets
+    from greencode.gate import config_budgets
     from greencode.results_file import load_results
 
     before, after = load_results(base), load_results(head)
-    return compare(
+    judged = run_judging(head, after.raw.get("settings"))
+    return _judged(
         list(after.records),
         baseline_from_runs([before.records], before.fingerprint, None),
-        GateSettings.from_config(config),
-        fingerprint=after.fingerprint,
-        budgets=[*marker_budgets(head, after.gate or {}), *config_budgets(config)],
-        baseline_name=str(base),
+        config,
+        judged,
+        after.fingerprint,
+        [*marker_budgets(head, after.gate or {}), *config_budgets(config)],
+        str(base),
     )
 
 
 def gate_records(
-    records: list[TestRecord], fingerprint: Fingerprint, config: Config, budgets: Sequence[Budget] = ()
+    records: list[TestRecord],
+    fingerprint: Fingerprint,
+    config: Config,
+    budgets: Sequence[Budget],
+    judged: RunJudging,
 ) -> GateReport:
     """Compare ``records`` with the configured baseline (a file or ``history:BRANCH``), with ``config``'s
-    gate settings and budgets and the run's own marker ``budgets``."""
-    from greencode.gate import GateSettings, compare, config_budgets
+    gate settings and budgets and the run's own marker ``budgets``, judged as the run was (``judged``)."""
+    from greencode.gate import config_budgets
     from greencode.history.baselines import describe, load_configured_baseline
 
-    return compare(
+    return _judged(
         records,
         load_configured_baseline(config, fingerprint),
-        GateSettings.from_config(config),
-        fingerprint=fingerprint,
-        budgets=[*budgets, *config_budgets(config)],
-        baseline_name=describe(config),
+        config,
+        judged,
+        fingerprint,
+        [*budgets, *config_budgets(config)],
+        describe(config),
     )
+
+
+def _judged(
+    records: list[TestRecord],
+    baseline: Baseline | None,
+    config: Config,
+    judged: RunJudging,
+    fingerprint: Fingerprint,
+    budgets: Sequence[Budget],
+    baseline_name: str,
+) -> GateReport:
+    """The plugin's own judging (:func:`greencode.grouped_gate.compare_grouped`) of stored records."""
+    from greencode.gate import GateSettings
+    from greencode.grouped_gate import compare_grouped
+
+    gate = compare_grouped(
+        records,
+        baseline,
+        GateSettings.from_config(config, judged.meter_noise),
+        judged.judging,
+        fingerprint=fingerprint,
+        budgets=budgets,
+        baseline_name=baseline_name,
+    )
+    return gate if judged.note is None else replace(gate, notes=(*gate.notes, judged.note))
 
 
 def marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
