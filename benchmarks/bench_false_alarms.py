@@ -250,6 +250,12 @@ def write_small_project(root: Path) -> None:
     (root / "pyproject.toml").write_text('[tool.greencode]\nmeter = "estimate"\n')
 
 
+def _median_ratio(ratios: list[float]) -> str:
+    """The median compare / plain ratio, or a dash where no compare of that kind ran (one compare: no quiet
+    one)."""
+    return f"{statistics.median(ratios):.2f}x" if ratios else "-"
+
+
 def main() -> int:
     rows, notes, alarms = [], [], 0
     with tempfile.TemporaryDirectory() as scratch:
@@ -272,8 +278,8 @@ def main() -> int:
                     str(tally.regressed_tests),
                     str(tally.inconclusive),
                     f"{statistics.median(tally.extra_rounds):g} (max {max(tally.extra_rounds)})",
-                    f"{statistics.median(tally.ratios_quiet):.2f}x",
-                    f"{statistics.median(tally.ratios_loaded):.2f}x",
+                    _median_ratio(tally.ratios_quiet),
+                    _median_ratio(tally.ratios_loaded),
                     f"{min(tally.loads):.1f}-{max(tally.loads):.1f} "
                     f"(median {statistics.median(tally.loads):.1f})",
                 ]
