@@ -4,6 +4,10 @@ Targets: estimator with the default configuration (the summarising ``print`` sin
 the clock reads a window needs are timed beside it, as the floor); RAPL over a fake sysfs tree of 2 packages
 x 2 domains <= 40 µs; ``import greencode`` <= 30 ms and none of pytest, matplotlib, codecarbon, pynvml, numpy
 imported.
+The machine this runs on is usually shared, so the window and the floor are timed in interleaved rounds
+and each round's ratio window/floor is reported beside the medians; where Valgrind is installed, the
+instructions each empty window executes (callgrind, user space only: the system calls behind the clocks are
+not in it) are counted too — a deterministic figure to compare before and after a change.
 When codecarbon is installed, its ``OfflineEmissionsTracker`` start/stop around the same empty body is
 timed too and reported as a ratio to ours.
 """
@@ -15,6 +19,7 @@ import importlib.util
 import io
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +64,66 @@ def clock_reads() -> None:
     time.perf_counter()
     time.process_time()
     children_cpu_s()
+
+
+ROUNDS = 5
+CALLGRIND_CALLS = 1000
+
+
+def rounds_row(name: str, floor_medians: list[float], medians: list[float]) -> list[str]:
+    """Median of the rounds' medians, their range, and the median of the per-round ratios to the floor."""
+    ratios = [m / f for m, f in zip(medians, floor_medians, strict=True)]
+    return [
+        name,
+        f"{statistics.median(medians) * 1e6:.1f}",
+        f"{min(medians) * 1e6:.1f}–{max(medians) * 1e6:.1f}",
+        f"{statistics.median(ratios):.2f}x",
+    ]
+
+
+def counted_body(what: str) -> None:
+    """Run under callgrind (``--collect-atstart=no``): counts only the calls of one body, after a warm-up
+    long enough to fill the registry, so that the count is the steady state's (building and collecting)."""
+    from greencode.meters.valgrind import TOGGLE_COLLECT, client_requests
+
+    greencode.configure(Config(meter="estimate", output=Config().output if what == "default" else "none"))
+    body = clock_reads if what == "floor" else empty_block
+    requests = client_requests()
+    with contextlib.redirect_stderr(io.StringIO()):
+        for _ in range(2 * greencode.measurement.REGISTRY_SIZE):  # the registry full: the steady state
+            body()
+        requests(TOGGLE_COLLECT)
+        for _ in range(CALLGRIND_CALLS):
+            body()
+        requests(TOGGLE_COLLECT)
+
+
+def instructions_per_call(what: str) -> int | None:
+    """Instructions per call of one body under callgrind; ``None`` without Valgrind."""
+    from greencode.meters.callgrind import read_summary
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--collect-atstart=no",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--counted",
+                what,
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        events, totals = read_summary(out)
+    return round(totals[events.index("Ir")] / CALLGRIND_CALLS)
 
 
 def import_time_ms(repeat: int = 7) -> tuple[float, list[str]]:
@@ -109,11 +174,47 @@ def codecarbon_row(ours_median: float) -> list[str] | None:
 def main() -> int:
     from fakes import make_fake_powercap
 
-    rows = [micro_row("clock reads of an estimator window (floor)", time_calls(clock_reads), None)]
     default = Config()
-    estimator = measure_overhead("estimate", default.output)
-    rows.append(micro_row("with measure(): estimator, default configuration", estimator, 5))
-    rows.append(micro_row("with measure(): estimator, output none", measure_overhead("estimate"), None))
+    floor: list[list[float]] = []
+    estimator: list[list[float]] = []
+    quiet: list[list[float]] = []
+    for _ in range(ROUNDS):  # interleaved, so that a busy spell of the machine hits every row alike
+        floor.append(time_calls(clock_reads))
+        estimator.append(measure_overhead("estimate", default.output))
+        quiet.append(measure_overhead("estimate"))
+    floor_medians = [statistics.median(r) for r in floor]
+    print_table(
+        ["window", "median µs (of round medians)", "range of rounds", "ratio to floor (median)"],
+        [
+            rounds_row("clock reads of an estimator window (floor)", floor_medians, floor_medians),
+            rounds_row(
+                "with measure(): estimator, default configuration",
+                floor_medians,
+                [statistics.median(r) for r in estimator],
+            ),
+            rounds_row(
+                "with measure(): estimator, output none",
+                floor_medians,
+                [statistics.median(r) for r in quiet],
+            ),
+        ],
+    )
+    counts = {what: instructions_per_call(what) for what in ("floor", "default", "none")}
+    if counts["floor"] is not None:
+        print()
+        print_table(
+            ["instructions per call (callgrind, user space)", "instructions", "ratio to floor"],
+            [
+                [what, f"{count:,}", f"{count / counts['floor']:.1f}x"]
+                for what, count in counts.items()
+                if count is not None
+            ],
+        )
+    print()
+    all_estimator = [sample for r in estimator for sample in r]
+    rows = [micro_row("clock reads of an estimator window (floor)", [x for r in floor for x in r], None)]
+    rows.append(micro_row("with measure(): estimator, default configuration", all_estimator, 5))
+    rows.append(micro_row("with measure(): estimator, output none", [x for r in quiet for x in r], None))
     each = measure_overhead("estimate", "print:each")
     rows.append(micro_row("with measure(): estimator, output print:each", each, None))
     with tempfile.TemporaryDirectory() as root:
@@ -123,7 +224,7 @@ def main() -> int:
                 "with measure(): rapl, fake 2x2 tree", measure_overhead("rapl", powercap_root=Path(root)), 40
             )
         )
-    cc = codecarbon_row(statistics.median(estimator))
+    cc = codecarbon_row(statistics.median(all_estimator))
     if cc:
         rows.append(cc)
     else:
@@ -149,4 +250,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--counted"]:
+        counted_body(sys.argv[2])
+        sys.exit(0)
     sys.exit(main())

@@ -23,6 +23,7 @@ from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
+from greencode.meters.estimate import CPU_DOMAIN
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -34,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY_SIZE = 1000
 
 
-@dataclass(frozen=True, slots=True)  # slots: created on every measurement, so kept cheap
+@dataclass(frozen=True, slots=True)  # slots: every window builds one (see _new_measurement)
 class Measurement:
     """The energy of one measured window. Joules, seconds, watts and grams of CO2e throughout.
 
@@ -257,47 +258,87 @@ class Recorder:
     def _open(self, selection: Selection, config: Config) -> None:
         self._selection = selection
         self._config = config
-        self._started_at = time.time()
-        self._cpu0 = cpu0 = time.process_time()
-        self._wall0 = time.perf_counter()
-        # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
-        # instead of reading the same clock again (a third of what an estimator window costs).
-        shared = selection.cpu_time_meter
         # A meter that fails here or at stop() costs the measurement, never the measured code: neither
         # method raises for a meter's sake (see Measurement.meter_error).
-        self._failures: list[str] = []
+        self._failures: tuple[str, ...] = ()
+        #: one per meter (None where it failed to start); empty when not open
+        self._windows: tuple[Window | None, ...]
+        self._started_at = _wall_clock()
+        self._cpu0 = cpu0 = _process_time()
+        self._wall0 = _perf_counter()
+        # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
+        # instead of reading the same clock again (a third of what an estimator window costs).
+        sole = selection.sole_cpu_time_meter
+        if sole is not None:  # the default where no counter is readable: one window, opened directly
+            try:
+                self._windows = (sole.start_at(cpu0),)
+            except Exception as exc:
+                self._windows = (None,)
+                self._failures = (_meter_failure(sole.name, "could not start", exc),)
+            return
+        shared = selection.cpu_time_meter
         windows: list[Window | None] = []
         for meter in selection.meters:
             try:
                 windows.append(shared.start_at(cpu0) if meter is shared else meter.start())
             except Exception as exc:
                 windows.append(None)
-                self._failures.append(_meter_failure(meter.name, "could not start", exc))
-        self._windows: list[Window | None] = windows
+                self._failures = (*self._failures, _meter_failure(meter.name, "could not start", exc))
+        self._windows = tuple(windows)
 
     def stop(self, error: BaseException | None = None) -> Measurement:
         selection = self._selection
         windows = self._windows
         if not windows:
             raise RuntimeError("this measurement window was already stopped")
-        self._windows = []
+        self._windows = ()
         shared = selection.cpu_time_meter
-        cpu_now = time.process_time() if shared is not None else 0.0
-        readings: list[Reading | None] = []
-        for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
+        cpu_now = _process_time() if shared is not None else 0.0
+        raised = None if error is None else type(error).__name__
+        window = windows[0]
+        if selection.sole_cpu_time_meter is not None and window is not None:
+            # The default where no counter is readable: one estimator window, whose figures are the result's
+            # as they are (its domain, provenance and estimated flag are the selection's).
             try:
-                if window is None:
-                    readings.append(None)
-                elif meter is shared:
-                    readings.append(window.stop_at(cpu_now))  # type: ignore[attr-defined]
-                else:
-                    readings.append(window.stop())
+                joules, warnings, concurrent = window.close_at(cpu_now)  # type: ignore[attr-defined]
             except Exception as exc:
-                readings.append(None)
-                self._failures.append(_meter_failure(meter.name, "could not be read", exc))
-        wall = time.perf_counter() - self._wall0
-        cpu = (cpu_now if shared is not None else time.process_time()) - self._cpu0
-        readings.reverse()
+                self._failures = (*self._failures, _meter_failure(selection.name, "could not be read", exc))
+            else:
+                return _new_measurement(
+                    self._label,
+                    _perf_counter() - self._wall0,
+                    cpu_now - self._cpu0,
+                    joules,
+                    MappingProxyType({CPU_DOMAIN: joules}),
+                    selection.provenance,
+                    selection.estimated,
+                    selection.name,
+                    self._started_at,
+                    self._config.carbon,
+                    warnings,
+                    raised,
+                    None,
+                    concurrent,
+                    _NONE_COUNTED,
+                    _NONE_COUNTED,
+                )
+            readings: list[Reading | None] = [None]
+        else:
+            readings = []
+            for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
+                try:
+                    if window is None:
+                        readings.append(None)
+                    elif meter is shared:
+                        readings.append(window.stop_at(cpu_now))  # type: ignore[attr-defined]
+                    else:
+                        readings.append(window.stop())
+                except Exception as exc:
+                    readings.append(None)
+                    self._failures = (*self._failures, _meter_failure(meter.name, "could not be read", exc))
+            readings.reverse()
+        wall = _perf_counter() - self._wall0
+        cpu = (cpu_now if shared is not None else _process_time()) - self._cpu0
         domains, warnings, provenance, estimated, concurrent, counts, functions = _combine(
             selection, readings
         )
@@ -319,7 +360,7 @@ class Recorder:
             self._started_at,
             self._config.carbon,
             warnings,
-            None if error is None else type(error).__name__,
+            raised,
             meter_error,
             concurrent,
             counts,
@@ -327,7 +368,10 @@ class Recorder:
         )
 
 
-_NO_COUNTS: Mapping[str, int] = MappingProxyType({})
+# the clocks a window reads, bound once (each read is on the path of every measurement)
+_wall_clock = time.time
+_process_time = time.process_time
+_perf_counter = time.perf_counter
 
 
 def _meter_failure(meter: str, what: str, exc: Exception) -> str:
@@ -335,73 +379,58 @@ def _meter_failure(meter: str, what: str, exc: Exception) -> str:
     return f"meter {meter!r} {what} ({detail})"
 
 
-def _slot_setters() -> Callable[..., Measurement]:
-    """``Measurement(*fields)``, at half the cost: a frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__``, which costs about as much as the rest of closing a window. This fills the same
-    slots directly, in field order (a test checks it builds what ``Measurement(...)`` builds)."""
-    from dataclasses import fields
-
-    (
-        set_label,
-        set_wall,
-        set_cpu,
-        set_energy,
-        set_domains,
-        set_provenance,
-        set_estimated,
-        set_meter,
-        set_started,
-        set_carbon,
-        set_warnings,
-        set_error,
-        set_meter_error,
-        set_concurrent,
-        set_counts,
-        set_functions,
-    ) = (getattr(Measurement, f.name).__set__ for f in fields(Measurement))
-    new = object.__new__
-
-    def build(
-        label: str,
-        wall_s: float,
-        cpu_s: float,
-        energy_j: float,
-        domains: Mapping[str, float],
-        provenance: Mapping[str, str],
-        estimated: bool,
-        meter: str,
-        started_at: float,
-        carbon: CarbonConfig,
-        warnings: tuple[str, ...],
-        error: str | None,
-        meter_error: str | None,
-        concurrent: bool,
-        counts: Mapping[str, int],
-        functions: Mapping[str, int],
-    ) -> Measurement:
-        measurement = new(Measurement)
-        set_label(measurement, label)
-        set_wall(measurement, wall_s)
-        set_cpu(measurement, cpu_s)
-        set_energy(measurement, energy_j)
-        set_domains(measurement, domains)
-        set_provenance(measurement, provenance)
-        set_estimated(measurement, estimated)
-        set_meter(measurement, meter)
-        set_started(measurement, started_at)
-        set_carbon(measurement, carbon)
-        set_warnings(measurement, warnings)
-        set_error(measurement, error)
-        set_meter_error(measurement, meter_error)
-        set_concurrent(measurement, concurrent)
-        set_counts(measurement, counts)
-        set_functions(measurement, functions)
-        return measurement
-
-    return build
+_new_object = object.__new__
 
 
-_new_measurement = _slot_setters()
+class _Draft:
+    """A :class:`Measurement` being filled in: the same slots, without the frozen dataclass's
+    ``__setattr__``, so that each field is one plain store; :func:`_new_measurement` then makes it the
+    Measurement it is."""
+
+    __slots__ = Measurement.__slots__
+
+
+def _new_measurement(
+    label: str,
+    wall_s: float,
+    cpu_s: float,
+    energy_j: float,
+    domains: Mapping[str, float],
+    provenance: Mapping[str, str],
+    estimated: bool,
+    meter: str,
+    started_at: float,
+    carbon: CarbonConfig,
+    warnings: tuple[str, ...],
+    error: str | None,
+    meter_error: str | None,
+    concurrent: bool,
+    counts: Mapping[str, int],
+    functions: Mapping[str, int],
+) -> Measurement:
+    """``Measurement(*fields)``, at a fraction of the cost: a frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, which costs more than all the rest of closing a window. This fills a
+    :class:`_Draft` and gives it the Measurement class, whose slots are the same (a test checks it builds
+    what ``Measurement(...)`` builds)."""
+    draft: Any = _new_object(_Draft)  # its slots come from the dataclass, which mypy cannot see
+    draft.label = label
+    draft.wall_s = wall_s
+    draft.cpu_s = cpu_s
+    draft.energy_j = energy_j
+    draft.domains = domains
+    draft.provenance = provenance
+    draft.estimated = estimated
+    draft.meter = meter
+    draft.started_at = started_at
+    draft.carbon = carbon
+    draft.warnings = warnings
+    draft.error = error
+    draft.meter_error = meter_error
+    draft.concurrent = concurrent
+    draft.counts = counts
+    draft.functions = functions
+    draft.__class__ = Measurement
+    return draft
 
 
 def _combine(
@@ -481,7 +510,7 @@ class MeasureBlock(Recorder):
     def __init__(self, label: str, meter: str | None) -> None:
         self._label = label
         self._meter = meter
-        self._windows = []  # not open yet
+        self._windows = ()  # not open yet
         self.result: Measurement | None = None
 
     @property
@@ -489,8 +518,12 @@ class MeasureBlock(Recorder):
         return self._label
 
     def __enter__(self) -> MeasureBlock:
+        default = _state.default
         try:
-            self._open(*_meters(self._meter))
+            if self._meter is None and default is not None:  # the usual case, kept to one look-up
+                self._open(default[0], default[1])
+            else:
+                self._open(*_meters(self._meter))
         except GreencodeError as exc:
             # No usable meter or configuration: the code runs unmeasured (result None), with one warning
             # per cause and call site, instead of every decorated function raising in production.
@@ -500,11 +533,11 @@ class MeasureBlock(Recorder):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._windows == []:  # never opened: greencode could not measure (see __enter__)
+        if not self._windows:  # never opened: greencode could not measure (see __enter__)
             return
         try:
             # a generator closed before its end has not failed
-            result = self.stop(None if isinstance(exc, GeneratorExit) else exc)
+            result = self.stop(None if exc is None or isinstance(exc, GeneratorExit) else exc)
         except Exception as failure:
             # The measured code has already run: losing its return value or replacing its exception
             # would be worse than losing one measurement, so say so and carry on.
@@ -526,6 +559,21 @@ class MeasureBlock(Recorder):
         self.__exit__(exc_type, exc, tb)
 
 
+def _innermost(stack: tuple[tuple[measure, MeasureBlock], ...], owner: measure) -> int | None:
+    """Where the innermost block of ``owner`` is on a context's stack of open blocks (``None``: not there)."""
+    return next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] is owner), None)
+
+
+def _new_block(label: str, meter: str | None) -> MeasureBlock:
+    """``MeasureBlock(label, meter)``, without a Python ``__init__`` call (each window builds one)."""
+    block = _new_object(MeasureBlock)
+    block._label = label
+    block._meter = meter
+    block._windows = ()
+    block.result = None
+    return block
+
+
 _open_blocks: contextvars.ContextVar[tuple[tuple[measure, MeasureBlock], ...]] = contextvars.ContextVar(
     "greencode_open_blocks", default=()
 )
@@ -541,10 +589,14 @@ class measure:
     ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
     """
 
+    __slots__ = ("_open", "label", "meter", "result")
+
     label: str | None
     meter: str | None
     #: The result of the last block this object measured (in any thread or task).
     result: Measurement | None
+    #: the one block open on this object, when there is one (see __enter__)
+    _open: list[MeasureBlock]
 
     @overload
     def __new__(cls, label: F, *, meter: str | None = None) -> F: ...  # type: ignore[misc]
@@ -554,33 +606,49 @@ class measure:
 
     # No __init__: ``with measure("x"):`` builds one object per block; one Python call is cheaper than two.
     def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
-        if label is not None and not isinstance(label, str):
+        if label is not None and label.__class__ is not str and not isinstance(label, str):
             if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
                 return cls(None, meter=meter)(label)
             raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
-        self = super().__new__(cls)
+        self = _new_object(cls)
         self.label = label
         self.meter = meter
         self.result = None
+        self._open = []
         return self
 
+    # Which block an exit closes: the usual case, one block open on this object, keeps it on the object
+    # itself (``_open``: the first block appended to it is the open one; appending is atomic, so two
+    # threads entering at once cannot both take it). Any other (this object entered again while open:
+    # nested, or in another thread or task) goes to a stack of open blocks in a context variable, so that
+    # each context closes its own; a context whose stack is not empty always uses its stack, so an exit
+    # finds its block on its stack, or else it is the object's.
     def __enter__(self) -> MeasureBlock:
-        block = MeasureBlock(self.label or "block", self.meter)
-        # The open blocks live in a context variable, so threads and asyncio tasks sharing this object
-        # each close their own block.
-        _open_blocks.set((*_open_blocks.get(), (self, block)))
+        block = _new_block(self.label or "block", self.meter)
+        stack = _open_blocks.get()
+        if stack:
+            _open_blocks.set((*stack, (self, block)))
+        else:
+            claims = self._open
+            claims.append(block)
+            if claims[0] is not block:  # a block of this object is open in another context
+                claims.remove(block)
+                _open_blocks.set(((self, block),))
         return block.__enter__()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack = _open_blocks.get()
-        if stack[-1][0] is self:  # the usual case: the innermost open block is ours
-            index = len(stack) - 1
+        index = _innermost(stack, self) if stack else None
+        if index is None:
+            try:
+                block = self._open.pop(0)
+            except IndexError:
+                raise RuntimeError("this measure() block was exited without being entered") from None
         else:
-            index = max(i for i, (owner, _) in enumerate(stack) if owner is self)
-        block = stack[index][1]
-        _open_blocks.set(stack[:index] + stack[index + 1 :])
+            block = stack[index][1]
+            _open_blocks.set(stack[:index] + stack[index + 1 :])
         block.__exit__(exc_type, exc, tb)
         self.result = block.result
 
@@ -599,6 +667,7 @@ class measure:
             raise TypeError("measure(...) decorates a callable")
         label = self.label or str(getattr(func, "__qualname__", repr(func)))
         meter = self.meter
+        new_block = _new_block
 
         import inspect  # here, not at import time: inspect is slow to import
 
@@ -608,7 +677,7 @@ class measure:
 
             @functools.wraps(func)
             def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with MeasureBlock(label, meter):
+                with new_block(label, meter):
                     return (yield from func(*args, **kwargs))
 
             return generator_wrapper  # type: ignore[return-value]
@@ -617,7 +686,7 @@ class measure:
 
             @functools.wraps(func)
             async def async_generator_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with MeasureBlock(label, meter):
+                with new_block(label, meter):
                     # what ``yield from`` does for a generator, which async generators lack
                     inner = func(*args, **kwargs)
                     try:
@@ -642,14 +711,14 @@ class measure:
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with MeasureBlock(label, meter):
+                with new_block(label, meter):
                     return await func(*args, **kwargs)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with MeasureBlock(label, meter):
+            with new_block(label, meter):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

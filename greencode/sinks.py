@@ -16,6 +16,7 @@ Callbacks are added in code with :func:`add_sink`.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import sys
 import threading
@@ -28,6 +29,8 @@ from greencode.errors import ConfigError, warn
 from greencode.units import format_co2e, format_duration, format_energy, format_power
 
 if TYPE_CHECKING:
+    import random
+
     from greencode.config import Config
     from greencode.measurement import Measurement
 
@@ -76,8 +79,9 @@ class PrintSink:
             summary = self._labels.get(measurement.label)
             if summary is not None:  # a label seen before: counted now, printed at exit
                 # appending is atomic, so the hot path takes no lock; the summary folds its calls in batches
-                summary.pending.append(measurement)
-                if len(summary.pending) >= LabelSummary.BATCH:
+                pending = summary.pending
+                pending.append(measurement)
+                if len(pending) >= summary.BATCH:
                     with self._lock:
                         summary.fold()
                 return
@@ -118,6 +122,9 @@ class LabelSummary:
 
     __slots__ = (
         "_first",
+        "_next_sampled",
+        "_rng",
+        "_weight",
         "calls",
         "energy_j",
         "estimated",
@@ -144,40 +151,69 @@ class LabelSummary:
         self.pending: list[Measurement] = []
         #: warnings of later calls that the first call's line did not show, each once
         self.new_warnings: dict[str, None] = {}
+        # reservoir sampling once the sample is full (see _sample): the next measured call to go in
+        self._next_sampled = SUMMARY_SAMPLE
+        self._rng: random.Random | None = None
+        self._weight = 1.0
         self.pending.append(first)
         self.fold()
 
     def fold(self) -> None:
         """Count the pending calls (the caller holds the sink's lock)."""
         pending = self.pending
-        count = len(pending)
-        batch = pending[:count]
-        del pending[:count]  # calls appended meanwhile stay for the next fold
+        batch = pending[: len(pending)]
+        del pending[: len(batch)]  # calls appended meanwhile stay for the next fold
+        # every call of a hot label passes here: local names, one pass, sums added once per batch
+        first_warnings = self._first.warnings
+        new_warnings = self.new_warnings
+        meters = self.meters
+        sample = self.sample_j
+        size = SUMMARY_SAMPLE
+        measured = self.calls - self.unmeasured
+        unmeasured = 0
+        wall = energy = 0.0
+        estimated = self.estimated
         for measurement in batch:
-            self.calls += 1
-            self.wall_s += measurement.wall_s
-            self.meters[measurement.meter] = None
-            for warning in measurement.warnings:
-                if warning not in self._first.warnings:
-                    self.new_warnings[warning] = None
+            wall += measurement.wall_s
+            meters[measurement.meter] = None
+            if measurement.warnings:
+                for warning in measurement.warnings:
+                    if warning not in first_warnings:
+                        new_warnings[warning] = None
             if measurement.meter_error is not None:
-                self.unmeasured += 1
+                unmeasured += 1
                 continue
-            energy = measurement.energy_j
-            self.energy_j += energy
-            if len(self.sample_j) < SUMMARY_SAMPLE:
-                self.sample_j.append(energy)
-            else:
-                self._sample(energy)
-            self.estimated = self.estimated or measurement.estimated
+            joules = measurement.energy_j
+            energy += joules
+            if measured < size:
+                sample.append(joules)
+            elif measured == self._next_sampled:
+                self._sample(joules, measured, size)
+            measured += 1
+            if measurement.estimated:
+                estimated = True
+        self.calls += len(batch)
+        self.unmeasured += unmeasured
+        self.wall_s += wall
+        self.energy_j += energy
+        self.estimated = estimated
 
-    def _sample(self, energy: float) -> None:
-        import random
+    def _sample(self, joules: float, index: int, size: int) -> None:
+        """Put the ``index``-th measured call in the full sample and pick the next one that goes in, so that
+        every call has the same chance to be in it (reservoir sampling, Li's "algorithm L": the calls in
+        between are skipped by a count, not each given a random draw)."""
+        rng = self._rng
+        if rng is None:  # the sample has just filled up: the first skip
+            import random
 
-        # keeps each measured call in the sample with the same probability
-        slot = random.randrange(self.calls - self.unmeasured)
-        if slot < SUMMARY_SAMPLE:
-            self.sample_j[slot] = energy
+            rng = self._rng = random.Random()
+            self._weight = _shrink(1.0, rng, size)
+            self._next_sampled = index + _skip(self._weight, rng)
+            if self._next_sampled != index:
+                return
+        self.sample_j[rng.randrange(size)] = joules
+        self._weight = _shrink(self._weight, rng, size)
+        self._next_sampled = index + 1 + _skip(self._weight, rng)
 
     def describe(self) -> str:
         """``parse: 10000 calls in 9.8 s, 1.2 J estimated in total; per call median 120 µJ, middle half
@@ -202,6 +238,16 @@ class LabelSummary:
             f"{head}{unmeasured}, {format_energy(self.energy_j)} {kind} in total; per call median "
             f"{format_energy(statistics.median(ordered))}{spread}{sampled} [{meters}]"
         )
+
+
+def _shrink(weight: float, rng: random.Random, size: int) -> float:
+    """The reservoir's weight after one more call went into it."""
+    return weight * math.exp(math.log(1.0 - rng.random()) / size)
+
+
+def _skip(weight: float, rng: random.Random) -> int:
+    """How many calls to pass over before the next one goes into the sample."""
+    return int(math.log(1.0 - rng.random()) / math.log1p(-weight))
 
 
 #: Print sinks with summaries still to print; each prints them when it is replaced and at exit.
@@ -274,11 +320,16 @@ class _Sinks:
         self.lock = threading.Lock()
         self.configured: list[Sink] | None = None
         self.callbacks: list[Sink] = []
-        #: configured + callbacks, rebuilt on change so that emitting builds nothing
-        self.active: tuple[Sink, ...] = ()
+        #: configured + callbacks, each with what to call (a bound method for greencode's own sinks: calling
+        #: an object's ``__call__`` through the object costs more), rebuilt on change so that emitting builds
+        #: nothing
+        self.active: tuple[tuple[Sink, Sink], ...] = ()
 
     def refresh(self) -> None:
-        self.active = (*(self.configured or ()), *self.callbacks)
+        self.active = tuple(
+            (sink.__call__ if isinstance(sink, (PrintSink, JsonlSink)) else sink, sink)
+            for sink in (*(self.configured or ()), *self.callbacks)
+        )
 
 
 _sinks = _Sinks()
@@ -330,8 +381,8 @@ def emit(measurement: Measurement, config: Callable[[], Config]) -> None:
     caller passes its configuration, so this module need not know where that lives)."""
     if _sinks.configured is None:
         use_config_output(config())
-    for sink in _sinks.active:
+    for call, sink in _sinks.active:
         try:
-            sink(measurement)
+            call(measurement)
         except Exception as exc:  # an output problem must never break the measured code
             warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")

@@ -300,7 +300,6 @@ def test_profile_default_uses_configured_rounds() -> None:
 
 
 def test_profile_subtracts_idle_power_for_a_whole_machine_meter(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
     import types
 
     import idle_power_meter
@@ -310,10 +309,8 @@ def test_profile_subtracts_idle_power_for_a_whole_machine_meter(monkeypatch: pyt
     # One fake clock for the windows' wall time, the idle wait and the meter's idle draw: with real time, a
     # preemption between a window's clock read and its meter's made this test fail on a busy machine.
     clock = FakeClock()
-    fake_time = types.SimpleNamespace(
-        perf_counter=clock, sleep=clock.advance, process_time=time.process_time, time=time.time
-    )
-    monkeypatch.setattr(greencode.measurement, "time", fake_time)
+    monkeypatch.setattr(greencode.measurement, "_perf_counter", clock)
+    monkeypatch.setattr(greencode.measurement, "time", types.SimpleNamespace(sleep=clock.advance))
     monkeypatch.setattr(idle_power_meter, "clock", clock)
 
     def busy_while_waiting() -> None:
@@ -526,3 +523,18 @@ def test_co2e_is_derived_from_the_energy_and_the_intensity_at_the_start_of_the_w
     assert m.result.co2e_g == pytest.approx(100.0)
     assert m.result.intensity == "100 gCO2e/kWh (location-based: carbon.grid_intensity)"
     assert m.result.to_dict()["co2e_g"] == pytest.approx(100.0)
+
+
+def test_one_measure_object_entered_inside_itself_closes_the_inner_block_first() -> None:
+    testing.script([1.0, 3.0])  # the inner window stops first
+    shared = greencode.measure("shared")
+    with shared as outer, shared as inner:
+        pass
+    assert inner.result is not None and outer.result is not None
+    assert (inner.result.energy_j, outer.result.energy_j) == (1.0, 3.0)
+    assert shared.result is outer.result
+
+
+def test_leaving_a_measure_block_that_was_never_entered_says_so() -> None:
+    with pytest.raises(RuntimeError, match="exited without being entered"):
+        greencode.measure("never").__exit__(None, None, None)

@@ -546,3 +546,65 @@ def test_the_estimator_shares_the_recorders_cpu_clock_reading(tmp_path: Path) ->
         sum(range(20_000))
     assert m.result is not None
     assert m.result.energy_j == m.result.cpu_s * meter.model.watts_per_thread
+
+
+def test_closing_a_window_gives_the_figures_its_reading_gives() -> None:
+    # the recorder takes close_at's figures without a Reading; they must be the Reading's
+    meter, own, children = fake_meter()
+    first, second = meter.start(), meter.start()
+    own.now, children.now = 1.5, 0.25
+    reading = first.stop_at(own.now)
+    assert second.close_at(own.now) == (reading.energy_j["cpu"], reading.warnings, reading.concurrent)
+    assert reading.energy_j == {"cpu": (1.5 + 0.25) * 2.0}
+
+
+def test_the_estimator_alone_gives_the_selections_domain_and_provenance(tmp_path: Path) -> None:
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    selection = greencode.meters_in_use()
+    with greencode.measure("work") as m:
+        pass
+    result = m.result
+    assert result is not None and result.measured and result.estimated
+    assert (result.meter, list(result.domains)) == ("estimate", ["cpu"])
+    assert result.provenance == selection.provenance == {"cpu": selection.meters[0].model.provenance}
+    assert result.energy_j == result.domains["cpu"]
+    assert (result.warnings, result.concurrent, result.counts, result.functions) == ((), False, {}, {})
+
+
+def test_an_estimator_window_that_cannot_be_read_is_recorded_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greencode.meters import estimate
+
+    def unreadable(self: object, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
+        raise OSError("getrusage failed")
+
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    monkeypatch.setattr(estimate._Window, "close_at", unreadable)
+    with pytest.warns(RuntimeWarning, match="getrusage failed"), greencode.measure("work") as m:
+        ran = True
+    assert ran and m.result is not None
+    assert m.result.meter_error == "meter 'estimate' could not be read (OSError: getrusage failed)"
+    assert (dict(m.result.domains), m.result.measured) == ({}, False)
+    assert m.result.energy_j != m.result.energy_j  # nan
+
+
+def test_an_estimator_result_is_the_dataclass_its_fields_build(tmp_path: Path) -> None:
+    # results of the estimator alone are built from a copy of the fields they share, not by __init__
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    with greencode.measure("work") as m:
+        pass
+    result = m.result
+    assert result is not None
+    rebuilt = greencode.Measurement(**{name: getattr(result, name) for name in result.__dataclass_fields__})
+    assert rebuilt == result and rebuilt.to_dict() == result.to_dict()
+
+
+def test_what_one_estimator_result_says_is_not_carried_into_the_next(tmp_path: Path) -> None:
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    with pytest.raises(ValueError), greencode.measure("fails") as failed:
+        raise ValueError
+    with greencode.measure("works") as worked:
+        pass
+    assert failed.result is not None and worked.result is not None
+    assert (failed.result.error, worked.result.error) == ("ValueError", None)

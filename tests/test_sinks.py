@@ -296,3 +296,22 @@ def test_print_summary_counts_calls_a_meter_failed_to_measure_apart_from_the_ene
     summary = stream.getvalue().splitlines()[-1]
     assert "hot: 3 calls in " in summary and "1 of them not measured (a meter failed)" in summary
     assert "4 J estimated in total; per call median 2 J" in summary
+
+
+def test_print_summary_sample_beyond_its_size_gives_every_call_the_same_chance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sinks, "SUMMARY_SAMPLE", 10)
+    testing.script([0.0])
+    first = run_block("hot")
+    calls = [dataclasses.replace(first, energy_j=float(i)) for i in range(1, 100)]
+    early = 0
+    for _ in range(300):
+        summary = sinks.LabelSummary(first)
+        summary.pending.extend(calls)
+        summary.fold()
+        assert len(summary.sample_j) == 10 and set(summary.sample_j) <= set(range(100))
+        early += sum(1 for joules in summary.sample_j if joules < 50)
+    # 10 of 100 calls kept: 5 of the first 50 on average (3000 if the sample kept only the first calls);
+    # the bound is about 7 standard deviations of 300 draws
+    assert abs(early - 1500) < 200

@@ -169,6 +169,12 @@ class Selection:
 
         return next((m for m in self.meters if isinstance(m, EstimateMeter) and m.reads_process_time), None)
 
+    @cached_property
+    def sole_cpu_time_meter(self) -> EstimateMeter | None:
+        """:attr:`cpu_time_meter` when it is the only meter (the default where no counter is readable): a
+        recorder then takes its one window's figures as they are, with nothing to combine."""
+        return self.cpu_time_meter if len(self.meters) == 1 else None
+
     def close(self) -> None:
         for meter in self.meters:
             meter.close()

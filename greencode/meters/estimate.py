@@ -284,15 +284,21 @@ if sys.platform == "win32":  # pragma: no cover - no resource module on Windows
         return 0.0
 
 else:
-    import resource
+    from resource import RUSAGE_CHILDREN, getrusage
 
     def children_cpu_s() -> float:
         """User + system CPU seconds of this process's children that have been waited for."""
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        usage = getrusage(RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
 
 Clock = Callable[[], float]
+
+#: The estimator's one energy domain.
+CPU_DOMAIN = "cpu"
+_get_ident = threading.get_ident
+_new_window = object.__new__
+_ref = weakref.ref
 
 
 #: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
@@ -323,58 +329,67 @@ class _Window:
         "_meter",
         "_self0",
         "_sequence",
-        "_stopped",
+        "_table",
         "_thread",
         "_thread0",
         "overlapped",
     )
-
-    def __init__(self, meter: EstimateMeter, self0: float) -> None:
-        self._meter = meter
-        self._stopped = False
-        self.overlapped = False
-        self._thread = threading.get_ident()
-        self._sequence = -1  # the order it opened in, given by the meter
-        meter._opened(self)
-        self._thread0 = meter._thread_clock()
-        self._self0 = self0
-        self._children0 = meter._children_clock()
+    # set by EstimateMeter.start_at, which builds windows
+    _meter: EstimateMeter
+    _self0: float
+    _children0: float
+    _thread: int
+    _thread0: float
+    _sequence: int
+    #: the open windows of the thread it opened in, which it is one of until it is stopped (then None)
+    _table: _Table | None
+    overlapped: bool
 
     def stop(self) -> Reading:
         return self.stop_at(self._meter._cpu_clock())
 
     def stop_at(self, cpu_now: float) -> Reading:
         """:meth:`stop`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``."""
+        joules, warnings, concurrent = self.close_at(cpu_now)
+        return Reading({CPU_DOMAIN: joules}, warnings, concurrent=concurrent)
+
+    def close_at(self, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
+        """What :meth:`stop_at` reads, as the joules of the ``cpu`` domain, the warnings and whether windows
+        of other threads overlapped this one: the recorder takes these as they are, without a
+        :class:`Reading` in between (a good part of what an empty window would cost otherwise)."""
         meter = self._meter
         # Clocks first, so the bookkeeping below is not charged to the window.
         self_s = cpu_now - self._self0
         children_s = meter._children_clock() - self._children0
-        if self._stopped:
+        table = self._table
+        if table is None:
             raise RuntimeError("this measurement window was already stopped")
-        self._stopped = True
-        meter._closed(self)
+        self._table = None
+        del table[self._sequence]  # before looking at other threads: see EstimateMeter.start_at
+        if len(meter._tables) > 1:  # another thread has a table: its windows may overlap this one
+            meter._closed_among_others(self, table)
+        # ``overlapped`` is read only now: a window another thread marks is marked before this point
         if self_s < 0 or children_s < 0:
             # Only possible when a window opened in one process is closed in a forked child.
-            return Reading(
-                {"cpu": 0.0},
+            return (
+                0.0,
                 (
                     f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
                     "(window closed in another process?); counted as 0 J",
                 ),
+                False,
             )
         if not self.overlapped:  # final: once closed, no other window marks this one
-            return Reading({"cpu": (self_s + children_s) * meter.model.watts_per_thread})
-        if threading.get_ident() == self._thread:
+            return (self_s + children_s) * meter.model.watts_per_thread, (), False
+        if _get_ident() == self._thread:
             # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
             thread_s = meter._thread_clock() - self._thread0
-            return Reading(
-                {"cpu": (thread_s + children_s) * meter.model.watts_per_thread},
-                (THREAD_TIME_NOTE,),
-                concurrent=True,
-            )
-        return Reading(
-            {"cpu": (self_s + children_s) * meter.model.watts_per_thread}, (SHARED_NOTE,), concurrent=True
-        )
+            return (thread_s + children_s) * meter.model.watts_per_thread, (THREAD_TIME_NOTE,), True
+        return (self_s + children_s) * meter.model.watts_per_thread, (SHARED_NOTE,), True
+
+
+#: One thread's open windows: sequence number (the order they opened in) -> weak reference
+_Table = dict[int, "weakref.ref[_Window]"]
 
 
 class EstimateMeter:
@@ -400,73 +415,79 @@ class EstimateMeter:
         self.reads_process_time = cpu_clock is time.process_time
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
-        self._domains = (Domain("cpu", model.provenance, estimated=True),)
-        # The open windows by the order they opened, with their threads: overlap between threads is decided
-        # from them. Weak references, so that a window never stopped does not count for ever; and a count of
-        # open windows per thread, so that the usual case (windows of one thread only) needs no scan.
+        self._domains = (Domain(CPU_DOMAIN, model.provenance, estimated=True),)
+        # Overlap between threads is told from each thread's table of open windows (weak references, so that
+        # a window never stopped does not count for ever). A thread adds and removes its own windows without
+        # a lock; only while another thread has a table too does it take the lock and compare (so windows of
+        # one thread only, the usual case, cost no lock and no scan). Each side adds or removes its window
+        # before it looks for the other's table, so of two windows opening at once in two threads, at least
+        # one sees the other. Only a thread itself creates or drops its table (dropped when it empties while
+        # another thread has one, so that the first becomes the only one again).
         self._lock = threading.Lock()
-        self._open: dict[int, tuple[weakref.ref[_Window], int]] = {}
-        self._threads: dict[int, int] = {}
+        self._tables: dict[int, _Table] = {}
         self._sequence = itertools.count()
 
-    def _other_threads_open(self, thread: int) -> bool:
-        """Whether a thread other than ``thread`` may have a window open (the caller holds the lock)."""
-        return len(self._threads) > (thread in self._threads)
-
-    def _live_others(self, thread: int) -> list[tuple[int, _Window]]:
-        """The open windows of other threads with their sequence numbers; forgets windows collected unstopped
-        (the caller holds the lock)."""
+    def _others(self, thread: int) -> list[tuple[_Window, int]]:
+        """The open windows of other threads than ``thread``, with their sequence numbers; forgets windows
+        collected unstopped (the caller holds the lock)."""
         live = []
-        for sequence, (ref, owner) in list(self._open.items()):
+        for owner, table in list(self._tables.items()):
             if owner == thread:
                 continue
-            other = ref()
-            if other is None:
-                self._forget(sequence)
-            else:
-                live.append((sequence, other))
+            for sequence, ref in list(table.items()):
+                other = ref()
+                if other is None:
+                    table.pop(sequence, None)
+                else:
+                    live.append((other, sequence))
         return live
 
-    def _forget(self, sequence: int) -> None:
-        entry = self._open.pop(sequence, None)
-        if entry is not None:
-            owner = entry[1]
-            left = self._threads[owner] - 1
-            if left:
-                self._threads[owner] = left
-            else:
-                del self._threads[owner]
+    def _opened_among_others(self, window: _Window) -> None:
+        with self._lock:
+            for other, sequence in self._others(window._thread):
+                if sequence < window._sequence:
+                    window.overlapped = True  # open before this one: this one is not nested inside it
+                else:
+                    other.overlapped = True  # opened just after this one, in another thread: inside it
 
-    def _opened(self, window: _Window) -> None:
+    def _closed_among_others(self, window: _Window, table: _Table) -> None:
         thread = window._thread
         with self._lock:
-            if self._other_threads_open(thread) and self._live_others(thread):
-                window.overlapped = True  # they started before this one: it is not nested inside them
-            sequence = window._sequence = next(self._sequence)
-            self._open[sequence] = (weakref.ref(window), thread)
-            self._threads[thread] = self._threads.get(thread, 0) + 1
-
-    def _closed(self, window: _Window) -> None:
-        thread = window._thread
-        with self._lock:
-            self._forget(window._sequence)
-            if not self._other_threads_open(thread):
-                return
-            for sequence, other in self._live_others(thread):
+            for other, sequence in self._others(thread):
                 # opened after this one and still open: the two overlap without nesting
                 if sequence > window._sequence:
                     other.overlapped = window.overlapped = True
+            if not table and _get_ident() == thread and self._tables.get(thread) is table:
+                del self._tables[thread]
 
     def domains(self) -> tuple[Domain, ...]:
         return self._domains
 
     def start(self) -> _Window:
-        return _Window(self, self._cpu_clock())
+        return self.start_at(self._cpu_clock())
 
-    def start_at(self, cpu_now: float) -> _Window:
-        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``;
-        stop the window with ``stop_at``."""
-        return _Window(self, cpu_now)
+    def start_at(self, self0: float) -> _Window:
+        """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``self0``;
+        stop the window with ``stop_at`` or ``close_at``."""
+        # Built here rather than by a ``_Window.__init__``: on CPython 3.11 calling a class whose
+        # ``__init__`` is Python code costs several times a method call, and this runs on every window.
+        window = _new_window(_Window)
+        window._meter = self
+        window.overlapped = False
+        window._self0 = self0
+        window._thread = thread = _get_ident()
+        tables = self._tables
+        table = tables.get(thread)
+        if table is None:
+            table = tables[thread] = {}
+        window._table = table
+        window._sequence = sequence = next(self._sequence)
+        table[sequence] = _ref(window)  # before looking for other threads' tables (see __init__)
+        if len(tables) > 1:
+            self._opened_among_others(window)
+        window._thread0 = self._thread_clock()
+        window._children0 = self._children_clock()
+        return window
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""
