@@ -482,6 +482,42 @@ def test_measurements_in_a_thread_pool_add_up_to_no_more_than_the_whole(tmp_path
         greencode.clear_results()
 
 
+class CountingLock:
+    """A lock that counts how often it is taken."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self.taken += 1
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_windows_of_one_thread_take_no_lock() -> None:
+    meter, _, _ = threaded_meter()
+    lock = meter._lock = CountingLock()  # type: ignore[assignment]
+    outer = meter.start()
+    meter.start().stop()
+    outer.stop()
+    assert lock.taken == 0
+
+
+def test_a_thread_whose_last_window_closed_leaves_the_other_lock_free_again() -> None:
+    meter, _, _ = threaded_meter()
+    lock = meter._lock = CountingLock()  # type: ignore[assignment]
+    first = meter.start()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(lambda: meter.start().stop()).result()  # compares with this thread's windows
+    taken = lock.taken
+    first.stop()
+    meter.start().stop()
+    assert taken > 0 and lock.taken == taken
+
+
 def test_a_window_stops_once() -> None:
     meter, _, _ = fake_meter()
     window = meter.start()
