@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from plugin_helpers import FAST
 from run_cli import run_greencode
+from trampoline_python import NO_PYTHON_REASON, PYTHON
 
 from greencode.config import Config, InstructionsConfig
 from greencode.meters.instructions_launch import LAUNCHED_ENV, needs_callgrind, real_command
@@ -113,3 +114,23 @@ def test_greencode_run_counts_a_whole_command_and_keeps_its_exit_code(tmp_path: 
     assert done.returncode == 3, done.stderr
     assert "counts: instructions " in done.stderr
     assert json.loads((tmp_path / "run.json").read_text())["instructions"] > 10_000_000
+
+
+@needs_valgrind
+@pytest.mark.skipif(PYTHON is None, reason=NO_PYTHON_REASON)
+def test_greencode_run_names_the_python_functions_of_a_command_on_cpython_312(tmp_path: Path) -> None:
+    assert PYTHON is not None
+    (tmp_path / "work.py").write_text(
+        "import os\n\ndef squares():\n    return sum(i * i for i in range(30000))\n\n"
+        "squares()\nprint(os.getpid())\n"
+    )
+    (tmp_path / "greencode.toml").write_text('[instructions]\nbackend = "callgrind"\n')
+    env = {"GREENCODE_CONFIG": str(tmp_path / "greencode.toml"), "PATH": os.environ["PATH"]}
+    done = run_greencode(
+        "run", "--meter", "instructions", "--json", "run.json", "--", PYTHON, "work.py", cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    functions = json.loads((tmp_path / "run.json").read_text())["functions"]
+    assert functions["work.py:squares"] > 0 and functions["work.py:squares.<locals>.<genexpr>"] > 0
+    assert "instructions in work.py:" in done.stderr  # Python functions first on the terminal
+    assert not Path(f"/tmp/perf-{done.stdout.split()[-1]}.map").exists(), "the command's perf map is removed"

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from greencode.meters.instructions_launch import CallgrindLaunch
 
 ORDER = 20
+#: functions named on the terminal after a counted command (all of them in --json)
+TOP_FUNCTIONS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,6 +101,8 @@ def handle(args: argparse.Namespace) -> int:
     if measurement.counts:
         counted = ", ".join(f"{name} {value:,}" for name, value in measurement.counts.items())
         print(f"greencode:   counts: {counted}", file=sys.stderr)
+    for function, count in list(measurement.functions.items())[:TOP_FUNCTIONS]:
+        print(f"greencode:   {count:,} instructions in {function}", file=sys.stderr)
     print(f"greencode:   grid intensity: {measurement.intensity}", file=sys.stderr)
     for warning in measurement.warnings:
         print(f"greencode: warning: {warning}", file=sys.stderr)
@@ -106,7 +110,11 @@ def handle(args: argparse.Namespace) -> int:
     for warning in _export(config, label, measurement, selection):
         print(f"greencode: warning: {warning}", file=sys.stderr)
     if args.json:
-        record = measurement.to_dict() | {"command": command, "returncode": returncode}
+        record = measurement.to_dict() | {
+            "command": command,
+            "returncode": returncode,
+            "functions": dict(measurement.functions),
+        }
         try:
             write_output(args.json, json.dumps(record, indent=2, sort_keys=True) + "\n")
         except GreencodeError as exc:

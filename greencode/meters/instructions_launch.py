@@ -10,6 +10,11 @@ directory that is removed afterwards. What can be fixed is fixed:
 * the real interpreter instead of a shell shim (pyenv's ``python3`` is a script: under it callgrind would
   count the shell and the Python behind it would run natively, uncounted).
 
+A whole command counted from outside (``greencode run``) also gets ``PYTHONPERFSUPPORT=1``: CPython 3.12+
+then runs with its perf trampoline from the start, as the in-process meter turns it on, so that the
+command's Python functions are named (:func:`greencode.meters.callgrind.function_costs`); other programs and
+older Pythons ignore it.
+
 What cannot be fixed here is listed in ``docs/instructions.md`` (unseeded randomness in the tests
 themselves, time-dependent code paths, the environment and file system the code reads).
 """
@@ -48,6 +53,8 @@ __all__ = [
 LAUNCHED_ENV = "GREENCODE_UNDER_CALLGRIND"
 #: callgrind must not follow greencode's own dump-parser helper (it parses natively, on purpose)
 _SKIP_BY_ARG = "--trace-children-skip-by-arg=*greencode.meters.callgrind*"
+#: CPython 3.12+'s ``-X perf`` as an environment variable: it reaches every Python process of a command
+PERF_SUPPORT_ENV = "PYTHONPERFSUPPORT"
 
 
 def wants_instructions(config: Config) -> bool:
@@ -152,6 +159,13 @@ class CallgrindLaunch:
         self.env = {CALLGRIND_OUT_ENV: str(self.pattern), LAUNCHED_ENV: "1"}
         if "PYTHONHASHSEED" not in os.environ:
             self.env["PYTHONHASHSEED"] = "0"
+        self._root = config.root
+        #: whether the perf maps of the command's processes are ours to delete (we asked for them)
+        self._own_perf_maps = collect_all and PERF_SUPPORT_ENV not in os.environ
+        if self._own_perf_maps:
+            # the in-process meter turns the trampoline on itself; a command counted whole needs it from
+            # its start (see the module docstring)
+            self.env[PERF_SUPPORT_ENV] = "1"
         names = (
             ("instructions", "d1_misses", "ll_misses") if config.instructions.cache_sim else ("instructions",)
         )
@@ -182,9 +196,25 @@ class CallgrindLaunch:
             dump = callgrind.parse_dump(path.read_text(encoding="utf-8", errors="replace"), str(path))
             for name, value in callgrind.counts_from_events(dump.events, dump.totals).items():
                 counts[name] = counts.get(name, 0) + value
-            for key, value in callgrind.function_costs(dump, None, 200).items():
+            perf_map = self._perf_map(path)
+            for key, value in callgrind.function_costs(dump, perf_map, 200, self._root).items():
                 functions[key] = functions.get(key, 0) + value
         self.backend.found = Segment(counts, functions)
+
+    def _perf_map(self, dump: Path) -> list[tuple[int, int, str]] | None:
+        """The perf map of the process that wrote ``dump`` (``callgrind.out.<pid>``), deleted once read when
+        this launch asked for it; None for a process that wrote none (not CPython 3.12+)."""
+        from greencode.meters import callgrind
+
+        pid = dump.name.removeprefix("callgrind.out.").partition(".")[0]
+        path = Path(f"/tmp/perf-{pid}.map")
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if self._own_perf_maps:
+            path.unlink(missing_ok=True)
+        return callgrind.parse_perf_map(text)
 
     def close(self) -> None:
         self._directory.cleanup()
