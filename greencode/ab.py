@@ -354,17 +354,7 @@ def decide(
     for record in head_only.values():
         comparisons.append(Comparison.of(record, "new", "measured on head only"))
     for record in base_only.values():
-        comparisons.append(
-            Comparison(
-                record.node_id,
-                "missing",
-                "measured on base only",
-                record.per,
-                baseline_j=record.median_j,
-                estimated=record.estimated,
-                meter=record.meter,
-            )
-        )
+        comparisons.append(Comparison.missing(record, "measured on base only", record.median_j))
     head_records = [combine_runs(t.head) for t in tests.values()] + list(head_only.values())
     return GateReport(
         settings,

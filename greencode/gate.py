@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from greencode.baselines import Baseline
     from greencode.config import Config
     from greencode.fingerprint import Fingerprint
-    from greencode.records import BaselineEntry, TestRecord
+    from greencode.records import BaselineEntry, Figure, TestRecord
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -188,6 +188,20 @@ class Comparison:
             estimated=record.estimated,
             meter=record.meter,
             **rest,
+        )
+
+    @classmethod
+    def missing(cls, figure: Figure, reason: str, baseline_j: float, baseline_runs: int = 0) -> Comparison:
+        """A test that only the baseline's side measured, ``figure`` being that side's."""
+        return cls(
+            figure.node_id,
+            "missing",
+            reason,
+            figure.per,
+            baseline_j=baseline_j,
+            baseline_runs=baseline_runs,
+            estimated=figure.estimated,
+            meter=figure.meter,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1035,15 +1049,8 @@ def compare(
         )
     for node_id, entry in sorted(baseline.entries.items()):
         if node_id not in current:
-            verdicts[node_id] = Comparison(
-                node_id,
-                "missing",
-                "in the baseline but not measured in this run",
-                entry.per,
-                baseline_j=entry.centre_j,
-                baseline_runs=len(entry.runs_j),
-                estimated=entry.estimated,
-                meter=entry.meter,
+            verdicts[node_id] = Comparison.missing(
+                entry, "in the baseline but not measured in this run", entry.centre_j, len(entry.runs_j)
             )
     suite = judge_suite(
         estimates,
