@@ -22,7 +22,7 @@ from greencode.tactics.suppression import read_suppressions
 
 # one finding of GRN001 (line 3) and one of GRN025 (line 4), both in a loop of unknown size: high impact
 TWO_FINDINGS = (
-    "def f(xs, ys):\n    for x in xs:\n        found = x in list(x)\n        first = sorted(x)[0]\n"
+    "def f(lines, ys):\n    for x in lines:\n        found = x in list(x)\n        first = sorted(x)[0]\n"
 )
 
 

@@ -109,3 +109,109 @@ def test_versioneer_files_run_once_and_are_low_impact() -> None:
     for path in ("versioneer.py", "pkg/_version.py"):
         finding = only(code, "GRN007", path)
         assert finding.impact == "low" and not finding.shown_by_default
+
+
+def test_a_list_searched_in_one_plain_loop_is_medium_impact_and_needs_all() -> None:
+    code = """
+    def dedupe(items):
+        seen = []
+        for item in items:
+            if item not in seen:
+                seen.append(item)
+    """
+    finding = only(code, "GRN001")
+    assert (finding.impact, finding.confidence, finding.shown_by_default) == ("medium", "medium", False)
+    assert "one plain loop" in finding.why
+
+
+def test_a_list_searched_in_nested_loops_is_shown() -> None:
+    code = """
+    def common(groups, wanted):
+        names = list(wanted)
+        for group in groups:
+            for name in group:
+                if name in names:
+                    yield name
+    """
+    finding = only(code, "GRN001")
+    assert finding.impact == "high" and finding.shown_by_default and "nested loops" in finding.why
+
+
+def test_a_list_searched_in_a_while_loop_is_shown() -> None:
+    code = """
+    def scan(pos, symbols):
+        special = list(symbols)
+        while not pos.finished():
+            if pos.current() in special:
+                pos.skip()
+    """
+    assert only(code, "GRN001").shown_by_default
+
+
+def test_a_regex_per_line_of_a_text_is_shown() -> None:
+    code = """
+    import re
+    def indents(text):
+        return [re.match("[ ]*", line) for line in text.splitlines()]
+    """
+    finding = only(code, "GRN007")
+    assert finding.impact == "high" and finding.shown_by_default and "input's elements" in finding.why
+
+
+def test_a_regex_per_field_of_a_small_structure_needs_all() -> None:
+    code = """
+    import re
+    def names(fields):
+        for name, spec in fields:
+            re.split("[.[]", name)
+    """
+    finding = only(code, "GRN007")
+    assert finding.impact == "medium" and not finding.shown_by_default
+
+
+def test_loops_over_lines_tokens_nodes_streams_and_files_are_over_an_input() -> None:
+    iterables = [
+        "lines",
+        "self.tokens",
+        "txtnodes",
+        "stream",
+        "enumerate(words)",
+        "get_tokens_unprocessed(text)",
+        "text.split('\\n')",
+        "re.finditer('a', text)",
+        "open(path)",
+        "f.readlines()",
+        "rows[1:]",
+    ]
+    for iterable in iterables:
+        code = (
+            "import re\ndef f(path, text, f, lines, stream, words, txtnodes, rows):\n"
+            f"    for x in {iterable}:\n        re.search('a+', x)\n"
+        )
+        assert only(code, "GRN007").shown_by_default, iterable
+
+
+def test_loops_over_other_collections_are_not_over_an_input() -> None:
+    for iterable in ("items", "self.fields", "header", "parts", "context", "s.split(',')", "d.items()"):
+        code = f"import re\ndef f(items, header, parts, context, s, d):\n    for x in {iterable}:\n"
+        code += "        re.match('', x)\n"
+        assert not only(code, "GRN007").shown_by_default, iterable
+
+
+def test_rules_without_the_heavy_loop_rule_stay_high_in_one_plain_loop() -> None:
+    code = """
+    def drain(tasks):
+        pending = list(tasks)
+        for _ in tasks:
+            pending.pop(0)
+    """
+    assert only(code, "GRN003").impact == "high"
+
+
+def test_a_loop_invariant_walk_in_one_plain_loop_needs_all() -> None:
+    code = """
+    def normalise(scores):
+        for s in scores:
+            yield s / max(scores)
+    """
+    assert not only(code, "GRN038").shown_by_default

@@ -107,7 +107,8 @@ def test_outside_git_there_are_no_changed_files(tmp_path: Path) -> None:
 def test_advice_covers_only_the_changed_files(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
     base = commit_all(repo, "base")
-    (repo / "edited.py").write_text("import re\ndef f(xs):\n    for x in xs:\n        re.match('a+', x)\n")
+    edited = "import re\ndef f(lines):\n    for x in lines:\n        re.match('a+', x)\n"
+    (repo / "edited.py").write_text(edited)
     findings = advice_for_changes(repo, base, Config(root=repo))
     assert [(f.path, f.rule, f.tactic) for f in findings] == [("edited.py", "GRN007", "GT-LP-01")]
 

@@ -4,7 +4,10 @@ The same pattern costs nothing in code that runs once and a lot in a loop over a
 running the code, the scanner estimates that from the code's place:
 
 - ``high``: inside a function, in a loop whose size is unknown (a parameter, a file, a query result) or a
-  ``while`` loop: the work repeats as often as the data allows;
+  ``while`` loop: the work repeats as often as the data allows. Some rules (``Rule.heavy_loops_only``) count
+  only *heavy* loops as high: nested loops of unknown size, a ``while`` loop, or a loop over an input's
+  elements (a text's lines, words or tokens, a stream, a document's nodes: ``loop_over_input``); in one plain
+  loop their findings are mostly short in practice, so there they are of medium impact;
 - ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
   parts of one split string (``s.split(",")``: a field list, usually short), in a loop that prints on every
   pass (bound by its output), or in a module-level loop over unknown data (paid once per import, but once
@@ -126,6 +129,17 @@ def _small_iterable(node: ast.AST) -> bool:
 _SPLITS = frozenset({"split", "rsplit", "partition", "rpartition"})
 
 
+def _splits_text(node: ast.AST) -> bool:
+    """A call that splits one string: ``s.split(",")``, ``re.split(...)``, ``s.partition(" ")``."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SPLITS
+
+
+def _splits_lines(call: ast.Call) -> bool:
+    """``split("\\n")``: the parts are a text's lines, which can be many."""
+    texts = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    return any("\n" in text for text in texts)
+
+
 def loop_over_split(loop: ast.AST) -> bool:
     """A loop over the parts of one split string (``s.split(",")``, ``re.split(...)``): a field list,
     usually short. (``splitlines()`` and ``split("\\n")`` are not: a text's lines can be many.)"""
@@ -138,14 +152,67 @@ def loop_over_split(loop: ast.AST) -> bool:
         and iterable.func.id == "enumerate"
     ):
         iterable = iterable.args[0] if iterable.args else None
-    if not (
-        isinstance(iterable, ast.Call)
-        and isinstance(iterable.func, ast.Attribute)
-        and iterable.func.attr in _SPLITS
-    ):
-        return False
-    separators = [a.value for a in iterable.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-    return not any("\n" in s for s in separators)  # split("\n") yields a text's lines
+    return isinstance(iterable, ast.Call) and _splits_text(iterable) and not _splits_lines(iterable)
+
+
+#: Plural nouns for the elements of an input (a name, attribute or call naming one of them, or ending in one
+#: such as ``txtnodes``, is walked per element of a text, stream or document), and names of whole inputs.
+_INPUT_ELEMENTS = (
+    "lines",
+    "tokens",
+    "words",
+    "chars",
+    "characters",
+    "strings",
+    "nodes",
+    "rows",
+    "records",
+    "cells",
+    "chunks",
+)
+_INPUTS = frozenset({"text", "stream", "stdin", "file", "fh", "fp"})
+#: Calls whose result is an input's lines or matches: ``splitlines()``, ``readlines()``, ``re.finditer``.
+_INPUT_CALLS = frozenset({"splitlines", "readlines", "finditer", "open"})
+_WRAPPERS = frozenset({"enumerate", "reversed", "sorted", "zip", "list", "tuple", "iter"})
+
+
+def _names_input(identifier: str) -> bool:
+    parts = [part for part in identifier.lower().split("_") if part]
+    return any(part in _INPUTS or part.endswith(_INPUT_ELEMENTS) for part in parts)
+
+
+def _input_iterable(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in _WRAPPERS and isinstance(func, ast.Name):
+            return any(_input_iterable(a) for a in node.args)
+        if name in _INPUT_CALLS:
+            return True
+        if _splits_text(node):
+            return _splits_lines(node)
+        return name is not None and _names_input(name)
+    if isinstance(node, ast.Subscript):
+        return _input_iterable(node.value)
+    if isinstance(node, ast.Attribute):
+        return _names_input(node.attr)
+    if isinstance(node, ast.Name):
+        return _names_input(node.id)
+    return False
+
+
+def loop_over_input(loop: ast.AST) -> bool:
+    """Whether a loop walks the elements of an input: a text's lines (``text.splitlines()``, a file), words,
+    characters or tokens, a stream, a document's nodes, a table's rows or cells, as the iterable's name or
+    call says (``for line in lines``, ``for token in stream``, ``get_tokens(...)``). Such loops run once per
+    element of what the program reads, which is where a per-item cost adds up."""
+    if isinstance(loop, (ast.For, ast.AsyncFor)):
+        return _input_iterable(loop.iter)
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return any(_input_iterable(g.iter) for g in loop.generators)
+    if isinstance(loop, ast.comprehension):
+        return _input_iterable(loop.iter)
+    return False
 
 
 _OUTPUT_CALLS = frozenset({"print", "sys.stdout.write", "sys.stderr.write"})
@@ -180,6 +247,8 @@ class Place:
     impact: Level
     why: str
     function: str | None
+    # in a heavy loop: nested loops of unknown size, a while loop, or a loop over an input's elements
+    heavy: bool = False
 
 
 def place(
@@ -217,13 +286,16 @@ def place(
             return Place("medium", "in a module-level loop, which runs once per import", qualname)
         if prints:
             return Place("medium", f"in a loop that prints on every pass in {shown}", qualname)
+        heavy = True
         if len(unknown) > 1:
             what = "nested loops"
         elif isinstance(unknown[0], ast.While):
             what = "a while loop"
+        elif loop_over_input(unknown[0]):
+            what = "a loop over an input's elements (lines, tokens, nodes...)"
         else:
-            what = "a loop over data of unknown size"
-        return Place("high", f"in {what} in {shown}", qualname)
+            what, heavy = "a loop over data of unknown size", False
+        return Place("high", f"in {what} in {shown}", qualname, heavy)
     if function is not None:
         return Place("medium", f"once per call of {shown}", qualname)
     return Place("low", "at module or class level, which runs once", qualname)

@@ -327,6 +327,9 @@ class _Walker:
             loop_line = getattr(loop, "lineno", None)
         impact = lower(where.impact, cap)
         why = where.why if impact == where.impact else f"{where.why}, but the rule's gain is small"
+        if rule.heavy_loops_only and impact == "high" and not where.heavy:
+            impact, confidence = "medium", lower(confidence, "medium")
+            why = f"{where.why}: one plain loop, which for this rule is mostly short in practice"
         self.hits.append(_Hit(rule, node, message, impact, confidence, why, where.function, loop_line))
 
     def _visit(self, node: ast.AST) -> None:
