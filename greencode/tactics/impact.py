@@ -206,13 +206,16 @@ def loop_over_input(loop: ast.AST) -> bool:
     characters or tokens, a stream, a document's nodes, a table's rows or cells, as the iterable's name or
     call says (``for line in lines``, ``for token in stream``, ``get_tokens(...)``). Such loops run once per
     element of what the program reads, which is where a per-item cost adds up."""
-    if isinstance(loop, (ast.For, ast.AsyncFor)):
-        return _input_iterable(loop.iter)
+    return any(_input_iterable(iterable) for iterable in _iterables(loop))
+
+
+def _iterables(loop: ast.AST) -> list[ast.expr]:
+    """What a ``for`` loop or a comprehension walks (each of its generators); nothing for a ``while``."""
+    if isinstance(loop, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return [loop.iter]
     if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-        return any(_input_iterable(g.iter) for g in loop.generators)
-    if isinstance(loop, ast.comprehension):
-        return _input_iterable(loop.iter)
-    return False
+        return [g.iter for g in loop.generators]
+    return []
 
 
 _OUTPUT_CALLS = frozenset({"print", "sys.stdout.write", "sys.stderr.write"})
@@ -230,14 +233,10 @@ def loop_prints(loop: ast.AST, qualname: Callable[[ast.AST], str | None]) -> boo
 
 
 def loop_is_small(loop: ast.AST) -> bool:
-    """Whether a loop (or comprehension) visibly runs only a few times."""
-    if isinstance(loop, (ast.For, ast.AsyncFor)):
-        return _small_iterable(loop.iter)
-    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-        return all(_small_iterable(g.iter) for g in loop.generators)
-    if isinstance(loop, ast.comprehension):
-        return _small_iterable(loop.iter)
-    return False  # a while loop runs until its condition says so
+    """Whether a loop (or comprehension) visibly runs only a few times (a while loop runs until its
+    condition says so)."""
+    iterables = _iterables(loop)
+    return bool(iterables) and all(_small_iterable(iterable) for iterable in iterables)
 
 
 @dataclass(frozen=True)
