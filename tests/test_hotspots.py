@@ -161,9 +161,9 @@ def test_report_json_carries_hotspots_and_reads_them_back(tmp_path: pytest.TempP
 
 
 RECIPES = """
-def other(items, wanted):
+def other(lines, wanted):
     allowed = list(wanted)
-    return [x for x in items if x in allowed]
+    return [x for x in lines if x in allowed]
 
 
 def factor(items, wanted):

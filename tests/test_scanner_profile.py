@@ -156,3 +156,31 @@ def test_a_callgrind_dump_without_a_perf_map_says_how_to_get_one(project: Path) 
     (project / "callgrind.out.4243.1").write_text(CALLGRIND.replace("4242", "4243"), encoding="utf-8")
     with pytest.raises(ConfigError, match="perf map"):
         load_profile(project / "callgrind.out.4243.1")
+
+
+PLAIN_LOOPS = """\
+def hot(items, wanted):
+    allowed = list(wanted)
+    return [x for x in items if x in allowed]
+
+
+def lukewarm(items, wanted):
+    allowed = list(wanted)
+    return [x for x in items if x in allowed]
+"""
+
+
+def test_a_plain_loop_finding_in_code_measured_hot_is_shown_by_default(project: Path) -> None:
+    (project / "plain.py").write_text(PLAIN_LOOPS, encoding="utf-8")
+    profile = costs(
+        project / "c.json",
+        [
+            {"file": "plain.py", "function": "hot", "cost": 99},
+            {"file": "plain.py", "function": "lukewarm", "cost": 1},
+        ],
+    )
+    report = scan_paths(["plain.py"], Config(root=project))
+    assert [f.shown_by_default for f in report.findings] == [False, False]  # one plain loop each
+    ranked = rank(report, load_profile(profile).cost_of)
+    # 99 % of the measured cost is hot; 1 % is under the 5 % a function needs to count as hot
+    assert [(f.function, f.shown_by_default) for f in ranked.findings] == [("hot", True), ("lukewarm", False)]

@@ -83,11 +83,19 @@ def lower(a: Level, b: Level) -> Level:
     return a if _RANK[a] >= _RANK[b] else b
 
 
-def worth_showing(impact: Level, confidence: Level) -> bool:
+#: A function measured at this share of a profile's total or more is hot: medium-impact findings in it
+#: show by default even at medium confidence (the measurement says its loops are not short in practice).
+HOT_SHARE = 0.05
+
+
+def worth_showing(impact: Level, confidence: Level, share: float | None = None) -> bool:
     """What the default output shows: high impact unless the rule is unsure, or medium impact when it is
-    sure. Everything else (low impact; medium impact at medium confidence; low confidence) needs --all."""
+    sure, or medium impact at medium confidence in code measured hot (``share`` of a profile's total at
+    least ``HOT_SHARE``). Everything else (low impact; low confidence) needs --all."""
     score = {"high": 3, "medium": 2, "low": 1}
-    return impact != "low" and confidence != "low" and score[impact] * score[confidence] >= 6
+    if impact == "low" or confidence == "low":
+        return False
+    return score[impact] * score[confidence] >= 6 or (share is not None and share >= HOT_SHARE)
 
 
 def file_role(path: str) -> tuple[Role, str]:

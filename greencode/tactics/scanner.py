@@ -73,8 +73,9 @@ class Finding:
     @property
     def shown_by_default(self) -> bool:
         """Whether the default output shows it: high impact at medium or high confidence, or medium impact at
-        high confidence (:func:`greencode.tactics.impact.worth_showing`)."""
-        return worth_showing(self.impact, self.confidence)
+        high confidence, or medium impact and confidence in code a profile measured hot
+        (:func:`greencode.tactics.impact.worth_showing`)."""
+        return worth_showing(self.impact, self.confidence, self.share)
 
     def __str__(self) -> str:
         notes = [f"{self.impact} impact: {self.why}" if self.why else f"{self.impact} impact"]
