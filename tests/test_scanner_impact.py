@@ -215,3 +215,78 @@ def test_a_loop_invariant_walk_in_one_plain_loop_needs_all() -> None:
             yield s / max(scores)
     """
     assert not only(code, "GRN038").shown_by_default
+
+
+def test_a_list_rebuilt_on_every_pass_and_searched_once_is_not_flagged() -> None:
+    code = """
+    def recursive(terms):
+        for term in terms:
+            for child in term.children:
+                ids = [id(x) for x in child.iter_subtrees()]
+                if id(term) in ids:
+                    raise ValueError(term)
+    """
+    assert [f.rule for f in findings(code)] == []
+
+
+def test_a_list_rebuilt_per_pass_but_searched_in_an_inner_loop_is_flagged() -> None:
+    code = """
+    def pick(groups, candidates):
+        for group in groups:
+            taken = list(group)
+            yield [c for c in candidates if c not in taken]
+    """
+    assert only(code, "GRN001").shown_by_default
+
+
+def test_insert_front_while_walking_up_a_chain_needs_all() -> None:
+    code = """
+    def scopes(die):
+        names = []
+        parent = die.get_parent()
+        while parent and parent.tag == "namespace":
+            names.insert(0, parent.name)
+            parent = parent.get_parent()
+        return names
+    """
+    finding = only(code, "GRN002")
+    assert finding.impact == "medium" and not finding.shown_by_default and "walks one chain" in finding.why
+
+
+def test_insert_front_per_digit_of_a_number_needs_all() -> None:
+    code = """
+    def letters(n):
+        out = []
+        while n:
+            n, digit = divmod(n, 26)
+            out.insert(0, chr(65 + digit))
+        return out
+    """
+    assert not only(code, "GRN002").shown_by_default
+
+
+def test_insert_front_while_draining_a_list_is_shown() -> None:
+    code = """
+    def sequence(degrees):
+        ds = sorted(degrees)
+        cs = []
+        while ds:
+            d = ds.pop()
+            cs.insert(0, d)
+            ds = [x - 1 for x in ds]
+        return cs
+    """
+    assert only(code, "GRN002").shown_by_default
+
+
+def test_a_counter_while_loop_over_a_list_is_not_a_chain() -> None:
+    code = """
+    def backwards(xs):
+        out = []
+        i = 0
+        while i < len(xs):
+            out.insert(0, xs[i])
+            i += 1
+        return out
+    """
+    assert only(code, "GRN002").shown_by_default

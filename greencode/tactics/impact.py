@@ -5,7 +5,8 @@ running the code, the scanner estimates that from the code's place:
 
 - ``high``: inside a function, in a loop whose size is unknown (a parameter, a file, a query result) or a
   ``while`` loop: the work repeats as often as the data allows. Some rules (``Rule.heavy_loops_only``) count
-  only *heavy* loops as high: nested loops of unknown size, a ``while`` loop, or a loop over an input's
+  only *heavy* loops as high: nested loops of unknown size, a ``while`` loop that does more than walk one
+  chain (``loop_walks_chain``: ``node = node.parent``, as long as one path), or a loop over an input's
   elements (a text's lines, words or tokens, a stream, a document's nodes: ``loop_over_input``); in one plain
   loop their findings are mostly short in practice, so there they are of medium impact;
 - ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
@@ -226,6 +227,52 @@ def _iterables(loop: ast.AST) -> list[ast.expr]:
     return []
 
 
+def _step_from(value: ast.expr, name: str) -> bool:
+    """Whether ``value`` is one step along a chain from ``name``: ``name.parent``, ``pred[name]``,
+    ``name.get_parent()``, ``divmod(name, 26)``, ``name // 10``, ``name >> 1``."""
+    if isinstance(value, ast.Attribute):
+        return isinstance(value.value, ast.Name) and value.value.id == name
+    if isinstance(value, ast.Subscript):  # pred[w], not w[1:] (that copies the rest of a sequence)
+        return isinstance(value.slice, ast.Name) and value.slice.id == name
+    if isinstance(value, ast.Call):
+        func = value.func
+        if isinstance(func, ast.Attribute):
+            return isinstance(func.value, ast.Name) and func.value.id == name
+        return (
+            isinstance(func, ast.Name)
+            and func.id == "divmod"
+            and bool(value.args)
+            and isinstance(value.args[0], ast.Name)
+            and value.args[0].id == name
+        )
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.RShift)):
+        return isinstance(value.left, ast.Name) and value.left.id == name
+    return False
+
+
+def loop_walks_chain(loop: ast.AST) -> bool:
+    """Whether a ``while`` loop walks one chain: its condition reads a name that a statement of its body
+    moves one step along (``node = node.parent``, ``w = pred[w]``, ``die = die.get_parent()``,
+    ``n, digit = divmod(n, 26)``, ``n //= 10``). It runs as long as one path (a tree's depth, a number's
+    digits), not once per item of the data around it."""
+    if not isinstance(loop, ast.While):
+        return False
+    tested = {n.id for n in ast.walk(loop.test) if isinstance(n, ast.Name)}
+    for statement in loop.body:
+        if isinstance(statement, ast.AugAssign):
+            stepped_name = getattr(statement.target, "id", None)
+            if isinstance(statement.op, (ast.FloorDiv, ast.RShift)) and stepped_name in tested:
+                return True
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            continue
+        target = statement.targets[0]
+        names = target.elts[:1] if isinstance(target, ast.Tuple) else [target]  # n, digit = divmod(n, b)
+        stepped = [n.id for n in names if isinstance(n, ast.Name) and n.id in tested]
+        if any(_step_from(statement.value, name) for name in stepped):
+            return True
+    return False
+
+
 _OUTPUT_CALLS = frozenset({"print", "sys.stdout.write", "sys.stderr.write"})
 
 
@@ -296,6 +343,8 @@ def place(
         heavy = True
         if len(unknown) > 1:
             what = "nested loops"
+        elif loop_walks_chain(unknown[0]):
+            what, heavy = "a while loop that walks one chain (as long as a path)", False
         elif isinstance(unknown[0], ast.While):
             what = "a while loop"
         elif loop_over_input(unknown[0]):
