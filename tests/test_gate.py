@@ -183,6 +183,23 @@ def test_a_baseline_from_another_machine_is_refused_in_one_line() -> None:
     assert not report.failed  # like a missing baseline: on_missing_baseline decides
 
 
+def test_unchanged_with_an_interval_past_fail_on_says_a_change_that_large_is_not_ruled_out() -> None:
+    baseline = baseline_of([record("t.py::x", 1.0)])  # one saved reading: the conservative noise prior
+    (comparison,) = compare([record("t.py::x", 1.0)], baseline, SETTINGS).comparisons
+    assert comparison.verdict == "unchanged" and comparison.ci_high > SETTINGS.fail_on
+    assert comparison.reason.endswith("no change shown, though one over 10.0% is not ruled out")
+
+
+def test_unchanged_with_a_narrow_interval_says_only_the_interval() -> None:
+    runs = [[record("t.py::x", *(1.0 + 0.001 * ((i + j) % 3) for j in range(9)))] for i in range(6)]
+    baseline = baseline_of(*runs)
+    (comparison,) = compare(
+        [record("t.py::x", *(1.0 + 0.001 * (j % 3) for j in range(9)))], baseline, SETTINGS
+    ).comparisons
+    assert comparison.verdict == "unchanged" and comparison.ci_high < SETTINGS.fail_on
+    assert "not ruled out" not in comparison.reason
+
+
 def test_a_refused_baseline_fails_when_missing_baselines_must_fail() -> None:
     baseline = baseline_of([record("t.py::x", 1.0)], fingerprint=replace(MACHINE, logical_cpus=64))
     settings = replace(SETTINGS, on_missing_baseline="fail")
