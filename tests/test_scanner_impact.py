@@ -12,6 +12,14 @@ def findings(code: str, path: str = "pkg/module.py") -> list[Finding]:
     return list(scan_source(textwrap.dedent(code), path))
 
 
+KEYWORDS = """
+import re
+def keywords(lines):
+    for line in lines:
+        re.search("x+", line)
+"""
+
+
 def only(code: str, rule: str, path: str = "pkg/module.py") -> Finding:
     found = [f for f in findings(code, path) if f.rule == rule]
     assert len(found) == 1, found
@@ -50,7 +58,7 @@ def test_code_followed_by_return_runs_once_per_call_and_is_not_flagged() -> None
     assert [f.rule for f in findings(code)] == []
 
 
-def test_a_continue_before_the_break_makes_the_block_repeat() -> None:
+def test_a_continue_before_the_break_repeats_the_block_but_only_over_a_prefix() -> None:
     code = """
     import re
     def header(lines):
@@ -59,6 +67,32 @@ def test_a_continue_before_the_break_makes_the_block_repeat() -> None:
             if not line:
                 continue
             break
+    """
+    finding = only(code, "GRN007")
+    assert (finding.impact, finding.shown_by_default) == ("medium", False)
+    assert "stops at the first item it does not skip" in finding.why
+
+
+def test_a_loop_whose_body_ends_with_return_walks_a_prefix_too() -> None:
+    code = """
+    def first_new(tokens, seen):
+        seen = sorted(seen)
+        for token in tokens:
+            if token in seen:
+                continue
+            return token
+    """
+    assert only(code, "GRN001").impact == "medium"
+
+
+def test_a_break_under_an_if_at_the_end_of_the_body_keeps_the_loop_heavy() -> None:
+    code = """
+    import re
+    def until_blank(lines):
+        for line in lines:
+            re.sub("#.*", "", line)
+            if not line:
+                break
     """
     assert only(code, "GRN007").impact == "high"
 
@@ -100,12 +134,7 @@ def test_a_print_under_an_if_does_not_make_the_loop_output_bound() -> None:
 
 
 def test_versioneer_files_run_once_and_are_low_impact() -> None:
-    code = """
-    import re
-    def keywords(lines):
-        for line in lines:
-            re.search("x+", line)
-    """
+    code = KEYWORDS
     for path in ("versioneer.py", "pkg/_version.py"):
         finding = only(code, "GRN007", path)
         assert finding.impact == "low" and not finding.shown_by_default
@@ -290,3 +319,144 @@ def test_a_counter_while_loop_over_a_list_is_not_a_chain() -> None:
         return out
     """
     assert only(code, "GRN002").shown_by_default
+
+
+def test_a_loop_that_prints_in_both_branches_of_an_if_is_output_bound() -> None:
+    code = """
+    def dump(states, labels):
+        labels = list(labels)
+        for state in states:
+            for arc in state.arcs:
+                if arc.label is None:
+                    print("->", states.index(arc.next))
+                else:
+                    print(arc.label, "->", arc.next in labels)
+    """
+    finding = only(code, "GRN001")
+    assert "prints on every pass" in finding.why and not finding.shown_by_default
+
+
+def test_a_print_in_one_branch_only_does_not_make_the_loop_output_bound() -> None:
+    code = """
+    def trace(states, labels):
+        labels = list(labels)
+        for state in states:
+            for arc in state.arcs:
+                if arc.label is None:
+                    print("->", arc.next)
+                elif arc.label in labels:
+                    arc.mark()
+    """
+    finding = only(code, "GRN001")
+    assert finding.impact == "high" and finding.shown_by_default
+
+
+def test_a_rule_that_needs_heavy_loops_is_unsure_in_a_loop_that_prints() -> None:
+    code = """
+    def report(rows, known):
+        known = list(known)
+        for row in rows:
+            for cell in row:
+                print(cell, cell in known)
+    """
+    finding = only(code, "GRN001")
+    assert (finding.impact, finding.confidence) == ("medium", "medium")
+
+
+def test_files_under_a_vendored_directory_are_low_impact() -> None:
+    code = KEYWORDS
+    for path in ("pkg/_vendor/six.py", "third_party/lib2to3/pgen2/conv.py", "src/vendor/x.py"):
+        finding = only(code, "GRN007", path)
+        assert (finding.impact, finding.role) == ("low", "vendored") and "upstream" in finding.why
+
+
+def test_a_directory_merely_named_like_vendor_is_product_code() -> None:
+    code = KEYWORDS
+    assert only(code, "GRN007", "pkg/vendors/parse.py").impact == "high"
+
+
+def test_a_dedupe_list_emptied_per_pass_of_an_outer_loop_counts_only_the_inner_loop() -> None:
+    code = """
+    def comments(messages):
+        for message in messages:
+            locs = []
+            for location in message.locations:
+                if location not in locs:
+                    locs.append(location)
+            yield locs
+    """
+    finding = only(code, "GRN001")
+    assert (finding.impact, finding.shown_by_default) == ("medium", False)
+    assert "one plain loop" in finding.why
+
+
+def test_a_dedupe_list_kept_across_the_outer_loop_stays_heavy() -> None:
+    code = """
+    def reachable(graph, start):
+        seen = []
+        for node in graph:
+            for neighbour in graph[node]:
+                if neighbour not in seen:
+                    seen.append(neighbour)
+        return seen
+    """
+    finding = only(code, "GRN001")
+    assert finding.impact == "high" and finding.shown_by_default
+
+
+def test_a_list_built_from_data_per_outer_pass_still_counts_the_outer_loops() -> None:
+    code = """
+    def pick(graph, rounds, order):
+        while rounds:
+            rounds -= 1
+            for node in graph:
+                banned = list(graph[node])
+                banned.append(node)
+                yield [n for n in order if n not in banned]
+    """
+    finding = only(code, "GRN001")
+    assert finding.impact == "high" and finding.shown_by_default
+
+
+def test_loops_in_init_walk_one_object_and_are_not_heavy() -> None:
+    code = """
+    class Config:
+        def __init__(self, sources):
+            self.paths = []
+            for source in sources:
+                for path in source.glob("*"):
+                    if path not in self.paths:
+                        self.paths.append(path)
+            found = []
+            for source in sources:
+                for path in source.glob("*"):
+                    if path not in found:
+                        found.append(path)
+    """
+    finding = only(code, "GRN001")
+    assert (finding.impact, finding.shown_by_default) == ("medium", False)
+    assert "once per object made" in finding.why
+
+
+def test_the_same_loops_in_an_ordinary_method_are_heavy() -> None:
+    code = """
+    class Config:
+        def collect(self, sources):
+            found = []
+            for source in sources:
+                for path in source.glob("*"):
+                    if path not in found:
+                        found.append(path)
+    """
+    assert only(code, "GRN001").impact == "high"
+
+
+def test_rules_without_the_heavy_loop_rule_stay_high_in_init() -> None:
+    code = """
+    class Queue:
+        def __init__(self, jobs):
+            pending = list(jobs)
+            while pending:
+                self.run(pending.pop(0))
+    """
+    assert only(code, "GRN003").impact == "high"

@@ -1719,3 +1719,21 @@ def test_string_prepend_is_found_but_not_shown_by_default() -> None:
         return s
     """
     assert rules_found(code) == ["GRN005"] and rules_shown(code) == []
+
+
+def test_sorting_a_short_literal_to_take_one_item_is_low_impact() -> None:
+    code = "def ending(counts):\n    return sorted(('\\n', '\\r\\n', '\\r'), key=counts.get)[0]\n"
+    finding = next(f for f in scan_source(code, "pkg/module.py") if f.rule == "GRN025")
+    assert finding.impact == "low" and "clarity" in finding.message
+
+
+def test_sorting_a_collection_to_take_one_item_stays_shown() -> None:
+    code = "def best(scores):\n    return sorted(scores)[-1]\n"
+    finding = next(f for f in scan_source(code, "pkg/module.py") if f.rule == "GRN025")
+    assert finding.impact == "medium" and finding.shown_by_default
+
+
+def test_sorting_a_literal_with_an_unpacked_part_is_not_short() -> None:
+    code = "def best(scores):\n    return sorted((0, *scores))[-1]\n"
+    finding = next(f for f in scan_source(code, "pkg/module.py") if f.rule == "GRN025")
+    assert finding.impact == "medium"

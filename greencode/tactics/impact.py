@@ -8,14 +8,18 @@ running the code, the scanner estimates that from the code's place:
   only *heavy* loops as high: nested loops of unknown size, a ``while`` loop that does more than walk one
   chain (``loop_walks_chain``: ``node = node.parent``, as long as one path), or a loop over an input's
   elements (a text's lines, words or tokens, a stream, a document's nodes: ``loop_over_input``); in one plain
-  loop their findings are mostly short in practice, so there they are of medium impact;
+  loop their findings are mostly short in practice, so there they are of medium impact. No loop is heavy
+  when one of them ends its body by leaving (``loop_scans_prefix``: it walks a prefix, such as a header's
+  comment lines) or when the function runs once per object made (``__init__`` and friends: its loops walk
+  one object's arguments);
 - ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
   parts of one split string (``s.split(",")``: a field list, usually short), in a loop that prints on every
   pass (bound by its output), or in a module-level loop over unknown data (paid once per import, but once
   per item);
 - ``low``: code that runs once (module and class bodies, ``if __name__ == "__main__":``), loops over a
   handful of literal items or a small ``range()``, ``__repr__``/``__str__`` and friends, command-line entry
-  points, setup scripts and version tooling, examples, docs and benchmarks.
+  points, setup scripts and version tooling, examples, docs and benchmarks, and vendored code (under
+  ``_vendor/``, ``third_party/``...: a change belongs upstream).
 
 Only loops that repeat the code count: a block that leaves the loop after one pass (``break``, ``return``,
 ``raise``) runs once per loop (``Context.repeating_loops``).
@@ -38,7 +42,7 @@ from typing import Literal
 Level = Literal["high", "medium", "low"]
 _RANK = {"high": 0, "medium": 1, "low": 2}
 
-Role = Literal["code", "test", "script"]
+Role = Literal["code", "test", "script", "vendored"]
 
 #: A ``range()`` up to this many steps, or a literal display up to this many items, is a small loop.
 SMALL_LOOP_MAX = 32
@@ -64,6 +68,10 @@ _TEST_DIRS = frozenset({"test", "tests", "testing", "fixtures", "testdata", "tes
 _SCRIPT_DIRS = frozenset(
     {"examples", "example", "docs", "doc", "scripts", "tools", "bin", "benchmarks", "bench", "cli"}
 )
+#: Directories of code copied in from another project: a change belongs upstream, not in the copy.
+_VENDORED_DIRS = frozenset({"_vendor", "vendor", "vendored", "third_party", "thirdparty", "_vendored"})
+#: Methods that run once per object made: their loops walk that one object's arguments or class body.
+_SETUP_FUNCTIONS = frozenset({"__init__", "__post_init__", "__new__", "__init_subclass__", "__set_name__"})
 _SCRIPT_FILES = frozenset(
     {
         "setup.py",
@@ -108,6 +116,8 @@ def file_role(path: str) -> tuple[Role, str]:
         return "test", "a test file"
     if directories & _TEST_DIRS:
         return "test", f"under {min(directories & _TEST_DIRS)}/"
+    if directories & _VENDORED_DIRS:
+        return "vendored", f"under {min(directories & _VENDORED_DIRS)}/ (vendored code: change it upstream)"
     if name in _SCRIPT_FILES:
         return "script", f"in {name}, which runs once per command"
     if directories & _SCRIPT_DIRS:
@@ -115,12 +125,19 @@ def file_role(path: str) -> tuple[Role, str]:
     return "code", ""
 
 
-def _small_iterable(node: ast.AST) -> bool:
-    """A literal display of few items, a short string, or ``range()``/``enumerate()`` of those."""
+def small_display(node: ast.AST) -> bool:
+    """A tuple, list, set or dict display of at most ``SMALL_LOOP_MAX`` items, none of them unpacked."""
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return len(node.elts) <= SMALL_LOOP_MAX and not any(isinstance(e, ast.Starred) for e in node.elts)
     if isinstance(node, ast.Dict):
         return len(node.keys) <= SMALL_LOOP_MAX and None not in node.keys
+    return False
+
+
+def _small_iterable(node: ast.AST) -> bool:
+    """A literal display of few items, a short string, or ``range()``/``enumerate()`` of those."""
+    if small_display(node):
+        return True
     if isinstance(node, ast.Constant):
         return isinstance(node.value, (str, bytes)) and len(node.value) <= SMALL_LOOP_MAX
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
@@ -273,18 +290,39 @@ def loop_walks_chain(loop: ast.AST) -> bool:
     return False
 
 
+_FOR_LOOPS = (ast.For, ast.AsyncFor)
+_LEAVES = (ast.Break, ast.Return, ast.Raise)
 _OUTPUT_CALLS = frozenset({"print", "sys.stdout.write", "sys.stderr.write"})
 
 
 def loop_prints(loop: ast.AST, qualname: Callable[[ast.AST], str | None]) -> bool:
     """Whether every pass of a loop writes output for a person: a ``print()`` or ``sys.stdout.write()``
-    directly in its body (not under an ``if``, as a verbose or debug print would be). Such a loop runs as
-    long as someone reads what it prints, and its output costs more than the work around it."""
-    for statement in getattr(loop, "body", []):
+    directly in its body, or in both branches of an ``if``/``else`` there (not under an ``if`` alone, as a
+    verbose or debug print would be). Such a loop runs as long as someone reads what it prints, and its
+    output costs more than the work around it."""
+    return _block_prints(getattr(loop, "body", []), qualname)
+
+
+def _block_prints(block: list[ast.stmt], qualname: Callable[[ast.AST], str | None]) -> bool:
+    for statement in block:
         call = statement.value if isinstance(statement, ast.Expr) else None
         if isinstance(call, ast.Call) and qualname(call.func) in _OUTPUT_CALLS:
             return True
+        if (
+            isinstance(statement, ast.If)
+            and statement.orelse
+            and _block_prints(statement.body, qualname)
+            and _block_prints(statement.orelse, qualname)
+        ):
+            return True
     return False
+
+
+def loop_scans_prefix(loop: ast.AST) -> bool:
+    """Whether a loop's body ends by leaving it (``break``, ``return``, ``raise`` as its last statement), so
+    that only a ``continue`` starts another pass: it walks the leading items that a condition skips (a
+    header's blank and comment lines) and stops at the first other one, not the whole sequence."""
+    return isinstance(loop, (*_FOR_LOOPS, ast.While)) and isinstance(loop.body[-1], _LEAVES)
 
 
 def loop_is_small(loop: ast.AST) -> bool:
@@ -320,7 +358,7 @@ def place(
     every pass (see ``loop_prints``), so it is bound by its output and at most of medium impact.
     """
     shown = f"{qualname}()" if function else "module level"
-    if role[0] == "script":
+    if role[0] in ("script", "vendored"):
         return Place("low", role[1], qualname)
     if in_main_block:
         return Place("low", "under `if __name__ == '__main__':`, which runs once", qualname)
@@ -341,7 +379,9 @@ def place(
         if prints:
             return Place("medium", f"in a loop that prints on every pass in {shown}", qualname)
         heavy = True
-        if len(unknown) > 1:
+        if any(loop_scans_prefix(loop) for loop in unknown):
+            what, heavy = "a loop that stops at the first item it does not skip with `continue`", False
+        elif len(unknown) > 1:
             what = "nested loops"
         elif loop_walks_chain(unknown[0]):
             what, heavy = "a while loop that walks one chain (as long as a path)", False
@@ -351,6 +391,8 @@ def place(
             what = "a loop over an input's elements (lines, tokens, nodes...)"
         else:
             what, heavy = "a loop over data of unknown size", False
+        if function in _SETUP_FUNCTIONS and heavy:
+            return Place("high", f"in {what} in {shown}, which runs once per object made", qualname)
         return Place("high", f"in {what} in {shown}", qualname, heavy)
     if function is not None:
         return Place("medium", f"once per call of {shown}", qualname)

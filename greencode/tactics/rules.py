@@ -36,7 +36,7 @@ from greencode.tactics.context import (
     STR,
     Context,
 )
-from greencode.tactics.impact import Level
+from greencode.tactics.impact import Level, small_display
 
 Check = Callable[[Any, Context], "bool | str | Verdict"]
 
@@ -48,6 +48,9 @@ class Verdict:
     message: str | None = None
     max_impact: Level | None = None
     confidence: Level | None = None
+    # count only the loops nested inside this one: what the finding is about is made afresh on each of its
+    # passes, so the loops around it repeat the work but do not make it bigger
+    within: ast.AST | None = None
 
 
 _FOR = (ast.For, ast.AsyncFor)
@@ -316,7 +319,10 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     when appended to once outside any loop (`types = [A, B]; if flag: types.append(C)`): scanning them
     costs about as much as hashing. One finding per list and loop, however many tests it holds. A list that
     the innermost loop around the test re-binds on every pass (`ids = [...]; if x in ids`) is left alone:
-    it is searched only in the pass that built it, and a set would cost as much to build.""",
+    it is searched only in the pass that built it, and a set would cost as much to build. A list that an
+    outer loop empties on every pass (`for message in messages: locs = []; for loc in message.locations:
+    if loc not in locs: locs.append(loc)`) holds one outer item's parts: only the loops inside that outer
+    loop count for its impact, so one inner loop is one plain loop.""",
     false_positives="""Lists that stay short at run time; a name re-bound to a set further down the loop body;
     loops that only run a few times; a list much longer than the loop (building a set costs one pass over
     it, so a loop of a few iterations gains nothing). Skipped on purpose: tests inside `except TypeError:`
@@ -328,11 +334,12 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     or `while` loops. That also hides real ones (a graph's neighbour lists searched per neighbour);
     `--profile` shows which of them run hot. Known false positive (held-out sample 3): a list rebuilt from
     the loop variable on every pass and searched once (`ids = [id(x) for x in child]; if id(t) in ids`),
-    where a set would cost the same (skipped since).""",
+    where a set would cost the same (skipped since). Judged negligible and left to `--all` since: dedupes of
+    one message's locations and of one period's dates, each emptied per outer pass (Babel, dateutil).""",
     nodes=(ast.Compare,),
     heavy_loops_only=True,
 )
-def _list_membership(node: ast.Compare, ctx: Context) -> bool:
+def _list_membership(node: ast.Compare, ctx: Context) -> bool | Verdict:
     if not ctx.in_loop or _catching(ctx, "TypeError"):
         return False
     loop = ctx.innermost_loop()
@@ -342,14 +349,21 @@ def _list_membership(node: ast.Compare, ctx: Context) -> bool:
             continue
         if isinstance(right, ast.Name):
             kind = ctx.kind(right.id)
-            if kind == SMALL_LIST and _grown_in_loop(right.id, ctx):
+            grown = kind == SMALL_LIST and _grown_in_loop(right.id, ctx)
+            if grown:
                 kind = LIST  # `seen = []` ... `if x not in seen: seen.append(x)`: it grows per iteration
             if kind != LIST or _mutated(body, right.id, _REORDERING):
                 return False
             if isinstance(loop, LOOPS) and right.id in _bound_in_loop(loop):
                 return False  # rebuilt on every pass and searched in that pass: a set costs as much to build
             # one finding per list and loop: making that list a set is one change
-            return _first_in_loop(ctx, "GRN001", loop, right.id)
+            if not _first_in_loop(ctx, "GRN001", loop, right.id):
+                return False
+            # `for message in messages: locs = []; for loc in message.locations: if loc not in locs: ...`:
+            # the list starts empty per message and holds one message's items, so only the loops inside
+            # the one that empties it make it long
+            emptied_by = [outer for outer in ctx.repeating_loops()[:-1] if right.id in _bound_in_loop(outer)]
+            return Verdict(within=emptied_by[-1]) if grown and emptied_by else True
         if isinstance(right, ast.ListComp) or (
             isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")
         ):
@@ -674,7 +688,8 @@ _REGEX_FLAGS_AT = {"compile": 1, "split": 3, "sub": 4, "subn": 4}
     size: nested, `while`, or over an input's elements (named lines, tokens, words, nodes, rows, a stream,
     a text; `splitlines()`, `readlines()`, `finditer()`, a file). Loops over other things (the fields of one
     format string, a document's metadata, a lexer's token table) were negligible in all 5 judged cases and
-    need `--all`; a loop over lines that stops at the first line of code still shows.""",
+    need `--all`; so does a loop over lines that stops at the first line of code (its body ends with
+    `break`: it reads only the leading comment lines).""",
     confidence="medium",
     heavy_loops_only=True,
     nodes=(ast.Call,),
@@ -903,12 +918,14 @@ def _uncached_recursion(node: ast.FunctionDef, ctx: Context) -> bool:
     tactic="GT-LP-04",
     title="Sorting to take the smallest or largest item",
     message="sorting everything to pick one item is O(n log n); min() and max() find it in one pass",
-    heuristic="""A subscript `sorted(...)[0]` or `sorted(...)[-1]`.""",
+    heuristic="""A subscript `sorted(...)[0]` or `sorted(...)[-1]`. Sorting a literal display of a few
+    items (`sorted((LF, CRLF, CR), key=counts.get)[0]`, up to 32) costs about what one pass does, so such
+    findings are of low impact (`--all`).""",
     false_positives="""With ties, `sorted(xs)[-1]` returns the last of the equal largest items while `max`
     returns the first; it matters only when equal items are distinguishable.""",
     nodes=(ast.Subscript,),
 )
-def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str:
+def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str | Verdict:
     call = node.value
     if not (isinstance(call, ast.Call) and _builtin(call, ctx, "sorted")):
         return False
@@ -927,9 +944,13 @@ def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str:
             return False
         first = first != bool(reverse.value.value)
     function = "min" if first else "max"
-    return (
+    message = (
         f"sorting everything to pick one item is O(n log n); use {function}(...) (same key=), which is O(n)"
     )
+    if call.args and small_display(call.args[0]):
+        # `sorted((LF, CRLF, CR), key=counts.get)[0]`: sorting three items costs what one pass does
+        return Verdict(f"{message}; with a literal of a few items only for clarity", max_impact="low")
+    return message
 
 
 @rule(

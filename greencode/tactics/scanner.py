@@ -299,14 +299,25 @@ class _Walker:
             if isinstance(verdict, Verdict):
                 message = verdict.message or rule.message
                 confidence = verdict.confidence or rule.confidence
-                self._hit(rule, node, message, verdict.max_impact or rule.max_impact, confidence)
+                cap = verdict.max_impact or rule.max_impact
+                self._hit(rule, node, message, cap, confidence, verdict.within)
             elif verdict:
                 message = verdict if isinstance(verdict, str) else rule.message
                 self._hit(rule, node, message, rule.max_impact, rule.confidence)
 
-    def _hit(self, rule: Rule, node: ast.AST, message: str, cap: Level, confidence: Level) -> None:
+    def _hit(
+        self,
+        rule: Rule,
+        node: ast.AST,
+        message: str,
+        cap: Level,
+        confidence: Level,
+        within: ast.AST | None = None,
+    ) -> None:
         ctx = self.ctx
         loops = list(ctx.repeating_loops())
+        if within is not None and within in loops:
+            loops = loops[loops.index(within) + 1 :]
         if isinstance(node, (*LOOPS, *COMPREHENSIONS, ast.comprehension)):
             loops.append(node)  # a rule about the loop itself: its own size is what counts
         names = []
@@ -331,6 +342,8 @@ class _Walker:
         if rule.heavy_loops_only and impact == "high" and not where.heavy:
             impact, confidence = "medium", lower(confidence, "medium")
             why = f"{where.why}: one plain loop, which for this rule is mostly short in practice"
+        elif rule.heavy_loops_only and impact == "medium" and loops:
+            confidence = lower(confidence, "medium")  # a loop over a split string's parts, or one that prints
         self.hits.append(_Hit(rule, node, message, impact, confidence, why, where.function, loop_line))
 
     def _visit(self, node: ast.AST) -> None:
