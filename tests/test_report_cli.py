@@ -29,7 +29,8 @@ def test_text_report_goes_to_stdout(project: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.parametrize(
-    ("suffix", "marker"), [(".md", "## greencode"), (".html", "<!DOCTYPE html>"), (".csv", "name,")]
+    ("suffix", "marker"),
+    [(".md", "## greencode"), (".markdown", "## greencode"), (".html", "<!DOCTYPE html>"), (".csv", "name,")],
 )
 def test_output_format_follows_the_suffix(project: Path, suffix: str, marker: str) -> None:
     write_run_file(project / "run.json")
@@ -41,6 +42,15 @@ def test_explicit_format_wins_over_the_suffix(project: Path) -> None:
     write_run_file(project / "run.json")
     assert main(["report", "run.json", "--format", "json", "-o", "out.txt"]) == 0
     assert json.loads((project / "out.txt").read_text())["schema"] == "greencode-report"
+
+
+@pytest.mark.parametrize(
+    ("name", "marker"), [("markdown", "## greencode"), ("MD", "## greencode"), ("HTML", "<!DOCTYPE")]
+)
+def test_format_is_taken_by_its_other_names_and_in_any_case(project: Path, name: str, marker: str) -> None:
+    write_run_file(project / "run.json")
+    assert main(["report", "run.json", "--format", name, "-o", "out.txt"]) == 0
+    assert (project / "out.txt").read_text(encoding="utf-8").startswith(marker)
 
 
 def test_input_defaults_to_the_history_database(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,12 +15,21 @@ ORDER = 50
 _SUFFIX_FORMATS = {
     ".txt": "text",
     ".md": "md",
+    ".markdown": "md",
     ".json": "json",
     ".csv": "csv",
     ".html": "html",
     ".htm": "html",
 }
 PLOT_KINDS = ("tests", "domains", "history")
+#: Other names users give the formats (``--format markdown``), each taken for the format it names.
+FORMAT_ALIASES = {"markdown": "md", "txt": "text", "htm": "html"}
+
+
+def format_argument(value: str) -> str:
+    """An argparse ``type`` for ``--format``: the format's name in any case, or one of its aliases."""
+    name = value.strip().lower()
+    return FORMAT_ALIASES.get(name, name)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,8 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--format",
+        type=format_argument,
         choices=FORMATS,
-        help="output format (default: from the --output suffix, else text)",
+        help="output format: text, md (or markdown), json, csv or html (default: from the --output suffix, "
+        "else text)",
     )
     parser.add_argument(
         "--output",
