@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,23 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("meters", "run"):
         assert command in result.stdout
+
+
+def _every_parser(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:  # argparse keeps a command's subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _every_parser(child)
+
+
+def test_no_help_shows_a_doubled_percent_sign() -> None:
+    """argparse expands ``%%`` in an option's help but shows a description or epilog as written."""
+    from greencode.cli import build_parser
+
+    shown = {parser.prog: parser.format_help() for parser in _every_parser(build_parser())}
+    assert len(shown) > 10
+    assert [prog for prog, text in shown.items() if "%%" in text] == []
 
 
 def test_no_command_prints_help_and_exits_2(tmp_path: Path) -> None:

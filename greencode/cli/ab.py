@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "head, with the verdicts, thresholds and Holm control of the pytest gate. Head is the working tree "
         "as it is, uncommitted changes included, unless --head is given. Your working tree and index are not "
         "touched.",
-        epilog="Example: greencode ab --fail-on 10%% --json ab.json -- tests/perf -k 'not slow'. "
+        epilog="Example: greencode ab --fail-on 10% --json ab.json -- tests/perf -k 'not slow'. "
         "See docs/ci.md for GitHub Actions and GitLab CI recipes.",
     )
     parser.add_argument(

@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="gate stored results (one file or the shards of a suite) against the baseline",
         description="Merge the given results files (the shards of one suite) and compare them with the "
         "configured baseline; exit 1 on a significant regression or a budget overrun.",
-        epilog="Example: greencode gate shard-1.json shard-2.json --fail-on 10%%",
+        epilog="Example: greencode gate shard-1.json shard-2.json --fail-on 10%",
     )
     parser.add_argument(
         "inputs", nargs="+", metavar="RESULTS", help="results files (pytest --greencode-json)"

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="combine the results JSON files of a sharded suite into one",
         description="Combine results files written by pytest --greencode-json in parallel jobs into one "
         "results file, to report or gate the whole suite at once.",
-        epilog="Example: greencode merge shard-*.json -o all.json; greencode report all.json --fail-on 10%%",
+        epilog="Example: greencode merge shard-*.json -o all.json; greencode report all.json --fail-on 10%",
     )
     parser.add_argument("inputs", nargs="+", metavar="RESULTS", help="results files of the shards")
     parser.add_argument(

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "side by side.",
         epilog="Examples: greencode report results.json --format md >> $GITHUB_STEP_SUMMARY; "
         "greencode report .greencode/history.sqlite --format html --output energy.html; "
-        "greencode report --compare before-cache after-cache --fail-on 5%%",
+        "greencode report --compare before-cache after-cache --fail-on 5%",
     )
     parser.add_argument(
         "input",
