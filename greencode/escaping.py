@@ -37,3 +37,12 @@ def csv_text(text: str) -> str:
 def terminal_text(text: str) -> str:
     """``text`` with control characters (escape sequences, bells, carriage returns) shown as ``\\xNN``."""
     return _TERMINAL_CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+_LINE_CONTROLS = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def terminal_line(text: str) -> str:
+    """``text`` as one line of a terminal: :func:`terminal_text`, and line breaks and tabs shown as ``\\n``,
+    ``\\r`` and ``\\t`` (as pytest shows them in test ids), so that a test id cannot break a table's row."""
+    return terminal_text(text.translate(_LINE_CONTROLS))

@@ -6,7 +6,7 @@ directories go first, then the middle; the end always stays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 ELLIPSIS = "…"
 
@@ -44,6 +44,38 @@ def shorten(node_id: str, width: int) -> str:
     if separator and width - len(prefix) >= 9:
         return prefix + clip(name, width - len(prefix))
     return clip(node_id, width)
+
+
+def _numbered(labels: list[str], number: Callable[[int, int], int], width: int) -> list[str]:
+    """``labels``, each one not unique numbered ``number(index, nth_alike)``, within ``width``."""
+    alike: dict[str, int] = {}
+    result = []
+    for index, label in enumerate(labels):
+        if labels.count(label) > 1:
+            alike[label] = alike.get(label, 0) + 1
+            suffix = f" #{number(index, alike[label])}"
+            label = clip(label, max(width - len(suffix), 1)) + suffix
+        result.append(label)
+    return result
+
+
+def shorten_distinct(node_ids: Sequence[str], width: int) -> list[str]:
+    """Each of the distinct ``node_ids`` shortened as by :func:`shorten`, but never two to one label.
+
+    Ids that shorten alike (``…::test_decod…multiline-40kb1]`` for two parameter sets of one test) keep their
+    last ``width - 1`` characters instead, where the parameters that tell them apart usually are; ids that
+    still read alike are numbered in order (``#1``, ``#2``), and by position where even that is taken.
+    """
+    labels = [shorten(node_id, width) for node_id in node_ids]
+    labels = [
+        ELLIPSIS + node_id[-(width - 1) :] if labels.count(label) > 1 and width > 1 else label
+        for node_id, label in zip(node_ids, labels, strict=True)
+    ]
+    if len(set(labels)) < len(labels):
+        labels = _numbered(labels, lambda _, nth: nth, width)
+    while len(set(labels)) < len(labels):  # a label of its own already ended in " #1"
+        labels = _numbered(labels, lambda index, _: index + 1, width)
+    return labels
 
 
 def shorten_names(names: Sequence[str], width: int) -> list[str]:

@@ -22,7 +22,7 @@ from greencode.baselines import load_baseline
 from greencode.config import Config, load_config, parse_energy
 from greencode.documents import read_json
 from greencode.errors import ConfigError, StoreError
-from greencode.escaping import csv_text, markdown_text, terminal_text
+from greencode.escaping import csv_text, markdown_text, terminal_line, terminal_text
 from greencode.meters.rapl import RaplMeter, discover_zones, poll_interval
 from greencode.report import load_report, render
 
@@ -288,6 +288,16 @@ def test_the_terminal_report_shows_escape_sequences_from_a_results_file_as_text(
 
 def test_terminal_text_keeps_newlines_and_tabs() -> None:
     assert terminal_text("a\tb\nc\x9b") == "a\tb\nc\\x9b"
+
+
+@given(st.text())
+def test_a_terminal_line_has_no_control_characters(text: str) -> None:
+    line = terminal_line(text)
+    assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in line)
+
+
+def test_a_terminal_line_shows_breaks_and_tabs_as_pytest_shows_them_in_ids() -> None:
+    assert terminal_line("a\nb\r\tc\x1b") == "a\\nb\\r\\tc\\x1b"
 
 
 def test_classroom_html_links_refuse_javascript_urls() -> None:

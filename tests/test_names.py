@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from greencode.names import shorten, shorten_names
+from greencode.names import shorten, shorten_distinct, shorten_names
 
 
 @example(node_id=":[:[:[:[:[:[/", width=12)  # a path ending in "/" has no file name to keep
@@ -53,3 +53,32 @@ def test_short_names_are_left_alone() -> None:
 
 def test_module_is_dropped_when_the_rest_is_unique() -> None:
     assert shorten_names(["tests/test_a.py::TestLong::test_x"], width=20) == ["TestLong::test_x"]
+
+
+@example(node_ids=["a" * 30 + "x #1", "a" * 30 + "y", "a" * 30 + "z"], width=12)
+@given(
+    node_ids=st.lists(st.text(alphabet="ab/:[]# 1-", min_size=1, max_size=80), unique=True, max_size=30),
+    width=st.integers(min_value=12, max_value=60),
+)
+def test_distinct_node_ids_keep_distinct_labels_within_the_width(node_ids: list[str], width: int) -> None:
+    labels = shorten_distinct(node_ids, width)
+    assert len(set(labels)) == len(node_ids)
+    assert all(len(label) <= width for label in labels)
+
+
+def test_ids_that_shorten_alike_keep_their_ends_where_they_differ() -> None:
+    node_ids = [
+        f"tests/test_spec.py::test_valid_decode[qa-scalar-{kind}-multiline-40kb1]" for kind in ("a", "b")
+    ]
+    assert shorten(node_ids[0], 40) == shorten(node_ids[1], 40)
+    assert shorten_distinct(node_ids, 40) == [
+        "…lid_decode[qa-scalar-a-multiline-40kb1]",
+        "…lid_decode[qa-scalar-b-multiline-40kb1]",
+    ]
+
+
+def test_ids_that_shorten_alike_even_by_their_ends_are_numbered() -> None:
+    node_ids = ["x" * 50 + "::test_a" + "y" * 50, "x" * 50 + "::test_b" + "y" * 50]
+    labels = shorten_distinct(node_ids, 20)
+    assert [label[-3:] for label in labels] == [" #1", " #2"]
+    assert labels[0][:-3] == labels[1][:-3] and len(labels[0]) == 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from plugin_helpers import make_project, results, run, script
+from plugin_helpers import SCRIPTED, make_project, results, run, script
 
 from greencode.history import History
 
@@ -154,6 +154,48 @@ def test_long_node_ids_keep_the_file_name_and_the_test_names_ends(
     (folder / "test_text_stats.py").write_text(f"def {LONG_NAME}():\n    pass\n")
     result = run(pytester, "--greencode")
     result.stdout.fnmatch_lines(["…/test_text_stats.py::test_words_are_*…*of_the_same_words  1 J/test"])
+
+
+def test_parameter_sets_that_shorten_alike_keep_labels_that_tell_them_apart(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as in tomlkit's suite: the middle that shortening drops is what tells the two apart
+    monkeypatch.setenv("COLUMNS", "80")
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, "")
+    (pytester.path / "test_toml_spec_cases.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('case', [\n"
+        "    'literal-multiline-40kb-of-text', 'string-multiline-40kb-of-text'\n"
+        "])\n"
+        f"def {LONG_NAME}(case):\n    pass\n"
+    )
+    lines = run(pytester, "--greencode").stdout.lines
+    labels = [line.split("  ")[0] for line in lines if line.endswith("1 J/test")]
+    assert len(labels) == 2
+    assert sorted("literal" in label for label in labels) == [False, True]
+    assert sorted("string" in label for label in labels) == [False, True]
+
+
+def test_control_characters_in_test_ids_are_shown_escaped_in_the_section(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest escapes ids itself unless told not to; then the section must still stay one line per test
+    script(monkeypatch, energy_j=1.0)
+    pytester.makepyprojecttoml(
+        "[tool.pytest.ini_options]\n"
+        "disable_test_id_escaping_and_forfeit_all_rights_to_community_support = true\n"
+        f'[tool.greencode]\nmeter = "{SCRIPTED}"\n'
+    )
+    pytester.makepyfile(
+        test_energy="import pytest\n\n"
+        "@pytest.mark.parametrize('x', ['a\\nb', '\\x1b[31mred'])\n"
+        "def test_x(x):\n    pass\n"
+    )
+    section = run(pytester, "--greencode").stdout.str().split("greencode: energy per test")[1]
+    names = [line.split()[0] for line in section.splitlines() if line.endswith("1 J/test")]
+    assert sorted(names) == ["test_energy.py::test_x[\\x1b[31mred]", "test_energy.py::test_x[a\\nb]"]
+    assert "\x1b" not in section
 
 
 def test_a_greencode_error_counted_in_the_summary_line_leaves_other_plugins_working(

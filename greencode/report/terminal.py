@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from greencode.names import shorten
+from greencode.escaping import terminal_line
+from greencode.names import shorten_distinct
 from greencode.units import format_energy, format_percent, plural
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def rows(section: Section, limit: int | None) -> tuple[list[tuple[str, ...]], in
         )
         table.append(
             (
-                record.node_id,
+                terminal_line(record.node_id),
                 f"{format_energy(record.median_j)}/{record.per}",
                 baseline,
                 _change(comparison),
@@ -116,11 +117,10 @@ def _aligned(table: Sequence[tuple[str, ...]], width: int) -> list[str]:
     others = sum(widths[1:]) + 2 * (len(widths) - 1)
     # node ids matter most: keep up to NAME_WIDTH characters even if the line then runs long
     widths[0] = min(widths[0], max(NAME_WIDTH, width - others))
+    names = shorten_distinct([row[0] for row in table], widths[0])
     return [
-        "  ".join(
-            (shorten(cell, widths[0]) if i == 0 else cell).ljust(widths[i]) for i, cell in enumerate(row)
-        ).rstrip()
-        for row in table
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate((name, *row[1:]))).rstrip()
+        for name, row in zip(names, table, strict=True)
     ]
 
 
@@ -234,8 +234,9 @@ def _saved_lines(outcome: RunOutcome | None) -> Iterable[str]:
 
 
 def section_lines(section: Section, *, width: int, verbose: bool) -> list[tuple[str, Style]]:
-    """The summary's lines below its title, each with its style; ``width`` is the terminal's, and only
-    ``verbose`` shows every test rather than the flagged ones and the :data:`TOP_ROWS` using the most."""
+    """The summary's lines below its title, each with its style and each one line, control characters shown
+    as escapes; ``width`` is the terminal's, and only ``verbose`` shows every test rather than the flagged
+    ones and the :data:`TOP_ROWS` using the most."""
     lines: list[tuple[str, Style]] = [(_header(section), "")]
     table, hidden = rows(section, None if verbose else TOP_ROWS)
     if table:
@@ -259,4 +260,5 @@ def section_lines(section: Section, *, width: int, verbose: bool) -> list[tuple[
         lines.append((section.outcome.footprint.line(), ""))
     lines.extend((f"warning: {warning}", "yellow") for warning in section.warnings)
     lines.extend((f"error: {error}", "red") for error in section.errors)
-    return lines
+    # node ids are in many of these lines, and a parametrised one can hold any character
+    return [(terminal_line(line), style) for line, style in lines]
