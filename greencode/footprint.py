@@ -123,9 +123,14 @@ class Footprint:
 
     def line(self) -> str:
         """E.g. ``greencode: measuring added 3.1 s to 14.2 s of tests (+22%: extra rounds 3.1 s), about 7 J
-        (estimated)``."""
+        (estimated)``; or ``greencode: measuring added no extra rounds to 14.2 s of tests (...)``."""
         if not any(part.wall_s > 0 for part in self.parts):
-            return f"greencode: measuring added nothing timed to {self.tests_s:.1f} s of tests"
+            # e.g. "no extra rounds": one round per test, the default when only measuring
+            what = " or ".join(dict.fromkeys(part.what for part in self.parts)) or "timed work"
+            return (
+                f"greencode: measuring added no {what} to {self.tests_s:.1f} s of tests "
+                "(opening and closing each window is not timed)"
+            )
         share = "" if self.share is None else f"{format_percent(self.share)}: "
         what = ", ".join(f"{p.what} {p.wall_s:.1f} s" for p in self.parts if p.wall_s > 0)
         workers = f" over {self.workers} workers" if self.workers > 1 else ""

@@ -31,9 +31,10 @@ def test_without_a_power_figure_the_energy_is_unknown_never_made_up() -> None:
     assert spent.to_dict()["added_j"] is None
 
 
-def test_nothing_timed_says_so() -> None:
+def test_nothing_timed_names_what_was_not_added() -> None:
     assert Footprint(1.0, (Spent(EXTRA_ROUNDS, 0.0, 0.0),), 3.5, "x").line() == (
-        "greencode: measuring added nothing timed to 1.0 s of tests"
+        "greencode: measuring added no extra rounds to 1.0 s of tests "
+        "(opening and closing each window is not timed)"
     )
 
 

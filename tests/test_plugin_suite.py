@@ -151,11 +151,13 @@ def test_the_terminal_says_what_extra_rounds_added(
     )
 
 
-def test_one_round_adds_nothing_timed(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_round_adds_no_extra_rounds(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     script(monkeypatch, energy_j=1.0)
     make_project(pytester, TWO_TESTS, rounds=1)
     result = run(pytester, "--greencode")
-    result.stdout.re_match_lines([r"greencode: measuring added nothing timed to \d+\.\d s of tests"])
+    result.stdout.re_match_lines(
+        [r"greencode: measuring added no extra rounds to \d+\.\d s of tests \(opening and closing each "]
+    )
 
 
 def test_the_footprint_is_in_the_results_json_labelled_estimated(
@@ -226,4 +228,4 @@ def test_the_step_summary_carries_the_suite_lines_and_the_footprint(
     written = summary.read_text()
     assert "gate: suite total: unchanged over 2 tests" in written
     assert "gate: total budget: suite total 2 J \\<= total_budget_j 5 J" in written
-    assert "greencode: measuring added nothing timed to" in written
+    assert "greencode: measuring added no extra rounds to" in written
