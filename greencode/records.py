@@ -125,10 +125,14 @@ class TestRecord(Figure):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TestRecord:
         """The inverse of :meth:`to_dict`; raises ``ValueError`` saying which field is wrong."""
+        node_id = typed(data, "node_id", str)
+        samples = floats_of(data, "samples_j")
+        if min(samples, default=0.0) < 0:  # no meter reads less than nothing: a damaged file
+            raise ValueError(f"{node_id}: negative energy {min(samples):g} J in 'samples_j'")
         return cls(
-            node_id=typed(data, "node_id", str),
+            node_id=node_id,
             per=typed(data, "per", str),
-            samples_j=floats_of(data, "samples_j"),
+            samples_j=samples,
             **_figure_from_dict(data),
             provenance=MappingProxyType(texts_of(data, "provenance")),
             source=typed(data, "source", str, "test"),

@@ -77,6 +77,20 @@ def test_a_malformed_results_file_is_one_line_naming_it(tmp_path: Path, edit: Ed
     assert expected in one_line_store_error(lambda: load_report(path), path)
 
 
+def test_a_negative_energy_in_a_results_file_stops_the_gate_as_it_stops_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the report refused it while greencode gate judged the file, leaving the test out as not comparable
+    from greencode.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_baseline(tmp_path / ".greencode" / "baseline.json", {"t::x": 1.0})
+    path = edited_results(tmp_path, lambda d: d["tests"][0].__setitem__("samples_j", [-1.0, 1.0]))
+    assert main(["gate", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{path}: " in error and "t::x: negative energy -1 J" in error
+
+
 def test_nan_in_a_results_file_is_refused_as_not_json(tmp_path: Path) -> None:
     path = edited_results(tmp_path, lambda d: d["tests"][0].__setitem__("wall_s", float("nan")))
     assert "NaN" in one_line_store_error(lambda: load_report(path), path)

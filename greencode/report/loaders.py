@@ -31,7 +31,6 @@ from greencode.report.model import (
     SCHEMA_VERSION,
     Estimate,
     Report,
-    TestResult,
     TrendPoint,
     Verdict,
     build_test,
@@ -44,7 +43,6 @@ from greencode.results_file import RESULTS_SCHEMA, RESULTS_VERSION, results_from
 
 if TYPE_CHECKING:
     from greencode.history import History, HistoryRun
-    from greencode.records import TestRecord
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Times are seconds since 1970 up to the year 9999, the range every platform's clock functions accept.
@@ -331,16 +329,6 @@ def _trend_point(point: Fields) -> TrendPoint:
     )
 
 
-def _record_test(
-    path: Path, record: TestRecord, carbon: CarbonConfig, started_at: float | None
-) -> TestResult:
-    negative = min(record.samples_j)
-    if negative < 0 or record.wall_s < 0:
-        value = f"energy {negative:g} J" if negative < 0 else f"wall time {record.wall_s:g} s"
-        raise StoreError(f"{path}: {record.node_id}: negative {value}; the file is damaged - write it again")
-    return test_from_record(record, carbon, started_at)
-
-
 def _from_results_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig) -> Report:
     """The pytest plugin's results (:func:`~greencode.results_file.results_from_document`): one per test."""
     results = results_from_document(data, path)
@@ -350,7 +338,7 @@ def _from_results_json(path: Path, data: Mapping[str, Any], carbon: CarbonConfig
         source=str(path),
         kind="pytest",
         carbon=carbon,
-        tests=tuple(_record_test(path, record, carbon, started) for record in results.records),
+        tests=tuple(test_from_record(record, carbon, started) for record in results.records),
         created_at=started,
         commit=run.optional_text("commit"),
         meter=run.optional_text("meter"),
