@@ -142,17 +142,25 @@ def test_the_terminal_table_shows_the_top_tests_unless_verbose(
 LONG_NAME = "test_words_are_counted_in_a_long_text_with_many_repetitions_of_the_same_words"
 
 
-def test_long_node_ids_keep_the_file_name_and_the_test_names_ends(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _narrow_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, path: str, source: str
+) -> pytest.RunResult:
+    """``pytest --greencode`` in an 80-column terminal on a project whose one test file is ``path``."""
     monkeypatch.setenv("COLUMNS", "80")
     script(monkeypatch, energy_j=1.0)
     make_project(pytester, "")
-    folder = pytester.path / "tests" / "unit" / "text"
-    folder.mkdir(parents=True)
+    (pytester.path / path).parent.mkdir(parents=True, exist_ok=True)
+    (pytester.path / path).write_text(source)
+    return run(pytester, "--greencode")
+
+
+def test_long_node_ids_keep_the_file_name_and_the_test_names_ends(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a file name no module of greencode's own suite has: pytester runs in this process
-    (folder / "test_text_stats.py").write_text(f"def {LONG_NAME}():\n    pass\n")
-    result = run(pytester, "--greencode")
+    result = _narrow_run(
+        pytester, monkeypatch, "tests/unit/text/test_text_stats.py", f"def {LONG_NAME}():\n    pass\n"
+    )
     result.stdout.fnmatch_lines(["…/test_text_stats.py::test_words_are_*…*of_the_same_words  1 J/test"])
 
 
@@ -160,17 +168,14 @@ def test_parameter_sets_that_shorten_alike_keep_labels_that_tell_them_apart(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # as in tomlkit's suite: the middle that shortening drops is what tells the two apart
-    monkeypatch.setenv("COLUMNS", "80")
-    script(monkeypatch, energy_j=1.0)
-    make_project(pytester, "")
-    (pytester.path / "test_toml_spec_cases.py").write_text(
+    source = (
         "import pytest\n\n"
         "@pytest.mark.parametrize('case', [\n"
         "    'literal-multiline-40kb-of-text', 'string-multiline-40kb-of-text'\n"
         "])\n"
         f"def {LONG_NAME}(case):\n    pass\n"
     )
-    lines = run(pytester, "--greencode").stdout.lines
+    lines = _narrow_run(pytester, monkeypatch, "test_toml_spec_cases.py", source).stdout.lines
     labels = [line.split("  ")[0] for line in lines if line.endswith("1 J/test")]
     assert len(labels) == 2
     assert sorted("literal" in label for label in labels) == [False, True]
