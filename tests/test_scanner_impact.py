@@ -387,7 +387,7 @@ def test_a_dedupe_list_emptied_per_pass_of_an_outer_loop_counts_only_the_inner_l
     """
     finding = only(code, "GRN001")
     assert (finding.impact, finding.shown_by_default) == ("medium", False)
-    assert "one plain loop" in finding.why
+    assert "one plain loop" in finding.why and "makes afresh on each pass" in finding.why
 
 
 def test_a_dedupe_list_kept_across_the_outer_loop_stays_heavy() -> None:

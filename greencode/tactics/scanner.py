@@ -333,6 +333,10 @@ class _Walker:
         main_block = any(_is_main_guard(a) for a in ctx.ancestors)
         prints = bool(loops) and loop_prints(loops[-1], ctx.qualname)
         where = place(loops, ".".join(names) or None, function, main_block, self.role, prints)
+        if within is not None:
+            where = replace(
+                where, why=f"{where.why}, on a list that the loop around it makes afresh on each pass"
+            )
         loop_line = None
         if rule.suppress_on_loop:
             loop = ctx.innermost_loop()
