@@ -133,6 +133,11 @@ def results_from_document(data: Mapping[str, Any], path: Path) -> Results:
         if not all(isinstance(t, dict) for t in tests):
             raise ValueError("'tests' should be a list of objects")
         records = tuple(TestRecord.from_dict(t) for t in tests)
+        seen: set[str] = set()
+        for record in records:  # one run measures a test once: a second entry is a damaged or edited file
+            if record.node_id in seen:
+                raise ValueError(f"{record.node_id} appears twice in 'tests'")
+            seen.add(record.node_id)
         run = typed(data, "run", dict, {})
         gate = typed(data, "gate", dict, None)
         typed(data, "warnings", list, [])

@@ -70,6 +70,7 @@ def one_line_store_error(call: Callable[[], object], path: Path) -> str:
         (lambda d: d["tests"][0].__setitem__("wall_s", -1), "duration >= 0"),
         (lambda d: d["tests"][0].__setitem__("rounds", -5), "'rounds' should be a whole number >= 1"),
         (lambda d: d["tests"][0].__setitem__("provenance", {"cpu": 5}), "'provenance' should map"),
+        (lambda d: d["tests"].append(d["tests"][0]), "t::x appears twice in 'tests'"),
     ],
 )
 def test_a_malformed_results_file_is_one_line_naming_it(tmp_path: Path, edit: Edit, expected: str) -> None:
