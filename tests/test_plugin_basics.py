@@ -196,6 +196,41 @@ def test_passes():
     assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_passes"]
 
 
+INTERRUPTED_SUITE = """
+def test_first():
+    pass
+
+def test_ctrl_c():
+    raise KeyboardInterrupt
+
+def test_never_reached():
+    pass
+"""
+
+
+def test_an_interrupted_run_shows_what_it_measured_and_saves_compares_and_writes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, INTERRUPTED_SUITE)
+    # in process, pytester raises the inner run's KeyboardInterrupt again unless told not to
+    plain = pytester.runpytest(*FAST, "-p", "no:greencode", no_reraise_ctrlc=True)
+    result = pytester.runpytest(
+        *FAST, "--greencode-save", "--greencode-json", "results.json", no_reraise_ctrlc=True
+    )
+    assert result.ret == plain.ret == pytest.ExitCode.INTERRUPTED
+    assert result.parseoutcomes() == plain.parseoutcomes()
+    result.stdout.fnmatch_lines(
+        [
+            "test_energy.py::test_first  1 J/test",
+            "warning: the run was interrupted: 1 test measured before it stopped (shown above); nothing was "
+            "saved, compared or written",
+        ]
+    )
+    assert not (pytester.path / "results.json").exists()
+    assert not (pytester.path / ".greencode").exists()
+
+
 def test_a_failed_test_using_the_energy_fixture_is_neither_recorded_nor_saved(
     pytester: pytest.Pytester,
 ) -> None:

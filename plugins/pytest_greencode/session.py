@@ -29,6 +29,7 @@ from greencode.gate import Budget, GateSettings, declared_noise
 from greencode.measurement import Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, ab_side_run, conclude
 from greencode.records import TestRecord
+from greencode.units import plural
 from pytest_greencode import callgrind, markers, rounds, xdist
 from pytest_greencode.keys import PLAN_KEY, ROUNDS_KEY
 from pytest_greencode.options import overrides, read_baseline, run_options
@@ -103,6 +104,7 @@ class GreencodeRun:
         self.baseline: Baseline | None = None
         self.outcome: RunOutcome | None = None
         self.concluded = False
+        self.interrupted = False
 
     @property
     def meter_name(self) -> str:
@@ -180,7 +182,12 @@ class GreencodeRun:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        result = yield
+        try:
+            result = yield
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            # a partial run is no baseline and no comparison: nothing is saved, judged or written
+            self.interrupted = True
+            raise
         if self.is_worker or session.config.option.collectonly:
             return result
         from pytest_greencode import reporting
@@ -226,9 +233,14 @@ class GreencodeRun:
             self.warnings.append(warning)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.concluded:
+        if self.concluded or (self.interrupted and not self.is_worker):
             from pytest_greencode import reporting
 
+            if self.interrupted:
+                self.warnings.append(
+                    f"the run was interrupted: {plural(len(self.records), 'test')} measured before it "
+                    "stopped (shown above); nothing was saved, compared or written"
+                )
             reporting.terminal_section(terminalreporter, self)
 
     # ----------------------------------------------------------------------------------------------------
