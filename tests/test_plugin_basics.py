@@ -231,6 +231,15 @@ def test_an_interrupted_run_shows_what_it_measured_and_saves_compares_and_writes
     assert not (pytester.path / ".greencode").exists()
 
 
+def test_a_run_interrupted_before_any_measurement_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, "def test_ctrl_c():\n    raise KeyboardInterrupt\n")
+    result = pytester.runpytest(*FAST, "--greencode", no_reraise_ctrlc=True)
+    result.stdout.fnmatch_lines(["warning: the run was interrupted: no measurement reached greencode *"])
+
+
 def test_a_failed_test_using_the_energy_fixture_is_neither_recorded_nor_saved(
     pytester: pytest.Pytester,
 ) -> None:

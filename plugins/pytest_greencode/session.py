@@ -237,9 +237,14 @@ class GreencodeRun:
             from pytest_greencode import reporting
 
             if self.interrupted:
+                # under xdist the workers' measurements arrive only with their end, which an interrupt skips
+                measured = (
+                    f"{plural(len(self.records), 'test')} measured before it stopped (shown above)"
+                    if self.records
+                    else "no measurement reached greencode before it stopped"
+                )
                 self.warnings.append(
-                    f"the run was interrupted: {plural(len(self.records), 'test')} measured before it "
-                    "stopped (shown above); nothing was saved, compared or written"
+                    f"the run was interrupted: {measured}; nothing was saved, compared or written"
                 )
             reporting.terminal_section(terminalreporter, self)
 
