@@ -42,6 +42,19 @@ def test_no_help_shows_a_doubled_percent_sign() -> None:
     assert [prog for prog, text in shown.items() if "%%" in text] == []
 
 
+def test_every_output_option_is_also_spelled_o() -> None:
+    from greencode.cli import build_parser
+
+    outputs = [
+        action.option_strings
+        for parser in _every_parser(build_parser())
+        for action in parser._actions
+        if "--output" in action.option_strings
+    ]
+    assert len(outputs) >= 3
+    assert [strings for strings in outputs if "-o" not in strings] == []
+
+
 def test_no_command_prints_help_and_exits_2(tmp_path: Path) -> None:
     result = greencode(cwd=tmp_path)
     assert result.returncode == 2 and "usage: greencode" in result.stdout

@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("directory", nargs="?", default=DEFAULT_DIR, metavar="DIR", help=DIR_HELP)
     run.add_argument(
         "--output",
+        "-o",
         default="classroom-report.md",
         metavar="FILE",
         help="report to write, .md or .html (default: classroom-report.md)",

@@ -30,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text", help="report format")
     parser.add_argument(
-        "--output", type=path_argument, metavar="FILE", help="write the report to FILE, not standard output"
+        "--output",
+        "-o",
+        type=path_argument,
+        metavar="FILE",
+        help="write the report to FILE, not standard output",
     )
     parser.add_argument(
         "--all",
