@@ -142,7 +142,8 @@ class _State:
         self.selections: dict[str, Selection | GreencodeError] = {}
         #: the configured meters and the configuration, once built: what a window naming no meter uses
         self.default: tuple[Selection, Config] | None = None
-        self.registry: deque[Measurement] = deque(maxlen=REGISTRY_SIZE)
+        #: the blocks of recent results (each builds its Measurement when read)
+        self.registry: deque[MeasureBlock] = deque(maxlen=REGISTRY_SIZE)
 
     def get_config(self) -> Config:
         config = self.config
@@ -222,7 +223,7 @@ def meters_in_use(meter: str | None = None) -> Selection:
 
 def results() -> list[Measurement]:
     """Recent results, oldest first (at most :data:`REGISTRY_SIZE`)."""
-    return list(_state.registry)
+    return [block.measurement() for block in _state.registry]
 
 
 def clear_results() -> None:
@@ -238,21 +239,54 @@ class Recorder:
 
     This is the building block for the decorator, the context manager, :func:`profile`, the pytest plugin and
     ``greencode run``. Start it as late and stop it as early as possible around the code of interest.
+
+    A stopped recorder keeps the figures its window read (``label``, ``wall_s``, ``energy_j`` and the others
+    a summary needs, under the names :class:`Measurement` gives them) and builds its Measurement from them
+    the first time it is asked (:meth:`measurement`): a window that nobody reads in full, such as a hot
+    function's call counted by the print sink's summary, never builds one.
     """
 
     __slots__ = (
         "_config",
         "_cpu0",
+        "_extra",
         "_failures",
-        "_label",
+        "_finished",
+        "_result",
         "_selection",
         "_started_at",
         "_wall0",
         "_windows",
+        "concurrent",
+        "cpu_s",
+        "energy_j",
+        "error",
+        "estimated",
+        "label",
+        "meter",
+        "meter_error",
+        "wall_s",
+        "warnings",
     )
 
+    # the figures a stopped window keeps (see the class docstring); set by stop()
+    label: str
+    wall_s: float
+    cpu_s: float
+    energy_j: float
+    warnings: tuple[str, ...]
+    error: str | None
+    meter_error: str | None
+    concurrent: bool
+    estimated: bool
+    meter: str
+    _result: Measurement | None
+    #: domains, provenance, counts and functions where they are not the sole estimator's (else None)
+    _extra: tuple[Mapping[str, float], Mapping[str, str], Mapping[str, int], Mapping[str, int]] | None
+
     def __init__(self, label: str, selection: Selection, config: Config) -> None:
-        self._label = label
+        self.label = label
+        self._finished = False
         self._open(selection, config)
 
     def _open(self, selection: Selection, config: Config) -> None:
@@ -287,6 +321,11 @@ class Recorder:
         self._windows = tuple(windows)
 
     def stop(self, error: BaseException | None = None) -> Measurement:
+        self._finish(error)
+        return self.measurement()
+
+    def _finish(self, error: BaseException | None) -> None:
+        """Close the windows and keep their figures (:meth:`measurement` builds the result from them)."""
         selection = self._selection
         windows = self._windows
         if not windows:
@@ -304,24 +343,19 @@ class Recorder:
             except Exception as exc:
                 self._failures = (*self._failures, _meter_failure(selection.name, "could not be read", exc))
             else:
-                return _new_measurement(
-                    self._label,
-                    _perf_counter() - self._wall0,
-                    cpu_now - self._cpu0,
-                    joules,
-                    MappingProxyType({CPU_DOMAIN: joules}),
-                    selection.provenance,
-                    selection.estimated,
-                    selection.name,
-                    self._started_at,
-                    self._config.carbon,
-                    warnings,
-                    raised,
-                    None,
-                    concurrent,
-                    _NONE_COUNTED,
-                    _NONE_COUNTED,
-                )
+                self.wall_s = _perf_counter() - self._wall0
+                self.cpu_s = cpu_now - self._cpu0
+                self.energy_j = joules
+                self.warnings = warnings
+                self.error = raised
+                self.meter_error = None
+                self.concurrent = concurrent
+                self.estimated = selection.estimated
+                self.meter = selection.name
+                self._extra = None
+                self._result = None
+                self._finished = True
+                return
             readings: list[Reading | None] = [None]
         else:
             readings = []
@@ -348,24 +382,53 @@ class Recorder:
         else:
             energy = math.nan
             warnings = (*warnings, f"energy not measured: {meter_error}")
-        return _new_measurement(
-            self._label,
-            wall,
-            cpu,
-            energy,
-            MappingProxyType(domains),
+        self.wall_s = wall
+        self.cpu_s = cpu
+        self.energy_j = energy
+        self.warnings = warnings
+        self.error = raised
+        self.meter_error = meter_error
+        self.concurrent = concurrent
+        self.estimated = estimated
+        self.meter = selection.name
+        self._extra = (MappingProxyType(domains), provenance, counts, functions)
+        self._result = None
+        self._finished = True
+
+    def measurement(self) -> Measurement:
+        """The :class:`Measurement` of the stopped window, built from its figures the first time it is asked
+        (two threads asking at once may each build one: equal, though not the same object)."""
+        built = self._result
+        if built is not None:
+            return built
+        if not self._finished:
+            raise RuntimeError("this measurement window has not been stopped")
+        domains: Mapping[str, float]
+        extra = self._extra
+        if extra is None:  # the sole estimator's: one domain, the selection's provenance, nothing counted
+            domains, provenance = MappingProxyType({CPU_DOMAIN: self.energy_j}), self._selection.provenance
+            counts = functions = _NONE_COUNTED
+        else:
+            domains, provenance, counts, functions = extra
+        result = self._result = _new_measurement(
+            self.label,
+            self.wall_s,
+            self.cpu_s,
+            self.energy_j,
+            domains,
             provenance,
-            estimated,
-            selection.name,
+            self.estimated,
+            self.meter,
             self._started_at,
             self._config.carbon,
-            warnings,
-            raised,
-            meter_error,
-            concurrent,
+            self.warnings,
+            self.error,
+            self.meter_error,
+            self.concurrent,
             counts,
             functions,
         )
+        return result
 
 
 # the clocks a window reads, bound once (each read is on the path of every measurement)
@@ -502,20 +565,22 @@ class MeasureBlock(Recorder):
     """What ``with measure(...) as m`` binds: ``m.result`` is the :class:`Measurement` after the block.
 
     A block is the recorder of its own window (opened when the block is entered), so a window costs one
-    object, not two.
+    object, not two; the registry and the sinks get the block itself, and its Measurement is built when
+    someone reads it (see :class:`Recorder`).
     """
 
-    __slots__ = ("_meter", "result")
+    __slots__ = ("_meter",)
 
     def __init__(self, label: str, meter: str | None) -> None:
-        self._label = label
+        self.label = label
         self._meter = meter
         self._windows = ()  # not open yet
-        self.result: Measurement | None = None
+        self._finished = False
 
     @property
-    def label(self) -> str:
-        return self._label
+    def result(self) -> Measurement | None:
+        """The block's Measurement once it has ended; ``None`` before, or where it could not be measured."""
+        return self.measurement() if self._finished else None
 
     def __enter__(self) -> MeasureBlock:
         default = _state.default
@@ -527,7 +592,7 @@ class MeasureBlock(Recorder):
         except GreencodeError as exc:
             # No usable meter or configuration: the code runs unmeasured (result None), with one warning
             # per cause and call site, instead of every decorated function raising in production.
-            warn(f"greencode: not measuring {self._label!r}: {exc}")
+            warn(f"greencode: not measuring {self.label!r}: {exc}")
         return self
 
     def __exit__(
@@ -537,17 +602,16 @@ class MeasureBlock(Recorder):
             return
         try:
             # a generator closed before its end has not failed
-            result = self.stop(None if exc is None or isinstance(exc, GeneratorExit) else exc)
+            self._finish(None if exc is None or isinstance(exc, GeneratorExit) else exc)
         except Exception as failure:
             # The measured code has already run: losing its return value or replacing its exception
             # would be worse than losing one measurement, so say so and carry on.
-            warn(f"greencode: measuring {self._label!r} failed: {failure}")
+            warn(f"greencode: measuring {self.label!r} failed: {failure}")
             return
-        self.result = result
-        if result.meter_error is not None:
-            warn(f"greencode: energy of {self._label!r} not measured: {result.meter_error}")
-        _state.registry.append(result)
-        sinks.emit(result, current_config)
+        if self.meter_error is not None:
+            warn(f"greencode: energy of {self.label!r} not measured: {self.meter_error}")
+        _state.registry.append(self)
+        sinks.emit(self, current_config)
         # returning None lets any exception from the block propagate unchanged
 
     async def __aenter__(self) -> MeasureBlock:
@@ -567,10 +631,10 @@ def _innermost(stack: tuple[tuple[measure, MeasureBlock], ...], owner: measure) 
 def _new_block(label: str, meter: str | None) -> MeasureBlock:
     """``MeasureBlock(label, meter)``, without a Python ``__init__`` call (each window builds one)."""
     block = _new_object(MeasureBlock)
-    block._label = label
+    block.label = label
     block._meter = meter
     block._windows = ()
-    block.result = None
+    block._finished = False
     return block
 
 
@@ -589,12 +653,12 @@ class measure:
     ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
     """
 
-    __slots__ = ("_open", "label", "meter", "result")
+    __slots__ = ("_last", "_open", "label", "meter")
 
     label: str | None
     meter: str | None
-    #: The result of the last block this object measured (in any thread or task).
-    result: Measurement | None
+    #: the last block this object measured (see ``result``)
+    _last: MeasureBlock | None
     #: the one block open on this object, when there is one (see __enter__)
     _open: list[MeasureBlock]
 
@@ -613,9 +677,15 @@ class measure:
         self = _new_object(cls)
         self.label = label
         self.meter = meter
-        self.result = None
+        self._last = None
         self._open = []
         return self
+
+    @property
+    def result(self) -> Measurement | None:
+        """The result of the last block this object measured (in any thread or task)."""
+        last = self._last
+        return None if last is None else last.result
 
     # Which block an exit closes: the usual case, one block open on this object, keeps it on the object
     # itself (``_open``: the first block appended to it is the open one; appending is atomic, so two
@@ -650,7 +720,7 @@ class measure:
             block = stack[index][1]
             _open_blocks.set(stack[:index] + stack[index + 1 :])
         block.__exit__(exc_type, exc, tb)
-        self.result = block.result
+        self._last = block
 
     async def __aenter__(self) -> MeasureBlock:
         return self.__enter__()

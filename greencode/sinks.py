@@ -23,7 +23,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from greencode.errors import ConfigError, warn
 from greencode.units import format_co2e, format_duration, format_energy, format_power
@@ -36,6 +36,33 @@ if TYPE_CHECKING:
 
 Sink = Callable[["Measurement"], None]
 DEFAULT_OUTPUT = "print"
+
+
+class Figures(Protocol):
+    """What a label's summary reads of each call: a :class:`~greencode.measurement.Measurement` has these,
+    and so has the record of a window that has not built its Measurement (see :class:`Record`)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def wall_s(self) -> float: ...
+    @property
+    def energy_j(self) -> float: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def meter_error(self) -> str | None: ...
+    @property
+    def estimated(self) -> bool: ...
+    @property
+    def meter(self) -> str: ...
+
+
+class Record(Figures, Protocol):
+    """What a measured window hands the sinks (a :class:`~greencode.measurement.MeasureBlock`): its figures,
+    and its Measurement, built when a sink needs all of it."""
+
+    def measurement(self) -> Measurement: ...
 
 
 def describe(measurement: Measurement) -> str:
@@ -74,16 +101,21 @@ class PrintSink:
     def _print(self, line: str) -> None:
         print(line, file=self._stream or sys.stderr)
 
+    def count(self, record: Record) -> None:
+        """Take a window's record: a label seen before is counted from the record's figures, without the
+        Measurement being built (what most calls of a hot function are); anything else as ``self(...)``."""
+        if not self._each:
+            summary = self._labels.get(record.label)
+            if summary is not None:
+                summary.add(record, self._lock)
+                return
+        self(record.measurement())
+
     def __call__(self, measurement: Measurement) -> None:
         if not self._each:
             summary = self._labels.get(measurement.label)
             if summary is not None:  # a label seen before: counted now, printed at exit
-                # appending is atomic, so the hot path takes no lock; the summary folds its calls in batches
-                pending = summary.pending
-                pending.append(measurement)
-                if len(pending) >= summary.BATCH:
-                    with self._lock:
-                        summary.fold()
+                summary.add(measurement, self._lock)
                 return
             with self._lock:
                 summary = self._labels.get(measurement.label)
@@ -137,7 +169,7 @@ class LabelSummary:
         "wall_s",
     )
 
-    def __init__(self, first: Measurement) -> None:
+    def __init__(self, first: Figures) -> None:
         self.label = first.label
         self._first = first
         self.calls = 0
@@ -148,7 +180,7 @@ class LabelSummary:
         self.estimated = first.estimated
         self.meters = {first.meter: None}
         self.sample_j: list[float] = []
-        self.pending: list[Measurement] = []
+        self.pending: list[Figures] = []
         #: warnings of later calls that the first call's line did not show, each once
         self.new_warnings: dict[str, None] = {}
         # reservoir sampling once the sample is full (see _sample): the next measured call to go in
@@ -157,6 +189,15 @@ class LabelSummary:
         self._weight = 1.0
         self.pending.append(first)
         self.fold()
+
+    def add(self, call: Figures, lock: threading.Lock) -> None:
+        """Count one more call; ``lock`` is the sink's, taken only to fold a full batch."""
+        # appending is atomic, so the hot path takes no lock
+        pending = self.pending
+        pending.append(call)
+        if len(pending) >= self.BATCH:
+            with lock:
+                self.fold()
 
     def fold(self) -> None:
         """Count the pending calls (the caller holds the sink's lock)."""
@@ -320,14 +361,17 @@ class _Sinks:
         self.lock = threading.Lock()
         self.configured: list[Sink] | None = None
         self.callbacks: list[Sink] = []
-        #: configured + callbacks, each with what to call (a bound method for greencode's own sinks: calling
-        #: an object's ``__call__`` through the object costs more), rebuilt on change so that emitting builds
-        #: nothing
-        self.active: tuple[tuple[Sink, Sink], ...] = ()
+        #: configured + callbacks in order, rebuilt on change so that emitting builds nothing: what to call,
+        #: the sink, and whether the call takes a window's record (a print sink's ``count``, which builds a
+        #: Measurement only when it prints one) rather than its Measurement
+        self.active: tuple[tuple[Callable[[Any], None], Sink, bool], ...] = ()
 
     def refresh(self) -> None:
         self.active = tuple(
-            (sink.__call__ if isinstance(sink, (PrintSink, JsonlSink)) else sink, sink)
+            (sink.count, sink, True)
+            if isinstance(sink, PrintSink)
+            # a bound method for greencode's own sinks: calling an object's __call__ through it costs more
+            else (sink.__call__ if isinstance(sink, JsonlSink) else sink, sink, False)
             for sink in (*(self.configured or ()), *self.callbacks)
         )
 
@@ -376,13 +420,19 @@ def use_config_output(config: Config) -> None:
         )
 
 
-def emit(measurement: Measurement, config: Callable[[], Config]) -> None:
-    """Send ``measurement`` to every sink; before the first, the sinks ``config()`` names are set up (the
-    caller passes its configuration, so this module need not know where that lives)."""
+def emit(record: Record, config: Callable[[], Config]) -> None:
+    """Send a window's ``record`` to every sink; before the first, the sinks ``config()`` names are set up
+    (the caller passes its configuration, so this module need not know where that lives)."""
     if _sinks.configured is None:
         use_config_output(config())
-    for call, sink in _sinks.active:
+    measurement = None
+    for call, sink, takes_record in _sinks.active:
         try:
-            call(measurement)
+            if takes_record:
+                call(record)
+            else:
+                if measurement is None:
+                    measurement = record.measurement()
+                call(measurement)
         except Exception as exc:  # an output problem must never break the measured code
             warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")

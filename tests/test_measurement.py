@@ -538,3 +538,36 @@ def test_one_measure_object_entered_inside_itself_closes_the_inner_block_first()
 def test_leaving_a_measure_block_that_was_never_entered_says_so() -> None:
     with pytest.raises(RuntimeError, match="exited without being entered"):
         greencode.measure("never").__exit__(None, None, None)
+
+
+def test_a_blocks_measurement_is_built_only_when_something_reads_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built: list[str] = []
+    build = measurement._new_measurement
+
+    def counted(*fields: Any) -> greencode.Measurement:
+        built.append(fields[0])
+        return build(*fields)
+
+    monkeypatch.setattr(measurement, "_new_measurement", counted)
+    greencode.set_output("print")  # prints the first call of a label; counts the others from their figures
+    for _ in range(10):
+        with greencode.measure("hot"):
+            pass
+    assert built == ["hot"]
+    assert len(greencode.results()) == 10 and built == ["hot"] * 10
+
+
+def test_the_registry_and_the_block_give_the_same_measurement() -> None:
+    with greencode.measure("once") as m:
+        pass
+    assert m.result is not None
+    assert greencode.results()[-1] is m.result and m.result is m.result
+
+
+def test_a_block_that_has_not_ended_has_no_result() -> None:
+    shared = greencode.measure("open")
+    with shared as block:
+        assert block.result is None and shared.result is None
+    assert block.result is not None and shared.result is block.result

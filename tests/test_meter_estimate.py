@@ -644,3 +644,14 @@ def test_what_one_estimator_result_says_is_not_carried_into_the_next(tmp_path: P
         pass
     assert failed.result is not None and worked.result is not None
     assert (failed.result.error, worked.result.error) == ("ValueError", None)
+
+
+def test_an_estimator_windows_kept_figures_are_its_measurements(tmp_path: Path) -> None:
+    # the print sink's summary counts calls from the figures a block keeps; they must be the result's
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    with greencode.measure("work") as block:
+        sum(range(20_000))
+    result = block.measurement()
+    kept = ("label", "wall_s", "cpu_s", "energy_j", "warnings", "error", "meter_error", "concurrent")
+    assert [getattr(block, name) for name in kept] == [getattr(result, name) for name in kept]
+    assert (block.estimated, block.meter) == (result.estimated, result.meter) == (True, "estimate")

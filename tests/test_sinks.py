@@ -315,3 +315,21 @@ def test_print_summary_sample_beyond_its_size_gives_every_call_the_same_chance(
     # 10 of 100 calls kept: 5 of the first 50 on average (3000 if the sample kept only the first calls);
     # the bound is about 7 standard deviations of 300 draws
     assert abs(early - 1500) < 200
+
+
+def test_print_summary_from_window_records_is_the_summary_from_their_measurements() -> None:
+    testing.script([1.0, 2.0, 3.0, 4.0, 5.0])
+    blocks = []
+    for _ in range(5):
+        with greencode.measure("hot") as block:
+            pass
+        blocks.append(block)
+    from_records, from_measurements = io.StringIO(), io.StringIO()
+    by_record, by_measurement = sinks.PrintSink(from_records), sinks.PrintSink(from_measurements)
+    for block in blocks:
+        by_record.count(block)
+        by_measurement(block.measurement())
+    by_record.flush()
+    by_measurement.flush()
+    assert from_records.getvalue() == from_measurements.getvalue()
+    assert "hot: 5 calls in " in from_records.getvalue()
