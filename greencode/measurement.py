@@ -23,7 +23,7 @@ from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
-from greencode.meters.estimate import CPU_DOMAIN
+from greencode.meters.estimate import CPU_DOMAIN, EstimateMeter, WindowState
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -140,8 +140,10 @@ class _State:
         # does not probe the hardware (or re-read the configuration) on every call.
         self.config_error: GreencodeError | None = None
         self.selections: dict[str, Selection | GreencodeError] = {}
-        #: the configured meters and the configuration, once built: what a window naming no meter uses
-        self.default: tuple[Selection, Config] | None = None
+        #: the configured meters and the configuration, once built: what a window naming no meter uses;
+        #: with the selection's sole estimator (``Selection.sole_cpu_time_meter``) read here once, as a
+        #: look-up on the selection costs more (CPython 3.11 is slow on an object with a cached_property)
+        self.default: tuple[Selection, Config, EstimateMeter | None] | None = None
         #: the blocks of recent results (each builds its Measurement when read)
         self.registry: deque[MeasureBlock] = deque(maxlen=REGISTRY_SIZE)
 
@@ -174,7 +176,7 @@ class _State:
                         selection = exc
                     self.selections[key] = selection
                 if meter is None and self.config is config and isinstance(selection, Selection):
-                    self.default = (selection, config)
+                    self.default = (selection, config, selection.sole_cpu_time_meter)
         if isinstance(selection, GreencodeError):
             raise selection
         return selection
@@ -234,7 +236,7 @@ def clear_results() -> None:
 # one window over a selection of meters
 
 
-class Recorder:
+class Recorder(WindowState):
     """One open window over a :class:`Selection`; ``stop()`` returns the :class:`Measurement`.
 
     This is the building block for the decorator, the context manager, :func:`profile`, the pytest plugin and
@@ -244,16 +246,19 @@ class Recorder:
     a summary needs, under the names :class:`Measurement` gives them) and builds its Measurement from them
     the first time it is asked (:meth:`measurement`): a window that nobody reads in full, such as a hot
     function's call counted by the print sink's summary, never builds one.
+
+    With the estimator alone (the default where no counter is readable) the recorder holds the estimator's
+    window itself (it is a :class:`~greencode.meters.estimate.WindowState`): one object per window.
     """
 
     __slots__ = (
         "_config",
-        "_cpu0",
         "_extra",
         "_failures",
         "_finished",
         "_result",
         "_selection",
+        "_sole",
         "_started_at",
         "_wall0",
         "_windows",
@@ -287,29 +292,39 @@ class Recorder:
     def __init__(self, label: str, selection: Selection, config: Config) -> None:
         self.label = label
         self._finished = False
-        self._open(selection, config)
+        self._open(selection, config, selection.sole_cpu_time_meter)
 
-    def _open(self, selection: Selection, config: Config) -> None:
+    def _open(self, selection: Selection, config: Config, sole: EstimateMeter | None) -> None:
+        """Open the windows; ``sole`` is ``selection.sole_cpu_time_meter``, which the caller has at hand."""
         self._selection = selection
         self._config = config
         # A meter that fails here or at stop() costs the measurement, never the measured code: neither
-        # method raises for a meter's sake (see Measurement.meter_error).
-        self._failures: tuple[str, ...] = ()
+        # method raises for a meter's sake (see Measurement.meter_error). Set where a window may fail
+        # before the end: a recorder that holds the estimator's window has none by then.
+        self._failures: tuple[str, ...]
         #: one per meter (None where it failed to start); empty when not open
         self._windows: tuple[Window | None, ...]
+        #: the estimator when it is the only meter and this recorder holds its window, else None
+        self._sole: EstimateMeter | None
         self._started_at = _wall_clock()
-        self._cpu0 = cpu0 = _process_time()
+        # this process's CPU clock at the start (the slot the estimator's window reads it from, see below)
+        self._self0 = cpu0 = _process_time()
         self._wall0 = _perf_counter()
         # The estimator reads this process's CPU clock, as the recorder does: it gets the recorder's reading
         # instead of reading the same clock again (a third of what an estimator window costs).
-        sole = selection.sole_cpu_time_meter
-        if sole is not None:  # the default where no counter is readable: one window, opened directly
+        if sole is not None:  # the default where no counter is readable: the recorder holds its window
             try:
-                self._windows = (sole.start_at(cpu0),)
+                sole.open_window(self)
             except Exception as exc:
+                self._sole = None
                 self._windows = (None,)
                 self._failures = (_meter_failure(sole.name, "could not start", exc),)
+            else:
+                self._sole = sole
+                self._windows = _HELD
             return
+        self._sole = None
+        self._failures = ()
         shared = selection.cpu_time_meter
         windows: list[Window | None] = []
         for meter in selection.meters:
@@ -331,33 +346,36 @@ class Recorder:
         if not windows:
             raise RuntimeError("this measurement window was already stopped")
         self._windows = ()
-        shared = selection.cpu_time_meter
-        cpu_now = _process_time() if shared is not None else 0.0
         raised = None if error is None else type(error).__name__
-        window = windows[0]
-        if selection.sole_cpu_time_meter is not None and window is not None:
-            # The default where no counter is readable: one estimator window, whose figures are the result's
-            # as they are (its domain, provenance and estimated flag are the selection's).
+        sole = self._sole
+        if sole is not None:
+            # The estimator alone: its window's figures are the result's as they are (its domain, provenance
+            # and estimated flag are the selection's).
+            shared: EstimateMeter | None = sole
+            cpu_now = _process_time()
             try:
-                joules, warnings, concurrent = window.close_at(cpu_now)  # type: ignore[attr-defined]
+                joules, warnings, concurrent = sole.close_window(self, cpu_now)
             except Exception as exc:
-                self._failures = (*self._failures, _meter_failure(selection.name, "could not be read", exc))
+                self._failures = (_meter_failure(selection.name, "could not be read", exc),)
             else:
                 self.wall_s = _perf_counter() - self._wall0
-                self.cpu_s = cpu_now - self._cpu0
+                self.cpu_s = cpu_now - self._self0
                 self.energy_j = joules
                 self.warnings = warnings
                 self.error = raised
                 self.meter_error = None
                 self.concurrent = concurrent
-                self.estimated = selection.estimated
-                self.meter = selection.name
+                # the selection's, read from the meter: its one domain is an estimate (EstimateMeter.domains)
+                self.estimated = True
+                self.meter = sole.name
                 self._extra = None
                 self._result = None
                 self._finished = True
                 return
             readings: list[Reading | None] = [None]
         else:
+            shared = selection.cpu_time_meter
+            cpu_now = _process_time() if shared is not None else 0.0
             readings = []
             for meter, window in zip(reversed(selection.meters), reversed(windows), strict=True):
                 try:
@@ -372,7 +390,7 @@ class Recorder:
                     self._failures = (*self._failures, _meter_failure(meter.name, "could not be read", exc))
             readings.reverse()
         wall = _perf_counter() - self._wall0
-        cpu = (cpu_now if shared is not None else _process_time()) - self._cpu0
+        cpu = (cpu_now if shared is not None else _process_time()) - self._self0
         domains, warnings, provenance, estimated, concurrent, counts, functions = _combine(
             selection, readings
         )
@@ -430,6 +448,10 @@ class Recorder:
         )
         return result
 
+
+#: what ``_windows`` holds while a recorder holds the estimator's window itself (see Recorder._open): only
+#: that it is not empty (open) is read
+_HELD: tuple[Window | None, ...] = (None,)
 
 # the clocks a window reads, bound once (each read is on the path of every measurement)
 _wall_clock = time.time
@@ -547,14 +569,16 @@ _NONE_COUNTED: Mapping[str, int] = MappingProxyType({})
 
 def start(label: str = "", meter: str | None = None) -> Recorder:
     """Open a window with the configured (or named) meters; call ``.stop()`` on the result."""
-    return Recorder(label, *_meters(meter))
+    selection, config, _ = _meters(meter)
+    return Recorder(label, selection, config)
 
 
-def _meters(meter: str | None) -> tuple[Selection, Config]:
+def _meters(meter: str | None) -> tuple[Selection, Config, EstimateMeter | None]:
     default = _state.default
     if meter is None and default is not None:  # the usual case, kept to one look-up
         return default
-    return _state.selection(meter), _state.get_config()
+    selection = _state.selection(meter)
+    return selection, _state.get_config(), selection.sole_cpu_time_meter
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -586,7 +610,7 @@ class MeasureBlock(Recorder):
         default = _state.default
         try:
             if self._meter is None and default is not None:  # the usual case, kept to one look-up
-                self._open(default[0], default[1])
+                self._open(default[0], default[1], default[2])
             else:
                 self._open(*_meters(self._meter))
         except GreencodeError as exc:
@@ -670,7 +694,7 @@ class measure:
 
     # No __init__: ``with measure("x"):`` builds one object per block; one Python call is cheaper than two.
     def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
-        if label is not None and label.__class__ is not str and not isinstance(label, str):
+        if label.__class__ is not str and label is not None and not isinstance(label, str):
             if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
                 return cls(None, meter=meter)(label)
             raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
@@ -694,7 +718,12 @@ class measure:
     # each context closes its own; a context whose stack is not empty always uses its stack, so an exit
     # finds its block on its stack, or else it is the object's.
     def __enter__(self) -> MeasureBlock:
-        block = _new_block(self.label or "block", self.meter)
+        # _new_block and MeasureBlock.__enter__ written out: two calls fewer on the path of every block
+        block = _new_object(MeasureBlock)
+        block.label = self.label or "block"
+        block._meter = meter = self.meter
+        block._windows = ()
+        block._finished = False
         stack = _open_blocks.get()
         if stack:
             _open_blocks.set((*stack, (self, block)))
@@ -704,6 +733,10 @@ class measure:
             if claims[0] is not block:  # a block of this object is open in another context
                 claims.remove(block)
                 _open_blocks.set(((self, block),))
+        default = _state.default
+        if meter is None and default is not None:  # the usual case: the configured meters, already chosen
+            block._open(default[0], default[1], default[2])
+            return block
         return block.__enter__()
 
     def __exit__(

@@ -107,7 +107,12 @@ class PrintSink:
         if not self._each:
             summary = self._labels.get(record.label)
             if summary is not None:
-                summary.add(record, self._lock)
+                # LabelSummary.add written out (one call fewer for every call of a hot label)
+                pending = summary.pending
+                pending.append(record)
+                if len(pending) >= summary.BATCH:
+                    with self._lock:
+                        summary.fold()
                 return
         self(record.measurement())
 
@@ -365,6 +370,8 @@ class _Sinks:
         #: the sink, and whether the call takes a window's record (a print sink's ``count``, which builds a
         #: Measurement only when it prints one) rather than its Measurement
         self.active: tuple[tuple[Callable[[Any], None], Sink, bool], ...] = ()
+        #: the one print sink's record taker, when it is the only sink (the default): emit calls just that
+        self.only: tuple[Callable[[Any], None], Sink] | None = None
 
     def refresh(self) -> None:
         self.active = tuple(
@@ -374,6 +381,7 @@ class _Sinks:
             else (sink.__call__ if isinstance(sink, JsonlSink) else sink, sink, False)
             for sink in (*(self.configured or ()), *self.callbacks)
         )
+        self.only = self.active[0][:2] if len(self.active) == 1 and self.active[0][2] else None
 
 
 _sinks = _Sinks()
@@ -423,6 +431,13 @@ def use_config_output(config: Config) -> None:
 def emit(record: Record, config: Callable[[], Config]) -> None:
     """Send a window's ``record`` to every sink; before the first, the sinks ``config()`` names are set up
     (the caller passes its configuration, so this module need not know where that lives)."""
+    only = _sinks.only
+    if only is not None:
+        try:
+            only[0](record)
+        except Exception as exc:  # an output problem must never break the measured code
+            _failed(only[1], exc)
+        return
     if _sinks.configured is None:
         use_config_output(config())
     measurement = None
@@ -434,5 +449,9 @@ def emit(record: Record, config: Callable[[], Config]) -> None:
                 if measurement is None:
                     measurement = record.measurement()
                 call(measurement)
-        except Exception as exc:  # an output problem must never break the measured code
-            warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            _failed(sink, exc)
+
+
+def _failed(sink: Sink, exc: Exception) -> None:
+    warn(f"greencode: output {sink!r} failed: {type(exc).__name__}: {exc}")

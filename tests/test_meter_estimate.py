@@ -612,11 +612,11 @@ def test_an_estimator_window_that_cannot_be_read_is_recorded_not_raised(
 ) -> None:
     from greencode.meters import estimate
 
-    def unreadable(self: object, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
+    def unreadable(self: object, window: object, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
         raise OSError("getrusage failed")
 
     greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
-    monkeypatch.setattr(estimate._Window, "close_at", unreadable)
+    monkeypatch.setattr(estimate.EstimateMeter, "close_window", unreadable)
     with pytest.warns(RuntimeWarning, match="getrusage failed"), greencode.measure("work") as m:
         ran = True
     assert ran and m.result is not None
@@ -655,3 +655,38 @@ def test_an_estimator_windows_kept_figures_are_its_measurements(tmp_path: Path) 
     kept = ("label", "wall_s", "cpu_s", "energy_j", "warnings", "error", "meter_error", "concurrent")
     assert [getattr(block, name) for name in kept] == [getattr(result, name) for name in kept]
     assert (block.estimated, block.meter) == (result.estimated, result.meter) == (True, "estimate")
+
+
+def test_recorders_holding_their_estimator_windows_in_two_threads_count_their_threads_cpu_time(
+    tmp_path: Path,
+) -> None:
+    # with the real process clock a recorder of the estimator alone holds its window itself; it must take
+    # part in telling overlaps apart as the meter's own windows do
+    from greencode.measurement import Recorder
+    from greencode.meters import Selection
+
+    threads = ThreadClocks()
+    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
+    meter = EstimateMeter(model, children_clock=lambda: 0.0, thread_clock=threads)
+    selection, config = Selection((meter,), ()), Config(root=tmp_path)
+    assert selection.sole_cpu_time_meter is meter
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        other = worker.submit(threading.get_ident).result()
+        a = worker.submit(Recorder, "a", selection, config).result()
+        b = Recorder("b", selection, config)
+        threads.add(other, 1.0)
+        threads.add(threading.get_ident(), 2.0)
+        first = worker.submit(a.stop).result()
+        second = b.stop()
+    assert (first.energy_j, second.energy_j) == (1.0, 2.0)
+    assert first.concurrent and second.concurrent and first.warnings == (THREAD_TIME_NOTE,)
+
+
+def test_a_child_process_run_inside_a_measured_block_is_counted(tmp_path: Path) -> None:
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    watts = greencode.meters_in_use().meters[0].model.watts_per_thread  # type: ignore[attr-defined]
+    with greencode.measure("child") as m:
+        subprocess.run([sys.executable, "-c", "sum(i * i for i in range(300_000))"], check=True)
+    assert m.result is not None
+    # the energy is this process's CPU time plus the child's: a Python start-up alone is milliseconds
+    assert m.result.energy_j - m.result.cpu_s * watts > 0.002 * watts

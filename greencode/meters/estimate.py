@@ -278,6 +278,8 @@ def _unknown_model(name: str, codecarbon_csv: Path | None) -> str:
 # The meter
 
 if sys.platform == "win32":  # pragma: no cover - no resource module on Windows
+    getrusage = None
+    RUSAGE_CHILDREN = -1
 
     def children_cpu_s() -> float:
         """Windows has no ``getrusage``: children's CPU time is not counted there (see docs/estimator.md)."""
@@ -312,21 +314,25 @@ SHARED_NOTE = (
 )
 
 
-class _Window:
-    """One open window: the CPU clocks at start, and whether a window in another thread overlapped it.
+class WindowState:
+    """What the estimator keeps of one open window: the CPU clocks at start, its place among the open
+    windows, and whether a window in another thread overlapped it.
 
     Process CPU time is shared by every thread: eight windows running at once in a thread pool would each
     see the process's total. So a window that overlapped a window of another thread (other than one nested
     inside it) and stayed in one thread counts its thread's CPU time instead; one that changed threads keeps
     the process's figure and is flagged. A window that merely contains the others (a whole run around
     a pool) keeps the process's figure, as nesting always does.
+
+    :meth:`EstimateMeter.start` gives a :class:`_Window`, which holds it; a
+    :class:`~greencode.measurement.Recorder` of the estimator alone holds it itself
+    (:meth:`EstimateMeter.open_window`), so that such a window is one object, not two.
     """
 
     # __weakref__: the meter tracks open windows weakly, so one never stopped does not count for ever
     __slots__ = (
         "__weakref__",
         "_children0",
-        "_meter",
         "_self0",
         "_sequence",
         "_table",
@@ -334,62 +340,38 @@ class _Window:
         "_thread0",
         "overlapped",
     )
-    # set by EstimateMeter.start_at, which builds windows
-    _meter: EstimateMeter
+    # set by EstimateMeter.open_window
     _self0: float
     _children0: float
     _thread: int
     _thread0: float
     _sequence: int
-    #: the open windows of the thread it opened in, which it is one of until it is stopped (then None)
+    #: the open windows of the thread it opened in, which it is one of until it is closed (then None)
     _table: _Table | None
     overlapped: bool
+
+
+class _Window(WindowState):
+    """One open window of :meth:`EstimateMeter.start`."""
+
+    __slots__ = ("_meter",)
+    _meter: EstimateMeter
 
     def stop(self) -> Reading:
         return self.stop_at(self._meter._cpu_clock())
 
     def stop_at(self, cpu_now: float) -> Reading:
         """:meth:`stop`, with this process's CPU clock (``time.process_time``) already read as ``cpu_now``."""
-        joules, warnings, concurrent = self.close_at(cpu_now)
+        joules, warnings, concurrent = self._meter.close_window(self, cpu_now)
         return Reading({CPU_DOMAIN: joules}, warnings, concurrent=concurrent)
 
     def close_at(self, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
-        """What :meth:`stop_at` reads, as the joules of the ``cpu`` domain, the warnings and whether windows
-        of other threads overlapped this one: the recorder takes these as they are, without a
-        :class:`Reading` in between (a good part of what an empty window would cost otherwise)."""
-        meter = self._meter
-        # Clocks first, so the bookkeeping below is not charged to the window.
-        self_s = cpu_now - self._self0
-        children_s = meter._children_clock() - self._children0
-        table = self._table
-        if table is None:
-            raise RuntimeError("this measurement window was already stopped")
-        self._table = None
-        del table[self._sequence]  # before looking at other threads: see EstimateMeter.start_at
-        if len(meter._tables) > 1:  # another thread has a table: its windows may overlap this one
-            meter._closed_among_others(self, table)
-        # ``overlapped`` is read only now: a window another thread marks is marked before this point
-        if self_s < 0 or children_s < 0:
-            # Only possible when a window opened in one process is closed in a forked child.
-            return (
-                0.0,
-                (
-                    f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
-                    "(window closed in another process?); counted as 0 J",
-                ),
-                False,
-            )
-        if not self.overlapped:  # final: once closed, no other window marks this one
-            return (self_s + children_s) * meter.model.watts_per_thread, (), False
-        if _get_ident() == self._thread:
-            # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
-            thread_s = meter._thread_clock() - self._thread0
-            return (thread_s + children_s) * meter.model.watts_per_thread, (THREAD_TIME_NOTE,), True
-        return (self_s + children_s) * meter.model.watts_per_thread, (SHARED_NOTE,), True
+        """What :meth:`stop_at` reads, without the :class:`Reading` (:meth:`EstimateMeter.close_window`)."""
+        return self._meter.close_window(self, cpu_now)
 
 
 #: One thread's open windows: sequence number (the order they opened in) -> weak reference
-_Table = dict[int, "weakref.ref[_Window]"]
+_Table = dict[int, "weakref.ref[WindowState]"]
 
 
 class EstimateMeter:
@@ -407,9 +389,14 @@ class EstimateMeter:
         thread_clock: Clock = time.thread_time,
     ) -> None:
         self.model = model
+        # an instance attribute too: a recorder reads it for every window, and CPython 3.11 finds an
+        # instance's own attributes faster than its class's
+        self.name = type(self).name
         self._cpu_clock = cpu_clock
         self._children_clock = children_clock
         self._thread_clock = thread_clock
+        #: ``getrusage`` when the children's clock is the real one, read in place (see open_window)
+        self._children_usage = getrusage if children_clock is children_cpu_s else None
         #: whether this process's CPU time is read with ``time.process_time``, as a recorder reads it too: the
         #: recorder then passes its own reading (:meth:`start_at`), one clock read less at each end
         self.reads_process_time = cpu_clock is time.process_time
@@ -427,7 +414,7 @@ class EstimateMeter:
         self._tables: dict[int, _Table] = {}
         self._sequence = itertools.count()
 
-    def _others(self, thread: int) -> list[tuple[_Window, int]]:
+    def _others(self, thread: int) -> list[tuple[WindowState, int]]:
         """The open windows of other threads than ``thread``, with their sequence numbers; forgets windows
         collected unstopped (the caller holds the lock)."""
         live = []
@@ -442,7 +429,7 @@ class EstimateMeter:
                     live.append((other, sequence))
         return live
 
-    def _opened_among_others(self, window: _Window) -> None:
+    def _opened_among_others(self, window: WindowState) -> None:
         with self._lock:
             for other, sequence in self._others(window._thread):
                 if sequence < window._sequence:
@@ -450,7 +437,7 @@ class EstimateMeter:
                 else:
                     other.overlapped = True  # opened just after this one, in another thread: inside it
 
-    def _closed_among_others(self, window: _Window, table: _Table) -> None:
+    def _closed_among_others(self, window: WindowState, table: _Table) -> None:
         thread = window._thread
         with self._lock:
             for other, sequence in self._others(thread):
@@ -470,11 +457,17 @@ class EstimateMeter:
         """:meth:`start`, with this process's CPU clock (``time.process_time``) already read as ``self0``;
         stop the window with ``stop_at`` or ``close_at``."""
         # Built here rather than by a ``_Window.__init__``: on CPython 3.11 calling a class whose
-        # ``__init__`` is Python code costs several times a method call, and this runs on every window.
+        # ``__init__`` is Python code costs several times a method call.
         window = _new_window(_Window)
         window._meter = self
-        window.overlapped = False
         window._self0 = self0
+        self.open_window(window)
+        return window
+
+    def open_window(self, window: WindowState) -> None:
+        """Open a window held by ``window``, whose ``_self0`` is this process's CPU clock
+        (``time.process_time``) read at the start; :meth:`close_window` closes it."""
+        window.overlapped = False
         window._thread = thread = _get_ident()
         tables = self._tables
         table = tables.get(thread)
@@ -486,8 +479,50 @@ class EstimateMeter:
         if len(tables) > 1:
             self._opened_among_others(window)
         window._thread0 = self._thread_clock()
-        window._children0 = self._children_clock()
-        return window
+        usage = self._children_usage
+        if usage is None:
+            window._children0 = self._children_clock()
+        else:  # the real clock, read in place: a function call is a good part of what it costs
+            children = usage(RUSAGE_CHILDREN)
+            window._children0 = children.ru_utime + children.ru_stime
+
+    def close_window(self, window: WindowState, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
+        """Close a window :meth:`open_window` opened, with this process's CPU clock read as ``cpu_now``: the
+        joules of the ``cpu`` domain, the warnings and whether windows of other threads overlapped it (a
+        recorder takes these as they are, without a :class:`Reading` in between)."""
+        # Clocks first, so the bookkeeping below is not charged to the window.
+        self_s = cpu_now - window._self0
+        usage = self._children_usage
+        if usage is None:
+            children_s = self._children_clock() - window._children0
+        else:
+            children = usage(RUSAGE_CHILDREN)
+            children_s = children.ru_utime + children.ru_stime - window._children0
+        table = window._table
+        if table is None:
+            raise RuntimeError("this measurement window was already stopped")
+        window._table = None
+        del table[window._sequence]  # before looking at other threads: see __init__
+        if len(self._tables) > 1:  # another thread has a table: its windows may overlap this one
+            self._closed_among_others(window, table)
+        # ``overlapped`` is read only now: a window another thread marks is marked before this point
+        if self_s < 0 or children_s < 0:
+            # Only possible when a window opened in one process is closed in a forked child.
+            return (
+                0.0,
+                (
+                    f"CPU time went backwards by {-min(self_s, children_s):.6f} s "
+                    "(window closed in another process?); counted as 0 J",
+                ),
+                False,
+            )
+        if not window.overlapped:  # final: once closed, no other window marks this one
+            return (self_s + children_s) * self.model.watts_per_thread, (), False
+        if _get_ident() == window._thread:
+            # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
+            thread_s = self._thread_clock() - window._thread0
+            return (thread_s + children_s) * self.model.watts_per_thread, (THREAD_TIME_NOTE,), True
+        return (self_s + children_s) * self.model.watts_per_thread, (SHARED_NOTE,), True
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""
