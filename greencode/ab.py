@@ -9,7 +9,12 @@ within one job. So this measures both versions of the code here and now:
   the temporary worktree under ``.git/worktrees`` until it is removed again.
 - Each side runs as its own ``python -m pytest --greencode`` process with ``PYTHONPATH`` pointing at its own
   tree (``src/`` in a src layout, else the tree's top), so the base side imports the base code even when the
-  project is installed in editable mode from head.
+  project is installed in editable mode from head. Each side's process starts once and serves every later
+  pair as a pass inside it (:mod:`greencode.side_workers`, :mod:`pytest_greencode.serve`): a pair then
+  costs the tests' own time, not interpreter start, imports, collection and the end of a run. A test that
+  fails on a later pass after passing on the first is not stateless: its earlier pairs are kept and it is
+  measured no more. ``fresh_processes`` (or pytest arguments a serving process cannot honour, such as
+  xdist's ``-n``) starts a new process for every run instead.
 - Runs alternate in pairs in a balanced order — base-head, head-base, base-head, … — because the second run
   of a back-to-back pair is typically a few per cent slower; each order occurs equally often, so that effect
   cancels in the mean.
@@ -76,6 +81,7 @@ from greencode.pytest_process import (
 )
 from greencode.records import BaselineEntry, TestRecord, combine_runs, entry_from_record
 from greencode.results_file import load_results
+from greencode.side_workers import SideWorker, WorkerError
 from greencode.stats import (
     PairedChange,
     balanced_orders,
@@ -122,6 +128,8 @@ class AbOptions:
     setup: str | None = None
     pytest_args: tuple[str, ...] = ()
     config_file: Path | None = None
+    #: a new pytest process for every run of a side, instead of one serving every pass
+    fresh_processes: bool = False
 
     def __post_init__(self) -> None:
         if self.min_pairs < 2:
@@ -566,6 +574,8 @@ class SideRun:
     warnings: tuple[str, ...] = ()
     #: the run-to-run spread the side's meters declared (a deterministic meter's), None when unknown
     meter_noise: float | None = None
+    #: tests that failed, errored or skipped on this later pass after passing on the first: not stateless
+    dropped: tuple[str, ...] = ()
 
 
 class _Runner:
@@ -637,54 +647,189 @@ class _Runner:
                 f"exit {completed.returncode}: {problem(completed)}"
             )
 
-    def run(self, side: Side, pair: int, deselect: Sequence[str]) -> SideRun:
+    def run(self, side: Side, pair: int, only: AbstractSet[str] | None, known: AbstractSet[str]) -> SideRun:
+        """A fresh pytest process of ``side`` for pair ``pair``, running ``only`` those tests (None: all)."""
         output = self.scratch / f"{side.name}-{pair}.json"
+        deselect = [] if only is None else _deselect(known, only)
         run = run_pytest(
             self.command(side, output, deselect), output, env=self.environment(side), cwd=side.cwd
         )
-        where = f"the {side.name} side ({side.describe()})"
-        if run.exit_code == NO_TESTS_COLLECTED:
-            raise AbError(
-                f"pytest collected no tests on {where} with arguments {list(self.options.pytest_args)}; "
-                "check the test paths and -k/-m after '--'"
-            )
-        if run.exit_code not in (0, 1):
-            why, hint = run.problem(), ""
-            if not side.working_tree and ("ImportError" in why or "ModuleNotFoundError" in why):
-                hint = (
-                    f" (the {side.name} is imported from its worktree: compiled extensions must be built "
-                    "there, see --setup)"
-                )
-            raise AbError(f"pytest did not run on {where}, exit {run.exit_code}: {why}{hint}")
+        where = _where(side)
+        check_ran(side, self.options, run.completed)
         if not output.is_file():
-            raise AbError(
-                f"pytest ran on {where} but wrote no greencode results; is the greencode plugin disabled "
-                "(-p no:greencode) or are the tests run elsewhere?"
-            )
+            raise AbError(f"pytest ran on {where} but wrote no greencode results; {_PLUGIN_OFF}")
         try:
             results = load_results(output)
         except StoreError as exc:
             raise AbError(f"{where}: {exc}") from None
-        budgets = tuple(
-            Budget(str(b["node_id"]), float(b["budget_j"]), str(b["per"]), "marker")
-            for b in (results.gate or {}).get("budgets", [])
-            if isinstance(b, dict) and b.get("source") == "marker"
-        )
         return SideRun(
             side=side.name,
             pair=pair,
             records={r.node_id: r for r in results.records},
             failed=run.failed,
-            budgets=budgets,
+            budgets=_marker_budgets((results.gate or {}).get("budgets", [])),
             duration_s=run.duration_s,
             machine=results.fingerprint.describe(),
             warnings=tuple(str(w) for w in results.raw.get("warnings") or []),
             meter_noise=_declared_noise(results.raw),
         )
 
+    def finish(self) -> None:
+        """Nothing outlives a fresh process's run."""
+
+
+_PLUGIN_OFF = "is the greencode plugin disabled (-p no:greencode) or are the tests run elsewhere?"
+
+
+def _where(side: Side) -> str:
+    return f"the {side.name} side ({side.describe()})"
+
+
+def check_ran(side: Side, options: AbOptions, completed: subprocess.CompletedProcess[str]) -> None:
+    """An :class:`AbError` for a side's pytest that collected nothing or did not run its tests."""
+    where = _where(side)
+    if completed.returncode == NO_TESTS_COLLECTED:
+        raise AbError(
+            f"pytest collected no tests on {where} with arguments {list(options.pytest_args)}; "
+            "check the test paths and -k/-m after '--'"
+        )
+    if completed.returncode not in (0, 1):
+        why, hint = problem(completed), ""
+        if not side.working_tree and ("ImportError" in why or "ModuleNotFoundError" in why):
+            hint = (
+                f" (the {side.name} is imported from its worktree: compiled extensions must be built "
+                "there, see --setup)"
+            )
+        raise AbError(f"pytest did not run on {where}, exit {completed.returncode}: {why}{hint}")
+
+
+def _marker_budgets(raw: object) -> tuple[Budget, ...]:
+    return tuple(
+        Budget(str(b["node_id"]), float(b["budget_j"]), str(b["per"]), "marker")
+        for b in (raw if isinstance(raw, list) else [])
+        if isinstance(b, dict) and b.get("source") == "marker"
+    )
+
+
+class ServingRefused(Exception):
+    """A side's pytest cannot serve passes (it hands the tests to xdist workers): run fresh processes."""
+
+
+def serving_blocked(options: AbOptions, meter: str) -> str | None:
+    """Why the sides must run as fresh processes, or None: asked to, pytest arguments a serving process
+    cannot honour, or a counting meter (one pair decides; the callgrind re-run cannot serve)."""
+    if options.fresh_processes:
+        return "--fresh-processes"
+    args = options.pytest_args
+    for position, arg in enumerate(args):
+        if arg in ("-n", "--numprocesses", "--dist") or arg.startswith(("-n", "--numprocesses=", "--dist=")):
+            return f"pytest-xdist's {arg.split('=')[0][:2] if arg.startswith('-n') else arg.split('=')[0]}"
+        plugin = arg[2:] if arg.startswith("-p") and len(arg) > 2 else None
+        if arg == "-p" and position + 1 < len(args):
+            plugin = args[position + 1]
+        if plugin is not None and plugin.strip() == "no:greencode":
+            return "-p no:greencode"
+    if "instructions" in meter.split(","):
+        return "the instructions meter (its counts decide in one pair)"
+    return None
+
+
+class _Served:
+    """Each side's pytest started once, serving every later pair as a pass (:mod:`greencode.side_workers`)."""
+
+    def __init__(self, runner: _Runner) -> None:
+        self.runner = runner
+        self.workers: dict[SideName, SideWorker] = {}
+
+    def run(self, side: Side, pair: int, only: AbstractSet[str] | None, known: AbstractSet[str]) -> SideRun:
+        started = time.monotonic()
+        worker = self.workers.get(side.name)
+        if worker is None:
+            return self._start(side, pair)
+        try:
+            reply = worker.run_pass(pair, sorted(known if only is None else only))
+        except WorkerError as exc:
+            raise AbError(str(exc)) from None
+        if reply is None:
+            ended = worker.ended()
+            raise AbError(
+                f"pytest on {_where(side)} ended during pair {pair + 1} (exit {ended.returncode}); its last "
+                f"lines: {worker.tail()}"
+            )
+        run = self._side_run(side, pair, reply, time.monotonic() - started)
+        return replace(run, dropped=tuple(str(node) for node in reply.get("dropped") or []))
+
+    def environment(self, side: Side) -> dict[str, str]:
+        """A fresh process's environment, but with bytecode where it always is: one process per side
+        compiling the standard library and every package into an empty cache would cost it a second of CPU
+        (the trees' own code is written beside it by :func:`greencode.bytecode.precompile`)."""
+        env = self.runner.environment(side)
+        del env["PYTHONPYCACHEPREFIX"]
+        if "PYTHONDONTWRITEBYTECODE" in os.environ:
+            env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
+        # one process measures every pass: the same string hashing on both sides, not one draw per side
+        env.setdefault("PYTHONHASHSEED", "0")
+        return env
+
+    def _start(self, side: Side, pair: int) -> SideRun:
+        runner = self.runner
+        output = runner.scratch / f"{side.name}-served.json"
+        worker = SideWorker(
+            side.name,
+            runner.command(side, output, ()),
+            env=self.environment(side),
+            cwd=side.cwd,
+            logs=runner.scratch,
+        )
+        self.workers[side.name] = worker
+        reply = worker.first_reply()
+        if reply is None:
+            check_ran(side, runner.options, worker.ended())
+            raise AbError(f"pytest ran on {_where(side)} but sent no greencode results; {_PLUGIN_OFF}")
+        if "refused" in reply:
+            raise ServingRefused(str(reply["refused"]))
+        if not reply.get("collected"):
+            check_ran(side, runner.options, subprocess.CompletedProcess([], NO_TESTS_COLLECTED, "", ""))
+        return self._side_run(side, pair, reply, time.monotonic() - worker.started)
+
+    def _side_run(self, side: Side, pair: int, reply: Mapping[str, Any], duration_s: float) -> SideRun:
+        try:
+            records = [TestRecord.from_dict(r) for r in reply.get("records") or []]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AbError(f"{_where(side)} sent a record greencode cannot read: {exc}") from None
+        try:
+            budgets = tuple(Budget.from_dict(b) for b in reply.get("budgets") or [])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AbError(f"{_where(side)} sent a budget greencode cannot read: {exc}") from None
+        return SideRun(
+            side=side.name,
+            pair=pair,
+            records={r.node_id: r for r in records},
+            failed=tuple(str(node) for node in reply.get("failed") or []),
+            budgets=budgets,
+            duration_s=duration_s,
+            machine=str(reply.get("machine") or ""),
+            warnings=tuple(str(w) for w in reply.get("warnings") or []),
+            meter_noise=_noise(reply.get("meter_noise")),
+        )
+
+    def finish(self) -> None:
+        """End both sides' sessions (each closes as pytest's own end would)."""
+        for worker in self.workers.values():
+            worker.commands.close()
+        for worker in self.workers.values():
+            worker.finish()
+
+    def kill(self) -> None:
+        for worker in self.workers.values():
+            worker.kill()
+
 
 def _declared_noise(results: Mapping[str, Any]) -> float | None:
-    value = (results.get("settings") or {}).get("meter_noise")
+    return _noise((results.get("settings") or {}).get("meter_noise"))
+
+
+def _noise(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -702,6 +847,8 @@ class _Collected:
         self.full: list[tuple[int, bool]] = []
         self.only: dict[str, dict[str, list[TestRecord]]] = {"base": {}, "head": {}}
         self.failed: dict[str, dict[str, None]] = {"base": {}, "head": {}}
+        #: tests that failed on a later pass of a serving process after passing before: measured no more
+        self.dropped: dict[str, None] = {}
         self.budgets: dict[str, Budget] = {}
         self.warnings: dict[str, None] = {}
         self.machine = ""
@@ -726,9 +873,21 @@ class _Collected:
         base, head = runs["base"].records, runs["head"].records
         if active is None or self.known() <= active:  # every test ran: a pair the total can use
             self.full.append((first.pair, second.side == "head"))
+        for run in runs.values():
+            for node_id in run.dropped:
+                if node_id not in self.dropped:
+                    self.dropped[node_id] = None
+                    kept = len(self.pairs.get(node_id, ()))
+                    self.warnings[
+                        f"{node_id}: failed or skipped on pair {run.pair + 1} of the {run.side} side after "
+                        f"passing before, so it is not stateless (it depends on what its earlier runs left "
+                        f"behind); judged on its first {plural(kept, 'pair')} and measured no more"
+                    ] = None
         for node_id in sorted(set(base) | set(head)):
             if active is not None and node_id not in active:
                 continue  # measured only because it could not be deselected exactly
+            if node_id in self.dropped:
+                continue  # its other side's run of this pair has no partner
             record = head.get(node_id) or base[node_id]
             self.meter, self.estimated = record.meter, self.estimated or record.estimated
             self.rounds = self.rounds or record.rounds
@@ -759,6 +918,8 @@ class _Collected:
     def on_full_pairs(self, members: Iterable[str]) -> list[PairedTest]:
         """``members`` measured in the same pairs: each over the pairs that ran every test and all of them
         (empty with fewer than ``min_pairs`` such pairs)."""
+        # a test measured no more would leave every later pair out
+        members = [node for node in members if node not in self.dropped]
         by_pair = {node: {index: (b, h) for index, b, h, _ in self.pairs[node]} for node in members}
         full = [(i, second) for i, second in self.full if all(i in runs for runs in by_pair.values())]
         if len(full) < self.min_pairs:
@@ -925,6 +1086,7 @@ def run_ab(
     top = vcs.toplevel(cwd)
     settings = GateSettings.from_config(config)
     collected = _Collected()
+    processes: list[str] = []  # how the sides ran, for the notes
     setting_up, later_pairs = Stopwatch(), Stopwatch()  # what measuring adds to one run of each side
     with terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="greencode-ab-") as directory:
         scratch = Path(directory)
@@ -932,26 +1094,45 @@ def run_ab(
             with setting_up:
                 base, head = _sides(options, cwd, top, scratch, stack)
                 say(f"base: {base.describe()}; head: {head.describe()}")
-                runner = _Runner(options, config, top, scratch)
+                fresh = _Runner(options, config, top, scratch)
+                blocked = serving_blocked(options, fresh.meter)
+                runner: _Runner | _Served = fresh
+                if blocked is None:
+                    runner = served = _Served(fresh)
+                    stack.callback(served.kill)  # also on an error or interrupt: no side process outlives ab
+                    processes.append("one pytest process per side, each serving every later pair as a pass")
+                else:
+                    processes.append(f"a fresh pytest process for every run ({blocked})")
                 for side in (base, head):
-                    runner.setup(side)
+                    fresh.setup(side)
                     precompile(side.root, runner.environment(side))
             sides = {"base": base, "head": head}
 
             def run_pair(index: int, active: frozenset[str] | None) -> float:
-                deselect = [] if active is None else _deselect(collected.known(), active)
+                # tests failing on pair 0 (not compared) and tests measured no more need no more runs
+                excluded = set(collected.dropped) | (collected.failing() if runner is not fresh else set())
+                known = collected.known()
+                only = None if active is None and not excluded else (known if active is None else active)
+                only = None if only is None else frozenset(only - excluded)
                 first, second = (sides[name] for name in pair_order(index))
                 say(
                     f"pair {index + 1}: {first.name} then {second.name}"
                     + ("" if active is None else f" (undecided: {len(active)})")
                 )
                 with later_pairs if index else Stopwatch():
-                    runs = (runner.run(first, index, deselect), runner.run(second, index, deselect))
+                    runs = (runner.run(first, index, only, known), runner.run(second, index, only, known))
                 collected.add(runs[0], runs[1], active)
                 return runs[0].duration_s + runs[1].duration_s
 
             looks = Looks(collected, settings, budgets=lambda: _budgets(config, collected), base=base)
-            first_pair_s = run_pair(0, None)
+            try:
+                first_pair_s = run_pair(0, None)
+            except ServingRefused as refused:
+                served.kill()
+                runner = fresh
+                processes[-1] = f"a fresh pytest process for every run (a side could not serve: {refused})"
+                say(f"{processes[-1]}")
+                first_pair_s = run_pair(0, None)
             if collected.meter_noise is not None:
                 # a deterministic meter: a second pair would give the same counts, so one pair decides
                 outcome = Adaptive(
@@ -966,6 +1147,7 @@ def run_ab(
                     say,
                     looks.scope,
                 )
+            runner.finish()
     paired = collected.paired()
     elapsed_s = time.monotonic() - started
     return AbResult(
@@ -979,12 +1161,12 @@ def run_ab(
         pairs=outcome.pairs,
         stopped=outcome.stopped,
         elapsed_s=elapsed_s,
-        meter=collected.meter or runner.meter,
+        meter=collected.meter or fresh.meter,
         estimated=collected.estimated,
-        rounds=collected.rounds or runner.rounds,
+        rounds=collected.rounds or fresh.rounds,
         machine=collected.machine,
         pytest_args=options.pytest_args,
-        notes=_notes(base, head, paired, collected, outcome, settings, looks.weighing),
+        notes=_notes(base, head, paired, collected, outcome, settings, looks.weighing, processes),
         hotspots=regression_hotspots(
             [c.node_id for c in outcome.report.regressions],
             {n: combine_runs(t.head).functions for n, t in paired.items()},
@@ -1034,11 +1216,12 @@ class Looks:
         )
 
     def scope(self) -> Scope:
+        dropped = frozenset(self.collected.dropped)  # no more pairs can tell more of these
         if self.weighing is None:
-            return Scope()
+            return Scope(dropped)
         groups = {group_row(name) for name in self.weighing.groups()}
         # the total is what judges the small tests; without any, it is decided when the tests are
-        return Scope(self.weighing.together | groups, suite=bool(self.weighing.together))
+        return Scope(self.weighing.together | groups | dropped, suite=bool(self.weighing.together))
 
 
 def weigh_paired(tests: Mapping[str, PairedTest], settings: GateSettings) -> Weighing:
@@ -1085,8 +1268,10 @@ def _notes(
     outcome: Adaptive,
     settings: GateSettings,
     weighing: Weighing | None,
+    processes: Sequence[str] = (),
 ) -> tuple[str, ...]:
     notes = [f"{outcome.pairs} pairs of runs, base and head alternating in a balanced order (ABBA...)"]
+    notes.extend(processes)
     if weighing is not None and weighing.together:
         alone = [weighing.weights[n] for n in weighing.alone]
         share = math.fsum(w.share for w in alone)

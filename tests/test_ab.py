@@ -78,25 +78,34 @@ import os
 import pathlib
 import time
 
+import pytest
+
 import tinypkg
 
-counter = pathlib.Path(os.environ["AB_TEST_COUNTER"])
-run = int(counter.read_text()) if counter.exists() else 0
-counter.write_text(str(run + 1))
+if os.environ.get("AB_TEST_PIDS"):  # one file per pytest process
+    (pathlib.Path(os.environ["AB_TEST_PIDS"]) / str(os.getpid())).touch()
 if os.environ.get("AB_TEST_PIDFILE"):
     pathlib.Path(os.environ["AB_TEST_PIDFILE"]).write_text(str(os.getpid()))
     time.sleep(60)
-# the scripted meter's energy follows the imported package's work; the second run of a pair pays 4 %
-second = run % 2 == 1
-os.environ["GREENCODE_SCRIPTED"] = json.dumps({
-    "energy_j": 0.05 * tinypkg.WORK * (1.04 if second else 1.0),
-    "cv": 0.02,
-    "run_cv": 0.06,
-    "seed": int(os.environ.get("AB_TEST_SEED", "0")) * 1000 + run,
-    # as the instructions meter would count them: work() grows with WORK, the test's own code does not
-    "functions": {"*": {"tinypkg.py:work": int(1e6 * tinypkg.WORK), "test_work.py:test_work": 2_000_000}}
-    if os.environ.get("AB_TEST_FUNCTIONS") else {},
-})
+
+
+# a run of the suite sets up its session fixtures once: a fresh process's run, or a pass of a serving one
+@pytest.fixture(scope="session", autouse=True)
+def scripted_run():
+    counter = pathlib.Path(os.environ["AB_TEST_COUNTER"])
+    run = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(run + 1))
+    # the scripted meter's energy follows the imported package's work; the second run of a pair pays 4 %
+    second = run % 2 == 1
+    os.environ["GREENCODE_SCRIPTED"] = json.dumps({
+        "energy_j": 0.05 * tinypkg.WORK * (1.04 if second else 1.0),
+        "cv": 0.02,
+        "run_cv": 0.06,
+        "seed": int(os.environ.get("AB_TEST_SEED", "0")) * 1000 + run,
+        # as the instructions meter would count them: work() grows with WORK, the test's own code does not
+        "functions": {"*": {"tinypkg.py:work": int(1e6 * tinypkg.WORK), "test_work.py:test_work": 2_000_000}}
+        if os.environ.get("AB_TEST_FUNCTIONS") else {},
+    })
 """
 
 SCRIPTED = '[tool.greencode]\nmeter = "greencode.testing:scripted"\nrounds = 3\n'
@@ -693,6 +702,132 @@ def test_sigterm_removes_the_worktree_and_stops_the_side_process(tmp_path: Path,
     while time.monotonic() < deadline and _alive(side):
         time.sleep(0.05)
     assert not _alive(side)
+
+
+def test_each_side_runs_in_one_process_serving_every_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
+    pids.mkdir()
+
+    result = measure(repo, min_pairs=4, max_pairs=4)
+
+    assert result.pairs == 4 and len(list(pids.iterdir())) == 2
+    assert "one pytest process per side, each serving every later pair as a pass" in result.notes
+
+
+def test_fresh_processes_start_a_process_for_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
+    pids.mkdir()
+
+    result = measure(repo, min_pairs=2, max_pairs=2, fresh_processes=True)
+
+    assert len(list(pids.iterdir())) == 4
+    assert "a fresh pytest process for every run (--fresh-processes)" in result.notes
+
+
+def test_a_side_that_cannot_serve_runs_fresh_processes_and_says_so(tmp_path: Path) -> None:
+    xdist = SCRIPTED + '[tool.pytest.ini_options]\naddopts = "-p xdist -n 1"\n'
+    repo = make_repo(tmp_path, sizes="1000", config=xdist)
+    lines: list[str] = []
+
+    result = run_ab(
+        AbOptions(min_pairs=2, max_pairs=2), load_config(start=repo), cwd=repo, progress=lines.append
+    )
+
+    why = (
+        "a fresh pytest process for every run (a side could not serve: pytest distributes the tests to xdist"
+    )
+    assert any(line.startswith(why) for line in lines)
+    assert any(note.startswith(why) for note in result.notes)
+    assert result.pairs == 2 and result.exit_code == 0
+
+
+def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(
+        repo,
+        {
+            "tests/test_once.py": textwrap.dedent("""\
+        import pytest
+
+        import tinypkg
+
+        RUNS = []
+
+
+        @pytest.mark.greencode(rounds=1)
+        def test_once():
+            RUNS.append(1)
+            assert tinypkg.work(100_000) >= 0 and len(RUNS) == 1
+        """)
+        },
+    )
+    commit(repo, "a test that passes only once per process")
+
+    result = measure(repo, base="HEAD", min_pairs=2, max_pairs=2)
+
+    assert result.exit_code == 0 and not result.failed
+    assert "tests/test_once.py::test_once" not in result.tests
+    warning = (
+        "warning: tests/test_once.py::test_once: failed or skipped on pair 2 of the head side after passing "
+        "before, so it is not stateless"
+    )
+    assert any(note.startswith(warning) for note in result.notes)
+
+
+def test_a_side_process_that_dies_is_named_with_its_last_lines(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(
+        repo,
+        {
+            "tests/test_dies.py": textwrap.dedent("""\
+        import os
+
+        import pytest
+
+        RUNS = []
+
+
+        @pytest.mark.greencode(rounds=1)
+        def test_dies_on_its_second_run():
+            RUNS.append(1)
+            if len(RUNS) > 1:
+                os._exit(3)
+        """)
+        },
+    )
+    commit(repo, "a test that ends its process")
+
+    dead = (
+        r"pytest on the head side .* ended during pair 2 \(exit 3\); its last lines: .*tests/test_dies.py \."
+    )
+    with pytest.raises(AbError, match=dead):
+        measure(repo, base="HEAD", min_pairs=2, max_pairs=2)
+
+
+def test_interrupting_a_later_pair_stops_both_side_processes(
+    tmp_path: Path, environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
+    pids.mkdir()
+
+    def interrupt(line: str) -> None:
+        if line.startswith("pair 3"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ab(AbOptions(), load_config(start=repo), cwd=repo, progress=interrupt)
+
+    sides = [int(path.name) for path in pids.iterdir()]
+    assert len(sides) == 2 and not any(_alive(pid) for pid in sides)
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert list(environment.iterdir()) == []
 
 
 def _alive(pid: int) -> bool:

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.meters", "greencode.testing"),
     ("greencode.calls", "greencode.sinks", "greencode.measurement", "greencode.footprint"),
     ("greencode.vcs", "greencode.store", "greencode.records", "greencode.baselines", "greencode.results_file",
-     "greencode.runs", "greencode.history", "greencode.pytest_process",
+     "greencode.runs", "greencode.history", "greencode.pytest_process", "greencode.side_workers",
      "greencode.merge",
      "greencode.export", "greencode.tactics"),
     ("greencode.gate", "greencode.small_tests", "greencode.grouped_gate", "greencode.repeat_plan",

@@ -105,6 +105,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="shell command run in each temporary worktree before measuring, e.g. "
         "'python setup.py build_ext --inplace' for compiled extensions",
     )
+    parser.add_argument(
+        "--fresh-processes",
+        action="store_true",
+        help="start a new pytest process for every run of a side instead of one per side serving every "
+        "pair as a pass (used by itself with xdist's -n or -p no:greencode)",
+    )
     add_config_option(
         parser,
         "configuration file for greencode ab and both sides (default: each reads its nearest pyproject.toml)",
@@ -137,6 +143,7 @@ def handle(args: argparse.Namespace) -> int:
         setup=args.setup,
         pytest_args=tuple(pytest_args),
         config_file=Path(args.config) if args.config else None,
+        fresh_processes=args.fresh_processes,
     )
 
     def progress(line: str) -> None:

@@ -68,10 +68,9 @@ def _silence_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
             return
 
 
-def _silence_unittest_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:
+def _silence_unittest_subtests(session: pytest.Session, stack: contextlib.ExitStack) -> None:
     # unittest's self.subTest() reports through the item's hooks, which pytest looks up on the session each
     # time (Node.ihook): for the extra rounds, the session hands out the silent relay instead
-    session = item.session
     real = session.gethookproxy
     own = "gethookproxy" in vars(session)
     session.gethookproxy = lambda path: _SilentHooks(real(path))  # type: ignore[method-assign, assignment, return-value]
@@ -112,7 +111,7 @@ def quiet_rounds(item: pytest.Item) -> Iterator[Quiet]:
         first_out, first_err = capture.read_global_capture()
     with contextlib.ExitStack() as stack:
         _silence_subtests(item, stack)
-        _silence_unittest_subtests(item, stack)
+        _silence_unittest_subtests(item.session, stack)
         _keep_log_captures(stack)
         stack.enter_context(warnings.catch_warnings(record=True))  # the filters stay; the records are dropped
         if not capturing:  # -s: the extra rounds' output would reach the terminal
@@ -142,3 +141,33 @@ def quiet_rounds(item: pytest.Item) -> Iterator[Quiet]:
     if capturing:
         item.add_report_section("call", "stdout", first_out)
         item.add_report_section("call", "stderr", first_err)
+
+
+class QuietPass:
+    """What :func:`quiet_pass` yields: :meth:`subtests_failed` says whether a test's subtests failed."""
+
+    def __init__(self, failures: MutableMapping[Any, int] | None) -> None:
+        self._failures = failures
+        self.before = dict(failures) if failures is not None else {}
+
+    def subtests_failed(self, node_id: str) -> bool:
+        return self._failures is not None and self._failures.get(node_id, 0) > self.before.get(node_id, 0)
+
+
+@contextlib.contextmanager
+def quiet_pass(session: pytest.Session) -> Iterator[QuietPass]:
+    """Run whole tests again inside this block (``greencode ab``'s later passes, pytest's
+    ``runtestprotocol`` with ``log=False``): their subtests report nothing, their warnings are dropped, and
+    pytest's count of failed subtests is what it was before."""
+    failures = _subtest_failures(session.config)
+    quiet = QuietPass(failures)
+    with contextlib.ExitStack() as stack:
+        # a fixture made inside the block (the subtests fixture) takes the silent relay from the session
+        _silence_unittest_subtests(session, stack)
+        stack.enter_context(warnings.catch_warnings(record=True))
+        try:
+            yield quiet
+        finally:
+            if failures is not None and failures != quiet.before:
+                failures.clear()
+                failures.update(quiet.before)

@@ -14,10 +14,11 @@ become one line each, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +30,7 @@ from greencode.gate import Budget, GateSettings, declared_noise
 from greencode.measurement import Recorder, configure, current_config, meters_in_use
 from greencode.outcome import RunOutcome, ab_side_run, conclude
 from greencode.records import TestRecord
+from greencode.side_workers import SERVE_VARIABLE
 from greencode.units import plural
 from pytest_greencode import callgrind, markers, rounds, xdist
 from pytest_greencode.keys import PLAN_KEY, ROUNDS_KEY
@@ -36,6 +38,9 @@ from pytest_greencode.options import overrides, read_baseline, run_options
 from pytest_greencode.records import keep_record
 from pytest_greencode.repeats import Repeats
 from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
+
+if TYPE_CHECKING:
+    from pytest_greencode.serve import Server
 
 
 def start(config: pytest.Config, requested: bool) -> None:
@@ -54,6 +59,13 @@ def start(config: pytest.Config, requested: bool) -> None:
         config.pluginmanager.register(SetupEnergy(run), "greencode-setup-energy")
     if run.lock_path is not None:
         config.pluginmanager.register(xdist.OneAtATime(run.lock_path), "greencode-one-at-a-time")
+    # greencode ab's side process: taken out of the environment, so no pytest the tests start inherits it
+    channel = os.environ.pop(SERVE_VARIABLE, None)
+    if channel and not run.is_worker:
+        from pytest_greencode.serve import Server
+
+        run.server = Server(run, channel)
+        config.pluginmanager.register(run.server, "greencode-serve")
 
 
 class GreencodeRun:
@@ -105,6 +117,8 @@ class GreencodeRun:
         self.outcome: RunOutcome | None = None
         self.concluded = False
         self.interrupted = False
+        #: a side process of greencode ab serving later passes (:mod:`pytest_greencode.serve`)
+        self.server: Server | None = None
 
     @property
     def meter_name(self) -> str:
@@ -189,6 +203,10 @@ class GreencodeRun:
             self.interrupted = True
             raise
         if self.is_worker or session.config.option.collectonly:
+            return result
+        if self.server is not None and self.server.serving:
+            # greencode ab reads each pass's records from the pipe and judges them itself: no end of run
+            self.server.serve(session)
             return result
         from pytest_greencode import reporting
 
