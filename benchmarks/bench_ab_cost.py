@@ -35,7 +35,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table
 from _timing import timed_run
 from bench_ab import environment
-from bench_third_party import SDIST, suite_root
+from bench_third_party import SDIST, suite_root, unpacked_sdist
 
 TARGET = 12.0
 
@@ -94,23 +93,8 @@ def cachetools(scratch: Path) -> Suite:
         "tests/test_lfu.py",
         "    Cache = LFUCache\n",
         "    Cache = LFUCache\n" + LFU_OVERRIDE,
-        _sdist(CACHETOOLS, "GREENCODE_BENCH_CACHETOOLS", scratch / "cachetools"),
+        unpacked_sdist(CACHETOOLS, "GREENCODE_BENCH_CACHETOOLS", scratch / "cachetools"),
     )
-
-
-def _sdist(spec: str, variable: str, scratch: Path) -> Path | None:
-    given = os.environ.get(variable)
-    if given:
-        return Path(given)
-    scratch.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", spec]
-    done = subprocess.run([*command, "-d", str(scratch)], capture_output=True, text=True, check=False)
-    archives = list(scratch.glob("*.tar.gz"))
-    if done.returncode != 0 or not archives:
-        return None
-    with tarfile.open(archives[0]) as archive:
-        archive.extractall(scratch, filter="data")
-    return next(path for path in scratch.iterdir() if path.is_dir())
 
 
 SUITES = {"more-itertools": more_itertools, "cachetools": cachetools}

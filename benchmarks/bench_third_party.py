@@ -35,27 +35,18 @@ FIVE_ROUNDS = ["--greencode", "--greencode-rounds=5"]
 
 
 def suite_root(scratch: Path) -> Path | None:
-    given = os.environ.get("GREENCODE_BENCH_SUITE")
+    return unpacked_sdist(SDIST, "GREENCODE_BENCH_SUITE", scratch)
+
+
+def unpacked_sdist(spec: str, variable: str, scratch: Path) -> Path | None:
+    """The unpacked sdist of ``spec``: the directory ``$variable`` names, else downloaded into ``scratch``
+    (None when it cannot be)."""
+    given = os.environ.get(variable)
     if given:
         return Path(given)
-    download = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-binary",
-            ":all:",
-            "--no-deps",
-            SDIST,
-            "-d",
-            scratch,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    scratch.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", spec]
+    download = subprocess.run([*command, "-d", str(scratch)], capture_output=True, text=True, check=False)
     archives = list(scratch.glob("*.tar.gz"))
     if download.returncode != 0 or not archives:
         return None

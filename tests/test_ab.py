@@ -704,12 +704,17 @@ def test_sigterm_removes_the_worktree_and_stops_the_side_process(tmp_path: Path,
     assert not _alive(side)
 
 
-def test_each_side_runs_in_one_process_serving_every_pair(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def pids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory where each pytest process of the repository's tests leaves a file named by its pid."""
+    directory = tmp_path / "pids"
+    directory.mkdir()
+    monkeypatch.setenv("AB_TEST_PIDS", str(directory))
+    return directory
+
+
+def test_each_side_runs_in_one_process_serving_every_pair(tmp_path: Path, pids: Path) -> None:
     repo = make_repo(tmp_path)
-    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
-    pids.mkdir()
 
     result = measure(repo, min_pairs=4, max_pairs=4)
 
@@ -717,12 +722,8 @@ def test_each_side_runs_in_one_process_serving_every_pair(
     assert "one pytest process per side, each serving every later pair as a pass" in result.notes
 
 
-def test_fresh_processes_start_a_process_for_every_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fresh_processes_start_a_process_for_every_run(tmp_path: Path, pids: Path) -> None:
     repo = make_repo(tmp_path)
-    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
-    pids.mkdir()
 
     result = measure(repo, min_pairs=2, max_pairs=2, fresh_processes=True)
 
@@ -747,27 +748,36 @@ def test_a_side_that_cannot_serve_runs_fresh_processes_and_says_so(tmp_path: Pat
     assert result.pairs == 2 and result.exit_code == 0
 
 
-def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_path: Path) -> None:
+SECOND_RUN = """\
+import os
+
+import pytest
+
+import tinypkg
+
+RUNS = []
+
+
+@pytest.mark.greencode(rounds=1)
+def {name}():
+    RUNS.append(1)
+    assert tinypkg.work(100_000) >= 0
+    if len(RUNS) > 1:
+        {second_run}
+"""
+
+
+def with_a_test_run_again(tmp_path: Path, name: str, second_run: str) -> Path:
+    """A repository whose ``tests/{name}.py`` has one test, ``name``, doing ``second_run`` when its process
+    runs it again."""
     repo = make_repo(tmp_path, sizes="1000")
-    write(
-        repo,
-        {
-            "tests/test_once.py": textwrap.dedent("""\
-        import pytest
-
-        import tinypkg
-
-        RUNS = []
+    write(repo, {f"tests/{name}.py": SECOND_RUN.format(name=name, second_run=second_run)})
+    commit(repo, f"{name}: behaves differently when run again")
+    return repo
 
 
-        @pytest.mark.greencode(rounds=1)
-        def test_once():
-            RUNS.append(1)
-            assert tinypkg.work(100_000) >= 0 and len(RUNS) == 1
-        """)
-        },
-    )
-    commit(repo, "a test that passes only once per process")
+def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_path: Path) -> None:
+    repo = with_a_test_run_again(tmp_path, "test_once", "assert False, 'only once per process'")
 
     result = measure(repo, base="HEAD", min_pairs=2, max_pairs=2)
 
@@ -781,27 +791,7 @@ def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_pa
 
 
 def test_a_side_process_that_dies_is_named_with_its_last_lines(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, sizes="1000")
-    write(
-        repo,
-        {
-            "tests/test_dies.py": textwrap.dedent("""\
-        import os
-
-        import pytest
-
-        RUNS = []
-
-
-        @pytest.mark.greencode(rounds=1)
-        def test_dies_on_its_second_run():
-            RUNS.append(1)
-            if len(RUNS) > 1:
-                os._exit(3)
-        """)
-        },
-    )
-    commit(repo, "a test that ends its process")
+    repo = with_a_test_run_again(tmp_path, "test_dies", "os._exit(3)")
 
     dead = (
         r"pytest on the head side .* ended during pair 2 \(exit 3\); its last lines: .*tests/test_dies.py \."
@@ -811,11 +801,9 @@ def test_a_side_process_that_dies_is_named_with_its_last_lines(tmp_path: Path) -
 
 
 def test_interrupting_a_later_pair_stops_both_side_processes(
-    tmp_path: Path, environment: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, environment: Path, pids: Path
 ) -> None:
     repo = make_repo(tmp_path)
-    monkeypatch.setenv("AB_TEST_PIDS", str(pids := tmp_path / "pids"))
-    pids.mkdir()
 
     def interrupt(line: str) -> None:
         if line.startswith("pair 3"):
