@@ -735,19 +735,35 @@ def serving_blocked(options: AbOptions, meter: str) -> str | None:
 
 
 class _Served:
-    """Each side's pytest started once, serving every later pair as a pass (:mod:`greencode.side_workers`)."""
+    """Each side's pytest started once: its pass 0 is pytest's own run of the tests (their outcome, and the
+    warm-up: imports, first calls), and pair ``k`` is pass ``k + 1`` (:mod:`greencode.side_workers`). So
+    every measured pass runs in a warm process on both sides alike, and no window compiles a module."""
 
     def __init__(self, runner: _Runner) -> None:
         self.runner = runner
         self.workers: dict[SideName, SideWorker] = {}
+        #: each side's pass 0: what pytest's run said (failures, budgets, warnings, the machine)
+        self.first: dict[SideName, SideRun] = {}
+
+    def environment(self, side: Side) -> dict[str, str]:
+        """A fresh process's environment, but with bytecode where it is: one process per side compiling
+        the standard library and every package into an empty cache costs it a second of CPU, and pass 0
+        compiles whatever it imports before anything is compared. Nothing is written into the trees."""
+        env = self.runner.environment(side)
+        del env["PYTHONPYCACHEPREFIX"]
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # one process measures every pass: the same string hashing on both sides, not one draw per side
+        env.setdefault("PYTHONHASHSEED", "0")
+        return env
 
     def run(self, side: Side, pair: int, only: AbstractSet[str] | None, known: AbstractSet[str]) -> SideRun:
         started = time.monotonic()
-        worker = self.workers.get(side.name)
-        if worker is None:
-            return self._start(side, pair)
+        if side.name not in self.workers:
+            self.first[side.name] = self._start(side, pair)
+        first, worker = self.first[side.name], self.workers[side.name]
+        measured = set(first.records) - set(first.failed)
         try:
-            reply = worker.run_pass(pair, sorted(known if only is None else only))
+            reply = worker.run_pass(pair + 1, sorted(measured if only is None else only))
         except WorkerError as exc:
             raise AbError(str(exc)) from None
         if reply is None:
@@ -757,19 +773,15 @@ class _Served:
                 f"lines: {worker.tail()}"
             )
         run = self._side_run(side, pair, reply, time.monotonic() - started)
-        return replace(run, dropped=tuple(str(node) for node in reply.get("dropped") or []))
-
-    def environment(self, side: Side) -> dict[str, str]:
-        """A fresh process's environment, but with bytecode where it always is: one process per side
-        compiling the standard library and every package into an empty cache would cost it a second of CPU
-        (the trees' own code is written beside it by :func:`greencode.bytecode.precompile`)."""
-        env = self.runner.environment(side)
-        del env["PYTHONPYCACHEPREFIX"]
-        if "PYTHONDONTWRITEBYTECODE" in os.environ:
-            env["PYTHONDONTWRITEBYTECODE"] = os.environ["PYTHONDONTWRITEBYTECODE"]
-        # one process measures every pass: the same string hashing on both sides, not one draw per side
-        env.setdefault("PYTHONHASHSEED", "0")
-        return env
+        if pair:
+            return replace(run, dropped=tuple(str(node) for node in reply.get("dropped") or []))
+        return replace(
+            first,
+            records=run.records,
+            duration_s=run.duration_s,
+            warnings=first.warnings + run.warnings,
+            dropped=tuple(str(node) for node in reply.get("dropped") or []),
+        )
 
     def _start(self, side: Side, pair: int) -> SideRun:
         runner = self.runner
@@ -878,10 +890,11 @@ class _Collected:
                 if node_id not in self.dropped:
                     self.dropped[node_id] = None
                     kept = len(self.pairs.get(node_id, ()))
+                    judged = f"judged on its first {plural(kept, 'pair')}" if kept else "not compared"
                     self.warnings[
                         f"{node_id}: failed or skipped on pair {run.pair + 1} of the {run.side} side after "
                         f"passing before, so it is not stateless (it depends on what its earlier runs left "
-                        f"behind); judged on its first {plural(kept, 'pair')} and measured no more"
+                        f"behind); {judged}, measured no more"
                     ] = None
         for node_id in sorted(set(base) | set(head)):
             if active is not None and node_id not in active:
@@ -1105,7 +1118,8 @@ def run_ab(
                     processes.append(f"a fresh pytest process for every run ({blocked})")
                 for side in (base, head):
                     fresh.setup(side)
-                    precompile(side.root, runner.environment(side))
+                    if runner is fresh:  # a serving side imports everything in pass 0, which is not compared
+                        precompile(side.root, fresh.environment(side))
             sides = {"base": base, "head": head}
 
             def run_pair(index: int, active: frozenset[str] | None) -> float:
@@ -1132,6 +1146,8 @@ def run_ab(
                 runner = fresh
                 processes[-1] = f"a fresh pytest process for every run (a side could not serve: {refused})"
                 say(f"{processes[-1]}")
+                for side in (base, head):
+                    precompile(side.root, fresh.environment(side))
                 first_pair_s = run_pair(0, None)
             if collected.meter_noise is not None:
                 # a deterministic meter: a second pair would give the same counts, so one pair decides

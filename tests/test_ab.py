@@ -784,7 +784,7 @@ def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_pa
     assert result.exit_code == 0 and not result.failed
     assert "tests/test_once.py::test_once" not in result.tests
     warning = (
-        "warning: tests/test_once.py::test_once: failed or skipped on pair 2 of the head side after passing "
+        "warning: tests/test_once.py::test_once: failed or skipped on pair 1 of the base side after passing "
         "before, so it is not stateless"
     )
     assert any(note.startswith(warning) for note in result.notes)
@@ -794,7 +794,7 @@ def test_a_side_process_that_dies_is_named_with_its_last_lines(tmp_path: Path) -
     repo = with_a_test_run_again(tmp_path, "test_dies", "os._exit(3)")
 
     dead = (
-        r"pytest on the head side .* ended during pair 2 \(exit 3\); its last lines: .*tests/test_dies.py \."
+        r"pytest on the base side .* ended during pair 1 \(exit 3\); its last lines: .*tests/test_dies.py \."
     )
     with pytest.raises(AbError, match=dead):
         measure(repo, base="HEAD", min_pairs=2, max_pairs=2)

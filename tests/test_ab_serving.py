@@ -211,3 +211,17 @@ def test_a_serving_side_keeps_bytecode_where_it_is_and_hashes_strings_alike(
 
     assert "PYTHONPYCACHEPREFIX" not in env
     assert env["PYTHONDONTWRITEBYTECODE"] == "1" and env["PYTHONHASHSEED"] == "0"
+
+
+def test_each_pass_gets_its_own_padding_and_the_tests_random_numbers_are_untouched() -> None:
+    import random
+
+    from pytest_greencode.serve import layout_padding
+
+    state = random.getstate()
+    draw = random.Random(7)
+
+    sizes = {len(layout_padding(draw)) for _ in range(5)}
+
+    assert len(sizes) > 1
+    assert random.getstate() == state
