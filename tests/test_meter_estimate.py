@@ -690,3 +690,19 @@ def test_a_child_process_run_inside_a_measured_block_is_counted(tmp_path: Path) 
     assert m.result is not None
     # the energy is this process's CPU time plus the child's: a Python start-up alone is milliseconds
     assert m.result.energy_j - m.result.cpu_s * watts > 0.002 * watts
+
+
+def test_a_recorder_of_another_thread_dropped_unstopped_does_not_make_later_windows_concurrent(
+    tmp_path: Path,
+) -> None:
+    # the meter tracks a recorder that holds its window weakly, as it tracks its own windows
+    from greencode.measurement import Recorder
+    from greencode.meters import Selection
+
+    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
+    meter = EstimateMeter(model, children_clock=lambda: 0.0, thread_clock=ThreadClocks())
+    selection, config = Selection((meter,), ()), Config(root=tmp_path)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(Recorder, "dropped", selection, config).result()  # opened, never stopped
+    gc.collect()
+    assert not Recorder("later", selection, config).stop().concurrent
