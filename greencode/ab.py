@@ -722,8 +722,9 @@ def serving_blocked(options: AbOptions, meter: str) -> str | None:
         return "--fresh-processes"
     args = options.pytest_args
     for position, arg in enumerate(args):
-        if arg in ("-n", "--numprocesses", "--dist") or arg.startswith(("-n", "--numprocesses=", "--dist=")):
-            return f"pytest-xdist's {arg.split('=')[0][:2] if arg.startswith('-n') else arg.split('=')[0]}"
+        option = "-n" if arg.startswith("-n") else arg.split("=")[0]  # -n 2, -n2, -nauto
+        if option in ("-n", "--numprocesses", "--dist"):
+            return f"pytest-xdist's {option}"
         plugin = arg[2:] if arg.startswith("-p") and len(arg) > 2 else None
         if arg == "-p" and position + 1 < len(args):
             plugin = args[position + 1]
