@@ -158,7 +158,8 @@ class Fingerprint:
         if self.counter != other.counter:
             found.append(
                 f"counted with {other.counter or 'no counter'!r} vs {self.counter or 'no counter'!r} "
-                "(instruction counts change with the counter, the Python version and implementation)"
+                "(instruction counts change with the counter, the Python version, implementation and "
+                "allocator)"
             )
         return tuple(found)
 

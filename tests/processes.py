@@ -1,8 +1,13 @@
-"""Other processes for the concurrency tests: writers that start at one moment, and a holder of a lock."""
+"""Other processes for the concurrency tests: writers that start at one moment, a holder of a lock, and a
+forked child reporting what it saw."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import select
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -37,3 +42,27 @@ def held_elsewhere(
     finally:
         release.set()
         holder.join(30)
+
+
+def in_forked_child(body: Callable[[], Any], deadline_s: float = 60) -> Any:
+    """What ``body()`` returns (JSON-serialisable) when it runs in a child forked from this process, this
+    thread; None when the child gave no answer within ``deadline_s`` (it hung, say on a lock) or died."""
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns of forking a process that has other threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: answer, then leave without running the parent's clean-up
+        try:
+            os.write(write_end, json.dumps(body()).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], deadline_s)
+        answer = os.read(read_end, 1 << 20) if ready else b""
+    finally:
+        os.close(read_end)
+        if not answer:
+            os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    return json.loads(answer) if answer else None

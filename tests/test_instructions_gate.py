@@ -93,7 +93,8 @@ def test_pooled_identical_runs_do_not_raise_the_noise_to_one_percent() -> None:
     ("other", "says"),
     [
         (replace(MACHINE, counter="perf, CPython 3.11.7"), "counted with 'perf, CPython 3.11.7'"),
-        (replace(MACHINE, counter="callgrind, CPython 3.12.1"), "Python version and implementation"),
+        (replace(MACHINE, counter="callgrind, CPython 3.12.1"), "Python version, implementation"),
+        (replace(MACHINE, counter="callgrind, CPython 3.11.7, PYTHONMALLOC=malloc"), "and allocator"),
         (replace(MACHINE, counter="callgrind, PyPy 3.10.14"), "PyPy"),
         (replace(MACHINE, cpu_model="Intel Xeon Gold 6338"), "CPU 'Intel Xeon Gold 6338'"),
     ],

@@ -15,7 +15,7 @@ from run_cli import run_greencode
 from trampoline_python import NO_PYTHON_REASON, PYTHON
 
 from greencode.config import Config, InstructionsConfig
-from greencode.meters.instructions_launch import LAUNCHED_ENV, needs_callgrind, real_command
+from greencode.meters.instructions_launch import LAUNCHED_ENV, CallgrindLaunch, needs_callgrind, real_command
 from greencode.meters.valgrind import INSTALL_HINT
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason=INSTALL_HINT)
@@ -46,6 +46,18 @@ def test_a_python_shell_shim_becomes_this_interpreter(tmp_path: Path) -> None:
 
 def test_a_binary_is_run_as_it_is() -> None:
     assert real_command([sys.executable, "-V"]) == [sys.executable, "-V"]
+
+
+@needs_valgrind
+def test_a_command_under_callgrind_runs_with_the_system_allocator_unless_one_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    with CallgrindLaunch(["true"], COUNTING) as launch:
+        assert launch.env["PYTHONMALLOC"] == "malloc"
+    monkeypatch.setenv("PYTHONMALLOC", "pymalloc")
+    with CallgrindLaunch(["true"], COUNTING) as launch:
+        assert "PYTHONMALLOC" not in launch.env  # the user's own choice reaches the command as it is
 
 
 def test_other_meters_never_need_callgrind() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from processes import in_forked_child
 
 import greencode
 from greencode.config import Config, EstimatorConfig, load_config
@@ -437,6 +438,42 @@ def test_a_window_around_windows_of_other_threads_keeps_the_process_figure() -> 
         whole = outer.stop()
     assert whole.energy_j == {"cpu": 6.0} and not whole.concurrent and whole.warnings == ()
     assert inside.energy_j == {"cpu": 4.0} and inside.concurrent
+
+
+def test_a_window_in_a_forked_child_is_not_overlapped_by_windows_the_parents_other_threads_had_open() -> None:
+    meter, own, _ = threaded_meter()
+
+    def in_child() -> list[object]:
+        window = meter.start()
+        own.now += 1.0
+        reading = window.stop()
+        return [reading.concurrent, list(reading.warnings)]
+
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        elsewhere = worker.submit(meter.start).result()  # open in another thread while this one forks
+        assert in_forked_child(in_child) == [False, []]
+        worker.submit(elsewhere.stop).result()
+
+
+def test_an_estimator_in_a_forked_child_does_not_wait_for_a_lock_another_thread_held() -> None:
+    meter, _, _ = threaded_meter()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with meter._lock:
+            holding.set()
+            release.wait(60)
+
+    with ThreadPoolExecutor(max_workers=2) as worker:
+        elsewhere = worker.submit(meter.start).result()  # a second thread's table: windows take the lock
+        held = worker.submit(hold)
+        holding.wait(60)
+        try:
+            assert in_forked_child(lambda: meter.start().stop().energy_j, deadline_s=30) == {"cpu": 0.0}
+        finally:
+            release.set()
+        held.result()
+        worker.submit(elsewhere.stop).result()
 
 
 def test_an_overlapped_window_closed_in_another_thread_is_flagged_as_shared() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from processes import in_forked_child
 
 from greencode.config import Config, InstructionsConfig, load_config
 from greencode.errors import ConfigError, MeterUnavailable
@@ -143,6 +144,68 @@ def test_a_window_in_another_thread_switches_collection_on_there() -> None:
     thread.join()
     assert readings[0].counts["instructions"] == 9
     assert backend.on == set()
+
+
+def test_a_window_in_a_forked_child_does_not_wait_for_a_lock_another_thread_held() -> None:
+    backend = FakeCallgrind()
+    meter = InstructionsMeter(backend, MODEL)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with meter._lock:
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(60)
+
+    def in_child() -> int:
+        window = meter.start()
+        backend.work(4)
+        return window.stop().counts["instructions"]
+
+    try:
+        assert in_forked_child(in_child, deadline_s=30) == 4
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_a_forked_child_zeroes_what_the_parents_other_threads_counted_before_its_first_window() -> None:
+    backend = FakeCallgrind()
+    meter = InstructionsMeter(backend, MODEL)
+    opened, release = threading.Event(), threading.Event()
+
+    def elsewhere() -> None:
+        window = meter.start()
+        backend.work(50)
+        opened.set()
+        release.wait(60)
+        window.stop()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    opened.wait(60)
+
+    def in_child() -> list[int]:
+        window = meter.start()
+        backend.work(4)
+        return [window.stop().counts["instructions"], meter._open, backend.resets]
+
+    try:
+        # the other thread's window never closes in the child: nothing is left open once its own closed
+        assert in_forked_child(in_child) == [4, 0, 1]
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_the_counter_identity_names_the_allocator_the_process_runs_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONMALLOC", "malloc")
+    assert InstructionsMeter(FakeCallgrind(), MODEL).counter_identity.endswith(", PYTHONMALLOC=malloc")
 
 
 def test_energy_is_the_model_applied_to_the_counts() -> None:

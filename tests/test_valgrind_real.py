@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_cli import run_greencode
 from trampoline_python import NO_PYTHON_REASON, PYTHON, environment
 
 from greencode.meters.valgrind import (
@@ -22,8 +23,9 @@ from greencode.meters.valgrind import (
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason=INSTALL_HINT)
 
-PROGRAM = """
-import json, sys
+#: the start of the programs below: a meter, and some work for its windows
+WORK = """
+import json, os, sys
 from greencode.config import Config
 from greencode.meters.instructions import create
 
@@ -34,6 +36,11 @@ def work(n):
     return total
 
 meter = create(Config())
+"""
+
+PROGRAM = (
+    WORK
+    + """
 work(10)  # the first call of anything pays for Valgrind translating it; keep that out of the comparison
 results = {}
 outer = meter.start()
@@ -52,6 +59,7 @@ results["dumps"] = meter.backend.dumps
 meter.close()
 print(json.dumps(results))
 """
+)
 
 
 def _run_under_callgrind(
@@ -179,3 +187,67 @@ def test_a_lazy_import_counts_alike_in_a_fresh_tree_and_a_used_one_once_both_are
         assert done.returncode == 0, done.stderr
         counts.append(json.loads(done.stdout.splitlines()[-1]))
     assert counts[0] == pytest.approx(counts[1], rel=0.005)
+
+
+HISTORY_PROGRAM = """
+import gc, json, sys
+from greencode.config import Config
+from greencode.meters.instructions import create
+
+def checksum(data):
+    total = 0
+    for byte in data:
+        total = (total * 31 + byte) % 65521
+    return total
+
+DATA = bytes(range(256)) * 32
+meter = create(Config(), functions=False)
+checksum(DATA)
+counts, kept = [], []
+for shift in range(12):
+    kept.append("x" * (8 * shift + 1))  # allocations before the window, as a longer path or environment makes
+    kept.append([0] * shift)
+    gc.collect()
+    window = meter.start()
+    checksum(DATA)
+    counts.append(window.stop().counts["instructions"])
+meter.close()
+open(sys.argv[1], "w").write(json.dumps(counts))
+"""
+
+
+@needs_valgrind
+def test_the_same_loop_counts_alike_whatever_the_process_allocated_before_it(tmp_path: Path) -> None:
+    # under pymalloc the loop's frees cost what the pools' fill happens to make them: 2.9 % apart here
+    (tmp_path / "program.py").write_text(HISTORY_PROGRAM)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONMALLOC"}
+    done = run_greencode("valgrind", "--", sys.executable, "program.py", "counts.json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads((tmp_path / "counts.json").read_text())
+    assert (max(counts) - min(counts)) / min(counts) < 0.002, counts
+
+
+FORK_PROGRAM = (
+    WORK
+    + """
+work(10)
+child = os.fork() == 0
+window = meter.start()
+work(20000)
+reading = window.stop()
+print(json.dumps({"child": child, "instructions": reading.counts["instructions"]}), flush=True)
+meter.close()
+if not child:
+    os.wait()
+"""
+)
+
+
+@needs_valgrind
+def test_a_forked_child_under_callgrind_reads_its_own_dumps_and_leaves_the_parents(tmp_path: Path) -> None:
+    done = _run_under_callgrind(tmp_path, FORK_PROGRAM, "--trace-children=yes")
+    assert done.returncode == 0, done.stderr
+    readings = {r["child"]: r["instructions"] for r in map(json.loads, done.stdout.splitlines()[-2:])}
+    assert readings[True] == pytest.approx(readings[False], rel=0.002)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.count(".") == 3]  # callgrind.out.PID.N
+    assert leftovers == [], "each process read (and deleted) the dumps it asked for"

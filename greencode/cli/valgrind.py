@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "valgrind",
         help="run a command under callgrind, so that the instructions meter counts inside it",
         description="Run CMD under valgrind --tool=callgrind --collect-atstart=no, with PYTHONHASHSEED=0 "
-        "and address-space randomisation off where setarch allows, and a private directory for callgrind's "
+        "and PYTHONMALLOC=malloc (unless set), address-space randomisation off where setarch allows, and a "
+        "private directory for callgrind's "
         "dumps (removed afterwards). Inside CMD, measure() windows and pytest --greencode-meter instructions "
         "count instructions exactly. Exits with CMD's exit code.",
         epilog="Example: greencode valgrind -- pytest --greencode --greencode-meter instructions",

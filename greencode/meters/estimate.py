@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 from greencode.errors import ConfigError
 from greencode.extras import codecarbon_data_file
 from greencode.fingerprint import HostInfo, detect_host
+from greencode.meters import forks
 from greencode.meters.base import Domain, Reading, Scope
 
 if TYPE_CHECKING:
@@ -413,6 +414,15 @@ class EstimateMeter:
         self._lock = threading.Lock()
         self._tables: dict[int, _Table] = {}
         self._sequence = itertools.count()
+        forks.register(self)
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child only this thread runs: other threads' windows are not the child's to overlap,
+        and a lock one of them held at the fork would stay held."""
+        thread = _get_ident()
+        for owner in [owner for owner in self._tables if owner != thread]:
+            del self._tables[owner]
+        self._lock = threading.Lock()
 
     def _others(self, thread: int) -> list[tuple[WindowState, int]]:
         """The open windows of other threads than ``thread``, with their sequence numbers; forgets windows

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greencode.errors import CounterError, MeterUnavailable
+from greencode.meters import forks
 from greencode.meters.base import Domain, Reading, Scope
 from greencode.meters.instructions_model import InstructionModel, build_instruction_model
 
@@ -132,6 +133,17 @@ class CallgrindBackend:
                     trampoline.activate_stack_trampoline("perf")
                     self._own_trampoline = True  # then the map is ours to delete (python -X perf: not)
                 self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
+        forks.register(self)
+
+    def after_fork_in_child(self) -> None:
+        """A child forked under callgrind (``--trace-children=yes``) dumps as its own pid, and must not talk
+        to the parent's parser helper: their requests and answers would interleave on the same pipes."""
+        self._pid = os.getpid()
+        self._last_dump = max((n for n, _ in self._callgrind.dump_files(self._pattern, self._pid)), default=0)
+        if self._parser is not None:
+            self._parser = self._callgrind.NativeParser(root=self._parser.root)
+        if self._perf_map is not None:  # CPython starts a map of the child's own
+            self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
 
     @property
     def dumps(self) -> int:
@@ -274,10 +286,13 @@ class InstructionsMeter:
         self.run_to_run_noise: float | None = backend.run_to_run_noise
         import platform
 
-        # instruction counts change with the counter, the interpreter and its version (and the CPU model,
-        # which every baseline records anyway)
+        # instruction counts change with the counter, the interpreter and its version, its memory allocator
+        # (greencode runs callgrind with PYTHONMALLOC=malloc) and the CPU model, which every baseline
+        # records anyway
+        allocator = os.environ.get("PYTHONMALLOC")
         self.counter_identity = (
             f"{backend.name}, {platform.python_implementation()} {platform.python_version()}"
+            + (f", PYTHONMALLOC={allocator}" if allocator else "")
         )
         source = model.provenance(backend.name, backend.counts)
         self._domains = (Domain("cpu", source, estimated=True),)
@@ -289,6 +304,19 @@ class InstructionsMeter:
         self._warnings: list[str] = []
         # a thread may still be collecting (its window was closed in another thread): zero before the next
         self._stray = False
+        forks.register(self)
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child only this thread runs: the windows other threads had open are not the child's
+        (they never close there), and a lock one of them held at the fork would stay held."""
+        here = threading.get_ident()
+        mine = self._threads.get(here, 0)
+        # what they collected since the last sample is in the counters the child inherited: zero it away
+        # before the child's next first window
+        self._stray = self._stray or any(thread != here for thread in self._threads)
+        self._threads = {here: mine} if mine else {}
+        self._open = mine
+        self._lock = threading.Lock()
 
     @property
     def notes(self) -> tuple[str, ...]:

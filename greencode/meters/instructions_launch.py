@@ -6,6 +6,8 @@ command runs under ``valgrind --tool=callgrind --collect-atstart=no``; dumps go 
 directory that is removed afterwards. What can be fixed is fixed:
 
 * ``PYTHONHASHSEED=0`` unless the user set one (string hashing changes set and dict layouts);
+* ``PYTHONMALLOC=malloc`` unless the user set it: with pymalloc, what freeing an object costs depends on
+  the heap's history, so a test's count moved by over 1 % with the directory pytest ran from;
 * address-space randomisation off with ``setarch -R`` where it is installed and allowed;
 * the real interpreter instead of a shell shim (pyenv's ``python3`` is a script: under it callgrind would
   count the shell and the Python behind it would run natively, uncounted).
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LAUNCHED_ENV",
+    "PINNED",
     "CallgrindLaunch",
     "WholeCommand",
     "launch_under_callgrind",
@@ -55,6 +58,16 @@ LAUNCHED_ENV = "GREENCODE_UNDER_CALLGRIND"
 _SKIP_BY_ARG = "--trace-children-skip-by-arg=*greencode.meters.callgrind*"
 #: CPython 3.12+'s ``-X perf`` as an environment variable: it reaches every Python process of a command
 PERF_SUPPORT_ENV = "PYTHONPERFSUPPORT"
+#: What a command under callgrind runs with unless the user set it (see the module docstring)
+PINNED = {
+    # string hashing changes set and dict layouts
+    "PYTHONHASHSEED": "0",
+    # pymalloc's cost of freeing a block depends on how full its pool and arena happen to be, which
+    # depends on every earlier allocation (path and environment lengths included): the same loop of
+    # test_checksum counted 1.25 % more when pytest ran from one directory than from another (docs/
+    # performance.md). glibc's malloc recycles small blocks through its per-thread cache at a flat cost.
+    "PYTHONMALLOC": "malloc",
+}
 
 
 def wants_instructions(config: Config) -> bool:
@@ -157,8 +170,7 @@ class CallgrindLaunch:
             command.insert(1, _SKIP_BY_ARG)
         self.command = [*_setarch(), *command]
         self.env = {CALLGRIND_OUT_ENV: str(self.pattern), LAUNCHED_ENV: "1"}
-        if "PYTHONHASHSEED" not in os.environ:
-            self.env["PYTHONHASHSEED"] = "0"
+        self.env.update({name: value for name, value in PINNED.items() if name not in os.environ})
         self._root = config.root
         #: whether the perf maps of the command's processes are ours to delete (we asked for them)
         self._own_perf_maps = collect_all and PERF_SUPPORT_ENV not in os.environ
