@@ -211,6 +211,13 @@ def test_a_perf_map_is_read_again_only_where_it_grew(tmp_path: Path) -> None:
     assert maps.read(path) == [(0x1000, 0xB, "py::f:/a.py"), (0x2000, 0xB, "py::g:/a.py")]
 
 
+def test_a_perf_map_is_read_from_where_this_process_lines_begin(tmp_path: Path) -> None:
+    path = tmp_path / "perf-1.map"
+    dead = "1000 b py::stale:/dead.py\n"  # left by a process that had this pid before
+    path.write_text(dead + "1000 b py::f:/a.py\n")
+    assert PerfMaps().read(path, len(dead)) == [(0x1000, 0xB, "py::f:/a.py")]
+
+
 def test_a_missing_perf_map_reads_as_none(tmp_path: Path) -> None:
     assert PerfMaps().read(tmp_path / "perf-1.map") is None
 

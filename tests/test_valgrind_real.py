@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from run_cli import run_greencode
@@ -73,6 +75,14 @@ def _run_under_callgrind(
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
 
 
+def _printed_on_python_312(tmp_path: Path, program: str) -> Any:
+    """The JSON that ``program`` printed last, run on CPython 3.12+ under callgrind (it must succeed)."""
+    assert PYTHON is not None
+    done = _run_under_callgrind(tmp_path, program, python=PYTHON)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def test_client_requests_on_a_real_cpu_return_the_default() -> None:
     requests = ClientRequests()
     assert requests(0x1001, default=7) == 7
@@ -135,10 +145,7 @@ print(json.dumps({"pid": os.getpid(), "counted": counted, "functions": reading.f
 @needs_valgrind
 @pytest.mark.skipif(PYTHON is None, reason=NO_PYTHON_REASON)
 def test_python_functions_are_named_by_their_own_cost_and_the_perf_map_is_removed(tmp_path: Path) -> None:
-    assert PYTHON is not None
-    done = _run_under_callgrind(tmp_path, NAMES_PROGRAM, python=PYTHON)
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.splitlines()[-1])
+    found = _printed_on_python_312(tmp_path, NAMES_PROGRAM)
     functions = found["functions"]
     python = ["<string>:outer", "<string>:inner", "<string>:inner.<locals>.<genexpr>"]
     assert list(functions)[:3] == sorted(python, key=functions.get, reverse=True)
@@ -146,6 +153,42 @@ def test_python_functions_are_named_by_their_own_cost_and_the_perf_map_is_remove
     assert sum(functions[name] for name in python) <= found["counted"]
     assert all(functions[name] > 0.05 * found["counted"] for name in python)
     assert not Path(f"/tmp/perf-{found['pid']}.map").exists()
+
+
+STALE_PROGRAM = """
+import json, os, shutil
+from pathlib import Path
+from greencode.config import Config
+from greencode.meters.instructions import create
+
+def squares(n):
+    return sum(i * i for i in range(n))
+
+planted = Path("dead.map")
+if planted.exists():  # what a dead process that had this pid left behind
+    shutil.copy(planted, f"/tmp/perf-{os.getpid()}.map")
+meter = create(Config())
+window = meter.start()
+squares(20000)
+reading = window.stop()
+if not planted.exists():
+    shutil.copy(f"/tmp/perf-{os.getpid()}.map", "own.map")
+meter.close()
+print(json.dumps(sorted(reading.functions)))
+"""
+
+
+@needs_valgrind
+@pytest.mark.skipif(PYTHON is None, reason=NO_PYTHON_REASON)
+def test_python_functions_are_named_by_this_process_not_by_a_dead_ones_map_at_its_pid(tmp_path: Path) -> None:
+    _printed_on_python_312(tmp_path, STALE_PROGRAM)
+    # the same program's map with every name changed: under Valgrind the trampolines land at the same
+    # addresses run after run, as they would for a dead process with this pid and randomisation off
+    own = (tmp_path / "own.map").read_text()
+    (tmp_path / "dead.map").write_text(re.sub(r" py::[^\n]*", " py::zz_stale:/dead.py", own))
+    functions = _printed_on_python_312(tmp_path, STALE_PROGRAM)
+    assert "<string>:squares" in functions
+    assert [name for name in functions if "dead.py" in name] == []
 
 
 LAZY_PROGRAM = """

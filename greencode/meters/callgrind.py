@@ -378,9 +378,10 @@ class PerfMaps:
     def __init__(self) -> None:
         self._read: dict[Path, tuple[int, list[tuple[int, int, str]]]] = {}
 
-    def read(self, path: Path) -> list[tuple[int, int, str]] | None:
-        """The map's entries so far, None when it cannot be read."""
-        offset, entries = self._read.get(path, (0, []))
+    def read(self, path: Path, start: int = 0) -> list[tuple[int, int, str]] | None:
+        """The map's entries so far from byte ``start`` on (where this process's own lines begin), None when
+        it cannot be read."""
+        offset, entries = self._read.get(path, (start, []))
         try:
             with path.open("rb") as handle:
                 handle.seek(offset)
@@ -395,8 +396,8 @@ class PerfMaps:
 
 
 def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
-    """The helper's loop: one JSON request per line (``dump``, ``perf_map``, ``top``, ``root``), one JSON
-    answer (``functions`` or ``error``). The dump is deleted once read."""
+    """The helper's loop: one JSON request per line (``dump``, ``perf_map``, ``perf_map_from``, ``top``,
+    ``root``), one JSON answer (``functions`` or ``error``). The dump is deleted once read."""
     import json
 
     maps = PerfMaps()
@@ -408,7 +409,9 @@ def serve(lines: Iterable[str], write: Callable[[str], object]) -> None:
                 dump = parse_dump(path.read_text(encoding="utf-8", errors="replace"), str(path))
             finally:
                 path.unlink(missing_ok=True)
-            perf_map = maps.read(Path(request["perf_map"])) if request.get("perf_map") else None
+            perf_map = None
+            if request.get("perf_map"):
+                perf_map = maps.read(Path(request["perf_map"]), int(request.get("perf_map_from") or 0))
             root = Path(request["root"]) if request.get("root") else None
             functions = function_costs(dump, perf_map, int(request["top"]), root)
             answer: dict[str, object] = {"functions": functions}
@@ -438,7 +441,9 @@ class NativeParser:
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, _package_root()))},
         )
 
-    def functions(self, dump: Path, perf_map: Path | None) -> dict[str, int]:
+    def functions(self, dump: Path, perf_map: Path | None, perf_map_from: int = 0) -> dict[str, int]:
+        """The costs per function of ``dump``, Python functions named by ``perf_map`` from byte
+        ``perf_map_from`` on."""
         import json
 
         if self._process is None or self._process.poll() is not None:
@@ -448,6 +453,7 @@ class NativeParser:
         request = {
             "dump": str(dump),
             "perf_map": str(perf_map) if perf_map else None,
+            "perf_map_from": perf_map_from,
             "top": self.top,
             "root": str(self.root) if self.root else None,
         }

@@ -115,6 +115,8 @@ class CallgrindBackend:
         self._last_dump = max((n for n, _ in callgrind.dump_files(out_pattern, self._pid)), default=0)
         self._dumps = 0
         self._perf_map: Path | None = None
+        #: where this process's own lines of its perf map begin (see below)
+        self._perf_map_from = 0
         self._own_trampoline = False
         self._parser: callgrind.NativeParser | None = None
         probe = self._dump("greencode-probe")
@@ -129,10 +131,14 @@ class CallgrindBackend:
             trampoline: Any = sys  # Python 3.12+ only, which mypy's target version does not know
             if hasattr(sys, "activate_stack_trampoline"):
                 # one generated function per Python function, so that callgrind's costs name them
+                self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
                 if not trampoline.is_stack_trampoline_active():
+                    # A map there already is a dead process's that had this pid (pids are reused; a killed
+                    # run leaves its map): CPython appends to it, and with address randomisation off its
+                    # addresses are this process's too, so its names would win. Read only what follows.
+                    self._perf_map_from = _size(self._perf_map)
                     trampoline.activate_stack_trampoline("perf")
                     self._own_trampoline = True  # then the map is ours to delete (python -X perf: not)
-                self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
         forks.register(self)
 
     def after_fork_in_child(self) -> None:
@@ -144,6 +150,7 @@ class CallgrindBackend:
             self._parser = self._callgrind.NativeParser(root=self._parser.root)
         if self._perf_map is not None:  # CPython starts a map of the child's own
             self._perf_map = Path(f"/tmp/perf-{self._pid}.map")
+            self._perf_map_from = 0
 
     @property
     def dumps(self) -> int:
@@ -182,7 +189,8 @@ class CallgrindBackend:
             try:
                 events, totals = callgrind.read_summary(path)
                 if self._parser is not None and any(totals):
-                    for key, value in self._parser.functions(path, self._perf_map).items():
+                    named = self._parser.functions(path, self._perf_map, self._perf_map_from)
+                    for key, value in named.items():
                         functions[key] = functions.get(key, 0) + value
             finally:
                 path.unlink(missing_ok=True)
@@ -200,6 +208,13 @@ class CallgrindBackend:
                 self._perf_map.unlink(missing_ok=True)
             self._own_trampoline = False
         self._perf_map = None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _out_env() -> str:
