@@ -119,6 +119,15 @@ def test_nothing_is_exported_unless_asked(
     assert receiver.requests == []
 
 
+def test_the_otel_option_alone_measures_and_exports(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    script(monkeypatch, energy_j=1.0)
+    make_project(pytester, "def test_a():\n    pass\n")
+    run(pytester, "--greencode-otel").assert_outcomes(passed=1)
+    assert "greencode.test.energy" in receiver.metrics()
+
+
 def test_otel_true_in_the_configuration_exports(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
@@ -175,6 +184,16 @@ def test_prometheus_label_values_round_trip_whatever_the_test_id(test_id: str) -
     match = _SAMPLE.match(line)
     assert match is not None, line
     assert _parse_labels(match.group(2))["test"] == test_id
+
+
+def test_the_prometheus_option_alone_measures_and_writes_the_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # like --greencode-json, it asks for what only a measuring run has: it ran the tests and wrote nothing
+    script(monkeypatch, energy_j=3.0)
+    make_project(pytester, "def test_a():\n    pass\n")
+    run(pytester, "--greencode-prometheus=greencode.prom").assert_outcomes(passed=1)
+    assert "greencode_test_energy_joules{" in (pytester.path / "greencode.prom").read_text()
 
 
 def test_the_prometheus_file_is_written_atomically_for_the_textfile_collector(

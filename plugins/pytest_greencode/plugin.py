@@ -24,6 +24,8 @@ ENABLING_OPTIONS = (
     "greencode_json",
     "greencode_fail_on",
     "greencode_total_budget",
+    "greencode_otel",
+    "greencode_prometheus",
 )
 #: Options that only change how measuring works: not a reason to measure, but their values are still checked.
 SETTING_OPTIONS = (
