@@ -67,6 +67,21 @@ def test_greencode_gate_fails_a_results_file_the_plugin_failed_naming_the_same_t
     assert "judged alone" in gate.stdout and "in 1 file group" in gate.stdout
 
 
+def test_greencode_gate_without_a_baseline_warns_that_it_compared_with_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a CI job whose baseline was never committed must not read as a plain "passed"
+    make_project(pytester, SUITE)
+    script(monkeypatch, seed=1, **ENERGIES)
+    run(pytester, "--greencode", "--greencode-json=results.json").assert_outcomes(passed=32)
+    gate = run_greencode("gate", "results.json", cwd=pytester.path)
+    assert gate.returncode == 0, gate.stderr
+    assert (
+        "warning: no baseline at " in gate.stdout and "save one with pytest --greencode-save" in gate.stdout
+    )
+    assert "on 32 tests from 1 file: passed" in gate.stdout
+
+
 def test_a_results_file_without_judging_is_gated_per_file_with_a_note(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -57,7 +57,7 @@ def test_the_gate_on_merged_shards_decides_as_one_job(
         completed = run_greencode(*command, cwd=root)
         assert completed.returncode == 1, (command, completed.stderr)
     gate = run_greencode("gate", "a.json", "b.json", "--fail-on", "10%", cwd=root)
-    assert "regression: test_energy.py::test_1" in gate.stdout and "6 tests from 2 file(s)" in gate.stdout
+    assert "regression: test_energy.py::test_1" in gate.stdout and "6 tests from 2 files" in gate.stdout
 
 
 def test_merged_results_hold_every_test_and_name_their_shards(tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def handle(args: argparse.Namespace) -> int:
     from greencode.fingerprint import Fingerprint
     from greencode.merge import merge_results
     from greencode.records import TestRecord
-    from greencode.report.gating import gate_records, marker_budgets, run_judging
+    from greencode.report.gating import baseline_note, gate_records, marker_budgets, run_judging
+    from greencode.units import plural
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     merged = merge_results([Path(p) for p in args.inputs], allow_mixed=args.allow_mixed)
@@ -50,6 +51,9 @@ def handle(args: argparse.Namespace) -> int:
     budgets = marker_budgets(Path(args.inputs[0]), merged.document["gate"] or {})
     judged = run_judging(args.inputs[0], merged.document.get("settings"))
     gate = gate_records(records, fingerprint, config, budgets, judged)
+    missing = baseline_note(gate)
+    if missing:  # else a gate that compared with nothing would read as passed, and nothing more
+        print(f"{'note' if config.on_missing_baseline == 'ignore' else 'warning'}: {missing}")
     for note in gate.notes:
         print(f"note: {note}")
     for comparison in gate.regressions:
@@ -59,6 +63,6 @@ def handle(args: argparse.Namespace) -> int:
         print(f"over budget: {budget.node_id}: {over}")
     for line in gate.suite_lines():
         print(line)
-    scope = f"{merged.tests} tests from {len(merged.shards)} file(s)"
+    scope = f"{plural(merged.tests, 'test')} from {plural(len(merged.shards), 'file')}"
     print(f"greencode: gate ({config.fail_on}) on {scope}: {gate.summary()}")
     return gate.exit_code

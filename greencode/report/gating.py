@@ -191,6 +191,19 @@ def marker_budgets(path: Path, gate: Mapping[str, Any]) -> list[Budget]:
     return budgets
 
 
+def baseline_note(gate: GateReport) -> str | None:
+    """Why the gate compared with nothing, if it did not: the baseline was refused, or there is none."""
+    if gate.refused:
+        return f"baseline not used: {gate.refused}"
+    if gate.missing_baseline:
+        return (
+            f"no baseline at {gate.baseline}: every test is new "
+            f"(on_missing_baseline = {gate.settings.on_missing_baseline!r}); save one with "
+            "pytest --greencode-save"
+        )
+    return None
+
+
 def with_gate(report: Report, gate: GateReport) -> Report:
     """``report`` showing the gate's verdicts, its summary, what it compared with and why each test failed.
 
@@ -202,14 +215,9 @@ def with_gate(report: Report, gate: GateReport) -> Report:
         [b.node_id for b in gate.over_budget],
     )
     notes = [f"gate: {gate.summary()}"]
-    if gate.refused:
-        notes.append(f"gate: baseline not used: {gate.refused}")
-    elif gate.missing_baseline:
-        notes.append(
-            f"gate: no baseline at {gate.baseline}: every test is new "
-            f"(on_missing_baseline = {gate.settings.on_missing_baseline!r}); save one with "
-            "pytest --greencode-save"
-        )
+    missing = baseline_note(gate)
+    if missing:
+        notes.append(f"gate: {missing}")
     notes += [f"gate: {note}" for note in gate.notes]
     notes += [f"gate: {line}" for line in gate.suite_lines()]
     notes += [f"regression: {c.node_id}: {c.reason}" for c in gate.regressions]
