@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from plugin_helpers import SCRIPTED, make_project, results, run, script
@@ -203,13 +204,32 @@ def test_control_characters_in_test_ids_are_shown_escaped_in_the_section(
     assert "\x1b" not in section
 
 
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [(".", "is a directory; name a file"), ("missing/dir/results.json", "does not exist")],
+)
+def test_a_results_path_that_cannot_be_written_stops_the_run_before_any_test(
+    pytester: pytest.Pytester, tmp_path: Path, path: str, problem: str
+) -> None:
+    make_project(pytester, "def test_a():\n    raise AssertionError('must not run')\n")
+    target = tmp_path / path  # outside the project: greencode creates no directory there
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--greencode-json={target}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: greencode: --greencode-json: *{problem}*"])
+    assert "must not run" not in result.stdout.str()
+
+
 def test_a_greencode_error_counted_in_the_summary_line_leaves_other_plugins_working(
     pytester: pytest.Pytester,
 ) -> None:
     # hypothesis' plugin, like others, reads every entry pytest's summary line counts as a report object
-    make_project(pytester, SUITE)
-    (pytester.path / "taken").write_text("a file, so no directory can be made here")
+    # once the path was checked (its directory made), a test puts a file in the directory's place, so
+    # writing fails at the end
+    takes = (
+        "\ndef test_takes_the_name():\n    import os\n    os.rmdir('taken')\n    open('taken', 'w').close()\n"
+    )
+    make_project(pytester, SUITE + takes)
     result = pytester.runpytest("-p", "no:cacheprovider", "--greencode-json=taken/results.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["error: results not written: *", "*= 2 passed, 1 greencode error in *"])
+    result.stdout.fnmatch_lines(["error: results not written: *", "*= 3 passed, 1 greencode error in *"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()

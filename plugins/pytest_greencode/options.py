@@ -88,6 +88,13 @@ def run_options(config: pytest.Config, settings: Config) -> RunOptions:
         except GreencodeError as exc:
             raise pytest.UsageError(f"greencode: --greencode-save={save_option}: {exc}") from None
     json_option = option_path(config, option("greencode_json"), "--greencode-json")
+    if json_option:
+        from greencode.files import check_output
+
+        try:  # now, not after a long run whose results would then be lost
+            check_output(json_option)
+        except StoreError as exc:
+            raise pytest.UsageError(f"greencode: --greencode-json: {exc}") from None
     return RunOptions(
         compare=compare_option is not None or option("greencode_fail_on") is not None,
         save=save_option not in (None, False),
