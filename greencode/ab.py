@@ -100,6 +100,9 @@ AB_VERSION = 1
 DEFAULT_MIN_PAIRS = 4
 DEFAULT_MAX_PAIRS = 16
 DEFAULT_TIME_BUDGET_S = 900.0
+#: Pairs stop being added once they have cost this many runs of the tests (half the first pair's time), so
+#: what ab spends grows with the suite, not with the machine's noise.
+DEFAULT_MAX_COST = 8.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
 
@@ -123,6 +126,8 @@ class AbOptions:
     min_pairs: int = DEFAULT_MIN_PAIRS
     max_pairs: int = DEFAULT_MAX_PAIRS
     time_budget_s: float = DEFAULT_TIME_BUDGET_S
+    #: most runs of the tests the pairs may cost, a run being half the first pair's time
+    max_cost: float = DEFAULT_MAX_COST
     rounds: int | None = None
     meter: str | None = None
     setup: str | None = None
@@ -138,6 +143,8 @@ class AbOptions:
             raise AbError(f"--max-pairs {self.max_pairs} is below --min-pairs {self.min_pairs}")
         if not self.time_budget_s > 0:
             raise AbError(f"--time-budget {self.time_budget_s:g}: expected a positive number of seconds")
+        if not self.max_cost > 0:
+            raise AbError(f"--max-cost {self.max_cost:g}: expected a positive number of runs of the tests")
         if self.rounds is not None and self.rounds < 1:
             raise AbError(f"--rounds {self.rounds}: expected a whole number >= 1")
 
@@ -1049,6 +1056,14 @@ def measure_adaptively(
             break
         if time.monotonic() - started + statistics.fmean(durations) * BATCH_PAIRS > options.time_budget_s:
             stopped = f"--time-budget {options.time_budget_s:g} s spent"
+            break
+        # the first pair holds each side's first run (a fresh process's start; pass 0 when serving), which
+        # later pairs do not: it is the unit of cost, and later pairs estimate the next batch
+        one_run_s = durations[0] / 2
+        next_batch_s = statistics.fmean(durations[1:] or durations) * BATCH_PAIRS
+        if one_run_s > 0 and sum(durations) + next_batch_s > options.max_cost * one_run_s:
+            cost = sum(durations) / one_run_s
+            stopped = f"--max-cost {options.max_cost:g} reached (the pairs cost {cost:.1f} runs of the tests)"
             break
         tests = undecided - {TOTAL_ROW}
         what = [plural(len(tests), "test")] if tests else []

@@ -363,6 +363,29 @@ def test_a_test_still_undecided_when_measuring_stops_is_inconclusive_not_unchang
     assert outcome.report.counts()["unchanged"] == 0 and not outcome.report.failed
 
 
+def test_pairs_stop_once_they_would_cost_more_than_max_cost_runs_of_the_tests() -> None:
+    def judged(alpha: float) -> GateReport:
+        return GateReport(GateSettings(alpha=alpha), (comparison("inconclusive", 0.6),))
+
+    # the first pair holds each side's first run (5 s each); a later pair costs 2 s
+    outcome = measure_adaptively(
+        lambda index, active: 10.0 if index == 0 else 2.0,
+        judged,
+        GateSettings(),
+        AbOptions(max_pairs=16, max_cost=4),
+    )
+
+    # 4 pairs cost 16 s, 2 more make 20 s = 4 runs; 2 more again would make 24 s
+    assert outcome.pairs == 6
+    assert outcome.stopped == "--max-cost 4 reached (the pairs cost 4.0 runs of the tests)"
+    assert outcome.undecided == frozenset({"t"})
+
+
+def test_max_cost_must_be_positive() -> None:
+    with pytest.raises(AbError, match="--max-cost 0: expected a positive number"):
+        AbOptions(max_cost=0)
+
+
 def test_progress_speaks_of_one_undecided_test_in_the_singular() -> None:
     def judged(alpha: float) -> GateReport:
         return GateReport(GateSettings(alpha=alpha), (comparison("inconclusive", 0.6),))
@@ -841,6 +864,7 @@ def test_the_help_states_the_librarys_defaults() -> None:
         "min_pairs": AbOptions.min_pairs,
         "max_pairs": AbOptions.max_pairs,
         "time_budget_s": AbOptions.time_budget_s,
+        "max_cost": AbOptions.max_cost,
     } == HELP_DEFAULTS
 
 

@@ -22,7 +22,7 @@ from greencode.cli import (
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
 #: import the measuring code; a test keeps them equal.
-HELP_DEFAULTS = {"min_pairs": 4, "max_pairs": 16, "time_budget_s": 900.0}
+HELP_DEFAULTS = {"min_pairs": 4, "max_pairs": 16, "time_budget_s": 900.0, "max_cost": 8.0}
 
 
 def _whole(least: int) -> Callable[[str], int]:
@@ -32,6 +32,16 @@ def _whole(least: int) -> Callable[[str], int]:
         return int(text)
 
     return parse
+
+
+def _runs(text: str) -> float:
+    try:
+        value = float(text.rstrip("x"))
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of runs, e.g. 8, got {text!r}")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -87,6 +97,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"{HELP_DEFAULTS['time_budget_s']:g})",
     )
     parser.add_argument(
+        "--max-cost",
+        type=_runs,
+        metavar="N",
+        help="stop adding pairs once they have cost N runs of the tests, a run being half the first pair's "
+        f"time (default {HELP_DEFAULTS['max_cost']:g})",
+    )
+    parser.add_argument(
         "--rounds", type=_whole(1), metavar="N", help="calls per test in each run (default: the 'rounds' key)"
     )
     parser.add_argument("--meter", help="meter(s) for both sides (default: the 'meter' key)")
@@ -132,7 +149,7 @@ def handle(args: argparse.Namespace) -> int:
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     pytest_args = after_separator(args.pytest_args)
-    given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget}
+    given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget, "max_cost": args.max_cost}
     options = AbOptions(
         **{key: value for key, value in given.items() if value is not None},
         base=args.base,
