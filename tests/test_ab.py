@@ -857,6 +857,19 @@ def test_a_bad_threshold_is_a_usage_error(
     assert capsys.readouterr().err.startswith("greencode: error: --fail-on 'ten': expected a percentage")
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "unit"), [("--max-cost", "0", "runs"), ("--time-budget", "soon", "seconds")]
+)
+def test_a_budget_that_is_not_a_positive_number_is_a_usage_error(
+    option: str, value: str, unit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["ab", option, value])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}: expected a positive number of {unit}, got {value!r}" in error
+
+
 def test_the_help_states_the_librarys_defaults() -> None:
     from greencode.cli.ab import HELP_DEFAULTS
 

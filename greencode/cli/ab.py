@@ -34,24 +34,23 @@ def _whole(least: int) -> Callable[[str], int]:
     return parse
 
 
-def _runs(text: str) -> float:
-    try:
-        value = float(text.rstrip("x"))
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of runs, e.g. 8, got {text!r}")
-    return value
+def _positive(unit: str, suffix: str) -> Callable[[str], float]:
+    """A parser of a positive number of ``unit``, the ``suffix`` allowed after it (``90s``, ``8x``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.rstrip(suffix))
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text.rstrip("s"))
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+_seconds = _positive("seconds", "s")
+_runs = _positive("runs", "x")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
