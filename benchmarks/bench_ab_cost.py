@@ -191,13 +191,17 @@ def main() -> int:
                     wall, cpu, result = ab(repo, env, suite, pair, scratch / "ab.json", args.fresh_processes)
                     after = plain(repo, env, suite)
                     loads.append(os.getloadavg()[0])
-                    ratios_wall.append(wall / statistics.median([before[0], after[0]]))
+                    plain_s = statistics.median([before[0], after[0]])
+                    ratios_wall.append(wall / plain_s)
                     ratios_cpu.append(cpu / statistics.median([before[1], after[1]]))
                     results.append(result)
+                    unit = result.get("run_s")
+                    unit_words = f"; ab's run {unit / plain_s:.2f}x plain" if unit else ""
                     print(
                         f"{name}, {scenario} #{trial + 1}: {outcome(result)}; {result['pairs']} pairs, "
                         f"{wall:.1f} s ({ratios_wall[-1]:.1f}x plain wall, {ratios_cpu[-1]:.1f}x plain CPU; "
-                        f"plain {before[0]:.2f}/{after[0]:.2f} s; load {loads[-1]:.1f})",
+                        f"plain {before[0]:.2f}/{after[0]:.2f} s{unit_words}; load {loads[-1]:.1f}); "
+                        f"stopped: {result['stopped']}",
                         file=sys.stderr,
                         flush=True,
                     )

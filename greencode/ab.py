@@ -52,6 +52,7 @@ from greencode import vcs
 from greencode.bytecode import precompile
 from greencode.errors import GreencodeError, StoreError
 from greencode.footprint import EXTRA_PAIRS, SETTING_UP, Footprint, Stopwatch, footprint
+from greencode.futility import could_decide
 from greencode.gate import (
     MIN_RUN_CV,
     Budget,
@@ -105,6 +106,9 @@ DEFAULT_TIME_BUDGET_S = 900.0
 DEFAULT_MAX_COST = 8.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
+#: A serving side's passes come from a new process generation every batch: a bias one process carries is then
+#: one generation's, seen as a difference between pairs, and both orders of a batch share a generation.
+DEFAULT_PAIRS_PER_PROCESS = BATCH_PAIRS
 
 
 class AbError(GreencodeError):
@@ -135,6 +139,8 @@ class AbOptions:
     config_file: Path | None = None
     #: a new pytest process for every run of a side, instead of one serving every pass
     fresh_processes: bool = False
+    #: pairs each process generation of a serving side measures before a fresh fork replaces it (0: never)
+    pairs_per_process: int = DEFAULT_PAIRS_PER_PROCESS
 
     def __post_init__(self) -> None:
         if self.min_pairs < 2:
@@ -145,6 +151,8 @@ class AbOptions:
             raise AbError(f"--time-budget {self.time_budget_s:g}: expected a positive number of seconds")
         if not self.max_cost > 0:
             raise AbError(f"--max-cost {self.max_cost:g}: expected a positive number of runs of the tests")
+        if self.pairs_per_process < 0:
+            raise AbError(f"--pairs-per-process {self.pairs_per_process}: expected a whole number >= 0")
         if self.rounds is not None and self.rounds < 1:
             raise AbError(f"--rounds {self.rounds}: expected a whole number >= 1")
 
@@ -176,6 +184,12 @@ class Side:
             "dirty": self.dirty,
             "description": self.describe(),
         }
+
+
+def generation_of(pair: int, pairs_per_process: int) -> int:
+    """The process generation that serves pair ``pair``: a new one every ``pairs_per_process`` pairs (0:
+    never), so that both orders of a batch run in the same generation."""
+    return pair // pairs_per_process if pairs_per_process else 0
 
 
 def pair_order(index: int) -> tuple[SideName, SideName]:
@@ -447,6 +461,9 @@ class Scope:
 
     together: frozenset[str] = frozenset()
     suite: bool = False
+    #: each row's pairs so far (the total's: the pairs that ran every test), for :func:`hopeless`; a row not
+    #: in it is never given up on
+    pairs: Mapping[str, int] = field(default_factory=dict)
 
 
 def still_undecided(
@@ -472,6 +489,33 @@ def still_undecided(
     ):
         undecided.add(TOTAL_ROW)
     return undecided
+
+
+def hopeless(
+    report: GateReport, rows: Iterable[str], settings: GateSettings, scope: Scope, more: int
+) -> set[str]:
+    """The ``rows`` (undecided in ``report``) that ``more`` pairs could not decide
+    (:func:`greencode.futility.could_decide`): measuring them on would only spend the budget."""
+    verdicts: dict[str, Comparison | SuiteVerdict] = {c.node_id: c for c in report.comparisons}
+    if report.suite is not None:
+        verdicts[TOTAL_ROW] = report.suite
+    given_up = set()
+    for row in rows:
+        verdict, pairs = verdicts.get(row), scope.pairs.get(row)
+        if verdict is None or pairs is None or verdict.ci_low is None or verdict.ci_high is None:
+            continue
+        if not could_decide(
+            verdict.ci_low,
+            verdict.ci_high,
+            fail_on=settings.fail_on,
+            pairs=pairs,
+            reachable=pairs + more,
+            confidence=settings.confidence,
+            baseline_j=verdict.baseline_j if verdict.baseline_j is not None else math.inf,
+            min_effect_j=settings.min_effect_j,
+        ):
+            given_up.add(row)
+    return given_up
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -505,6 +549,13 @@ class AbResult:
     footprint: Footprint | None = None
     #: the tests too small to judge alone (:mod:`greencode.weighing`): judged per file and in the total
     together: tuple[str, ...] = ()
+    #: one run of the tests as ab timed it (:func:`one_run_s`), the unit of ``max_cost``; None: no pair ran
+    run_s: float | None = None
+
+    @property
+    def cost_runs(self) -> float | None:
+        """What this ab took, setting up included, in runs of the tests."""
+        return self.elapsed_s / self.run_s if self.run_s else None
 
     @property
     def failed_check(self) -> bool:
@@ -549,6 +600,8 @@ class AbResult:
             "order": "balanced: base-head, head-base, ...",
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
+            "run_s": None if self.run_s is None else round(self.run_s, 3),
+            "cost_runs": None if self.cost_runs is None else round(self.cost_runs, 2),
             "footprint": None if self.footprint is None else self.footprint.to_dict(),
             "together": list(self.together),
             "summary": self.summary(),
@@ -752,6 +805,8 @@ class _Served:
         self.workers: dict[SideName, SideWorker] = {}
         #: each side's pass 0: what pytest's run said (failures, budgets, warnings, the machine)
         self.first: dict[SideName, SideRun] = {}
+        #: seconds from each side's start to its pass 0's reply: one run of the tests, start included
+        self.first_run_s: dict[SideName, float] = {}
 
     def environment(self, side: Side) -> dict[str, str]:
         """A fresh process's environment, but with bytecode where it is: one process per side compiling
@@ -768,10 +823,14 @@ class _Served:
         started = time.monotonic()
         if side.name not in self.workers:
             self.first[side.name] = self._start(side, pair)
+            self.first_run_s[side.name] = time.monotonic() - started
         first, worker = self.first[side.name], self.workers[side.name]
         measured = set(first.records) - set(first.failed)
+        tests = sorted(measured if only is None else only)
+        generation = generation_of(pair, self.runner.options.pairs_per_process)
         try:
-            reply = worker.run_pass(pair + 1, sorted(measured if only is None else only))
+            warm = worker.new_generation(generation, tests) if generation > worker.generation else {}
+            reply = None if warm is None else worker.run_pass(pair + 1, tests)
         except WorkerError as exc:
             raise AbError(str(exc)) from None
         if reply is None:
@@ -781,14 +840,16 @@ class _Served:
                 f"lines: {worker.tail()}"
             )
         run = self._side_run(side, pair, reply, time.monotonic() - started)
+        dropped = tuple(str(node) for node in [*(warm or {}).get("dropped", []), *reply.get("dropped", [])])
+        warnings = tuple(str(w) for w in (warm or {}).get("warnings", []))
         if pair:
-            return replace(run, dropped=tuple(str(node) for node in reply.get("dropped") or []))
+            return replace(run, dropped=dropped, warnings=warnings + run.warnings)
         return replace(
             first,
             records=run.records,
             duration_s=run.duration_s,
             warnings=first.warnings + run.warnings,
-            dropped=tuple(str(node) for node in reply.get("dropped") or []),
+            dropped=dropped,
         )
 
     def _start(self, side: Side, pair: int) -> SideRun:
@@ -836,7 +897,7 @@ class _Served:
     def finish(self) -> None:
         """End both sides' sessions (each closes as pytest's own end would)."""
         for worker in self.workers.values():
-            worker.commands.close()
+            worker.end()
         for worker in self.workers.values():
             worker.finish()
 
@@ -1027,20 +1088,28 @@ def measure_adaptively(
     options: AbOptions,
     say: Callable[[str], None] = lambda line: None,
     scope: Callable[[], Scope] = Scope,
+    *,
+    run_s: Callable[[], float] | None = None,
+    spent_before_s: float = 0.0,
 ) -> Adaptive:
     """The measuring loop. ``run_pair(index, active)`` runs pair ``index`` for the ``active`` tests (None:
     all) and returns the seconds it took; ``judged(alpha)`` is the gate's report on everything so far at
     that level, and ``scope()`` says which of its rows can keep measuring going (asked after each look).
     Pairs run up to ``min_pairs``; then, while rows are undecided (:func:`still_undecided` at this look's
     level, ``stats.look_alpha``), ``BATCH_PAIRS`` more — for the undecided tests alone, or for every test
-    while the suite total is undecided — until ``max_pairs`` or the time budget (counted from the first
-    pair). The final report is judged at the level the last look left.
+    while the suite total is undecided — until ``max_pairs``, the time budget, or ``max_cost`` runs of the
+    tests, counting ``spent_before_s`` (setting up) and every pair (:func:`cost_stop`). Rows that the pairs
+    still affordable could not decide (:func:`hopeless`) stay undecided and keep nothing going. The final
+    report is judged at the level the last look left.
+
+    ``run_s()``, asked after the first pair, is one run of the tests in seconds, the unit of ``max_cost``
+    (default: half the first pair, each side's first run).
     """
-    started = time.monotonic()
     durations: list[float] = []
     active: frozenset[str] | None = None
     pairs, target, stopped = 0, options.min_pairs, "every test decided"
     looks, look = planned_looks(options.min_pairs, options.max_pairs, BATCH_PAIRS), 0
+    given_up: set[str] = set()
     while True:
         while pairs < target:
             durations.append(run_pair(pairs, active))
@@ -1048,34 +1117,62 @@ def measure_adaptively(
         look += 1
         full = judged(settings.alpha)
         spent = judged(look_alpha(settings.alpha, look, looks))
-        undecided = still_undecided(full, spent, settings, scope())
+        rows = scope()
+        undecided = still_undecided(full, spent, settings, rows)
         if not undecided:
             break
         if pairs >= options.max_pairs:
             stopped = f"--max-pairs {options.max_pairs} reached"
             break
-        if time.monotonic() - started + statistics.fmean(durations) * BATCH_PAIRS > options.time_budget_s:
-            stopped = f"--time-budget {options.time_budget_s:g} s spent"
+        unit_s = run_s() if run_s is not None else durations[0] / 2
+        # later pairs estimate the next batch: the first holds each side's start
+        batch_s = statistics.fmean(durations[1:][-BATCH_PAIRS:] or durations) * BATCH_PAIRS
+        spent_s = spent_before_s + math.fsum(durations)
+        over = cost_stop(spent_s, batch_s, unit_s, options)
+        if over:
+            stopped = over
             break
-        # the first pair holds each side's first run (a fresh process's start; pass 0 when serving), which
-        # later pairs do not: it is the unit of cost, and later pairs estimate the next batch
-        one_run_s = durations[0] / 2
-        next_batch_s = statistics.fmean(durations[1:] or durations) * BATCH_PAIRS
-        if one_run_s > 0 and sum(durations) + next_batch_s > options.max_cost * one_run_s:
-            cost = sum(durations) / one_run_s
-            stopped = f"--max-cost {options.max_cost:g} reached (the pairs cost {cost:.1f} runs of the tests)"
+        affordable = affordable_pairs(spent_s, batch_s, unit_s, options)
+        given_up = hopeless(full, undecided, settings, rows, min(affordable, options.max_pairs - pairs))
+        going = undecided - given_up
+        if not going:
+            stopped = f"more pairs could not decide {_rows(undecided)} within the budget"
             break
-        tests = undecided - {TOTAL_ROW}
-        what = [plural(len(tests), "test")] if tests else []
-        what += ["the suite total"] if TOTAL_ROW in undecided else []
-        every = " of every test" if TOTAL_ROW in undecided else ""
-        say(f"{' and '.join(what)} undecided after {pairs} pairs: adding {BATCH_PAIRS} pairs{every}")
-        active = None if TOTAL_ROW in undecided else frozenset(undecided)
+        note = f" ({_rows(given_up)} could not be decided by more)" if given_up else ""
+        every = " of every test" if TOTAL_ROW in going else ""
+        say(f"{_rows(going)} undecided after {pairs} pairs{note}: adding {BATCH_PAIRS} pairs{every}")
+        active = None if TOTAL_ROW in going else frozenset(going)
         target = min(pairs + BATCH_PAIRS, options.max_pairs)
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
+
+
+def _rows(rows: AbstractSet[str]) -> str:
+    tests = rows - {TOTAL_ROW}
+    what = [plural(len(tests), "test")] if tests else []
+    return " and ".join(what + (["the suite total"] if TOTAL_ROW in rows else []))
+
+
+def cost_stop(spent_s: float, batch_s: float, unit_s: float, options: AbOptions) -> str | None:
+    """Why another batch of pairs is not run (the time budget, or ``max_cost`` runs of the tests of
+    ``unit_s`` each), or None. ``spent_s``: what ab has spent so far, setting up included."""
+    if spent_s + batch_s > options.time_budget_s:
+        return f"--time-budget {options.time_budget_s:g} s spent"
+    if unit_s > 0 and spent_s + batch_s > options.max_cost * unit_s:
+        return (
+            f"--max-cost {options.max_cost:g} reached (ab had spent {spent_s / unit_s:.1f} runs of the tests)"
+        )
+    return None
+
+
+def affordable_pairs(spent_s: float, batch_s: float, unit_s: float, options: AbOptions) -> int:
+    """How many more pairs, whole batches of them, the time budget and ``max_cost`` leave room for."""
+    if batch_s <= 0:
+        return options.max_pairs
+    left_s = min(options.time_budget_s, options.max_cost * unit_s if unit_s > 0 else math.inf) - spent_s
+    return max(0, math.floor(left_s / batch_s)) * BATCH_PAIRS
 
 
 def label_undecided(report: GateReport, undecided: Iterable[str], settings: GateSettings) -> GateReport:
@@ -1178,7 +1275,10 @@ def run_ab(
                     options,
                     say,
                     looks.scope,
+                    run_s=lambda: one_run_s(runner, first_pair_s),
+                    spent_before_s=time.monotonic() - started - first_pair_s,
                 )
+            run_s = one_run_s(runner, first_pair_s)
             runner.finish()
     paired = collected.paired()
     elapsed_s = time.monotonic() - started
@@ -1198,7 +1298,10 @@ def run_ab(
         rounds=collected.rounds or fresh.rounds,
         machine=collected.machine,
         pytest_args=options.pytest_args,
-        notes=_notes(base, head, paired, collected, outcome, settings, looks.weighing, processes),
+        notes=(
+            *_notes(base, head, paired, collected, outcome, settings, looks.weighing, processes),
+            *cost_note(elapsed_s, run_s),
+        ),
         hotspots=regression_hotspots(
             [c.node_id for c in outcome.report.regressions],
             {n: combine_runs(t.head).functions for n, t in paired.items()},
@@ -1208,7 +1311,17 @@ def run_ab(
             elapsed_s, [setting_up.spent(SETTING_UP), later_pairs.spent(EXTRA_PAIRS)], config
         ),
         together=tuple(sorted(looks.weighing.together)) if looks.weighing else (),
+        run_s=run_s,
     )
+
+
+def one_run_s(runner: _Runner | _Served, first_pair_s: float) -> float:
+    """One run of the tests, the unit of ``max_cost``: a serving side's start, collection and pass 0 (the
+    mean of the two sides), else half the first pair (each a fresh process's whole run). Either is a run with
+    measuring on, so at least what a plain run of the same tests takes."""
+    if isinstance(runner, _Served) and runner.first_run_s:
+        return statistics.fmean(runner.first_run_s.values())
+    return first_pair_s / 2
 
 
 class Looks:
@@ -1248,12 +1361,17 @@ class Looks:
         )
 
     def scope(self) -> Scope:
-        dropped = frozenset(self.collected.dropped)  # no more pairs can tell more of these
+        collected = self.collected
+        dropped = frozenset(collected.dropped)  # no more pairs can tell more of these
+        pairs = {node: len(runs) for node, runs in collected.pairs.items()}
+        pairs[TOTAL_ROW] = len(collected.full)
         if self.weighing is None:
-            return Scope(dropped)
+            return Scope(dropped, pairs=pairs)
         groups = {group_row(name) for name in self.weighing.groups()}
         # the total is what judges the small tests; without any, it is decided when the tests are
-        return Scope(self.weighing.together | groups | dropped, suite=bool(self.weighing.together))
+        return Scope(
+            self.weighing.together | groups | dropped, suite=bool(self.weighing.together), pairs=pairs
+        )
 
 
 def weigh_paired(tests: Mapping[str, PairedTest], settings: GateSettings) -> Weighing:
@@ -1290,6 +1408,16 @@ def _budgets(config: Config, collected: _Collected) -> list[Budget]:
     from greencode.gate import config_budgets
 
     return [*collected.budgets.values(), *config_budgets(config)]
+
+
+def cost_note(elapsed_s: float, run_s: float) -> tuple[str, ...]:
+    """What ab took in runs of the tests, the unit of ``--max-cost`` (nothing without a unit)."""
+    if not run_s > 0:
+        return ()
+    return (
+        f"ab took {elapsed_s:.1f} s, {elapsed_s / run_s:.1f} runs of the tests (a run: {run_s:.2f} s, one "
+        "side's start, collection and first run with measuring on, as timed here)",
+    )
 
 
 def _notes(

@@ -377,8 +377,27 @@ def test_pairs_stop_once_they_would_cost_more_than_max_cost_runs_of_the_tests() 
 
     # 4 pairs cost 16 s, 2 more make 20 s = 4 runs; 2 more again would make 24 s
     assert outcome.pairs == 6
-    assert outcome.stopped == "--max-cost 4 reached (the pairs cost 4.0 runs of the tests)"
+    assert outcome.stopped == "--max-cost 4 reached (ab had spent 4.0 runs of the tests)"
     assert outcome.undecided == frozenset({"t"})
+
+
+def test_max_cost_counts_setting_up_and_runs_in_the_unit_it_is_given() -> None:
+    def judged(alpha: float) -> GateReport:
+        return GateReport(GateSettings(alpha=alpha), (comparison("inconclusive", 0.6),))
+
+    # a run is 4 s (say, a side's start and first run); setting up took 6 s, each pair costs 2 s
+    outcome = measure_adaptively(
+        lambda index, active: 2.0,
+        judged,
+        GateSettings(),
+        AbOptions(max_pairs=16, max_cost=4),
+        run_s=lambda: 4.0,
+        spent_before_s=6.0,
+    )
+
+    # 6 s + 4 pairs (8 s) = 14 s; 2 more would make 18 s, over 4 runs of 4 s
+    assert outcome.pairs == 4
+    assert outcome.stopped == "--max-cost 4 reached (ab had spent 3.5 runs of the tests)"
 
 
 def test_max_cost_must_be_positive() -> None:

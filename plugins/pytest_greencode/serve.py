@@ -14,6 +14,15 @@ process per side that would be one side's bias, which no number of pairs reveals
 beside a padding of objects of random number and sizes (:func:`layout_padding`), drawn anew per pass: the
 heap the tests allocate in differs from pass to pass, and such an effect becomes pass-to-pass noise, which
 the paired interval sees, as it does between fresh processes.
+
+What padding per pass cannot redraw is what a process settles once: the objects its first calls leave behind,
+how the interpreter specialises a loop on its first runs. So passes also come from process *generations*
+(:mod:`greencode.side_workers`): right after collection the process forks a spawner, which forks each later
+generation from that collected state, before any test ran; a generation lays down padding of its own for
+its whole life, runs its tests once to warm up, and serves a few passes. A bias of one process is then one
+generation's, a difference between its pairs and the others' that the paired interval sees. What a fork
+shares with its parent — the imports, the collected tests, the addresses the process started with — stays
+shared; ``greencode ab --fresh-processes`` shares nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
+import traceback
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,7 +40,7 @@ from _pytest.runner import runtestprotocol
 
 from greencode.fingerprint import detect_fingerprint
 from greencode.meters import counting_identity
-from greencode.side_workers import read_message, serving_channel, write_message
+from greencode.side_workers import Channel, read_message, serving_channels, write_message
 from pytest_greencode import xdist
 from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PROFILE_KEY
 from pytest_greencode.quiet import quiet_pass
@@ -53,10 +65,12 @@ class Server:
 
     def __init__(self, run: GreencodeRun, channel: str) -> None:
         self.run = run
-        self.commands, self.replies = serving_channel(channel)
+        self.channel, self.spawn = serving_channels(channel)
         self.failed: dict[str, None] = {}
         self.refused: str | None = None
         self.draw = random.Random(os.urandom(16))
+        #: the spawner's process id, in the process itself once it forked it
+        self.spawner: int | None = None
 
     @property
     def serving(self) -> bool:
@@ -66,7 +80,66 @@ class Server:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if xdist.is_controller(session.config):
             self.refused = "pytest distributes the tests to xdist workers (-n in its arguments or addopts)"
-            self._send({"refused": self.refused})
+            self._send(self.channel, {"refused": self.refused})
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        # collection went well: the spawner is forked before any test runs (pass 0 is the yield)
+        if self.serving and session.items and not session.testsfailed:
+            self._fork_spawner(session)
+        else:  # nothing to fork: greencode ab asking for a generation reads the end of the pipe
+            self.spawn.close()
+        return (yield)
+
+    def _fork_spawner(self, session: pytest.Session) -> None:
+        for stream in (sys.stdout, sys.stderr):  # what is buffered is written once, not by both processes
+            stream.flush()
+        pid = os.fork()
+        if pid:
+            self.spawner = pid
+            self.spawn.close()
+            return
+        code = 0
+        try:
+            self.channel.close()
+            self._spawn_generations(session)
+        except BaseException:
+            traceback.print_exc()  # into the side's log, which greencode ab quotes when a side fails
+            code = 1
+        finally:
+            os._exit(code)  # a copy of the session: none of pytest's end, no atexit handlers
+
+    def _spawn_generations(self, session: pytest.Session) -> None:
+        while (message := read_message(self.spawn.commands)) is not None:
+            pid = os.fork()
+            if not pid:
+                code = 0
+                try:
+                    self._generation(session, int(message.get("generation", 0)), message.get("warm") or [])
+                except BaseException:
+                    traceback.print_exc()
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.waitpid(pid, 0)
+
+    def _generation(self, session: pytest.Session, index: int, warm: list[object]) -> None:
+        """One generation: padding for its life, a quiet warm-up pass of ``warm``, then passes on the
+        spawn pipes until it is retired."""
+        self.draw = random.Random(os.urandom(16))  # a fork's generator would repeat its parent's draws
+        padding = layout_padding(self.draw)
+        warmed = self._later_pass(session, -1, [str(node) for node in warm])
+        reply = {"generation": index, "dropped": warmed["dropped"], "warnings": warmed["warnings"]}
+        if not self._send(self.spawn, reply):
+            return
+        while (message := read_message(self.spawn.commands)) is not None:
+            if message.get("retire"):
+                self._send(self.spawn, {"retired": index})
+                break
+            only = [str(node) for node in message.get("only") or []]
+            if not self._send(self.spawn, self._later_pass(session, int(message.get("pass", 0)), only)):
+                break
+        del padding
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # only pass 0 logs reports: what pytest's short summary would list as FAILED or ERROR
@@ -75,16 +148,22 @@ class Server:
 
     def serve(self, session: pytest.Session) -> None:
         """Reply with pass 0, then run each pass asked for until ``greencode ab`` closes the pipe."""
-        if not self._send(self._first_pass(session)):
-            return
-        while (message := read_message(self.commands)) is not None:
-            only = [str(node) for node in message.get("only") or []]
-            if not self._send(self._later_pass(session, int(message.get("pass", 0)), only)):
-                return
-
-    def _send(self, message: dict[str, Any]) -> bool:
         try:
-            write_message(self.replies, message)
+            if not self._send(self.channel, self._first_pass(session)):
+                return
+            while (message := read_message(self.channel.commands)) is not None:
+                only = [str(node) for node in message.get("only") or []]
+                if not self._send(self.channel, self._later_pass(session, int(message.get("pass", 0)), only)):
+                    return
+        finally:
+            if self.spawner is not None:  # it ends when greencode ab closes its pipe, before ours
+                os.waitpid(self.spawner, 0)
+                self.spawner = None
+
+    @staticmethod
+    def _send(channel: Channel, message: dict[str, Any]) -> bool:
+        try:
+            write_message(channel.replies, message)
         except (BrokenPipeError, ValueError):  # greencode ab is gone: end the session as usual
             return False
         return True
