@@ -196,7 +196,11 @@ def main() -> int:
                     ratios_cpu.append(cpu / statistics.median([before[1], after[1]]))
                     results.append(result)
                     unit = result.get("run_s")
-                    unit_words = f"; ab's run {unit / plain_s:.2f}x plain" if unit else ""
+                    unit_words = (
+                        f"; ab's run {unit / plain_s:.2f}x plain, ab took {result['cost_runs']:.1f} of them"
+                        if unit
+                        else ""
+                    )
                     print(
                         f"{name}, {scenario} #{trial + 1}: {outcome(result)}; {result['pairs']} pairs, "
                         f"{wall:.1f} s ({ratios_wall[-1]:.1f}x plain wall, {ratios_cpu[-1]:.1f}x plain CPU; "

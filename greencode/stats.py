@@ -6,6 +6,7 @@ and inter-quartile range; the mean and standard deviation are kept for readers w
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -148,8 +149,10 @@ def t_cdf(x: float, df: float) -> float:
     return 1.0 - tail if x > 0 else tail
 
 
+@functools.lru_cache(maxsize=4096)
 def t_ppf(p: float, df: float) -> float:
-    """Student's t quantile: the x with ``t_cdf(x, df) == p``, for 0 < p < 1."""
+    """Student's t quantile: the x with ``t_cdf(x, df) == p``, for 0 < p < 1. Remembered: a gate asks for the
+    same few (level, degrees of freedom) for every test, and each answer costs about fifty ``t_cdf``."""
     if not 0 < p < 1:
         raise ValueError("p must be strictly between 0 and 1")
     if math.isinf(df):
