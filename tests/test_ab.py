@@ -34,6 +34,7 @@ from greencode.ab import (
     PairedTest,
     Side,
     decide,
+    generation_of,
     measure_adaptively,
     needs_more_pairs,
     pair_order,
@@ -832,6 +833,58 @@ def test_a_test_failing_when_run_again_is_measured_no_more_with_a_warning(tmp_pa
     assert any(note.startswith(warning) for note in result.notes)
 
 
+PID_TEST = """\
+import os
+import pathlib
+
+
+def test_pid():
+    with pathlib.Path(os.environ["AB_TEST_PID_LOG"]).open("a") as log:
+        log.write(f"{os.environ['GREENCODE_AB_SIDE']} {os.getpid()}\\n")
+"""
+
+
+def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(repo, {"tests/test_pid.py": PID_TEST})
+    commit(repo, "a test that logs its process")
+    log = tmp_path / "pids.log"
+    monkeypatch.setenv("AB_TEST_PID_LOG", str(log))
+
+    measure(repo, base="HEAD", min_pairs=6, max_pairs=6)
+
+    for side in ("base", "head"):
+        runs = [line.split()[1] for line in log.read_text().splitlines() if line.startswith(side)]
+        # pass 0 and pairs 1-2 in the process itself; each later generation: a warm-up and two pairs (each
+        # run of the test is 3 rounds)
+        assert len(runs) == (3 + 3 + 3) * 3
+        assert len(set(runs)) == 3 and len(set(runs[: 3 * 3])) == 1
+
+
+def test_with_no_pairs_per_process_one_process_serves_every_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(repo, {"tests/test_pid.py": PID_TEST})
+    commit(repo, "a test that logs its process")
+    log = tmp_path / "pids.log"
+    monkeypatch.setenv("AB_TEST_PID_LOG", str(log))
+
+    measure(repo, base="HEAD", min_pairs=6, max_pairs=6, pairs_per_process=0)
+
+    base = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("base")]
+    assert len(base) == 7 * 3 and len(set(base)) == 1
+
+
+def test_a_generation_serves_both_orders_of_a_batch() -> None:
+    assert [generation_of(pair, 2) for pair in range(6)] == [0, 0, 1, 1, 2, 2]
+    assert {generation_of(pair, 0) for pair in range(6)} == {0}
+    with pytest.raises(AbError, match="--pairs-per-process -1: expected a whole number >= 0"):
+        AbOptions(pairs_per_process=-1)
+
+
 def test_a_side_process_that_dies_is_named_with_its_last_lines(tmp_path: Path) -> None:
     repo = with_a_test_run_again(tmp_path, "test_dies", "os._exit(3)")
 
@@ -897,6 +950,7 @@ def test_the_help_states_the_librarys_defaults() -> None:
         "max_pairs": AbOptions.max_pairs,
         "time_budget_s": AbOptions.time_budget_s,
         "max_cost": AbOptions.max_cost,
+        "pairs_per_process": AbOptions.pairs_per_process,
     } == HELP_DEFAULTS
 
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,111 @@ def test_each_pass_gets_its_own_padding_and_the_tests_random_numbers_are_untouch
 
     assert len(sizes) > 1
     assert random.getstate() == state
+
+
+GENERATIONS = """
+import os
+from pathlib import Path
+
+RUNS = []
+
+
+def test_twice_per_process():
+    # what a process's earlier runs left behind breaks its third run
+    RUNS.append(1)
+    assert len(RUNS) <= 2
+
+
+def test_pid():
+    with Path(os.environ["PID_FILE"]).open("a") as pids:
+        pids.write(f"{os.getpid()}\\n")
+"""
+
+
+@pytest.fixture
+def generations(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (project / "test_energy.py").write_text(GENERATIONS)
+    monkeypatch.setenv("PID_FILE", str(project / "pids"))
+    return project
+
+
+def pids(project: Path) -> list[int]:
+    return [int(line) for line in (project / "pids").read_text().split()]
+
+
+def test_a_generation_is_forked_from_the_collected_state_before_any_test_ran(generations: Path) -> None:
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None
+    own = worker.run_pass(1, ids(first))  # the process itself: its second run of each test
+    warmed = worker.new_generation(1, ids(first))  # a fork's first run: the warm-up
+    forked = worker.run_pass(2, ids(first))  # its second run: it passes, as the process's second did
+    worker.finish()
+
+    assert own is not None and own["dropped"] == []
+    assert warmed is not None and warmed["dropped"] == [] and "records" not in warmed
+    assert forked is not None and forked["dropped"] == [] and ids(forked) == ids(first)
+
+
+def test_each_generation_is_a_process_of_its_own(generations: Path) -> None:
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None
+    only = ["test_energy.py::test_pid"]
+    for generation in (1, 2):
+        assert worker.new_generation(generation, only) is not None
+        assert worker.run_pass(generation + 1, only) is not None
+    worker.finish()
+
+    # pass 0, then each generation's warm-up and pass
+    process, one, one_again, two, two_again = pids(generations)
+    assert one == one_again and two == two_again
+    assert len({process, one, two}) == 3 and worker.process.pid == process
+
+
+def test_generations_change_nothing_pytest_reports(generations: Path) -> None:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_greencode.plugin"]
+    plain = subprocess.run(
+        [*command, "--greencode"], cwd=generations, capture_output=True, text=True, check=False
+    )
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None
+    for generation in (1, 2, 3):
+        assert worker.new_generation(generation, ids(first)) is not None
+        assert worker.run_pass(generation, ids(first)) is not None
+    worker.finish()
+
+    assert worker.process.returncode == plain.returncode == 0
+    assert summary_line(worker.ended().stdout) == summary_line(plain.stdout)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_no_generation_outlives_the_session(generations: Path) -> None:
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None
+    assert worker.new_generation(1, ["test_energy.py::test_pid"]) is not None
+    worker.finish()
+
+    (process, forked) = pids(generations)
+    for _ in range(100):  # the spawner and its generation read the end of their pipe and exit
+        if not alive(forked):
+            break
+        time.sleep(0.05)
+    assert not alive(forked) and not alive(process)
+
+
+def test_a_process_that_cannot_serve_has_no_generation_to_give(project: Path) -> None:
+    worker = start(project, "-p", "xdist", "-n", "1")
+    assert worker.first_reply() is not None
+
+    assert worker.new_generation(1, []) is None
+    worker.kill()

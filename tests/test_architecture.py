@@ -31,7 +31,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "greencode.export", "greencode.tactics"),
     ("greencode.gate", "greencode.small_tests", "greencode.grouped_gate", "greencode.repeat_plan",
      "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare",
-     "greencode.instruction_calibration", "greencode.hotspots", "greencode.weighing"),
+     "greencode.instruction_calibration", "greencode.hotspots", "greencode.weighing",
+     "greencode.futility"),
     ("greencode.report",),
     ("greencode.classroom", "greencode.compat"),
 )  # fmt: skip

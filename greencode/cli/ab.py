@@ -22,7 +22,13 @@ from greencode.cli import (
 ORDER = 45
 #: The library's defaults (greencode.ab), repeated for the help text so that ``greencode --help`` need not
 #: import the measuring code; a test keeps them equal.
-HELP_DEFAULTS = {"min_pairs": 4, "max_pairs": 16, "time_budget_s": 900.0, "max_cost": 8.0}
+HELP_DEFAULTS = {
+    "min_pairs": 4,
+    "max_pairs": 16,
+    "time_budget_s": 900.0,
+    "max_cost": 8.0,
+    "pairs_per_process": 2,
+}
 
 
 def _whole(least: int) -> Callable[[str], int]:
@@ -99,8 +105,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-cost",
         type=_runs,
         metavar="N",
-        help="stop adding pairs once they have cost N runs of the tests, a run being half the first pair's "
-        f"time (default {HELP_DEFAULTS['max_cost']:g})",
+        help="stop adding pairs once greencode ab, setting up included, has cost N runs of the tests, a run "
+        "being one side's pytest start, collection and first run with measuring on, as ab times it: at least "
+        f"a plain run (default {HELP_DEFAULTS['max_cost']:g})",
+    )
+    parser.add_argument(
+        "--pairs-per-process",
+        type=_whole(0),
+        metavar="N",
+        help="pairs each process generation of a side measures before a new one, forked from the side's "
+        "collected pytest, replaces it, so a bias of one process shows as noise (default "
+        f"{HELP_DEFAULTS['pairs_per_process']}; 0: one process per side for every pair)",
     )
     parser.add_argument(
         "--rounds", type=_whole(1), metavar="N", help="calls per test in each run (default: the 'rounds' key)"
@@ -148,7 +163,12 @@ def handle(args: argparse.Namespace) -> int:
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     pytest_args = after_separator(args.pytest_args)
-    given = {"min_pairs": args.min_pairs, "time_budget_s": args.time_budget, "max_cost": args.max_cost}
+    given = {
+        "min_pairs": args.min_pairs,
+        "time_budget_s": args.time_budget,
+        "max_cost": args.max_cost,
+        "pairs_per_process": args.pairs_per_process,
+    }
     options = AbOptions(
         **{key: value for key, value in given.items() if value is not None},
         base=args.base,
