@@ -844,19 +844,24 @@ def test_pid():
 """
 
 
-def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pairs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def processes_of_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: object
+) -> dict[str, list[str]]:
+    """Six pairs of a repository with a test logging its process: per side, the process of each run."""
     repo = make_repo(tmp_path, sizes="1000")
     write(repo, {"tests/test_pid.py": PID_TEST})
     commit(repo, "a test that logs its process")
     log = tmp_path / "pids.log"
     monkeypatch.setenv("AB_TEST_PID_LOG", str(log))
+    measure(repo, base="HEAD", min_pairs=6, max_pairs=6, **options)
+    lines = [line.split() for line in log.read_text().splitlines()]
+    return {side: [pid for name, pid in lines if name == side] for side in ("base", "head")}
 
-    measure(repo, base="HEAD", min_pairs=6, max_pairs=6)
 
-    for side in ("base", "head"):
-        runs = [line.split()[1] for line in log.read_text().splitlines() if line.startswith(side)]
+def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pairs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for runs in processes_of_each_run(tmp_path, monkeypatch).values():
         # pass 0 and pairs 1-2 in the process itself; each later generation: a warm-up and two pairs (each
         # run of the test is 3 rounds)
         assert len(runs) == (3 + 3 + 3) * 3
@@ -866,15 +871,7 @@ def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pair
 def test_with_no_pairs_per_process_one_process_serves_every_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = make_repo(tmp_path, sizes="1000")
-    write(repo, {"tests/test_pid.py": PID_TEST})
-    commit(repo, "a test that logs its process")
-    log = tmp_path / "pids.log"
-    monkeypatch.setenv("AB_TEST_PID_LOG", str(log))
-
-    measure(repo, base="HEAD", min_pairs=6, max_pairs=6, pairs_per_process=0)
-
-    base = [line.split()[1] for line in log.read_text().splitlines() if line.startswith("base")]
+    base = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)["base"]
     assert len(base) == 7 * 3 and len(set(base)) == 1
 
 

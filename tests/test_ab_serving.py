@@ -77,11 +77,14 @@ def ids(reply: dict[str, Any]) -> list[str]:
     return sorted(record["node_id"] for record in reply["records"])
 
 
-def test_later_passes_change_nothing_pytest_reports(project: Path) -> None:
+def plain_run(project: Path) -> subprocess.CompletedProcess[str]:
+    """The project's tests as ``pytest --greencode`` runs them, without serving."""
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_greencode.plugin"]
-    plain = subprocess.run(
-        [*command, "--greencode"], cwd=project, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([*command, "--greencode"], cwd=project, capture_output=True, text=True, check=False)
+
+
+def test_later_passes_change_nothing_pytest_reports(project: Path) -> None:
+    plain = plain_run(project)
     worker = start(project)
     first = worker.first_reply()
     assert first is not None
@@ -289,10 +292,7 @@ def test_each_generation_is_a_process_of_its_own(generations: Path) -> None:
 
 
 def test_generations_change_nothing_pytest_reports(generations: Path) -> None:
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_greencode.plugin"]
-    plain = subprocess.run(
-        [*command, "--greencode"], cwd=generations, capture_output=True, text=True, check=False
-    )
+    plain = plain_run(generations)
     worker = start(generations)
     first = worker.first_reply()
     assert first is not None
