@@ -33,7 +33,10 @@ uniform real slowdown stays visible as that warning. Both tests must reject (an 
 this can only turn regressions into warnings. Deterministic meters (instruction counts) do not follow the
 machine and are judged without it; ``greencode ab`` pairs base and head and needs none.
 
-Tests only in the run are **new**, tests only in the baseline **missing**.
+A **partial run** — part of the baseline's tests, one file say — runs its tests cold and is judged beyond
+its own shift, estimated from its tests one by one when its units are too few and never shrunk, or assumed
+when it has too few tests (:mod:`greencode.partial_runs`); its notes and suite line say "N of M baseline
+tests". Tests only in the run are **new**, tests only in the baseline **missing**.
 
 ``GateReport.failed`` is true on any regression, any test over its energy budget, or — with
 ``on_missing_baseline = "fail"`` — a missing or incomparable baseline; ``GateReport.exit_code`` is then
@@ -50,6 +53,14 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greencode.kinds import VERDICTS, Judgement, Verdict
+from greencode.partial_runs import (
+    Selection,
+    assumed_words,
+    basis_words,
+    partial_note,
+    partial_shift,
+    selection_of,
+)
 from greencode.run_shift import RunShift, run_shift
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
 from greencode.units import format_energy, format_percent, plural
@@ -265,6 +276,8 @@ class SuiteVerdict:
     grouped: int = 0
     file_groups: int = 0
     unresolved: tuple[str, ...] = ()
+    #: which of the baseline's tests the run measured (None: not known, as in ``greencode ab``)
+    selection: Selection | None = None
 
     def line(self) -> str:
         """One line for summaries: the verdict, over what, why, and what was left out."""
@@ -283,6 +296,8 @@ class SuiteVerdict:
         if self.file_groups:
             groups = plural(self.file_groups, "file group")
             over += f" ({self.compared - self.grouped} judged alone, {self.grouped} in {groups})"
+        if self.selection is not None and self.selection.partial:
+            over += f" of a partial run ({self.selection.words()})"
         return f"suite total: {self.verdict} over {over}, {self.reason}{tail}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -307,6 +322,7 @@ class SuiteVerdict:
             "grouped": self.grouped,
             "file_groups": self.file_groups,
             "unresolved": list(self.unresolved),
+            "selection": None if self.selection is None else self.selection.to_dict(),
         }
 
 
@@ -747,6 +763,8 @@ def _verdict(
         if small:
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
         return "improvement", f"{interval}: less by more than {threshold} with {adjusted}{_p(p_down)}"
+    if moved_with is not None and moved_with.basis == "assumed" and not small:
+        return "inconclusive", f"{interval}, but {assumed_words(moved_with)}"
     if moved_with is not None and tested.beyond is not None and not small:
         beyond, run = format_percent(tested.beyond), format_percent(moved_with.change)
         return "inconclusive", (
@@ -768,10 +786,9 @@ def _verdict(
 
 def shift_words(shift: RunShift) -> str:
     """Why a change that moved with the whole run is not a regression, and what to do."""
-    units = plural(shift.units, "compared test")
     return (
-        f"the whole run moved by {format_percent(shift.change)} (median of {units}): a busier or "
-        "different machine does that as well as code they all share; rerun, or gate with "
+        f"the whole run moved by {format_percent(shift.change)} (median of {basis_words(shift)}): a "
+        "busier or different machine does that as well as code they all share; rerun, or gate with "
         "'greencode ab', which measures base and head side by side"
     )
 
@@ -962,13 +979,18 @@ def compare(
     fingerprint: Fingerprint | None = None,
     budgets: Iterable[Budget] = (),
     baseline_name: str | None = None,
+    selection: Selection | None = None,
+    one_by_one: Sequence[float] = (),
 ) -> GateReport:
     """Compare ``records`` with ``baseline`` and check ``budgets``; the decision is ``GateReport.failed``.
 
     ``fingerprint`` is this machine's; with it, a baseline from another machine is refused unless
     ``settings.allow_other_machine`` (pass None when the caller knows both sides ran here, as ``greencode
     ab`` does). ``baseline=None`` means there is none: every test is ``new`` and ``on_missing_baseline``
-    decides. ``baseline_name`` names it in messages (default: its path).
+    decides. ``baseline_name`` names it in messages (default: its path). ``selection`` says which of the
+    baseline's tests the run measured (default: ``records``' share of ``baseline``) and ``one_by_one`` holds
+    the log changes of the run's tests one by one, for its shift when ``records`` are units of several
+    tests too few to estimate it (default: the records' own).
     """
     records = sorted(records, key=lambda r: r.node_id)
     budget_results = check_budgets(records, budgets)
@@ -1042,11 +1064,18 @@ def compare(
             )
             continue
         estimates.append(result)
+    selection = selection or selection_of(current, baseline)
+    units = [e.log_change for e in estimates]
+    tests = list(one_by_one) or units
+    shift = None
     # counts do not follow the machine: a shift of deterministic figures is the code's
-    shift = run_shift([e.log_change for e in estimates]) if settings.meter_noise is None else None
+    if settings.meter_noise is None:
+        shift = partial_shift(units, tests) if selection.partial else run_shift(units, tests)
     judged = judge(estimates, settings, shift)
     verdicts.update((c.node_id, c) for c in judged)
-    if shift is not None and abs(shift.log_change) > math.log1p(settings.fail_on):
+    if selection.partial:
+        notes.insert(0, partial_note(selection, shift))
+    elif shift is not None and abs(shift.log_change) > math.log1p(settings.fail_on):
         notes.append(
             f"{shift_words(shift)}; a test or the suite total that moved only with the run is inconclusive, "
             "not a regression"
@@ -1072,6 +1101,6 @@ def compare(
         baseline=name,
         baseline_commit=baseline.commit,
         notes=tuple(notes),
-        suite=suite,
+        suite=replace(suite, selection=selection),
         total_budget=total_budget,
     )

@@ -27,6 +27,7 @@ from greencode.gate import (
     estimate_noise,
     judge,
 )
+from greencode.partial_runs import selection_of
 from greencode.small_tests import Groups, size_of, sizing, sort_for_judging
 from greencode.units import plural
 from greencode.weighing import Sizing
@@ -120,6 +121,9 @@ def compare_grouped(
         settings,
         fingerprint=fingerprint,
         baseline_name=baseline_name,
+        selection=selection_of((r.node_id for r in records), baseline),
+        # a file of small tests is one unit: too few for a shift, its tests one by one may not be
+        one_by_one=[math.log1p(c.change) for c in plain.comparisons if c.change is not None],
     )
     verdicts = {c.node_id: c for c in judged.comparisons}
     by_node = {r.node_id: r for r in records}

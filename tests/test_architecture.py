@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "greencode.merge",
      "greencode.export", "greencode.tactics"),
     ("greencode.gate", "greencode.small_tests", "greencode.grouped_gate", "greencode.repeat_plan",
+     "greencode.partial_runs",
      "greencode.calibration", "greencode.outcome", "greencode.ab", "greencode.compare",
      "greencode.instruction_calibration", "greencode.hotspots", "greencode.weighing",
      "greencode.futility"),

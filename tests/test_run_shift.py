@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from greencode.baselines import baseline_from_runs
 from greencode.fingerprint import Fingerprint
 from greencode.gate import GateSettings, compare
+from greencode.partial_runs import UNESTIMATED_SHIFT_SD, partial_shift
 from greencode.records import TestRecord
-from greencode.run_shift import MIN_UNITS, run_shift
+from greencode.run_shift import MIN_UNITS, RunShift, run_shift
 
 MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
 SETTINGS = GateSettings()
@@ -80,3 +81,40 @@ def test_deterministic_meters_are_judged_without_the_shift() -> None:
     current = [record(t, (i + 1) * 0.02) for i, t in enumerate(TESTS)]
     report = compare(current, BASELINE, GateSettings(meter_noise=0.003))
     assert len(report.regressions) == len(TESTS)
+
+
+def test_too_few_units_take_the_shift_from_the_tests_one_by_one() -> None:
+    shift = run_shift([0.5, 0.5], tests=[0.5, 0.5, 0.5, 0.5])
+    assert shift is not None and shift.basis == "tests" and shift.units == 4
+
+
+def test_a_partial_runs_shift_is_not_shrunk_towards_zero() -> None:
+    values = [0.3, 0.5, 0.7, 0.4, 0.6]
+    shift = partial_shift(values, values)
+    assert shift.log_change == 0.5 and shift.basis == "units"
+    assert run_shift(values) is not None and run_shift(values).log_change < 0.5  # type: ignore[union-attr]
+
+
+def test_a_partial_run_of_too_few_tests_assumes_a_shift_of_zero_with_a_wide_error() -> None:
+    assert partial_shift([0.8], [0.8]) == RunShift(0.0, UNESTIMATED_SHIFT_SD, 1, "assumed")
+
+
+PARTIAL = baseline_from_runs([[record(t, (i + 1) * 0.01) for i, t in enumerate(TESTS)]], MACHINE, None)
+
+
+@given(st.floats(0.4, 2.5), st.integers(1, 5), st.lists(st.floats(-0.1, 0.1), min_size=5, max_size=5))
+def test_any_uniform_move_of_part_of_the_suite_is_never_a_regression(
+    factor: float, part: int, jitter: list[float]
+) -> None:
+    current = [record(t, (i + 1) * 0.01 * factor * math.exp(jitter[i])) for i, t in enumerate(TESTS[:part])]
+    report = compare(current, PARTIAL, SETTINGS)
+    assert not report.failed
+
+
+@given(st.floats(1.0, 2.5), st.integers(3, 5))
+def test_a_doubled_test_of_a_partial_run_is_a_regression_beyond_its_shift(factor: float, part: int) -> None:
+    current = [
+        record(t, (i + 1) * 0.01 * factor * (2.0 if i == 0 else 1.0)) for i, t in enumerate(TESTS[:part])
+    ]
+    report = compare(current, PARTIAL, SETTINGS)
+    assert [c.node_id for c in report.regressions] == [TESTS[0]]
