@@ -31,13 +31,13 @@ def timed_run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float
 
 
 def pytest_session(
-    root: Path, options: list[str], env: dict[str, str] | None = None
+    root: Path, options: list[str], env: dict[str, str] | None = None, paths: tuple[str, ...] = ("tests",)
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall seconds of one quiet pytest session of ``root``'s ``tests`` (no cache written; the history in
-    the project's own ``.bench-history.sqlite``), and its result."""
+    """Wall seconds of one quiet pytest session of ``root``'s ``paths`` (default its ``tests``; no cache
+    written; the history in the project's own ``.bench-history.sqlite``), and its result."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, "tests"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, *paths],
         cwd=root,
         capture_output=True,
         text=True,

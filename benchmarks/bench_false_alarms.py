@@ -14,9 +14,18 @@ whose ratio is not about 2 (a garbage collection dominating it, a cache) is pass
 A false alarm is a compare that fails the gate; the table also counts regressed and inconclusive verdicts
 (of tests and of files' small tests), the extra rounds and the load average seen at each compare.
 
-``GREENCODE_BENCH_COMPARES`` (default 20) sets the compares per suite, ``GREENCODE_BENCH_ONLY`` (``small``
-or ``third-party``) runs one suite; ``GREENCODE_BENCH_SUITE`` an
-unpacked more-itertools sdist (else it is downloaded, as in ``bench_third_party.py``; skipped if that fails).
+Partial runs (issue 17.4): tomlkit 0.13.2's suite (859 tests, from its sdist) saved by a full run, then
+``COMPARES`` compares of **one file** alone against it, as a developer runs the file they work on —
+``tests/test_build.py`` (4 small tests: one file group, the case that false-alarmed 6 of 60 before) and
+``tests/test_toml_document.py`` (47 tests, 2 of them judged alone) — half of them beside a busy core, then
+one compare of the file with its largest test doing twice its work (a wrapper appended to the file runs the
+test's body twice). Its tests take fixtures, so the doubling is checked with pytest itself: the test's CPU
+time, median of 7 rounds under ``--greencode`` in a plain process, with and without the wrapper.
+
+``GREENCODE_BENCH_COMPARES`` (default 20) sets the compares per suite, ``GREENCODE_BENCH_ONLY`` (``small``,
+``third-party`` or ``partial``) runs one scenario; ``GREENCODE_BENCH_SUITE`` an unpacked more-itertools
+sdist and ``GREENCODE_BENCH_TOMLKIT`` an unpacked tomlkit one (else each is downloaded, as in
+``bench_third_party.py``; skipped if that fails).
 Nothing here is tuned to the result: the gate runs with its defaults.
 """
 
@@ -36,10 +45,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _table import print_table
 from _timing import pytest_session
-from bench_third_party import suite_root
+from bench_third_party import suite_root, unpacked_sdist
 
 COMPARES = int(os.environ.get("GREENCODE_BENCH_COMPARES", "20"))
-ONLY = os.environ.get("GREENCODE_BENCH_ONLY", "")  # "small" or "third-party": one suite only
+ONLY = os.environ.get("GREENCODE_BENCH_ONLY", "")  # "small", "third-party" or "partial": one scenario only
+TOMLKIT = "tomlkit==0.13.2"
+#: the files of tomlkit's suite compared alone against a full run's baseline
+PARTIAL_FILES = ("tests/test_build.py", "tests/test_toml_document.py")
+WHOLE = ("tests",)
 DOUBLE_ENV = "GREENCODE_BENCH_DOUBLE"  # the node id whose work the conftest doubles
 
 SMALL_PROJECT = {
@@ -84,6 +97,20 @@ def _greencode_bench_twice(self):
 {cls}.{name} = _greencode_bench_twice
 """
 
+# appended to a pytest test file: the function {name} (fixtures and marks kept) runs its body twice
+DOUBLING_FUNCTION = """
+
+import functools as _greencode_bench_functools
+
+_greencode_bench_once = {name}
+
+
+@_greencode_bench_functools.wraps(_greencode_bench_once)
+def {name}(*args, **kwargs):
+    _greencode_bench_once(*args, **kwargs)
+    _greencode_bench_once(*args, **kwargs)
+"""
+
 # CPU time of one test's call in a plain process (median of 7 after a warm-up call): argv module, test
 TIMING = """
 import importlib, statistics, sys, time
@@ -118,20 +145,26 @@ class Tally:
     ratios_loaded: list[float] = field(default_factory=list)
 
 
-def pytest_run(root: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    elapsed, result = pytest_session(root, args, env)
+def pytest_run(
+    root: Path, args: list[str], env: dict[str, str] | None = None, paths: tuple[str, ...] = WHOLE
+) -> tuple[float, int]:
+    elapsed, result = pytest_session(root, args, env, paths)
     return elapsed, result.returncode
 
 
-def compare(root: Path, name: str, env: dict[str, str] | None = None) -> tuple[float, int, dict]:
+def compare(
+    root: Path, name: str, env: dict[str, str] | None = None, paths: tuple[str, ...] = WHOLE
+) -> tuple[float, int, dict]:
     results = root / f".bench-{name}.json"
     elapsed, code = pytest_run(
-        root, ["--greencode-compare=.bench-baseline.json", f"--greencode-json={results}"], env
+        root, ["--greencode-compare=.bench-baseline.json", f"--greencode-json={results}"], env, paths
     )
     return elapsed, code, json.loads(results.read_text())
 
 
-def judge(suite: str, root: Path) -> tuple[Tally, str]:
+def judge(suite: str, root: Path, paths: tuple[str, ...] = WHOLE) -> tuple[Tally, str]:
+    """``COMPARES`` compares of ``paths`` (the whole suite, or part of it) against a baseline a warm run of
+    the whole suite saved, and whether a doubled test is caught."""
     pytest_run(root, ["-p", "no:greencode"])  # warm-up: bytecode written, caches warm
     pytest_run(root, ["--greencode-save", "--greencode-baseline=.bench-baseline.json"])
     tally = Tally()
@@ -139,8 +172,8 @@ def judge(suite: str, root: Path) -> tuple[Tally, str]:
         loaded = index % 2 == 0
         load = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if loaded else None
         try:
-            plain, _ = pytest_run(root, ["-p", "no:greencode"])
-            elapsed, code, data = compare(root, f"compare-{index}")
+            plain, _ = pytest_run(root, ["-p", "no:greencode"], paths=paths)
+            elapsed, code, data = compare(root, f"compare-{index}", paths=paths)
         finally:
             if load is not None:
                 load.kill()
@@ -166,7 +199,7 @@ def judge(suite: str, root: Path) -> tuple[Tally, str]:
             file=sys.stderr,
             flush=True,
         )
-    return tally, doubled(suite, root)
+    return tally, doubled_in_part(root, paths[0]) if paths != WHOLE else doubled(suite, root)
 
 
 def call_time(root: Path, node_id: str, env: dict[str, str] | None = None) -> float:
@@ -242,6 +275,52 @@ def doubled(suite: str, root: Path) -> str:
     )
 
 
+def rounds_time(root: Path, node_id: str) -> float:
+    """One call of a test taking fixtures, as the median of 7 rounds' estimated energy (CPU time times a
+    constant) under ``--greencode`` in a plain pytest process of that test alone."""
+    results = root / ".bench-timing.json"
+    options = ["--greencode", "--greencode-rounds=7", f"--greencode-json={results}"]
+    _, code = pytest_run(root, options, paths=(node_id,))
+    if code != 0:
+        raise SystemExit(f"timing {node_id} failed (exit {code})")
+    (test,) = json.loads(results.read_text())["tests"]
+    return float(statistics.median(test["samples_j"]))
+
+
+def doubled_in_part(root: Path, path: str) -> str:
+    """Whether one compare of ``path`` alone, with its largest test doing twice its work, fails naming it:
+    the file's 3 largest tests are tried until one's doubling took (ratio 1.7-2.3)."""
+    entries = json.loads((root / ".bench-baseline.json").read_text())["entries"]
+    ranked = sorted(
+        (n for n in entries if n.startswith(f"{path}::")), key=lambda n: -entries[n]["runs_j"][-1]
+    )
+    test_file = root / path
+    before = test_file.read_text()
+    for target in ranked[:3]:
+        name = target.split("::", 1)[1].split("[", 1)[0]
+        once = rounds_time(root, target)
+        test_file.write_text(before + DOUBLING_FUNCTION.format(name=name))
+        try:
+            ratio = rounds_time(root, target) / once
+            if not 1.7 <= ratio <= 2.3:
+                continue
+            _, code, data = compare(root, "doubled", paths=(path,))
+        finally:
+            test_file.write_text(before)
+        comparisons = data["gate"]["comparisons"]
+        regressed = [c["node_id"] for c in comparisons if c["verdict"] == "regression"]
+        mine = next(c for c in comparisons if c["node_id"] == target)
+        caught = code == 1 and target in regressed
+        reading = "no reading" if mine["change"] is None else f"{100 * mine['change']:+.0f} %"
+        share = 100 * entries[target]["runs_j"][-1] / sum(e["runs_j"][-1] for e in entries.values())
+        return (
+            f"{'caught' if caught else 'MISSED'}: {target} ({share:.2f} % of the suite), ratio {ratio:.2f}, "
+            f"gate read {reading} ({mine['verdict']}: {mine['reason'][:160]}); regressions named: "
+            f"{regressed or 'none'}"
+        )
+    return f"MISSED: no test of {path} could be doubled (ratio not ~2)"
+
+
 def write_small_project(root: Path) -> None:
     for name, text in SMALL_PROJECT.items():
         path = root / name
@@ -261,14 +340,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         small = Path(scratch) / "small"
         write_small_project(small)
-        suites = [] if ONLY == "third-party" else [("small project", small)]
-        third = None if ONLY == "small" else suite_root(Path(scratch) / "sdist")
-        if third is not None:
-            suites.append(("more-itertools 10.5.0", third))
-        elif ONLY != "small":
-            notes.append("more-itertools skipped: the sdist could not be downloaded")
-        for suite, root in suites:
-            tally, caught = judge(suite, root)
+        suites: list[tuple[str, Path, tuple[str, ...]]] = []
+        if ONLY in ("", "small"):
+            suites.append(("small project", small, WHOLE))
+        if ONLY in ("", "third-party"):
+            third = suite_root(Path(scratch) / "sdist")
+            if third is not None:
+                suites.append(("more-itertools 10.5.0", third, WHOLE))
+            else:
+                notes.append("more-itertools skipped: the sdist could not be downloaded")
+        if ONLY in ("", "partial"):
+            tomlkit = unpacked_sdist(TOMLKIT, "GREENCODE_BENCH_TOMLKIT", Path(scratch) / "tomlkit")
+            if tomlkit is not None:
+                suites += [(f"tomlkit 0.13.2, {path} alone", tomlkit, (path,)) for path in PARTIAL_FILES]
+            else:
+                notes.append("tomlkit skipped: the sdist could not be downloaded")
+        for suite, root, paths in suites:
+            tally, caught = judge(suite, root, paths)
             alarms += len(tally.failed)
             rows.append(
                 [

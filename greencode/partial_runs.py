@@ -89,13 +89,17 @@ def assumed_words(shift: RunShift) -> str:
 def partial_note(selection: Selection, shift: RunShift | None) -> str:
     """The gate's note on a partial run: what ran and how that changes the verdicts (None: a meter whose
     counts do not follow the machine, judged as it is)."""
-    head = f"a partial run: {selection.words()} measured"
+    head = (
+        f"a partial run: {selection.words()} measured (a selection, or tests removed since the baseline was "
+        "saved: then save it again)"
+    )
     if shift is None:
         return f"{head}; a deterministic meter's counts are judged as they are"
     if shift.basis == "assumed":
         return f"{head}; {assumed_words(shift)}"
     return (
-        f"{head}; its tests ran cold (without the rest of the suite before them), so each change counts only "
-        f"beyond the run's own shift, {format_percent(shift.change)} (median of {basis_words(shift)}, "
-        f"standard error {format_percent(shift.error, signed=False)}, not shrunk towards zero)"
+        f"{head}; its tests may run cold (without the rest of the suite before them), so each change "
+        f"counts only beyond the run's own shift, {format_percent(shift.change)} (median of "
+        f"{basis_words(shift)}, standard error {format_percent(shift.error, signed=False)}, not shrunk "
+        "towards zero)"
     )

@@ -98,8 +98,8 @@ def test_the_summary_says_a_compare_of_a_subset_is_one(
     result = run(pytester, "test_b.py", "--greencode-compare")
     result.stdout.fnmatch_lines(
         [
-            "note: a partial run: 5 of 10 baseline tests measured; its tests ran cold*beyond the run's own "
-            "shift, +100.0% (median of 5 tests taken one by one*",
+            "note: a partial run: 5 of 10 baseline tests measured (a selection*); its tests may run cold*"
+            "beyond the run's own shift, +100.0% (median of 5 tests taken one by one*",
             "suite total: * over 5 tests (1 judged alone, 4 in 1 file group) of a partial run (5 of 10 "
             "baseline tests), *",
         ]
@@ -131,7 +131,7 @@ def test_one_cold_test_compared_alone_is_inconclusive_not_a_regression(
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         [
-            "note: a partial run: 1 of 10 baseline tests measured; this partial run's shift cannot be "
+            "note: a partial run: 1 of 10 baseline tests measured (*); this partial run's shift cannot be "
             "estimated from 1 test (taken as 0 ± 50.0%)*",
             f"  inconclusive: {glob.escape(B_BIG)}: +140.0%*cannot be estimated from 1 test*'greencode ab'",
         ]
