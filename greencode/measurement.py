@@ -13,6 +13,7 @@ import functools
 import math
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
-from greencode.meters.estimate import CPU_DOMAIN, EstimateMeter, WindowState
+from greencode.meters.estimate import CPU_DOMAIN, RUSAGE_CHILDREN, EstimateMeter, WindowState, getrusage
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -144,6 +145,9 @@ class _State:
         #: with the selection's sole estimator (``Selection.sole_cpu_time_meter``) read here once, as a
         #: look-up on the selection costs more (CPython 3.11 is slow on an object with a cached_property)
         self.default: tuple[Selection, Config, EstimateMeter | None] | None = None
+        #: ``default`` when its sole meter is the estimator with the real clocks: ``measure()`` then opens
+        #: and closes its windows inline (see measure.__enter__, "the fast path")
+        self.fast: tuple[Selection, Config, EstimateMeter] | None = None
         #: the blocks of recent results (each builds its Measurement when read)
         self.registry: deque[MeasureBlock] = deque(maxlen=REGISTRY_SIZE)
 
@@ -176,7 +180,9 @@ class _State:
                         selection = exc
                     self.selections[key] = selection
                 if meter is None and self.config is config and isinstance(selection, Selection):
-                    self.default = (selection, config, selection.sole_cpu_time_meter)
+                    sole = selection.sole_cpu_time_meter
+                    self.default = (selection, config, sole)
+                    self.fast = (selection, config, sole) if sole is not None and sole.real_clocks else None
         if isinstance(selection, GreencodeError):
             raise selection
         return selection
@@ -188,11 +194,14 @@ class _State:
                     selection.close()
             self.selections.clear()
             self.default = None
+            self.fast = None
             self.config = config
             self.config_error = None
 
 
 _state = _State()
+_registry = _state.registry  # bound once: every block goes in (cleared, never replaced)
+_sinks = sinks._sinks  # the sinks in use, bound once (one object, never replaced): read by every block
 
 
 def configure(config: Config | None = None, **overrides: Any) -> Config:
@@ -316,9 +325,7 @@ class Recorder(WindowState):
             try:
                 sole.open_window(self)
             except Exception as exc:
-                self._sole = None
-                self._windows = (None,)
-                self._failures = (_meter_failure(sole.name, "could not start", exc),)
+                self._failed_to_start(sole, exc)
             else:
                 self._sole = sole
                 self._windows = _HELD
@@ -334,6 +341,12 @@ class Recorder(WindowState):
                 windows.append(None)
                 self._failures = (*self._failures, _meter_failure(meter.name, "could not start", exc))
         self._windows = tuple(windows)
+
+    def _failed_to_start(self, sole: EstimateMeter, exc: Exception) -> None:
+        """The estimator could not open the window this recorder holds: the window is one meter's failure."""
+        self._sole = None
+        self._windows = (None,)
+        self._failures = (_meter_failure(sole.name, "could not start", exc),)
 
     def stop(self, error: BaseException | None = None) -> Measurement:
         self._finish(error)
@@ -457,6 +470,9 @@ _HELD: tuple[Window | None, ...] = (None,)
 _wall_clock = time.time
 _process_time = time.process_time
 _perf_counter = time.perf_counter
+_thread_time = time.thread_time
+_get_ident = threading.get_ident
+_ref = weakref.ref
 
 
 def _meter_failure(meter: str, what: str, exc: Exception) -> str:
@@ -594,12 +610,11 @@ class MeasureBlock(Recorder):
     """
 
     __slots__ = ("_meter",)
+    #: the meter the block was asked for (``None``: the configured one)
+    _meter: str | None
 
-    def __init__(self, label: str, meter: str | None) -> None:
-        self.label = label
-        self._meter = meter
-        self._windows = ()  # not open yet
-        self._finished = False
+    # object's own: a block is built empty (``MeasureBlock()``, cheaper than object.__new__) and filled in
+    __init__ = object.__init__
 
     @property
     def result(self) -> Measurement | None:
@@ -634,7 +649,7 @@ class MeasureBlock(Recorder):
             return
         if self.meter_error is not None:
             warn(f"greencode: energy of {self.label!r} not measured: {self.meter_error}")
-        _state.registry.append(self)
+        _registry.append(self)
         sinks.emit(self, current_config)
         # returning None lets any exception from the block propagate unchanged
 
@@ -653,8 +668,8 @@ def _innermost(stack: tuple[tuple[measure, MeasureBlock], ...], owner: measure) 
 
 
 def _new_block(label: str, meter: str | None) -> MeasureBlock:
-    """``MeasureBlock(label, meter)``, without a Python ``__init__`` call (each window builds one)."""
-    block = _new_object(MeasureBlock)
+    """A block not yet entered, for ``label`` and ``meter``."""
+    block = MeasureBlock()
     block.label = label
     block._meter = meter
     block._windows = ()
@@ -719,10 +734,9 @@ class measure:
     # finds its block on its stack, or else it is the object's.
     def __enter__(self) -> MeasureBlock:
         # _new_block and MeasureBlock.__enter__ written out: two calls fewer on the path of every block
-        block = _new_object(MeasureBlock)
+        block = MeasureBlock()
         block.label = self.label or "block"
         block._meter = meter = self.meter
-        block._windows = ()
         block._finished = False
         stack = _open_blocks.get()
         if stack:
@@ -733,8 +747,39 @@ class measure:
             if claims[0] is not block:  # a block of this object is open in another context
                 claims.remove(block)
                 _open_blocks.set(((self, block),))
+        fast = _state.fast
+        if meter is None and fast is not None:
+            # The fast path: the configured meter is the estimator alone, with the real clocks (the default
+            # where no counter is readable). Recorder._open written out, with the same reads in the same
+            # order; the estimator does its bookkeeping and reads the clocks it reads at the start.
+            block._selection, block._config, sole = fast
+            block._started_at = _wall_clock()
+            block._self0 = _process_time()
+            block._wall0 = _perf_counter()
+            try:
+                block.overlapped = False
+                block._thread = thread = _get_ident()
+                tables = sole._tables
+                table = tables.get(thread)
+                if table is None:
+                    table = tables[thread] = {}
+                block._table = table
+                block._sequence = sequence = next(sole._sequence)
+                table[sequence] = _ref(block)  # before looking for other threads' tables (see __init__)
+                if len(tables) > 1:
+                    sole._opened_among_others(block)
+                block._thread0 = _thread_time()
+                children = getrusage(RUSAGE_CHILDREN)
+                block._children0 = children.ru_utime + children.ru_stime
+            except Exception as exc:
+                block._failed_to_start(sole, exc)
+            else:
+                block._sole = sole
+                block._windows = _HELD
+            return block
+        block._windows = ()
         default = _state.default
-        if meter is None and default is not None:  # the usual case: the configured meters, already chosen
+        if meter is None and default is not None:  # the configured meters, already chosen
             block._open(default[0], default[1], default[2])
             return block
         return block.__enter__()
@@ -752,7 +797,56 @@ class measure:
         else:
             block = stack[index][1]
             _open_blocks.set(stack[:index] + stack[index + 1 :])
-        block.__exit__(exc_type, exc, tb)
+        sole = block._sole if block._windows is _HELD else None
+        if sole is None or not sole.real_clocks:
+            block.__exit__(exc_type, exc, tb)
+            self._last = block
+            return
+        # The fast path (see __enter__): Recorder._finish and MeasureBlock.__exit__ written out for a block
+        # that holds the estimator's window, with the same reads in the same order.
+        try:
+            cpu_now = _process_time()
+            children = getrusage(RUSAGE_CHILDREN)
+        except Exception:  # the general path reads them again, and records why it could not
+            block.__exit__(exc_type, exc, tb)
+            self._last = block
+            return
+        self_s = cpu_now - block._self0
+        children_s = children.ru_utime + children.ru_stime - block._children0
+        block._windows = ()
+        table = block._table
+        assert table is not None  # an open window is on its thread's table
+        block._table = None
+        del table[block._sequence]
+        if len(sole._tables) > 1 or self_s < 0 or children_s < 0 or block.overlapped:
+            # another thread's windows may overlap it, or CPU time went backwards (a forked child)
+            figures = sole.taken_off(block, table, self_s, children_s)
+            block.energy_j, block.warnings, block.concurrent = figures
+        else:
+            block.energy_j = (self_s + children_s) * sole.model.watts_per_thread
+            block.warnings = ()
+            block.concurrent = False
+        block.wall_s = _perf_counter() - block._wall0
+        block.cpu_s = cpu_now - block._self0
+        # a generator closed before its end has not failed
+        block.error = None if exc is None or isinstance(exc, GeneratorExit) else type(exc).__name__
+        block.meter_error = None
+        # the selection's, read from the meter: its one domain is an estimate (EstimateMeter.domains)
+        block.estimated = True
+        block.meter = sole.name
+        block._extra = None
+        block._result = None
+        block._finished = True
+        _registry.append(block)
+        printer = _sinks.summarising
+        summary = None if printer is None else printer.labels.get(block.label)
+        if summary is None:
+            sinks.emit(block, current_config)
+        else:  # a label seen before, the print sink alone: counted at exit (PrintSink.count written out)
+            pending = summary.pending
+            pending.append(block)
+            if len(pending) >= summary.batch:
+                printer.fold(summary)  # type: ignore[union-attr]
         self._last = block
 
     async def __aenter__(self) -> MeasureBlock:
@@ -819,9 +913,13 @@ class measure:
 
             return async_wrapper  # type: ignore[return-value]
 
+        # One measure object for every call, so that each call takes measure's fast path (its __enter__ and
+        # __exit__ tell the calls apart: concurrent and recursive calls each close their own block).
+        measured = measure(label, meter=meter)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with new_block(label, meter):
+            with measured:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

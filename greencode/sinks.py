@@ -89,7 +89,9 @@ class PrintSink:
         self._stream = stream
         self._each = each
         self._lock = threading.Lock()
-        self._labels: dict[str, LabelSummary] = {}
+        #: the summary of each label seen (replaced by an empty one at each flush): a label's later calls are
+        #: appended to its summary's ``pending`` (see :meth:`count`, and ``measure.__exit__``)
+        self.labels: dict[str, LabelSummary] = {}
         if not each:
             _summarising.add(self)
 
@@ -105,29 +107,33 @@ class PrintSink:
         """Take a window's record: a label seen before is counted from the record's figures, without the
         Measurement being built (what most calls of a hot function are); anything else as ``self(...)``."""
         if not self._each:
-            summary = self._labels.get(record.label)
+            summary = self.labels.get(record.label)
             if summary is not None:
                 # LabelSummary.add written out (one call fewer for every call of a hot label)
                 pending = summary.pending
                 pending.append(record)
                 if len(pending) >= summary.batch:
-                    with self._lock:
-                        summary.fold()
+                    self.fold(summary)
                 return
         self(record.measurement())
 
+    def fold(self, summary: LabelSummary) -> None:
+        """Count the calls waiting in a summary's ``pending`` list."""
+        with self._lock:
+            summary.fold()
+
     def __call__(self, measurement: Measurement) -> None:
         if not self._each:
-            summary = self._labels.get(measurement.label)
+            summary = self.labels.get(measurement.label)
             if summary is not None:  # a label seen before: counted now, printed at exit
                 summary.add(measurement, self._lock)
                 return
             with self._lock:
-                summary = self._labels.get(measurement.label)
+                summary = self.labels.get(measurement.label)
                 if summary is not None:  # another thread got here first
                     summary.pending.append(measurement)
                     return
-                self._labels[measurement.label] = LabelSummary(measurement)
+                self.labels[measurement.label] = LabelSummary(measurement)
         self._print(f"greencode: {describe(measurement)}")
         for warning in measurement.warnings:
             self._print(f"greencode: warning: {warning}")
@@ -135,7 +141,7 @@ class PrintSink:
     def flush(self) -> None:
         """Print one summary line per label measured more than once, and start counting afresh."""
         with self._lock:
-            labels, self._labels = self._labels, {}
+            labels, self.labels = self.labels, {}
             for summary in labels.values():
                 summary.fold()
         for summary in labels.values():
@@ -375,6 +381,9 @@ class _Sinks:
         self.active: tuple[tuple[Callable[[Any], None], Sink, bool], ...] = ()
         #: the one print sink's record taker, when it is the only sink (the default): emit calls just that
         self.only: tuple[Callable[[Any], None], Sink] | None = None
+        #: that print sink, when it is the only sink and sums labels up (the default): a window appends a
+        #: label's later calls to its summary itself (see ``measure.__exit__``)
+        self.summarising: PrintSink | None = None
 
     def refresh(self) -> None:
         self.active = tuple(
@@ -385,6 +394,8 @@ class _Sinks:
             for sink in (*(self.configured or ()), *self.callbacks)
         )
         self.only = self.active[0][:2] if len(self.active) == 1 and self.active[0][2] else None
+        sole = self.only[1] if self.only is not None else None
+        self.summarising = sole if isinstance(sole, PrintSink) and not sole._each else None
 
 
 _sinks = _Sinks()

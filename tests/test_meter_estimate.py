@@ -652,9 +652,15 @@ def test_an_estimator_window_that_cannot_be_read_is_recorded_not_raised(
     def unreadable(self: object, window: object, cpu_now: float) -> tuple[float, tuple[str, ...], bool]:
         raise OSError("getrusage failed")
 
+    def unreadable_clock(who: int) -> object:
+        raise OSError("getrusage failed")
+
     greencode.configure(Config(root=tmp_path, meter="estimate", output="none"))
+    greencode.meters_in_use()  # chosen, so that the block takes measure()'s fast path
     monkeypatch.setattr(estimate.EstimateMeter, "close_window", unreadable)
     with pytest.warns(RuntimeWarning, match="getrusage failed"), greencode.measure("work") as m:
+        # the fast path's read fails, then the general path's (test_measure_fast_path.py)
+        monkeypatch.setattr(greencode.measurement, "getrusage", unreadable_clock)
         ran = True
     assert ran and m.result is not None
     assert m.result.meter_error == "meter 'estimate' could not be read (OSError: getrusage failed)"

@@ -192,7 +192,7 @@ def test_print_summary_counts_every_call_beyond_its_bounded_sample(monkeypatch: 
     stream = io.StringIO()
     sink = sinks.PrintSink(stream)
     hot_calls(sink, "hot", [1.0] * 100)
-    summary = sink._labels["hot"]
+    summary = sink.labels["hot"]
     sink.flush()
     assert summary.calls == 100 and summary.energy_j == 100.0 and len(summary.sample_j) == 10
     assert (

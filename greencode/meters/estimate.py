@@ -401,6 +401,12 @@ class EstimateMeter:
         #: whether this process's CPU time is read with ``time.process_time``, as a recorder reads it too: the
         #: recorder then passes its own reading (:meth:`start_at`), one clock read less at each end
         self.reads_process_time = cpu_clock is time.process_time
+        #: whether every clock is the real one (no test's fake): ``measure()`` then opens and closes this
+        #: meter's windows itself, in the same order of reads and the same bookkeeping as
+        #: :meth:`open_window` and :meth:`close_window` (see greencode.measurement, "the fast path")
+        self.real_clocks = (
+            self.reads_process_time and self._children_usage is not None and thread_clock is time.thread_time
+        )
         # The CPU clock's granularity, but never finer than getrusage's microseconds.
         self.resolution_s = max(time.get_clock_info("process_time").resolution, 1e-6)
         self._domains = (Domain(CPU_DOMAIN, model.provenance, estimated=True),)
@@ -508,11 +514,25 @@ class EstimateMeter:
         else:
             children = usage(RUSAGE_CHILDREN)
             children_s = children.ru_utime + children.ru_stime - window._children0
+        return self.closed_window(window, self_s, children_s)
+
+    def closed_window(
+        self, window: WindowState, self_s: float, children_s: float
+    ) -> tuple[float, tuple[str, ...], bool]:
+        """:meth:`close_window` once this process's and its children's CPU clocks have been read at the end
+        (``self_s`` and ``children_s``: what each counted since the start): takes the window off the open
+        windows and gives its figures."""
         table = window._table
         if table is None:
             raise RuntimeError("this measurement window was already stopped")
         window._table = None
         del table[window._sequence]  # before looking at other threads: see __init__
+        return self.taken_off(window, table, self_s, children_s)
+
+    def taken_off(
+        self, window: WindowState, table: _Table, self_s: float, children_s: float
+    ) -> tuple[float, tuple[str, ...], bool]:
+        """:meth:`closed_window` once the window is off its thread's ``table`` of open windows."""
         if len(self._tables) > 1:  # another thread has a table: its windows may overlap this one
             self._closed_among_others(window, table)
         # ``overlapped`` is read only now: a window another thread marks is marked before this point
