@@ -20,9 +20,10 @@ over the median of the plain runs around it (wall time, and CPU time of all chil
 to what else the machine is doing). Both use ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` as ``tests/test_ab.py``
 does, so the plain run is the fast one.
 
-Usage: ``python benchmarks/bench_ab_cost.py [--trials N] [--suite NAME] [--fresh-processes]`` (default 3
-trials per scenario; ``--fresh-processes`` measures ``greencode ab --fresh-processes``, the process per run
-of before).
+Usage: ``python benchmarks/bench_ab_cost.py [--trials N] [--suite NAME] [--fresh-processes]
+[--pairs-per-process N]`` (default 3 trials per scenario; ``--fresh-processes`` measures ``greencode ab
+--fresh-processes``, the process per run of before; ``--pairs-per-process 0`` one process per side serving
+every pair, without generations).
 """
 
 from __future__ import annotations
@@ -146,10 +147,10 @@ def _importing(repo: Path, env: dict[str, str]) -> dict[str, str]:
 
 
 def ab(
-    repo: Path, env: dict[str, str], suite: Suite, commits: tuple[str, str], output: Path, fresh: bool
+    repo: Path, env: dict[str, str], suite: Suite, commits: tuple[str, str], output: Path, options: list[str]
 ) -> tuple[float, float, dict]:
     command = [sys.executable, "-m", "greencode", "ab", "--base", commits[0], "--head", commits[1]]
-    command += ["--json", str(output), *(["--fresh-processes"] if fresh else [])]
+    command += ["--json", str(output), *options]
     wall, cpu, _ = timed_run([*command, "--", suite.selected], repo, env)
     return wall, cpu, json.loads(output.read_text())
 
@@ -171,7 +172,14 @@ def main() -> int:
     parser.add_argument(
         "--fresh-processes", action="store_true", help="measure greencode ab --fresh-processes instead"
     )
+    parser.add_argument(
+        "--pairs-per-process",
+        metavar="N",
+        help="pass greencode ab --pairs-per-process N (0: one process per side for every pair)",
+    )
     args = parser.parse_args()
+    options = ["--fresh-processes"] if args.fresh_processes else []
+    options += ["--pairs-per-process", args.pairs_per_process] if args.pairs_per_process else []
     rows, good, loads = [], True, [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="bench-ab-cost-") as directory:
         scratch = Path(directory)
@@ -188,7 +196,7 @@ def main() -> int:
                 for trial in range(args.trials):
                     before = plain(repo, env, suite)
                     pair = (commits["base"], commits[scenario])
-                    wall, cpu, result = ab(repo, env, suite, pair, scratch / "ab.json", args.fresh_processes)
+                    wall, cpu, result = ab(repo, env, suite, pair, scratch / "ab.json", options)
                     after = plain(repo, env, suite)
                     loads.append(os.getloadavg()[0])
                     plain_s = statistics.median([before[0], after[0]])
@@ -246,7 +254,7 @@ def main() -> int:
         ],
         rows,
     )
-    mode = "--fresh-processes" if args.fresh_processes else "one process per side (default)"
+    mode = " ".join(options) or "process generations per side (the defaults)"
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} logical CPUs, Python {sys.version.split()[0]}, "
         f"load average {min(loads):.1f}-{max(loads):.1f}; greencode ab: {mode}; {SDIST} and {CACHETOOLS}"

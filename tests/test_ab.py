@@ -33,10 +33,13 @@ from greencode.ab import (
     AbResult,
     PairedTest,
     Side,
+    _Runner,
+    _Served,
     decide,
     generation_of,
     measure_adaptively,
     needs_more_pairs,
+    one_run_s,
     pair_order,
     run_ab,
     still_undecided,
@@ -846,22 +849,27 @@ def test_pid():
 
 def processes_of_each_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: object
-) -> dict[str, list[str]]:
-    """Six pairs of a repository with a test logging its process: per side, the process of each run."""
+) -> tuple[AbResult, dict[str, list[str]]]:
+    """Six pairs of a repository with a test logging its process: the result and, per side, the process of
+    each run."""
     repo = make_repo(tmp_path, sizes="1000")
     write(repo, {"tests/test_pid.py": PID_TEST})
     commit(repo, "a test that logs its process")
     log = tmp_path / "pids.log"
     monkeypatch.setenv("AB_TEST_PID_LOG", str(log))
-    measure(repo, base="HEAD", min_pairs=6, max_pairs=6, **options)
+    result = measure(repo, base="HEAD", min_pairs=6, max_pairs=6, **options)
     lines = [line.split() for line in log.read_text().splitlines()]
-    return {side: [pid for name, pid in lines if name == side] for side in ("base", "head")}
+    return result, {side: [pid for name, pid in lines if name == side] for side in ("base", "head")}
 
 
 def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pairs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for runs in processes_of_each_run(tmp_path, monkeypatch).values():
+    result, processes = processes_of_each_run(tmp_path, monkeypatch)
+
+    # the generations' pairs are pooled: every test has all six
+    assert {len(test.base) for test in result.tests.values()} == {6}
+    for runs in processes.values():
         # pass 0 and pairs 1-2 in the process itself; each later generation: a warm-up and two pairs (each
         # run of the test is 3 rounds)
         assert len(runs) == (3 + 3 + 3) * 3
@@ -871,8 +879,25 @@ def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pair
 def test_with_no_pairs_per_process_one_process_serves_every_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)["base"]
+    base = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)[1]["base"]
     assert len(base) == 7 * 3 and len(set(base)) == 1
+
+
+def test_the_unit_of_cost_is_a_serving_sides_first_run_else_half_the_first_pair(tmp_path: Path) -> None:
+    fresh = _Runner(AbOptions(), Config(root=tmp_path), tmp_path, tmp_path)
+    served = _Served(fresh)
+    served.first_run_s.update(base=3.0, head=5.0)
+
+    assert one_run_s(served, 20.0) == 4.0
+    assert one_run_s(fresh, 20.0) == 10.0
+
+
+def test_what_ab_took_is_stated_in_runs_of_the_tests(tmp_path: Path) -> None:
+    result = measure(make_repo(tmp_path), base="HEAD")
+
+    assert result.run_s is not None and result.run_s > 0
+    assert result.to_dict()["cost_runs"] == round(result.elapsed_s / result.run_s, 2)
+    assert any(note.startswith("ab took ") and "runs of the tests" in note for note in result.notes)
 
 
 def test_a_generation_serves_both_orders_of_a_batch() -> None:

@@ -20,6 +20,7 @@ from greencode.stats import (
     normal_cdf,
     normal_ppf,
     quantile,
+    sample_stdev,
     summarize,
     t_cdf,
     t_ppf,
@@ -121,3 +122,8 @@ def test_moderated_variances_give_groups_without_replicates_the_prior_with_the_o
     variance, df = moderated_variances([(0.01, 2), (0.04, 2), (0.0, 0)])[2]
     assert df == 4
     assert 0.01 < variance < 0.06
+
+
+@given(st.lists(st.floats(1e-9, 1e3), min_size=2, max_size=40))
+def test_the_float_standard_deviation_agrees_with_the_exact_one(values: list[float]) -> None:
+    assert sample_stdev(values) == pytest.approx(statistics.stdev(values), rel=1e-9, abs=1e-12)
