@@ -205,9 +205,14 @@ def main() -> int:
                     results.append(result)
                     unit = result.get("run_s")
                     unit_words = (
-                        f"; ab's run {unit / plain_s:.2f}x plain, ab took {result['cost_runs']:.1f} of them"
+                        f"; ab's run (a plain-run estimate) {unit / plain_s:.2f}x plain, ab took "
+                        f"{result['cost_runs']:.1f} of them"
                         if unit
                         else ""
+                    )
+                    estimate = result.get("plain_run_s")
+                    unit_words += (
+                        f"; its plain-run estimate {estimate / plain_s:.2f}x plain" if estimate else ""
                     )
                     print(
                         f"{name}, {scenario} #{trial + 1}: {outcome(result)}; {result['pairs']} pairs, "

@@ -101,9 +101,10 @@ AB_VERSION = 1
 DEFAULT_MIN_PAIRS = 4
 DEFAULT_MAX_PAIRS = 16
 DEFAULT_TIME_BUDGET_S = 900.0
-#: Pairs stop being added once they have cost this many runs of the tests (half the first pair's time), so
-#: what ab spends grows with the suite, not with the machine's noise.
-DEFAULT_MAX_COST = 8.0
+#: Pairs stop being added once ab, setting up included, has cost this many runs of the tests
+#: (:func:`one_run_s`, about one plain run), so what ab spends grows with the suite, not with the machine's
+#: noise; ending both sides and the report come on top (about one run more on the suites measured).
+DEFAULT_MAX_COST = 10.0
 #: Pairs are added two at a time, one in each order, so the order stays balanced.
 BATCH_PAIRS = 2
 #: A serving side's passes come from a new process generation every batch: a bias one process carries is then
@@ -551,6 +552,9 @@ class AbResult:
     together: tuple[str, ...] = ()
     #: one run of the tests as ab timed it (:func:`one_run_s`), the unit of ``max_cost``; None: no pair ran
     run_s: float | None = None
+    #: a serving side's start, collection and pass 0 (the mean of the two sides): one run of the tests with
+    #: measuring on, as timed; None when not known
+    measured_run_s: float | None = None
 
     @property
     def cost_runs(self) -> float | None:
@@ -601,6 +605,7 @@ class AbResult:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 3),
             "run_s": None if self.run_s is None else round(self.run_s, 3),
+            "measured_run_s": None if self.measured_run_s is None else round(self.measured_run_s, 3),
             "cost_runs": None if self.cost_runs is None else round(self.cost_runs, 2),
             "footprint": None if self.footprint is None else self.footprint.to_dict(),
             "together": list(self.together),
@@ -807,6 +812,10 @@ class _Served:
         self.first: dict[SideName, SideRun] = {}
         #: seconds from each side's start to its pass 0's reply: one run of the tests, start included
         self.first_run_s: dict[SideName, float] = {}
+        #: seconds from each side's start to its pass 0's first test: the interpreter, imports, collection
+        self.started_s: dict[SideName, float] = {}
+        #: each side's start and collection plus its tests' own time in pass 0: what a plain run takes, about
+        self.plain_s: dict[SideName, float] = {}
 
     def environment(self, side: Side) -> dict[str, str]:
         """A fresh process's environment, but with bytecode where it is: one process per side compiling
@@ -822,8 +831,11 @@ class _Served:
     def run(self, side: Side, pair: int, only: AbstractSet[str] | None, known: AbstractSet[str]) -> SideRun:
         started = time.monotonic()
         if side.name not in self.workers:
-            self.first[side.name] = self._start(side, pair)
+            self.first[side.name] = first = self._start(side, pair)
             self.first_run_s[side.name] = time.monotonic() - started
+            start_s = self.started_s.get(side.name)
+            if start_s is not None:
+                self.plain_s[side.name] = start_s + math.fsum(map(round_s, first.records.values()))
         first, worker = self.first[side.name], self.workers[side.name]
         measured = set(first.records) - set(first.failed)
         tests = sorted(measured if only is None else only)
@@ -869,6 +881,9 @@ class _Served:
             raise AbError(f"pytest ran on {_where(side)} but sent no greencode results; {_PLUGIN_OFF}")
         if "refused" in reply:
             raise ServingRefused(str(reply["refused"]))
+        collected_at = reply.get("collected_at")
+        if isinstance(collected_at, float) and worker.started < collected_at <= time.monotonic():
+            self.started_s[side.name] = collected_at - worker.started
         if not reply.get("collected"):
             check_ran(side, runner.options, subprocess.CompletedProcess([], NO_TESTS_COLLECTED, "", ""))
         return self._side_run(side, pair, reply, time.monotonic() - worker.started)
@@ -1091,6 +1106,7 @@ def measure_adaptively(
     *,
     run_s: Callable[[], float] | None = None,
     spent_before_s: float = 0.0,
+    time_share: Callable[[frozenset[str]], float] | None = None,
 ) -> Adaptive:
     """The measuring loop. ``run_pair(index, active)`` runs pair ``index`` for the ``active`` tests (None:
     all) and returns the seconds it took; ``judged(alpha)`` is the gate's report on everything so far at
@@ -1103,9 +1119,12 @@ def measure_adaptively(
     report is judged at the level the last look left.
 
     ``run_s()``, asked after the first pair, is one run of the tests in seconds, the unit of ``max_cost``
-    (default: half the first pair, each side's first run).
+    (default: half the first pair, each side's first run). ``time_share(tests)`` is those tests' share of a
+    pass's time: a batch of the undecided tests alone costs that share of one of every test, so the tests
+    can still get pairs when a batch of every test (for the total) no longer fits the budget.
     """
     durations: list[float] = []
+    every_test = [True] * options.min_pairs  # whether each pair ran every test
     active: frozenset[str] | None = None
     pairs, target, stopped = 0, options.min_pairs, "every test decided"
     looks, look = planned_looks(options.min_pairs, options.max_pairs, BATCH_PAIRS), 0
@@ -1125,15 +1144,20 @@ def measure_adaptively(
             stopped = f"--max-pairs {options.max_pairs} reached"
             break
         unit_s = run_s() if run_s is not None else durations[0] / 2
-        # later pairs estimate the next batch: the first holds each side's start
-        batch_s = statistics.fmean(durations[1:][-BATCH_PAIRS:] or durations) * BATCH_PAIRS
         spent_s = spent_before_s + math.fsum(durations)
-        over = cost_stop(spent_s, batch_s, unit_s, options)
+        cost_of = _batch_costs(durations, every_test, time_share)
+        tests = undecided - {TOTAL_ROW}
+        over = cost_stop(spent_s, cost_of(tests or undecided), unit_s, options)
         if over:
             stopped = over
             break
-        affordable = affordable_pairs(spent_s, batch_s, unit_s, options)
-        given_up = hopeless(full, undecided, settings, rows, min(affordable, options.max_pairs - pairs))
+
+        # each row as far as the pairs it needs are affordable: a test's of itself, the total's of every test
+        left = options.max_pairs - pairs
+        more_tests = min(affordable_pairs(spent_s, cost_of(tests), unit_s, options), left)
+        more_total = min(affordable_pairs(spent_s, cost_of({TOTAL_ROW}), unit_s, options), left)
+        given_up = hopeless(full, tests, settings, rows, more_tests)
+        given_up |= hopeless(full, undecided & {TOTAL_ROW}, settings, rows, more_total)
         going = undecided - given_up
         if not going:
             stopped = f"more pairs could not decide {_rows(undecided)} within the budget"
@@ -1143,10 +1167,33 @@ def measure_adaptively(
         say(f"{_rows(going)} undecided after {pairs} pairs{note}: adding {BATCH_PAIRS} pairs{every}")
         active = None if TOTAL_ROW in going else frozenset(going)
         target = min(pairs + BATCH_PAIRS, options.max_pairs)
+        every_test.extend([active is None] * (target - pairs))
     final = judged(look_alpha(settings.alpha, look, looks, last=True))
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
+
+
+def _batch_costs(
+    durations: Sequence[float],
+    every: Sequence[bool],
+    time_share: Callable[[frozenset[str]], float] | None,
+) -> Callable[[AbstractSet[str]], float]:
+    """What the next batch of pairs would cost for some undecided rows: one of every test (the total among
+    them), what the last such pairs cost (not the first, which holds each side's start); one of some tests,
+    their ``time_share`` of it. Without ``time_share``, any batch costs what the last one did."""
+    last_s = statistics.fmean(durations[1:][-BATCH_PAIRS:] or durations) * BATCH_PAIRS
+    full = [
+        d for index, (d, all_tests) in enumerate(zip(durations, every, strict=True)) if index and all_tests
+    ]
+    every_s = statistics.fmean(full[-BATCH_PAIRS:]) * BATCH_PAIRS if full else last_s
+
+    def cost_of(rows: AbstractSet[str]) -> float:
+        if time_share is None:
+            return last_s
+        return every_s if TOTAL_ROW in rows else every_s * time_share(frozenset(rows))
+
+    return cost_of
 
 
 def _rows(rows: AbstractSet[str]) -> str:
@@ -1277,6 +1324,7 @@ def run_ab(
                     looks.scope,
                     run_s=lambda: one_run_s(runner, first_pair_s),
                     spent_before_s=time.monotonic() - started - first_pair_s,
+                    time_share=looks.time_share,
                 )
             run_s = one_run_s(runner, first_pair_s)
             runner.finish()
@@ -1312,15 +1360,24 @@ def run_ab(
         ),
         together=tuple(sorted(looks.weighing.together)) if looks.weighing else (),
         run_s=run_s,
+        measured_run_s=statistics.fmean(runner.first_run_s.values())
+        if isinstance(runner, _Served) and runner.first_run_s
+        else None,
     )
 
 
+def round_s(record: TestRecord) -> float:
+    """The wall time of one round of a test (``wall_s`` is per call where it measures calls)."""
+    return record.wall_s * (record.iterations if record.per == "call" else 1)
+
+
 def one_run_s(runner: _Runner | _Served, first_pair_s: float) -> float:
-    """One run of the tests, the unit of ``max_cost``: a serving side's start, collection and pass 0 (the
-    mean of the two sides), else half the first pair (each a fresh process's whole run). Either is a run with
-    measuring on, so at least what a plain run of the same tests takes."""
-    if isinstance(runner, _Served) and runner.first_run_s:
-        return statistics.fmean(runner.first_run_s.values())
+    """One run of the tests, the unit of ``max_cost``: an estimate of one plain pytest run of them where a
+    serving side can tell (its start and collection, then its tests' own time in pass 0; the mean of the two
+    sides), else a serving side's start, collection and pass 0, else half the first pair (each a fresh
+    process's whole run, measuring included)."""
+    if isinstance(runner, _Served) and (runner.plain_s or runner.first_run_s):
+        return statistics.fmean((runner.plain_s or runner.first_run_s).values())
     return first_pair_s / 2
 
 
@@ -1359,6 +1416,19 @@ class Looks:
             sums=_sums(collected, paired, self.weighing),
             total=suite_total(collected, paired),
         )
+
+    def time_share(self, tests: frozenset[str]) -> float:
+        """``tests``' share of a pass: of the paired tests' own time (each one's median over its pairs, both
+        sides), or of their number when that is larger (pytest's protocol around each test costs too)."""
+        times = {
+            node: statistics.median(round_s(b) + round_s(h) for _, b, h, _ in runs)
+            for node, runs in self.collected.pairs.items()
+        }
+        whole = math.fsum(times.values())
+        if not times or not whole > 0:
+            return 1.0
+        part = math.fsum(times[node] for node in tests if node in times)
+        return max(part / whole, len(tests & times.keys()) / len(times))
 
     def scope(self) -> Scope:
         collected = self.collected
@@ -1415,8 +1485,8 @@ def cost_note(elapsed_s: float, run_s: float) -> tuple[str, ...]:
     if not run_s > 0:
         return ()
     return (
-        f"ab took {elapsed_s:.1f} s, {elapsed_s / run_s:.1f} runs of the tests (a run: {run_s:.2f} s, one "
-        "side's start, collection and first run with measuring on, as timed here)",
+        f"ab took {elapsed_s:.1f} s, {elapsed_s / run_s:.1f} runs of the tests (a run: {run_s:.2f} s, an "
+        "estimate of one plain pytest run: a side's start and collection, then its tests' own time)",
     )
 
 

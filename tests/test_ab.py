@@ -883,13 +883,25 @@ def test_with_no_pairs_per_process_one_process_serves_every_pair(
     assert len(base) == 7 * 3 and len(set(base)) == 1
 
 
-def test_the_unit_of_cost_is_a_serving_sides_first_run_else_half_the_first_pair(tmp_path: Path) -> None:
+def test_the_unit_of_cost_is_a_serving_sides_plain_run_estimate_else_half_the_first_pair(
+    tmp_path: Path,
+) -> None:
     fresh = _Runner(AbOptions(), Config(root=tmp_path), tmp_path, tmp_path)
     served = _Served(fresh)
     served.first_run_s.update(base=3.0, head=5.0)
+    assert one_run_s(served, 20.0) == 4.0  # the start was not timed: the whole first run
+    served.plain_s.update(base=2.0, head=2.5)
 
-    assert one_run_s(served, 20.0) == 4.0
+    assert one_run_s(served, 20.0) == 2.25
     assert one_run_s(fresh, 20.0) == 10.0
+
+
+def test_a_serving_sides_plain_run_estimate_is_its_start_and_its_tests_own_time(tmp_path: Path) -> None:
+    result = measure(make_repo(tmp_path), base="HEAD")
+
+    # what the side's start took is timed from the serving process's own clock reading
+    assert result.run_s is not None and result.measured_run_s is not None
+    assert 0 < result.run_s < result.measured_run_s
 
 
 def test_what_ab_took_is_stated_in_runs_of_the_tests(tmp_path: Path) -> None:

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greencode.ab import TOTAL_ROW, AbOptions, Adaptive, Scope, affordable_pairs, hopeless, measure_adaptively
+from greencode.ab import (
+    TOTAL_ROW,
+    AbOptions,
+    Adaptive,
+    Looks,
+    Scope,
+    _Collected,
+    affordable_pairs,
+    hopeless,
+    measure_adaptively,
+)
 from greencode.futility import could_decide, narrowed
 from greencode.gate import Comparison, GateReport, GateSettings, SuiteVerdict
+from greencode.records import TestRecord
 
 SETTINGS = GateSettings(fail_on=0.10, min_effect_j=0.0)
 
@@ -159,3 +171,58 @@ def test_affordable_pairs_are_whole_batches_within_both_budgets() -> None:
     assert affordable_pairs(5.0, 2.0, 1.0, options) == 4
     assert affordable_pairs(11.0, 2.0, 1.0, options) == 0
     assert affordable_pairs(4.0, 2.0, 1.0, AbOptions(max_cost=100.0, time_budget_s=8.0)) == 4
+
+
+def test_when_pairs_of_every_test_no_longer_fit_the_undecided_tests_still_get_theirs() -> None:
+    report = rows(("far", 0.05, 1.4), (TOTAL_ROW, 0.05, 1.4))
+    asked: list[frozenset[str] | None] = []
+
+    def run_pair(index: int, active: frozenset[str] | None) -> float:
+        asked.append(active)
+        return 10.0 if index == 0 else 2.0 if active is None else 0.2
+
+    outcome = measure_adaptively(
+        run_pair,
+        lambda alpha: report,
+        SETTINGS,
+        AbOptions(max_cost=4.9, max_pairs=6),
+        scope=lambda: Scope(suite=True, pairs=dict.fromkeys(("far", TOTAL_ROW), len(asked))),
+        run_s=lambda: 4.0,
+        time_share=lambda tests: 0.1,
+    )
+
+    # 4 pairs cost 16 s of 19.6; 2 more of every test would cost 4 s, 2 more of "far" alone 0.4 s
+    assert asked == [None] * 4 + [frozenset({"far"})] * 2
+    assert TOTAL_ROW in outcome.undecided
+
+
+def test_without_the_tests_shares_a_batch_costs_what_the_last_one_did() -> None:
+    report = rows(("far", 0.05, 1.4), (TOTAL_ROW, 0.05, 1.4))
+    asked: list[frozenset[str] | None] = []
+
+    def run_pair(index: int, active: frozenset[str] | None) -> float:
+        asked.append(active)
+        return 10.0 if index == 0 else 2.0
+
+    outcome = measure_adaptively(
+        run_pair,
+        lambda alpha: report,
+        SETTINGS,
+        AbOptions(max_cost=4.9, max_pairs=6),
+        scope=lambda: Scope(suite=True, pairs=dict.fromkeys(("far", TOTAL_ROW), len(asked))),
+        run_s=lambda: 4.0,
+    )
+
+    assert len(asked) == 4 and outcome.stopped.startswith("--max-cost 4.9 reached")
+
+
+def test_a_tests_share_of_a_pass_is_its_time_or_its_number_whichever_is_larger() -> None:
+    collected = _Collected()
+    for node, wall in (("big", 0.7), ("a", 0.1), ("b", 0.1), ("c", 0.1)):
+        run = TestRecord(node, "test", (1.0,), wall, wall, "estimate", True)
+        collected.pairs[node] = [(index, run, run, bool(index % 2)) for index in range(4)]
+    looks = Looks(collected, SETTINGS)
+
+    assert looks.time_share(frozenset({"big"})) == pytest.approx(0.7)
+    assert looks.time_share(frozenset({"a"})) == pytest.approx(0.25)  # 1 of 4 tests
+    assert looks.time_share(frozenset({"big", "a"})) == pytest.approx(0.8)

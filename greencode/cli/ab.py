@@ -26,7 +26,7 @@ HELP_DEFAULTS = {
     "min_pairs": 4,
     "max_pairs": 16,
     "time_budget_s": 900.0,
-    "max_cost": 8.0,
+    "max_cost": 10.0,
     "pairs_per_process": 2,
 }
 
@@ -106,8 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_runs,
         metavar="N",
         help="stop adding pairs once greencode ab, setting up included, has cost N runs of the tests, a run "
-        "being one side's pytest start, collection and first run with measuring on, as ab times it: at least "
-        f"a plain run (default {HELP_DEFAULTS['max_cost']:g})",
+        "being an estimate of one plain pytest run of them (a side's start and collection, then its tests' "
+        f"own time, as ab times them; default {HELP_DEFAULTS['max_cost']:g})",
     )
     parser.add_argument(
         "--pairs-per-process",

@@ -31,6 +31,7 @@ import contextlib
 import os
 import random
 import sys
+import time
 import traceback
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,9 @@ class Server:
         self.draw = random.Random(os.urandom(16))
         #: the spawner's process id, in the process itself once it forked it
         self.spawner: int | None = None
+        #: when pass 0 began (the system's monotonic clock, which greencode ab reads too): start and
+        #: collection took until then
+        self.loop_started: float | None = None
 
     @property
     def serving(self) -> bool:
@@ -85,6 +89,7 @@ class Server:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # collection went well: the spawner is forked before any test runs (pass 0 is the yield)
+        self.loop_started = time.monotonic()
         if self.serving and session.items and not session.testsfailed:
             self._fork_spawner(session)
         else:  # nothing to fork: greencode ab asking for a generation reads the end of the pipe
@@ -176,6 +181,7 @@ class Server:
         return {
             "pass": 0,
             "collected": len(session.items),
+            "collected_at": self.loop_started,
             "records": [record.to_dict() for record in run.records.values()],
             "failed": list(self.failed),
             "budgets": [budget.to_dict() for budget in run.marker_budgets.values()],
