@@ -11,7 +11,9 @@ within one job. So this measures both versions of the code here and now:
   tree (``src/`` in a src layout, else the tree's top), so the base side imports the base code even when the
   project is installed in editable mode from head. Each side's process starts once and serves every later
   pair as a pass inside it (:mod:`greencode.side_workers`, :mod:`pytest_greencode.serve`): a pair then
-  costs the tests' own time, not interpreter start, imports, collection and the end of a run. A test that
+  costs the tests' own time, not interpreter start, imports, collection and the end of a run. Every
+  ``pairs_per_process`` pairs a new process generation, forked from the side's collected session, serves
+  them, so that a bias one process carries for its whole life is a difference between pairs. A test that
   fails on a later pass after passing on the first is not stateless: its earlier pairs are kept and it is
   measured no more. ``fresh_processes`` (or pytest arguments a serving process cannot honour, such as
   xdist's ``-n``) starts a new process for every run instead.
@@ -24,8 +26,9 @@ within one job. So this measures both versions of the code here and now:
   pytest gate's own (:func:`greencode.gate.judge`).
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
-  test is decided, ``max_pairs`` is reached or the time budget is spent (:func:`measure_adaptively`). What
-  stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
+  test is decided, ``max_pairs`` is reached, the time budget or ``max_cost`` runs of the tests are spent, or
+  no undecided row could be decided by the pairs still affordable (:mod:`greencode.futility`) —
+  :func:`measure_adaptively`. What stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
   looking again cannot raise the false-alarm rate. The suite total is judged from its own per-pair totals
   (:func:`suite_total`).
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
