@@ -28,9 +28,9 @@ within one job. So this measures both versions of the code here and now:
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
   test is decided, ``max_pairs`` is reached, the time budget or ``max_cost`` runs of the tests are spent, or
   no undecided row could be decided by the pairs still affordable (:mod:`greencode.futility`) —
-  :func:`measure_adaptively`. What stayed undecided is reported. Each look at the data spends part of ``alpha`` (``stats.look_alpha``), so
-  looking again cannot raise the false-alarm rate. The suite total is judged from its own per-pair totals
-  (:func:`suite_total`).
+  :func:`measure_adaptively`. What stayed undecided is reported. Each look at the data spends part of
+  ``alpha`` (``stats.look_alpha``), so looking again cannot raise the false-alarm rate. The suite total is
+  judged from its own per-pair totals (:func:`suite_total`).
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
   fails the check.
 - The worktree is removed on every way out: success, error, Ctrl-C, SIGTERM (CI cancelling the job).

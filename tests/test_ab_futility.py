@@ -4,6 +4,7 @@ undecided (greencode.futility, greencode.ab.hopeless and the measuring loop)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -173,7 +174,11 @@ def test_affordable_pairs_are_whole_batches_within_both_budgets() -> None:
     assert affordable_pairs(4.0, 2.0, 1.0, AbOptions(max_cost=100.0, time_budget_s=8.0)) == 4
 
 
-def test_when_pairs_of_every_test_no_longer_fit_the_undecided_tests_still_get_theirs() -> None:
+def tight_budget(
+    time_share: Callable[[frozenset[str]], float] | None,
+) -> tuple[list[frozenset[str] | None], Adaptive]:
+    """An undecided test and total, 19.6 s to spend: 10 s for the first pair, 2 s for one of every test,
+    0.2 s for one of the test alone."""
     report = rows(("far", 0.05, 1.4), (TOTAL_ROW, 0.05, 1.4))
     asked: list[frozenset[str] | None] = []
 
@@ -188,8 +193,13 @@ def test_when_pairs_of_every_test_no_longer_fit_the_undecided_tests_still_get_th
         AbOptions(max_cost=4.9, max_pairs=6),
         scope=lambda: Scope(suite=True, pairs=dict.fromkeys(("far", TOTAL_ROW), len(asked))),
         run_s=lambda: 4.0,
-        time_share=lambda tests: 0.1,
+        time_share=time_share,
     )
+    return asked, outcome
+
+
+def test_when_pairs_of_every_test_no_longer_fit_the_undecided_tests_still_get_theirs() -> None:
+    asked, outcome = tight_budget(lambda tests: 0.1)
 
     # 4 pairs cost 16 s of 19.6; 2 more of every test would cost 4 s, 2 more of "far" alone 0.4 s
     assert asked == [None] * 4 + [frozenset({"far"})] * 2
@@ -197,21 +207,7 @@ def test_when_pairs_of_every_test_no_longer_fit_the_undecided_tests_still_get_th
 
 
 def test_without_the_tests_shares_a_batch_costs_what_the_last_one_did() -> None:
-    report = rows(("far", 0.05, 1.4), (TOTAL_ROW, 0.05, 1.4))
-    asked: list[frozenset[str] | None] = []
-
-    def run_pair(index: int, active: frozenset[str] | None) -> float:
-        asked.append(active)
-        return 10.0 if index == 0 else 2.0
-
-    outcome = measure_adaptively(
-        run_pair,
-        lambda alpha: report,
-        SETTINGS,
-        AbOptions(max_cost=4.9, max_pairs=6),
-        scope=lambda: Scope(suite=True, pairs=dict.fromkeys(("far", TOTAL_ROW), len(asked))),
-        run_s=lambda: 4.0,
-    )
+    asked, outcome = tight_budget(None)
 
     assert len(asked) == 4 and outcome.stopped.startswith("--max-cost 4.9 reached")
 
