@@ -158,7 +158,9 @@ SUMMARY_SAMPLE = 10_000
 
 class LabelSummary:
     """The calls of one label: counts and totals exact, per-call figures sampled beyond
-    :data:`SUMMARY_SAMPLE` calls. Calls wait in ``pending`` until :meth:`fold` counts them."""
+    :data:`SUMMARY_SAMPLE` calls. Calls wait in ``pending`` until :meth:`fold` counts them; a plain call
+    (see :attr:`plain_meter`) may instead leave just its energy and time, in ``plain_energy`` and then
+    ``plain_wall``."""
 
     #: calls that wait in ``pending`` before they are folded in
     BATCH = 256
@@ -176,6 +178,9 @@ class LabelSummary:
         "meters",
         "new_warnings",
         "pending",
+        "plain_energy",
+        "plain_meter",
+        "plain_wall",
         "sample_j",
         "unmeasured",
         "wall_s",
@@ -195,6 +200,13 @@ class LabelSummary:
         self.meters = {first.meter: None}
         self.sample_j: list[float] = []
         self.pending: list[Figures] = []
+        #: the meter whose plain calls (energy measured, no warnings) may be counted from their energy and
+        #: time alone: the first call's, when that is an estimate (so a plain call changes nothing else here)
+        self.plain_meter = first.meter if first.estimated else None
+        #: a plain call appends its energy here, then its wall time to plain_wall (so that this list is never
+        #: the shorter: a fold takes as many of each as plain_wall holds)
+        self.plain_energy: list[float] = []
+        self.plain_wall: list[float] = []
         #: warnings of later calls that the first call's line did not show, each once
         self.new_warnings: dict[str, None] = {}
         # reservoir sampling once the sample is full (see _sample): the next measured call to go in
@@ -215,18 +227,24 @@ class LabelSummary:
 
     def fold(self) -> None:
         """Count the pending calls (the caller holds the sink's lock)."""
+        walls = self.plain_wall
+        plain = len(walls)
+        if plain:
+            energies = self.plain_energy[:plain]
+            del self.plain_energy[:plain]
+            self.wall_s += sum(walls[:plain], 0.0)
+            del walls[:plain]
+            self.calls += plain
+            self.energy_j += sum(energies, 0.0)
+            self._keep_sample(energies)
         pending = self.pending
         batch = pending[: len(pending)]
         del pending[: len(batch)]  # calls appended meanwhile stay for the next fold
-        # every call of a hot label passes here: local names, one pass, sums added once per batch
         first_warnings = self._first.warnings
         new_warnings = self.new_warnings
         meters = self.meters
-        sample = self.sample_j
-        size = SUMMARY_SAMPLE
-        measured = self.calls - self.unmeasured
-        unmeasured = 0
-        wall = energy = 0.0
+        energies = []
+        wall = 0.0
         estimated = self.estimated
         for measurement in batch:
             wall += measurement.wall_s
@@ -236,22 +254,26 @@ class LabelSummary:
                     if warning not in first_warnings:
                         new_warnings[warning] = None
             if measurement.meter_error is not None:
-                unmeasured += 1
+                self.unmeasured += 1
                 continue
-            joules = measurement.energy_j
-            energy += joules
-            if measured < size:
-                sample.append(joules)
-            elif measured == self._next_sampled:
-                self._sample(joules, measured, size)
-            measured += 1
+            energies.append(measurement.energy_j)
             if measurement.estimated:
                 estimated = True
         self.calls += len(batch)
-        self.unmeasured += unmeasured
         self.wall_s += wall
-        self.energy_j += energy
+        self.energy_j += sum(energies, 0.0)
         self.estimated = estimated
+        self._keep_sample(energies)
+
+    def _keep_sample(self, energies: list[float]) -> None:
+        """Add the energies of measured calls just counted, in their order, to the sample: every one until
+        it is full, then those that reservoir sampling picks (see :meth:`_sample`)."""
+        size = SUMMARY_SAMPLE
+        before = self.calls - self.unmeasured - len(energies)  # measured calls counted before these
+        if before < size:
+            self.sample_j.extend(energies[: size - before])
+        while (position := self._next_sampled - before) < len(energies):
+            self._sample(energies[position], before + position, size)
 
     def _sample(self, joules: float, index: int, size: int) -> None:
         """Put the ``index``-th measured call in the full sample and pick the next one that goes in, so that

@@ -6,7 +6,9 @@ must be the general path's for the same clock readings, and any other configurat
 from __future__ import annotations
 
 import contextlib
-import types
+import io
+import math
+import resource
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +34,9 @@ class ScriptedClocks:
     def clock(self, name: str) -> Callable[[], float]:
         return lambda: next(self._readings[name])
 
-    def getrusage(self, who: int) -> types.SimpleNamespace:
+    def getrusage(self, who: int) -> resource.struct_rusage:
         user, system = next(self._children)
-        return types.SimpleNamespace(ru_utime=user, ru_stime=system)
+        return resource.struct_rusage((user, system, *[0] * 14))
 
 
 def script(cpu: tuple[float, float], children: tuple[float, float]) -> ScriptedClocks:
@@ -211,3 +213,25 @@ def test_a_read_that_fails_on_the_fast_path_is_read_again_by_the_general_path(
         monkeypatch.setattr(measurement, "getrusage", unreadable)  # the fast path's end fails to read
     assert calls.closed == 1
     assert block.result is not None and block.result.measured
+
+
+def test_the_print_summary_counts_every_call_of_the_fast_path_as_the_registry_has_it(tmp_path: Path) -> None:
+    from greencode import sinks
+
+    greencode.configure(Config(root=tmp_path, meter="estimate", output="print"))
+    sole_estimator()
+    greencode.clear_results()
+    with contextlib.redirect_stderr(io.StringIO()):
+        for _ in range(3 * sinks.LabelSummary.BATCH):  # folded more than once
+            with greencode.measure("hot"):
+                sum(range(100))
+        printer = sinks._sinks.summarising
+        assert printer is not None
+        summary = printer.labels["hot"]
+        summary.fold()
+        results = greencode.results()
+        assert summary.calls == len(results) == 3 * sinks.LabelSummary.BATCH
+        assert summary.energy_j == pytest.approx(math.fsum(r.energy_j for r in results), rel=1e-9)
+        assert summary.wall_s == pytest.approx(math.fsum(r.wall_s for r in results), rel=1e-9)
+        assert sorted(summary.sample_j) == sorted(r.energy_j for r in results)
+        greencode.configure(Config(root=tmp_path, output="none"))

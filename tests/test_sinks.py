@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import greencode
 from greencode import sinks, testing
@@ -333,3 +335,34 @@ def test_print_summary_from_window_records_is_the_summary_from_their_measurement
     by_measurement.flush()
     assert from_records.getvalue() == from_measurements.getvalue()
     assert "hot: 5 calls in " in from_records.getvalue()
+
+
+@given(
+    figures=st.lists(
+        st.tuples(st.floats(0.0, 1e3, allow_subnormal=False), st.floats(0.0, 1e3, allow_subnormal=False)),
+        max_size=40,
+    )
+)
+def test_print_summary_of_plain_calls_is_the_summary_of_their_records(
+    figures: list[tuple[float, float]],
+) -> None:
+    # measure()'s fast path leaves a plain call's energy and time, not its record
+    testing.script([1.0])
+    first = run_block("hot")
+    by_record, plain = sinks.LabelSummary(first), sinks.LabelSummary(first)
+    assert plain.plain_meter == first.meter
+    for energy, wall in figures:
+        by_record.pending.append(dataclasses.replace(first, energy_j=energy, wall_s=wall))
+        plain.plain_energy.append(energy)
+        plain.plain_wall.append(wall)
+    by_record.fold()
+    plain.fold()
+    assert (plain.calls, plain.sample_j, plain.meters, plain.estimated) == (
+        by_record.calls,
+        by_record.sample_j,
+        by_record.meters,
+        by_record.estimated,
+    )
+    assert plain.energy_j == pytest.approx(by_record.energy_j, rel=1e-12)
+    assert plain.wall_s == pytest.approx(by_record.wall_s, rel=1e-12)
+    assert plain.describe() == by_record.describe()
