@@ -22,7 +22,7 @@ from greencode.tactics.suppression import read_suppressions
 
 # one finding of GRN001 (line 3) and one of GRN025 (line 4), both in a loop of unknown size: high impact
 TWO_FINDINGS = (
-    "def f(lines, ys):\n    for x in lines:\n        found = x in list(x)\n        first = sorted(x)[0]\n"
+    "def f(lines, ys):\n    for x in lines:\n        found = x in list(ys)\n        first = sorted(x)[0]\n"
 )
 
 
@@ -245,7 +245,7 @@ def test_sarif_results_point_at_their_rule_and_location(project: Path) -> None:
     assert rules[first["ruleIndex"]]["id"] == first["ruleId"] == "GRN001"
     location = first["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "src/a.py", "uriBaseId": "%SRCROOT%"}
-    assert location["region"] == {"startLine": 3, "startColumn": 17, "endLine": 3, "endColumn": 29}
+    assert location["region"] == {"startLine": 3, "startColumn": 17, "endLine": 3, "endColumn": 30}
     assert second["ruleId"] == "GRN025" and first["level"] == "warning"
     assert "GT-DS-01" in first["message"]["text"]
 

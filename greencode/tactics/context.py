@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from greencode.tactics.sizes import derives, input_names, loop_is_sized
+
 # What a name was last bound to, as far as a single forward pass can tell.
 LIST = "list"  # a list that may be long: a comprehension, list(...), sorted(...), or grown in a loop
 SMALL_LIST = "small-list"  # a short display such as [] or [1, 2, 3]; one append outside loops keeps it so
@@ -144,6 +146,8 @@ class Scope:
     notes: dict[str, set[str]] = field(default_factory=dict)
     # names last bound to a string expression (a literal, f-string, `%`/`+` of one, `text("...")`): the text
     texts: dict[str, ast.expr] = field(default_factory=dict)
+    # names holding input-sized data (see greencode.tactics.sizes), computed when a rule first asks
+    inputs: frozenset[str] | None = None
 
 
 class Context:
@@ -194,6 +198,28 @@ class Context:
         repeating = [loop for loop in loops if id(loop) not in once] if once else loops
         self._repeating = (self.current, repeating)
         return repeating
+
+    def input_names(self, depth: int | None = None) -> frozenset[str]:
+        """Names of the current scope (or of ``self.scopes[depth]``) that hold input-sized data: its
+        parameters, what it read, what it bound from those, and what an enclosing function's hold."""
+        index = len(self.scopes) - 1 if depth is None else depth
+        scope = self.scopes[index]
+        if scope.inputs is None:
+            outer = next(
+                (i for i in range(index - 1, 0, -1) if not isinstance(self.scopes[i].node, ast.ClassDef)),
+                None,
+            )
+            inherited = self.input_names(outer) if outer is not None else frozenset()
+            scope.inputs = input_names(scope.node, inherited)
+        return scope.inputs
+
+    def derives_from_input(self, expression: ast.AST) -> bool:
+        """Whether an expression reads input-sized data of the current scope (greencode.tactics.sizes)."""
+        return derives(expression, self.input_names())
+
+    def loop_is_sized(self, loop: ast.AST) -> bool:
+        """Whether a loop of the current scope is as long as an input (see greencode.tactics.sizes)."""
+        return loop_is_sized(loop, self.input_names())
 
     def innermost_loop(self) -> ast.AST | None:
         loops = self.scopes[-1].loops

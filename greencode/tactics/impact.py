@@ -341,6 +341,10 @@ class Place:
     function: str | None
     # in a heavy loop: nested loops of unknown size, a while loop, or a loop over an input's elements
     heavy: bool = False
+    # in loops of unknown size none of which shows that it is as long as an input (see ``sizes``)
+    unsized: bool = False
+    # in one plain loop of unknown size (not nested, not a while loop, not over an input's elements by name)
+    plain: bool = False
 
 
 def place(
@@ -350,12 +354,16 @@ def place(
     in_main_block: bool,
     role: tuple[Role, str],
     prints: bool = False,
+    sized: Callable[[ast.AST], bool] | None = None,
 ) -> Place:
     """The impact of code inside ``loops`` (those of the current function or body, outermost first).
 
     ``qualname`` names the enclosing definitions (``Parser.parse``); ``function`` is the innermost
     enclosing function's own name, None at module or class level; ``prints``: the innermost loop prints on
-    every pass (see ``loop_prints``), so it is bound by its output and at most of medium impact.
+    every pass (see ``loop_prints``), so it is bound by its output and at most of medium impact. ``sized``
+    says whether a loop is as long as an input (``Context.loop_is_sized``); given, a function's loops of
+    unknown size none of which is (nor walks an input's elements by name) are of medium impact and
+    ``unsized``: nothing shows that they are long.
     """
     shown = f"{qualname}()" if function else "module level"
     if role[0] in ("script", "vendored"):
@@ -378,6 +386,12 @@ def place(
             return Place("medium", "in a module-level loop, which runs once per import", qualname)
         if prints:
             return Place("medium", f"in a loop that prints on every pass in {shown}", qualname)
+        if sized is not None and not any(sized(loop) or loop_over_input(loop) for loop in unknown):
+            why = (
+                f"in a loop in {shown} over data that nothing shows to be as long as an input "
+                "(not a parameter, nor read, nor derived from one)"
+            )
+            return Place("medium", why, qualname, unsized=True)
         heavy = True
         if any(loop_scans_prefix(loop) for loop in unknown):
             what, heavy = "a loop that stops at the first item it does not skip with `continue`", False
@@ -391,9 +405,9 @@ def place(
             what = "a loop over an input's elements (lines, tokens, nodes...)"
         else:
             what, heavy = "a loop over data of unknown size", False
-        if function in _SETUP_FUNCTIONS and heavy:
+        if function in _SETUP_FUNCTIONS:
             return Place("high", f"in {what} in {shown}, which runs once per object made", qualname)
-        return Place("high", f"in {what} in {shown}", qualname, heavy)
+        return Place("high", f"in {what} in {shown}", qualname, heavy, plain=what.endswith("unknown size"))
     if function is not None:
         return Place("medium", f"once per call of {shown}", qualname)
     return Place("low", "at module or class level, which runs once", qualname)

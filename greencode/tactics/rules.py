@@ -21,7 +21,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from greencode.tactics.context import (
     CALL,
@@ -36,7 +36,7 @@ from greencode.tactics.context import (
     STR,
     Context,
 )
-from greencode.tactics.impact import Level, small_display
+from greencode.tactics.impact import Level, loop_is_small, loop_over_input, small_display
 
 Check = Callable[[Any, Context], "bool | str | Verdict"]
 
@@ -51,6 +51,9 @@ class Verdict:
     # count only the loops nested inside this one: what the finding is about is made afresh on each of its
     # passes, so the loops around it repeat the work but do not make it bigger
     within: ast.AST | None = None
+    # the finding's own data is as long as an input (a list built from one, searched or grown per pass of a
+    # loop over one): quadratic in the input, so one plain loop counts as heavy for ``heavy_loops_only``
+    heavy: bool = False
 
 
 _FOR = (ast.For, ast.AsyncFor)
@@ -84,6 +87,9 @@ class Rule:
     # unknown size this rule's findings were mostly short in practice (see docs/tactics.md), so there they are
     # of medium impact and at most medium confidence, shown with --all
     heavy_loops_only: bool = False
+    # high impact only in loops that show they are as long as an input (greencode.tactics.sizes): false
+    # for rules whose loops are bound by time, not data (a polling loop runs as long as it waits)
+    sized_by_input: bool = True
 
 
 _REGISTRY: list[Rule] = []
@@ -104,6 +110,7 @@ def rule(
     confidence: Level = "high",
     suppress_on_loop: bool = False,
     heavy_loops_only: bool = False,
+    sized_by_input: bool = True,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         _REGISTRY.append(
@@ -123,6 +130,7 @@ def rule(
                 confidence,
                 suppress_on_loop,
                 heavy_loops_only,
+                sized_by_input,
             )
         )
         return check
@@ -253,6 +261,14 @@ def _mutated(statements: list[ast.stmt], name: str, methods: frozenset[str]) -> 
     return False
 
 
+def _walks_input(comprehension: ast.AST, ctx: Context) -> bool:
+    """Whether a comprehension walks input-sized data (greencode.tactics.sizes), not a literal or an
+    object's own attributes."""
+    return not loop_is_small(comprehension) and (
+        ctx.loop_is_sized(comprehension) or loop_over_input(comprehension)
+    )
+
+
 def _catching(ctx: Context, exception: str) -> bool:
     """Whether the node is inside an ``except`` clause of this scope that catches ``exception``."""
     handler = ctx.enclosing((ast.ExceptHandler,))
@@ -262,13 +278,19 @@ def _catching(ctx: Context, exception: str) -> bool:
     return any(isinstance(c, ast.Name) and c.id == exception for c in caught)
 
 
-def _then_leaves_loop(ctx: Context) -> bool:
-    """Whether the statement holding the node is followed, in its block, by ``break`` or ``return``: the
-    operation then runs once per loop, not once per iteration."""
-    statement = ctx.enclosing((ast.stmt,))
+def _then_leaves_loop(ctx: Context, statement: ast.stmt | None = None) -> bool:
+    """Whether the statement holding the node (or ``statement``, the node itself) is followed, in its
+    block, by ``break`` or ``return``: the operation then runs once per loop, not once per iteration."""
+    owner: ast.AST | None
     if statement is None:
+        statement = cast(ast.stmt | None, ctx.enclosing((ast.stmt,)))
+        if statement is None:
+            return False
+        owner = ctx.ancestors[ctx.ancestors.index(statement) - 1]
+    else:
+        owner = ctx.ancestors[-1] if ctx.ancestors else None
+    if owner is None:
         return False
-    owner = ctx.ancestors[ctx.ancestors.index(statement) - 1]
     for _, value in ast.iter_fields(owner):
         if isinstance(value, list) and statement in value:
             after = value[value.index(statement) + 1 :]
@@ -298,7 +320,7 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     if not isinstance(receiver, ast.Name):
         return isinstance(receiver, ast.Attribute)
     kind = ctx.kind(receiver.id)
-    return kind in (None, PARAM, LIST, SMALL_LIST, OTHER)
+    return kind in (None, PARAM, LIST, SMALL_LIST, OTHER) or _list_call(kind)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -322,7 +344,9 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     it is searched only in the pass that built it, and a set would cost as much to build. A list that an
     outer loop empties on every pass (`for message in messages: locs = []; for loc in message.locations:
     if loc not in locs: locs.append(loc)`) holds one outer item's parts: only the loops inside that outer
-    loop count for its impact, so one inner loop is one plain loop.""",
+    loop count for its impact, so one inner loop is one plain loop. A list made in the test itself from a
+    name the loop binds on each pass (`if id(c) in [id(b) for b in branches]`, `branches` re-bound per
+    pass) is left alone for the same reason.""",
     false_positives="""Lists that stay short at run time; a name re-bound to a set further down the loop body;
     loops that only run a few times; a list much longer than the loop (building a set costs one pass over
     it, so a loop of a few iterations gains nothing). Skipped on purpose: tests inside `except TypeError:`
@@ -335,7 +359,11 @@ def _might_be_list(receiver: ast.AST, ctx: Context) -> bool:
     `--profile` shows which of them run hot. Known false positive (held-out sample 3): a list rebuilt from
     the loop variable on every pass and searched once (`ids = [id(x) for x in child]; if id(t) in ids`),
     where a set would cost the same (skipped since). Judged negligible and left to `--all` since: dedupes of
-    one message's locations and of one period's dates, each emptied per outer pass (Babel, dateutil).""",
+    one message's locations and of one period's dates, each emptied per outer pass (Babel, dateutil).
+    Round 4: like every rule sized by its data, high impact needs a loop that is as long as an input (see
+    *Impact and confidence*). Letting a list built from an input count as heavy in one plain loop was tried
+    and left out: on the judged sets it would have added 4 findings worth acting on and 7 negligible
+    ones.""",
     nodes=(ast.Compare,),
     heavy_loops_only=True,
 )
@@ -367,7 +395,16 @@ def _list_membership(node: ast.Compare, ctx: Context) -> bool | Verdict:
         if isinstance(right, ast.ListComp) or (
             isinstance(right, ast.Call) and _builtin(right, ctx, "list", "sorted")
         ):
-            return True
+            # `if id(c) in [id(b) for b in branches]` with `branches` bound in this pass: the list is
+            # made from this pass's data, so a set made there would cost as much
+            made_from = _names_in(right) - {
+                n.id
+                for c in ast.walk(right)
+                if isinstance(c, ast.comprehension)
+                for n in ast.walk(c.target)
+                if isinstance(n, ast.Name)
+            }
+            return not (isinstance(loop, LOOPS) and made_from & _bound_in_loop(loop))
     return False
 
 
@@ -424,7 +461,13 @@ def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
     and one plain `for` loop gets medium impact and confidence (`--all`). Judged on real projects, such
     findings were negligible in all 7 cases (a column name's letters, a type's modifiers and enclosing
     scopes, one shortest path, one class's inherited attributes); the 3 worth acting on drain an
-    input-sized list in a `while` loop.""",
+    input-sized list in a `while` loop. Round 4: one plain `for` loop over an input (a parameter, what was
+    read, or derived from those) is quadratic in the input, since each pass inserts at the front of a list
+    that grows with the loop: high impact again (none of the judged findings is of that shape). A list the
+    same loop also takes from the front of (`pop(0)`, `del y[0]`) is a stack kept at the front, as deep
+    as what is open (a template's nested sections), not as long as the input: medium impact and
+    confidence (`--all`; three negligible findings in chevron). A list an outer loop binds afresh holds
+    one outer item's worth: only the loops inside that one count (one dotted name's parts in a lexer).""",
     nodes=(ast.Call,),
     calls=("insert",),
     heavy_loops_only=True,
@@ -436,21 +479,74 @@ def _insert_front(node: ast.Call, ctx: Context) -> bool | Verdict:
     return _front_verdict(receiver, ctx)
 
 
-def _front_verdict(receiver: ast.AST | None, ctx: Context) -> bool | Verdict:
-    """Sure when the list was built in view (a list bound in this function) and lives across iterations;
-    unsure otherwise, since a list passed in or held on an object is often short (command-line arguments,
-    a split line) or not a list at all (an XML element). A list made afresh in the loop's body does not
-    grow across iterations: no finding."""
+#: Calls whose result is always a new list: ``str.split`` and friends.
+_LIST_CALLS = (".split", ".rsplit", ".splitlines", ".readlines")
+
+
+def _list_call(kind: str | None) -> bool:
+    """Whether a name's kind is the result of ``x.split(...)`` or another call that returns a list."""
+    return kind is not None and kind.startswith(CALL) and kind.endswith(_LIST_CALLS)
+
+
+def _front_verdict(receiver: ast.AST | None, ctx: Context, message: str | None = None) -> bool | Verdict:
+    """Sure when the list was built in view (a list bound in this function, or the result of
+    ``split()``) and lives across iterations; unsure otherwise, since a list passed in or held on an object
+    is often short (command-line arguments, a split line) or not a list at all (an XML element). A list
+    made afresh in the loop's body does not grow across iterations: no finding. A list an outer loop
+    binds afresh holds one outer item's worth: only the loops inside that one count. A list the loop also
+    takes from the front of as it puts in at the front is a stack kept at the front, as deep as what is
+    open (a template's nested sections), not as long as the input: medium confidence."""
     loop = ctx.innermost_loop()
-    if (
-        isinstance(receiver, ast.Name)
-        and isinstance(loop, (*_FOR, ast.While))
-        and _bound_each_iteration(receiver.id, ctx, ctx.ancestors[-1] if ctx.ancestors else loop)
+    if not isinstance(receiver, ast.Name):
+        return Verdict(message, confidence="low")
+    if isinstance(loop, (*_FOR, ast.While)) and _bound_each_iteration(
+        receiver.id, ctx, ctx.ancestors[-1] if ctx.ancestors else loop
     ):
         return False
-    if isinstance(receiver, ast.Name) and ctx.scope.kinds.get(receiver.id) in (LIST, SMALL_LIST):
-        return True
-    return Verdict(confidence="low")
+    kind = ctx.scope.kinds.get(receiver.id)
+    if kind not in (LIST, SMALL_LIST) and not _list_call(kind):
+        return Verdict(message, confidence="low")
+    loops = ctx.repeating_loops()
+    bound_by = [outer for outer in loops[:-1] if receiver.id in _bound_in_loop(outer)]
+    within = bound_by[-1] if bound_by else None
+    outermost = loops[0] if loops else None
+    if (
+        outermost is not None
+        and _front_calls(outermost, receiver.id, "insert")
+        and (_front_calls(outermost, receiver.id, "pop") or _front_deletes(outermost, receiver.id))
+    ):
+        return Verdict(message, max_impact="medium", confidence="medium", within=within)
+    # a list grown in a loop over an input (or built from one) is as long as the input
+    return Verdict(message, within=within, heavy=ctx.derives_from_input(receiver))
+
+
+def _front_calls(loop: ast.AST, name: str, method: str) -> list[ast.AST]:
+    """The calls ``name.insert(0, ...)`` or ``name.pop(0)`` (``method``) anywhere in ``loop``."""
+    return [
+        n
+        for n in ast.walk(loop)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == method
+        and _names_in(n.func.value) == {name}
+        and n.args
+        and _const(n.args[0], int) == 0
+    ]
+
+
+def _front_deletes(loop: ast.AST, name: str) -> list[ast.AST]:
+    """The statements ``del name[0]`` anywhere in ``loop``."""
+    return [n for n in ast.walk(loop) if isinstance(n, ast.Delete) and _deletes_front(n) == name]
+
+
+def _deletes_front(node: ast.Delete) -> str | None:
+    """``name`` when ``node`` is ``del name[0]``."""
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Subscript):
+        return None
+    target = node.targets[0]
+    if isinstance(target.value, ast.Name) and _const(target.slice, int) == 0:
+        return target.value.id
+    return None
 
 
 @rule(
@@ -461,16 +557,33 @@ def _front_verdict(receiver: ast.AST | None, ctx: Context) -> bool | Verdict:
     message="`pop(0)` moves every remaining element of a list; for a queue use collections.deque and "
     "popleft() (draining 20,000 items: 24× faster on CPython 3.11), or iterate instead of consuming from "
     "the front",
-    heuristic="""A call `y.pop(0)` inside a loop (typically `while queue: item = queue.pop(0)`), with the
-    same receiver check as GRN002.""",
+    heuristic="""A call `y.pop(0)` or a statement `del y[0]` inside a loop (typically `while queue: item =
+    queue.pop(0)`, or `while lines: ...; del lines[0]`), with the same receiver checks as GRN002 (a list
+    bound in the function, or the result of `split()`, `splitlines()` or `readlines()`), including its
+    stack at the front and its lists bound afresh by an outer loop.""",
     false_positives="""Objects other than lists whose `pop` takes an index or key and were not created in
     view of the scanner (e.g. a dict keyed by integers passed in as a parameter); short lists (a split
     line, command-line arguments). As for GRN002, confidence is low unless the list is bound in the same
-    function.""",
-    nodes=(ast.Call,),
+    function. Round 4: high impact only in a loop as long as an input; draining the leading items that a
+    condition picks (`while lines and not lines[0].strip(): del lines[0]`) walks a prefix, which the
+    scanner cannot tell from a whole drain (two negligible findings: a text's header lines, a traceback's
+    bottom frames). Known negligible in loops over input: the names of one from-import drained per module
+    (isort), a queue of a few pending tokens (Pygments).""",
+    nodes=(ast.Call, ast.Delete),
     calls=("pop",),
 )
-def _pop_front(node: ast.Call, ctx: Context) -> bool | Verdict:
+def _pop_front(node: ast.Call | ast.Delete, ctx: Context) -> bool | Verdict:
+    if isinstance(node, ast.Delete):
+        target = node.targets[0]
+        if _deletes_front(node) is None or not isinstance(target, ast.Subscript) or not ctx.in_loop:
+            return False
+        if not _might_be_list(target.value, ctx) or _then_leaves_loop(ctx, node):
+            return False
+        message = (
+            "`del x[0]` moves every remaining element of a list, so a loop of them is quadratic; for a "
+            "queue use collections.deque and popleft(), or walk an index instead of deleting from the front"
+        )
+        return _front_verdict(target.value, ctx, message)
     if not _front_operation(node, ctx, arity=1):
         return False
     return _front_verdict(node.func.value if isinstance(node.func, ast.Attribute) else None, ctx)
@@ -724,7 +837,11 @@ def _regex_in_loop(node: ast.Call, ctx: Context) -> bool:
     `sum`/`min`/`max` the gain is memory only (on CPython 3.11 `sum` over a generator measured 1.15×
     slower than over a list, at 10 and at 10,000 items), so those findings are capped at low impact.""",
     false_positives="""Comprehensions whose element is an attribute or subscript with side effects
-    (properties, `__getitem__`), which a generator would stop evaluating early.""",
+    (properties, `__getitem__`), which a generator would stop evaluating early. Round 4: an `any`/`all`
+    over a comprehension that walks no input (a literal such as `'+-/%'`, an object's own attributes, a
+    dict built in the function from fixed keys) stops early after a few items at best: medium confidence,
+    `--all` (five negligible findings: a spec's operators, one ASN.1 type's components, a dozen time
+    units).""",
     nodes=(ast.Call,),
     calls=("sum", "any", "all", "min", "max"),
     max_impact="medium",
@@ -739,7 +856,13 @@ def _list_into_reducer(node: ast.Call, ctx: Context) -> bool | Verdict:
     function = node.func.id if isinstance(node.func, ast.Name) else ""
     if function in ("any", "all"):
         element = node.args[0].elt
-        return not any(isinstance(n, ast.Call) for n in ast.walk(element))
+        if any(isinstance(n, ast.Call) for n in ast.walk(element)):
+            return False
+        if not _walks_input(node.args[0], ctx):
+            # `any([o in path for o in "+-/"])`, `any([... for t in self.types])`: a few items, and the
+            # early stop saves a few steps
+            return Verdict(confidence="medium")
+        return True
     return Verdict(
         "drop the square brackets only to save the list's memory on large inputs: a generator is not "
         "faster (sum over a generator measured 1.15× slower than over a list, at 10 and 10,000 items, on "
@@ -920,9 +1043,11 @@ def _uncached_recursion(node: ast.FunctionDef, ctx: Context) -> bool:
     message="sorting everything to pick one item is O(n log n); min() and max() find it in one pass",
     heuristic="""A subscript `sorted(...)[0]` or `sorted(...)[-1]`. Sorting a literal display of a few
     items (`sorted((LF, CRLF, CR), key=counts.get)[0]`, up to 32) costs about what one pass does, so such
-    findings are of low impact (`--all`).""",
+    findings are of low impact (`--all`). Sorting something that derives from no input (one result per
+    style or option the code tries) is of medium confidence (`--all`).""",
     false_positives="""With ties, `sorted(xs)[-1]` returns the last of the equal largest items while `max`
-    returns the first; it matters only when equal items are distinguishable.""",
+    returns the first; it matters only when equal items are distinguishable. Judged negligible: one parse
+    result per docstring style (five), sorted to keep the fullest.""",
     nodes=(ast.Subscript,),
 )
 def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str | Verdict:
@@ -950,6 +1075,9 @@ def _sort_for_extreme(node: ast.Subscript, ctx: Context) -> bool | str | Verdict
     if call.args and small_display(call.args[0]):
         # `sorted((LF, CRLF, CR), key=counts.get)[0]`: sorting three items costs what one pass does
         return Verdict(f"{message}; with a literal of a few items only for clarity", max_impact="low")
+    if call.args and not ctx.derives_from_input(call.args[0]):
+        # `sorted(results)[0]` over one result per style or option: a few items
+        return Verdict(message, confidence="medium")
     return message
 
 
@@ -1026,6 +1154,7 @@ _CLOCKS = frozenset(
     network file systems, third-party APIs); rate limiting written as a while loop.""",
     nodes=(ast.Call,),
     calls=("sleep",),
+    sized_by_input=False,
     suppress_on_loop=True,
 )
 def _sleep_polling(node: ast.Call, ctx: Context) -> bool:
@@ -1076,6 +1205,7 @@ def _only_probes(test: ast.AST, ctx: Context) -> bool:
     itself (`while step(): pass`) and is left alone.""",
     false_positives="""Very short spins in low-level code that deliberately avoids a context switch.""",
     nodes=(ast.While,),
+    sized_by_input=False,
 )
 def _busy_wait(node: ast.While, ctx: Context) -> bool:
     if isinstance(node.test, ast.Constant) and not node.test.value:

@@ -300,7 +300,7 @@ class _Walker:
                 message = verdict.message or rule.message
                 confidence = verdict.confidence or rule.confidence
                 cap = verdict.max_impact or rule.max_impact
-                self._hit(rule, node, message, cap, confidence, verdict.within)
+                self._hit(rule, node, message, cap, confidence, verdict.within, verdict.heavy)
             elif verdict:
                 message = verdict if isinstance(verdict, str) else rule.message
                 self._hit(rule, node, message, rule.max_impact, rule.confidence)
@@ -313,6 +313,7 @@ class _Walker:
         cap: Level,
         confidence: Level,
         within: ast.AST | None = None,
+        heavy: bool = False,
     ) -> None:
         ctx = self.ctx
         loops = list(ctx.repeating_loops())
@@ -332,7 +333,8 @@ class _Walker:
                 function = names[-1]
         main_block = any(_is_main_guard(a) for a in ctx.ancestors)
         prints = bool(loops) and loop_prints(loops[-1], ctx.qualname)
-        where = place(loops, ".".join(names) or None, function, main_block, self.role, prints)
+        sized = ctx.loop_is_sized if rule.sized_by_input else None
+        where = place(loops, ".".join(names) or None, function, main_block, self.role, prints, sized)
         if within is not None:
             where = replace(
                 where, why=f"{where.why}, on a list that the loop around it makes afresh on each pass"
@@ -343,7 +345,11 @@ class _Walker:
             loop_line = getattr(loop, "lineno", None)
         impact = lower(where.impact, cap)
         why = where.why if impact == where.impact else f"{where.why}, but the rule's gain is small"
-        if rule.heavy_loops_only and impact == "high" and not where.heavy:
+        if where.unsized:
+            confidence = lower(confidence, "medium")  # medium impact: shown only where a profile says hot
+        elif rule.heavy_loops_only and impact == "high" and heavy and where.plain:
+            why = f"{where.why}, on a list as long as an input: quadratic"
+        elif rule.heavy_loops_only and impact == "high" and not where.heavy:
             impact, confidence = "medium", lower(confidence, "medium")
             why = f"{where.why}: one plain loop, which for this rule is mostly short in practice"
         elif rule.heavy_loops_only and impact == "medium" and loops:

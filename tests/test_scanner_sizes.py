@@ -1,0 +1,247 @@
+"""The default output needs evidence that a loop is as long as an input (greencode.tactics.sizes): loops
+over parameters, over what was read, over what was derived from those; not over an object's own
+attributes, literals or one split string's parts. Also the rules that changed with it (GRN002's stack at
+the front, GRN003's `del x[0]`, GRN001's list made from the pass's own data, GRN010 and GRN025's
+arguments)."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from greencode.tactics.scanner import Finding, scan_source
+from greencode.tactics.sizes import input_names, loop_is_sized
+
+
+def findings(code: str, rule: str) -> list[Finding]:
+    return [f for f in scan_source(textwrap.dedent(code), "pkg/module.py") if f.rule == rule]
+
+
+def shown(code: str, rule: str) -> list[Finding]:
+    return [f for f in findings(code, rule) if f.shown_by_default]
+
+
+def names_of(code: str) -> frozenset[str]:
+    function = ast.parse(textwrap.dedent(code)).body[0]
+    return input_names(function)
+
+
+def first_loop(code: str) -> tuple[ast.AST, frozenset[str]]:
+    function = ast.parse(textwrap.dedent(code)).body[0]
+    loop = next(n for n in ast.walk(function) if isinstance(n, (ast.For, ast.While, ast.ListComp)))
+    return loop, input_names(function)
+
+
+# -- what holds input ----------------------------------------------------------------------------------
+
+
+def test_parameters_hold_input_but_self_args_and_kwargs_do_not() -> None:
+    names = names_of("def f(self, items, *args, key=None, **options):\n    pass\n")
+    assert names == {"items", "key"}
+
+
+def test_a_name_bound_from_a_parameter_holds_input() -> None:
+    names = names_of("def f(text):\n    lines = text.splitlines()\n    upper = [w.upper() for w in lines]\n")
+    assert {"lines", "upper"} <= names
+
+
+def test_the_parts_of_one_split_string_are_not_input_sized() -> None:
+    names = names_of("def f(line):\n    fields = line.split(',')\n")
+    assert "fields" not in names
+
+
+def test_a_texts_lines_split_at_newlines_are_input_sized() -> None:
+    names = names_of("def f(text):\n    lines = text.split('\\n')\n")
+    assert "lines" in names
+
+
+def test_what_a_function_reads_is_input_even_without_parameters() -> None:
+    names = names_of("def f():\n    data = open('x').read()\n    rows = data.splitlines()\n")
+    assert {"data", "rows"} <= names
+
+
+def test_a_list_grown_in_a_loop_over_input_holds_input() -> None:
+    names = names_of("def f(items):\n    out = []\n    for i in items:\n        out.append(i)\n")
+    assert "out" in names
+
+
+def test_a_list_grown_in_a_loop_over_an_attribute_does_not() -> None:
+    code = "def f(self, text):\n    out = []\n    for style in self.styles:\n        out.append(parse(text, style))\n"
+    assert "out" not in names_of(code)
+
+
+def test_a_name_bound_from_input_after_its_use_is_found_by_the_fixed_point() -> None:
+    code = "def f(items):\n    queue = []\n    while queue:\n        queue.pop()\n    queue.extend(items)\n"
+    assert "queue" in names_of(code)
+
+
+# -- which loops are sized -----------------------------------------------------------------------------
+
+
+def test_a_loop_over_an_attribute_of_self_is_not_sized() -> None:
+    loop, names = first_loop("def f(self):\n    for field in self.fields:\n        pass\n")
+    assert not loop_is_sized(loop, names)
+
+
+def test_a_while_loop_whose_condition_reads_a_parameter_is_sized() -> None:
+    loop, names = first_loop("def f(n):\n    i = 0\n    while i < n:\n        i += 1\n")
+    assert loop_is_sized(loop, names)
+
+
+def test_a_while_true_loop_that_reads_input_is_sized() -> None:
+    loop, names = first_loop(
+        "def f(text):\n    while True:\n        m = find(text)\n        if not m:\n            break\n"
+    )
+    assert loop_is_sized(loop, names)
+
+
+def test_a_while_true_loop_reading_only_attributes_is_not_sized() -> None:
+    loop, names = first_loop("def f(self):\n    while True:\n        if self.done:\n            break\n")
+    assert not loop_is_sized(loop, names)
+
+
+def test_a_worklist_loop_is_sized_whatever_it_started_from() -> None:
+    code = "def f(self):\n    todo = [self.root]\n    while todo:\n        n = todo.pop()\n        todo.extend(n.kids)\n"
+    loop, names = first_loop(code)
+    assert loop_is_sized(loop, names)
+
+
+def test_a_while_loop_that_only_drains_an_attribute_list_is_not_sized() -> None:
+    code = "def f(self):\n    todo = list(self.pending)\n    while todo:\n        todo.pop()\n"
+    loop, names = first_loop(code)
+    assert not loop_is_sized(loop, names)
+
+
+# -- the default output ------------------------------------------------------------------------------
+
+
+POP_OVER_ATTRIBUTE = """
+def bind(self, args):
+    for name in self.names:
+        self.locals[name] = args.pop(0)
+"""
+
+
+def test_pop_front_per_attribute_item_is_left_to_all() -> None:
+    (finding,) = findings(POP_OVER_ATTRIBUTE, "GRN003")
+    assert not finding.shown_by_default
+    assert "nothing shows to be as long as an input" in finding.why
+
+
+def test_pop_front_draining_a_parameter_is_shown() -> None:
+    code = "def drain(items):\n    queue = list(items)\n    while queue:\n        queue.pop(0)\n"
+    assert shown(code, "GRN003")
+
+
+def test_sleep_polling_needs_no_input_to_matter() -> None:
+    code = "import time\ndef wait(self):\n    while not self.ready:\n        time.sleep(0.1)\n"
+    assert shown(code, "GRN008")
+
+
+def test_any_over_a_literal_string_is_left_to_all() -> None:
+    code = "def ops(path):\n    return any([o in path for o in '+-/%'])\n"
+    (finding,) = findings(code, "GRN010")
+    assert not finding.shown_by_default
+
+
+def test_any_over_a_parameter_is_shown() -> None:
+    assert shown("def has(items):\n    return any([i > 0 for i in items])\n", "GRN010")
+
+
+def test_sorted_for_one_item_of_per_option_results_is_left_to_all() -> None:
+    code = """
+    def best(self, text):
+        results = []
+        for style in self.styles:
+            results.append(style(text))
+        return sorted(results, key=len)[0]
+    """
+    (finding,) = findings(code, "GRN025")
+    assert not finding.shown_by_default
+
+
+def test_sorted_for_one_item_of_a_parameter_is_shown() -> None:
+    assert shown("def smallest(items):\n    return sorted(items)[0]\n", "GRN025")
+
+
+# -- GRN002: a list grown at the front in a loop over input; a stack kept at the front ------------------
+
+
+def test_insert_front_in_one_plain_loop_over_a_parameter_is_shown() -> None:
+    code = (
+        "def backwards(items):\n    out = []\n    for i in items:\n        out.insert(0, i)\n    return out\n"
+    )
+    assert shown(code, "GRN002")
+
+
+def test_insert_front_walking_one_chain_stays_left_to_all() -> None:
+    code = "def path(node):\n    out = []\n    while node:\n        out.insert(0, node)\n        node = node.parent\n"
+    assert findings(code, "GRN002") and not shown(code, "GRN002")
+
+
+STACK_AT_FRONT = """
+def render(tokens):
+    scopes = [{}]
+    for tag, key in tokens:
+        if tag == "end":
+            del scopes[0]
+        else:
+            scopes.insert(0, key)
+"""
+
+
+def test_a_stack_kept_at_the_front_is_left_to_all() -> None:
+    (finding,) = findings(STACK_AT_FRONT, "GRN002")
+    assert not finding.shown_by_default
+
+
+def test_a_list_taken_from_at_the_end_is_no_stack_at_the_front() -> None:
+    code = STACK_AT_FRONT.replace("del scopes[0]", "scopes.pop()")
+    assert shown(code, "GRN002")
+
+
+# -- GRN003: del x[0] ----------------------------------------------------------------------------------
+
+
+def test_del_first_item_in_a_loop_over_input_is_flagged() -> None:
+    code = "def consume(text):\n    lines = text.split('\\n')\n    while lines:\n        del lines[0]\n"
+    (finding,) = shown(code, "GRN003")
+    assert finding.message.startswith("`del x[0]`")
+
+
+def test_del_first_item_outside_a_loop_is_not_flagged() -> None:
+    assert not findings("def drop(items):\n    del items[0]\n", "GRN003")
+
+
+def test_del_another_item_in_a_loop_is_not_flagged() -> None:
+    assert not findings("def drop(items):\n    while items:\n        del items[1]\n", "GRN003")
+
+
+def test_del_first_item_followed_by_break_runs_once_and_is_not_flagged() -> None:
+    code = "def drop(items):\n    for i in range(len(items)):\n        del items[0]\n        break\n"
+    assert not findings(code, "GRN003")
+
+
+# -- GRN001: a list made in the test from this pass's own data ----------------------------------------
+
+
+def test_membership_in_a_list_made_from_this_pass_is_not_flagged() -> None:
+    code = """
+    def covered(scope):
+        while scope:
+            branches = scope.branches
+            if id(scope.child) in [id(b) for b in branches]:
+                break
+            scope = scope.child
+    """
+    assert not findings(code, "GRN001")
+
+
+def test_membership_in_a_list_made_from_loop_invariant_data_is_flagged() -> None:
+    code = """
+    def known(lookups, names):
+        for n in lookups:
+            if n in [m.lower() for m in names]:
+                yield n
+    """
+    assert findings(code, "GRN001")
