@@ -66,7 +66,10 @@ def test_a_list_grown_in_a_loop_over_input_holds_input() -> None:
 
 
 def test_a_list_grown_in_a_loop_over_an_attribute_does_not() -> None:
-    code = "def f(self, text):\n    out = []\n    for style in self.styles:\n        out.append(parse(text, style))\n"
+    code = (
+        "def f(self, text):\n    out = []\n    for style in self.styles:\n"
+        "        out.append(parse(text, style))\n"
+    )
     assert "out" not in names_of(code)
 
 
@@ -101,7 +104,10 @@ def test_a_while_true_loop_reading_only_attributes_is_not_sized() -> None:
 
 
 def test_a_worklist_loop_is_sized_whatever_it_started_from() -> None:
-    code = "def f(self):\n    todo = [self.root]\n    while todo:\n        n = todo.pop()\n        todo.extend(n.kids)\n"
+    code = (
+        "def f(self):\n    todo = [self.root]\n    while todo:\n        n = todo.pop()\n"
+        "        todo.extend(n.kids)\n"
+    )
     loop, names = first_loop(code)
     assert loop_is_sized(loop, names)
 
@@ -175,7 +181,10 @@ def test_insert_front_in_one_plain_loop_over_a_parameter_is_shown() -> None:
 
 
 def test_insert_front_walking_one_chain_stays_left_to_all() -> None:
-    code = "def path(node):\n    out = []\n    while node:\n        out.insert(0, node)\n        node = node.parent\n"
+    code = (
+        "def path(node):\n    out = []\n    while node:\n        out.insert(0, node)\n"
+        "        node = node.parent\n"
+    )
     assert findings(code, "GRN002") and not shown(code, "GRN002")
 
 
