@@ -11,7 +11,10 @@ running the code, the scanner estimates that from the code's place:
   loop their findings are mostly short in practice, so there they are of medium impact. No loop is heavy
   when one of them ends its body by leaving (``loop_scans_prefix``: it walks a prefix, such as a header's
   comment lines) or when the function runs once per object made (``__init__`` and friends: its loops walk
-  one object's arguments);
+  one object's arguments). Loops of unknown size count only when one of them shows it is as long as an
+  input (``place``'s ``sized``, :mod:`greencode.tactics.sizes`: its iterable or condition derives from a
+  parameter or from what the function read); without that evidence the finding is of medium impact and
+  ``unsized``;
 - ``medium``: inside a function but not in such a loop (the cost is paid per call), in a loop over the
   parts of one split string (``s.split(",")``: a field list, usually short), in a loop that prints on every
   pass (bound by its output), or in a module-level loop over unknown data (paid once per import, but once
