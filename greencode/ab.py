@@ -819,6 +819,8 @@ class _Served:
         self.started_s: dict[SideName, float] = {}
         #: each side's start and collection plus its tests' own time in pass 0: what a plain run takes, about
         self.plain_s: dict[SideName, float] = {}
+        #: why the sides fork no process generations (a side's process cannot be forked safely), or None
+        self.unforkable: str | None = None
 
     def environment(self, side: Side) -> dict[str, str]:
         """A fresh process's environment, but with bytecode where it is: one process per side compiling
@@ -842,7 +844,8 @@ class _Served:
         first, worker = self.first[side.name], self.workers[side.name]
         measured = set(first.records) - set(first.failed)
         tests = sorted(measured if only is None else only)
-        generation = generation_of(pair, self.runner.options.pairs_per_process)
+        # both sides start in the first pair, so a side that cannot fork stops generations for both alike
+        generation = generation_of(pair, 0 if self.unforkable else self.runner.options.pairs_per_process)
         try:
             warm = worker.new_generation(generation, tests) if generation > worker.generation else {}
             reply = None if warm is None else worker.run_pass(pair + 1, tests)
@@ -884,6 +887,8 @@ class _Served:
             raise AbError(f"pytest ran on {_where(side)} but sent no greencode results; {_PLUGIN_OFF}")
         if "refused" in reply:
             raise ServingRefused(str(reply["refused"]))
+        if reply.get("unforkable") and self.unforkable is None:
+            self.unforkable = f"{side.name}: {reply['unforkable']}"
         collected_at = reply.get("collected_at")
         if isinstance(collected_at, float) and worker.started < collected_at <= time.monotonic():
             self.started_s[side.name] = collected_at - worker.started
@@ -1331,6 +1336,10 @@ def run_ab(
                 )
             run_s = one_run_s(runner, first_pair_s)
             runner.finish()
+            if isinstance(runner, _Served) and runner.unforkable:
+                processes.append(
+                    f"no process generations, one process per side served every pair ({runner.unforkable})"
+                )
     paired = collected.paired()
     elapsed_s = time.monotonic() - started
     return AbResult(

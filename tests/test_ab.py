@@ -850,9 +850,10 @@ def test_pid():
 def processes_of_each_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: object
 ) -> tuple[AbResult, dict[str, list[str]]]:
-    """Six pairs of a repository with a test logging its process: the result and, per side, the process of
-    each run."""
-    repo = make_repo(tmp_path, sizes="1000")
+    """Six pairs of a repository (``repo``, else a new one) with a test logging its process: the result and,
+    per side, the process of each run."""
+    repo = options.pop("repo", None) or make_repo(tmp_path, sizes="1000")
+    assert isinstance(repo, Path)
     write(repo, {"tests/test_pid.py": PID_TEST})
     commit(repo, "a test that logs its process")
     log = tmp_path / "pids.log"
@@ -881,6 +882,23 @@ def test_with_no_pairs_per_process_one_process_serves_every_pair(
 ) -> None:
     base = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)[1]["base"]
     assert len(base) == 7 * 3 and len(set(base)) == 1
+
+
+def test_a_side_that_cannot_fork_makes_one_process_per_side_serve_every_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    conftest = "import threading\nthreading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+    write(repo, {"tests/conftest.py": conftest})
+    commit(repo, "collection leaves a thread running")
+    result, processes = processes_of_each_run(repo.parent, monkeypatch, repo=repo)
+
+    assert {len(set(runs)) for runs in processes.values()} == {1}
+    assert {len(test.base) for test in result.tests.values()} == {6}
+    assert any(
+        note.startswith("no process generations, one process per side served every pair (base: collection")
+        for note in result.notes
+    )
 
 
 def test_the_unit_of_cost_is_a_serving_sides_plain_run_estimate_else_half_the_first_pair(

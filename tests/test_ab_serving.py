@@ -334,3 +334,39 @@ def test_a_process_that_cannot_serve_has_no_generation_to_give(project: Path) ->
 
     assert worker.new_generation(1, []) is None
     worker.kill()
+
+
+THREADED_CONFTEST = """
+import threading
+
+STOP = threading.Event()
+threading.Thread(target=STOP.wait, name="left running by collection", daemon=True).start()
+"""
+
+
+def test_a_process_whose_collection_left_a_thread_running_forks_no_generation(
+    generations: Path,
+) -> None:
+    (generations / "conftest.py").write_text(THREADED_CONFTEST)
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None
+    assert first["unforkable"] == "collection left 1 other thread running, and forking it could hang"
+
+    assert worker.new_generation(1, ids(first)) is None
+    worker.kill()
+
+
+def test_a_process_with_only_a_parked_meter_poller_still_forks_generations(generations: Path) -> None:
+    (generations / "conftest.py").write_text(
+        "from greencode.meters.counters import Poller\n"
+        "POLLER = Poller(lambda: None, 60.0, 'parked poller')\n"
+        "POLLER.activate()\n"
+        "POLLER.deactivate()\n"
+    )
+    worker = start(generations)
+    first = worker.first_reply()
+    assert first is not None and first["unforkable"] is None
+
+    assert worker.new_generation(1, ["test_energy.py::test_pid"]) is not None
+    worker.finish()

@@ -21,6 +21,11 @@ from greencode.meters.base import Domain, Reading, Scope
 _Meter = TypeVar("_Meter", bound="CounterMeter")
 
 
+class PollerThread(threading.Thread):
+    """A :class:`Poller`'s thread. Parked on an event whenever no window is open, it then holds no lock,
+    so a process may be forked beside it (``greencode ab``'s process generations check this type)."""
+
+
 class Poller:
     """Calls ``poll`` every ``interval_s`` seconds while active.
 
@@ -35,7 +40,7 @@ class Poller:
         self._name = name
         self._active = threading.Event()
         self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: PollerThread | None = None
 
     @property
     def active(self) -> bool:
@@ -44,7 +49,7 @@ class Poller:
     def activate(self) -> None:
         # is_alive() is false in a forked child, which inherits the object but not the thread
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread = PollerThread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
         self._active.set()
 

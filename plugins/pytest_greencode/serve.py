@@ -31,6 +31,7 @@ import contextlib
 import os
 import random
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Generator
@@ -41,6 +42,7 @@ from _pytest.runner import runtestprotocol
 
 from greencode.fingerprint import detect_fingerprint
 from greencode.meters import counting_identity
+from greencode.meters.counters import PollerThread
 from greencode.side_workers import Channel, read_message, serving_channels, write_message
 from pytest_greencode import xdist
 from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PROFILE_KEY
@@ -61,6 +63,18 @@ def layout_padding(draw: random.Random) -> list[object]:
     return buffers + [object() for _ in range(draw.randrange(3000))]
 
 
+def unforkable() -> str | None:
+    """Why forking this process could hang, or None: a thread that collection left running (an import
+    that starts a worker, a conftest's server) may hold a lock — the allocator's, logging's, the import
+    lock — that the forked copy then waits on for ever, since only the forking thread survives a fork."""
+    here = threading.current_thread()
+    others = sum(1 for t in threading.enumerate() if t is not here and not isinstance(t, PollerThread))
+    if not others:
+        return None
+    threads = "thread" if others == 1 else "threads"
+    return f"collection left {others} other {threads} running, and forking it could hang"
+
+
 class Server:
     """Registered as a plugin in a serving side process; :meth:`serve` runs after pass 0."""
 
@@ -72,6 +86,8 @@ class Server:
         self.draw = random.Random(os.urandom(16))
         #: the spawner's process id, in the process itself once it forked it
         self.spawner: int | None = None
+        #: why this process forks no generations (see :func:`unforkable`), once its test loop began
+        self.unforkable: str | None = None
         #: when pass 0 began (the system's monotonic clock, which greencode ab reads too): start and
         #: collection took until then
         self.loop_started: float | None = None
@@ -90,7 +106,8 @@ class Server:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         # collection went well: the spawner is forked before any test runs (pass 0 is the yield)
         self.loop_started = time.monotonic()
-        if self.serving and session.items and not session.testsfailed:
+        self.unforkable = unforkable()
+        if self.serving and session.items and not session.testsfailed and self.unforkable is None:
             self._fork_spawner(session)
         else:  # nothing to fork: greencode ab asking for a generation reads the end of the pipe
             self.spawn.close()
@@ -188,6 +205,7 @@ class Server:
             "machine": fingerprint.describe(),
             "meter_noise": run.gate_settings.meter_noise,
             "warnings": list(run.warnings),
+            "unforkable": self.unforkable,
         }
 
     def _later_pass(self, session: pytest.Session, index: int, only: list[str]) -> dict[str, Any]:
