@@ -29,7 +29,9 @@ from greencode.meters.rapl import read_file  # noqa: E402
 FAST = Settings(
     busy_s=0.1,
     idle_s=0.1,
-    interval_probe_s=0.3,
+    # long enough that a test process descheduled for a few hundred milliseconds on a loaded runner still
+    # sees the fake tree's thread move every zone (at 0.3 s one zone once read as never moving)
+    interval_probe_s=1.0,
     poller_interval_s=0.05,
     poller_window_s=0.5,
     gpu_load_s=1.0,
