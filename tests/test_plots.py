@@ -17,6 +17,7 @@ from greencode.config import CarbonConfig
 from greencode.errors import GreencodeError
 from greencode.report.model import Estimate, LeaderboardRow, TestResult, TrendPoint, build_test
 from greencode.report.plots import (
+    PLOT_TESTS,
     figure_base64_png,
     figure_svg,
     plot_comparison,
@@ -170,6 +171,23 @@ def test_comparison_colours_regressions_and_improvements() -> None:
     current = bars(plot_comparison(tests).axes[0])[0]
     colours = [bar.get_facecolor()[:3] for bar in current]
     assert colours[0] != colours[1]
+
+
+def test_comparison_of_a_big_suite_draws_the_flagged_then_the_largest_tests() -> None:
+    tests = [result(f"t{n}", 1.0 + n) for n in range(PLOT_TESTS * 3)]
+    tests.append(result("tiny regression", 0.001, baseline=0.0005, status="regression"))
+    figure = plot_comparison(tests)
+    drawn = labels(figure)
+    assert len(drawn) == PLOT_TESTS
+    assert "tiny regression" in drawn and f"t{PLOT_TESTS * 3 - 1}" in drawn and "t0" not in drawn
+    assert f"({PLOT_TESTS} of {PLOT_TESTS * 3 + 1} tests" in figure.axes[0].get_title()
+
+
+def test_domains_of_a_big_suite_draws_the_largest_tests() -> None:
+    tests = [result(f"t{n}", 1.0 + n, domains={"cpu": 1.0 + n}) for n in range(PLOT_TESTS + 5)]
+    figure = plot_domains(tests)
+    assert len(labels(figure)) == PLOT_TESTS and "t0" not in labels(figure)
+    assert f"({PLOT_TESTS} of {PLOT_TESTS + 5} tests" in figure.axes[0].get_title()
 
 
 def test_comparison_adds_a_co2e_axis_when_given_an_intensity() -> None:

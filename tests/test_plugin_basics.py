@@ -445,3 +445,27 @@ def test_bench(benchmark):
 def test_pytest_benchmark_runs_as_usual_without_greencode(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_bench(benchmark):\n    assert benchmark(sum, [1, 2]) == 3\n")
     pytester.runpytest(*FAST, "--benchmark-disable").assert_outcomes(passed=1)
+
+
+def test_a_measuring_run_adds_only_the_call_and_teardown_hooks_per_test(pytester: pytest.Pytester) -> None:
+    # hooks cost pluggy a call per test each: a run without include_setup or bad markers has no setup hook
+    pytester.makeconftest(
+        """
+def pytest_collection_finish(session):
+    hooks = session.config.pluginmanager.hook
+    for name in ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown"):
+        impls = getattr(hooks, name).get_hookimpls()
+        plugins = [i.plugin_name for i in impls if "greencode" in i.plugin_name]
+        print(name, sorted(plugins))
+"""
+    )
+    pytester.makepyfile(SIMPLE)
+    result = run(pytester, "--greencode", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "pytest_runtest_setup []",
+            "pytest_runtest_call ['greencode-run']",
+            "pytest_runtest_teardown ['greencode-run']",
+        ]
+    )

@@ -6,6 +6,10 @@ import json
 
 import pytest
 from plugin_helpers import make_project, results, run, script
+from pytest_greencode.markers import Plan
+from pytest_greencode.repeats import Repeats
+
+from greencode.config import Config
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -197,3 +201,23 @@ def test_a_saving_run_with_no_repeat_budget_measures_each_test_once(
     script(monkeypatch, seed=1, cv=0.03)
     run(pytester, "--greencode-save").assert_outcomes(passed=6)
     assert (calls(pytester, "long"), calls(pytester, "tiny")) == (1, 5)
+
+
+def _repeats(compare: bool = False, save: bool = False) -> Repeats:
+    return Repeats(Config(), [], compare, deterministic=False, save=save)
+
+
+def test_a_one_round_test_of_a_run_that_neither_compares_nor_saves_cannot_repeat() -> None:
+    assert not _repeats().may_repeat(Plan(True, 1, "test"))
+
+
+def test_a_test_given_more_rounds_can_repeat() -> None:
+    assert _repeats().may_repeat(Plan(True, 3, "test", fixed_rounds=True))
+
+
+def test_a_one_round_test_of_a_saving_run_can_repeat() -> None:
+    assert _repeats(save=True).may_repeat(Plan(True, 1, "test"))
+
+
+def test_a_test_whose_marker_fixes_one_round_cannot_repeat_in_a_saving_run() -> None:
+    assert not _repeats(save=True).may_repeat(Plan(True, 1, "test", fixed_rounds=True))

@@ -268,12 +268,21 @@ def _run_row(run: HistoryRun) -> dict[str, Any]:
     }
 
 
+#: The results table's own (``s.``) columns and the point fields they hold, paired once (a run with many
+#: tests builds one row per test).
+_POINT_STORED = tuple(
+    (column[2:], f.name)
+    for column, f in zip(POINT_COLUMNS, fields(HistoryPoint), strict=True)
+    if column.startswith("s.")
+)
+
+
 def _point_row(point: HistoryPoint) -> dict[str, Any]:
     """The results table's row: the run's id and the point's own (``s.``) columns."""
-    values = zip(POINT_COLUMNS, fields(HistoryPoint), strict=True)
-    return {"run_id": point.run_id} | {
-        column[2:]: _stored(getattr(point, f.name)) for column, f in values if column.startswith("s.")
-    }
+    row: dict[str, Any] = {"run_id": point.run_id}
+    for column, name in _POINT_STORED:
+        row[column] = _stored(getattr(point, name))
+    return row
 
 
 def _stored(value: object) -> object:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,24 @@ def _kind(estimated: bool) -> str:
     return "estimated" if estimated else "measured"
 
 
+#: The most tests a per-test plot draws: beyond a few dozen bars the labels overlap and the picture (an SVG
+#: of one bar per test, inlined in the HTML report) grows with the suite while saying no more.
+PLOT_TESTS = 40
+
+
+def _plotted(
+    tests: Sequence[TestResult], energy: Callable[[TestResult], float]
+) -> tuple[list[TestResult], str]:
+    """The tests a per-test plot draws, fewest joules first (bars are drawn bottom-up): all of them, or the
+    flagged ones and then the largest by ``energy`` up to :data:`PLOT_TESTS`; and what the title adds then."""
+    if len(tests) <= PLOT_TESTS:
+        return sorted(tests, key=energy), ""
+    ranked = sorted(tests, key=lambda t: (t.status not in ("regression", "improvement"), -energy(t)))
+    return sorted(
+        ranked[:PLOT_TESTS], key=energy
+    ), f" ({PLOT_TESTS} of {len(tests):,} tests: flagged, then largest)"
+
+
 def plot_comparison(
     tests: Sequence[TestResult],
     path: Path | None = None,
@@ -133,7 +151,7 @@ def plot_comparison(
     Current bars are red for a regression and green for an improvement (the report's status). With
     ``intensity``, a second axis gives CO2e.
     """
-    ordered = sorted(tests, key=lambda t: t.energy.median_j)
+    ordered, shown = _plotted(tests, lambda t: t.energy.median_j)
     figure = _figure(len(ordered) * (2 if any(t.baseline for t in ordered) else 1))
     axes = figure.add_subplot()
     largest = max(
@@ -177,7 +195,7 @@ def plot_comparison(
     axes.set_xlabel(
         f"energy per {_per(ordered)} ({unit}), {' and '.join(sorted(kinds)) or 'measured'}{scale}"
     )
-    axes.set_title(title)
+    axes.set_title(title + shown)
     if intensity is not None:
         _co2e_axis(axes, factor, intensity, pue)
     return _finish(figure, path)
@@ -224,7 +242,7 @@ def plot_domains(
             "no energy by domain to plot: these results do not split energy by domain (results of several "
             "domains, or the history database); use --plot-kind tests"
         )
-    ordered = sorted(tests, key=lambda t: math.fsum(t.domains.values()) or t.energy.median_j)
+    ordered, shown = _plotted(tests, lambda t: math.fsum(t.domains.values()) or t.energy.median_j)
     figure = _figure(len(ordered))
     axes = figure.add_subplot()
     domains = sorted({name for t in ordered for name in t.domains})
@@ -239,7 +257,7 @@ def plot_domains(
     axes.set_yticks(positions, shorten_names([t.name for t in ordered], NAME_WIDTH))
     kinds = " and ".join(sorted({_kind(t.estimated) for t in ordered}))
     axes.set_xlabel(f"energy per {_per(ordered)} ({unit}), {kinds}")
-    axes.set_title(title)
+    axes.set_title(title + shown)
     if domains:
         _legend_outside(axes, title="domain")
     if intensity is not None:

@@ -11,6 +11,7 @@ import pytest
 
 from greencode.config import parse_energy
 from greencode.gate import Budget
+from pytest_greencode.keys import PLAN_KEY
 
 #: How a test is measured: its call phase, the ``energy`` fixture's rounds, or pytest-benchmark's rounds.
 Mode = Literal["test", "energy", "benchmark"]
@@ -86,3 +87,14 @@ def _budget(item: pytest.Item, marker: pytest.Mark, mode: Mode) -> tuple[Budget 
             item, "energy_budget", f"per={per!r} does not fit this test: {why}; use per={expected!r}"
         )
     return Budget(item.nodeid, joules, per, "marker"), None
+
+
+class FailBadMarkers:
+    """Errors the setup of each test whose marker is bad: on an xdist worker, which cannot stop the session
+    with a usage error (the controller exits with that code)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        plan = item.stash.get(PLAN_KEY, None)
+        if plan is not None and plan.error:
+            pytest.fail(plan.error, pytrace=False)

@@ -10,6 +10,7 @@ exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import warnings
@@ -42,12 +43,19 @@ class Quiet:
     subtest_failed = False
 
 
-def _subtest_failures(config: pytest.Config) -> MutableMapping[Any, int] | None:
+@functools.cache
+def _failed_subtests_key() -> pytest.StashKey[Any] | None:
+    # looked up once: it is asked after every measured test's call
     try:
         from _pytest.subtests import failed_subtests_key  # pytest >= 9
     except ImportError:
         return None
-    return config.stash.get(failed_subtests_key, None)
+    return failed_subtests_key
+
+
+def _subtest_failures(config: pytest.Config) -> MutableMapping[Any, int] | None:
+    key = _failed_subtests_key()
+    return None if key is None else config.stash.get(key, None)
 
 
 def did_not_pass(item: pytest.Item) -> bool:

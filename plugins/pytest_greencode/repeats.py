@@ -76,13 +76,22 @@ class Repeats:
         )
         self.budget.expected_s = expected / max(workers, 1)
 
+    def may_repeat(self, plan: Plan) -> bool:
+        """Whether a test with ``plan`` can run more than one round: asked after each test's first round,
+        so that a run of one round per test skips the rest of the repeat machinery."""
+        return plan.rounds > 1 or not self._fixed(plan)
+
+    def _fixed(self, plan: Plan) -> bool:
+        """Whether the test runs exactly ``plan.rounds``: its marker says so, or nothing decides more."""
+        return plan.fixed_rounds or (self.sizes is None and not self.saving)
+
     def more(
         self, item: pytest.Item, plan: Plan, gate: GateSettings, started: float
     ) -> Callable[[list[Measurement]], int]:
         """How many more rounds ``item`` runs after the rounds so far: up to its fixed rounds, or what the
         repeat plan says while the budget lasts (the session started at ``started``, epoch seconds)."""
         sizes = self.sizes
-        if plan.fixed_rounds or (sizes is None and not self.saving):
+        if self._fixed(plan):
             return lambda rounds: plan.rounds - len(rounds)
         entry, noise = self.entries.get(item.nodeid), self.noise.get(item.nodeid)
 

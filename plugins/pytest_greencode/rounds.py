@@ -90,7 +90,7 @@ def measured_call(run: GreencodeRun, item: pytest.Item, plan: Plan) -> Generator
         return result
     if did_not_pass(item):  # a unittest test that failed or skipped without raising: no figure
         return result
-    if plan.mode == "test":
+    if plan.mode == "test" and run.repeats.may_repeat(plan):
         more = run.repeats.more(item, plan, run.gate_settings, run.started)
         rounds.extend(extra_rounds(run, item, more, rounds))
     item.stash[CALLS_KEY] = rounds

@@ -17,6 +17,7 @@ import contextlib
 import os
 import time
 from collections.abc import Generator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,8 +149,9 @@ class GreencodeRun:
             self.baseline = read_baseline(self.baseline_path, self.settings, self.selection)
             self.repeats.plan(self.baseline, self.gate_settings)
 
-    @property
+    @cached_property
     def gate_settings(self) -> GateSettings:
+        # asked for after each measured test's call: the settings and meters are fixed once the run starts
         return GateSettings.from_config(self.settings, declared_noise(self.selection.meters))
 
     @pytest.hookimpl(optionalhook=True)
@@ -284,16 +286,13 @@ class GreencodeRun:
         # (it would crash), so there the test errors and the controller exits with the usage error's code
         if self.marker_errors and not self.is_worker:
             raise pytest.UsageError(*(f"greencode: {error}" for error in self.marker_errors))
+        if self.marker_errors and not self.config.pluginmanager.has_plugin("greencode-bad-markers"):
+            # registered only here, so the setup of every test in a run without bad markers pays nothing
+            self.config.pluginmanager.register(markers.FailBadMarkers(), "greencode-bad-markers")
 
     def open_window(self, label: str) -> Recorder:
         """A window on the run's meters, open until the returned recorder stops."""
         return Recorder(label, self.selection, self.settings)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        plan = item.stash.get(PLAN_KEY, None)
-        if plan is not None and plan.error:
-            pytest.fail(plan.error, pytrace=False)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
