@@ -65,6 +65,9 @@ def summarize(samples: Sequence[float]) -> Summary:
     """Summary of ``samples`` (at least one)."""
     if not samples:
         raise ValueError("cannot summarise zero samples")
+    if len(samples) == 1 and math.isfinite(only := float(samples[0])):
+        # one round per test is the default: every statistic of one finite sample is the sample itself
+        return Summary(1, only, only, 0.0, only, only, only, only, 0.0)
     values = [float(v) for v in samples]
     median = statistics.median(values)
     return Summary(

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.stats import (
+    Summary,
     digamma,
     holm,
     incomplete_beta,
@@ -34,6 +35,23 @@ def test_summarize_and_quantile_are_unchanged_for_their_users() -> None:
     summary = summarize([1.0, 2.0, 3.0, 4.0])
     assert (summary.median, summary.q1, summary.q3) == (2.5, 1.75, 3.25)
     assert quantile([3.0, 1.0, 2.0], 0.5) == 2.0
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**6), 10**6))
+def test_summary_of_one_sample_is_what_the_general_statistics_give(value: float) -> None:
+    x = float(value)
+    expected = Summary(
+        1,
+        statistics.median([x]),
+        statistics.fmean([x]),
+        0.0,
+        x,
+        x,
+        quantile([x], 0.25),
+        quantile([x], 0.75),
+        0.0,
+    )
+    assert summarize([value]) == expected
 
 
 def test_t_distribution_with_one_degree_of_freedom_is_cauchy() -> None:

@@ -285,8 +285,15 @@ def _point_row(point: HistoryPoint) -> dict[str, Any]:
     return row
 
 
+#: Values the tables keep as they are (a test's row holds a score of them: checked by type first, since a
+#: Mapping check costs an ABC look-up).
+_AS_IS = frozenset((str, float, int, type(None)))
+
+
 def _stored(value: object) -> object:
     """A value as the tables keep it: flags as 0 or 1, the fingerprint as JSON."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, Mapping):
