@@ -1148,6 +1148,11 @@ def measure_adaptively(
         undecided = still_undecided(full, spent, settings, rows)
         if not undecided:
             break
+        if spent.regressions or spent.suite_regressed:
+            # a regression at this look's level stays one at the final look's (which adds what the looks
+            # left unspent): ab fails whatever more pairs show, so they would only refine other rows
+            stopped = "a regression is decided, so ab fails whatever more pairs show"
+            break
         if pairs >= options.max_pairs:
             stopped = f"--max-pairs {options.max_pairs} reached"
             break

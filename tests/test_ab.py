@@ -355,6 +355,21 @@ def test_the_look_that_ends_the_run_spends_what_is_left() -> None:
     assert outcome.undecided == frozenset()
 
 
+def test_pairs_stop_at_the_first_look_that_decides_a_regression_the_rest_inconclusive() -> None:
+    def judged(alpha: float) -> GateReport:  # "t" is a clear regression; "u" could still go either way
+        return GateReport(
+            GateSettings(alpha=alpha),
+            (comparison("regression", 0.9), comparison("inconclusive", 0.6, node_id="u")),
+        )
+
+    outcome = measure_adaptively(lambda index, active: 0.0, judged, GateSettings(), AbOptions())
+
+    assert (outcome.pairs, outcome.looks) == (4, 1)
+    assert outcome.stopped == "a regression is decided, so ab fails whatever more pairs show"
+    assert [c.node_id for c in outcome.report.regressions] == ["t"]
+    assert outcome.undecided == frozenset({"u"}) and outcome.report.failed
+
+
 def test_a_test_still_undecided_when_measuring_stops_is_inconclusive_not_unchanged() -> None:
     def judged(alpha: float) -> GateReport:  # -10 % .. +24 %: not a regression, not clear of fail_on
         return GateReport(GateSettings(alpha=alpha), (comparison("unchanged", 0.24),))
