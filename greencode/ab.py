@@ -1160,22 +1160,32 @@ def measure_adaptively(
         spent_s = spent_before_s + math.fsum(durations)
         cost_of = _batch_costs(durations, every_test, time_share)
         tests = undecided - {TOTAL_ROW}
-        over = cost_stop(spent_s, cost_of(tests or undecided), unit_s, options)
-        if over:
-            stopped = over
-            break
+        # a batch of the tests that fit what is left to spend, those that could still prove regressions
+        # first: only a regression changes ab's outcome, so a budget too small for every undecided test
+        # goes to them, not to large tests hovering below fail_on
+        fitting = affordable_rows(by_promise(tests, full, settings), spent_s, cost_of, unit_s, options)
+        if not fitting:
+            over = cost_stop(spent_s, cost_of(tests or undecided), unit_s, options)
+            if over:
+                stopped = over
+                break
 
-        # each row as far as the pairs it needs are affordable: a test's of itself, the total's of every test
+        # each row as far as the pairs it needs are affordable: the tests' of themselves, the total's of every
+        # test
         left = options.max_pairs - pairs
-        more_tests = min(affordable_pairs(spent_s, cost_of(tests), unit_s, options), left)
+        more_tests = min(affordable_pairs(spent_s, cost_of(fitting), unit_s, options), left)
         more_total = min(affordable_pairs(spent_s, cost_of({TOTAL_ROW}), unit_s, options), left)
-        given_up = hopeless(full, tests, settings, rows, more_tests)
-        given_up |= hopeless(full, undecided & {TOTAL_ROW}, settings, rows, more_total)
+        unaffordable = tests - fitting
+        futile = hopeless(full, fitting, settings, rows, more_tests)
+        futile |= hopeless(full, undecided & {TOTAL_ROW}, settings, rows, more_total)
+        given_up = futile | unaffordable
         going = undecided - given_up
         if not going:
             stopped = f"more pairs could not decide {_rows(undecided)} within the budget"
             break
-        note = f" ({_rows(given_up)} could not be decided by more)" if given_up else ""
+        notes = [f"{_rows(futile)} could not be decided by more"] if futile else []
+        notes += [f"{_rows(unaffordable)} no longer fit the budget"] if unaffordable else []
+        note = f" ({'; '.join(notes)})" if notes else ""
         every = " of every test" if TOTAL_ROW in going else ""
         say(f"{_rows(going)} undecided after {pairs} pairs{note}: adding {BATCH_PAIRS} pairs{every}")
         active = None if TOTAL_ROW in going else frozenset(going)
@@ -1185,6 +1195,37 @@ def measure_adaptively(
     # the last look may flag at the level earlier looks left unspent: those tests are decided too
     undecided -= {c.node_id for c in final.regressions} | ({TOTAL_ROW} if final.suite_regressed else set())
     return Adaptive(label_undecided(final, undecided, settings), pairs, look, frozenset(undecided), stopped)
+
+
+def by_promise(tests: AbstractSet[str], report: GateReport, settings: GateSettings) -> list[str]:
+    """``tests`` in the order the budget goes to them: first those whose change is above ``fail_on`` (or not
+    known), which more pairs could show to be regressions, then the others; in each, the largest first."""
+    verdicts = {c.node_id: c for c in report.comparisons}
+
+    def promise(node: str) -> tuple[bool, float, str]:
+        verdict = verdicts.get(node)
+        if verdict is None:
+            return (False, 0.0, node)
+        leaning = verdict.change is None or verdict.change > settings.fail_on
+        return (not leaning, -(verdict.baseline_j or 0.0), node)
+
+    return sorted(tests, key=promise)
+
+
+def affordable_rows(
+    rows: Sequence[str],
+    spent_s: float,
+    cost_of: Callable[[AbstractSet[str]], float],
+    unit_s: float,
+    options: AbOptions,
+) -> frozenset[str]:
+    """The ``rows`` a batch of pairs can still afford, taken in their order: each that fits beside those
+    taken before it (:func:`cost_stop`)."""
+    taken: set[str] = set()
+    for row in rows:
+        if cost_stop(spent_s, cost_of(taken | {row}), unit_s, options) is None:
+            taken.add(row)
+    return frozenset(taken)
 
 
 def _batch_costs(

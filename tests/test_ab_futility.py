@@ -18,6 +18,8 @@ from greencode.ab import (
     Scope,
     _Collected,
     affordable_pairs,
+    affordable_rows,
+    by_promise,
     hopeless,
     measure_adaptively,
 )
@@ -222,3 +224,70 @@ def test_a_tests_share_of_a_pass_is_its_time_or_its_number_whichever_is_larger()
     assert looks.time_share(frozenset({"big"})) == pytest.approx(0.7)
     assert looks.time_share(frozenset({"a"})) == pytest.approx(0.25)  # 1 of 4 tests
     assert looks.time_share(frozenset({"big", "a"})) == pytest.approx(0.8)
+
+
+def leaning(node: str, change: float, low: float, high: float, baseline_j: float) -> Comparison:
+    return Comparison(
+        node, "inconclusive", "", "test", baseline_j=baseline_j, change=change, ci_low=low, ci_high=high
+    )
+
+
+def test_the_budget_goes_first_to_tests_whose_change_is_above_fail_on_then_to_the_largest() -> None:
+    report = GateReport(
+        SETTINGS,
+        (
+            leaning("big", 0.03, -0.2, 0.3, 10.0),
+            leaning("bigger", 0.05, -0.2, 0.3, 20.0),
+            leaning("slow", 0.7, 0.05, 1.4, 0.2),
+            leaning("slower", 0.5, 0.05, 1.4, 0.5),
+        ),
+    )
+    assert by_promise({"big", "bigger", "slow", "slower"}, report, SETTINGS) == [
+        "slower",
+        "slow",
+        "bigger",
+        "big",
+    ]
+
+
+def test_a_batch_takes_each_row_that_still_fits_beside_those_taken_before_it() -> None:
+    shares = {"a": 0.5, "b": 0.4, "c": 0.2}
+
+    def cost_of(rows: object) -> float:
+        return 10.0 * sum(shares[row] for row in rows)  # type: ignore[attr-defined]
+
+    # 7 s left: "a" (5 s) fits, "b" beside it (9 s) does not, "c" beside it (7 s) does
+    taken = affordable_rows(["a", "b", "c"], 3.0, cost_of, 1.0, AbOptions(max_cost=10.0))
+    assert taken == frozenset({"a", "c"})
+
+
+def test_a_budget_too_small_for_every_undecided_test_goes_to_the_one_leaning_to_a_regression() -> None:
+    """A large test hovering below fail_on and a small one well above it, both undecided after 4 pairs: the
+    two together no longer fit the 3.6 s left, the small one alone does, and more pairs could decide it."""
+    report = GateReport(
+        SETTINGS, (leaning("big", 0.03, -0.2, 0.3, 10.0), leaning("slow", 0.7, 0.05, 1.4, 0.2))
+    )
+    shares = {"big": 0.95, "slow": 0.02}
+    asked: list[frozenset[str] | None] = []
+    said: list[str] = []
+
+    def run_pair(index: int, active: frozenset[str] | None) -> float:
+        asked.append(active)
+        if index == 0:
+            return 10.0
+        return 2.0 if active is None else 2.0 * sum(shares[n] for n in active)
+
+    outcome = measure_adaptively(
+        run_pair,
+        lambda alpha: report,
+        SETTINGS,
+        AbOptions(max_cost=4.9, max_pairs=6),
+        said.append,
+        scope=lambda: Scope(pairs=dict.fromkeys(shares, len(asked))),
+        run_s=lambda: 4.0,
+        time_share=lambda tests: sum(shares[n] for n in tests),
+    )
+
+    assert asked == [None] * 4 + [frozenset({"slow"})] * 2
+    assert "1 test no longer fit the budget" in said[0]
+    assert outcome.undecided == frozenset({"big", "slow"})
