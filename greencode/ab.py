@@ -1386,6 +1386,14 @@ def run_ab(
                 processes.append(
                     f"no process generations, one process per side served every pair ({runner.unforkable})"
                 )
+            elif isinstance(runner, _Served) and outcome.pairs:
+                last = generation_of(outcome.pairs - 1, options.pairs_per_process)
+                if last:
+                    processes[-1] = (
+                        f"one pytest process per side, started once; its pairs served by {last + 1} "
+                        f"process generations of up to {options.pairs_per_process} pairs, each forked from "
+                        "the side's collected session"
+                    )
     paired = collected.paired()
     elapsed_s = time.monotonic() - started
     return AbResult(
@@ -1558,7 +1566,8 @@ def _notes(
     weighing: Weighing | None,
     processes: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    notes = [f"{outcome.pairs} pairs of runs, base and head alternating in a balanced order (ABBA...)"]
+    order = ", base and head alternating in a balanced order (ABBA...)" if outcome.pairs > 1 else ""
+    notes = [f"{plural(outcome.pairs, 'pair')} of runs{order}"]
     notes.extend(processes)
     if weighing is not None and weighing.together:
         alone = [weighing.weights[n] for n in weighing.alone]

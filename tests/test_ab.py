@@ -780,7 +780,10 @@ def test_each_side_runs_in_one_process_serving_every_pair(tmp_path: Path, pids: 
     result = measure(repo, min_pairs=4, max_pairs=4)
 
     assert result.pairs == 4 and len(list(pids.iterdir())) == 2
-    assert "one pytest process per side, each serving every later pair as a pass" in result.notes
+    assert (
+        "one pytest process per side, started once; its pairs served by 2 process generations of up to 2 "
+        "pairs, each forked from the side's collected session"
+    ) in result.notes
 
 
 def test_fresh_processes_start_a_process_for_every_run(tmp_path: Path, pids: Path) -> None:
@@ -890,13 +893,18 @@ def test_each_side_measures_its_pairs_in_a_new_process_generation_every_two_pair
         # run of the test is 3 rounds)
         assert len(runs) == (3 + 3 + 3) * 3
         assert len(set(runs)) == 3 and len(set(runs[: 3 * 3])) == 1
+    assert any(
+        note.startswith("one pytest process per side, started once; its pairs served by 3")
+        for note in result.notes
+    )
 
 
 def test_with_no_pairs_per_process_one_process_serves_every_pair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)[1]["base"]
-    assert len(base) == 7 * 3 and len(set(base)) == 1
+    result, processes = processes_of_each_run(tmp_path, monkeypatch, pairs_per_process=0)
+    assert len(processes["base"]) == 7 * 3 and len(set(processes["base"])) == 1
+    assert "one pytest process per side, each serving every later pair as a pass" in result.notes
 
 
 def test_a_side_that_cannot_fork_makes_one_process_per_side_serve_every_pair(

@@ -138,6 +138,10 @@ def test_ab_passes_an_unchanged_commit(unchanged: tuple[int, dict[str, Any]]) ->
     assert (code, result["pairs"], _regressions(result)) == (0, 1, []), result["summary"]
 
 
+def test_the_report_speaks_of_its_one_pair_in_the_singular(unchanged: tuple[int, dict[str, Any]]) -> None:
+    assert unchanged[1]["notes"][0] == "1 pair of runs"
+
+
 def test_ab_fails_a_commit_that_adds_three_percent_more_work_to_one_function(
     more_work: tuple[int, dict[str, Any]],
 ) -> None:
