@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from greencode.meters.callgrind import is_python_function
-
 #: Rows shown per regressed test.
 MAX_ROWS = 5
 #: A function's growth below this share of the test's instructions is run-to-run noise, not a cause
@@ -49,6 +47,9 @@ class Growth:
     @property
     def python(self) -> bool:
         """Whether this is a Python function (named through CPython's perf trampoline), not a C one."""
+        # imported here: every run's report imports this module, few runs have a call graph to show
+        from greencode.meters.callgrind import is_python_function
+
         return is_python_function(self.function)
 
     @property

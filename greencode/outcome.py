@@ -162,7 +162,7 @@ def conclude(
     With ``judging``, small tests are judged per file (:func:`greencode.grouped_gate.compare_grouped`);
     ``rounds_run`` describes the rounds actually run, for the results file's settings. A ``side_run`` of
     ``greencode ab`` (:func:`ab_side_run`) writes its results file and nothing else: no history (a scratch
-    one, thrown away) and no git state (``ab`` knows the commits; asking git costs 6 processes per run).
+    one, thrown away) and no git state (``ab`` knows the commits; asking git costs 3 processes per run).
     """
     records = tuple(records)
     noted = list(warnings)

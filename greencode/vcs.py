@@ -97,7 +97,7 @@ def _ci_branch() -> str | None:
     return None
 
 
-def _repository(root: Path) -> str | None:
+def _repository(root: Path, top: str | None) -> str | None:
     for name in ("GITHUB_REPOSITORY", "CI_PROJECT_PATH", "BUILDKITE_PIPELINE_SLUG"):
         if os.environ.get(name):
             return os.environ[name]
@@ -106,7 +106,6 @@ def _repository(root: Path) -> str | None:
         # host:owner/name.git or scheme://user:secret@host/owner/name.git -> owner/name (never a credential)
         path = remote.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
         return "/".join(part for part in path[-2:] if part and "@" not in part) or None
-    top = git_output(root, "rev-parse", "--show-toplevel")
     return Path(top).name if top else None
 
 
@@ -119,34 +118,67 @@ def vcs_state(root: Path, own_files: Iterable[Path] = ()) -> VcsState | None:
 
     ``own_files`` (files or directories) are greencode's own data — the baseline, the history, ``.greencode/``
     — whose changes say nothing about the measured code: a committed baseline rewritten by each save must
-    not make the tree look dirty, or saves of one commit would never pool."""
-    commit = git_output(root, "rev-parse", "--verify", "--quiet", "HEAD")
-    if not commit:
+    not make the tree look dirty, or saves of one commit would never pool.
+
+    Every pytest run ends here, so it costs three ``git`` processes (two with a CI repository variable):
+    the work tree's top, one ``status --porcelain=v2 --branch`` for the commit, branch and changes, and
+    the ``origin`` remote."""
+    top = git_output(root, "rev-parse", "--show-toplevel")
+    if not top:
         return None
-    branch = git_output(root, "symbolic-ref", "--quiet", "--short", "HEAD") or _ci_branch()
     status = git_output(
-        root, "status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_excluded(root, own_files)
+        Path(top),  # from the top, so the paths are named from there
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "--untracked-files=no",
+        "--",
+        ":(top)",
+        *_excluded(top, own_files),
     )
-    # "XY path" lines; the first lost its leading blank to the output being stripped
-    changes = tuple(line[2:].strip() for line in (status or "").splitlines()[:SHOWN_CHANGES])
+    headers, changed = _parse_status(status or "")
+    commit = headers.get("branch.oid", "")
+    if status is not None and (not commit or commit == "(initial)"):
+        return None  # a repository without commits
+    if status is None:  # git status failed: the commit alone still tells which code was measured
+        commit = git_output(root, "rev-parse", "--verify", "--quiet", "HEAD") or ""
+        if not commit:
+            return None
+    head = headers.get("branch.head")
+    branch = head if head and head != "(detached)" else _ci_branch()
     return VcsState(
         commit=commit,
         branch=branch,
-        dirty=status is None or bool(status),
-        repository=_repository(root),
-        changes=changes,
+        dirty=status is None or bool(changed),
+        repository=_repository(root, top),
+        changes=tuple(changed[:SHOWN_CHANGES]),
     )
 
 
-def _excluded(root: Path, paths: Iterable[Path]) -> list[str]:
-    """Pathspecs excluding ``paths`` that lie inside the work tree (git refuses a path outside it)."""
-    paths = [Path(p).resolve() for p in paths]
-    if not paths:
-        return []
-    top = git_output(root, "rev-parse", "--show-toplevel")
-    if not top:
-        return []
-    inside = [p for p in paths if p.is_relative_to(Path(top).resolve())]
+def _parse_status(status: str) -> tuple[dict[str, str], list[str]]:
+    """``git status --porcelain=v2 --branch`` output: its ``# key value`` headers, and the changed paths
+    (a rename as ``old -> new``, as the short format shows it)."""
+    headers: dict[str, str] = {}
+    changed: list[str] = []
+    for line in status.splitlines():
+        if line.startswith("# "):
+            key, _, value = line[2:].partition(" ")
+            headers[key] = value
+        elif line[:2] == "1 ":  # 1 XY sub mH mI mW hH hI path
+            changed.append(line.split(" ", 8)[-1])
+        elif line[:2] == "2 ":  # 2 XY sub mH mI mW hH hI Xscore path<TAB>origPath
+            path, _, original = line.split(" ", 9)[-1].partition("\t")
+            changed.append(f"{original} -> {path}")
+        elif line[:2] == "u ":  # u XY sub m1 m2 m3 mW h1 h2 h3 path
+            changed.append(line.split(" ", 10)[-1])
+    return headers, changed
+
+
+def _excluded(top: str, paths: Iterable[Path]) -> list[str]:
+    """Pathspecs excluding ``paths`` that lie inside the work tree at ``top`` (git refuses a path outside
+    it)."""
+    resolved_top = Path(top).resolve()
+    inside = [p for p in (Path(p).resolve() for p in paths) if p.is_relative_to(resolved_top)]
     return [f":(exclude){p}" for p in inside]
 
 

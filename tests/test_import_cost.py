@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -46,3 +47,41 @@ def test_every_public_name_resolves_on_first_use() -> None:
 
     for name in greencode.__all__:
         assert getattr(greencode, name) is not None, name
+
+
+CONFTEST = """
+import json, os, sys
+
+def pytest_unconfigure(config):
+    with open(os.environ["MODULES_OUT"], "w") as out:
+        json.dump(sorted(sys.modules), out)
+"""
+
+
+@pytest.fixture(scope="module")
+def measuring_run_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The modules a whole ``pytest --greencode`` run of one test has imported when it ends."""
+    project = tmp_path_factory.mktemp("project")
+    (project / "conftest.py").write_text(CONFTEST)
+    (project / "test_one.py").write_text("def test_one():\n    assert True\n")
+    out = project / "modules.json"
+    env = {**os.environ, "MODULES_OUT": str(out)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--greencode"]
+    subprocess.run(command, cwd=project, env=env, capture_output=True, check=True)
+    return set(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize(
+    "unused",
+    [
+        "greencode.meters.instructions_launch",
+        "greencode.meters.instructions",
+        "greencode.meters.valgrind",
+        "greencode.meters.callgrind",
+    ],
+)
+def test_a_measuring_run_without_the_instruction_meter_does_not_import_it(
+    measuring_run_modules: set[str], unused: str
+) -> None:
+    # every pytest --greencode run pays for what it imports; these serve only the instruction meter
+    assert unused not in measuring_run_modules

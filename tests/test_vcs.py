@@ -64,3 +64,99 @@ def test_refs_resolve_to_commits_and_unknown_ones_are_named(tmp_path: Path) -> N
     assert toplevel(repo / ".git" / "..") == repo.resolve()
     with pytest.raises(VcsError, match="unknown REF 'nope'"):
         resolve_commit(repo, "nope")
+
+
+CI_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH",
+                "GITHUB_REPOSITORY", "CI_PROJECT_PATH", "BUILDKITE_PIPELINE_SLUG")  # fmt: skip
+
+
+@pytest.fixture
+def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def commit_all(repo: Path, message: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, env=env, check=True)
+
+
+def test_vcs_state_is_none_in_a_repository_without_commits(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert vcs_state(tmp_path) is None
+
+
+def test_changes_to_greencodes_own_files_do_not_make_the_tree_dirty(tmp_path: Path, no_ci: None) -> None:
+    repo = repository(tmp_path)
+    (repo / ".greencode").mkdir()
+    (repo / ".greencode" / "baseline.json").write_text("{}")
+    (repo / "code.py").write_text("x = 1\n")
+    commit_all(repo, "two")
+    (repo / ".greencode" / "baseline.json").write_text('{"a": 1}')
+    state = vcs_state(repo / ".greencode", [repo / ".greencode", tmp_path / "outside.sqlite"])
+    assert state is not None and not state.dirty and state.changes == ()
+
+
+def test_the_changed_paths_are_named_from_the_top_of_the_tree(tmp_path: Path, no_ci: None) -> None:
+    repo = repository(tmp_path)
+    (repo / "src").mkdir()
+    (repo / "src" / "a b.py").write_text("x = 1\n")
+    (repo / "old.py").write_text("y = 1\n")
+    commit_all(repo, "two")
+    (repo / "src" / "a b.py").write_text("x = 2\n")
+    subprocess.run(["git", "mv", "old.py", "new.py"], cwd=repo, check=True)
+    state = vcs_state(repo / "src")
+    assert state is not None and state.dirty
+    assert sorted(state.changes) == ["old.py -> new.py", "src/a b.py"]
+
+
+def test_a_detached_head_takes_the_ci_branch_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = repository(tmp_path)
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=repo, check=True)
+    monkeypatch.delenv("GITHUB_HEAD_REF", raising=False)
+    monkeypatch.setenv("GITHUB_REF_NAME", "feature")
+    state = vcs_state(repo)
+    assert state is not None and state.branch == "feature"
+
+
+def test_the_repository_is_the_origin_remotes_owner_and_name(tmp_path: Path, no_ci: None) -> None:
+    repo = repository(tmp_path)
+    remote = "https://u:secret@example.org/owner/name.git"
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=repo, check=True)
+    state = vcs_state(repo)
+    assert state is not None and state.repository == "owner/name"
+
+
+def test_without_a_remote_the_repository_is_the_work_trees_directory(tmp_path: Path, no_ci: None) -> None:
+    state = vcs_state(repository(tmp_path))
+    assert state is not None and state.repository == "repo"
+
+
+def test_a_ci_repository_variable_names_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_REPOSITORY", "ci/project")
+    state = vcs_state(repository(tmp_path))
+    assert state is not None and state.repository == "ci/project"
+
+
+def test_the_version_state_costs_three_git_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_ci: None
+) -> None:
+    # every pytest --greencode run ends with vcs_state: each git process is milliseconds of fixed cost
+    repo = repository(tmp_path)
+    calls: list[tuple[str, ...]] = []
+    real = subprocess.run
+
+    def counting(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(tuple(args))
+        return real(args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(subprocess, "run", counting)
+    state = vcs_state(repo, [repo / ".greencode"])
+    assert state is not None and state.branch == "main" and len(state.commit) == 40
+    assert len(calls) == 3

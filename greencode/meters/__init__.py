@@ -34,6 +34,7 @@ __all__ = [
     "counting_identity",
     "meter_status",
     "select_meters",
+    "wants_instructions",
 ]
 
 ESTIMATOR = "estimate"
@@ -44,6 +45,12 @@ GROUP = "greencode.meters"
 #: Meters that ``auto`` never picks: the estimator is its fallback, and the instruction meter is a model with
 #: its own way of running (under callgrind or on perf counters) that a user asks for by name.
 EXPLICIT_ONLY = frozenset({ESTIMATOR, "instructions"})
+
+
+def wants_instructions(config: Config) -> bool:
+    """Whether the configuration asks for the instruction meter (here, so that a run that does not want it
+    need not import how it is launched)."""
+    return "instructions" in config.meter.split(",")
 
 
 @lru_cache(maxsize=1)

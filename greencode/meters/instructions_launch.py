@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from greencode.config import Config
 from greencode.errors import MeterUnavailable
+from greencode.meters import wants_instructions
 from greencode.meters.instructions import CALLGRIND_NOISE, Segment
 from greencode.meters.valgrind import CALLGRIND_OUT_ENV, callgrind_command, find_valgrind, running_on_valgrind
 
@@ -68,10 +69,6 @@ PINNED = {
     # performance.md). glibc's malloc recycles small blocks through its per-thread cache at a flat cost.
     "PYTHONMALLOC": "malloc",
 }
-
-
-def wants_instructions(config: Config) -> bool:
-    return "instructions" in config.meter.split(",")
 
 
 def needs_callgrind(config: Config, environ: Mapping[str, str] | None = None) -> bool:

@@ -7,12 +7,15 @@ import pytest
 
 from greencode.config import Config
 from greencode.errors import GreencodeError
+from greencode.meters import wants_instructions
 from pytest_greencode import xdist
 
 
 def rerun_if_needed(config: pytest.Config, settings: Config) -> None:
     """The instruction meter without hardware counters needs callgrind: run this same session under it
     and exit with its status (the process is not under Valgrind yet, so nothing measured is lost)."""
+    if not wants_instructions(settings):  # nearly every run: not worth importing the launcher for
+        return
     from greencode.meters.instructions_launch import needs_callgrind
 
     if xdist.is_worker(config) or not needs_callgrind(settings):
