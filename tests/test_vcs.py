@@ -76,11 +76,17 @@ def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def commit_all(repo: Path, message: str) -> None:
+def repository_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A repository whose second commit holds ``files`` (relative path: text)."""
+    repo = repository(tmp_path)
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@e"}  # fmt: skip
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "two"], cwd=repo, env=env, check=True)
+    return repo
 
 
 def test_vcs_state_is_none_in_a_repository_without_commits(tmp_path: Path) -> None:
@@ -89,22 +95,14 @@ def test_vcs_state_is_none_in_a_repository_without_commits(tmp_path: Path) -> No
 
 
 def test_changes_to_greencodes_own_files_do_not_make_the_tree_dirty(tmp_path: Path, no_ci: None) -> None:
-    repo = repository(tmp_path)
-    (repo / ".greencode").mkdir()
-    (repo / ".greencode" / "baseline.json").write_text("{}")
-    (repo / "code.py").write_text("x = 1\n")
-    commit_all(repo, "two")
+    repo = repository_with(tmp_path, {".greencode/baseline.json": "{}", "code.py": "x = 1\n"})
     (repo / ".greencode" / "baseline.json").write_text('{"a": 1}')
     state = vcs_state(repo / ".greencode", [repo / ".greencode", tmp_path / "outside.sqlite"])
     assert state is not None and not state.dirty and state.changes == ()
 
 
 def test_the_changed_paths_are_named_from_the_top_of_the_tree(tmp_path: Path, no_ci: None) -> None:
-    repo = repository(tmp_path)
-    (repo / "src").mkdir()
-    (repo / "src" / "a b.py").write_text("x = 1\n")
-    (repo / "old.py").write_text("y = 1\n")
-    commit_all(repo, "two")
+    repo = repository_with(tmp_path, {"src/a b.py": "x = 1\n", "old.py": "y = 1\n"})
     (repo / "src" / "a b.py").write_text("x = 2\n")
     subprocess.run(["git", "mv", "old.py", "new.py"], cwd=repo, check=True)
     state = vcs_state(repo / "src")
