@@ -63,7 +63,8 @@ def did_not_pass(item: pytest.Item) -> bool:
     whose failure or skip pytest keeps on the item (``_excinfo``) until its report. More rounds of it would
     tell nothing, and might change what pytest reports."""
     failures = _subtest_failures(item.config)
-    return bool(failures and failures.get(item.nodeid)) or bool(getattr(item, "_excinfo", None))
+    # read from the instance: only unittest's items have it, and getattr's miss costs an AttributeError
+    return bool(failures and failures.get(item.nodeid)) or bool(vars(item).get("_excinfo"))
 
 
 def _silence_subtests(item: pytest.Item, stack: contextlib.ExitStack) -> None:

@@ -64,10 +64,16 @@ def keep_record(run: GreencodeRun, item: pytest.Item) -> None:
                 "@pytest.mark.greencode(skip=True), so it is not measured"
             )
         return
-    profile = item.stash.get(PROFILE_KEY, None)
-    glue = item.stash.get(BENCHMARK_KEY, None)
-    rounds = item.stash.get(CALLS_KEY, None)
-    extra_j = item.stash.get(EXTRA_KEY, 0.0)
+    # only the keys the test's mode can have set are looked at: a missing key costs Stash.get a KeyError
+    stash = item.stash
+    profile = stash.get(PROFILE_KEY, None) if plan.mode == "energy" else None
+    glue = stash.get(BENCHMARK_KEY, None) if plan.mode == "benchmark" else None
+    # taken off the stash: the record holds what is kept, and fewer live objects make each garbage
+    # collection cheaper over a long run
+    rounds = stash.get(CALLS_KEY, None)
+    if rounds is not None:
+        del stash[CALLS_KEY]
+    extra_j = stash.get(EXTRA_KEY, 0.0) if run.settings.include_setup else 0.0
     error = meter_error(profile, glue, rounds, extra_j)
     if error is not None:
         # the test itself ran and keeps its outcome; only its energy is missing
