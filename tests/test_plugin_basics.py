@@ -469,3 +469,22 @@ def pytest_collection_finish(session):
             "pytest_runtest_teardown ['greencode-run']",
         ]
     )
+
+
+def test_a_measured_tests_rounds_leave_its_stash_once_recorded(pytester: pytest.Pytester) -> None:
+    # a long run keeps every item: rounds left on their stashes would be live objects for every collection
+    pytester.makeconftest(
+        """
+from pytest_greencode.keys import CALLS_KEY
+
+def pytest_sessionfinish(session):
+    left = [item.nodeid for item in session.items if CALLS_KEY in item.stash]
+    (session.config.rootpath / "left.txt").write_text(repr(left))
+"""
+    )
+    pytester.makepyfile(SIMPLE)
+    run(pytester, "--greencode", "--greencode-json", "results.json").assert_outcomes(passed=1)
+    assert [r["node_id"] for r in results(pytester)["tests"]] == [
+        "test_a_measured_tests_rounds_leave_its_stash_once_recorded.py::test_one"
+    ]
+    assert (pytester.path / "left.txt").read_text() == "[]"
