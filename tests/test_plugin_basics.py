@@ -488,3 +488,31 @@ def pytest_sessionfinish(session):
         "test_a_measured_tests_rounds_leave_its_stash_once_recorded.py::test_one"
     ]
     assert (pytester.path / "left.txt").read_text() == "[]"
+
+
+def test_tests_measured_alike_share_one_plan(pytester: pytest.Pytester) -> None:
+    # every item keeps its plan for the whole run: one object per distinct plan, not one per test
+    pytester.makeconftest(
+        """
+from pytest_greencode.keys import PLAN_KEY
+
+def pytest_sessionfinish(session):
+    plans = {id(item.stash[PLAN_KEY]) for item in session.items}
+    (session.config.rootpath / "plans.txt").write_text(str(len(plans)))
+"""
+    )
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.parametrize("n", range(5))
+def test_alike(n):
+    assert n >= 0
+
+@pytest.mark.greencode(rounds=2)
+def test_other():
+    pass
+"""
+    )
+    run(pytester, "--greencode").assert_outcomes(passed=6)
+    assert (pytester.path / "plans.txt").read_text() == "2"

@@ -41,6 +41,7 @@ from pytest_greencode.repeats import Repeats
 from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
 
 if TYPE_CHECKING:
+    from pytest_greencode.markers import Plan
     from pytest_greencode.serve import Server
 
 
@@ -274,8 +275,12 @@ class GreencodeRun:
     @pytest.hookimpl(trylast=True)  # after -k and -m deselected what will not run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         benchmark_plugin = self.config.pluginmanager.hasplugin("benchmark")
+        # one object per distinct plan (most tests share one): every item keeps its plan for the whole run,
+        # and fewer live objects make each garbage collection cheaper
+        plans: dict[Plan, Plan] = {}
         for item in items:
             plan = markers.plan(item, self.settings.rounds, benchmark_plugin, self.test_rounds)
+            plan = plans.setdefault(plan, plan)
             item.stash[PLAN_KEY] = plan
             if plan.error:
                 self.marker_errors.append(plan.error)
