@@ -54,10 +54,10 @@ def measure_overhead(meter: str, output: str = "none", **config: object) -> list
 
 
 def clock_reads() -> None:
-    """What an estimator window reads: wall clock and this thread's CPU time at the start, then this
-    process's and its children's CPU time and the monotonic clock at both ends."""
+    """What an estimator window in the main thread reads while no other Python thread runs: the wall clock
+    at the start, then this process's and its children's CPU time and the monotonic clock at both ends
+    (with another Python thread running it reads its thread's CPU time at the start too)."""
     time.time()
-    time.thread_time()
     children_cpu_s()
     time.process_time()
     time.perf_counter()

@@ -24,7 +24,18 @@ from greencode import carbon, sinks
 from greencode.config import CarbonConfig, Config, load_config
 from greencode.errors import GreencodeError, warn
 from greencode.meters import Reading, Selection, Window, select_meters
-from greencode.meters.estimate import CPU_DOMAIN, RUSAGE_CHILDREN, EstimateMeter, WindowState, getrusage
+from greencode.meters.estimate import (
+    CPU_DOMAIN,
+    NOT_READ,
+    RUSAGE_CHILDREN,
+    EstimateMeter,
+    WindowState,
+    getrusage,
+)
+
+# the thread clock's rule (estimate.reads_thread_clock), bound here for the fast path
+from greencode.meters.estimate import main_thread as _main_thread
+from greencode.meters.estimate import python_threads as _python_threads
 
 if TYPE_CHECKING:
     from greencode.calls import Runner
@@ -768,7 +779,11 @@ class measure:
                 table[sequence] = _ref(block)  # before looking for other threads' tables (see __init__)
                 if len(tables) > 1:
                     sole._opened_among_others(block)
-                block._thread0 = _thread_time()
+                # EstimateMeter.open_window's rule (reads_thread_clock) written out
+                if thread != _main_thread or _python_threads():
+                    block._thread0 = _thread_time()
+                else:
+                    block._thread0 = NOT_READ
                 children = getrusage(RUSAGE_CHILDREN)
                 block._children0 = children[0] + children[1]  # ru_utime + ru_stime: a look-up less
             except Exception as exc:

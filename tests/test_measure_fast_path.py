@@ -9,6 +9,7 @@ import contextlib
 import io
 import math
 import resource
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 import greencode
 import greencode.measurement as measurement
 from greencode.config import Config
+from greencode.meters import estimate
 from greencode.meters.estimate import EstimateMeter, create
 
 
@@ -30,6 +32,10 @@ class ScriptedClocks:
     def __init__(self, readings: dict[str, list[float]], children: list[tuple[float, float]]) -> None:
         self._readings = {name: iter(values) for name, values in readings.items()}
         self._children = iter(children)
+
+    def unread(self, name: str) -> int:
+        """How many of a clock's readings were never read."""
+        return len(list(self._readings[name]))
 
     def clock(self, name: str) -> Callable[[], float]:
         return lambda: next(self._readings[name])
@@ -44,6 +50,13 @@ def script(cpu: tuple[float, float], children: tuple[float, float]) -> ScriptedC
         {"wall": [1_800_000_000.0], "process": list(cpu), "perf": [50.0, 50.25], "thread": [0.5]},
         [(children[0], 0.0), (children[1], 0.0)],
     )
+
+
+def threads_running(monkeypatch: pytest.MonkeyPatch, alone: bool) -> None:
+    """This thread is the main thread, with no other Python thread (``alone``) or with one."""
+    for module, prefix in ((measurement, "_"), (estimate, "")):
+        monkeypatch.setattr(module, f"{prefix}main_thread", threading.get_ident())
+        monkeypatch.setattr(module, f"{prefix}python_threads", lambda: 0 if alone else 1)
 
 
 def sole_estimator() -> EstimateMeter:
@@ -94,21 +107,29 @@ def estimator(tmp_path: Path) -> Iterator[None]:
     cpu=st.tuples(st.floats(0.0, 1e4), st.floats(0.0, 1e4)),
     children=st.tuples(st.floats(0.0, 1e4), st.floats(0.0, 1e4)),
     raises=st.booleans(),
+    alone=st.booleans(),
 )
 def test_the_fast_and_the_general_path_give_the_same_figures_for_the_same_clock_readings(
     tmp_path_factory: pytest.TempPathFactory,
     cpu: tuple[float, float],
     children: tuple[float, float],
     raises: bool,
+    alone: bool,
 ) -> None:
-    # CPU times that go backwards (a window closed in a forked child) included
+    # CPU times that go backwards (a window closed in a forked child) included; ``alone``: the main thread
+    # with no other Python thread, where neither path reads the thread's clock
     greencode.configure(Config(root=tmp_path_factory.getbasetemp(), meter="estimate", output="none"))
     sole_estimator()
     with pytest.MonkeyPatch.context() as patch:
-        fast = fast_path_figures(patch, script(cpu, children), raises)
+        fast_clocks = script(cpu, children)
+        threads_running(patch, alone)
+        fast = fast_path_figures(patch, fast_clocks, raises)
     with pytest.MonkeyPatch.context() as patch:
-        general = general_path_figures(patch, script(cpu, children), raises)
+        general_clocks = script(cpu, children)
+        threads_running(patch, alone)
+        general = general_path_figures(patch, general_clocks, raises)
     assert fast == general
+    assert fast_clocks.unread("thread") == general_clocks.unread("thread") == int(alone)
     greencode.configure(Config(root=tmp_path_factory.getbasetemp(), output="none"))
 
 

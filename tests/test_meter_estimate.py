@@ -24,8 +24,10 @@ import greencode
 from greencode.config import Config, EstimatorConfig, load_config
 from greencode.errors import ConfigError
 from greencode.fingerprint import HostInfo, detect_host, parse_cpuinfo
+from greencode.meters import estimate
 from greencode.meters.base import Meter
 from greencode.meters.estimate import (
+    ALONE_AT_START_NOTE,
     GENERAL_DEFAULT_W,
     SERVER_DEFAULT_W,
     SHARED_NOTE,
@@ -485,6 +487,117 @@ def test_an_overlapped_window_closed_in_another_thread_is_flagged_as_shared() ->
         moved = worker.submit(a.stop).result()
         b.stop()
     assert moved.energy_j == {"cpu": 2.0} and moved.concurrent and moved.warnings == (SHARED_NOTE,)
+
+
+class CountingThreadClocks(ThreadClocks):
+    """ThreadClocks that count their reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return super().__call__()
+
+
+def counting_meter() -> tuple[EstimateMeter, FakeClock, CountingThreadClocks]:
+    own, threads = FakeClock(), CountingThreadClocks()
+    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
+    meter = EstimateMeter(model, cpu_clock=own, children_clock=lambda: 0.0, thread_clock=threads)
+    return meter, own, threads
+
+
+@pytest.fixture
+def alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This thread is the main thread and no other Python thread runs (a test runner's own threads aside)."""
+    monkeypatch.setattr(estimate, "main_thread", threading.get_ident())
+    monkeypatch.setattr(estimate, "python_threads", lambda: 0)
+
+
+def test_a_window_in_the_main_thread_with_no_other_python_thread_does_not_read_the_thread_clock(
+    alone: None,
+) -> None:
+    meter, own, threads = counting_meter()
+    window = meter.start()
+    own.now += 1.0
+    reading = window.stop()
+    assert threads.reads == 0 and reading.energy_j == {"cpu": 1.0} and not reading.concurrent
+
+
+def test_a_window_in_the_main_thread_while_another_python_thread_runs_reads_the_thread_clock(
+    alone: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(estimate, "python_threads", lambda: 1)
+    meter, _, threads = counting_meter()
+    meter.start().stop()
+    assert threads.reads == 1
+
+
+def test_a_window_outside_the_main_thread_reads_the_thread_clock(
+    alone: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a thread a C library started calls into Python: python_threads() does not count it
+    monkeypatch.setattr(estimate, "main_thread", threading.get_ident() + 1)
+    meter, _, threads = counting_meter()
+    meter.start().stop()
+    assert threads.reads == 1
+
+
+def test_a_window_begun_alone_and_overlapped_by_a_later_threads_window_keeps_the_process_figure_flagged(
+    alone: None,
+) -> None:
+    meter, own, threads = counting_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        first = meter.start()
+        other = worker.submit(meter.start).result()  # opened after it, still open when it closes
+        own.now += 3.0
+        threads.add(threading.get_ident(), 2.0)
+        reading = first.stop()
+        worker.submit(other.stop).result()
+    assert reading.energy_j == {"cpu": 3.0} and reading.concurrent
+    assert reading.warnings == (ALONE_AT_START_NOTE,)
+
+
+def test_a_window_begun_alone_around_a_later_threads_window_keeps_the_process_figure_unflagged(
+    alone: None,
+) -> None:
+    meter, own, _ = counting_meter()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        outer = meter.start()
+        worker.submit(lambda: meter.start().stop()).result()
+        own.now += 3.0
+        reading = outer.stop()
+    assert reading.energy_j == {"cpu": 3.0} and not reading.concurrent and reading.warnings == ()
+
+
+def test_in_a_real_process_a_window_begun_before_any_thread_and_outlived_by_a_threads_window_is_flagged(
+    tmp_path: Path,
+) -> None:
+    # the real count of Python threads, the real clocks and measure()'s own path, in a process of its own
+    code = f"""
+import threading, greencode
+from greencode.config import Config
+greencode.configure(Config(root={str(tmp_path)!r}, meter="estimate", output="none"))
+with greencode.measure("warm-up"):  # chooses the meters: the windows below take measure()'s fast path
+    pass
+opened, release = threading.Event(), threading.Event()
+def other():
+    with greencode.measure("other"):
+        opened.set()
+        release.wait(60)
+with greencode.measure("first") as first:
+    thread = threading.Thread(target=other)
+    thread.start()
+    opened.wait(60)
+with greencode.measure("second") as second:  # another Python thread runs: the thread's clock is read
+    pass
+release.set()
+thread.join()
+print(repr((first.result.warnings, first.result.concurrent, second.result.warnings)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == repr(((ALONE_AT_START_NOTE,), True, (THREAD_TIME_NOTE,)))
 
 
 def test_windows_one_after_another_in_two_threads_are_not_concurrent() -> None:

@@ -16,6 +16,7 @@ CPU time. ``docs/estimator.md`` explains the model, its sources and its expected
 
 from __future__ import annotations
 
+import _thread
 import csv
 import itertools
 import re
@@ -48,6 +49,7 @@ __all__ = [
     "codecarbon_table_path",
     "create",
     "normalise_cpu_name",
+    "reads_thread_clock",
 ]
 
 #: Per-thread power for a server CPU whose model is hidden (a VM's bare "AMD EPYC", an unnamed Xeon):
@@ -302,6 +304,19 @@ CPU_DOMAIN = "cpu"
 _get_ident = threading.get_ident
 _new_window = object.__new__
 _ref = weakref.ref
+#: Python threads started with ``threading`` or ``_thread`` and still running, the main thread not counted
+#: (nor threads that a C library started itself); where CPython lacks it, every window reads its clock.
+python_threads: Callable[[], int] = getattr(_thread, "_count", lambda: 1)
+#: the main thread; after a fork in another thread it is no thread of the child's, so windows there read
+main_thread = threading.main_thread().ident
+#: the ``_thread0`` of a window that did not read its thread's CPU clock (a thread's clock is never negative)
+NOT_READ = -1.0
+
+
+def reads_thread_clock(thread: int) -> bool:
+    """Whether a window opening in ``thread`` reads that thread's CPU clock: not in the main thread while
+    no other Python thread runs (see :meth:`EstimateMeter.open_window`)."""
+    return thread != main_thread or python_threads() > 0
 
 
 #: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
@@ -312,6 +327,10 @@ THREAD_TIME_NOTE = (
 SHARED_NOTE = (
     "windows in other threads overlapped this one and it changed threads, so its figure is the whole "
     "process's CPU time, shared with them: do not add these figures up"
+)
+ALONE_AT_START_NOTE = (
+    "windows in other threads overlapped this one, which began while no other Python thread ran, so its "
+    "figure is the whole process's CPU time, shared with them: do not add these figures up"
 )
 
 
@@ -494,7 +513,10 @@ class EstimateMeter:
         table[sequence] = _ref(window)  # before looking for other threads' tables (see __init__)
         if len(tables) > 1:
             self._opened_among_others(window)
-        window._thread0 = self._thread_clock()
+        # The thread's clock is needed only if a window of another thread overlaps this one without nesting
+        # in it (taken_off). Where no other Python thread runs, a thread started later can still do that;
+        # this window then keeps the process's figure, flagged, rather than each window paying the read.
+        window._thread0 = self._thread_clock() if reads_thread_clock(thread) else NOT_READ
         usage = self._children_usage
         if usage is None:
             window._children0 = self._children_clock()
@@ -548,11 +570,13 @@ class EstimateMeter:
             )
         if not window.overlapped:  # final: once closed, no other window marks this one
             return (self_s + children_s) * self.model.watts_per_thread, (), False
-        if _get_ident() == window._thread:
-            # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
-            thread_s = self._thread_clock() - window._thread0
-            return (thread_s + children_s) * self.model.watts_per_thread, (THREAD_TIME_NOTE,), True
-        return (self_s + children_s) * self.model.watts_per_thread, (SHARED_NOTE,), True
+        if _get_ident() != window._thread:
+            return (self_s + children_s) * self.model.watts_per_thread, (SHARED_NOTE,), True
+        if window._thread0 == NOT_READ:
+            return (self_s + children_s) * self.model.watts_per_thread, (ALONE_AT_START_NOTE,), True
+        # read only when needed; the bookkeeping just done is then charged to the window (~1 µs)
+        thread_s = self._thread_clock() - window._thread0
+        return (thread_s + children_s) * self.model.watts_per_thread, (THREAD_TIME_NOTE,), True
 
     def close(self) -> None:
         """Nothing to release: the estimator holds no files or threads."""
