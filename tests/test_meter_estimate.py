@@ -393,12 +393,14 @@ def test_overlapping_and_nested_windows_are_independent() -> None:
 
 
 class ThreadClocks:
-    """A per-thread CPU clock the test moves by hand, one reading per thread."""
+    """A per-thread CPU clock the test moves by hand, one reading per thread; ``reads`` counts its reads."""
 
     def __init__(self) -> None:
         self.now: dict[int, float] = {}
+        self.reads = 0
 
     def __call__(self) -> float:
+        self.reads += 1
         return self.now.get(threading.get_ident(), 0.0)
 
     def add(self, thread: int, seconds: float) -> None:
@@ -489,25 +491,6 @@ def test_an_overlapped_window_closed_in_another_thread_is_flagged_as_shared() ->
     assert moved.energy_j == {"cpu": 2.0} and moved.concurrent and moved.warnings == (SHARED_NOTE,)
 
 
-class CountingThreadClocks(ThreadClocks):
-    """ThreadClocks that count their reads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return super().__call__()
-
-
-def counting_meter() -> tuple[EstimateMeter, FakeClock, CountingThreadClocks]:
-    own, threads = FakeClock(), CountingThreadClocks()
-    model = PowerModel("Test CPU", 1.0, None, None, "config", "test")
-    meter = EstimateMeter(model, cpu_clock=own, children_clock=lambda: 0.0, thread_clock=threads)
-    return meter, own, threads
-
-
 @pytest.fixture
 def alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """This thread is the main thread and no other Python thread runs (a test runner's own threads aside)."""
@@ -518,28 +501,25 @@ def alone(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_window_in_the_main_thread_with_no_other_python_thread_does_not_read_the_thread_clock(
     alone: None,
 ) -> None:
-    meter, own, threads = counting_meter()
+    meter, own, threads = threaded_meter()
     window = meter.start()
     own.now += 1.0
     reading = window.stop()
     assert threads.reads == 0 and reading.energy_j == {"cpu": 1.0} and not reading.concurrent
 
 
-def test_a_window_in_the_main_thread_while_another_python_thread_runs_reads_the_thread_clock(
-    alone: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("other_python_threads", "main_thread_offset"),
+    [(1, 0), (0, 1)],
+    # not the main thread: a thread a C library started calls into Python, uncounted by python_threads()
+    ids=["main-thread-while-another-python-thread-runs", "not-the-main-thread"],
+)
+def test_a_window_reads_the_thread_clock_unless_the_main_thread_runs_alone(
+    alone: None, monkeypatch: pytest.MonkeyPatch, other_python_threads: int, main_thread_offset: int
 ) -> None:
-    monkeypatch.setattr(estimate, "python_threads", lambda: 1)
-    meter, _, threads = counting_meter()
-    meter.start().stop()
-    assert threads.reads == 1
-
-
-def test_a_window_outside_the_main_thread_reads_the_thread_clock(
-    alone: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # a thread a C library started calls into Python: python_threads() does not count it
-    monkeypatch.setattr(estimate, "main_thread", threading.get_ident() + 1)
-    meter, _, threads = counting_meter()
+    monkeypatch.setattr(estimate, "python_threads", lambda: other_python_threads)
+    monkeypatch.setattr(estimate, "main_thread", threading.get_ident() + main_thread_offset)
+    meter, _, threads = threaded_meter()
     meter.start().stop()
     assert threads.reads == 1
 
@@ -547,7 +527,7 @@ def test_a_window_outside_the_main_thread_reads_the_thread_clock(
 def test_a_window_begun_alone_and_overlapped_by_a_later_threads_window_keeps_the_process_figure_flagged(
     alone: None,
 ) -> None:
-    meter, own, threads = counting_meter()
+    meter, own, threads = threaded_meter()
     with ThreadPoolExecutor(max_workers=1) as worker:
         first = meter.start()
         other = worker.submit(meter.start).result()  # opened after it, still open when it closes
@@ -562,7 +542,7 @@ def test_a_window_begun_alone_and_overlapped_by_a_later_threads_window_keeps_the
 def test_a_window_begun_alone_around_a_later_threads_window_keeps_the_process_figure_unflagged(
     alone: None,
 ) -> None:
-    meter, own, _ = counting_meter()
+    meter, own, _ = threaded_meter()
     with ThreadPoolExecutor(max_workers=1) as worker:
         outer = meter.start()
         worker.submit(lambda: meter.start().stop()).result()
