@@ -33,7 +33,7 @@ from greencode.meters.estimate import (
     getrusage,
 )
 
-# the thread clock's rule (estimate.reads_thread_clock), bound here for the fast path
+# when a window reads its thread's clock (EstimateMeter.open_window), bound here for the fast path
 from greencode.meters.estimate import main_thread as _main_thread
 from greencode.meters.estimate import python_threads as _python_threads
 
@@ -779,7 +779,7 @@ class measure:
                 table[sequence] = _ref(block)  # before looking for other threads' tables (see __init__)
                 if len(tables) > 1:
                     sole._opened_among_others(block)
-                # EstimateMeter.open_window's rule (reads_thread_clock) written out
+                # EstimateMeter.open_window's rule for the thread's clock, written out
                 if thread != _main_thread or _python_threads():
                     block._thread0 = _thread_time()
                 else:

@@ -49,7 +49,6 @@ __all__ = [
     "codecarbon_table_path",
     "create",
     "normalise_cpu_name",
-    "reads_thread_clock",
 ]
 
 #: Per-thread power for a server CPU whose model is hidden (a VM's bare "AMD EPYC", an unnamed Xeon):
@@ -309,14 +308,9 @@ _ref = weakref.ref
 python_threads: Callable[[], int] = getattr(_thread, "_count", lambda: 1)
 #: the main thread; after a fork in another thread it is no thread of the child's, so windows there read
 main_thread = threading.main_thread().ident
-#: the ``_thread0`` of a window that did not read its thread's CPU clock (a thread's clock is never negative)
+#: the ``_thread0`` of a window that did not read its thread's CPU clock (a thread's clock is never negative):
+#: one in the main thread while no other Python thread runs (see :meth:`EstimateMeter.open_window`)
 NOT_READ = -1.0
-
-
-def reads_thread_clock(thread: int) -> bool:
-    """Whether a window opening in ``thread`` reads that thread's CPU clock: not in the main thread while
-    no other Python thread runs (see :meth:`EstimateMeter.open_window`)."""
-    return thread != main_thread or python_threads() > 0
 
 
 #: What a window's reading says when windows in other threads overlapped it (see :class:`_Window`).
@@ -516,7 +510,8 @@ class EstimateMeter:
         # The thread's clock is needed only if a window of another thread overlaps this one without nesting
         # in it (taken_off). Where no other Python thread runs, a thread started later can still do that;
         # this window then keeps the process's figure, flagged, rather than each window paying the read.
-        window._thread0 = self._thread_clock() if reads_thread_clock(thread) else NOT_READ
+        # python_threads() counts neither the main thread nor a C library's threads: elsewhere, always read.
+        window._thread0 = self._thread_clock() if thread != main_thread or python_threads() else NOT_READ
         usage = self._children_usage
         if usage is None:
             window._children0 = self._children_clock()
