@@ -1465,6 +1465,8 @@ class Looks:
         self.budgets = budgets
         self.base = base
         self.weighing: Weighing | None = None
+        #: each paired test's own time in a pass, and the number of runs it was worked out from
+        self._times: tuple[int, dict[str, float]] = (-1, {})
 
     def judged(self, alpha: float) -> GateReport:
         collected = self.collected
@@ -1486,15 +1488,24 @@ class Looks:
     def time_share(self, tests: frozenset[str]) -> float:
         """``tests``' share of a pass: of the paired tests' own time (each one's median over its pairs, both
         sides), or of their number when that is larger (pytest's protocol around each test costs too)."""
-        times = {
-            node: statistics.median(round_s(b) + round_s(h) for _, b, h, _ in runs)
-            for node, runs in self.collected.pairs.items()
-        }
+        times = self._test_times()
         whole = math.fsum(times.values())
         if not times or not whole > 0:
             return 1.0
         part = math.fsum(times[node] for node in tests if node in times)
         return max(part / whole, len(tests & times.keys()) / len(times))
+
+    def _test_times(self) -> dict[str, float]:
+        # asked for every row a tight budget weighs (affordable_rows): worked out again only after new runs
+        pairs = self.collected.pairs
+        runs = sum(map(len, pairs.values()))
+        if self._times[0] != runs:
+            times = {
+                node: statistics.median(round_s(b) + round_s(h) for _, b, h, _ in pair_runs)
+                for node, pair_runs in pairs.items()
+            }
+            self._times = (runs, times)
+        return self._times[1]
 
     def scope(self) -> Scope:
         collected = self.collected

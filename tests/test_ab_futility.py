@@ -226,6 +226,20 @@ def test_a_tests_share_of_a_pass_is_its_time_or_its_number_whichever_is_larger()
     assert looks.time_share(frozenset({"big", "a"})) == pytest.approx(0.8)
 
 
+def test_a_tests_share_is_worked_out_again_after_more_runs() -> None:
+    collected = _Collected()
+    for node, wall in (("a", 0.5), ("b", 0.5)):
+        run = TestRecord(node, "test", (1.0,), wall, wall, "estimate", True)
+        collected.pairs[node] = [(0, run, run, False)]
+    looks = Looks(collected, SETTINGS)
+    assert looks.time_share(frozenset({"a"})) == pytest.approx(0.5)
+
+    slower = TestRecord("a", "test", (1.0,), 2.5, 2.5, "estimate", True)
+    collected.pairs["a"] += [(1, slower, slower, True), (2, slower, slower, False)]
+
+    assert looks.time_share(frozenset({"a"})) == pytest.approx(2.5 / 3.0)
+
+
 def leaning(node: str, change: float, low: float, high: float, baseline_j: float) -> Comparison:
     return Comparison(
         node, "inconclusive", "", "test", baseline_j=baseline_j, change=change, ci_low=low, ci_high=high
