@@ -53,15 +53,6 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greencode.kinds import VERDICTS, Judgement, Verdict
-from greencode.partial_runs import (
-    Selection,
-    assumed_words,
-    basis_words,
-    partial_note,
-    partial_shift,
-    selection_of,
-)
-from greencode.run_shift import RunShift, run_shift
 from greencode.stats import holm, log_median_variance, moderated_variances, t_cdf, t_ppf
 from greencode.units import format_energy, format_percent, plural
 
@@ -69,7 +60,9 @@ if TYPE_CHECKING:
     from greencode.baselines import Baseline
     from greencode.config import Config
     from greencode.fingerprint import Fingerprint
+    from greencode.partial_runs import Selection
     from greencode.records import BaselineEntry, Figure, TestRecord
+    from greencode.run_shift import RunShift
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -764,6 +757,8 @@ def _verdict(
             return "unchanged", f"{interval}, but {format_energy(tested.delta_j)} is within {floor}"
         return "improvement", f"{interval}: less by more than {threshold} with {adjusted}{_p(p_down)}"
     if moved_with is not None and moved_with.basis == "assumed" and not small:
+        from greencode.partial_runs import assumed_words
+
         return "inconclusive", f"{interval}, but {assumed_words(moved_with)}"
     if moved_with is not None and tested.beyond is not None and not small:
         beyond, run = format_percent(tested.beyond), format_percent(moved_with.change)
@@ -786,6 +781,8 @@ def _verdict(
 
 def shift_words(shift: RunShift) -> str:
     """Why a change that moved with the whole run is not a regression, and what to do."""
+    from greencode.partial_runs import basis_words
+
     return (
         f"the whole run moved by {format_percent(shift.change)} (median of {basis_words(shift)}): a "
         "busier or different machine does that as well as code they all share; rerun, or gate with "
@@ -1064,6 +1061,10 @@ def compare(
             )
             continue
         estimates.append(result)
+    # only a comparison needs the run's shift and selection: a run that checks budgets does not load them
+    from greencode.partial_runs import partial_note, partial_shift, selection_of
+    from greencode.run_shift import run_shift
+
     selection = selection or selection_of(current, baseline)
     units = [e.log_change for e in estimates]
     tests = list(one_by_one) or units

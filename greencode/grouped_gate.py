@@ -11,9 +11,9 @@ measuring budget left at fewer rounds is ``inconclusive``, however its one readi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from greencode.gate import (
     Budget,
@@ -27,6 +27,7 @@ from greencode.gate import (
     estimate_noise,
     judge,
 )
+from greencode.judging import Judging
 from greencode.partial_runs import selection_of
 from greencode.small_tests import Groups, size_of, sizing, sort_for_judging
 from greencode.units import plural
@@ -36,36 +37,6 @@ if TYPE_CHECKING:
     from greencode.baselines import Baseline
     from greencode.fingerprint import Fingerprint
     from greencode.records import TestRecord
-
-
-@dataclass(frozen=True)
-class Judging:
-    """How a run is judged besides the gate's settings: the meter's ``jitter_s`` per window
-    (:func:`greencode.weighing.jitter_s`) and the rounds a regression of a test judged alone needs
-    (``min_rounds``; 1: any)."""
-
-    jitter_s: float
-    min_rounds: int = 1
-    #: the level to judge at (what sequential looks left of ``alpha``); None: the settings' own
-    alpha: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """What a results file carries, so that ``greencode gate`` judges the run as the plugin did."""
-        return {"jitter_s": self.jitter_s, "min_rounds": self.min_rounds, "alpha": self.alpha}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Judging:
-        """The inverse of :meth:`to_dict`; ``ValueError`` or ``TypeError`` when a value is malformed."""
-        jitter, rounds, alpha = data["jitter_s"], data.get("min_rounds", 1), data.get("alpha")
-        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < math.inf:
-            raise ValueError(f"judging.jitter_s should be a number of seconds, not {jitter!r}")
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-            raise ValueError(f"judging.min_rounds should be a whole number from 1, not {rounds!r}")
-        if alpha is not None and (
-            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1
-        ):
-            raise ValueError(f"judging.alpha should be a number between 0 and 1, not {alpha!r}")
-        return cls(float(jitter), rounds, None if alpha is None else float(alpha))
 
 
 def _member(comparison: Comparison, groups: Groups, verdicts: dict[str, Comparison], why: str) -> Comparison:

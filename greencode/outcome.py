@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greencode.baselines import Baseline, SaveResult, save_baseline
 from greencode.errors import StoreError
 from greencode.fingerprint import Fingerprint, detect_fingerprint
 from greencode.footprint import Footprint, Spent, footprint
@@ -32,15 +31,16 @@ from greencode.gate import (
     config_budgets,
     declared_noise,
 )
-from greencode.grouped_gate import Judging, compare_grouped
-from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.kinds import Status
 from greencode.meters import counting_identity
 from greencode.records import TestRecord
 from greencode.results_file import RunInfo, new_run_id, results_document, write_results
 
 if TYPE_CHECKING:
+    from greencode.baselines import Baseline, SaveResult
     from greencode.config import Config
+    from greencode.hotspots import Hotspots
+    from greencode.judging import Judging
     from greencode.meters import Selection
     from greencode.tactics.hotness import Profile
     from greencode.tactics.scanner import Finding
@@ -172,6 +172,8 @@ def conclude(
     fingerprint = detect_fingerprint(selection.name, domains, counting_identity(selection))
     all_budgets = [*budgets, *config_budgets(config)]
     if compare_with is not None and judging is not None:
+        from greencode.grouped_gate import compare_grouped
+
         gate = compare_grouped(
             records,
             baseline,
@@ -222,6 +224,8 @@ def conclude(
     saved = None
     if save_to is not None:
         if records:
+            from greencode.baselines import save_baseline
+
             try:
                 saved = save_baseline(save_to, list(records), fingerprint, vcs)
             except StoreError as exc:
@@ -320,6 +324,8 @@ def _hotspots(
 ) -> tuple[Hotspots, ...]:
     if baseline is None or not gate.regressions:
         return ()
+    from greencode.hotspots import regression_hotspots
+
     return regression_hotspots(
         [c.node_id for c in gate.regressions],
         {r.node_id: r.functions for r in records},

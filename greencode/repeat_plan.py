@@ -5,7 +5,7 @@ plugin asks :func:`next_step` whether more rounds of it could change its verdict
 
 - a test too small to judge alone (:mod:`greencode.small_tests`) never repeats: its file's sum judges it —
   unless its first reading is as large as a test judged alone: it then runs to
-  :data:`~greencode.weighing.MIN_CONFIRM_ROUNDS` rounds, which tell a spike from a test that grew;
+  :data:`~greencode.judging.MIN_CONFIRM_ROUNDS` rounds, which tell a spike from a test that grew;
 - a test whose first reading is within ``fail_on`` of its baseline (``unchanged`` at the full ``alpha``) is
   decided: more rounds would only confirm it;
 - any other reading — a change beyond ``fail_on`` either way, or an inconclusive one — is open. One reading
@@ -23,19 +23,23 @@ would hide part of a regression), and one reading's spike does not become the ba
 Extra rounds stop for good when the :class:`RepeatBudget` is spent (default: half the time of the first
 pass). The end of the run judges at the level the last look left (:func:`final_alpha`); a test judged alone
 that kept fewer than :data:`MIN_CONFIRM_ROUNDS` rounds is never a regression there
-(:class:`greencode.grouped_gate.Judging`).
+(:class:`greencode.judging.Judging`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from greencode.gate import GateSettings, Noise, estimate_change, judge
-from greencode.records import BaselineEntry, TestRecord
+from greencode.gate import estimate_change, judge
+from greencode.judging import MIN_CONFIRM_ROUNDS
 from greencode.stats import log_median_variance, look_alpha, planned_looks
-from greencode.weighing import MIN_CONFIRM_ROUNDS, Sizing
+
+if TYPE_CHECKING:
+    from greencode.gate import GateSettings, Noise
+    from greencode.records import BaselineEntry, TestRecord
+    from greencode.weighing import Sizing
 
 #: Rounds added per look after that.
 BATCH_ROUNDS = 2

@@ -2,7 +2,7 @@
 
 Which tests are small is :mod:`greencode.weighing`'s rule, shared with ``greencode ab``; here the sizing comes
 from the baseline's entries (:func:`sizing`), and a test that grew into the share in this run is judged alone
-once :data:`~greencode.weighing.MIN_CONFIRM_ROUNDS` rounds confirm it. Every other test with a baseline entry
+once :data:`~greencode.judging.MIN_CONFIRM_ROUNDS` rounds confirm it. Every other test with a baseline entry
 is **small**: it is judged together with the small tests of its file — the sum of their energy against the
 same tests' baseline sum — and with the whole suite. A regression spread over many tiny tests moves their
 file's sum; one tiny test cannot. In a group's sum a member counts at most :data:`MEMBER_CAP` times (and at

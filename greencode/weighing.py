@@ -7,7 +7,8 @@ deciding it. And such a test hardly matters: 600 of more-itertools' 664 tests ca
 suite's energy. So a test measured per test is **judged alone** only when it can be measured and can matter:
 
 - **measurable**: its window is at least :data:`RESOLUTION_WINDOWS` times the meter's jitter per window
-  (:func:`jitter_s`; the estimator's floor :data:`MIN_JITTER_S` gives 1 ms);
+  (:func:`greencode.judging.jitter_s`; the estimator's floor :data:`~greencode.judging.MIN_JITTER_S`
+  gives 1 ms);
 - **matters**: it is among the largest tests that together carry :data:`CARRY_SHARE` of the suite's energy,
   or it uses at least as much as the smallest measurable one of those, or at least :data:`CARRIER_SHARE` of
   the suite on its own (a 2 % test made 1.8× slower moves the total by 1.6 %), or ``min_effect_j`` is set
@@ -27,10 +28,11 @@ grew large on head is weighed large. Pure functions of the figures: no git, no p
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from greencode.judging import MIN_CONFIRM_ROUNDS, MIN_JITTER_S
 from greencode.units import format_duration, format_percent
 
 if TYPE_CHECKING:
@@ -45,29 +47,6 @@ CARRY_SHARE = 0.9
 CARRIER_SHARE = 0.01
 #: A window shorter than this many times the meter's jitter is near its resolution.
 RESOLUTION_WINDOWS = 10
-#: The least jitter assumed for one window of a meter that is not deterministic: process CPU time of a
-#: window of a few microseconds still moves by about this much on a busy shared VM (a cold cache, an
-#: interrupt); a garbage collection can add far more, which is why small tests are never judged alone.
-MIN_JITTER_S = 1e-4
-#: Rounds a test needs before a reading that grew makes it judged alone (and, with adaptive rounds, before
-#: any regression of a test judged alone): one reading cannot tell a spike from a change.
-MIN_CONFIRM_ROUNDS = 3
-
-
-def jitter_s(meters: Iterable[object]) -> float:
-    """The jitter assumed for one window of these meters (the largest): none for a meter that declares its
-    run-to-run noise (instruction counts are deterministic), what a meter declares as ``window_jitter_s``,
-    else its ``resolution_s`` and never less than :data:`MIN_JITTER_S`."""
-    jitters = [0.0]
-    for meter in meters:
-        declared = getattr(meter, "window_jitter_s", None)
-        if getattr(meter, "run_to_run_noise", None) is not None:
-            continue
-        if declared is not None:
-            jitters.append(float(declared))
-        else:
-            jitters.append(max(float(getattr(meter, "resolution_s", 0.0)), MIN_JITTER_S))
-    return max(jitters)
 
 
 @dataclass(frozen=True)

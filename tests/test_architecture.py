@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("greencode.errors", "greencode.units", "greencode.names", "greencode.config_files", "greencode.grid",
      "greencode.extras", "greencode.files", "greencode.locks", "greencode.stats", "greencode.version",
      "greencode.datadir", "greencode.escaping", "greencode.instruction_fit", "greencode.export.points",
-     "greencode.variation", "greencode.run_shift",
+     "greencode.variation", "greencode.run_shift", "greencode.judging",
      "greencode.documents"),
     ("greencode.config", "greencode.carbon", "greencode.sci", "greencode.toml_keys",
      "greencode.fingerprint"),

@@ -85,3 +85,27 @@ def test_a_measuring_run_without_the_instruction_meter_does_not_import_it(
 ) -> None:
     # every pytest --greencode run pays for what it imports; these serve only the instruction meter
     assert unused not in measuring_run_modules
+
+
+@pytest.mark.parametrize(
+    "unused",
+    [
+        "greencode.baselines",
+        "greencode.grouped_gate",
+        "greencode.small_tests",
+        "greencode.weighing",
+        "greencode.partial_runs",
+        "greencode.run_shift",
+        "greencode.hotspots",
+        "greencode.report.model",
+        "greencode.report.records",
+        "greencode.report.loaders",
+        "greencode.report.gating",
+    ],
+)
+def test_a_measuring_run_that_does_not_compare_or_save_does_not_import_the_comparison(
+    measuring_run_modules: set[str], unused: str
+) -> None:
+    # only a comparing or saving run (or a step summary) needs the baseline, the grouped gate and the report
+    # model: importing them at every run's end was a large part of its fixed cost on small suites
+    assert unused not in measuring_run_modules

@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.gate import GateSettings, estimate_noise
-from greencode.grouped_gate import Judging, compare_grouped
+from greencode.grouped_gate import compare_grouped
+from greencode.judging import MIN_JITTER_S, Judging, jitter_s
 from greencode.small_tests import MEMBER_CAP, sizing, sort_for_judging
 from greencode.store import Baseline, TestRecord, baseline_from_runs
-from greencode.weighing import CARRY_SHARE, MIN_JITTER_S, RESOLUTION_WINDOWS, jitter_s
+from greencode.weighing import CARRY_SHARE, RESOLUTION_WINDOWS
 
 JITTER = 1e-4  # the estimator's: judged alone from 1 ms
 

@@ -7,12 +7,12 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
+from greencode.judging import MIN_JITTER_S
 from greencode.small_tests import sizing, sort_for_judging
 from greencode.store import Fingerprint, TestRecord, baseline_from_runs
 from greencode.weighing import (
     CARRIER_SHARE,
     CARRY_SHARE,
-    MIN_JITTER_S,
     RESOLUTION_WINDOWS,
     Size,
     file_of,

@@ -69,7 +69,7 @@ class Meter(Protocol):
     estimator the CPU clock's resolution); calibrated rounds last a multiple of it. A meter may also declare
     ``window_jitter_s``, how much one window's reading moves by chance whatever its length (the gate judges
     tests much shorter than that only in groups, :mod:`greencode.small_tests`); without it,
-    :data:`greencode.weighing.MIN_JITTER_S` or the resolution, whichever is larger, is assumed.
+    :data:`greencode.judging.MIN_JITTER_S` or the resolution, whichever is larger, is assumed.
     """
 
     name: str

@@ -4,7 +4,7 @@ A pipeline that ran the tests in one job can gate in another: the records come f
 (``pytest --greencode-json``) or the newest run in the history database, the baseline from the configured
 ``baseline`` file, and the decision is exactly the one ``pytest --greencode`` would have made: small tests
 judged per file with the run's meter jitter, a test's regression needing the rounds the run required, at the
-level its sequential looks left (:class:`greencode.grouped_gate.Judging`, which results files carry in
+level its sequential looks left (:class:`greencode.judging.Judging`, which results files carry in
 ``settings.judging``), and the run's meter noise (``settings.meter_noise``).
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from greencode.config import Config
     from greencode.fingerprint import Fingerprint
     from greencode.gate import Budget, GateReport
-    from greencode.grouped_gate import Judging
+    from greencode.judging import Judging
     from greencode.records import TestRecord
 
 
@@ -41,8 +41,7 @@ def run_judging(path: Path | str, settings: Mapping[str, Any] | None) -> RunJudg
     """How the plugin judged the run whose results ``settings`` (a results file's, at ``path``) describe.
     A file written before results carried it (or a history run) is judged with the estimator's jitter, and
     the note says so; a malformed value is a :class:`StoreError` naming the file and the key."""
-    from greencode.grouped_gate import Judging
-    from greencode.weighing import MIN_JITTER_S
+    from greencode.judging import MIN_JITTER_S, Judging
 
     settings = settings or {}
     noise = settings.get("meter_noise")

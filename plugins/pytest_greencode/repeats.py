@@ -14,12 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from greencode.gate import GateSettings, Noise, estimate_noise
-from greencode.grouped_gate import Judging
+from greencode.judging import MIN_CONFIRM_ROUNDS, Judging, jitter_s
 from greencode.records import record_from_windows
-from greencode.repeat_plan import MIN_CONFIRM_ROUNDS, RepeatBudget, final_alpha, next_step, save_step
-from greencode.small_tests import sizing
-from greencode.weighing import Sizing, jitter_s
+from greencode.repeat_plan import RepeatBudget, final_alpha, next_step, save_step
 from pytest_greencode.keys import EXTRA_KEY
 
 if TYPE_CHECKING:
@@ -27,8 +24,10 @@ if TYPE_CHECKING:
 
     from greencode.baselines import Baseline
     from greencode.config import Config
+    from greencode.gate import GateSettings, Noise
     from greencode.measurement import Measurement
     from greencode.records import BaselineEntry, TestRecord
+    from greencode.weighing import Sizing
     from pytest_greencode.markers import Plan
 
 
@@ -61,6 +60,9 @@ class Repeats:
         """Read what deciding needs from the baseline (nothing to decide without one)."""
         if not (self.adaptive or self.saving) or baseline is None:
             return
+        from greencode.gate import estimate_noise
+        from greencode.small_tests import sizing
+
         self.sizes = sizing(baseline, self.jitter_s, gate.min_effect_j)
         self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source, self.jitter_s)
         self.entries = baseline.entries

@@ -159,11 +159,11 @@ def junit_properties(record: TestRecord) -> list[tuple[str, str]]:
 def publish(config: Any, outcome: RunOutcome, carbon: CarbonConfig) -> str | None:
     """Step summary and JUnit suite properties, when those are in use; a warning when the summary could not
     be written."""
-    from greencode.report import render
-    from greencode.report.records import append_step_summary, outcome_report
-
     warning = None
-    if os.environ.get("GITHUB_STEP_SUMMARY"):  # the report is built only when someone reads it
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # the report is built (and its model imported) only when read
+        from greencode.report import render
+        from greencode.report.records import append_step_summary, outcome_report
+
         warning = append_step_summary(render(outcome_report(outcome, carbon), "md"))
     try:
         from _pytest.junitxml import xml_key

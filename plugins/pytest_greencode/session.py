@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from greencode.baselines import Baseline
 from greencode.config import Config, load_config
 from greencode.errors import GreencodeError
 from greencode.footprint import EXTRA_ROUNDS, Spent, Stopwatch
@@ -41,6 +40,7 @@ from pytest_greencode.repeats import Repeats
 from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measures_setup
 
 if TYPE_CHECKING:
+    from greencode.baselines import Baseline
     from pytest_greencode.markers import Plan
     from pytest_greencode.serve import Server
 
