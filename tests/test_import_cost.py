@@ -71,41 +71,33 @@ def measuring_run_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     return set(json.loads(out.read_text()))
 
 
-@pytest.mark.parametrize(
-    "unused",
-    [
-        "greencode.meters.instructions_launch",
-        "greencode.meters.instructions",
-        "greencode.meters.valgrind",
-        "greencode.meters.callgrind",
-    ],
+#: What a ``pytest --greencode`` run that does not use the instruction meter, compare, save or write a step
+#: summary never needs: every run pays for what it imports, and importing these at every run's end was a
+#: large part of its fixed cost on small suites.
+NOT_IMPORTED_BY_A_PLAIN_RUN = (
+    # the instruction meter's launcher, client and call-graph parser
+    "greencode.meters.instructions_launch",
+    "greencode.meters.instructions",
+    "greencode.meters.valgrind",
+    "greencode.meters.callgrind",
+    # the comparison: the baseline, the grouped gate and its sizing, partial runs, the run's shift, hotspots
+    "greencode.baselines",
+    "greencode.grouped_gate",
+    "greencode.small_tests",
+    "greencode.weighing",
+    "greencode.partial_runs",
+    "greencode.run_shift",
+    "greencode.hotspots",
+    # the report model, which only the step summary needs
+    "greencode.report.model",
+    "greencode.report.records",
+    "greencode.report.loaders",
+    "greencode.report.gating",
 )
-def test_a_measuring_run_without_the_instruction_meter_does_not_import_it(
-    measuring_run_modules: set[str], unused: str
-) -> None:
-    # every pytest --greencode run pays for what it imports; these serve only the instruction meter
-    assert unused not in measuring_run_modules
 
 
-@pytest.mark.parametrize(
-    "unused",
-    [
-        "greencode.baselines",
-        "greencode.grouped_gate",
-        "greencode.small_tests",
-        "greencode.weighing",
-        "greencode.partial_runs",
-        "greencode.run_shift",
-        "greencode.hotspots",
-        "greencode.report.model",
-        "greencode.report.records",
-        "greencode.report.loaders",
-        "greencode.report.gating",
-    ],
-)
-def test_a_measuring_run_that_does_not_compare_or_save_does_not_import_the_comparison(
+@pytest.mark.parametrize("unused", NOT_IMPORTED_BY_A_PLAIN_RUN)
+def test_a_measuring_run_does_not_import_what_it_does_not_use(
     measuring_run_modules: set[str], unused: str
 ) -> None:
-    # only a comparing or saving run (or a step summary) needs the baseline, the grouped gate and the report
-    # model: importing them at every run's end was a large part of its fixed cost on small suites
     assert unused not in measuring_run_modules
