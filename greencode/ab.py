@@ -1057,6 +1057,19 @@ def _deselect(known: AbstractSet[str], active: AbstractSet[str]) -> list[str]:
     return sorted(node for node in known - active if not any(a.startswith(node) for a in active))
 
 
+def commit_given_as_test(cwd: Path, words: Sequence[str]) -> str | None:
+    """The first of the words before any option that names a commit rather than a path, as in
+    ``greencode ab main HEAD``: pytest would only say "file or directory not found" after the base's
+    worktree was built. Only the leading words are looked at, since an option's value (``-k main``) may
+    name a branch too."""
+    for word in words:
+        if word.startswith("-"):
+            return None
+        if not (cwd / word.split("::", 1)[0]).exists() and vcs.names_commit(cwd, word):
+            return word
+    return None
+
+
 def _sides(
     options: AbOptions, cwd: Path, top: Path, scratch: Path, stack: contextlib.ExitStack
 ) -> tuple[Side, Side]:

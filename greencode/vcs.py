@@ -210,6 +210,11 @@ def resolve_commit(top: Path, ref: str) -> str:
     return completed.stdout.strip()
 
 
+def names_commit(cwd: Path, word: str) -> bool:
+    """Whether ``word`` names a commit (an id, a branch, a tag, ``HEAD~1``) in the repository at ``cwd``."""
+    return git(cwd, "rev-parse", "--verify", "--quiet", f"{word}^{{commit}}").returncode == 0
+
+
 def head_commit(top: Path) -> str | None:
     """The commit ``HEAD`` names; None in a repository without commits."""
     return git(top, "rev-parse", "--verify", "--quiet", "HEAD").stdout.strip() or None

@@ -35,6 +35,7 @@ from greencode.ab import (
     Side,
     _Runner,
     _Served,
+    commit_given_as_test,
     decide,
     generation_of,
     measure_adaptively,
@@ -1002,6 +1003,29 @@ def test_a_bad_threshold_is_a_usage_error(
     monkeypatch.chdir(make_repo(tmp_path))
     assert cli.main(["ab", "--fail-on", "ten"]) == 2
     assert capsys.readouterr().err.startswith("greencode: error: --fail-on 'ten': expected a percentage")
+
+
+def test_commits_given_where_test_paths_go_are_refused_before_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(make_repo(tmp_path))
+    assert cli.main(["ab", "HEAD~0", "HEAD"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "greencode: error: 'HEAD~0' names a commit, not a test path: choose the versions with --base REF"
+    )
+
+
+def test_a_test_path_that_is_also_a_branch_name_is_a_test_path(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    git(repo, "branch", "tests")
+    assert commit_given_as_test(repo, ["tests"]) is None
+    assert commit_given_as_test(repo, ["tests::test_work"]) is None
+
+
+def test_a_commit_after_an_option_is_its_value_not_a_misplaced_ref(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    assert commit_given_as_test(repo, ["-k", "main"]) is None
+    assert commit_given_as_test(repo, ["main"]) == "main"
 
 
 @pytest.mark.parametrize(

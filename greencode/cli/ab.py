@@ -155,7 +155,7 @@ def handle(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from greencode.ab import DEFAULT_MAX_PAIRS, AbOptions, run_ab
+    from greencode.ab import DEFAULT_MAX_PAIRS, AbError, AbOptions, commit_given_as_test, run_ab
     from greencode.config import load_config
     from greencode.files import write_output
     from greencode.report import render
@@ -163,6 +163,13 @@ def handle(args: argparse.Namespace) -> int:
 
     config = with_fail_on(load_config(args.config), args.fail_on)
     pytest_args = after_separator(args.pytest_args)
+    if args.pytest_args[:1] != ["--"]:
+        ref = commit_given_as_test(Path.cwd(), pytest_args)
+        if ref is not None:
+            raise AbError(
+                f"{ref!r} names a commit, not a test path: choose the versions with --base REF and "
+                f"--head REF, and pass pytest's arguments after --, e.g. greencode ab --base {ref} -- tests"
+            )
     given = {
         "min_pairs": args.min_pairs,
         "time_budget_s": args.time_budget,
