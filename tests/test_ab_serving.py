@@ -127,6 +127,24 @@ def test_a_test_failing_on_a_later_pass_is_dropped_not_failed(project: Path) -> 
     assert first["failed"] == [] and "1 failed" not in worker.ended().stdout
 
 
+def test_a_doctest_passes_every_later_pass_with_its_modules_names(project: Path) -> None:
+    # doctest clears a doctest's globals after each run, so a later pass would fail on SIZE
+    (project / "test_energy.py").unlink()
+    (project / "tables.py").write_text(
+        'SIZE = 3\n\n\ndef triple(x):\n    """\n    >>> triple(SIZE)\n    9\n    """\n    return x * SIZE\n'
+    )
+    worker = start(project, "--doctest-modules", "tables.py")
+    first = worker.first_reply()
+    assert first is not None and ids(first) == ["tables.py::tables.triple"]
+
+    later = [worker.run_pass(index, ids(first)) for index in (1, 2)]
+    worker.finish()
+
+    assert [(reply["dropped"], ids(reply)) for reply in later if reply is not None] == [
+        ([], ["tables.py::tables.triple"])
+    ] * 2
+
+
 def test_the_first_reply_names_the_tests_that_failed(project: Path) -> None:
     (project / "test_energy.py").write_text("def test_fails():\n    assert False\n")
     worker = start(project)

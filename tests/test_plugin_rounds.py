@@ -178,6 +178,50 @@ class TestOnce(unittest.TestCase):
     assert any("round 2 of 3 failed or skipped" in w for w in results(pytester)["warnings"])
 
 
+DOCTESTS = {
+    "tables.py": """
+SIZE = 3
+
+
+def triple(x):
+    \"\"\"
+    >>> triple(SIZE)
+    9
+    \"\"\"
+    return x * SIZE
+""",
+    "notes.txt": """
+>>> class Point:
+...     x = 1
+>>> Point.__module__, Point.x
+('__main__', 1)
+""",
+}
+
+
+@pytest.mark.parametrize("name", ["tables.py::tables.triple", "notes.txt::notes.txt"])
+def test_a_doctest_runs_every_round_with_the_names_its_first_round_had(
+    pytester: pytest.Pytester, name: str
+) -> None:
+    # doctest clears a doctest's globals after each run: the module's names, or __name__ for a class
+    make_project(pytester, "")
+    pytester.makefile(".txt", notes=DOCTESTS["notes.txt"])
+    pytester.makepyfile(tables=DOCTESTS["tables.py"])
+    result = run(
+        pytester,
+        "--doctest-modules",
+        "--doctest-glob=*.txt",
+        "--greencode",
+        "--greencode-rounds=3",
+        "--greencode-json=results.json",
+        name.split("::")[0],
+    )
+    result.assert_outcomes(passed=1)
+    (record,) = results(pytester)["tests"]
+    assert (record["node_id"], record["rounds"]) == (name, 3)
+    assert results(pytester)["warnings"] == []
+
+
 def test_extra_rounds_print_nothing_under_capture_off(pytester: pytest.Pytester) -> None:
     make_project(pytester, 'def test_prints():\n    print("round output")\n')
     result = run(pytester, "-s", "--greencode", "--greencode-rounds=3")

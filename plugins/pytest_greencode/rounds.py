@@ -19,6 +19,7 @@ from greencode.variation import pin_variation
 from pytest_greencode.benchmark import BenchmarkEnergy
 from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, PROFILE_KEY
 from pytest_greencode.quiet import did_not_pass, quiet_rounds
+from pytest_greencode.reruns import keep_for_reruns, ready_to_rerun
 
 if TYPE_CHECKING:
     from greencode.config import Config
@@ -77,6 +78,7 @@ def measured_call(run: GreencodeRun, item: pytest.Item, plan: Plan) -> Generator
             glue = None
     if run.pin_variation:
         pin_variation(item.nodeid)
+    keep_for_reruns(item)
     recorder = run.open_window(item.nodeid)
     try:
         result = yield
@@ -115,6 +117,7 @@ def extra_rounds(
             for _ in range(count):
                 if run.pin_variation:
                     pin_variation(item.nodeid)
+                ready_to_rerun(item)
                 recorder = run.open_window(item.nodeid)
                 try:
                     item.runtest()

@@ -47,6 +47,7 @@ from greencode.side_workers import Channel, read_message, serving_channels, writ
 from pytest_greencode import xdist
 from pytest_greencode.keys import BENCHMARK_KEY, CALLS_KEY, EXTRA_KEY, PROFILE_KEY
 from pytest_greencode.quiet import quiet_pass
+from pytest_greencode.reruns import ready_to_rerun
 
 if TYPE_CHECKING:
     from pytest_greencode.session import GreencodeRun
@@ -222,6 +223,7 @@ class Server:
                     with contextlib.suppress(KeyError):
                         del item.stash[key]
                 following = items[position + 1] if position + 1 < len(items) else None
+                ready_to_rerun(item)
                 reports = runtestprotocol(item, log=False, nextitem=following)
                 del item._report_sections[:]  # captured output of a report nobody sees
                 passed = any(r.when == "call" and r.passed for r in reports)
