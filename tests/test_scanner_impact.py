@@ -460,3 +460,42 @@ def test_rules_without_the_heavy_loop_rule_stay_high_in_init() -> None:
                 self.run(pending.pop(0))
     """
     assert only(code, "GRN003").impact == "high"
+
+
+# -- round 5: a list an outer loop makes afresh holds one outer item's worth ------------------------------
+
+DRAIN_PER_MODULE = """
+def imports(modules):
+    out = []
+    for module in modules:
+        names = list(module.names)
+        while names:
+            out.append(names.pop(0))
+    return out
+"""
+
+
+def test_pop_front_on_a_list_made_afresh_per_outer_pass_is_left_to_all() -> None:
+    finding = only(DRAIN_PER_MODULE, "GRN003")
+    assert (finding.impact, finding.confidence, finding.shown_by_default) == ("medium", "medium", False)
+    assert "one outer item's worth" in finding.why
+
+
+def test_pop_front_on_a_list_kept_across_the_outer_loop_is_shown() -> None:
+    # near miss: the same drain of one list made before the loop, as long as every module's names
+    code = """
+    def imports(modules):
+        names = [name for module in modules for name in module.names]
+        out = []
+        while names:
+            out.append(names.pop(0))
+        return out
+    """
+    finding = only(code, "GRN003")
+    assert (finding.impact, finding.shown_by_default) == ("high", True)
+
+
+def test_readlines_in_a_loop_over_a_file_is_left_to_all() -> None:
+    code = "def count(f):\n    n = 0\n    for line in f.readlines():\n        n += len(line)\n    return n\n"
+    finding = only(code, "GRN028")
+    assert (finding.confidence, finding.shown_by_default) == ("medium", False)

@@ -2,15 +2,18 @@
 over parameters, over what was read, over what was derived from those; not over an object's own
 attributes, literals or one split string's parts. Also the rules that changed with it (GRN002's stack at
 the front, GRN003's `del x[0]`, GRN001's list made from the pass's own data, GRN010 and GRN025's
-arguments)."""
+arguments), and round 5's parameters named for one small item."""
 
 from __future__ import annotations
 
 import ast
 import textwrap
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from greencode.tactics.scanner import Finding, scan_source
-from greencode.tactics.sizes import input_names, loop_is_sized
+from greencode.tactics.sizes import SCALAR_WORDS, input_names, loop_is_sized, scalar_like
 
 
 def findings(code: str, rule: str) -> list[Finding]:
@@ -36,8 +39,8 @@ def first_loop(code: str) -> tuple[ast.AST, frozenset[str]]:
 
 
 def test_parameters_hold_input_but_self_args_and_kwargs_do_not() -> None:
-    names = names_of("def f(self, items, *args, key=None, **options):\n    pass\n")
-    assert names == {"items", "key"}
+    names = names_of("def f(self, items, *args, data=None, **options):\n    pass\n")
+    assert names == {"items", "data"}
 
 
 def test_a_name_bound_from_a_parameter_holds_input() -> None:
@@ -254,3 +257,55 @@ def test_membership_in_a_list_made_from_loop_invariant_data_is_flagged() -> None
                 yield n
     """
     assert findings(code, "GRN001")
+
+
+# -- round 5: parameters named for one small item ------------------------------------------------------
+
+DIGITS_OF_ONE_NUMBER = """
+def to_words(num_str):
+    words = []
+    for digit in reversed(num_str):
+        words.insert(0, DIGITS[int(digit)])
+    return words
+"""
+
+
+def test_a_parameter_named_for_one_small_item_is_not_input() -> None:
+    assert "num_str" not in names_of("def f(num_str, key, date, doc):\n    pass\n")
+
+
+def test_insert_front_per_digit_of_one_number_is_left_to_all() -> None:
+    (finding,) = findings(DIGITS_OF_ONE_NUMBER, "GRN002")
+    assert not finding.shown_by_default
+    assert "nothing shows to be as long as an input" in finding.why
+
+
+def test_insert_front_per_item_of_a_plural_parameter_is_shown() -> None:
+    # near miss: ``nums`` names a collection, not one number
+    assert shown(DIGITS_OF_ONE_NUMBER.replace("num_str", "nums"), "GRN002")
+
+
+def test_a_regex_per_line_of_a_text_parameter_is_still_shown() -> None:
+    code = "import re\ndef f(text):\n    for line in text.splitlines():\n        re.match('a+', line)\n"
+    assert shown(code, "GRN007")
+
+
+def test_a_scalar_word_inside_another_word_does_not_count() -> None:
+    # ``keyword``, ``modpath``, ``strings``: only whole ``_``-separated words mark one item
+    assert not any(scalar_like(name) for name in ("keywords", "modpath", "strings", "values", "datestr"))
+
+
+def test_a_scalar_word_as_any_part_of_a_name_counts() -> None:
+    assert all(scalar_like(name) for name in ("num_str", "module_path", "entity", "raw_Value", "sig_"))
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+
+
+@given(st.lists(_WORD, min_size=1, max_size=4), st.sampled_from(sorted(SCALAR_WORDS)), st.integers(0, 4))
+def test_a_name_is_scalar_like_exactly_when_one_of_its_words_is_a_scalar_word(
+    words: list[str], scalar: str, at: int
+) -> None:
+    plain = [w for w in words if w not in SCALAR_WORDS] or ["items"]
+    assert not scalar_like("_".join(plain))
+    assert scalar_like("_".join([*plain[:at], scalar, *plain[at:]]))

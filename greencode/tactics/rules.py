@@ -467,7 +467,8 @@ def _front_operation(node: ast.Call, ctx: Context, arity: int) -> bool:
     same loop also takes from the front of (`pop(0)`, `del y[0]`) is a stack kept at the front, as deep
     as what is open (a template's nested sections), not as long as the input: medium impact and
     confidence (`--all`; three negligible findings in chevron). A list an outer loop binds afresh holds
-    one outer item's worth: only the loops inside that one count (one dotted name's parts in a lexer).""",
+    one outer item's worth: only the loops inside that one count (one dotted name's parts in a lexer), and
+    since round 5 such a finding is of at most medium impact and confidence (`--all`).""",
     nodes=(ast.Call,),
     calls=("insert",),
     heavy_loops_only=True,
@@ -493,7 +494,8 @@ def _front_verdict(receiver: ast.AST | None, ctx: Context, message: str | None =
     ``split()``) and lives across iterations; unsure otherwise, since a list passed in or held on an object
     is often short (command-line arguments, a split line) or not a list at all (an XML element). A list
     made afresh in the loop's body does not grow across iterations: no finding. A list an outer loop
-    binds afresh holds one outer item's worth: only the loops inside that one count. A list the loop also
+    binds afresh holds one outer item's worth: only the loops inside that one count, at most medium
+    impact and confidence (see ``Scanner._hit``). A list the loop also
     takes from the front of as it puts in at the front is a stack kept at the front, as deep as what is
     open (a template's nested sections), not as long as the input: medium confidence."""
     loop = ctx.innermost_loop()
@@ -568,7 +570,9 @@ def _deletes_front(node: ast.Delete) -> str | None:
     condition picks (`while lines and not lines[0].strip(): del lines[0]`) walks a prefix, which the
     scanner cannot tell from a whole drain (two negligible findings: a text's header lines, a traceback's
     bottom frames). Known negligible in loops over input: the names of one from-import drained per module
-    (isort), a queue of a few pending tokens (Pygments).""",
+    (isort), a queue of a few pending tokens (Pygments); both lists are bound afresh by an outer loop, so
+    since round 5 they need `--all` (which also hides one worth acting on: networkx's degree list
+    rebuilt per round of a graph's peeling).""",
     nodes=(ast.Call, ast.Delete),
     calls=("pop",),
 )
@@ -906,7 +910,10 @@ def _loop_over_listcomp(node: ast.For | ast.comprehension, ctx: Context) -> bool
     "(`for line in f:`)",
     heuristic="""A `for` loop or comprehension clause whose iterable is a call `x.readlines()` without
     arguments.""",
-    false_positives="""Objects other than files whose `readlines()` returns a list they already hold.""",
+    false_positives="""Objects other than files whose `readlines()` returns a list they already hold.
+    Of medium confidence (`--all`): the list costs memory for the file's size, the lines are read either
+    way, and every such finding judged on real projects (3 of 3) read one small file once.""",
+    confidence="medium",
     nodes=(*_FOR, ast.comprehension),
 )
 def _loop_over_readlines(node: ast.For | ast.comprehension, ctx: Context) -> bool:

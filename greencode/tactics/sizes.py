@@ -28,11 +28,31 @@ _SPLITS = frozenset({"split", "rsplit", "partition", "rpartition"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
+#: Words that, as one ``_``-separated part of a parameter's name, say it holds one small thing: one
+#: number's digits, one name, key, word, character, entity, date or value, one path, one docstring or
+#: signature, one string. A loop over such a parameter is as long as that thing, a handful of items in
+#: practice, not as long as a document. Plurals (``names``, ``keys``, ``paths``) are collections and do
+#: not match.
+SCALAR_WORDS = frozenset(
+    {
+        "num", "number", "digit", "digits", "name", "key", "word", "char", "entity", "date", "value",
+        "path", "doc", "docstring", "sig", "signature", "string", "str",
+    }
+)  # fmt: skip
+
+
+def scalar_like(name: str) -> bool:
+    """Whether a parameter's name marks one small item (``num_str``, ``modpath``'s ``path`` part does not
+    count: only whole ``_``-separated words do, e.g. ``module_path``)."""
+    return any(word in SCALAR_WORDS for word in name.lower().split("_"))
+
+
 def parameters(args: ast.arguments) -> set[str]:
     """The parameters that carry a caller's data: not ``self``/``cls``, not ``*args`` or ``**kwargs``
-    (a call's few extra arguments or options)."""
+    (a call's few extra arguments or options), and not one whose name marks one small item (see
+    ``scalar_like``)."""
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
-    return {a.arg for a in every if a.arg not in _RECEIVERS}
+    return {a.arg for a in every if a.arg not in _RECEIVERS and not scalar_like(a.arg)}
 
 
 def splits_one_string(node: ast.AST) -> bool:
