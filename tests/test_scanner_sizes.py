@@ -13,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.tactics.scanner import Finding, scan_source
-from greencode.tactics.sizes import SCALAR_WORDS, input_names, loop_is_sized, scalar_like
+from greencode.tactics.sizes import (
+    SCALAR_WORDS,
+    class_hierarchy,
+    input_names,
+    loop_is_sized,
+    scalar_like,
+)
 
 
 def findings(code: str, rule: str) -> list[Finding]:
@@ -309,3 +315,93 @@ def test_a_name_is_scalar_like_exactly_when_one_of_its_words_is_a_scalar_word(
     plain = [w for w in words if w not in SCALAR_WORDS] or ["items"]
     assert not scalar_like("_".join(plain))
     assert scalar_like("_".join([*plain[:at], scalar, *plain[at:]]))
+
+
+# -- round 6: one class's hierarchy, and tests kept inside a module --------------------------------------
+
+FIND_HANDLER = """
+import re
+def find_handler(handlers, node):
+    classes = [node.__class__]
+    while classes:
+        cls = classes.pop(0)
+        name = re.sub('[A-Z]', '_', cls.__name__)
+        if name in handlers:
+            return handlers[name]
+        for base in cls.__bases__:
+            if base not in classes:
+                classes.append(base)
+"""
+
+
+def test_a_walk_of_one_class_hierarchy_is_left_to_all() -> None:
+    found = [f for f in scan_source(textwrap.dedent(FIND_HANDLER), "pkg/module.py")]
+    assert {f.rule for f in found} >= {"GRN001", "GRN003", "GRN007"}
+    assert not any(f.shown_by_default for f in found)
+
+
+def test_a_worklist_grown_from_a_graphs_neighbours_is_still_shown() -> None:
+    # near miss: the same walk over a graph's edges, as long as the graph
+    code = FIND_HANDLER.replace("[node.__class__]", "[node]").replace("cls.__bases__", "graph[cls]")
+    code = code.replace("handlers, node", "handlers, graph, node")
+    assert shown(code, "GRN003")
+
+
+def test_class_hierarchy_expressions_are_one_class_or_its_ancestors() -> None:
+    for source in ("type(x)", "x.__class__", "c.__bases__", "c.__mro__", "c.mro()", "c.py__mro__()"):
+        assert class_hierarchy(ast.parse(source, mode="eval").body), source
+    for source in ("c.bases", "c.classes", "type(x, y, z)", "c.subclasses()"):
+        assert not class_hierarchy(ast.parse(source, mode="eval").body), source
+
+
+def test_membership_in_one_class_mro_is_not_flagged() -> None:
+    code = """
+    def isinstance_all(objects, types):
+        for o in objects:
+            mro = list(type(o).__mro__)
+            for t in types:
+                if t in mro:
+                    yield o
+    """
+    assert not findings(code, "GRN001")
+
+
+def test_membership_in_a_list_of_the_items_is_still_flagged() -> None:
+    # near miss: the list holds the caller's items, not one class's ancestors
+    code = """
+    def common(objects, types):
+        seen = list(objects)
+        for o in objects:
+            for t in types:
+                if t in seen:
+                    yield o
+    """
+    assert shown(code, "GRN001")
+
+
+TEST_IN_MODULE = """
+def parse(text):
+    return text
+class TestParse:
+    def test_lines(self):
+        for line in open('sample.txt').readlines():
+            assert line in [parse(x) for x in open('other.txt')]
+"""
+
+
+def test_a_test_method_kept_in_a_module_is_low_impact() -> None:
+    (finding,) = findings(TEST_IN_MODULE, "GRN001")
+    assert finding.impact == "low" and not finding.shown_by_default
+    assert "a test kept inside the module" in finding.why
+
+
+def test_a_test_named_method_of_a_product_class_is_not_a_test() -> None:
+    # near miss: pytest collects `test*` only from classes named `Test*`
+    (finding,) = findings(TEST_IN_MODULE.replace("class TestParse", "class Parse"), "GRN001")
+    assert finding.shown_by_default
+
+
+def test_a_helper_of_a_test_class_is_not_a_test() -> None:
+    # near miss: a method not named `test*` is not collected
+    (finding,) = findings(TEST_IN_MODULE.replace("def test_lines", "def lines"), "GRN001")
+    assert finding.shown_by_default

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from greencode.tactics.sizes import derives, input_names, loop_is_sized
+from greencode.tactics.sizes import class_hierarchy, derives, input_names, loop_is_sized
 
 # What a name was last bound to, as far as a single forward pass can tell.
 LIST = "list"  # a list that may be long: a comprehension, list(...), sorted(...), or grown in a loop
@@ -286,6 +286,8 @@ class Context:
             qualname = self.qualname(value.func)
             if qualname is None:
                 return OTHER
+            if qualname in ("list", "sorted") and value.args and class_hierarchy(value.args[0]):
+                return SMALL_LIST  # ``list(cls.__mro__)``: one class's ancestors, a few
             if qualname in _CALL_KINDS:
                 return _CALL_KINDS[qualname]
             return LOGGER if qualname.endswith(".getLogger") else CALL + qualname

@@ -110,6 +110,15 @@ def worth_showing(impact: Level, confidence: Level, share: float | None = None) 
     return score[impact] * score[confidence] >= 6 or (share is not None and share >= HOT_SHARE)
 
 
+def in_test_class(qualname: str | None, function: str | None) -> bool:
+    """Whether the code is a test method kept in a product module (``class TestTLS: def test_record()``),
+    by pytest's default names: a function named ``test*`` in a class named ``Test*``. Such tests check the
+    code rather than being it, like the test files the scanner leaves out."""
+    if not qualname or not function or not function.startswith("test"):
+        return False
+    return any(part.startswith("Test") for part in qualname.split(".")[:-1])
+
+
 def file_role(path: str) -> tuple[Role, str]:
     """Whether a file is product code, a test or fixture, or a script/example, and why (from its path)."""
     parts = PurePosixPath(path.replace("\\", "/")).parts
@@ -375,6 +384,8 @@ def place(
         return Place("low", "under `if __name__ == '__main__':`, which runs once", qualname)
     if function in _RARE_FUNCTIONS:
         return Place("low", f"in {function}(), which runs rarely (printing, start-up)", qualname)
+    if in_test_class(qualname, function):
+        return Place("low", f"in {qualname}(), a test kept inside the module (pytest collects it)", qualname)
     unknown = [loop for loop in loops if not loop_is_small(loop)]
     if loops and not unknown:
         return Place("low", f"in a loop over a few literal items in {shown}", qualname)

@@ -79,6 +79,23 @@ def _reads_input(node: ast.AST) -> bool:
     )
 
 
+#: Attributes that give one class, or one class's bases or method resolution order: a class hierarchy is
+#: as deep as its definitions, a handful of classes, however large the object that leads to it.
+_HIERARCHY = frozenset({"__class__", "__bases__", "__mro__", "mro"})
+
+
+def class_hierarchy(node: ast.AST) -> bool:
+    """``x.__class__``, ``type(x)``, ``cls.__bases__``, ``cls.__mro__``, ``cls.mro()`` and look-alikes named
+    ``..._mro__``/``..._bases__`` (``py__mro__()``): one class or its ancestors, not an input's items."""
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 1:
+            return True
+        node = node.func
+    return isinstance(node, ast.Attribute) and (
+        node.attr in _HIERARCHY or node.attr.endswith(("_mro__", "_bases__"))
+    )
+
+
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node``, not descending into nested functions, lambdas or classes."""
     pending = list(ast.iter_child_nodes(node))
@@ -92,13 +109,18 @@ def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
 def derives(expression: ast.AST, names: AbstractSet[str]) -> bool:
     """Whether ``expression`` reads one of ``names`` or reads input, other than as the parts of one split
     string (a field list)."""
-    if splits_one_string(expression):
+    if splits_one_string(expression) or class_hierarchy(expression):
         return False
-    for node in [expression, *_own_nodes(expression)]:
+    pending = [expression]
+    while pending:
+        node = pending.pop()
         if isinstance(node, ast.Name) and node.id in names:
             return True
         if _reads_input(node):
             return True
+        if node is expression or not isinstance(node, _SCOPES):
+            # what leads to one class's hierarchy is not input: ``[node.__class__]`` holds one class
+            pending.extend(child for child in ast.iter_child_nodes(node) if not class_hierarchy(child))
     return False
 
 
@@ -189,11 +211,20 @@ def _is_worklist(loop: ast.While) -> bool:
     condition tests and adds new ones, a walk of a graph or a fixed-point iteration."""
     tested = _names_in(loop.test)
     grown, shrunk = set(), set()
+    # ``for base in cls.__bases__: todo.append(base)`` walks one class hierarchy: a few classes
+    ancestors = {
+        name
+        for node in _own_nodes(loop)
+        if isinstance(node, (ast.For, ast.comprehension)) and class_hierarchy(node.iter)
+        for name in _bound_names(node.target)
+    }
     for node in _own_nodes(loop):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             receiver = node.func.value
             if isinstance(receiver, ast.Name) and receiver.id in tested:
-                if node.func.attr in _GROWING:
+                if node.func.attr in _GROWING and not all(
+                    class_hierarchy(a) or (isinstance(a, ast.Name) and a.id in ancestors) for a in node.args
+                ):
                     grown.add(receiver.id)
                 elif node.func.attr in _SHRINKING:
                     shrunk.add(receiver.id)
