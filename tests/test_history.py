@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from processes import held_elsewhere, started_together
 from report_inputs import FINGERPRINT, record, run_info, sqlite_file, write_history
 from run_cli import run_greencode
 
 from greencode.errors import StoreError
 from greencode.history import History
+from greencode.history.database import _point_row
+from greencode.history.model import RESULT_COLUMNS, HistoryPoint, result_row, run_from_info
 from greencode.history.schema import SCHEMA_VERSION
 from greencode.history.sqlite import SqliteBackend
-from greencode.records import record_from_point
+from greencode.records import TestRecord, record_from_point
 from greencode.report import load_report
 from greencode.vcs import VcsState
 
@@ -252,3 +256,26 @@ def test_raw_counts_travel_into_the_history_and_back(tmp_path: Path) -> None:
         (point,) = history.series("t.py::a")
     assert (point.instructions, point.d1_misses, point.ll_misses) == (1_234_567, 89, 7)
     assert record_from_point(point).instructions == 1_234_567
+
+
+@given(
+    samples=st.lists(st.floats(0, 1e3, allow_nan=False), min_size=1, max_size=6),
+    estimated=st.booleans(),
+    instructions=st.none() | st.integers(0, 10**12),
+    verdict=st.sampled_from([(None, None), ("regression", 0.25), ("unchanged", -0.01)]),
+)
+def test_a_result_row_holds_what_the_records_history_point_holds(
+    samples: list[float], estimated: bool, instructions: int | None, verdict: tuple[str | None, float | None]
+) -> None:
+    test = TestRecord(
+        "t.py::a", "test", tuple(samples), 0.5, 0.25, "estimate", estimated, instructions=instructions
+    )
+    summary, run = test.summary, run_from_info(run_info(), FINGERPRINT, 1, False)
+    point = HistoryPoint(
+        run.run_id, run.started, run.commit, run.branch, run.dirty, test.node_id, test.per, summary.n,
+        summary.median, summary.q1, summary.q3, summary.mean, summary.stdev, test.wall_s, test.cpu_s,
+        test.estimated, test.meter, *verdict, instructions=instructions,
+    )  # fmt: skip
+    row = result_row(run.run_id, test, *verdict)
+    assert dict(zip(RESULT_COLUMNS, row, strict=True)) == _point_row(point)
+    assert [type(v) for v in row] == [type(v) for v in _point_row(point).values()]

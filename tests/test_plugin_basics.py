@@ -516,3 +516,80 @@ def test_other():
     )
     run(pytester, "--greencode").assert_outcomes(passed=6)
     assert (pytester.path / "plans.txt").read_text() == "2"
+
+
+def test_a_tests_plan_reads_the_markers_pytest_finds_closest(pytester: pytest.Pytester) -> None:
+    # the planner looks up a class's and a module's markers once for all their tests: what it finds must be
+    # what item.get_closest_marker finds, at every level and with the nearest one winning
+    pytester.makepyfile(
+        """
+import pytest
+
+pytestmark = [pytest.mark.energy_budget("9 J"), pytest.mark.greencode(rounds=4)]
+
+def test_module_level():
+    pass
+
+@pytest.mark.greencode(rounds=2)
+@pytest.mark.greencode(rounds=3)
+def test_own_first_wins():
+    pass
+
+@pytest.mark.greencode(skip=True)
+class TestMarked:
+    def test_from_class(self):
+        pass
+
+    @pytest.mark.energy_budget("1 J")
+    @pytest.mark.greencode(rounds=5)
+    def test_own_over_class(self):
+        pass
+
+    @pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.greencode(rounds=6))])
+    def test_param(self, n):
+        pass
+"""
+    )
+    items, _ = pytester.inline_genitems()
+    from pytest_greencode.markers import Planner
+
+    planner = Planner(1, False)
+    found = {item.name: planner._closest(item) for item in items}
+    expected = {
+        item.name: (item.get_closest_marker("greencode"), item.get_closest_marker("energy_budget"))
+        for item in items
+    }
+    assert found == expected
+    assert {name: (g.kwargs, b.args) for name, (g, b) in found.items()} == {
+        "test_module_level": ({"rounds": 4}, ("9 J",)),
+        "test_own_first_wins": ({"rounds": 3}, ("9 J",)),
+        "test_from_class": ({"skip": True}, ("9 J",)),
+        "test_own_over_class": ({"rounds": 5}, ("1 J",)),
+        "test_param[1]": ({"skip": True}, ("9 J",)),
+        "test_param[2]": ({"rounds": 6}, ("9 J",)),
+    }
+
+
+def test_a_test_whose_teardown_fails_keeps_no_record(pytester: pytest.Pytester) -> None:
+    # its record is kept once its teardown has ended; a teardown that raises ends the test with an error
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.fixture
+def broken():
+    yield
+    raise RuntimeError("teardown failed")
+
+def test_torn(broken):
+    pass
+
+def test_fine():
+    pass
+"""
+    )
+    result = run(pytester, "--greencode", "--greencode-json", "results.json")
+    result.assert_outcomes(passed=2, errors=1)
+    assert [r["node_id"] for r in results(pytester)["tests"]] == [
+        "test_a_test_whose_teardown_fails_keeps_no_record.py::test_fine"
+    ]

@@ -7,7 +7,7 @@ hold the same tables (:mod:`greencode.history.schema`). Every problem is a one-l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import fields
 from pathlib import Path
@@ -18,11 +18,12 @@ from greencode.config import is_history_url
 from greencode.errors import GreencodeError, StoreError
 from greencode.history.model import (
     POINT_COLUMNS,
+    RESULT_COLUMNS,
     RUN_COLUMNS,
     HistoryPoint,
     HistoryRun,
-    point_from_record,
     point_from_row,
+    result_row,
     run_from_info,
     run_from_row,
 )
@@ -162,11 +163,13 @@ class History:
         verdicts = verdicts or {}
         records = list(records)
         stored = run_from_info(run, fingerprint, len(records), failed)
-        points = [
-            point_from_record(stored, record, *verdicts.get(record.node_id, (None, None)))
-            for record in records
+        unjudged = (None, None)
+        rows = [
+            result_row(stored.run_id, record, *verdicts.get(record.node_id, unjudged)) for record in records
         ]
-        self.insert_rows([_run_row(stored)], [_point_row(point) for point in points])
+        with self._write() as connection:
+            self._insert(connection, "runs", [_run_row(stored)])
+            self._insert_values(connection, "results", RESULT_COLUMNS, rows)
 
     def insert_rows(
         self, runs: list[dict[str, Any]], results: list[dict[str, Any]], skip_existing: bool = False
@@ -178,14 +181,25 @@ class History:
                 stored = {row[0] for row in connection.execute("SELECT run_id FROM runs")}
                 runs = [row for row in runs if row["run_id"] not in stored]
                 results = [row for row in results if row["run_id"] not in stored]
-            for table, rows in (("runs", runs), ("results", results)):
-                if rows:
-                    columns = list(rows[0])
-                    statement = self._sql(
-                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-                    )
-                    connection.cursor().executemany(statement, [[row[c] for c in columns] for row in rows])
+            self._insert(connection, "runs", runs)
+            self._insert(connection, "results", results)
         return len(runs)
+
+    def _insert(self, connection: Any, table: str, rows: list[dict[str, Any]]) -> None:
+        """Rows given as column-to-value mappings, all with the first row's columns."""
+        if rows:
+            columns = list(rows[0])
+            self._insert_values(connection, table, columns, [[row[c] for c in columns] for row in rows])
+
+    def _insert_values(
+        self, connection: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Rows given as values in the order of ``columns``."""
+        if rows:
+            statement = self._sql(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            )
+            connection.cursor().executemany(statement, rows)
 
     def copy_into(self, target: History) -> tuple[int, int]:
         """Copy every run of this history into ``target`` (rows checked on the way); runs already there are

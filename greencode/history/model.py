@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from greencode.errors import StoreError
-from greencode.records import COUNT_FIELDS, PER_VALUES
+from greencode.records import PER_VALUES
 
 if TYPE_CHECKING:
     from greencode.fingerprint import Fingerprint
@@ -81,6 +81,9 @@ POINT_COLUMNS = (
     "s.q1_j", "s.q3_j", "s.mean_j", "s.stdev_j", "s.wall_s", "s.cpu_s", "s.estimated", "s.meter", "s.verdict",
     "s.change", "s.instructions", "s.d1_misses", "s.ll_misses",
 )  # fmt: skip
+#: The results table's columns in the order :func:`result_row` gives them: the run's id, then the point's own
+#: (``s.``) columns.
+RESULT_COLUMNS = ("run_id", *(column[2:] for column in POINT_COLUMNS if column.startswith("s.")))
 
 
 class _Row:
@@ -224,29 +227,24 @@ def run_from_info(run: RunInfo, fingerprint: Fingerprint, tests: int, failed: bo
     )
 
 
-def point_from_record(
-    run: HistoryRun, record: TestRecord, verdict: str | None, change: float | None
-) -> HistoryPoint:
-    """A test's record in ``run`` as the history stores it: its samples' statistics, not the samples, with
-    the gate's ``verdict`` and relative ``change``."""
-    summary = record.summary
-    return HistoryPoint(
-        run_id=run.run_id,
-        started=run.started,
-        commit=run.commit,
-        branch=run.branch,
-        dirty=run.dirty,
-        n=summary.n,
-        median_j=summary.median,
-        q1_j=summary.q1,
-        q3_j=summary.q3,
-        mean_j=summary.mean,
-        stdev_j=summary.stdev,
-        verdict=verdict,
-        change=change,
-        **{name: getattr(record, name) for name in _AS_RECORDED},
-    )
+def result_row(
+    run_id: str, record: TestRecord, verdict: str | None, change: float | None
+) -> tuple[object, ...]:
+    """A test's record in run ``run_id`` as the results table stores it (:data:`RESULT_COLUMNS`): its
+    samples' statistics, not the samples, with the gate's ``verdict`` and relative ``change``.
 
-
-#: What a history point keeps of a record as it is (the rest is its run's and its samples' statistics).
-_AS_RECORDED = ("node_id", "per", "wall_s", "cpu_s", "estimated", "meter", *COUNT_FIELDS)
+    Made straight from the record, once per test at the end of every run: no :class:`HistoryPoint` and, for
+    the default single sample, no :class:`~greencode.stats.Summary` on the way (a test checks that the row
+    holds what those would)."""
+    samples = record.samples_j
+    if len(samples) == 1 and math.isfinite(only := float(samples[0])):  # as stats.summarize has it
+        n, median, q1, q3, mean, stdev = 1, only, only, only, only, 0.0
+    else:
+        s = record.summary
+        n, median, q1, q3, mean, stdev = s.n, s.median, s.q1, s.q3, s.mean, s.stdev
+    estimated = record.estimated
+    return (
+        run_id, record.node_id, record.per, n, median, q1, q3, mean, stdev, record.wall_s, record.cpu_s,
+        int(estimated) if type(estimated) is bool else estimated, record.meter, verdict, change,
+        record.instructions, record.d1_misses, record.ll_misses,
+    )  # fmt: skip

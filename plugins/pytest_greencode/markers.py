@@ -34,17 +34,71 @@ def _error(item: pytest.Item, marker: str, problem: str) -> str:
     return f"{item.nodeid}: @pytest.mark.{marker}: {problem}"
 
 
-def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool, test_rounds: int | None = None) -> Plan:
-    """``item``'s plan from its fixtures and markers; ``rounds`` is the configured default (the ``energy``
-    fixture's rounds), ``test_rounds`` the default for repeating a test's own call (``rounds`` when None) and
-    ``benchmark_plugin`` whether pytest-benchmark is installed."""
+#: A node's closest ``greencode`` and ``energy_budget`` markers (None where it has none).
+Closest = tuple[pytest.Mark | None, pytest.Mark | None]
+
+
+class Planner:
+    """The plans of a session's collected tests, made once after collection (:meth:`plan`).
+
+    ``rounds`` is the configured default (the ``energy`` fixture's rounds), ``test_rounds`` the default for
+    repeating a test's own call (``rounds`` when None) and ``benchmark_plugin`` whether pytest-benchmark is
+    installed. Tests planned alike share one :class:`Plan` (every item keeps its plan for the whole run, and
+    fewer live objects make each garbage collection cheaper), and the markers of a class, module or package
+    are looked up once for all of its tests, not once per test and marker name."""
+
+    def __init__(self, rounds: int, benchmark_plugin: bool, test_rounds: int | None = None) -> None:
+        self.rounds = rounds
+        self.test_rounds = rounds if test_rounds is None else test_rounds
+        self.benchmark_plugin = benchmark_plugin
+        self._plans: dict[Plan, Plan] = {}
+        self._unmarked: dict[Mode, Plan] = {}
+        #: the closest markers of each parent node seen, by the node's id (the nodes outlive the planner)
+        self._inherited: dict[int, Closest] = {}
+
+    def plan(self, item: pytest.Item) -> Plan:
+        """``item``'s plan from its fixtures and markers (as ``item.get_closest_marker`` finds them)."""
+        fixtures = getattr(item, "fixturenames", ())
+        benchmark = "benchmark" in fixtures and self.benchmark_plugin
+        mode: Mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
+        rounds = self.test_rounds if mode == "test" else self.rounds
+        greencode, budget = self._closest(item)
+        if greencode is None and budget is None:
+            plan = self._unmarked.get(mode)
+            if plan is None:
+                plan = self._unmarked[mode] = Plan(True, rounds, mode)
+            return plan
+        plan = _marked_plan(item, mode, rounds, greencode, budget)
+        return self._plans.setdefault(plan, plan)
+
+    def _closest(self, node: pytest.Item | pytest.Collector) -> Closest:
+        greencode, budget = _own_markers(node)
+        parent = node.parent
+        if parent is not None and (greencode is None or budget is None):
+            above = self._inherited.get(id(parent))
+            if above is None:
+                above = self._inherited[id(parent)] = self._closest(parent)
+            greencode = above[0] if greencode is None else greencode
+            budget = above[1] if budget is None else budget
+        return greencode, budget
+
+
+def _own_markers(node: pytest.Item | pytest.Collector) -> Closest:
+    """The first ``greencode`` and ``energy_budget`` markers applied to ``node`` itself."""
+    greencode = budget = None
+    for mark in node.own_markers:
+        if mark.name == "greencode":
+            greencode = mark if greencode is None else greencode
+        elif mark.name == "energy_budget":
+            budget = mark if budget is None else budget
+    return greencode, budget
+
+
+def _marked_plan(
+    item: pytest.Item, mode: Mode, rounds: int, marker: pytest.Mark | None, budget_marker: pytest.Mark | None
+) -> Plan:
+    """The plan of a test with either marker; ``rounds`` is its mode's default."""
     measure, error, fixed = True, None, False
-    fixtures = getattr(item, "fixturenames", ())
-    benchmark = "benchmark" in fixtures and benchmark_plugin
-    mode: Mode = "energy" if "energy" in fixtures else "benchmark" if benchmark else "test"
-    if mode == "test" and test_rounds is not None:
-        rounds = test_rounds
-    marker = item.get_closest_marker("greencode")
     if marker is not None:
         unknown = set(marker.kwargs) - {"rounds", "skip"}
         value = marker.kwargs.get("rounds", rounds)
@@ -57,9 +111,8 @@ def plan(item: pytest.Item, rounds: int, benchmark_plugin: bool, test_rounds: in
             fixed = "rounds" in marker.kwargs
         measure = not marker.kwargs.get("skip", False)
     budget = None
-    marker = item.get_closest_marker("energy_budget")
-    if marker is not None and error is None:
-        budget, error = _budget(item, marker, mode)
+    if budget_marker is not None and error is None:
+        budget, error = _budget(item, budget_marker, mode)
     return Plan(measure, rounds, mode, budget, error, fixed)
 
 

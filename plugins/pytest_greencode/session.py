@@ -41,7 +41,6 @@ from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measure
 
 if TYPE_CHECKING:
     from greencode.baselines import Baseline
-    from pytest_greencode.markers import Plan
     from pytest_greencode.serve import Server
 
 
@@ -275,12 +274,9 @@ class GreencodeRun:
     @pytest.hookimpl(trylast=True)  # after -k and -m deselected what will not run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         benchmark_plugin = self.config.pluginmanager.hasplugin("benchmark")
-        # one object per distinct plan (most tests share one): every item keeps its plan for the whole run,
-        # and fewer live objects make each garbage collection cheaper
-        plans: dict[Plan, Plan] = {}
+        planner = markers.Planner(self.settings.rounds, benchmark_plugin, self.test_rounds)
         for item in items:
-            plan = markers.plan(item, self.settings.rounds, benchmark_plugin, self.test_rounds)
-            plan = plans.setdefault(plan, plan)
+            plan = planner.plan(item)
             item.stash[PLAN_KEY] = plan
             if plan.error:
                 self.marker_errors.append(plan.error)
