@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from greencode.meters import Selection
     from greencode.tactics.hotness import Profile
     from greencode.tactics.scanner import Finding
+    from greencode.vcs import VcsProbe
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def conclude(
     judging: Judging | None = None,
     rounds_run: Mapping[str, Any] | None = None,
     side_run: bool = False,
+    vcs_probe: VcsProbe | None = None,
 ) -> RunOutcome:
     """Finish a run of ``records`` measured with ``selection`` from ``started`` (epoch seconds).
 
@@ -163,6 +165,8 @@ def conclude(
     ``rounds_run`` describes the rounds actually run, for the results file's settings. A ``side_run`` of
     ``greencode ab`` (:func:`ab_side_run`) writes its results file and nothing else: no history (a scratch
     one, thrown away) and no git state (``ab`` knows the commits; asking git costs 3 processes per run).
+    ``vcs_probe``: the version state begun when the run started (:class:`~greencode.vcs.VcsProbe`, so that
+    its first ``git`` process ran beside the tests); without it the state is asked for here.
     """
     records = tuple(records)
     noted = list(warnings)
@@ -202,14 +206,15 @@ def conclude(
     advice = _advice(gate, records, baseline, config, noted, hotspots) if gate.failed else None
     from greencode.config import DEFAULT_HISTORY
     from greencode.datadir import DATA_DIR
-    from greencode.vcs import vcs_state
+    from greencode.vcs import VcsProbe
 
     local_history = config.resolve(Path(DEFAULT_HISTORY))
     # a history baseline ("history:BRANCH") is no file of the run's
     stored = [path for path in (save_to, compare_with) if isinstance(path, Path)]
     history = config.history_location()
     history_files = [local_history, *([history] if isinstance(history, Path) else [])]
-    vcs = None if side_run else vcs_state(config.root, [config.root / DATA_DIR, *history_files, *stored])
+    own_files = [config.root / DATA_DIR, *history_files, *stored]
+    vcs = None if side_run else (vcs_probe or VcsProbe(config.root)).state(own_files)
     run = RunInfo(
         run_id=new_run_id(started),
         started=started,

@@ -36,17 +36,20 @@ _SHALLOW_HINT = (
 )
 
 
+def _env() -> dict[str, str]:
+    # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock while a developer's git is working
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+
 def git(
     cwd: Path, *args: str, check: bool = False, timeout: float = GIT_TIMEOUT_S
 ) -> subprocess.CompletedProcess[str]:
     """``git ARGS`` in ``cwd``, its output captured as text. :class:`VcsError` when git is not installed or
     does not answer within ``timeout`` seconds, and with ``check`` when it exits non-zero (its last line of
     stderr says why)."""
-    # GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock while a developer's git is working
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     try:
         completed = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(), check=False
         )
     except FileNotFoundError:
         raise VcsError("git is not installed or not on PATH; install git to compare versions") from None
@@ -66,6 +69,47 @@ def git_output(cwd: Path, *args: str) -> str | None:
     except (VcsError, OSError):
         return None
     return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+class _Started:
+    """A git command started now and read later: what :func:`git_output` would return, without waiting
+    for it in the meantime. Read it (:meth:`output`) or :meth:`close` it, so that no process is left."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self._process: subprocess.Popen[str] | None
+        try:
+            self._process = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=_env(),
+            )
+        except OSError:  # git missing, or the directory gone: version control is optional here
+            self._process = None
+
+    def output(self) -> str | None:
+        """The stripped output, or None when git failed, is missing or gave no answer within
+        :data:`GIT_TIMEOUT_S` of being asked."""
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        try:
+            out, _ = process.communicate(timeout=GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            return None
+        return out.strip() if process.returncode == 0 else None
+
+    def close(self) -> None:
+        """Stop the command if it still runs (its output is no longer wanted)."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
 
 
 @dataclass(frozen=True)
@@ -97,11 +141,14 @@ def _ci_branch() -> str | None:
     return None
 
 
-def _repository(root: Path, top: str | None) -> str | None:
+def _ci_repository() -> str | None:
     for name in ("GITHUB_REPOSITORY", "CI_PROJECT_PATH", "BUILDKITE_PIPELINE_SLUG"):
         if os.environ.get(name):
             return os.environ[name]
-    remote = git_output(root, "remote", "get-url", "origin")
+    return None
+
+
+def _repository(remote: str | None, top: str | None) -> str | None:
     if remote:
         # host:owner/name.git or scheme://user:secret@host/owner/name.git -> owner/name (never a credential)
         path = remote.rstrip("/").removesuffix(".git").replace(":", "/").split("/")
@@ -121,38 +168,64 @@ def vcs_state(root: Path, own_files: Iterable[Path] = ()) -> VcsState | None:
     not make the tree look dirty, or saves of one commit would never pool.
 
     Every pytest run ends here, so it costs three ``git`` processes (two with a CI repository variable):
-    the work tree's top, one ``status --porcelain=v2 --branch`` for the commit, branch and changes, and
-    the ``origin`` remote."""
-    top = git_output(root, "rev-parse", "--show-toplevel")
-    if not top:
-        return None
-    status = git_output(
-        Path(top),  # from the top, so the paths are named from there
-        "status",
-        "--porcelain=v2",
-        "--branch",
-        "--untracked-files=no",
-        "--",
-        ":(top)",
-        *_excluded(top, own_files),
-    )
-    headers, changed = _parse_status(status or "")
-    commit = headers.get("branch.oid", "")
-    if status is not None and (not commit or commit == "(initial)"):
-        return None  # a repository without commits
-    if status is None:  # git status failed: the commit alone still tells which code was measured
-        commit = git_output(root, "rev-parse", "--verify", "--quiet", "HEAD") or ""
-        if not commit:
+    the work tree's top, then at once one ``status --porcelain=v2 --branch`` for the commit, branch and
+    changes, and the ``origin`` remote. :class:`VcsProbe` asks for the top early, to read it later."""
+    return VcsProbe(root).state(own_files)
+
+
+class VcsProbe:
+    """:func:`vcs_state` begun early: the work tree's top is asked for now, in the background (a measuring
+    run starts it before its tests, which it does not wait for); :meth:`state` asks the rest when called,
+    so the changes are those of the tree as it is then. Call :meth:`state` or :meth:`close` once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._top = _Started(root, "rev-parse", "--show-toplevel")
+
+    def close(self) -> None:
+        """Stop what was started, when the state will not be asked for (an interrupted run)."""
+        self._top.close()
+
+    def state(self, own_files: Iterable[Path] = ()) -> VcsState | None:
+        """The version state now (see :func:`vcs_state`)."""
+        top = self._top.output()
+        if not top:
             return None
-    head = headers.get("branch.head")
-    branch = head if head and head != "(detached)" else _ci_branch()
-    return VcsState(
-        commit=commit,
-        branch=branch,
-        dirty=status is None or bool(changed),
-        repository=_repository(root, top),
-        changes=tuple(changed[:SHOWN_CHANGES]),
-    )
+        status_git = _Started(
+            Path(top),  # from the top, so the paths are named from there
+            "status",
+            "--porcelain=v2",
+            "--branch",
+            "--untracked-files=no",
+            "--",
+            ":(top)",
+            *_excluded(top, own_files),
+        )
+        ci_repository = _ci_repository()
+        remote_git = None if ci_repository else _Started(self.root, "remote", "get-url", "origin")
+        try:
+            status = status_git.output()
+            remote = None if remote_git is None else remote_git.output()
+        finally:
+            if remote_git is not None:
+                remote_git.close()
+        headers, changed = _parse_status(status or "")
+        commit = headers.get("branch.oid", "")
+        if status is not None and (not commit or commit == "(initial)"):
+            return None  # a repository without commits
+        if status is None:  # git status failed: the commit alone still tells which code was measured
+            commit = git_output(self.root, "rev-parse", "--verify", "--quiet", "HEAD") or ""
+            if not commit:
+                return None
+        head = headers.get("branch.head")
+        branch = head if head and head != "(detached)" else _ci_branch()
+        return VcsState(
+            commit=commit,
+            branch=branch,
+            dirty=status is None or bool(changed),
+            repository=ci_repository or _repository(remote, top),
+            changes=tuple(changed[:SHOWN_CHANGES]),
+        )
 
 
 def _parse_status(status: str) -> tuple[dict[str, str], list[str]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from greencode.errors import VcsError
-from greencode.vcs import git, git_output, resolve_commit, toplevel, vcs_state
+from greencode.vcs import VcsProbe, git, git_output, resolve_commit, toplevel, vcs_state
 
 
 def fake_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
@@ -147,14 +148,52 @@ def test_the_version_state_costs_three_git_processes(
 ) -> None:
     # every pytest --greencode run ends with vcs_state: each git process is milliseconds of fixed cost
     repo = repository(tmp_path)
-    calls: list[tuple[str, ...]] = []
-    real = subprocess.run
-
-    def counting(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-        calls.append(tuple(args))
-        return real(args, **kwargs)  # type: ignore[call-overload,no-any-return]
-
-    monkeypatch.setattr(subprocess, "run", counting)
+    calls = count_processes(monkeypatch)
     state = vcs_state(repo, [repo / ".greencode"])
     assert state is not None and state.branch == "main" and len(state.commit) == 40
     assert len(calls) == 3
+
+
+def count_processes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The commands of every process started from now on (``subprocess.run`` starts them with ``Popen``)."""
+    calls: list[tuple[str, ...]] = []
+    real = subprocess.Popen
+
+    def counting(args: list[str], **kwargs: object) -> subprocess.Popen[str]:
+        calls.append(tuple(args))
+        return real(args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(subprocess, "Popen", counting)
+    return calls
+
+
+def test_a_probe_asks_for_the_work_trees_top_when_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_ci: None
+) -> None:
+    # a measuring run starts the probe before its tests: the first git process runs beside them
+    repo = repository(tmp_path)
+    calls = count_processes(monkeypatch)
+    probe = VcsProbe(repo)
+    assert calls == [("git", "rev-parse", "--show-toplevel")]
+    assert probe.state([repo / ".greencode"]) == vcs_state(repo, [repo / ".greencode"])
+
+
+def test_a_probe_sees_the_changes_made_after_it_started(tmp_path: Path, no_ci: None) -> None:
+    repo = repository_with(tmp_path, {"code.py": "x = 1\n"})
+    probe = VcsProbe(repo)
+    (repo / "code.py").write_text("x = 2\n")
+    state = probe.state()
+    assert state is not None and state.dirty and state.changes == ("code.py",)
+
+
+def test_a_closed_probe_leaves_no_git_process_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid_file = tmp_path / "git.pid"
+    fake_git(tmp_path, monkeypatch, f"echo $$ > {pid_file}\nexec /bin/sleep 30")
+    probe = VcsProbe(tmp_path)
+    for _ in range(500):  # the fake git writes its id as soon as it runs
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.01)
+    probe.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)

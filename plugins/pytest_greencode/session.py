@@ -41,6 +41,7 @@ from pytest_greencode.setup_energy import SetupEnergy, add_setup_energy, measure
 
 if TYPE_CHECKING:
     from greencode.baselines import Baseline
+    from greencode.vcs import VcsProbe
     from pytest_greencode.serve import Server
 
 
@@ -120,6 +121,12 @@ class GreencodeRun:
         self.interrupted = False
         #: a side process of greencode ab serving later passes (:mod:`pytest_greencode.serve`)
         self.server: Server | None = None
+        #: the version state the end of the run records, begun now so that git works beside the tests
+        self.vcs_probe: VcsProbe | None = None
+        if not (self.is_worker or ab_side_run() or config.option.collectonly):
+            from greencode.vcs import VcsProbe
+
+            self.vcs_probe = VcsProbe(settings.root)
 
     @property
     def meter_name(self) -> str:
@@ -193,6 +200,8 @@ class GreencodeRun:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._restore()
+        if self.vcs_probe is not None:  # a run that did not conclude (interrupted, serving greencode ab)
+            self.vcs_probe.close()
         if self._controller_lock is not None:
             self._controller_lock.unlink(missing_ok=True)
 
@@ -245,6 +254,7 @@ class GreencodeRun:
             judging=self.repeats.judging(self.records.values()),
             rounds_run=self.repeats.measuring(self.records.values(), self.test_rounds),
             side_run=ab_side_run(),
+            vcs_probe=self.vcs_probe,
         )
         self.warnings[:] = outcome.warnings
         self.errors.extend(outcome.errors)
