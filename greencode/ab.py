@@ -23,7 +23,7 @@ within one job. So this measures both versions of the code here and now:
 - Per test, each pair gives one log ratio ``log(head / base)`` of the two runs' medians; the change is their
   trimmed mean with a Student-t interval over pairs (``stats.paired_change``), the pair spread shrunk towards
   the one all tests share (:func:`decide`). The verdicts, threshold, floor and Holm's adjustment are the
-  pytest gate's own (:func:`greencode.gate.judge`).
+  pytest gate's own (:func:`greencode.verdicts.judge`).
 - Adaptive: after ``min_pairs`` pairs, pairs are added two at a time (one in each order) only for tests that
   are still undecided — inconclusive, or with an interval that still reaches above ``fail_on`` — until every
   test is decided, ``max_pairs`` is reached, the time budget or ``max_cost`` runs of the tests are spent, or
@@ -56,21 +56,7 @@ from greencode.bytecode import precompile
 from greencode.errors import GreencodeError, StoreError
 from greencode.footprint import EXTRA_PAIRS, SETTING_UP, Footprint, Stopwatch, footprint
 from greencode.futility import could_decide
-from greencode.gate import (
-    MIN_RUN_CV,
-    Budget,
-    ChangeEstimate,
-    Comparison,
-    GateReport,
-    GateSettings,
-    Noise,
-    SuiteVerdict,
-    check_budgets,
-    check_total_budget,
-    judge,
-    judge_suite,
-    unestimated,
-)
+from greencode.gate import MIN_RUN_CV, Budget, GateReport, GateSettings, check_budgets, check_total_budget
 from greencode.hotspots import Hotspots, regression_hotspots
 from greencode.kinds import SIDES, Judgement, SideName
 from greencode.outcome import AB_SIDE_VARIABLE
@@ -94,6 +80,15 @@ from greencode.stats import (
     planned_looks,
 )
 from greencode.units import format_percent, plural
+from greencode.verdicts import (
+    ChangeEstimate,
+    Comparison,
+    Noise,
+    SuiteVerdict,
+    judge,
+    judge_suite,
+    unestimated,
+)
 from greencode.weighing import Size, Weighing, file_of, weigh
 
 if TYPE_CHECKING:
@@ -360,7 +355,7 @@ def decide(
     (:func:`as_member`): a small test never fails the check, nor warns, alone. The suite total
     (``GateReport.suite``) is judged from ``total``, the per-pair totals of the tests measured per test
     (:func:`suite_total`), when given: its own paired differences; else from the tests' changes
-    (:func:`greencode.gate.judge_suite`'s conservative sum of their errors).
+    (:func:`greencode.verdicts.judge_suite`'s conservative sum of their errors).
     """
     commit = base.commit if base else ""
     together = weighing.together if weighing is not None else frozenset()

@@ -15,22 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from greencode.gate import (
-    Budget,
-    Comparison,
-    GateReport,
-    GateSettings,
-    SuiteVerdict,
-    check_budgets,
-    compare,
-    estimate_change,
-    estimate_noise,
-    judge,
-)
+from greencode.gate import Budget, GateReport, GateSettings, check_budgets
 from greencode.judging import Judging
 from greencode.partial_runs import selection_of
 from greencode.small_tests import Groups, size_of, sizing, sort_for_judging
 from greencode.units import plural
+from greencode.verdicts import Comparison, SuiteVerdict, compare, estimate_change, estimate_noise, judge
 from greencode.weighing import Sizing
 
 if TYPE_CHECKING:
@@ -70,7 +60,7 @@ def compare_grouped(
     budgets: Iterable[Budget] = (),
     baseline_name: str | None = None,
 ) -> GateReport:
-    """:func:`greencode.gate.compare` with small tests judged per file (module docstring)."""
+    """:func:`greencode.verdicts.compare` with small tests judged per file (module docstring)."""
     records = list(records)
     budgets = list(budgets)
     settings = replace(settings, window_jitter_s=judging.jitter_s)

@@ -27,7 +27,6 @@ from greencode.gate import (
     GateSettings,
     check_budgets,
     check_total_budget,
-    compare,
     config_budgets,
     declared_noise,
 )
@@ -188,6 +187,8 @@ def conclude(
             baseline_name=str(compare_with),
         )
     elif compare_with is not None:
+        from greencode.verdicts import compare
+
         gate = compare(
             records,
             baseline,

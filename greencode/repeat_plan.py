@@ -32,13 +32,13 @@ import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from greencode.gate import estimate_change, judge
 from greencode.judging import MIN_CONFIRM_ROUNDS
 from greencode.stats import log_median_variance, look_alpha, planned_looks
 
 if TYPE_CHECKING:
-    from greencode.gate import GateSettings, Noise
+    from greencode.gate import GateSettings
     from greencode.records import BaselineEntry, TestRecord
+    from greencode.verdicts import Noise
     from greencode.weighing import Sizing
 
 #: Rounds added per look after that.
@@ -94,6 +94,9 @@ def next_step(
         if sizes.grown(record) and rounds < MIN_CONFIRM_ROUNDS:  # did it really grow, or was it a spike?
             return Step("open", min(MIN_CONFIRM_ROUNDS, max_rounds) - rounds)
         return Step("small")
+    # asked only during a comparing run: a run that does not compare never imports the comparison
+    from greencode.verdicts import estimate_change, judge
+
     estimate = estimate_change(record, entry, noise)
     if estimate is None:
         return Step("decided")

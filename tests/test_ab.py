@@ -47,11 +47,12 @@ from greencode.ab import (
 )
 from greencode.config import Config, load_config
 from greencode.errors import VcsError
-from greencode.gate import Comparison, GateReport, GateSettings
+from greencode.gate import GateReport, GateSettings
 from greencode.pytest_process import failing_tests, import_paths, measuring_environment
 from greencode.records import TestRecord
 from greencode.stats import look_alpha, paired_change, planned_looks
 from greencode.vcs import default_base
+from greencode.verdicts import Comparison
 
 PACKAGE = """\
 WORK = {work}

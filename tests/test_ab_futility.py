@@ -24,8 +24,9 @@ from greencode.ab import (
     measure_adaptively,
 )
 from greencode.futility import could_decide, narrowed
-from greencode.gate import Comparison, GateReport, GateSettings, SuiteVerdict
+from greencode.gate import GateReport, GateSettings
 from greencode.records import TestRecord
+from greencode.verdicts import Comparison, SuiteVerdict
 
 SETTINGS = GateSettings(fail_on=0.10, min_effect_j=0.0)
 

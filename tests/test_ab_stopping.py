@@ -38,9 +38,10 @@ from greencode.ab import (
     summed,
 )
 from greencode.config import Config
-from greencode.gate import Comparison, GateReport, GateSettings, SuiteVerdict
+from greencode.gate import GateReport, GateSettings
 from greencode.kinds import Judgement
 from greencode.store import TestRecord
+from greencode.verdicts import Comparison, SuiteVerdict
 
 SETTINGS = GateSettings(fail_on=0.10)
 BIG, TINY = (1.0, 0.5), (40e-6, 40e-6)  # (joules, window seconds): a carrier and a test near resolution

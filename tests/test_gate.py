@@ -23,11 +23,10 @@ from greencode.gate import (
     Budget,
     GateSettings,
     check_budgets,
-    compare,
     config_budgets,
-    estimate_noise,
 )
 from greencode.records import TestRecord
+from greencode.verdicts import compare, estimate_noise
 
 
 def record(node_id: str, *samples: float, per: str = "test", estimated: bool = True) -> TestRecord:

@@ -80,7 +80,9 @@ NOT_IMPORTED_BY_A_PLAIN_RUN = (
     "greencode.meters.instructions",
     "greencode.meters.valgrind",
     "greencode.meters.callgrind",
-    # the comparison: the baseline, the grouped gate and its sizing, partial runs, the run's shift, hotspots
+    # the comparison: the verdicts, the baseline, the grouped gate and its sizing, partial runs, the run's
+    # shift, hotspots
+    "greencode.verdicts",
     "greencode.baselines",
     "greencode.grouped_gate",
     "greencode.small_tests",

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from greencode.baselines import Baseline, baseline_from_runs
 from greencode.fingerprint import Fingerprint
-from greencode.gate import GateSettings, compare, declared_noise
+from greencode.gate import GateSettings, declared_noise
 from greencode.records import TestRecord, counts_from_dict, counts_to_dict, entry_from_record
+from greencode.verdicts import compare
 
 MACHINE = Fingerprint("AMD EPYC", 2, "instructions", ("cpu",), True, counter="callgrind, CPython 3.11.7")
 COUNTED = GateSettings(fail_on=0.01, meter_noise=0.003)

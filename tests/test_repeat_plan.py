@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greencode.gate import DEFAULT_RUN_CV, GateSettings, Noise
+from greencode.gate import DEFAULT_RUN_CV, GateSettings
 from greencode.repeat_plan import (
     BATCH_ROUNDS,
     MIN_CONFIRM_ROUNDS,
@@ -21,6 +21,7 @@ from greencode.repeat_plan import (
 from greencode.small_tests import sizing
 from greencode.stats import look_alpha
 from greencode.store import Fingerprint, TestRecord, baseline_from_runs
+from greencode.verdicts import Noise
 
 MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True)
 SETTINGS = GateSettings()

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 
 from greencode.baselines import baseline_from_runs
 from greencode.fingerprint import Fingerprint
-from greencode.gate import GateSettings, compare
+from greencode.gate import GateSettings
 from greencode.partial_runs import UNESTIMATED_SHIFT_SD, partial_shift
 from greencode.records import TestRecord
 from greencode.run_shift import MIN_UNITS, RunShift, run_shift
+from greencode.verdicts import compare
 
 MACHINE = Fingerprint("AMD EPYC", 2, "scripted", ("scripted",), True, hostname="ci-1")
 SETTINGS = GateSettings()

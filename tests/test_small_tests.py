@@ -9,11 +9,12 @@ from gate_inputs import MACHINE, SETTINGS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greencode.gate import GateSettings, estimate_noise
+from greencode.gate import GateSettings
 from greencode.grouped_gate import compare_grouped
 from greencode.judging import MIN_JITTER_S, Judging, jitter_s
 from greencode.small_tests import MEMBER_CAP, sizing, sort_for_judging
 from greencode.store import Baseline, TestRecord, baseline_from_runs
+from greencode.verdicts import estimate_noise
 from greencode.weighing import CARRY_SHARE, RESOLUTION_WINDOWS
 
 JITTER = 1e-4  # the estimator's: judged alone from 1 ms

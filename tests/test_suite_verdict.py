@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greencode.baselines import baseline_from_runs
-from greencode.gate import ChangeEstimate, GateSettings, Noise, compare, judge, judge_suite
+from greencode.gate import GateSettings
 from greencode.records import TestRecord, entry_from_record
+from greencode.verdicts import ChangeEstimate, Noise, compare, judge, judge_suite
 
 NOISE = Noise(0.08, math.inf, "default")
 

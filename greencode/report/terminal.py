@@ -14,9 +14,10 @@ from greencode.names import shorten_distinct
 from greencode.units import format_energy, format_percent, plural
 
 if TYPE_CHECKING:
-    from greencode.gate import BudgetResult, Comparison
+    from greencode.gate import BudgetResult
     from greencode.outcome import RunOutcome
     from greencode.store import TestRecord
+    from greencode.verdicts import Comparison
 
 #: How a terminal shows a line: as it is, in bold, in red (a failure), in yellow (a warning).
 Style = Literal["", "bold", "red", "yellow"]

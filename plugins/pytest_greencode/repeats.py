@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
     from greencode.baselines import Baseline
     from greencode.config import Config
-    from greencode.gate import GateSettings, Noise
+    from greencode.gate import GateSettings
     from greencode.measurement import Measurement
     from greencode.records import BaselineEntry, TestRecord
+    from greencode.verdicts import Noise
     from greencode.weighing import Sizing
     from pytest_greencode.markers import Plan
 
@@ -60,8 +61,8 @@ class Repeats:
         """Read what deciding needs from the baseline (nothing to decide without one)."""
         if not (self.adaptive or self.saving) or baseline is None:
             return
-        from greencode.gate import estimate_noise
         from greencode.small_tests import sizing
+        from greencode.verdicts import estimate_noise
 
         self.sizes = sizing(baseline, self.jitter_s, gate.min_effect_j)
         self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source, self.jitter_s)
