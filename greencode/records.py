@@ -14,7 +14,6 @@ carry it.
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, MISSING, dataclass, field, fields
@@ -22,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from greencode.documents import count_of, floats_of, is_number, seconds_of, texts_of, typed
-from greencode.stats import Summary, summarize
+from greencode.stats import Summary, median, summarize
 
 if TYPE_CHECKING:
     from greencode.history.model import HistoryPoint
@@ -81,7 +80,7 @@ class Figure:
 
     @property
     def median_j(self) -> float:
-        return statistics.median(self.samples_j)
+        return median(self.samples_j)
 
 
 def figure_fields(item: Figure) -> dict[str, Any]:
@@ -240,7 +239,7 @@ class BaselineEntry(Figure):
         """The typical run: geometric mean of the run medians (their median if any is zero)."""
         if all(v > 0 for v in self.runs_j):
             return math.exp(math.fsum(math.log(v) for v in self.runs_j) / len(self.runs_j))
-        return statistics.median(self.runs_j)
+        return median(self.runs_j)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -300,9 +299,9 @@ def record_from_windows(
         co2e = window.co2e_g / n
     else:
         samples = tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True))
-        wall = statistics.median(w.wall_s / n for w, n in zip(windows, calls, strict=True))
-        cpu = statistics.median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
-        co2e = statistics.median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
+        wall = median(w.wall_s / n for w, n in zip(windows, calls, strict=True))
+        cpu = median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
+        co2e = median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
     first = windows[0]
     counts = counts_of_rounds(windows, calls) if first.counts else {}
     return new_record(
@@ -352,8 +351,8 @@ def record_from_profile(node_id: str, profile: Profile) -> TestRecord:
         node_id=node_id,
         per="call",
         samples_j=profile.samples_j,
-        wall_s=statistics.median(profile.wall_samples_s),
-        cpu_s=statistics.median(profile.cpu_samples_s),
+        wall_s=median(profile.wall_samples_s),
+        cpu_s=median(profile.cpu_samples_s),
         meter=profile.meter,
         estimated=profile.estimated,
         provenance=profile.provenance,
@@ -382,15 +381,15 @@ def combine_runs(records: Sequence[TestRecord]) -> TestRecord:
         node_id=first.node_id,
         per=first.per,
         samples_j=tuple(r.median_j for r in records),
-        wall_s=statistics.median(r.wall_s for r in records),
-        cpu_s=statistics.median(r.cpu_s for r in records),
+        wall_s=median(r.wall_s for r in records),
+        cpu_s=median(r.cpu_s for r in records),
         meter=first.meter,
         estimated=any(r.estimated for r in records),
         provenance=first.provenance,
         rounds=len(records),
         iterations=first.iterations,
         source=first.source,
-        co2e_g=statistics.median(co2e) if co2e else None,
+        co2e_g=median(co2e) if co2e else None,
         warnings=tuple(dict.fromkeys(w for r in records for w in r.warnings)),
         # a counting meter's per-function instructions: the typical run's (they are where a regression went)
         functions=typical.functions,

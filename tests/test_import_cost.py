@@ -60,13 +60,15 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="module")
 def measuring_run_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The modules a whole ``pytest --greencode`` run of one test has imported when it ends."""
+    """The modules a whole ``pytest --greencode`` run of one test has imported when it ends, with no other
+    plugin loaded (other plugins import what they like: pytest-benchmark imports statistics)."""
     project = tmp_path_factory.mktemp("project")
     (project / "conftest.py").write_text(CONFTEST)
     (project / "test_one.py").write_text("def test_one():\n    assert True\n")
     out = project / "modules.json"
-    env = {**os.environ, "MODULES_OUT": str(out)}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--greencode"]
+    env = {**os.environ, "MODULES_OUT": str(out), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    plugins = ["-p", "pytest_greencode.plugin", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q", *plugins, "--greencode"]
     subprocess.run(command, cwd=project, env=env, capture_output=True, check=True)
     return set(json.loads(out.read_text()))
 
@@ -90,6 +92,9 @@ NOT_IMPORTED_BY_A_PLAIN_RUN = (
     "greencode.partial_runs",
     "greencode.run_shift",
     "greencode.hotspots",
+    # statistics (with fractions): a run's medians are greencode.stats.median
+    "statistics",
+    "fractions",
     # the report model, which only the step summary needs
     "greencode.report.model",
     "greencode.report.records",

@@ -17,6 +17,7 @@ from greencode.stats import (
     holm,
     incomplete_beta,
     log_median_variance,
+    median,
     moderated_variances,
     normal_cdf,
     normal_ppf,
@@ -29,6 +30,25 @@ from greencode.stats import (
 )
 
 positive = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+finite = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(finite, min_size=1, max_size=40))
+def test_the_median_is_the_statistics_modules_to_the_bit(values: list[float]) -> None:
+    assert median(values) == statistics.median(values)
+    assert median(iter(values)) == statistics.median(values)
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1e12), min_size=2, max_size=40))
+def test_a_summarys_mean_is_the_statistics_modules_fmean(values: list[float]) -> None:
+    assert summarize(values).mean == statistics.fmean(values)
+
+
+def test_there_is_no_median_of_no_values() -> None:
+    with pytest.raises(ValueError, match="no median"):
+        median([])
 
 
 def test_summarize_and_quantile_are_unchanged_for_their_users() -> None:

@@ -10,11 +10,11 @@ patched and the plugin falls back to measuring the whole test, saying so.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from typing import Any
 
 from greencode.measurement import Measurement, Recorder
+from greencode.stats import median
 
 
 class BenchmarkEnergy:
@@ -79,7 +79,7 @@ class BenchmarkEnergy:
         extra = getattr(self._fixture, "extra_info", None)
         if samples and isinstance(extra, dict):
             extra.update(
-                energy_j=statistics.median(samples),
+                energy_j=median(samples),
                 energy_j_min=min(samples),
                 energy_estimated=estimated,
                 energy_meter=meter,

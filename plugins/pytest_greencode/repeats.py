@@ -9,7 +9,6 @@ far, how the end of the run judges, and what the results file says about the rou
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from greencode.judging import MIN_CONFIRM_ROUNDS, Judging, jitter_s
 from greencode.records import record_from_windows
 from greencode.repeat_plan import RepeatBudget, final_alpha, next_step, save_step
+from greencode.stats import median
 from pytest_greencode.keys import EXTRA_KEY
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Repeats:
                 return 0
             if step.decision != "open":
                 return 0
-            cost = step.rounds * statistics.median(m.wall_s for m in rounds)
+            cost = step.rounds * median(m.wall_s for m in rounds)
             return step.rounds if self.budget.allows(cost, time.time() - started) else 0
 
         return more
