@@ -278,7 +278,9 @@ child = os.fork() == 0
 window = meter.start()
 work(20000)
 reading = window.stop()
-print(json.dumps({"child": child, "instructions": reading.counts["instructions"]}), flush=True)
+# one write of the whole line: print() writes the text and its newline apart when output is unbuffered
+# (PYTHONUNBUFFERED), and the two processes' lines could then interleave
+os.write(1, (json.dumps({"child": child, "instructions": reading.counts["instructions"]}) + "\\n").encode())
 meter.close()
 if not child:
     os.wait()
