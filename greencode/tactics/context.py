@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from greencode.tactics.sizes import class_hierarchy, derives, input_names, loop_is_sized
+from greencode.tactics.sizes import class_hierarchy, derives, file_objects, input_names, loop_is_sized
 
 # What a name was last bound to, as far as a single forward pass can tell.
 LIST = "list"  # a list that may be long: a comprehension, list(...), sorted(...), or grown in a loop
@@ -148,6 +148,8 @@ class Scope:
     texts: dict[str, ast.expr] = field(default_factory=dict)
     # names holding input-sized data (see greencode.tactics.sizes), computed when a rule first asks
     inputs: frozenset[str] | None = None
+    # names bound to an open file (``with open(p) as f``; see greencode.tactics.sizes), computed when asked
+    files: frozenset[str] | None = None
 
 
 class Context:
@@ -212,6 +214,13 @@ class Context:
             inherited = self.input_names(outer) if outer is not None else frozenset()
             scope.inputs = input_names(scope.node, inherited)
         return scope.inputs
+
+    def file_objects(self) -> frozenset[str]:
+        """Names of the current scope bound to an open file (``with open(p) as f``, ``f = gzip.open(p)``)."""
+        scope = self.scopes[-1]
+        if scope.files is None:
+            scope.files = file_objects(scope.node)
+        return scope.files
 
     def derives_from_input(self, expression: ast.AST) -> bool:
         """Whether an expression reads input-sized data of the current scope (greencode.tactics.sizes)."""

@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
+
+from greencode.tactics.sizes import opens_file
 
 Level = Literal["high", "medium", "low"]
 _RANK = {"high": 0, "medium": 1, "low": 2}
@@ -219,32 +222,34 @@ def _names_input(identifier: str) -> bool:
     return any(part in _INPUTS or part.endswith(_INPUT_ELEMENTS) for part in parts)
 
 
-def _input_iterable(node: ast.AST) -> bool:
+def _input_iterable(node: ast.AST, files: AbstractSet[str]) -> bool:
     if isinstance(node, ast.Call):
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if name in _WRAPPERS and isinstance(func, ast.Name):
-            return any(_input_iterable(a) for a in node.args)
-        if name in _INPUT_CALLS:
+            return any(_input_iterable(a, files) for a in node.args)
+        if name in _INPUT_CALLS or opens_file(node):
             return True
         if _splits_text(node):
             return _splits_lines(node)
         return name is not None and _names_input(name)
     if isinstance(node, ast.Subscript):
-        return _input_iterable(node.value)
+        return _input_iterable(node.value, files)
     if isinstance(node, ast.Attribute):
         return _names_input(node.attr)
     if isinstance(node, ast.Name):
-        return _names_input(node.id)
+        return node.id in files or _names_input(node.id)
     return False
 
 
-def loop_over_input(loop: ast.AST) -> bool:
+def loop_over_input(loop: ast.AST, files: AbstractSet[str] = frozenset()) -> bool:
     """Whether a loop walks the elements of an input: a text's lines (``text.splitlines()``, a file), words,
     characters or tokens, a stream, a document's nodes, a table's rows or cells, as the iterable's name or
-    call says (``for line in lines``, ``for token in stream``, ``get_tokens(...)``). Such loops run once per
-    element of what the program reads, which is where a per-item cost adds up."""
-    return any(_input_iterable(iterable) for iterable in _iterables(loop))
+    call says (``for line in lines``, ``for token in stream``, ``get_tokens(...)``), or a file object of
+    ``files`` (names the function bound to an open file: ``with open(p) as reader: for line in reader``,
+    see ``sizes.file_objects``). Such loops run once per element of what the program reads, which is
+    where a per-item cost adds up."""
+    return any(_input_iterable(iterable, files) for iterable in _iterables(loop))
 
 
 def _iterables(loop: ast.AST) -> list[ast.expr]:
@@ -367,6 +372,7 @@ def place(
     role: tuple[Role, str],
     prints: bool = False,
     sized: Callable[[ast.AST], bool] | None = None,
+    files: AbstractSet[str] = frozenset(),
 ) -> Place:
     """The impact of code inside ``loops`` (those of the current function or body, outermost first).
 
@@ -375,7 +381,8 @@ def place(
     every pass (see ``loop_prints``), so it is bound by its output and at most of medium impact. ``sized``
     says whether a loop is as long as an input (``Context.loop_is_sized``); given, a function's loops of
     unknown size none of which is (nor walks an input's elements by name) are of medium impact and
-    ``unsized``: nothing shows that they are long.
+    ``unsized``: nothing shows that they are long. ``files``: the function's names bound to an open file
+    (``sizes.file_objects``); a loop over one walks an input's lines.
     """
     shown = f"{qualname}()" if function else "module level"
     if role[0] in ("script", "vendored"):
@@ -400,7 +407,7 @@ def place(
             return Place("medium", "in a module-level loop, which runs once per import", qualname)
         if prints:
             return Place("medium", f"in a loop that prints on every pass in {shown}", qualname)
-        if sized is not None and not any(sized(loop) or loop_over_input(loop) for loop in unknown):
+        if sized is not None and not any(sized(loop) or loop_over_input(loop, files) for loop in unknown):
             why = (
                 f"in a loop in {shown} over data that nothing shows to be as long as an input "
                 "(not a parameter, nor read, nor derived from one)"
@@ -415,7 +422,7 @@ def place(
             what, heavy = "a while loop that walks one chain (as long as a path)", False
         elif isinstance(unknown[0], ast.While):
             what = "a while loop"
-        elif loop_over_input(unknown[0]):
+        elif loop_over_input(unknown[0], files):
             what = "a loop over an input's elements (lines, tokens, nodes...)"
         else:
             what, heavy = "a loop over data of unknown size", False

@@ -265,7 +265,7 @@ def _walks_input(comprehension: ast.AST, ctx: Context) -> bool:
     """Whether a comprehension walks input-sized data (greencode.tactics.sizes), not a literal or an
     object's own attributes."""
     return not loop_is_small(comprehension) and (
-        ctx.loop_is_sized(comprehension) or loop_over_input(comprehension)
+        ctx.loop_is_sized(comprehension) or loop_over_input(comprehension, ctx.file_objects())
     )
 
 
@@ -804,7 +804,8 @@ _REGEX_FLAGS_AT = {"compile": 1, "split": 3, "sub": 4, "subn": 4}
     saving is modest (measured about 2.3×) unless many different patterns are in use (about 120× when its
     cache is defeated); hence medium confidence: findings show by default only in heavy loops of unknown
     size: nested, `while`, or over an input's elements (named lines, tokens, words, nodes, rows, a stream,
-    a text; `splitlines()`, `readlines()`, `finditer()`, a file). Loops over other things (the fields of one
+    a text; `splitlines()`, `readlines()`, `finditer()`, a file, or since round 7 a name bound to one by
+    `with open(p) as f` or `f = open(p)`). Loops over other things (the fields of one
     format string, a document's metadata, a lexer's token table) were negligible in all 5 judged cases and
     need `--all`; so does a loop over lines that stops at the first line of code (its body ends with
     `break`: it reads only the leading comment lines).""",

@@ -334,7 +334,8 @@ class _Walker:
         main_block = any(_is_main_guard(a) for a in ctx.ancestors)
         prints = bool(loops) and loop_prints(loops[-1], ctx.qualname)
         sized = ctx.loop_is_sized if rule.sized_by_input else None
-        where = place(loops, ".".join(names) or None, function, main_block, self.role, prints, sized)
+        files = ctx.file_objects()
+        where = place(loops, ".".join(names) or None, function, main_block, self.role, prints, sized, files)
         if within is not None:
             where = replace(
                 where, why=f"{where.why}, on a list that the loop around it makes afresh on each pass"

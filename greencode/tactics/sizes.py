@@ -79,6 +79,36 @@ def _reads_input(node: ast.AST) -> bool:
     )
 
 
+def opens_file(node: ast.AST) -> bool:
+    """``open(p)``, ``io.open``, ``codecs.open``, ``gzip.open``, ``Path(p).open()``, ``path.open()`` (any
+    call named ``open``), or ``fileinput.input(...)``: a file object, whose items are the file's lines."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id == "open"
+    return isinstance(func, ast.Attribute) and (
+        func.attr == "open"
+        or (func.attr == "input" and isinstance(func.value, ast.Name) and func.value.id == "fileinput")
+    )
+
+
+def file_objects(function: ast.AST) -> frozenset[str]:
+    """Names that ``function`` binds to an open file, by ``with open(...) as f`` or ``f = open(...)`` (see
+    ``opens_file``): a loop over one walks a file's lines, as many as the file has."""
+    names: set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.withitem) and node.optional_vars is not None:
+            source, targets = node.context_expr, [node.optional_vars]
+        elif isinstance(node, ast.Assign):
+            source, targets = node.value, node.targets
+        else:
+            continue
+        if opens_file(source):
+            names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return frozenset(names)
+
+
 #: Attributes that give one class, or one class's bases or method resolution order: a class hierarchy is
 #: as deep as its definitions, a handful of classes, however large the object that leads to it.
 _HIERARCHY = frozenset({"__class__", "__bases__", "__mro__", "mro"})
