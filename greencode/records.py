@@ -80,7 +80,9 @@ class Figure:
 
     @property
     def median_j(self) -> float:
-        return median(self.samples_j)
+        samples = self.samples_j
+        # one round per test is the default, and reports ask each test's median: what median() gives, sooner
+        return samples[0] if len(samples) == 1 else median(samples)
 
 
 def figure_fields(item: Figure) -> dict[str, Any]:
@@ -293,16 +295,21 @@ def record_from_windows(
     """A test's record from the windows of its rounds, each of ``calls`` calls (per call or per test), with
     ``extra_j`` (its setup and teardown, for a per-test figure) added to each sample."""
     samples: tuple[float, ...]
+    first = windows[0]
     if len(windows) == 1:  # the common case (one round), kept cheap: it runs once per test
-        (window,), (n,) = windows, calls
-        samples, wall, cpu = (window.energy_j / n + extra_j,), window.wall_s / n, window.cpu_s / n
-        co2e = window.co2e_g / n
+        (n,) = calls
+        samples, wall, cpu = (first.energy_j / n + extra_j,), first.wall_s / n, first.cpu_s / n
+        co2e, estimated, iterations = first.co2e_g / n, first.estimated, n
+        warnings = first.warnings
+        if len(warnings) > 1:
+            warnings = tuple(dict.fromkeys(warnings))
     else:
         samples = tuple(w.energy_j / n + extra_j for w, n in zip(windows, calls, strict=True))
         wall = median(w.wall_s / n for w, n in zip(windows, calls, strict=True))
         cpu = median(w.cpu_s / n for w, n in zip(windows, calls, strict=True))
         co2e = median(w.co2e_g / n for w, n in zip(windows, calls, strict=True))
-    first = windows[0]
+        estimated, iterations = any(w.estimated for w in windows), max(calls)
+        warnings = tuple(dict.fromkeys(warning for w in windows for warning in w.warnings))
     counts = counts_of_rounds(windows, calls) if first.counts else {}
     return new_record(
         node_id=node_id,
@@ -311,13 +318,13 @@ def record_from_windows(
         wall_s=wall,
         cpu_s=cpu,
         meter=first.meter,
-        estimated=any(w.estimated for w in windows),
+        estimated=estimated,
         provenance=first.provenance,
         rounds=len(windows),
-        iterations=max(calls),
+        iterations=iterations,
         source=source,
         co2e_g=co2e,
-        warnings=tuple(dict.fromkeys(warning for w in windows for warning in w.warnings)),
+        warnings=tuple(warnings),
         **counts,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 
 import pytest
 from hypothesis import given
@@ -55,3 +56,9 @@ def test_new_record_stays_frozen() -> None:
 def test_new_record_checks_its_fields_as_the_dataclass_does(per: str, samples: tuple[float, ...]) -> None:
     with pytest.raises(ValueError):
         new_record(node_id="x", per=per, samples_j=samples, wall_s=1.0, cpu_s=1.0, meter="m", estimated=True)
+
+
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=7))
+def test_a_records_median_is_the_median_of_its_samples(samples: list[float]) -> None:
+    test = TestRecord("t.py::a", "test", tuple(samples), 0.1, 0.1, "estimate", True)
+    assert test.median_j == statistics.median(samples)

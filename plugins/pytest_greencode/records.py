@@ -24,10 +24,10 @@ def meter_error(
     """Why a meter failed while this test was measured, if it did."""
     if profile is not None:
         return profile.meter_error
-    measured = [m for m, _ in glue.rounds] if glue is not None else list(rounds or ())
-    errors = [m.meter_error for m in measured if m.meter_error is not None]
-    if errors:
-        return errors[0]
+    # a loop, not lists: it runs once per test, mostly over one round without an error
+    for measured in (m for m, _ in glue.rounds) if glue is not None else rounds or ():
+        if measured.meter_error is not None:
+            return measured.meter_error
     return None if math.isfinite(extra_j) else "a meter failed while setup or teardown was measured"
 
 
