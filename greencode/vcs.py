@@ -304,7 +304,7 @@ def _default_branch(top: Path) -> str:
         candidates.append(origin_head)
     candidates.extend(_DEFAULT_BRANCHES)
     for candidate in candidates:
-        if git(top, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").returncode == 0:
+        if names_commit(top, candidate):
             return candidate
     raise VcsError(
         "cannot tell the default branch (no origin/HEAD, main or master here); pass --base REF, e.g. "
