@@ -36,26 +36,37 @@ UNESTIMATED_SHIFT_SD = 0.5
 
 @dataclass(frozen=True)
 class Selection:
-    """Which of the baseline's tests a run measured: ``measured`` of its ``baseline`` entries."""
+    """Which of the baseline's tests a run measured: ``measured`` of its ``baseline`` entries, among the
+    ``run`` tests it measured in all (new ones too)."""
 
     measured: int
     baseline: int
+    run: int
 
     @property
     def partial(self) -> bool:
-        """Some of the baseline's tests ran, not all (none: nothing to compare at all)."""
-        return 0 < self.measured < self.baseline
+        """Some of the baseline's tests ran, not all, and the run measured fewer tests than the baseline holds
+        (none: nothing to compare at all). A whole run whose tests carry ids made afresh each time (a
+        parameter showing the time of day) misses a few baseline ids and brings as many new ones: it is not
+        a selection, and its tests do not run cold."""
+        return 0 < self.measured < self.baseline and self.run < self.baseline
 
     def words(self) -> str:
         return f"{self.measured} of {plural(self.baseline, 'baseline test')}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"measured": self.measured, "baseline": self.baseline, "partial": self.partial}
+        return {
+            "measured": self.measured,
+            "baseline": self.baseline,
+            "run": self.run,
+            "partial": self.partial,
+        }
 
 
 def selection_of(node_ids: Iterable[str], baseline: Baseline) -> Selection:
     """How many of ``baseline``'s tests the run that measured ``node_ids`` measured."""
-    return Selection(len({n for n in node_ids if n in baseline.entries}), len(baseline.entries))
+    ran = set(node_ids)
+    return Selection(len(ran & baseline.entries.keys()), len(baseline.entries), len(ran))
 
 
 def partial_shift(units: Sequence[float], tests: Sequence[float]) -> RunShift:

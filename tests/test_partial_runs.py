@@ -8,6 +8,9 @@ import glob
 import pytest
 from plugin_helpers import make_project, results, run, script
 from run_cli import run_greencode
+from test_gate import MACHINE, baseline_of, record
+
+from greencode.partial_runs import selection_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
 
@@ -111,7 +114,12 @@ def test_the_results_file_says_which_part_of_the_baseline_ran(
 ) -> None:
     project(pytester, monkeypatch, cold=1.0)
     run(pytester, "test_b.py", "--greencode-compare", "--greencode-json=results.json")
-    assert results(pytester)["gate"]["suite"]["selection"] == {"measured": 5, "baseline": 10, "partial": True}
+    assert results(pytester)["gate"]["suite"]["selection"] == {
+        "measured": 5,
+        "baseline": 10,
+        "run": 5,
+        "partial": True,
+    }
 
 
 def test_a_whole_run_is_not_called_partial(
@@ -121,6 +129,23 @@ def test_a_whole_run_is_not_called_partial(
     result = run(pytester, "--greencode-compare", "--greencode-json=results.json")
     assert "partial run" not in result.stdout.str()
     assert results(pytester)["gate"]["suite"]["selection"]["partial"] is False
+
+
+SAVED = [record(f"t.py::test_at[{hour}]", 1.0) for hour in ("06:31:39", "x", "y")]
+
+
+def test_a_whole_run_whose_ids_are_made_afresh_is_not_a_partial_run() -> None:
+    # a parameter id showing the time of day: one baseline id missing, one new, the whole suite ran
+    selection = selection_of(
+        ["t.py::test_at[06:31:40]", "t.py::test_at[x]", "t.py::test_at[y]"],
+        baseline_of(SAVED, fingerprint=MACHINE),
+    )
+    assert (selection.measured, selection.run, selection.partial) == (2, 3, False)
+
+
+def test_a_run_of_fewer_tests_than_the_baseline_is_a_partial_run() -> None:
+    selection = selection_of(["t.py::test_at[x]", "t.py::test_new"], baseline_of(SAVED, fingerprint=MACHINE))
+    assert (selection.measured, selection.run, selection.partial) == (1, 2, True)
 
 
 def test_one_cold_test_compared_alone_is_inconclusive_not_a_regression(
