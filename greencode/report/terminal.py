@@ -24,6 +24,9 @@ Style = Literal["", "bold", "red", "yellow"]
 
 #: Rows shown without ``-v`` besides the flagged ones: the tests using the most energy.
 TOP_ROWS = 10
+#: Inconclusive tests given a line of their own without ``-v`` (regressions always are): an unchanged run
+#: of a large suite on a noisy machine can have a hundred, and the table already flags each.
+INCONCLUSIVE_LINES = 10
 #: Node ids up to this long are never shortened in the terminal.
 NAME_WIDTH = 60
 _ORDER = {
@@ -147,7 +150,7 @@ def _header(section: Section) -> str:
     return "; ".join(parts)
 
 
-def _gate_lines(outcome: RunOutcome | None) -> list[str]:
+def _gate_lines(outcome: RunOutcome | None, verbose: bool) -> list[str]:
     report = outcome.gate if outcome else None
     if report is None:
         return []
@@ -185,12 +188,20 @@ def _gate_lines(outcome: RunOutcome | None) -> list[str]:
         lines.extend(f"note: {note}" for note in report.notes)
         lines.extend(report.suite_lines())
         hotspots = {spot.node_id: spot for spot in outcome.hotspots} if outcome else {}
-        for comparison in report.regressions + report.inconclusive:
+        inconclusive = report.inconclusive
+        if not verbose:
+            # possible increases first: a warning about a test that may have got cheaper asks nothing
+            inconclusive = tuple(sorted(inconclusive, key=lambda c: (c.change or 0.0) <= 0))
+            inconclusive = inconclusive[:INCONCLUSIVE_LINES]
+        for comparison in report.regressions + inconclusive:
             lines.append(f"  {comparison.verdict}: {comparison.node_id}: {comparison.reason}")
             spot = hotspots.get(comparison.node_id)
             if spot is not None:
                 lines.append(f"    {spot.summary()}")
                 lines.extend(f"      {row.describe()}" for row in spot.rows)
+        hidden = len(report.inconclusive) - len(inconclusive)
+        if hidden:
+            lines.append(f"  inconclusive: {plural(hidden, 'more test')} (-v lists them)")
         from greencode.hotspots import hotspots_note
 
         note = hotspots_note(hotspots.values())
@@ -237,7 +248,8 @@ def _saved_lines(outcome: RunOutcome | None) -> Iterable[str]:
 def section_lines(section: Section, *, width: int, verbose: bool) -> list[tuple[str, Style]]:
     """The summary's lines below its title, each with its style and each one line, control characters shown
     as escapes; ``width`` is the terminal's, and only ``verbose`` shows every test rather than the flagged
-    ones and the :data:`TOP_ROWS` using the most."""
+    ones and the :data:`TOP_ROWS` using the most, and every inconclusive test's reason rather than
+    :data:`INCONCLUSIVE_LINES` of them, possible increases first."""
     lines: list[tuple[str, Style]] = [(_header(section), "")]
     table, hidden = rows(section, None if verbose else TOP_ROWS)
     if table:
@@ -248,7 +260,7 @@ def section_lines(section: Section, *, width: int, verbose: bool) -> list[tuple[
     if hidden:
         lines.append((f"... {plural(hidden, 'more test')} (-v shows all)", ""))
     failed = section.outcome is not None and section.outcome.gate.failed
-    for line in _gate_lines(section.outcome):
+    for line in _gate_lines(section.outcome, verbose):
         style: Style = ""
         if failed and line.startswith(RED_LINES):
             style = "red"
