@@ -1575,6 +1575,24 @@ def cost_note(elapsed_s: float, run_s: float) -> tuple[str, ...]:
     )
 
 
+#: Tests an "undecided" note names (the suite total always first); the JSON result lists every one.
+UNDECIDED_NAMED = 10
+
+
+def undecided_note(undecided: Iterable[str], stopped: str) -> str:
+    """What stayed undecided when measuring stopped: the suite total, then the first tests by name, then how
+    many more (an A/A run of a large suite on a busy machine can leave hundreds)."""
+    names = sorted(undecided, key=lambda name: (name != TOTAL_ROW, name))
+    shown = ", ".join(names[:UNDECIDED_NAMED])
+    more = len(names) - UNDECIDED_NAMED
+    rest = (
+        f", and {plural(more, 'more test')} (the JSON result's 'undecided' lists every one)"
+        if more > 0
+        else ""
+    )
+    return f"still undecided ({stopped}): {shown}{rest}"
+
+
 def _notes(
     base: Side,
     head: Side,
@@ -1615,7 +1633,7 @@ def _notes(
             "the first (median over tests); the balanced order cancels this"
         )
     if outcome.undecided:
-        notes.append(f"still undecided ({outcome.stopped}): " + ", ".join(sorted(outcome.undecided)))
+        notes.append(undecided_note(outcome.undecided, outcome.stopped))
     for side in ("head", "base"):
         failing = sorted(collected.failed[side])
         if failing:

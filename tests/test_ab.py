@@ -28,6 +28,8 @@ import pytest
 
 from greencode import cli
 from greencode.ab import (
+    TOTAL_ROW,
+    UNDECIDED_NAMED,
     AbError,
     AbOptions,
     AbResult,
@@ -44,6 +46,7 @@ from greencode.ab import (
     pair_order,
     run_ab,
     still_undecided,
+    undecided_note,
 )
 from greencode.config import Config, load_config
 from greencode.errors import VcsError
@@ -382,6 +385,21 @@ def test_a_test_still_undecided_when_measuring_stops_is_inconclusive_not_unchang
     (only,) = outcome.report.comparisons
     assert only.verdict == "inconclusive" and only.reason.endswith("reaches above fail_on 10.0%: undecided")
     assert outcome.report.counts()["unchanged"] == 0 and not outcome.report.failed
+
+
+def test_the_undecided_note_names_the_suite_total_and_a_few_tests_then_counts_the_rest() -> None:
+    tests = [f"t.py::test_{i:03}" for i in range(UNDECIDED_NAMED + 276)]
+    note = undecided_note({TOTAL_ROW, *tests}, "the budget")
+    assert note.startswith("still undecided (the budget): suite total, t.py::test_000, t.py::test_001, ")
+    assert note.count("t.py::") == UNDECIDED_NAMED - 1
+    assert note.endswith(", and 277 more tests (the JSON result's 'undecided' lists every one)")
+
+
+def test_the_undecided_note_names_every_one_of_a_few() -> None:
+    assert (
+        undecided_note({"t.py::b", "t.py::a"}, "the budget")
+        == "still undecided (the budget): t.py::a, t.py::b"
+    )
 
 
 def test_pairs_stop_once_they_would_cost_more_than_max_cost_runs_of_the_tests() -> None:
