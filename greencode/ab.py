@@ -58,7 +58,7 @@ from greencode.footprint import EXTRA_PAIRS, SETTING_UP, Footprint, Stopwatch, f
 from greencode.futility import could_decide
 from greencode.gate import MIN_RUN_CV, Budget, GateReport, GateSettings, check_budgets, check_total_budget
 from greencode.hotspots import Hotspots, regression_hotspots
-from greencode.kinds import SIDES, Judgement, SideName
+from greencode.kinds import SIDES, SideName, Verdict
 from greencode.outcome import AB_SIDE_VARIABLE
 from greencode.pytest_process import (
     NO_TESTS_COLLECTED,
@@ -426,12 +426,15 @@ def as_member(own: Comparison, why: str, group: tuple[str, str]) -> Comparison:
     ``group`` (its name and verdict: its file's row, or the suite total for a file's only small test).
 
     It is ``unchanged`` when the group is unchanged or better (an improvement stays one only when both
-    agree), and otherwise ``inconclusive``, never a regression: it is too small to judge alone (``why``).
+    agree), and otherwise ``grouped``, as the stored gate calls its small tests: never a regression nor a
+    warning of its own, since it is too small to judge alone (``why``) and its group's row carries the
+    verdict. (Called ``inconclusive``, an A/A run of marshmallow's 1,231 tests on a busy machine counted
+    "801 inconclusive", most of them members of a few undecided files.)
     """
     name, verdict = group
-    mine: Judgement
+    mine: Verdict
     if verdict not in ("unchanged", "improvement"):
-        mine = "inconclusive"
+        mine = "grouped"
     elif own.verdict == "improvement" == verdict:
         mine = "improvement"
     else:

@@ -127,7 +127,7 @@ def test_a_regression_spread_over_many_tiny_tests_is_caught_by_their_files_group
     assert outcome.report.failed
     assert [c.node_id for c in outcome.report.regressions] == [group_row("tests/test_small.py")]
     members = [c for c in outcome.report.comparisons if c.node_id.startswith("tests/test_small.py::")]
-    assert len(members) == 40 and {c.verdict for c in members} == {"inconclusive"}
+    assert len(members) == 40 and {c.verdict for c in members} == {"grouped"}
     assert all("too small to judge alone" in c.reason for c in members)
 
 
@@ -215,13 +215,13 @@ def member(verdict: str) -> Comparison:
     [
         ("regression", "unchanged", "unchanged"),
         ("inconclusive", "unchanged", "unchanged"),
-        ("unchanged", "regression", "inconclusive"),
-        ("regression", "inconclusive", "inconclusive"),
+        ("unchanged", "regression", "grouped"),
+        ("regression", "inconclusive", "grouped"),
         ("improvement", "improvement", "improvement"),
         ("improvement", "unchanged", "unchanged"),
     ],
 )
-def test_a_small_test_takes_its_groups_verdict_and_never_fails_alone(
+def test_a_small_test_takes_its_groups_verdict_and_never_fails_nor_warns_alone(
     own: str, group: str, expected: str
 ) -> None:
     judged = as_member(member(own), "0.1% of the suite's energy", ("g", group))
