@@ -141,3 +141,26 @@ def test_a_doubled_test_of_a_partial_run_is_a_regression_beyond_its_shift(factor
     ]
     report = compare(current, PARTIAL, SETTINGS)
     assert [c.node_id for c in report.regressions] == [TESTS[0]]
+
+
+def one_of_many_moved(tests: int, factor: float, others: float) -> str:
+    """The reason given for the last of ``tests`` tests, read ``factor`` times its baseline of one saved run
+    while every other test read ``others`` times (the run's shift)."""
+    names = [f"t.py::test_{i:03}" for i in range(tests)]
+    saved = baseline_from_runs([[record(n, 1.0) for n in names]], MACHINE, None)
+    now = [record(n, others) for n in names[:-1]] + [record(names[-1], factor)]
+    (last,) = [c for c in compare(now, saved, SETTINGS).comparisons if c.node_id == names[-1]]
+    assert last.verdict == "inconclusive"
+    return last.reason
+
+
+def test_a_change_small_beyond_the_shift_says_only_that_much() -> None:
+    # -53 % against the baseline, shown, but only -6 % beyond the run's -50 %: "only" is what to hear
+    assert "but only -6.0% beyond the whole run's shift (-50.0%)" in one_of_many_moved(10, 0.47, 0.5)
+
+
+def test_a_change_large_beyond_the_shift_but_not_shown_is_not_called_only() -> None:
+    # -60 % against the baseline and -50 % beyond the shift, not shown at Holm's level over 30 tests
+    reason = one_of_many_moved(30, 0.4, 0.8)
+    assert "-50.0% beyond the whole run's shift (-20.0%), not shown at the adjusted level" in reason
+    assert "only" not in reason
