@@ -37,4 +37,7 @@ def _in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_in_child)
+    # through a weak proxy: what the interpreter holds for fork is a root the collector cannot see, and this
+    # module's globals (its loader: pytest's assertion rewriter, holding the config) would keep a whole pytest
+    # session alive into the interpreter's shutdown, for one more full collection of all of it there
+    os.register_at_fork(after_in_child=weakref.proxy(_in_child))
