@@ -196,6 +196,23 @@ def test_passes():
     assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_passes"]
 
 
+class _KeptAfterTheRun:
+    """What the measuring run still holds once pytest has unconfigured it."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        run = config.pluginmanager.get_plugin("greencode-run")
+        self.records, self.outcome = run.records, run.outcome
+
+
+def test_the_run_lets_go_of_its_records_once_its_outputs_are_written(pytester: pytest.Pytester) -> None:
+    make_project(pytester, SIMPLE)
+    kept = _KeptAfterTheRun()
+    pytester.inline_run(*FAST, "--greencode", "--greencode-json=results.json", plugins=[kept])
+    assert [t["node_id"] for t in results(pytester)["tests"]] == ["test_energy.py::test_one"]
+    assert (kept.records, kept.outcome) == ({}, None)
+
+
 INTERRUPTED_SUITE = """
 def test_first():
     pass

@@ -68,6 +68,10 @@ class Repeats:
         self.noise = estimate_noise(baseline, gate.run_cv, gate.min_run_cv, gate.noise_source, self.jitter_s)
         self.entries = baseline.entries
 
+    def release(self) -> None:
+        """Forget what :meth:`plan` read from the baseline, once the run has ended."""
+        self.sizes, self.noise, self.entries = None, {}, {}
+
     def expect(self, items: Iterable[pytest.Item], workers: int) -> None:
         """The first pass's length as the baseline knows it (per worker): it bounds extra rounds early on."""
         if self.sizes is None:

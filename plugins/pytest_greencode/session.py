@@ -200,6 +200,11 @@ class GreencodeRun:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self._restore()
+        # every output is written by now: dropped here, what the run kept (a record per test, the outcome, the
+        # baseline and the repeat plan made from it) is freed at once, not walked first by each full
+        # collection of the interpreter's shutdown (pytest's config, holding this plugin, lives until then)
+        self.records, self.marker_budgets, self.outcome, self.baseline = {}, {}, None, None
+        self.repeats.release()
         if self.vcs_probe is not None:  # a run that did not conclude (interrupted, serving greencode ab)
             self.vcs_probe.close()
         if self._controller_lock is not None:
