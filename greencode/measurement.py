@@ -476,6 +476,9 @@ class Recorder(WindowState):
 #: what ``_windows`` holds while a recorder holds the estimator's window itself (see Recorder._open): only
 #: that it is not empty (open) is read
 _HELD: tuple[Window | None, ...] = (None,)
+#: the same, for a block that measure()'s fast path opened (see Measure.__enter__), which its __exit__ then
+#: closes inline; built at run time, as the compiler would make a second ``(None,)`` the same object as _HELD
+_FAST: tuple[Window | None, ...] = tuple([None])
 
 # the clocks a window reads, bound once (each read is on the path of every measurement)
 _wall_clock = time.time
@@ -673,7 +676,7 @@ class MeasureBlock(Recorder):
         self.__exit__(exc_type, exc, tb)
 
 
-def _innermost(stack: tuple[tuple[measure, MeasureBlock], ...], owner: measure) -> int | None:
+def _innermost(stack: tuple[tuple[Measure, MeasureBlock], ...], owner: Measure) -> int | None:
     """Where the innermost block of ``owner`` is on a context's stack of open blocks (``None``: not there)."""
     return next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0] is owner), None)
 
@@ -688,12 +691,20 @@ def _new_block(label: str, meter: str | None) -> MeasureBlock:
     return block
 
 
-_open_blocks: contextvars.ContextVar[tuple[tuple[measure, MeasureBlock], ...]] = contextvars.ContextVar(
+_open_blocks: contextvars.ContextVar[tuple[tuple[Measure, MeasureBlock], ...]] = contextvars.ContextVar(
     "greencode_open_blocks", default=()
 )
 
 
-class measure:
+@overload
+def measure(label: F, *, meter: str | None = None) -> F: ...
+
+
+@overload
+def measure(label: str | None = None, *, meter: str | None = None) -> Measure: ...
+
+
+def measure(label: Any = None, *, meter: str | None = None) -> Any:
     """Measure a function or a block.
 
     ``@measure``, ``@measure("label", meter="rapl")``, on ``def`` and ``async def`` functions, generators
@@ -702,6 +713,23 @@ class measure:
     so nested and concurrent uses are independent. An exception inside still records the measurement (with
     ``error`` set) and propagates unchanged; a decorated function's return value is returned unchanged.
     """
+    # A function that builds a :class:`Measure`, not the class itself: ``with measure("x"):`` builds one per
+    # block, and calling a class whose ``__new__`` is Python code costs about 1,100 instructions more than
+    # calling a function (slot_tp_new: a look-up of __new__, a tuple of arguments, a new C-level frame).
+    if type(label) is not str and label is not None and not isinstance(label, str):
+        if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
+            return measure(None, meter=meter)(label)
+        raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
+    self = Measure()
+    self.label = label
+    self.meter = meter
+    self._last = None
+    self._open = []
+    return self
+
+
+class Measure:
+    """What :func:`measure` returns: a decorator and a context manager (see :func:`measure`)."""
 
     __slots__ = ("_last", "_open", "label", "meter")
 
@@ -711,25 +739,6 @@ class measure:
     _last: MeasureBlock | None
     #: the one block open on this object, when there is one (see __enter__)
     _open: list[MeasureBlock]
-
-    @overload
-    def __new__(cls, label: F, *, meter: str | None = None) -> F: ...  # type: ignore[misc]
-
-    @overload
-    def __new__(cls, label: str | None = None, *, meter: str | None = None) -> measure: ...
-
-    # No __init__: ``with measure("x"):`` builds one object per block; one Python call is cheaper than two.
-    def __new__(cls, label: Any = None, *, meter: str | None = None) -> Any:
-        if type(label) is not str and label is not None and not isinstance(label, str):
-            if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
-                return cls(None, meter=meter)(label)
-            raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
-        self = _new_object(cls)
-        self.label = label
-        self.meter = meter
-        self._last = None
-        self._open = []
-        return self
 
     @property
     def result(self) -> Measurement | None:
@@ -790,7 +799,7 @@ class measure:
                 block._failed_to_start(sole, exc)
             else:
                 block._sole = sole
-                block._windows = _HELD
+                block._windows = _FAST
             return block
         block._meter = meter
         block._windows = ()
@@ -813,37 +822,39 @@ class measure:
         else:
             block = stack[index][1]
             _open_blocks.set(stack[:index] + stack[index + 1 :])
-        sole = block._sole if block._windows is _HELD else None
-        if sole is None or not sole.real_clocks:
+        if block._windows is not _FAST:
             block.__exit__(exc_type, exc, tb)
             self._last = block
             return
         # The fast path (see __enter__): Recorder._finish and MeasureBlock.__exit__ written out for a block
         # that holds the estimator's window, with the same reads in the same order.
+        sole: EstimateMeter = block._sole  # type: ignore[assignment]  # set with _FAST, never None then
         try:
             cpu_now = _process_time()
             children = getrusage(RUSAGE_CHILDREN)
         except Exception:  # the general path reads them again, and records why it could not
+            block._windows = _HELD
             block.__exit__(exc_type, exc, tb)
             self._last = block
             return
-        self_s = cpu_now - block._self0
+        block.cpu_s = self_s = cpu_now - block._self0
         children_s = children[0] + children[1] - block._children0  # ru_utime + ru_stime
         block._windows = ()
         table = block._table
         assert table is not None  # an open window is on its thread's table
         block._table = None
         del table[block._sequence]
-        if len(sole._tables) > 1 or self_s < 0 or children_s < 0 or block.overlapped:
+        # (0.0, not 0: CPython 3.11 compares two floats without the generic comparison)
+        if len(sole._tables) > 1 or self_s < 0.0 or children_s < 0.0 or block.overlapped:
             # another thread's windows may overlap it, or CPU time went backwards (a forked child)
-            figures = sole.taken_off(block, table, self_s, children_s)
-            block.energy_j, block.warnings, block.concurrent = figures
+            energy, warnings, block.concurrent = sole.taken_off(block, table, self_s, children_s)
         else:
-            block.energy_j = (self_s + children_s) * sole.model.watts_per_thread
-            block.warnings = ()
+            energy = (self_s + children_s) * sole.model.watts_per_thread
+            warnings = ()
             block.concurrent = False
+        block.energy_j = energy
+        block.warnings = warnings
         block.wall_s = wall = _perf_counter() - block._wall0
-        block.cpu_s = cpu_now - block._self0
         # a generator closed before its end has not failed
         block.error = None if exc is None or isinstance(exc, GeneratorExit) else type(exc).__name__
         block.meter_error = None
@@ -854,13 +865,14 @@ class measure:
         block._result = None
         block._finished = True
         _registry.append(block)
+        self._last = block
         printer = _sinks.summarising
         summary = None if printer is None else printer.labels.get(block.label)
         if summary is None:
             sinks.emit(block, current_config)
-        elif summary.plain_meter == sole.name and not block.warnings:
+        elif not warnings and summary.plain_meter == sole.name:
             # a label seen before, the print sink alone, a plain call: its energy and time are all it counts
-            summary.plain_energy.append(block.energy_j)
+            summary.plain_energy.append(energy)
             walls = summary.plain_wall
             walls.append(wall)
             if len(walls) >= summary.batch:
@@ -870,7 +882,6 @@ class measure:
             pending.append(block)
             if len(pending) >= summary.batch:
                 printer.fold(summary)  # type: ignore[union-attr]
-        self._last = block
 
     async def __aenter__(self) -> MeasureBlock:
         return self.__enter__()
