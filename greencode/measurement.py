@@ -716,7 +716,7 @@ def measure(label: Any = None, *, meter: str | None = None) -> Any:
     # A function that builds a :class:`Measure`, not the class itself: ``with measure("x"):`` builds one per
     # block, and calling a class whose ``__new__`` is Python code costs about 1,100 instructions more than
     # calling a function (slot_tp_new: a look-up of __new__, a tuple of arguments, a new C-level frame).
-    if type(label) is not str and label is not None and not isinstance(label, str):
+    if label.__class__ is not str and label is not None and not isinstance(label, str):
         if callable(label) or isinstance(label, (classmethod, staticmethod)):  # bare @measure
             return measure(None, meter=meter)(label)
         raise TypeError("measure() takes a label string, e.g. measure('parse'), or decorates a function")
