@@ -950,11 +950,21 @@ class Measure:
         # One measure object for every call, so that each call takes measure's fast path (its __enter__ and
         # __exit__ tell the calls apart: concurrent and recursive calls each close their own block).
         measured = measure(label, meter=meter)
+        # What ``with measured:`` does, with its two methods bound once: a with statement looks both up and
+        # binds them on every call (two method objects), and calls __enter__ from C, in a frame of its own.
+        # __exit__ never suppresses an exception, so the except clause re-raises it as the with would.
+        enter, exit_ = measured.__enter__, measured.__exit__
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with measured:
-                return func(*args, **kwargs)
+            enter()
+            try:
+                value = func(*args, **kwargs)
+            except BaseException as exc:
+                exit_(type(exc), exc, exc.__traceback__)
+                raise
+            exit_(None, None, None)
+            return value
 
         return wrapper  # type: ignore[return-value]
 

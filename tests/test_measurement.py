@@ -92,6 +92,22 @@ def test_exception_in_decorated_function_is_recorded_and_propagates() -> None:
     assert greencode.results()[-1].error == "KeyError"
 
 
+def test_a_base_exception_in_a_decorated_function_is_recorded_and_propagates_with_its_traceback() -> None:
+    # the wrapper closes its window by hand rather than in a with statement: it must do what a with does
+    error = SystemExit(3)
+
+    @greencode.measure
+    def exits() -> None:
+        raise error
+
+    greencode.clear_results()
+    with pytest.raises(SystemExit) as raised:
+        exits()
+    assert raised.value is error
+    assert raised.traceback[-1].name == "exits"
+    assert [r.error for r in greencode.results()] == ["SystemExit"]
+
+
 def test_nested_windows_are_independent() -> None:
     testing.script([1.0, 3.0])  # the inner window stops first
     with greencode.measure("outer") as outer, greencode.measure("inner") as inner:
