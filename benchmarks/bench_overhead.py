@@ -6,8 +6,9 @@ x 2 domains <= 40 µs; ``import greencode`` <= 30 ms and none of pytest, matplot
 imported.
 The machine this runs on is usually shared, so the window and the floor are timed in interleaved rounds
 and each round's ratio window/floor is reported beside the medians; where Valgrind is installed, the
-instructions each empty window executes (callgrind, user space only: the system calls behind the clocks are
-not in it) are counted too — a deterministic figure to compare before and after a change.
+instructions each empty window executes, and each call of an empty decorated function (callgrind, user space
+only: the system calls behind the clocks are not in it), are counted too — a deterministic figure to
+compare before and after a change.
 When codecarbon is installed, its ``OfflineEmissionsTracker`` start/stop around the same empty body is
 timed too and reported as a ratio to ours.
 """
@@ -42,6 +43,11 @@ HEAVY = ("pytest", "matplotlib", "codecarbon", "pynvml", "numpy")
 def empty_block() -> None:
     with greencode.measure("empty"):
         pass
+
+
+@greencode.measure("empty function")
+def empty_function() -> None:
+    """What a decorated hot function costs per call, its own body aside."""
 
 
 def measure_overhead(meter: str, output: str = "none", **config: object) -> list[float]:
@@ -86,8 +92,9 @@ def counted_body(what: str) -> None:
     long enough to fill the registry, so that the count is the steady state's (building and collecting)."""
     from greencode.meters.valgrind import TOGGLE_COLLECT, client_requests
 
-    greencode.configure(Config(meter="estimate", output=Config().output if what == "default" else "none"))
-    body = clock_reads if what == "floor" else empty_block
+    output = "none" if what == "none" else Config().output
+    greencode.configure(Config(meter="estimate", output=output))
+    body = {"floor": clock_reads, "decorated": empty_function}.get(what, empty_block)
     requests = client_requests()
     with contextlib.redirect_stderr(io.StringIO()):
         for _ in range(2 * greencode.measurement.REGISTRY_SIZE):  # the registry full: the steady state
@@ -199,7 +206,7 @@ def main() -> int:
             ),
         ],
     )
-    counts = {what: instructions_per_call(what) for what in ("floor", "default", "none")}
+    counts = {what: instructions_per_call(what) for what in ("floor", "default", "none", "decorated")}
     if counts["floor"] is not None:
         print()
         print_table(
