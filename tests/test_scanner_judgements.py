@@ -19,6 +19,7 @@ def test_every_judgement_names_a_rule_a_location_a_verdict_and_a_reason() -> Non
         assert row["rule"] in RULES_BY_ID and path and line.isdigit(), row
         assert row["judgement"] in ("worth", "negligible", "false positive"), row
         assert row["set"] and row["project"] and row["version"] and row["reason"], row
+        assert row["output"] in ("plain", "profile", "both"), row  # which default output showed it
 
 
 def test_each_finding_is_judged_once() -> None:
