@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from run_cli import run_greencode as greencode
@@ -184,3 +185,52 @@ def test_a_plain_loop_finding_in_code_measured_hot_is_shown_by_default(project: 
     ranked = rank(report, load_profile(profile).cost_of)
     # 99 % of the measured cost is hot; 1 % is under the 5 % a function needs to count as hot
     assert [(f.function, f.shown_by_default) for f in ranked.findings] == [("hot", True), ("lukewarm", False)]
+
+
+TWO_PARSERS = """\
+import re
+
+
+class Fenced:
+    def parse(self, lines):
+        for line in lines:
+            re.match("`+", line)
+
+
+class Heading:
+    def parse(self, lines):
+        for line in lines:
+            re.match("#+", line)
+"""
+
+
+def profile_parsers(project: Path, fenced_lines: int, heading_lines: int) -> Path:
+    namespace: dict[str, Any] = {}
+    exec(compile(TWO_PARSERS, str(project / "blocks.py"), "exec"), namespace)
+    profiler = cProfile.Profile()
+    if fenced_lines:
+        profiler.runcall(namespace["Fenced"]().parse, ["``"] * fenced_lines)
+    profiler.runcall(namespace["Heading"]().parse, ["##"] * heading_lines)
+    profiler.dump_stats(project / "prof.out")
+    return project / "prof.out"
+
+
+def test_methods_of_one_name_in_one_file_each_get_their_own_cprofile_time(project: Path) -> None:
+    (project / "blocks.py").write_text(TWO_PARSERS, encoding="utf-8")
+    profile = load_profile(profile_parsers(project, fenced_lines=50, heading_lines=20000))
+    shares = {
+        f.function: f.share
+        for f in rank(scan_paths(["blocks.py"], Config(root=project)), profile.cost_of).findings
+    }
+    # cProfile names both "parse"; summed, each would read as the two together
+    assert shares["Fenced.parse"] is not None and shares["Heading.parse"] is not None
+    assert shares["Fenced.parse"] < 0.1 < shares["Heading.parse"]
+
+
+def test_a_method_that_never_ran_is_not_given_the_time_of_a_later_one_of_the_same_name(project: Path) -> None:
+    (project / "blocks.py").write_text(TWO_PARSERS, encoding="utf-8")
+    profile = load_profile(profile_parsers(project, fenced_lines=0, heading_lines=2000))
+    fenced = next(
+        f for f in scan_paths(["blocks.py"], Config(root=project)).findings if f.function == "Fenced.parse"
+    )
+    assert profile.cost_of(fenced) == (0.0, "Fenced.parse() was not seen running in prof.out")

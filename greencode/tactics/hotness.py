@@ -41,11 +41,13 @@ _PSTATS_HINT = (
 
 @dataclass(frozen=True)
 class Entry:
-    """The measured cost of one function (``function`` None: of the whole file)."""
+    """The measured cost of one function (``function`` None: of the whole file); ``line`` is the line its
+    definition starts on, where the profile says (cProfile does), to tell apart functions of one name."""
 
     file: str
     function: str | None
     cost: float
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,21 @@ class Profile:
     measure: str
     source: str
     _by_file: dict[str, dict[str | None, float]] = field(init=False, repr=False, compare=False)
+    _defs: dict[str, dict[str, list[tuple[int, float]]]] = field(init=False, repr=False, compare=False)
     _total: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_file: dict[str, dict[str | None, float]] = {}
+        defs: dict[str, dict[str, list[tuple[int, float]]]] = {}
         for entry in self.entries:
             functions = by_file.setdefault(_key(entry.file), {})
             functions[entry.function] = functions.get(entry.function, 0.0) + entry.cost
+            if entry.line is not None and entry.function is not None:
+                defs.setdefault(_key(entry.file), {}).setdefault(entry.function, []).append(
+                    (entry.line, entry.cost)
+                )
         object.__setattr__(self, "_by_file", by_file)
+        object.__setattr__(self, "_defs", defs)
         object.__setattr__(self, "_total", math.fsum(e.cost for e in self.entries if e.function is not None))
 
     def cost_of(self, finding: Finding) -> tuple[float | None, str | None]:
@@ -71,19 +80,36 @@ class Profile:
 
         A function is matched by its qualified name (``Parser.parse``) or its own name."""
         by_file, total = self._by_file, self._total
-        functions = by_file.get(_key(finding.path)) or _by_suffix(by_file, finding.path)
-        if functions is None or total <= 0:
+        path_key = _key(finding.path)
+        key = path_key if path_key in by_file else _by_suffix(by_file, finding.path)
+        if key is None or total <= 0:
             return None, None
+        functions = by_file[key]
         names = [finding.function, (finding.function or "").rpartition(".")[2]] if finding.function else []
         for name in names:
             if name in functions:
-                share = functions[name] / total
+                cost = self._cost_at(key, name, finding.line)
+                if cost is None:
+                    continue
+                share = cost / total
                 return share, f"in {name}(), {_percent(share)} of the {self.measure} in {self.source}"
         if None in functions:
             share = functions[None] / total
             return share, f"in this file, {_percent(share)} of the {self.measure} in {self.source}"
         where = f"{finding.function}()" if finding.function else "module level"
         return 0.0, f"{where} was not seen running in {self.source}"
+
+    def _cost_at(self, key: str, name: str, line: int) -> float | None:
+        """The cost of the function called ``name`` whose definition is the last to start before ``line``.
+
+        cProfile names functions without their class, so a file's ``parse`` methods share one name; summing
+        their cumulative times would count nested calls twice and give each method the others' time. None
+        when every definition of that name starts after ``line``: the enclosing one never ran."""
+        defs = self._defs.get(key, {}).get(name)
+        if not defs:
+            return self._by_file[key][name]
+        before = [(start, cost) for start, cost in defs if start <= line]
+        return max(before)[1] if before else None
 
 
 def _percent(share: float) -> str:
@@ -94,13 +120,13 @@ def _key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _by_suffix(by_file: dict[str, dict[str | None, float]], path: str) -> dict[str | None, float] | None:
+def _by_suffix(by_file: dict[str, dict[str | None, float]], path: str) -> str | None:
     """A profiled file whose path ends with the finding's (profiles made elsewhere, e.g. on CI)."""
     parts = Path(path).parts
     if len(parts) < 2:
         return None
     tail = os.sep + os.path.join(*parts[-2:])
-    matches = [functions for file, functions in by_file.items() if file.endswith(os.path.normcase(tail))]
+    matches = [file for file in by_file if file.endswith(os.path.normcase(tail))]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -113,13 +139,13 @@ def _from_pstats(path: Path) -> Profile:
 
     stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     entries = []
-    for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
+    for (filename, line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
         if filename.startswith(("<", "~")) or not filename.endswith(".py"):
             continue  # built-ins and C functions: no source file of the project
-        entries.append(Entry(filename, function, float(cumulative)))
+        entries.append(Entry(filename, function, float(cumulative), line))
     # cumulative times overlap (a caller includes its callees), so shares are of the longest: the run itself
     longest = max((e.cost for e in entries), default=0.0)
-    scaled = tuple(Entry(e.file, e.function, e.cost / longest if longest else 0.0) for e in entries)
+    scaled = tuple(Entry(e.file, e.function, e.cost / longest if longest else 0.0, e.line) for e in entries)
     return _Normalised(scaled, "profiled time", path.name)
 
 
