@@ -441,6 +441,13 @@ def _verdict(
         )
     if tested.change > settings.fail_on and not small:
         noise = tested.noise
+        if adjusted and tested.ci_low > settings.fail_on:
+            # its own interval clears fail_on: noise is not what stops it, the family's adjustment is
+            return "inconclusive", (
+                f"{interval}: more than {threshold} on its own ({_p(tested.p_increase)}), but not at the "
+                f"adjusted level over all compared tests ({adjusted}{_p(p_up)}), which keeps one of many "
+                "tests reading high by chance from failing the run; rerun, or save more runs to pool"
+            )
         return "inconclusive", (
             f"{interval} may exceed {threshold}, but run-to-run noise "
             f"({format_percent(noise.cv, signed=False)}, {noise.source}) is too large to tell"

@@ -145,6 +145,18 @@ def test_a_change_that_noise_could_explain_is_inconclusive_and_only_warns() -> N
     assert not report.failed and report.exit_code == EXIT_OK
 
 
+def test_a_change_clear_on_its_own_but_not_after_holm_says_so_rather_than_blame_the_noise() -> None:
+    others = [f"t.py::u{i}" for i in range(200)]
+    baseline = baseline_of([record("t.py::x", 1.0), *(record(n, 1.0) for n in others)])
+    report = compare([record("t.py::x", 1.8), *(record(n, 1.0) for n in others)], baseline, SETTINGS)
+    (comparison,) = report.inconclusive
+    assert comparison.ci_low is not None and comparison.ci_low > SETTINGS.fail_on
+    assert "more than 10.0% on its own (p = " in comparison.reason
+    assert "not at the adjusted level over all compared tests (adjusted p = " in comparison.reason
+    assert "too large to tell" not in comparison.reason
+    assert not report.failed
+
+
 def test_a_large_decrease_is_an_improvement() -> None:
     baseline = baseline_of([record("t.py::x", 1.0)], [record("t.py::x", 1.0)])
     report = compare([record("t.py::x", 0.5)], baseline, SETTINGS)
