@@ -446,7 +446,7 @@ def _verdict(
             return "inconclusive", (
                 f"{interval}: more than {threshold} on its own ({_p(tested.p_increase)}), but not at the "
                 f"adjusted level over all compared tests ({adjusted}{_p(p_up)}), which keeps one of many "
-                "tests reading high by chance from failing the run; rerun, or save more runs to pool"
+                "tests reading high by chance from failing the run; rerun to confirm it"
             )
         return "inconclusive", (
             f"{interval} may exceed {threshold}, but run-to-run noise "
