@@ -440,7 +440,6 @@ def _verdict(
             f"{interval}, {how}: the machine, or code all tests share; rerun, or gate with 'greencode ab'"
         )
     if tested.change > settings.fail_on and not small:
-        noise = tested.noise
         if adjusted and tested.ci_low > settings.fail_on:
             # its own interval clears fail_on: noise is not what stops it, the family's adjustment is
             return "inconclusive", (
@@ -448,6 +447,7 @@ def _verdict(
                 f"adjusted level over all compared tests ({adjusted}{_p(p_up)}), which keeps one of many "
                 "tests reading high by chance from failing the run; rerun to confirm it"
             )
+        noise = tested.noise
         return "inconclusive", (
             f"{interval} may exceed {threshold}, but run-to-run noise "
             f"({format_percent(noise.cv, signed=False)}, {noise.source}) is too large to tell"
