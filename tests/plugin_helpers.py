@@ -14,7 +14,12 @@ FAST = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 
 
 def make_project(pytester: pytest.Pytester, tests: str, **settings: Any) -> None:
-    """A project whose ``[tool.greencode]`` selects the scripted meter (and ``settings``), and a test file."""
+    """A project whose ``[tool.greencode]`` selects the scripted meter (and ``settings``), and a test file.
+
+    Its repeat budget is the largest allowed unless ``settings`` name one: the default budget is wall time,
+    half of a first pass that takes a few milliseconds here, so one slow file write on a busy machine could
+    spend it and leave a doubled test unconfirmed. The tests of the budget itself set it."""
+    settings.setdefault("repeat_budget", 10)
     lines = ["[tool.greencode]", f'meter = "{SCRIPTED}"']
     for key, value in settings.items():
         lines.append(f"{key} = {json.dumps(value) if not isinstance(value, dict) else _table(value)}")
