@@ -189,9 +189,7 @@ FACTOR = "test_energy.py::test_factor"
 def test_a_regressed_test_shows_its_grown_functions_and_advice_starts_inside_them(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a regression needs 3 rounds of the comparing run; the default budget is wall time (half the first
-    # pass), which a loaded machine can spend before the third round, making the verdict inconclusive
-    make_project(pytester, SUITE, repeat_budget=10)
+    make_project(pytester, SUITE)  # with the largest repeat budget: a regression needs 3 rounds
     pytester.makepyfile(recipes=RECIPES)
     base = {"recipes.py:factor": 1_000_000, "recipes.py:other": 3_000_000}
     script(monkeypatch, energy_j=0.05, functions={"*": base})
