@@ -32,7 +32,7 @@ within one job. So this measures both versions of the code here and now:
   ``alpha`` (``stats.look_alpha``), so looking again cannot raise the false-alarm rate. The suite total is
   judged from its own per-pair totals (:func:`suite_total`).
 - A test that fails on either side is reported as a failing test, never as an energy change; failing on head
-  fails the check.
+  fails the check, unless it fails on base too (the change did not break it).
 - The worktree is removed on every way out: success, error, Ctrl-C, SIGTERM (CI cancelling the job).
 """
 
@@ -524,6 +524,13 @@ def hopeless(
 # the result
 
 
+def failing_by_side(failed: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """The failing tests by where they failed: on ``head`` only (the change broke them: this fails the
+    check), on ``both sides`` (they failed before the change) and on ``base`` only (the change fixed them)."""
+    head, base = set(failed.get("head", ())), set(failed.get("base", ()))
+    return {"head": sorted(head - base), "both sides": sorted(head & base), "base": sorted(base - head)}
+
+
 @dataclass(frozen=True)
 class AbResult:
     """Everything one ``greencode ab`` run found. ``failed`` maps a side to the tests that failed there;
@@ -564,8 +571,8 @@ class AbResult:
 
     @property
     def failed_check(self) -> bool:
-        """A regression, a test over its budget, or a test failing on head."""
-        return self.gate.failed or bool(self.failed.get("head"))
+        """A regression, a test over its budget, or a test failing on head that passes on base."""
+        return self.gate.failed or bool(failing_by_side(self.failed)["head"])
 
     @property
     def exit_code(self) -> int:
@@ -574,15 +581,16 @@ class AbResult:
     def summary(self) -> str:
         """One line: the gate's summary, failing tests and what stayed undecided."""
         text = {
-            side: f"{plural(len(nodes), 'test')} failing on {side}"
-            for side, nodes in self.failed.items()
+            where: f"{plural(len(nodes), 'test')} failing on {where}"
+            for where, nodes in failing_by_side(self.failed).items()
             if nodes
         }
         parts = [self.gate.summary()]
         if "head" in text:
             parts[0] = f"{parts[0]}, {text['head']}" if self.gate.failed else f"FAILED: {text['head']}"
-        if "base" in text:
-            parts.append(f"{text['base']} (not compared)")
+        for where in ("both sides", "base"):
+            if where in text:
+                parts.append(f"{text[where]} (not compared)")
         if self.undecided:
             parts.append(f"{len(self.undecided)} undecided after {self.pairs} pairs ({self.stopped})")
         return "; ".join(parts)
@@ -1637,10 +1645,13 @@ def _notes(
         )
     if outcome.undecided:
         notes.append(undecided_note(outcome.undecided, outcome.stopped))
-    for side in ("head", "base"):
-        failing = sorted(collected.failed[side])
+    consequences = {
+        "head": "this fails the check",
+        "both sides": "failing before the change too: not compared, and not the change's failure",
+        "base": "not compared",
+    }
+    for where, failing in failing_by_side(collected.failed).items():
         if failing:
-            consequence = "this fails the check" if side == "head" else "not compared"
-            notes.append(f"tests failing on {side} ({consequence}): " + ", ".join(failing))
+            notes.append(f"tests failing on {where} ({consequences[where]}): " + ", ".join(failing))
     notes.extend(f"warning: {w}" for w in collected.warnings)
     return tuple(notes)

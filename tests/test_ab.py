@@ -39,6 +39,7 @@ from greencode.ab import (
     _Served,
     commit_given_as_test,
     decide,
+    failing_by_side,
     generation_of,
     measure_adaptively,
     needs_more_pairs,
@@ -708,6 +709,29 @@ def test_failing_tests_are_reported_as_failures_not_energy_changes(tmp_path: Pat
     assert result.exit_code == 1
     assert "1 test failing on head" in result.summary() and "1 test failing on base" in result.summary()
     assert any("tests failing on head (this fails the check)" in note for note in result.notes)
+
+
+def test_a_test_failing_on_both_sides_is_listed_but_does_not_fail_the_check(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, sizes="1000")
+    write(repo, {"tests/test_flags.py": "def test_always_fails():\n    assert False\n"})
+    commit(repo, "a test that fails on every commit")
+
+    result = measure(repo, base="HEAD", min_pairs=2, max_pairs=2)
+
+    always = ("tests/test_flags.py::test_always_fails",)
+    assert result.failed == {"base": always, "head": always}
+    assert result.exit_code == 0
+    assert "1 test failing on both sides (not compared)" in result.summary()
+    assert "failing on head" not in result.summary()
+    assert any(
+        note.startswith("tests failing on both sides (failing before the change too") for note in result.notes
+    )
+
+
+def test_failing_tests_are_split_by_where_they_fail() -> None:
+    failed = {"base": ("a", "b"), "head": ("b", "c")}
+
+    assert failing_by_side(failed) == {"head": ["c"], "both sides": ["b"], "base": ["a"]}
 
 
 def test_a_base_that_cannot_be_imported_is_named_with_the_error(tmp_path: Path) -> None:

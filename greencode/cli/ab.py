@@ -1,8 +1,8 @@
 """``greencode ab --base REF [--head REF] [options] -- [pytest args]``: gate a change in one CI job.
 
 Measures the selected tests on base and head alternately, in pairs and a balanced order, and fails (exit 1)
-on an energy regression, a test over its budget or a test failing on head — with the pytest gate's
-verdicts and thresholds (:mod:`greencode.ab`, ``docs/ci.md``). Exit 2 when it cannot compare.
+on an energy regression, a test over its budget or a test failing on head but not on base — with the pytest
+gate's verdicts and thresholds (:mod:`greencode.ab`, ``docs/ci.md``). Exit 2 when it cannot compare.
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check out the base in a temporary git worktree and measure the selected tests' energy "
         "on base and head alternately (base-head, head-base, ...), adding pairs only for tests still "
         "undecided. Fails (exit 1) on an energy regression, a test over its budget or a test failing on "
-        "head, with the verdicts, thresholds and Holm control of the pytest gate. Head is the working tree "
-        "as it is, uncommitted changes included, unless --head is given. Your working tree and index are not "
-        "touched.",
+        "head but not on base, with the verdicts, thresholds and Holm control of the pytest gate. Head is "
+        "the working tree as it is, uncommitted changes included, unless --head is given. Your working tree "
+        "and index are not touched.",
         epilog="Example: greencode ab --fail-on 10% --json ab.json -- tests/perf -k 'not slow'. "
         "See docs/ci.md for GitHub Actions and GitLab CI recipes.",
     )
