@@ -571,7 +571,7 @@ class AbResult:
 
     @property
     def failed_check(self) -> bool:
-        """A regression, a test over its budget, or a test failing on head that passes on base."""
+        """A regression, a test over its budget, or a test failing on head but not on base."""
         return self.gate.failed or bool(failing_by_side(self.failed)["head"])
 
     @property
