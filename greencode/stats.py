@@ -223,7 +223,9 @@ def log_median_variance(samples: Sequence[float]) -> float:
     logs = [math.log(v) for v in samples]
     centre = median(logs)
     sigma = 1.4826 * median(abs(v - centre) for v in logs)
-    if sigma == 0:
+    # a MAD within the rounding of the logs is no spread information: as if zero, whatever the unit
+    # (1.0, 0.001 and 0.001 + 1 ulp read 2e-31 in one unit and 8.3 in another before)
+    if sigma <= 1e-12 * max(1.0, max(abs(v) for v in logs)):
         sigma = sample_stdev(logs)
     return math.pi / 2.0 * sigma * sigma / len(logs)
 

@@ -8,7 +8,7 @@ import random
 import statistics
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from greencode.stats import (
@@ -128,6 +128,7 @@ def test_log_median_variance_is_zero_without_spread_information() -> None:
 
 
 @given(st.lists(positive, min_size=2, max_size=10), positive)
+@example(samples=[1.0, 0.001, 0.0010000000000000002], scale=57.0)  # two values one ulp apart
 def test_log_median_variance_does_not_depend_on_the_unit(samples: list[float], scale: float) -> None:
     assert log_median_variance([v * scale for v in samples]) == pytest.approx(
         log_median_variance(samples), rel=1e-6, abs=1e-12
