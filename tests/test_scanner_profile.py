@@ -234,3 +234,71 @@ def test_a_method_that_never_ran_is_not_given_the_time_of_a_later_one_of_the_sam
         f for f in scan_paths(["blocks.py"], Config(root=project)).findings if f.function == "Fenced.parse"
     )
     assert profile.cost_of(fenced) == (0.0, "Fenced.parse() was not seen running in prof.out")
+
+
+def test_min_share_leaves_measured_findings_under_it_to_all(project: Path) -> None:
+    profile = costs(
+        project / "c.json",
+        [
+            {"file": "pkg/work.py", "function": "parse", "cost": 99},
+            {"file": "pkg/work.py", "function": "cold", "cost": 1},
+        ],
+    )
+    report = rank(scan_paths(["pkg"], Config(root=project)), load_profile(profile).cost_of, min_share=0.05)
+    assert [f.function for f in report.shown()] == ["parse"]  # cold() at 1 %; unmeasured() never ran
+    assert [f.function for f in report.shown(everything=True)] == ["parse", "cold", "unmeasured"]
+
+
+def test_min_share_leaves_out_code_measured_idle(project: Path) -> None:
+    # "not seen running" is a share of zero: under any floor above it
+    profile = costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 1}])
+    ranked = rank(scan_paths(["pkg"], Config(root=project)), load_profile(profile).cost_of, min_share=0.01)
+    assert [f.function for f in ranked.shown()] == ["parse"]
+    floor_zero = rank(scan_paths(["pkg"], Config(root=project)), load_profile(profile).cost_of, min_share=0.0)
+    assert [f.function for f in floor_zero.shown()] == ["parse", "cold", "unmeasured"]
+
+
+def test_min_share_keeps_findings_in_unmeasured_files_on_the_static_rule(project: Path) -> None:
+    profile = costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 1}])
+    report = rank(
+        scan_paths(["pkg", "other.py"], Config(root=project)), load_profile(profile).cost_of, min_share=0.5
+    )
+    assert [(f.path, f.function) for f in report.shown()][1:] == [
+        ("other.py", "parse"),
+        ("other.py", "cold"),
+        ("other.py", "unmeasured"),
+    ]
+
+
+def test_summary_counts_the_findings_left_under_min_share(project: Path) -> None:
+    profile = costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 1}])
+    report = rank(scan_paths(["pkg"], Config(root=project)), load_profile(profile).cost_of, min_share=0.01)
+    assert "(2 under --min-share: --all shows them)" in report.summary()
+    assert "--min-share" not in report.summary(everything=True)
+
+
+def test_cli_min_share_without_a_profile_is_a_usage_error(project: Path) -> None:
+    result = greencode("scan", "--min-share", "1", "pkg", cwd=project)
+    assert result.returncode == 2 and "--min-share needs --profile" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "101", "nan"])
+def test_cli_min_share_outside_0_to_100_is_refused(project: Path, value: str) -> None:
+    costs(project / "c.json", [{"file": "pkg/work.py", "function": "parse", "cost": 1}])
+    result = greencode("scan", "--profile", "c.json", "--min-share", value, "pkg", cwd=project)
+    assert result.returncode == 2 and "not a percentage from 0 to 100" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_min_share_is_a_percentage(project: Path) -> None:
+    costs(
+        project / "c.json",
+        [
+            {"file": "pkg/work.py", "function": "parse", "cost": 98},
+            {"file": "pkg/work.py", "function": "cold", "cost": 2},
+        ],
+    )
+    result = greencode("scan", "--profile", "c.json", "--min-share", "5", "pkg", cwd=project)
+    assert result.returncode == 1
+    assert [line.split(":")[1] for line in result.stdout.splitlines()] == ["6"]  # parse(); cold() at 2 %

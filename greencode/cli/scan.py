@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from greencode.cli import add_config_option, path_argument
 
@@ -11,6 +12,16 @@ ORDER = 61
 
 def _rule_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100 (e.g. 1 for 1 %)")
+    return value / 100
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,8 +62,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--profile",
         metavar="FILE",
         action="append",
-        help="rank findings by measured cost: a cProfile/pstats file, a greencode results JSON "
-        "(pytest --greencode-json), a history database, or a per-function cost JSON (see docs/tactics.md)",
+        help="rank findings by measured cost: a cProfile/pstats file, a line_profiler file (kernprof -l; "
+        "each finding's own line), a greencode results JSON (pytest --greencode-json), a history database, "
+        "or a per-function cost JSON (see docs/tactics.md)",
+    )
+    parser.add_argument(
+        "--min-share",
+        type=_percent,
+        metavar="PERCENT",
+        help="with --profile: leave to --all the findings whose measured share is under PERCENT (code "
+        "measured idle included; unmeasured code keeps the default rule). For a profile of real use, "
+        "not of a test suite (docs/tactics.md)",
     )
     parser.add_argument(
         "--select",
@@ -95,6 +115,9 @@ def handle(args: argparse.Namespace) -> int:
         for rule in RULES:
             print(f"{rule.id}  {rule.tactic}  {rule.name}: {rule.title}")
         return 0
+    if args.min_share is not None and not args.profile:
+        print("greencode scan: --min-share needs --profile FILE: a share is measured", file=sys.stderr)
+        return 2
     check_jobs(args.jobs)
     config = load_config(args.config)
     select = [s for group in args.select for s in group] if args.select else None
@@ -110,7 +133,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.profile:
         from greencode.tactics.hotness import load_profiles
 
-        report = rank(report, load_profiles([Path(p) for p in args.profile]).cost_of)
+        report = rank(report, load_profiles([Path(p) for p in args.profile]).cost_of, args.min_share)
 
     everything = args.everything
     if args.format == "sarif":

@@ -8,6 +8,9 @@ it could matter: "in parse(), 34 % of the measured time". Readers, chosen by the
 - greencode's own outputs (a pytest results JSON from ``--greencode-json``, a report JSON, ``greencode run
   --json``, the history database): the energy of each test or measured function, matched through the
   pytest node id (``tests/test_x.py::TestA::test_b`` → file and function) or a ``module.function`` label;
+- a line_profiler file (``kernprof -l -p PACKAGE -o prof.lprof script.py``): the hits and time of each line of
+  the functions it profiled, so a finding takes its own line's time, and a line that never ran inside a
+  function that did (a rare branch) says so;
 - a callgrind dump (``callgrind.out.<pid>.<n>``, as the ``instructions`` meter writes them): the inclusive
   instruction count of each Python function, named through the interpreter's perf map
   (``perf-<pid>.map`` next to the dump or in ``/tmp``; CPython 3.12+ with ``python -X perf``);
@@ -24,7 +27,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+import pickle
+import types
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +39,8 @@ from greencode.tactics.scanner import Finding
 
 COSTS_SCHEMA = "greencode-costs"
 _PSTATS_HINT = (
-    "give a cProfile dump (python -m cProfile -o FILE), a greencode results or report JSON, the history "
-    f"database, or a {COSTS_SCHEMA!r} JSON (docs/tactics.md)"
+    "give a cProfile dump (python -m cProfile -o FILE), a line_profiler file (kernprof -l -o FILE), a "
+    f"greencode results or report JSON, the history database, or a {COSTS_SCHEMA!r} JSON (docs/tactics.md)"
 )
 
 
@@ -120,7 +125,7 @@ def _key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def _by_suffix(by_file: dict[str, dict[str | None, float]], path: str) -> str | None:
+def _by_suffix(by_file: Collection[str], path: str) -> str | None:
     """A profiled file whose path ends with the finding's (profiles made elsewhere, e.g. on CI)."""
     parts = Path(path).parts
     if len(parts) < 2:
@@ -155,6 +160,159 @@ class _Normalised(Profile):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "_total", 1.0)
+
+
+@dataclass(frozen=True)
+class ProfiledFunction:
+    """One function line_profiler was told to profile: where its definition starts, its time as a share of
+    the profile's longest function, and each line that ran: line number -> (hits, share)."""
+
+    file: str
+    name: str
+    first_line: int
+    share: float
+    lines: dict[int, tuple[int, float]]
+
+
+class _LineProfile(_Normalised):
+    """A line_profiler file: a finding takes the time of its own line, not of its whole function.
+
+    line_profiler profiles only the functions it was told to (``-p`` or ``@profile``): a nested function,
+    a decorated one whose wrapper it saw instead, or module-level code is not in the file at all. So a
+    function that is absent is unmeasured, not idle; a listed one with no lines ran zero times. It sees a
+    function's own code object only: a comprehension or generator expression inside it (its own code
+    object on CPython 3.11) is timed as part of the line that starts it, so that line is the one read."""
+
+    _listed: dict[str, dict[str, list[ProfiledFunction]]]
+    _own: dict[tuple[str, int, str], frozenset[int] | None]
+
+    def __init__(self, functions: tuple[ProfiledFunction, ...], source: str) -> None:
+        entries = tuple(Entry(f.file, f.name, f.share, f.first_line) for f in functions if f.lines)
+        super().__init__(entries, "profiled time", source)
+        listed: dict[str, dict[str, list[ProfiledFunction]]] = {}
+        for function in functions:
+            listed.setdefault(_key(function.file), {}).setdefault(function.name, []).append(function)
+        object.__setattr__(self, "_listed", listed)
+        object.__setattr__(self, "_own", {})
+
+    def cost_of(self, finding: Finding) -> tuple[float | None, str | None]:
+        function = self._function_of(finding)
+        if function is None:
+            return None, None  # not profiled: nothing is known of how often it ran
+        if not function.lines:
+            return 0.0, f"{function.name}() was not seen running in {self.source}"
+        own = self._own_lines(finding.path, function)
+        if own is None:  # the source no longer compiles to that function: its whole time, as cProfile's
+            return function.share, f"in {function.name}(), {_percent(function.share)} {self._whose}"
+        line = max((n for n in own if n <= finding.line), default=finding.line)
+        where = f"line {line}" if line == finding.line else f"the statement at line {line}"
+        if line not in function.lines:
+            return 0.0, f"{where} was not seen running in {self.source} (its function {function.name}() ran)"
+        _hits, share = function.lines[line]
+        return share, f"{where} took {_percent(share)} {self._whose}"
+
+    @property
+    def _whose(self) -> str:
+        # a function's time includes its callees', so shares are of the longest one, not of the whole run
+        return f"of the time of the longest profiled function in {self.source}"
+
+    def _function_of(self, finding: Finding) -> ProfiledFunction | None:
+        path_key = _key(finding.path)
+        key = path_key if path_key in self._listed else _by_suffix(self._listed, finding.path)
+        by_name = self._listed.get(key, {}) if key else {}
+        # line_profiler 5 names methods with their class (Parser.parse); 4 by their own name (parse)
+        names = [finding.function, finding.function.rpartition(".")[2]] if finding.function else []
+        candidates = next((by_name[name] for name in names if name in by_name), [])
+        before = [f for f in candidates if f.first_line <= finding.line]
+        return max(before, key=lambda f: f.first_line) if before else None
+
+    def _own_lines(self, path: str, function: ProfiledFunction) -> frozenset[int] | None:
+        """The lines of the function's own code object, compiled from the scanned source; None when the
+        source has no such function (edited since the profile was taken, or unreadable)."""
+        key = (path, function.first_line, function.name)
+        if key not in self._own:
+            self._own[key] = _code_lines(path, function.first_line, function.name.rpartition(".")[2])
+        return self._own[key]
+
+
+def _code_lines(path: str, first_line: int, name: str) -> frozenset[int] | None:
+    try:
+        stack = [compile(Path(path).read_bytes(), path, "exec", dont_inherit=True)]
+    except (OSError, SyntaxError, ValueError):
+        return None
+    while stack:
+        code = stack.pop()
+        if code.co_firstlineno == first_line and code.co_name == name:
+            return frozenset(line for *_, line in code.co_lines() if line is not None)
+        stack.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
+    return None
+
+
+class _LineStats:
+    """Stands in for line_profiler's ``LineStats`` while unpickling: only its attributes are kept."""
+
+    timings: object
+    unit: object
+
+
+class _LineStatsUnpickler(pickle.Unpickler):
+    """Unpickles a line_profiler file and nothing else: any other class in the pickle is refused, so a
+    foreign or hostile file cannot run code."""
+
+    def find_class(self, module: str, name: str) -> type:
+        if module.split(".")[0] == "line_profiler" and name == "LineStats":
+            return _LineStats
+        raise pickle.UnpicklingError(f"unexpected {module}.{name}")
+
+
+def _from_line_profiler(path: Path) -> Profile:
+    bad = f"--profile {path}: not a line_profiler file greencode can read"
+    try:
+        with path.open("rb") as stream:
+            stats = _LineStatsUnpickler(stream).load()
+    except Exception as exc:  # unpickling raises whatever the bytes make it raise
+        raise ConfigError(f"{bad} ({type(exc).__name__}); {_PSTATS_HINT}") from None
+    timings, unit = getattr(stats, "timings", None), getattr(stats, "unit", None)
+    if not isinstance(timings, dict) or not isinstance(unit, (int, float)) or not 0 < unit < math.inf:
+        raise ConfigError(f"{bad} (no timings and unit); {_PSTATS_HINT}")
+    raw: list[tuple[str, int, str, list[tuple[int, int, float]]]] = []
+    for item, lines in timings.items():
+        if not (
+            isinstance(item, tuple)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], int)
+            and isinstance(item[2], str)
+            and isinstance(lines, list)
+            and all(_is_line_timing(line) for line in lines)
+        ):
+            raise ConfigError(f"{bad} (an entry is not (file, line, function) -> [(line, hits, time)])")
+        raw.append((item[0], item[1], item[2], lines))
+    # a function's time includes its callees', so shares are of the longest one, as with cProfile's
+    totals = [math.fsum(float(time) for _, _, time in lines) for *_, lines in raw]
+    longest = max(totals, default=0.0)
+    functions = tuple(
+        ProfiledFunction(
+            file,
+            name,
+            first,
+            total / longest if longest else 0.0,
+            {n: (hits, float(time) / longest if longest else 0.0) for n, hits, time in lines if hits > 0},
+        )
+        for (file, first, name, lines), total in zip(raw, totals, strict=True)
+    )
+    return _LineProfile(functions, path.name)
+
+
+def _is_line_timing(line: object) -> bool:
+    return (
+        isinstance(line, tuple)
+        and len(line) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in line[:2])
+        and isinstance(line[2], (int, float))
+        and 0 <= line[2] < math.inf
+        and line[1] >= 0
+    )
 
 
 def _node_entry(name: str, energy_j: float) -> Entry | None:
@@ -253,6 +411,8 @@ def load_profile(path: Path) -> Profile:
         return _from_greencode(path)
     if head == b"#" or path.name.startswith("callgrind.out"):
         return _from_callgrind(path)
+    if head == b"\x80":  # a pickle, as line_profiler writes (pstats dumps are marshal data)
+        return _from_line_profiler(path)
     try:
         return _from_pstats(path)
     except Exception:  # pstats raises whatever marshal and its own checks raise on foreign input

@@ -117,10 +117,18 @@ class ScanReport:
     rules: tuple[Rule, ...]
     malformed: tuple[MalformedSuppression, ...] = ()
     tests_skipped: int = 0
+    # with a profile: a measured share below this (0 to 1) leaves a finding to --all (``--min-share``)
+    min_share: float | None = None
 
     def shown(self, everything: bool = False) -> tuple[Finding, ...]:
         """What the output shows: findings that can matter, or with ``everything`` all of them."""
-        return self.findings if everything else tuple(f for f in self.findings if f.shown_by_default)
+        if everything:
+            return self.findings
+        return tuple(f for f in self.findings if f.shown_by_default and not self.below_min_share(f))
+
+    def below_min_share(self, finding: Finding) -> bool:
+        """Whether ``min_share`` leaves the finding out: measured, and below it (idle code included)."""
+        return self.min_share is not None and finding.share is not None and finding.share < self.min_share
 
     def exit_status(self, everything: bool = False) -> int:
         """0 clean, 1 findings shown or malformed suppressions, 3 otherwise clean but files not scanned."""
@@ -148,7 +156,13 @@ class ScanReport:
         shown = self.shown(everything)
         notes = []
         hidden = len(self.findings) - len(shown)
-        if hidden:
+        measured_cold = (f for f in self.findings if f.shown_by_default and self.below_min_share(f))
+        cold_count = 0 if everything else sum(1 for _ in measured_cold)
+        if cold_count:
+            low = hidden - cold_count
+            both = f"{low} more of low impact or confidence and " if low else ""
+            notes.append(f"{both}{cold_count} under --min-share: --all shows them")
+        elif hidden:
             notes.append(f"{hidden} more of low impact or confidence: --all shows them")
         if self.suppressed:
             notes.append(f"{self.suppressed} suppressed")
@@ -844,12 +858,17 @@ def scan_paths(
     )
 
 
-def rank(report: ScanReport, costs: Callable[[Finding], tuple[float | None, str | None]]) -> ScanReport:
+def rank(
+    report: ScanReport,
+    costs: Callable[[Finding], tuple[float | None, str | None]],
+    min_share: float | None = None,
+) -> ScanReport:
     """The report with each finding's measured cost attached and findings ordered by it, hottest first.
 
     ``costs`` gives a finding's share of the measured total (0 to 1; None where nothing was measured) and a
     phrase saying so. Measured findings come first by share, then unmeasured ones in file order, then
-    findings in code that was measured and cost nothing.
+    findings in code that was measured and cost nothing. ``min_share`` (0 to 1): the default output leaves
+    out measured findings below it; unmeasured ones keep the static rule.
     """
     ranked = []
     for finding in report.findings:
@@ -862,4 +881,4 @@ def rank(report: ScanReport, costs: Callable[[Finding], tuple[float | None, str 
         return (0, -finding.share) if finding.share > 0 else (2, 0.0)
 
     ranked.sort(key=order)
-    return replace(report, findings=tuple(ranked))
+    return replace(report, findings=tuple(ranked), min_share=min_share)
