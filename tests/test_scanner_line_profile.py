@@ -186,3 +186,24 @@ def test_any_bytes_that_look_like_a_pickle_read_or_fail_with_one_clear_error(
         load_profile(path)
     except ConfigError as exc:
         assert "fuzz.lprof" in str(exc)
+
+
+METHODS = """\
+import re
+
+
+class Reader:
+    def read(self, lines):
+        for line in lines:
+            re.match("a", line)
+"""
+
+
+def test_a_method_named_without_its_class_as_line_profiler_4_does_is_matched(project: Path) -> None:
+    (project / "reader.py").write_text(METHODS, encoding="utf-8")
+    timings = {(str(project / "reader.py"), 5, "read"): [(6, 11, 1.0), (7, 10, 3.0)]}
+    (project / "v4.lprof").write_bytes(_fake_line_stats(timings))
+    finding = scan_paths(["reader.py"], Config(root=project)).findings[0]
+    assert finding.function == "Reader.read"
+    share, hot = load_profile(project / "v4.lprof").cost_of(finding)
+    assert share == 0.75 and hot is not None and hot.startswith("line 7 took 75 %")
