@@ -165,13 +165,13 @@ class _Normalised(Profile):
 @dataclass(frozen=True)
 class ProfiledFunction:
     """One function line_profiler was told to profile: where its definition starts, its time as a share of
-    the profile's longest function, and each line that ran: line number -> (hits, share)."""
+    the profile's longest function, and the share of each line that ran (by line number)."""
 
     file: str
     name: str
     first_line: int
     share: float
-    lines: dict[int, tuple[int, float]]
+    lines: dict[int, float]
 
 
 class _LineProfile(_Normalised):
@@ -184,7 +184,7 @@ class _LineProfile(_Normalised):
     object on CPython 3.11) is timed as part of the line that starts it, so that line is the one read."""
 
     _listed: dict[str, dict[str, list[ProfiledFunction]]]
-    _own: dict[tuple[str, int, str], frozenset[int] | None]
+    _own: dict[str, dict[tuple[int, str], frozenset[int]]]
 
     def __init__(self, functions: tuple[ProfiledFunction, ...], source: str) -> None:
         entries = tuple(Entry(f.file, f.name, f.share, f.first_line) for f in functions if f.lines)
@@ -208,7 +208,7 @@ class _LineProfile(_Normalised):
         where = f"line {line}" if line == finding.line else f"the statement at line {line}"
         if line not in function.lines:
             return 0.0, f"{where} was not seen running in {self.source} (its function {function.name}() ran)"
-        _hits, share = function.lines[line]
+        share = function.lines[line]
         return share, f"{where} took {_percent(share)} {self._whose}"
 
     @property
@@ -229,23 +229,24 @@ class _LineProfile(_Normalised):
     def _own_lines(self, path: str, function: ProfiledFunction) -> frozenset[int] | None:
         """The lines of the function's own code object, compiled from the scanned source; None when the
         source has no such function (edited since the profile was taken, or unreadable)."""
-        key = (path, function.first_line, function.name)
-        if key not in self._own:
-            self._own[key] = _code_lines(path, function.first_line, function.name.rpartition(".")[2])
-        return self._own[key]
+        if path not in self._own:
+            self._own[path] = _code_lines(path)
+        return self._own[path].get((function.first_line, function.name.rpartition(".")[2]))
 
 
-def _code_lines(path: str, first_line: int, name: str) -> frozenset[int] | None:
+def _code_lines(path: str) -> dict[tuple[int, str], frozenset[int]]:
+    """Each code object's own lines in a source file, by its first line and name (as line_profiler keys
+    them); empty when the file cannot be read or compiled by this Python."""
     try:
         stack = [compile(Path(path).read_bytes(), path, "exec", dont_inherit=True)]
     except (OSError, SyntaxError, ValueError):
-        return None
+        return {}
+    lines = {}
     while stack:
         code = stack.pop()
-        if code.co_firstlineno == first_line and code.co_name == name:
-            return frozenset(line for *_, line in code.co_lines() if line is not None)
+        lines[code.co_firstlineno, code.co_name] = frozenset(n for *_, n in code.co_lines() if n is not None)
         stack.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
-    return None
+    return lines
 
 
 class _LineStats:
@@ -297,7 +298,7 @@ def _from_line_profiler(path: Path) -> Profile:
             name,
             first,
             total / longest if longest else 0.0,
-            {n: (hits, float(time) / longest if longest else 0.0) for n, hits, time in lines if hits > 0},
+            {n: float(time) / longest if longest else 0.0 for n, hits, time in lines if hits > 0},
         )
         for (file, first, name, lines), total in zip(raw, totals, strict=True)
     )
