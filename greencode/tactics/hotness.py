@@ -90,7 +90,7 @@ class Profile:
         if key is None or total <= 0:
             return None, None
         functions = by_file[key]
-        names = [finding.function, (finding.function or "").rpartition(".")[2]] if finding.function else []
+        names = _names(finding)
         for name in names:
             if name in functions:
                 cost = self._cost_at(key, name, finding.line)
@@ -115,6 +115,11 @@ class Profile:
             return self._by_file[key][name]
         before = [(start, cost) for start, cost in defs if start <= line]
         return max(before)[1] if before else None
+
+
+def _names(finding: Finding) -> list[str]:
+    """The names a profile may give the finding's function: qualified (``Parser.parse``), then its own."""
+    return [finding.function, finding.function.rpartition(".")[2]] if finding.function else []
 
 
 def _percent(share: float) -> str:
@@ -221,8 +226,7 @@ class _LineProfile(_Normalised):
         key = path_key if path_key in self._listed else _by_suffix(self._listed, finding.path)
         by_name = self._listed.get(key, {}) if key else {}
         # line_profiler 5 names methods with their class (Parser.parse); 4 by their own name (parse)
-        names = [finding.function, finding.function.rpartition(".")[2]] if finding.function else []
-        candidates = next((by_name[name] for name in names if name in by_name), [])
+        candidates = next((by_name[name] for name in _names(finding) if name in by_name), [])
         before = [f for f in candidates if f.first_line <= finding.line]
         return max(before, key=lambda f: f.first_line) if before else None
 
