@@ -396,6 +396,17 @@ POSITIVE = [
         """,
     ),
     Case(
+        "GRN024",
+        "base-cases-looked-up-but-nothing-stored",
+        """
+        BASE = {0: 0, 1: 1}
+        def fib(n):
+            if n in BASE:
+                return BASE[n]
+            return fib(n - 1) + fib(n - 2)
+        """,
+    ),
+    Case(
         "GRN025",
         "sorted-first",
         """
@@ -889,6 +900,33 @@ NEGATIVE = [
     ),
     Case(
         "GRN024",
+        "hand-written-memo",
+        """
+        _cache = {}
+        def fib(n):
+            if n <= 2:
+                return n
+            if n in _cache:
+                return _cache[n]
+            result = fib(n - 1) + fib(n - 2)
+            _cache[n] = result
+            return result
+        """,
+    ),
+    Case(
+        "GRN024",
+        "memo-read-with-get",
+        """
+        def ways(n, memo):
+            found = memo.get(n)
+            if found is not None:
+                return found
+            memo[n] = ways(n - 1, memo) + ways(n - 2, memo)
+            return memo[n]
+        """,
+    ),
+    Case(
+        "GRN024",
         "side-effect-recursion",
         """
         def hanoi(n, a, b, c):
@@ -1174,6 +1212,17 @@ POSITIVE += [
         """
         def normalise(weights):
             return [w / sum(weights) for w in weights]
+        """,
+    ),
+    Case(
+        "GRN038",
+        "copy-per-pass-that-the-loop-only-reads",
+        """
+        def passes(graph, rounds):
+            for _ in range(rounds):
+                todo = set(graph)
+                while pick(todo):
+                    step(todo)
         """,
     ),
     Case(
@@ -1500,6 +1549,17 @@ NEGATIVE += [
             for x in xs:
                 seen.append(x)
                 print(sum(seen))
+        """,
+    ),
+    Case(
+        "GRN038",
+        "fresh-working-set-drained-by-each-pass",
+        """
+        def passes(graph, rounds):
+            for _ in range(rounds):
+                todo = set(graph)
+                while todo:
+                    todo.remove(pick(todo))
         """,
     ),
     Case(

@@ -1020,7 +1020,9 @@ def _square_with_pow(node: ast.BinOp | ast.Call, ctx: Context) -> bool:
     heuristic="""A function, not decorated with anything whose name contains `cache` or `memo`, whose body
     calls the function itself by name at least twice with an argument of the form `param - constant` and
     uses the results (the shape of Fibonacci-like recurrences). Recursive calls made as statements, for
-    their side effects (Towers of Hanoi, drawing), are not counted.""",
+    their side effects (Towers of Hanoi, drawing), are not counted, and a function that keeps its own memo
+    (it reads and stores one container keyed by its parameters: `if n in _cache: return _cache[n]` ...
+    `_cache[n] = result`) is already cached.""",
     false_positives="""Functions with side effects or unhashable arguments, which cannot be memoised as they
     are; recursions whose calls never repeat an argument.""",
     nodes=_FUNCTIONS,
@@ -1041,7 +1043,31 @@ def _uncached_recursion(node: ast.FunctionDef, ctx: Context) -> bool:
             for a in call.args
         )
 
-    return sum(1 for call in ctx.scope.self_calls if shrinks(call)) >= 2
+    return sum(1 for call in ctx.scope.self_calls if shrinks(call)) >= 2 and not _hand_memoised(node, params)
+
+
+def _hand_memoised(function: ast.FunctionDef, params: set[str]) -> bool:
+    """Whether ``function`` keeps its own memo: it stores into and reads from one container keyed by its
+    parameters (`if n in _cache: return _cache[n]` ... `_cache[n] = result`)."""
+
+    def keyed_by_params(key: ast.expr) -> bool:
+        names = _names_in(key)
+        return bool(names) and names <= params
+
+    stored: set[str] = set()
+    read: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Subscript) and keyed_by_params(node.slice):
+            (stored if isinstance(node.ctx, ast.Store) else read).add(ast.dump(node.value))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and keyed_by_params(node.args[0])
+        ):
+            read.add(ast.dump(node.func.value))
+    return bool(stored & read)
 
 
 @rule(
@@ -1653,6 +1679,19 @@ def _loop_changes(loop: ast.AST, name: str) -> bool:
     return name in _bound_in_loop(loop) or _mutated(getattr(loop, "body", []), name, _MUTATING)
 
 
+def _working_copy(call: ast.Call, ctx: Context, loop: ast.AST) -> bool:
+    """Whether ``call`` (a set() or sorted() copy) is bound to a name that the loop then changes.
+
+    `nodes = set(G)` at the top of each pass of a loop that drains `nodes` needs a fresh copy every time:
+    computing it once before the loop would hand the second pass an empty set.
+    """
+    statement = ctx.enclosing((ast.stmt,))
+    if not isinstance(statement, ast.Assign) or statement.value is not call or len(statement.targets) != 1:
+        return False
+    target = statement.targets[0]
+    return isinstance(target, ast.Name) and _mutated(getattr(loop, "body", []), target.id, _MUTATING)
+
+
 @rule(
     id="GRN038",
     name="loop-invariant-call",
@@ -1663,7 +1702,9 @@ def _loop_changes(loop: ast.AST, name: str) -> bool:
     heuristic="""Inside a loop, a call of the built-in `sum`, `max`, `min`, `sorted`, `set`, `frozenset`,
     `any` or `all` whose only argument is a plain name that the loop neither
     re-binds nor changes (no `append`, `remove`, item assignment, ... on it in the loop body). Calls in a
-    `raise` or `return` statement, or followed by `break`, run once per loop and are left alone.""",
+    `raise` or `return` statement, or followed by `break`, run once per loop and are left alone, and so is
+    a copy the loop then changes (`nodes = set(G)` before an inner loop that removes from `nodes`): each
+    pass needs a fresh one.""",
     false_positives="""Collections changed through another name (an alias, a callee) inside the loop;
     loops that run a few times. Like GRN001 (a walk of a whole collection per pass), findings in one plain
     loop (not nested, not `while`, not over an input's lines, tokens or nodes) are of medium impact and
@@ -1687,6 +1728,8 @@ def _loop_invariant_call(node: ast.Call, ctx: Context) -> bool | str:
     if leaving and not isinstance(loop, COMPREHENSIONS):
         return False  # runs once, on the way out of the loop
     if isinstance(loop, ast.While) and argument.id in _names_in(loop.test):
+        return False
+    if _working_copy(node, ctx, loop):
         return False
     function = node.func.id if isinstance(node.func, ast.Name) else "it"
     return (
